@@ -1,0 +1,244 @@
+//! Core benchmarks, each against a baseline measured in the same run:
+//! 1. recording a visit (document + change + outbox + projection, committed) vs a plain
+//!    rusqlite insert of the same record as a JSON row;
+//! 2. opening a store of 50,000 records and listing the first page of households
+//!    (vs the same query on a plain table of JSON rows);
+//! 3. bytes per record: the full document and a one-field edit's change, vs JSON and gzip(JSON).
+//!
+//! Run: `cargo bench -p cunji-core --bench core` (`CUNJI_BENCH_RECORDS` changes the 50,000).
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use cunji_core::domain::id_number::check_char;
+use cunji_core::domain::{Household, Visit};
+use cunji_core::{Author, HouseholdFilter, Page, Store, open_connection};
+
+fn author() -> Author {
+    Author::at(
+        "cadre-li-ming",
+        "入户走访",
+        "2016-03-01T09:00:00+08:00".parse().unwrap(),
+    )
+}
+
+fn household(n: u64) -> Household {
+    let mut h = Household::example();
+    for (i, m) in h.members.values_mut().enumerate() {
+        if m.id_no.len() == 18 {
+            let k = n * 16 + i as u64;
+            let first17 = format!(
+                "{:06}{}{:03}",
+                110_000 + k / 1000,
+                &m.id_no[6..14],
+                k % 1000
+            );
+            m.id_no = format!("{first17}{}", check_char(&first17).unwrap());
+        }
+    }
+    h.village_code = format!("5303221012{:02}", n % 40);
+    h
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn gzip(bytes: &[u8]) -> usize {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap().len()
+}
+
+fn bench_record_visit(dir: &std::path::Path) {
+    const N: usize = 2000;
+    let visit = Visit::example();
+    let json = serde_json::to_string(&visit).unwrap();
+
+    // Baseline: the same record as one JSON row, one committed transaction per insert, on a
+    // connection opened with the same pragmas.
+    let conn = open_connection(&dir.join("plain.sqlite3")).unwrap();
+    conn.execute_batch("CREATE TABLE visits (id TEXT PRIMARY KEY, household_id TEXT, json TEXT)")
+        .unwrap();
+    let mut plain = Vec::with_capacity(N);
+    for _ in 0..N {
+        let t = Instant::now();
+        conn.execute(
+            "INSERT INTO visits (id, household_id, json) VALUES (?1, ?2, ?3)",
+            (uuid::Uuid::now_v7().to_string(), &visit.household_id, &json),
+        )
+        .unwrap();
+        plain.push(t.elapsed());
+    }
+
+    let mut store = Store::open(&dir.join("visits.sqlite3")).unwrap();
+    let a = author();
+    let mut ours = Vec::with_capacity(N);
+    for _ in 0..N {
+        let t = Instant::now();
+        store.create(&a, &visit).unwrap();
+        ours.push(t.elapsed());
+    }
+    let (p, o) = (median(plain), median(ours));
+    println!("record a visit ({N} each, median):");
+    println!("  plain rusqlite JSON insert   {:>9.1} µs", us(p));
+    println!("  Store::create(Visit)         {:>9.1} µs", us(o));
+    println!(
+        "  ratio                        {:>9.2}x (target ≤ 3x)",
+        us(o) / us(p)
+    );
+}
+
+fn bench_open_and_list(dir: &std::path::Path) {
+    let n: u64 = std::env::var("CUNJI_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let path = dir.join("big.sqlite3");
+    let plain_path = dir.join("big-plain.sqlite3");
+    let t = Instant::now();
+    {
+        let mut store = Store::open(&path).unwrap();
+        let plain = open_connection(&plain_path).unwrap();
+        plain
+            .execute_batch(
+                "CREATE TABLE households (id TEXT PRIMARY KEY, village_code TEXT, head_name TEXT, json TEXT);
+                 CREATE INDEX households_v ON households(village_code, head_name);",
+            )
+            .unwrap();
+        let a = author();
+        for i in 0..n {
+            let h = household(i);
+            let id = store.create(&a, &h).unwrap();
+            plain
+                .execute(
+                    "INSERT INTO households VALUES (?1, ?2, ?3, ?4)",
+                    (
+                        &id,
+                        &h.village_code,
+                        &h.head().unwrap().name,
+                        serde_json::to_string(&h).unwrap(),
+                    ),
+                )
+                .unwrap();
+        }
+    }
+    let load = t.elapsed();
+    let size = std::fs::metadata(&path).unwrap().len() + wal_len(&path);
+
+    let mut ours = Vec::new();
+    let mut plain = Vec::new();
+    for _ in 0..21 {
+        let t = Instant::now();
+        let store = Store::open(&path).unwrap();
+        let rows = store
+            .list_households(&HouseholdFilter::default(), Page::first(50))
+            .unwrap();
+        assert_eq!(rows.len(), 50);
+        ours.push(t.elapsed());
+        drop(store);
+
+        let t = Instant::now();
+        let conn = open_connection(&plain_path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT id, village_code, head_name, json FROM households ORDER BY village_code, head_name, id LIMIT 50")
+            .unwrap();
+        let rows: Vec<(String, String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 50);
+        plain.push(t.elapsed());
+    }
+    let (o, p) = (median(ours), median(plain));
+    println!(
+        "store of {n} households (written in {:.1} s, {:.1} MB):",
+        load.as_secs_f64(),
+        size as f64 / 1e6
+    );
+    println!(
+        "  open + first page, plain table {:>8.2} ms",
+        us(p) / 1000.0
+    );
+    println!(
+        "  open + first page, Store       {:>8.2} ms (target < 50 ms)",
+        us(o) / 1000.0
+    );
+    println!("  ratio                          {:>8.2}x", us(o) / us(p));
+}
+
+fn wal_len(path: &std::path::Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+}
+
+fn bench_bytes(dir: &std::path::Path) {
+    let mut store = Store::open(&dir.join("bytes.sqlite3")).unwrap();
+    let a = author();
+    println!("bytes per record:");
+    println!(
+        "  {:<10} {:>6} {:>10} {:>9} {:>12} {:>14}",
+        "record", "JSON", "gzip(JSON)", "document", "doc/gzip", "1-field edit"
+    );
+    let h = household(1);
+    let hid = store.create(&a, &h).unwrap();
+    let mut h2 = h.clone();
+    h2.phone = Some("13912345678".into());
+    let v = Visit::example();
+    let vid = store.create(&a, &v).unwrap();
+    let mut v2 = v.clone();
+    v2.demands = Some("希望尽快落实危房改造".into());
+    store.update(&a, &hid, &h2).unwrap();
+    store.update(&a, &vid, &v2).unwrap();
+    for (name, id, json) in [
+        ("household", &hid, serde_json::to_vec(&h).unwrap()),
+        ("visit", &vid, serde_json::to_vec(&v).unwrap()),
+    ] {
+        let changes = store.changes_of(id).unwrap();
+        let doc_bytes: usize = saved_len(&store, id);
+        let edit = changes.last().unwrap().len();
+        println!(
+            "  {:<10} {:>6} {:>10} {:>9} {:>11.2}x {:>14}",
+            name,
+            json.len(),
+            gzip(&json),
+            doc_bytes,
+            doc_bytes as f64 / gzip(&json) as f64,
+            edit
+        );
+    }
+}
+
+/// The size of the document's compact save, as a snapshot in the store would be.
+fn saved_len(store: &Store, id: &str) -> usize {
+    let mut doc = automerge::AutoCommit::new();
+    for c in store.changes_of(id).unwrap() {
+        doc.load_incremental(&c).unwrap();
+    }
+    doc.save().len()
+}
+
+fn main() {
+    // `cargo test --benches` runs bench targets with --bench absent; skip the heavy work then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    println!(
+        "cunji-core benchmarks ({} cores)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    bench_record_visit(dir.path());
+    bench_bytes(dir.path());
+    bench_open_and_list(dir.path());
+}

@@ -1,0 +1,203 @@
+//! Domain types: one struct per record kind (DOMAIN.md §2), its validation and its projection.
+//!
+//! Every record is stored as one Automerge document (see [`crate::doc`]) holding an
+//! [`Envelope`] under `meta` and the record itself under `data`. A kind is:
+//! 1. a serde struct (field names as in DOMAIN.md, enum fields as [`codes`] enums),
+//! 2. its [`Record::validate`] (what the types cannot say: non-empty names, GB 11643 checksums,
+//!    ranges, cross-field rules), and
+//! 3. its projection ([`Record::tables`], [`Record::project`]),
+//!
+//! plus one line in [`for_each_kind!`]. Nothing else in the store or the sync code changes.
+//!
+//! Not here: anything time-dependent that is not a field. Derived values that change with the
+//! calendar (a member's age, the 两不愁三保障 flags, a cadre's day status) are computed when read
+//! ([`household::Household::flags`], [`crate::rules`]), never frozen into a document.
+
+pub mod attendance;
+pub mod codes;
+pub mod household;
+pub mod id_number;
+pub mod org;
+pub mod policy;
+pub mod visit;
+pub mod worklog;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::projection::{Rows, Table};
+use crate::values::{Geo, Timestamp, code_enum};
+
+pub use attendance::{CheckIn, Leave};
+pub use household::{Household, Income, Member};
+pub use org::{Assignment, Cadre, Team, TeamMember, Unit, Village};
+pub use policy::{Delivery, Entitlement, PolicyItem};
+pub use visit::Visit;
+pub use worklog::WorkLog;
+
+code_enum! {
+    /// The kind of record a document holds.
+    pub enum Kind {
+        Village = "village", "行政村", "Village";
+        Unit = "unit", "派出单位", "Sending unit";
+        Cadre = "cadre", "干部", "Cadre";
+        Team = "team", "驻村工作队", "Village work team";
+        Assignment = "assignment", "结对帮扶", "Pairing assignment";
+        Household = "household", "贫困户", "Household";
+        Visit = "visit", "走访记录", "Household visit";
+        CheckIn = "check_in", "考勤打卡", "Check-in";
+        Leave = "leave", "请假/外出报备", "Leave or trip";
+        PolicyItem = "policy_item", "政策项目", "Policy item";
+        Entitlement = "entitlement", "应享政策", "Entitlement";
+        Delivery = "delivery", "兑现记录", "Delivery";
+        WorkLog = "work_log", "驻村日志", "Work log";
+    }
+}
+
+impl Kind {
+    /// Event records may be written only by their author (DOMAIN §0): nobody edits another
+    /// cadre's visits, check-ins, leave or logs; reviewers add reviews.
+    pub fn is_event(self) -> bool {
+        matches!(
+            self,
+            Kind::Visit | Kind::CheckIn | Kind::Leave | Kind::WorkLog
+        )
+    }
+}
+
+code_enum! {
+    /// The life cycle state of any record.
+    pub enum RecordState {
+        Draft = "draft", "草稿", "Draft";
+        Submitted = "submitted", "已提交", "Submitted";
+        Void = "void", "作废", "Void";
+    }
+}
+
+/// The envelope every record document carries (DOMAIN §0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// UUID v7 made on the device.
+    pub id: String,
+    pub kind: Kind,
+    pub author_id: String,
+    pub device_id: String,
+    pub created_device_ts: Timestamp,
+    /// Milliseconds since the device booted, for the server's clock check.
+    pub device_uptime_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo: Option<Geo>,
+    /// Set by the server when it first receives the record; never by a device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_received_ts: Option<Timestamp>,
+    pub state: RecordState,
+}
+
+/// A kind of record. See the module docs for what implementing it involves.
+pub trait Record:
+    Serialize + DeserializeOwned + Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static
+{
+    const KIND: Kind;
+
+    /// Checks what the types cannot express. Called before anything is stored.
+    fn validate(&self) -> Result<(), ValidationError>;
+
+    /// The projection tables of this kind; the first has one row per record.
+    fn tables() -> &'static [Table];
+
+    /// The rows of this record; the store adds `doc_id` and replaces the previous rows.
+    fn project(&self, env: &Envelope, rows: &mut Rows);
+}
+
+/// Calls `$m!` with the list of every record type. The one place a new kind is registered.
+#[macro_export]
+macro_rules! for_each_kind {
+    ($m:ident) => {
+        $m! {
+            $crate::domain::Village,
+            $crate::domain::Unit,
+            $crate::domain::Cadre,
+            $crate::domain::Team,
+            $crate::domain::Assignment,
+            $crate::domain::Household,
+            $crate::domain::Visit,
+            $crate::domain::CheckIn,
+            $crate::domain::Leave,
+            $crate::domain::PolicyItem,
+            $crate::domain::Entitlement,
+            $crate::domain::Delivery,
+            $crate::domain::WorkLog
+        }
+    };
+}
+
+/// Every projection table of every kind.
+pub fn all_tables() -> Vec<(Kind, &'static Table)> {
+    macro_rules! collect {
+        ($($t:ty),+) => {{
+            let mut out = Vec::new();
+            $(out.extend(<$t as Record>::tables().iter().map(|t| (<$t as Record>::KIND, t)));)+
+            out
+        }};
+    }
+    for_each_kind!(collect)
+}
+
+/// Projects a record given as JSON, dispatching on its kind, then validates it. Used when the
+/// record is known only as a document (merged changes, a rebuild). A record that deserialises
+/// but breaks a rule (possible after a merge: two cadres each named a different head) still
+/// gets its rows, and the rule it breaks is returned for the store to flag.
+pub fn project_json(
+    env: &Envelope,
+    data: serde_json::Value,
+    rows: &mut Rows,
+) -> Result<(), ValidationError> {
+    macro_rules! dispatch {
+        ($($t:ty),+) => {
+            match env.kind {
+                $(k if k == <$t as Record>::KIND => {
+                    let record: $t = from_json(data)?;
+                    record.project(env, rows);
+                    record.validate()
+                })+
+                _ => unreachable!("every kind is listed in for_each_kind!"),
+            }
+        };
+    }
+    for_each_kind!(dispatch)
+}
+
+/// Deserialises a record from JSON with the failing field's path in the error.
+pub fn from_json<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ValidationError> {
+    serde_path_to_error::deserialize(value).map_err(ValidationError::from_serde)
+}
+
+/// Shared validation helpers for the kinds.
+pub(crate) mod check {
+    use crate::error::{Problem, ValidationError};
+
+    pub fn non_empty(field: &str, value: &str) -> Result<(), ValidationError> {
+        if value.trim().is_empty() {
+            Err(ValidationError::required(field))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn range(field: &str, ok: bool, message: &str) -> Result<(), ValidationError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(ValidationError::new(field, Problem::OutOfRange, message))
+        }
+    }
+
+    pub fn consistent(field: &str, ok: bool, message: &str) -> Result<(), ValidationError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(ValidationError::new(field, Problem::Inconsistent, message))
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Device identity: each install has its own Automerge actor id and an Ed25519 key pair.
+//!
+//! The actor id is random (16 bytes) and never derived from the user id, so two installs of
+//! the same cadre never collide, and a server can bind every actor to exactly one registered
+//! device. Every local change is signed when it enters the outbox; the signature covers a
+//! domain-separation tag, the record id and the change hash (which is itself the SHA-256 of the
+//! change bytes), so a change cannot be replayed into another record or passed off as another
+//! device's.
+//!
+//! Not here: key storage. The store keeps the identity in its `device` table; encrypting the
+//! database at rest is the reliability issue's work.
+
+use automerge::{ActorId, ChangeHash};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+
+use crate::error::{Error, Result};
+
+const SIGNING_TAG: &[u8] = b"cunji-change-v1\0";
+
+/// This install's identity.
+pub struct DeviceIdentity {
+    pub device_id: String,
+    pub actor: ActorId,
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for DeviceIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceIdentity")
+            .field("device_id", &self.device_id)
+            .field("actor", &self.actor.to_hex_string())
+            .field("public_key", &hex::encode(self.public_key()))
+            .field("signing", &"<redacted>")
+            .finish()
+    }
+}
+
+impl DeviceIdentity {
+    /// A fresh identity: a UUID v7 device id, a random actor and a random key pair.
+    pub fn generate() -> Self {
+        DeviceIdentity {
+            device_id: uuid::Uuid::now_v7().to_string(),
+            actor: crate::doc::new_actor(),
+            signing: SigningKey::from_bytes(&rand::random::<[u8; 32]>()),
+        }
+    }
+
+    pub(crate) fn from_parts(device_id: String, actor: &[u8], secret: &[u8]) -> Option<Self> {
+        let secret: [u8; 32] = secret.try_into().ok()?;
+        Some(DeviceIdentity {
+            device_id,
+            actor: ActorId::from(actor),
+            signing: SigningKey::from_bytes(&secret),
+        })
+    }
+
+    pub(crate) fn secret_bytes(&self) -> [u8; 32] {
+        self.signing.to_bytes()
+    }
+
+    pub fn public_key(&self) -> [u8; 32] {
+        self.signing.verifying_key().to_bytes()
+    }
+
+    /// Signs a change of record `doc_id`.
+    pub fn sign_change(&self, doc_id: &str, hash: &ChangeHash) -> [u8; 64] {
+        self.signing.sign(&payload(doc_id, hash)).to_bytes()
+    }
+}
+
+/// Checks that `signature` was made by `public_key` over change `hash` of record `doc_id`.
+pub fn verify_change(
+    public_key: &[u8],
+    doc_id: &str,
+    hash: &ChangeHash,
+    signature: &[u8],
+) -> Result<()> {
+    let bad = || Error::BadSignature {
+        hash: hash.to_string(),
+    };
+    let key: [u8; 32] = public_key.try_into().map_err(|_| bad())?;
+    let key = VerifyingKey::from_bytes(&key).map_err(|_| bad())?;
+    let sig = Signature::from_slice(signature).map_err(|_| bad())?;
+    key.verify(&payload(doc_id, hash), &sig).map_err(|_| bad())
+}
+
+fn payload(doc_id: &str, hash: &ChangeHash) -> Vec<u8> {
+    let mut p = Vec::with_capacity(SIGNING_TAG.len() + doc_id.len() + 1 + 32);
+    p.extend_from_slice(SIGNING_TAG);
+    p.extend_from_slice(doc_id.as_bytes());
+    p.push(0);
+    p.extend_from_slice(&hash.0);
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_binds_device_record_and_change() {
+        let a = DeviceIdentity::generate();
+        let b = DeviceIdentity::generate();
+        let hash = ChangeHash([7; 32]);
+        let sig = a.sign_change("doc-1", &hash);
+        assert!(verify_change(&a.public_key(), "doc-1", &hash, &sig).is_ok());
+        // Another device's key, another record, another change: all rejected.
+        assert!(verify_change(&b.public_key(), "doc-1", &hash, &sig).is_err());
+        assert!(verify_change(&a.public_key(), "doc-2", &hash, &sig).is_err());
+        assert!(verify_change(&a.public_key(), "doc-1", &ChangeHash([8; 32]), &sig).is_err());
+        assert!(verify_change(&a.public_key(), "doc-1", &hash, &sig[..10]).is_err());
+    }
+
+    #[test]
+    fn actors_are_random_not_derived() {
+        let a = DeviceIdentity::generate();
+        let b = DeviceIdentity::generate();
+        assert_ne!(a.actor, b.actor);
+        assert_eq!(a.actor.to_bytes().len(), 16);
+        assert!(!format!("{a:?}").contains(&hex::encode(a.secret_bytes())));
+    }
+}

@@ -1,0 +1,208 @@
+//! Reads that screens and the sync client need: the outbox, cursors, conflicts and the
+//! household list. Rules live in [`crate::rules`].
+
+use automerge::ChangeHash;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::Store;
+use crate::domain::codes::{HouseholdAttribute, HouseholdStatus};
+use crate::error::Result;
+use crate::projection::utc_text;
+
+/// A local change waiting for a server's acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub seq: i64,
+    pub doc_id: String,
+    pub hash: ChangeHash,
+    pub change: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// A page of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: u32,
+    pub limit: u32,
+}
+
+impl Page {
+    pub fn first(limit: u32) -> Page {
+        Page { offset: 0, limit }
+    }
+}
+
+/// Filters of the household list.
+#[derive(Debug, Clone, Default)]
+pub struct HouseholdFilter {
+    pub village_code: Option<String>,
+    pub status: Option<HouseholdStatus>,
+    /// Matches the head's name or the household id.
+    pub search: Option<String>,
+}
+
+/// One line of the household list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HouseholdRow {
+    pub id: String,
+    pub village_code: String,
+    pub hamlet: Option<String>,
+    pub head_name: Option<String>,
+    pub status: HouseholdStatus,
+    pub attribute: HouseholdAttribute,
+    pub member_count: i64,
+}
+
+impl Store {
+    /// The oldest unacknowledged local changes, at most `max_items` and about `max_bytes`
+    /// (always at least one, so a large change still goes out).
+    pub fn outbox_batch(&self, max_items: usize, max_bytes: usize) -> Result<Vec<OutboxItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, doc_id, hash, change, signature FROM outbox ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([max_items as i64], |r| {
+            let hash: Vec<u8> = r.get(2)?;
+            Ok(OutboxItem {
+                seq: r.get(0)?,
+                doc_id: r.get(1)?,
+                hash: ChangeHash(hash.try_into().unwrap_or([0; 32])),
+                change: r.get(3)?,
+                signature: r.get(4)?,
+            })
+        })?;
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for item in rows {
+            let item = item?;
+            bytes += item.change.len() + item.signature.len();
+            if !out.is_empty() && bytes > max_bytes {
+                break;
+            }
+            out.push(item);
+        }
+        Ok(out)
+    }
+
+    /// Removes acknowledged changes from the outbox; returns how many were there.
+    pub fn ack(&mut self, hashes: &[ChangeHash]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
+            for h in hashes {
+                n += stmt.execute([h.0.as_slice()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// How many changes wait in the outbox.
+    pub fn outbox_len(&self) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    /// How many received changes wait for their dependencies.
+    pub fn held_len(&self) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM held_changes", [], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    pub fn cursor(&self, scope: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT cursor FROM sync_cursors WHERE scope = ?1",
+                [scope],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn set_cursor(&mut self, scope: &str, cursor: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sync_cursors (scope, cursor, updated_ts) VALUES (?1, ?2, ?3)
+             ON CONFLICT (scope) DO UPDATE SET cursor = excluded.cursor, updated_ts = excluded.updated_ts",
+            params![scope, cursor, utc_text(&super::now())],
+        )?;
+        Ok(())
+    }
+
+    /// Every record id in the store.
+    pub fn record_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT id FROM documents ORDER BY id")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// Every open conflict in the store: (record id, field path, number of values).
+    pub fn all_conflicts(&self) -> Result<Vec<(String, String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id, path, value_count FROM conflicts ORDER BY doc_id, path")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Merged records that break a rule: (record id, field, problem code, message).
+    pub fn record_problems(&self) -> Result<Vec<(String, String, String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT doc_id, field, problem, message FROM record_problems ORDER BY doc_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// A page of households, by village then head's name.
+    pub fn list_households(
+        &self,
+        filter: &HouseholdFilter,
+        page: Page,
+    ) -> Result<Vec<HouseholdRow>> {
+        let search = filter.search.as_ref().map(|s| format!("%{}%", s.trim()));
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT doc_id, village_code, hamlet, head_name, status, attribute, member_count
+             FROM p_household
+             WHERE (?1 IS NULL OR village_code = ?1)
+               AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR head_name LIKE ?3 OR doc_id LIKE ?3)
+             ORDER BY village_code, head_name, doc_id
+             LIMIT ?4 OFFSET ?5",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![
+                    filter.village_code,
+                    filter.status,
+                    search,
+                    page.limit,
+                    page.offset
+                ],
+                |r| {
+                    Ok(HouseholdRow {
+                        id: r.get(0)?,
+                        village_code: r.get(1)?,
+                        hamlet: r.get(2)?,
+                        head_name: r.get(3)?,
+                        status: r.get(4)?,
+                        attribute: r.get(5)?,
+                        member_count: r.get(6)?,
+                    })
+                },
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
