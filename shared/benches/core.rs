@@ -11,8 +11,9 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
 use cunji_core::domain::id_number::check_char;
-use cunji_core::domain::{Household, Visit};
+use cunji_core::domain::{Envelope, Household, Kind, RecordState, Visit};
 use cunji_core::{Author, HouseholdFilter, Page, Store, open_connection};
 
 fn author() -> Author {
@@ -85,8 +86,47 @@ fn bench_record_visit(dir: &std::path::Path) {
         store.create(&a, &visit).unwrap();
         ours.push(t.elapsed());
     }
+    // The Automerge part alone: build the document and its first change, no SQLite.
+    let env = Envelope {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind: Kind::Visit,
+        author_id: a.cadre_id.clone(),
+        device_id: store.device().device_id.clone(),
+        created_device_ts: a.at,
+        device_uptime_ms: 0,
+        geo: None,
+        server_received_ts: None,
+        state: RecordState::Submitted,
+    };
+    let edit = Edit {
+        meta: ChangeMeta {
+            reason: a.reason.clone(),
+            cadre_id: a.cadre_id.clone(),
+            device_id: env.device_id.clone(),
+        },
+        time_ms: 0,
+    };
+    let mut automerge_only = Vec::with_capacity(N);
+    let mut signing = Vec::with_capacity(N);
+    for _ in 0..N {
+        let t = Instant::now();
+        let (_, change) =
+            RecordDoc::create(store.device().actor.clone(), &env, &visit, &edit).unwrap();
+        automerge_only.push(t.elapsed());
+        let t = Instant::now();
+        std::hint::black_box(store.device().sign_change(&env.id, &change.hash()));
+        signing.push(t.elapsed());
+    }
     let (p, o) = (median(plain), median(ours));
     println!("record a visit ({N} each, median):");
+    println!(
+        "  of which: Automerge document + change {:>7.1} µs",
+        us(median(automerge_only))
+    );
+    println!(
+        "  of which: Ed25519 signature           {:>7.1} µs",
+        us(median(signing))
+    );
     println!("  plain rusqlite JSON insert   {:>9.1} µs", us(p));
     println!("  Store::create(Visit)         {:>9.1} µs", us(o));
     println!(

@@ -187,12 +187,25 @@ fn corrupt_document_bytes_give_a_typed_error_and_other_records_still_read() {
     let mut s = TempStore::new();
     let bad = s.create(&author("c1"), &household(1)).unwrap();
     let good = s.create(&author("c1"), &household(2)).unwrap();
+    // Corrupt the snapshot of one record, and a later chunk of another.
     s.conn()
         .execute(
-            "UPDATE doc_chunks SET bytes = x'00ff00ff' WHERE doc_id = ?1",
+            "UPDATE documents SET snapshot = x'00ff00ff' WHERE id = ?1",
             [&bad],
         )
         .unwrap();
+    let mut edited = household(3);
+    let bad_chunk = s.create(&author("c1"), &edited).unwrap();
+    edited.plan = Some("改".into());
+    s.update(&author("c1"), &bad_chunk, &edited).unwrap();
+    s.conn()
+        .execute(
+            "UPDATE doc_chunks SET bytes = x'00ff00ff' WHERE doc_id = ?1",
+            [&bad_chunk],
+        )
+        .unwrap();
+    let err = s.get::<Household>(&bad_chunk).unwrap_err();
+    assert!(matches!(err, Error::CorruptDocument { .. }), "{err:?}");
     let err = s.get::<Household>(&bad).unwrap_err();
     assert!(matches!(err, Error::CorruptDocument { .. }), "{err:?}");
     assert_eq!(err.code(), "corrupt_document");

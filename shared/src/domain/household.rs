@@ -24,7 +24,7 @@ use super::codes::{
 };
 use super::id_number;
 use super::org::{check_phone, code_text, opt_text};
-use super::{Envelope, Kind, Record};
+use super::{Envelope, Kind, Record, UniqueValue};
 use crate::error::{Problem, ValidationError};
 use crate::projection::{Rows, Sql, SqlType, Table};
 use crate::values::{Date, Geo, Money};
@@ -804,6 +804,19 @@ static HOUSEHOLD_TABLES: [Table; 3] = [
 
 impl Record for Household {
     const KIND: Kind = Kind::Household;
+
+    /// R10: an ID number belongs to one person, whichever household they are in.
+    fn unique_values(&self) -> Vec<UniqueValue> {
+        self.members
+            .iter()
+            .map(|(key, m)| UniqueValue {
+                field: format!("members.{key}.id_no"),
+                table: "p_member",
+                column: "id_no",
+                value: m.id_no.clone(),
+            })
+            .collect()
+    }
 
     fn validate(&self) -> Result<(), ValidationError> {
         code_text("village_code", &self.village_code)?;

@@ -108,6 +108,21 @@ pub trait Record:
 
     /// The rows of this record; the store adds `doc_id` and replaces the previous rows.
     fn project(&self, env: &Envelope, rows: &mut Rows);
+
+    /// Values no other record may hold (checked against the projections before a write).
+    fn unique_values(&self) -> Vec<UniqueValue> {
+        Vec::new()
+    }
+}
+
+/// A value that must be unique: the field that holds it, and the projection column where
+/// other records' values are found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueValue {
+    pub field: String,
+    pub table: &'static str,
+    pub column: &'static str,
+    pub value: String,
 }
 
 /// Calls `$m!` with the list of every record type. The one place a new kind is registered.

@@ -181,7 +181,7 @@ fn apply_to_doc(
                 .execute(params![doc_id, change.hash().0.as_slice()])?;
         }
     }
-    for (i, mut change) in fresh {
+    for (i, change) in fresh {
         let hash = change.hash();
         if doc.contains(&hash) {
             outcomes[i] = Some((hash, ApplyOutcome::Applied));
@@ -199,7 +199,7 @@ fn apply_to_doc(
             .execute(params![
                 doc_id,
                 hash.0.as_slice(),
-                change.bytes().as_ref(),
+                change.raw_bytes(),
                 utc_text(&super::now())
             ])?;
             outcomes[i] = Some((hash, ApplyOutcome::Held { missing }));

@@ -157,14 +157,23 @@ impl Store {
             state: options.state.unwrap_or(RecordState::Submitted),
         };
         let edit = self.edit(author);
-        let (mut doc, change) = RecordDoc::create(self.device.actor.clone(), &env, record, &edit)?;
+        let (_doc, change) = RecordDoc::create(self.device.actor.clone(), &env, record, &edit)?;
         let tx = self.conn.transaction()?;
         check_unique_ids(&tx, &env.id, record)?;
-        tx.execute(
-            "INSERT INTO documents (id, kind, updated_ts) VALUES (?1, ?2, ?3)",
-            params![env.id, T::KIND.code(), utc_text(&author.at)],
-        )?;
-        store_local_change(&tx, &self.device, &mut doc, change)?;
+        // A new record's first snapshot is its one change: nothing to fold, one row less.
+        let bytes = change.raw_bytes();
+        tx.prepare_cached(
+            "INSERT INTO documents (id, kind, snapshot, snapshot_bytes, updated_ts)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            env.id,
+            T::KIND.code(),
+            bytes,
+            bytes.len() as i64,
+            utc_text(&author.at)
+        ])?;
+        queue_local_change(&tx, &self.device, &env.id, &change)?;
         project_record(&tx, &env, record)?;
         tx.commit()?;
         Ok(env.id)
@@ -459,16 +468,35 @@ fn store_local_change(
     tx: &Transaction<'_>,
     device: &DeviceIdentity,
     doc: &mut RecordDoc,
-    mut change: Change,
+    change: Change,
+) -> Result<()> {
+    let id = doc.id().to_string();
+    queue_local_change(tx, device, &id, &change)?;
+    append_chunk(tx, doc, change.raw_bytes())
+}
+
+/// Puts a local change in the outbox with this device's signature. The bytes are kept
+/// uncompressed: DEFLATE-ing each small change costs more than the whole SQLite write, and
+/// the sync client compresses whole batches.
+fn queue_local_change(
+    tx: &Transaction<'_>,
+    device: &DeviceIdentity,
+    doc_id: &str,
+    change: &Change,
 ) -> Result<()> {
     let hash = change.hash();
-    let bytes = change.bytes().to_vec();
-    let signature = device.sign_change(doc.id(), &hash);
+    let signature = device.sign_change(doc_id, &hash);
     tx.prepare_cached(
         "INSERT INTO outbox (doc_id, hash, change, signature, created_ts) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![doc.id(), hash.0.as_slice(), bytes, signature.as_slice(), utc_text(&now())])?;
-    append_chunk(tx, doc, &bytes)
+    .execute(params![
+        doc_id,
+        hash.0.as_slice(),
+        change.raw_bytes(),
+        signature.as_slice(),
+        utc_text(&now())
+    ])?;
+    Ok(())
 }
 
 /// Appends applied change bytes to a document, folding the chunks into a new snapshot once
@@ -566,24 +594,24 @@ fn refresh_projection(tx: &Transaction<'_>, doc: &mut RecordDoc) -> Result<()> {
     write_rows(tx, &id, env.kind, rows)
 }
 
-/// R10: an ID number belongs to one person. Checked against the local projections, so on a
-/// device it covers the records the device holds; the server checks city-wide.
+/// Refuses a record holding a value another record already holds ([`Record::unique_values`],
+/// e.g. R10's ID numbers). Checked against the local projections, so on a device it covers the
+/// records the device holds; the server checks across its whole scope.
 fn check_unique_ids<T: Record>(tx: &Transaction<'_>, doc_id: &str, record: &T) -> Result<()> {
-    let Some(household) = (record as &dyn std::any::Any).downcast_ref::<crate::domain::Household>()
-    else {
-        return Ok(());
-    };
-    let mut stmt =
-        tx.prepare_cached("SELECT doc_id FROM p_member WHERE id_no = ?1 AND doc_id <> ?2 LIMIT 1")?;
-    for (member_id, member) in &household.members {
-        let taken: Option<String> = stmt
-            .query_row(params![member.id_no, doc_id], |r| r.get(0))
+    for unique in record.unique_values() {
+        let sql = format!(
+            "SELECT doc_id FROM {} WHERE {} = ?1 AND doc_id <> ?2 LIMIT 1",
+            unique.table, unique.column
+        );
+        let taken: Option<String> = tx
+            .prepare_cached(&sql)?
+            .query_row(params![unique.value, doc_id], |r| r.get(0))
             .optional()?;
         if taken.is_some() {
             return Err(crate::ValidationError::new(
-                format!("members.{member_id}.id_no"),
+                unique.field,
                 crate::Problem::Inconsistent,
-                "this ID number is already registered to a member of another household",
+                "this value is already registered to another record",
             )
             .into());
         }

@@ -111,8 +111,12 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 pub fn sync_projection_tables(conn: &mut Connection) -> Result<Vec<Kind>> {
     let tx = conn.transaction()?;
     let mut stale: Vec<Kind> = Vec::new();
+    let mut seen: Vec<Kind> = Vec::new();
     for (kind, table) in all_tables() {
-        let ddl = table.ddl();
+        // A kind's first table holds one row per record.
+        let main = !seen.contains(&kind);
+        seen.push(kind);
+        let ddl = table.ddl_for(main);
         let recorded: Option<String> = tx
             .query_row(
                 "SELECT ddl FROM projection_tables WHERE name = ?1",
