@@ -170,7 +170,14 @@ fn bench_open_and_list(dir: &std::path::Path) {
         }
     }
     let load = t.elapsed();
+    for p in [&path, &plain_path] {
+        open_connection(p)
+            .unwrap()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
+    }
     let size = std::fs::metadata(&path).unwrap().len() + wal_len(&path);
+    let plain_size = std::fs::metadata(&plain_path).unwrap().len() + wal_len(&plain_path);
 
     let mut ours = Vec::new();
     let mut plain = Vec::new();

@@ -381,6 +381,13 @@ impl RecordDoc {
         Ok(())
     }
 
+    /// The bytes of one change of the document.
+    pub fn change_bytes(&mut self, hash: &ChangeHash) -> Option<Vec<u8>> {
+        self.doc
+            .get_change_by_hash(hash)
+            .map(|c| c.raw_bytes().to_vec())
+    }
+
     pub fn contains(&mut self, hash: &ChangeHash) -> bool {
         self.doc.get_change_by_hash(hash).is_some()
     }

@@ -358,7 +358,7 @@ impl Store {
         Ok(ids.len())
     }
 
-    fn load(&self, id: &str) -> Result<RecordDoc> {
+    pub(crate) fn load(&self, id: &str) -> Result<RecordDoc> {
         load_doc(&self.conn, id, &self.device)
     }
 
@@ -475,9 +475,9 @@ fn store_local_change(
     append_chunk(tx, doc, change.raw_bytes())
 }
 
-/// Puts a local change in the outbox with this device's signature. The bytes are kept
-/// uncompressed: DEFLATE-ing each small change costs more than the whole SQLite write, and
-/// the sync client compresses whole batches.
+/// Puts a local change in the outbox with this device's signature. The change itself is in
+/// the document (uncompressed: DEFLATE-ing each small change costs more than the whole SQLite
+/// write, and the sync client compresses whole batches).
 fn queue_local_change(
     tx: &Transaction<'_>,
     device: &DeviceIdentity,
@@ -487,12 +487,11 @@ fn queue_local_change(
     let hash = change.hash();
     let signature = device.sign_change(doc_id, &hash);
     tx.prepare_cached(
-        "INSERT INTO outbox (doc_id, hash, change, signature, created_ts) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO outbox (doc_id, hash, signature, created_ts) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![
         doc_id,
         hash.0.as_slice(),
-        change.raw_bytes(),
         signature.as_slice(),
         utc_text(&now())
     ])?;

@@ -1,13 +1,15 @@
 //! Reads that screens and the sync client need: the outbox, cursors, conflicts and the
 //! household list. Rules live in [`crate::rules`].
 
+use std::collections::HashMap;
+
 use automerge::ChangeHash;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Store;
 use crate::domain::codes::{HouseholdAttribute, HouseholdStatus};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::projection::utc_text;
 
 /// A local change waiting for a server's acknowledgement.
@@ -56,30 +58,41 @@ pub struct HouseholdRow {
 
 impl Store {
     /// The oldest unacknowledged local changes, at most `max_items` and about `max_bytes`
-    /// (always at least one, so a large change still goes out).
+    /// (always at least one, so a large change still goes out). The bytes come from the
+    /// documents, loaded once per record of the batch.
     pub fn outbox_batch(&self, max_items: usize, max_bytes: usize) -> Result<Vec<OutboxItem>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, doc_id, hash, change, signature FROM outbox ORDER BY seq LIMIT ?1",
+            "SELECT seq, doc_id, hash, signature FROM outbox ORDER BY seq LIMIT ?1",
         )?;
-        let rows = stmt.query_map([max_items as i64], |r| {
-            let hash: Vec<u8> = r.get(2)?;
-            Ok(OutboxItem {
-                seq: r.get(0)?,
-                doc_id: r.get(1)?,
-                hash: ChangeHash(hash.try_into().unwrap_or([0; 32])),
-                change: r.get(3)?,
-                signature: r.get(4)?,
-            })
-        })?;
+        let rows: Vec<(i64, String, Vec<u8>, Vec<u8>)> = stmt
+            .query_map([max_items as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut docs: HashMap<String, crate::doc::RecordDoc> = HashMap::new();
         let mut out = Vec::new();
         let mut bytes = 0;
-        for item in rows {
-            let item = item?;
-            bytes += item.change.len() + item.signature.len();
+        for (seq, doc_id, hash, signature) in rows {
+            let hash = ChangeHash(hash.try_into().map_err(|_| corrupt_outbox(&doc_id))?);
+            if !docs.contains_key(&doc_id) {
+                let doc = self.load(&doc_id)?;
+                docs.insert(doc_id.clone(), doc);
+            }
+            let change = docs
+                .get_mut(&doc_id)
+                .and_then(|d| d.change_bytes(&hash))
+                .ok_or_else(|| corrupt_outbox(&doc_id))?;
+            bytes += change.len() + signature.len();
             if !out.is_empty() && bytes > max_bytes {
                 break;
             }
-            out.push(item);
+            out.push(OutboxItem {
+                seq,
+                doc_id,
+                hash,
+                change,
+                signature,
+            });
         }
         Ok(out)
     }
@@ -204,5 +217,12 @@ impl Store {
             )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
+    }
+}
+
+fn corrupt_outbox(doc_id: &str) -> Error {
+    Error::CorruptDocument {
+        id: doc_id.to_string(),
+        detail: "an outbox entry names a change the document does not hold".into(),
     }
 }

@@ -49,12 +49,12 @@ const MIGRATIONS: &[&str] = &[
         received_ts  TEXT NOT NULL,
         PRIMARY KEY (doc_id, hash)
     );
-    -- Local changes no server has acknowledged yet, each signed by this device.
+    -- Local changes no server has acknowledged yet, each signed by this device. The change
+    -- bytes are read from the document when pushed, not stored twice.
     CREATE TABLE outbox (
         seq         INTEGER PRIMARY KEY AUTOINCREMENT,
         doc_id      TEXT NOT NULL,
         hash        BLOB NOT NULL UNIQUE,
-        change      BLOB NOT NULL,
         signature   BLOB NOT NULL,
         created_ts  TEXT NOT NULL
     );
