@@ -206,9 +206,16 @@ fn bench_open_and_list(dir: &std::path::Path) {
     }
     let (o, p) = (median(ours), median(plain));
     println!(
-        "store of {n} households (written in {:.1} s, {:.1} MB):",
-        load.as_secs_f64(),
-        size as f64 / 1e6
+        "store of {n} households (both files written in {:.1} s):",
+        load.as_secs_f64()
+    );
+    println!(
+        "  file size: Store {:.1} MB ({:.0} B/household), plain JSON table {:.1} MB ({:.0} B/household), ratio {:.2}x",
+        size as f64 / 1e6,
+        size as f64 / n as f64,
+        plain_size as f64 / 1e6,
+        plain_size as f64 / n as f64,
+        size as f64 / plain_size as f64
     );
     println!(
         "  open + first page, plain table {:>8.2} ms",
