@@ -110,7 +110,7 @@ pub struct HistoryEntry {
 }
 
 /// A record's Automerge document.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RecordDoc {
     id: String,
     doc: AutoCommit,

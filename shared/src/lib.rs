@@ -47,6 +47,7 @@ pub mod identity;
 pub mod projection;
 pub mod rules;
 pub mod store;
+pub mod sync;
 pub mod values;
 
 pub use error::{Error, Problem, Result, ValidationError};

@@ -77,6 +77,50 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The same table for PostgreSQL: `BIGINT`/`DOUBLE PRECISION` columns, a primary key on
+    /// `doc_id` for a main table, and index names prefixed by the table's.
+    pub fn ddl_postgres(&self, main: bool) -> String {
+        let ty = |t: SqlType| match t {
+            SqlType::Text => "TEXT",
+            SqlType::Integer => "BIGINT",
+            SqlType::Real => "DOUBLE PRECISION",
+        };
+        let cols: String = self
+            .columns
+            .iter()
+            .map(|(n, t)| format!(", {n} {}", ty(*t)))
+            .collect();
+        let mut ddl = if main {
+            format!(
+                "CREATE TABLE {} (doc_id TEXT NOT NULL PRIMARY KEY{cols});",
+                self.name
+            )
+        } else {
+            format!(
+                "CREATE TABLE {0} (doc_id TEXT NOT NULL{cols});\nCREATE INDEX {0}_doc ON {0}(doc_id);",
+                self.name
+            )
+        };
+        for (i, index) in self.indexes.iter().enumerate() {
+            ddl.push_str(&format!(
+                "\nCREATE INDEX {0}_i{i} ON {0}({1});",
+                self.name,
+                index.join(", ")
+            ));
+        }
+        ddl
+    }
+
+    /// The SQL type of a column, if the table has it.
+    pub fn column_type(&self, name: &str) -> Option<SqlType> {
+        self.columns
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+    }
+}
+
 /// Rows produced by projecting one record.
 #[derive(Debug, Default)]
 pub struct Rows {
@@ -91,6 +135,11 @@ impl Rows {
 
     pub fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    /// The rows: (table, [(column, value)]).
+    pub fn into_rows(self) -> Vec<(&'static str, Vec<(&'static str, Value)>)> {
+        self.rows
     }
 
     pub fn is_empty(&self) -> bool {

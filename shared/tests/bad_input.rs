@@ -219,9 +219,18 @@ fn corrupt_document_bytes_give_a_typed_error_and_other_records_still_read() {
 #[test]
 fn a_record_of_another_kind_is_not_read_as_this_one() {
     let mut s = TempStore::new();
-    let id = s
-        .create(&author("c1"), &cunji_core::domain::CheckIn::example())
-        .unwrap();
+    let check_in = cunji_core::domain::CheckIn::example();
+    let id = s.create(&author(&check_in.cadre_id), &check_in).unwrap();
     let err = s.get::<Household>(&id).unwrap_err();
     assert!(matches!(err, Error::WrongKind { .. }), "{err:?}");
+}
+
+#[test]
+fn nobody_records_another_cadres_check_in() {
+    let mut s = TempStore::new();
+    let check_in = cunji_core::domain::CheckIn::example();
+    let err = s.create(&author("someone-else"), &check_in).unwrap_err();
+    assert!(matches!(err, Error::NotAuthor { .. }), "{err:?}");
+    assert_eq!(s.record_ids().unwrap().len(), 0);
+    assert_eq!(s.outbox_len().unwrap(), 0);
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::check::{consistent, non_empty, range};
 use super::codes::{ApprovalLevel, CheckInSlot, LeaveStatus, LeaveType};
 use super::org::{check_sha256, opt_text};
-use super::{Envelope, Kind, Record};
+use super::{Envelope, Kind, Record, ScopeHint};
 use crate::error::{Problem, ValidationError};
 use crate::projection::{Rows, Sql, SqlType, Table};
 use crate::values::{Date, Geo, Timestamp};
@@ -94,6 +94,14 @@ static CHECK_IN_TABLES: [Table; 1] = [Table {
 
 impl Record for CheckIn {
     const KIND: Kind = Kind::CheckIn;
+
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Village(self.village_code.clone())
+    }
+
+    fn subject_cadre(&self) -> Option<&str> {
+        Some(&self.cadre_id)
+    }
 
     fn validate(&self) -> Result<(), ValidationError> {
         non_empty("cadre_id", &self.cadre_id)?;
@@ -238,6 +246,14 @@ static LEAVE_TABLES: [Table; 1] = [Table {
 
 impl Record for Leave {
     const KIND: Kind = Kind::Leave;
+
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Cadre(self.cadre_id.clone())
+    }
+
+    fn subject_cadre(&self) -> Option<&str> {
+        Some(&self.cadre_id)
+    }
 
     fn validate(&self) -> Result<(), ValidationError> {
         non_empty("cadre_id", &self.cadre_id)?;

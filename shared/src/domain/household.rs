@@ -24,7 +24,7 @@ use super::codes::{
 };
 use super::id_number;
 use super::org::{check_phone, code_text, opt_text};
-use super::{Envelope, Kind, Record, UniqueValue};
+use super::{Envelope, Kind, Record, ScopeHint, UniqueValue};
 use crate::error::{Problem, ValidationError};
 use crate::projection::{Rows, Sql, SqlType, Table};
 use crate::values::{Date, Geo, Money};
@@ -804,6 +804,10 @@ static HOUSEHOLD_TABLES: [Table; 3] = [
 
 impl Record for Household {
     const KIND: Kind = Kind::Household;
+
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Village(self.village_code.clone())
+    }
 
     /// R10: an ID number belongs to one person, whichever household they are in.
     fn unique_values(&self) -> Vec<UniqueValue> {

@@ -113,6 +113,34 @@ pub trait Record:
     fn unique_values(&self) -> Vec<UniqueValue> {
         Vec::new()
     }
+
+    /// Where the record belongs, which decides who may read and write it (DOMAIN §1). The
+    /// server resolves the hint to a village scope once, when it first sees the record.
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Global
+    }
+
+    /// For event records: the cadre the record is about, who must also be its author (a
+    /// check-in is only ever the cadre's own).
+    fn subject_cadre(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Where a record belongs, as far as the record itself can say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", content = "id", rename_all = "snake_case")]
+pub enum ScopeHint {
+    /// In a village (by code).
+    Village(String),
+    /// With a household: the household's village.
+    Household(String),
+    /// With an entitlement: its household's village.
+    Entitlement(String),
+    /// With a cadre: the village of the cadre's team.
+    Cadre(String),
+    /// Reference data every account reads (policy catalog, units, cadres).
+    Global,
 }
 
 /// A value that must be unique: the field that holds it, and the projection column where
@@ -175,6 +203,33 @@ pub fn project_json(
                     let record: $t = from_json(data)?;
                     record.project(env, rows);
                     record.validate()
+                })+
+                _ => unreachable!("every kind is listed in for_each_kind!"),
+            }
+        };
+    }
+    for_each_kind!(dispatch)
+}
+
+/// What the sync server needs to know of a record to authorise a write: where it belongs and,
+/// for event records, whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFacts {
+    pub scope: ScopeHint,
+    pub subject_cadre: Option<String>,
+}
+
+/// Reads [`RecordFacts`] from a record given as JSON, dispatching on its kind.
+pub fn record_facts(kind: Kind, data: serde_json::Value) -> Result<RecordFacts, ValidationError> {
+    macro_rules! dispatch {
+        ($($t:ty),+) => {
+            match kind {
+                $(k if k == <$t as Record>::KIND => {
+                    let record: $t = from_json(data)?;
+                    Ok(RecordFacts {
+                        scope: record.scope(),
+                        subject_cadre: record.subject_cadre().map(str::to_string),
+                    })
                 })+
                 _ => unreachable!("every kind is listed in for_each_kind!"),
             }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::check::{consistent, non_empty, range};
 use super::codes::{CadreRole, UnitLevel};
 use super::id_number::check_id_number;
-use super::{Envelope, Kind, Record};
+use super::{Envelope, Kind, Record, ScopeHint};
 use crate::error::{Problem, ValidationError};
 use crate::projection::{Rows, Sql, SqlType, Table};
 use crate::values::{Date, Geo};
@@ -159,6 +159,10 @@ static VILLAGE_TABLES: [Table; 1] = [Table {
 
 impl Record for Village {
     const KIND: Kind = Kind::Village;
+
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Village(self.code.clone())
+    }
 
     fn validate(&self) -> Result<(), ValidationError> {
         code_text("code", &self.code)?;
@@ -411,6 +415,10 @@ static TEAM_TABLES: [Table; 2] = [
 impl Record for Team {
     const KIND: Kind = Kind::Team;
 
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Village(self.village_code.clone())
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         non_empty("village_code", &self.village_code)?;
         non_empty("leader_id", &self.leader_id)?;
@@ -510,6 +518,10 @@ static ASSIGNMENT_TABLES: [Table; 1] = [Table {
 
 impl Record for Assignment {
     const KIND: Kind = Kind::Assignment;
+
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Household(self.household_id.clone())
+    }
 
     fn validate(&self) -> Result<(), ValidationError> {
         non_empty("household_id", &self.household_id)?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::check::{consistent, non_empty, range};
 use super::codes::{DeliveryChannel, DeliveryStatus, PolicyCategory};
 use super::org::{code_text, opt_text};
-use super::{Envelope, Kind, Record};
+use super::{Envelope, Kind, Record, ScopeHint};
 use crate::error::{Problem, ValidationError};
 use crate::projection::{Rows, Sql, SqlType, Table};
 use crate::values::{Date, Money};
@@ -150,6 +150,10 @@ static ENTITLEMENT_TABLES: [Table; 1] = [Table {
 impl Record for Entitlement {
     const KIND: Kind = Kind::Entitlement;
 
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Household(self.household_id.clone())
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         non_empty("household_id", &self.household_id)?;
         opt_text("member_id", &self.member_id)?;
@@ -257,6 +261,10 @@ static DELIVERY_TABLES: [Table; 1] = [Table {
 
 impl Record for Delivery {
     const KIND: Kind = Kind::Delivery;
+
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Entitlement(self.entitlement_id.clone())
+    }
 
     fn validate(&self) -> Result<(), ValidationError> {
         non_empty("entitlement_id", &self.entitlement_id)?;

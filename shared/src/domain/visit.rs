@@ -18,7 +18,7 @@ use super::codes::{
     ChecklistAnswer, Confirmation, VisitMode, VisitPurpose, VisitRole, joined_codes,
 };
 use super::org::{check_sha256, opt_text};
-use super::{Envelope, Kind, Record};
+use super::{Envelope, Kind, Record, ScopeHint};
 use crate::error::{Problem, ValidationError};
 use crate::projection::{Rows, Sql, SqlType, Table};
 use crate::values::{Date, Geo, Timestamp};
@@ -309,6 +309,14 @@ static VISIT_TABLES: [Table; 2] = [
 
 impl Record for Visit {
     const KIND: Kind = Kind::Visit;
+
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Household(self.household_id.clone())
+    }
+
+    fn subject_cadre(&self) -> Option<&str> {
+        Some(&self.visitor_id)
+    }
 
     fn validate(&self) -> Result<(), ValidationError> {
         non_empty("household_id", &self.household_id)?;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::check::{consistent, non_empty, range};
 use super::codes::{WorkActivity, joined_codes};
 use super::org::{code_text, opt_text};
-use super::{Envelope, Kind, Record};
+use super::{Envelope, Kind, Record, ScopeHint};
 use crate::error::ValidationError;
 use crate::projection::{Rows, Sql, SqlType, Table};
 use crate::values::{Date, Timestamp};
@@ -93,6 +93,10 @@ static WORK_LOG_TABLES: [Table; 1] = [Table {
 
 impl Record for WorkLog {
     const KIND: Kind = Kind::WorkLog;
+
+    fn scope(&self) -> ScopeHint {
+        ScopeHint::Village(self.village_code.clone())
+    }
 
     fn validate(&self) -> Result<(), ValidationError> {
         code_text("village_code", &self.village_code)?;

@@ -145,6 +145,13 @@ impl Store {
     ) -> Result<String> {
         require_reason(author)?;
         record.validate()?;
+        if let Some(subject) = record.subject_cadre().filter(|s| *s != author.cadre_id) {
+            // Nobody records another cadre's check-in, leave or visit.
+            return Err(Error::NotAuthor {
+                id: String::new(),
+                author: subject.to_string(),
+            });
+        }
         let env = Envelope {
             id: uuid::Uuid::now_v7().to_string(),
             kind: T::KIND,

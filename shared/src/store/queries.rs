@@ -97,6 +97,83 @@ impl Store {
         Ok(out)
     }
 
+    /// Records the server's answers to a pushed batch, in one transaction: settled changes
+    /// leave the outbox; refused ones move to `rejected_changes` with the server's reason (the
+    /// change stays in its document). Returns how many left the outbox.
+    pub fn settle_push(
+        &mut self,
+        batch: &[OutboxItem],
+        results: &[crate::sync::protocol::PushResult],
+    ) -> Result<usize> {
+        use crate::sync::protocol::PushOutcome;
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for (item, result) in batch.iter().zip(results) {
+            if !result.outcome.is_settled() {
+                continue;
+            }
+            if let PushOutcome::Rejected { code, message } = &result.outcome {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO rejected_changes (hash, doc_id, code, message, rejected_ts)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![item.hash.0.as_slice(), item.doc_id, code, message, utc_text(&super::now())])?;
+            }
+            n += tx
+                .prepare_cached("DELETE FROM outbox WHERE hash = ?1")?
+                .execute([item.hash.0.as_slice()])?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Changes a server refused: (record id, code, message).
+    pub fn rejected_changes(&self) -> Result<Vec<(String, String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id, code, message FROM rejected_changes ORDER BY rejected_ts")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Every scope cursor the device holds.
+    pub fn cursors(&self) -> Result<Vec<crate::sync::protocol::ScopeCursor>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT scope, cursor FROM sync_cursors ORDER BY scope")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(crate::sync::protocol::ScopeCursor {
+                    scope: r.get(0)?,
+                    cursor: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Records that have received changes whose dependencies are still missing.
+    pub fn records_with_held_changes(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT doc_id FROM held_changes ORDER BY doc_id")?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// A record's Automerge document for the repair protocol (empty if the store has none).
+    pub fn document_for_repair(&self, id: &str) -> Result<automerge::AutoCommit> {
+        match self.load(id) {
+            Ok(mut doc) => Ok(doc.automerge().clone()),
+            Err(Error::DocNotFound(_)) => Ok(automerge::AutoCommit::new()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Removes acknowledged changes from the outbox; returns how many were there.
     pub fn ack(&mut self, hashes: &[ChangeHash]) -> Result<usize> {
         let tx = self.conn.transaction()?;

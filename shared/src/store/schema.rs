@@ -83,6 +83,16 @@ const MIGRATIONS: &[&str] = &[
         ddl   TEXT NOT NULL
     );
     ",
+    // 2: changes a server refused, kept with its reason for the cadre to see.
+    "
+    CREATE TABLE rejected_changes (
+        hash         BLOB PRIMARY KEY,
+        doc_id       TEXT NOT NULL,
+        code         TEXT NOT NULL,
+        message      TEXT NOT NULL,
+        rejected_ts  TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

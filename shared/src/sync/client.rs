@@ -1,0 +1,438 @@
+//! The sync client: push the outbox, pull every readable scope, repair what is still missing.
+//! See the [module docs](super) for the guarantees.
+
+use std::time::Duration;
+
+use automerge::sync::{Message, State, SyncDoc};
+use serde::Serialize;
+
+use super::protocol::{
+    self, ErrorBody, LoginRequest, LoginResponse, PullRequest, PushItem, PushRequest,
+    RepairMessage, RepairRequest, RepairResponse,
+};
+use crate::store::{IncomingChange, Store};
+
+/// Tuning of a sync; the defaults suit a 2G link.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub push_items: usize,
+    pub push_bytes: usize,
+    pub pull_bytes: u32,
+    /// Attempts per request before giving up (network errors, 5xx, 429).
+    pub attempts: u32,
+    /// First back-off; doubled per attempt, capped at 30 s.
+    pub backoff: Duration,
+    /// Largest response body accepted, decompressed.
+    pub max_response_bytes: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            push_items: 2_000,
+            push_bytes: 512 * 1024,
+            pull_bytes: 1024 * 1024,
+            attempts: 6,
+            backoff: Duration::from_millis(500),
+            max_response_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Progress of a sync, for the shell to show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum SyncEvent {
+    Pushing {
+        sent: usize,
+        total: usize,
+        bytes: usize,
+    },
+    Pulling {
+        received: usize,
+        bytes: usize,
+        more: bool,
+    },
+    Repairing {
+        records: usize,
+    },
+    Retrying {
+        attempt: u32,
+        wait_ms: u64,
+        error: String,
+    },
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub rejected: usize,
+    pub pulled: usize,
+    pub repaired: usize,
+    pub requests: usize,
+    pub bytes_sent: usize,
+    pub bytes_received: usize,
+}
+
+/// A failed request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// No answer: no signal, a cut connection, a timeout. Worth retrying.
+    #[error("network: {0}")]
+    Network(String),
+    /// The server answered with an error.
+    #[error("server said {status} {}: {}", .body.code, .body.message)]
+    Status { status: u16, body: ErrorBody },
+    /// The answer could not be decoded.
+    #[error("bad response: {0}")]
+    Protocol(String),
+}
+
+impl TransportError {
+    fn retryable(&self) -> bool {
+        match self {
+            TransportError::Network(_) => true,
+            TransportError::Status { status, .. } => *status >= 500 || *status == 429,
+            TransportError::Protocol(_) => false,
+        }
+    }
+}
+
+/// Why a sync stopped. Nothing is lost either way: what was not acknowledged stays queued.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The token expired or was revoked: sign in again.
+    #[error("sign in again: {0}")]
+    Unauthorized(String),
+    /// The request failed after every retry.
+    #[error("sync failed after {attempts} attempts: {last}")]
+    GaveUp { attempts: u32, last: TransportError },
+    #[error("sync refused: {0}")]
+    Refused(TransportError),
+    #[error(transparent)]
+    Store(#[from] crate::Error),
+}
+
+impl SyncError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SyncError::Unauthorized(_) => "unauthorized",
+            SyncError::GaveUp { .. } => "network",
+            SyncError::Refused(_) => "refused",
+            SyncError::Store(e) => e.code(),
+        }
+    }
+}
+
+/// How requests reach the server. [`HttpTransport`] is the real one; tests may wrap it.
+pub trait Transport {
+    fn push(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+    fn pull(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+    fn repair(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+}
+
+/// HTTP(S) to a sync server, with a bearer token.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    base: String,
+    token: String,
+    client: reqwest::blocking::Client,
+}
+
+impl HttpTransport {
+    pub fn new(base_url: &str, token: &str) -> HttpTransport {
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(20))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap_or_default();
+        HttpTransport {
+            base: base_url.trim_end_matches('/').to_string(),
+            token: token.into(),
+            client,
+        }
+    }
+
+    fn post(&self, path: &str, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, protocol::CONTENT_TYPE)
+            .header("x-cunji-protocol", protocol::PROTOCOL_VERSION.to_string())
+            .body(body)
+            .send()
+            .map_err(|e| TransportError::Network(e.to_string()))?;
+        read_response(resp)
+    }
+}
+
+fn read_response(resp: reqwest::blocking::Response) -> Result<Vec<u8>, TransportError> {
+    let status = resp.status().as_u16();
+    let bytes = resp
+        .bytes()
+        .map_err(|e| TransportError::Network(e.to_string()))?;
+    if (200..300).contains(&status) {
+        return Ok(bytes.to_vec());
+    }
+    let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
+        code: format!("http_{status}"),
+        message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        message_en: String::new(),
+    });
+    Err(TransportError::Status { status, body })
+}
+
+impl Transport for HttpTransport {
+    fn push(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.post("/v1/sync/push", body)
+    }
+
+    fn pull(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.post("/v1/sync/pull", body)
+    }
+
+    fn repair(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.post("/v1/sync/repair", body)
+    }
+}
+
+/// Signs in and registers this device (its actor and public key) with the server.
+pub fn login(
+    base_url: &str,
+    login: &str,
+    password: &str,
+    store: &Store,
+) -> Result<LoginResponse, TransportError> {
+    let device = store.device();
+    let req = LoginRequest {
+        login: login.into(),
+        password: password.into(),
+        device_id: device.device_id.clone(),
+        actor: device.actor.to_hex_string(),
+        public_key: hex::encode(device.public_key()),
+    };
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/login", base_url.trim_end_matches('/')))
+        .json(&req)
+        .send()
+        .map_err(|e| TransportError::Network(e.to_string()))?;
+    let bytes = read_response(resp)?;
+    serde_json::from_slice(&bytes).map_err(|e| TransportError::Protocol(e.to_string()))
+}
+
+/// One of the [`Transport`] calls.
+type SendFn = fn(&mut dyn Transport, Vec<u8>) -> Result<Vec<u8>, TransportError>;
+
+struct Session<'a> {
+    transport: &'a mut dyn Transport,
+    options: &'a SyncOptions,
+    on_event: &'a mut dyn FnMut(SyncEvent),
+    report: SyncReport,
+}
+
+impl Session<'_> {
+    /// Sends one request, retrying with exponential back-off on what is worth retrying.
+    fn call<Req: Serialize, Resp: serde::de::DeserializeOwned>(
+        &mut self,
+        send: SendFn,
+        request: &Req,
+    ) -> Result<Resp, SyncError> {
+        let body = protocol::encode(request);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.report.requests += 1;
+            match send(self.transport, body.clone()) {
+                Ok(bytes) => {
+                    self.report.bytes_sent += body.len();
+                    self.report.bytes_received += bytes.len();
+                    return protocol::decode(&bytes, self.options.max_response_bytes)
+                        .map_err(|e| SyncError::Refused(TransportError::Protocol(e.to_string())));
+                }
+                Err(TransportError::Status { status: 401, body }) => {
+                    return Err(SyncError::Unauthorized(body.message));
+                }
+                Err(e) if e.retryable() && attempt < self.options.attempts => {
+                    let wait = self
+                        .options
+                        .backoff
+                        .saturating_mul(1 << (attempt - 1).min(10));
+                    let wait = wait.min(Duration::from_secs(30));
+                    (self.on_event)(SyncEvent::Retrying {
+                        attempt,
+                        wait_ms: wait.as_millis() as u64,
+                        error: e.to_string(),
+                    });
+                    std::thread::sleep(wait);
+                }
+                Err(e) if e.retryable() => {
+                    return Err(SyncError::GaveUp {
+                        attempts: attempt,
+                        last: e,
+                    });
+                }
+                Err(e) => return Err(SyncError::Refused(e)),
+            }
+        }
+    }
+}
+
+/// Pushes the outbox, pulls every readable scope and repairs records still missing changes.
+pub fn sync_now(
+    store: &mut Store,
+    transport: &mut dyn Transport,
+    options: &SyncOptions,
+    on_event: &mut dyn FnMut(SyncEvent),
+) -> Result<SyncReport, SyncError> {
+    let mut s = Session {
+        transport,
+        options,
+        on_event,
+        report: SyncReport::default(),
+    };
+    push(store, &mut s)?;
+    pull(store, &mut s)?;
+    let stuck = store.records_with_held_changes()?;
+    if !stuck.is_empty() {
+        repair(store, &mut s, &stuck)?;
+    }
+    Ok(s.report)
+}
+
+fn push(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
+    let total = store.outbox_len()?;
+    let mut sent = 0;
+    loop {
+        let batch = store.outbox_batch(s.options.push_items, s.options.push_bytes)?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let request = PushRequest {
+            items: batch
+                .iter()
+                .map(|i| PushItem {
+                    doc_id: i.doc_id.clone(),
+                    change: i.change.clone(),
+                    signature: i.signature.clone(),
+                })
+                .collect(),
+        };
+        let response: protocol::PushResponse = s.call(|t, b| t.push(b), &request)?;
+        if response.results.len() != batch.len() {
+            return Err(SyncError::Refused(TransportError::Protocol(format!(
+                "{} results for {} changes",
+                response.results.len(),
+                batch.len()
+            ))));
+        }
+        let settled = store.settle_push(&batch, &response.results)?;
+        if settled == 0 {
+            // Nothing left the outbox: the server keeps failing these; try again next sync.
+            return Ok(());
+        }
+        sent += settled;
+        s.report.pushed += response
+            .results
+            .iter()
+            .filter(|r| !matches!(r.outcome, protocol::PushOutcome::Rejected { .. }))
+            .count();
+        s.report.rejected += response
+            .results
+            .iter()
+            .filter(|r| matches!(r.outcome, protocol::PushOutcome::Rejected { .. }))
+            .count();
+        let bytes = s.report.bytes_sent;
+        (s.on_event)(SyncEvent::Pushing { sent, total, bytes });
+    }
+}
+
+fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
+    loop {
+        let request = PullRequest {
+            cursors: store.cursors()?,
+            max_bytes: s.options.pull_bytes,
+        };
+        let response: protocol::PullResponse = s.call(|t, b| t.pull(b), &request)?;
+        for page in &response.pages {
+            let changes: Vec<IncomingChange> = page
+                .changes
+                .iter()
+                .map(|c| IncomingChange {
+                    doc_id: c.doc_id.clone(),
+                    bytes: c.change.clone(),
+                })
+                .collect();
+            store.apply_page(&changes, &page.scope, page.cursor)?;
+            s.report.pulled += changes.len();
+        }
+        let (received, bytes) = (s.report.pulled, s.report.bytes_received);
+        (s.on_event)(SyncEvent::Pulling {
+            received,
+            bytes,
+            more: response.more,
+        });
+        if !response.more {
+            return Ok(());
+        }
+    }
+}
+
+/// Runs Automerge's sync protocol for `doc_ids` until neither side has anything to send.
+fn repair(store: &mut Store, s: &mut Session<'_>, doc_ids: &[String]) -> Result<(), SyncError> {
+    (s.on_event)(SyncEvent::Repairing {
+        records: doc_ids.len(),
+    });
+    let mut states: Vec<(String, State)> = doc_ids
+        .iter()
+        .map(|id| (id.clone(), State::new()))
+        .collect();
+    for _round in 0..16 {
+        let mut docs = Vec::new();
+        for (id, state) in states.iter_mut() {
+            let mut doc = store.document_for_repair(id)?;
+            let message = doc.sync().generate_sync_message(state).map(Message::encode);
+            docs.push(RepairMessage {
+                doc_id: id.clone(),
+                message,
+            });
+        }
+        if docs.iter().all(|d| d.message.is_none()) {
+            break;
+        }
+        let response: RepairResponse = s.call(|t, b| t.repair(b), &RepairRequest { docs })?;
+        let mut any = false;
+        for reply in response.docs {
+            let Some(bytes) = reply.message else { continue };
+            let Some((_, state)) = states.iter_mut().find(|(id, _)| *id == reply.doc_id) else {
+                continue;
+            };
+            let Ok(message) = Message::decode(&bytes) else {
+                continue;
+            };
+            any = true;
+            let mut doc = store.document_for_repair(&reply.doc_id)?;
+            let before = doc.get_heads();
+            doc.sync()
+                .receive_sync_message(state, message)
+                .map_err(crate::Error::from)?;
+            let fresh: Vec<IncomingChange> = doc
+                .get_changes(&before)
+                .into_iter()
+                .map(|c| IncomingChange {
+                    doc_id: reply.doc_id.clone(),
+                    bytes: c.raw_bytes().to_vec(),
+                })
+                .collect();
+            if !fresh.is_empty() {
+                s.report.repaired += fresh.len();
+                store.apply_changes(&fresh)?;
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    Ok(())
+}

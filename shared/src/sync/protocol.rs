@@ -1,0 +1,215 @@
+//! The sync protocol's messages, shared by the client (this crate) and the server.
+//!
+//! Every request and response body is `gzip(postcard(message))` with the content type
+//! [`CONTENT_TYPE`]: Automerge changes are binary and already compact, so a binary encoding
+//! plus one compression pass over a whole batch keeps bytes on a 2G link close to gzip of the
+//! same records as JSON. Errors come back as JSON ([`ErrorBody`]) because people read them.
+//!
+//! - **Push** ([`PushRequest`]): a batch of signed changes from the device's outbox, bounded in
+//!   bytes; the server answers item by item ([`PushOutcome`]), idempotent by change hash. A
+//!   rejected item carries a code and a message; the rest of the batch is still taken.
+//! - **Pull** ([`PullRequest`]): the changes after a per-scope server sequence cursor, in pages
+//!   bounded by bytes. The client applies a page and stores its cursor in one transaction.
+//! - **Repair** ([`RepairRequest`]): Automerge's own sync protocol for the few documents whose
+//!   heads still disagree (a cursor reset, a restored backup), many documents per request.
+
+use std::io::{Read, Write};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Content type of protocol bodies.
+pub const CONTENT_TYPE: &str = "application/x-cunji-sync";
+/// Protocol version, sent as the `x-cunji-protocol` header.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Signed local changes for the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub items: Vec<PushItem>,
+}
+
+/// One change of record `doc_id`, signed by the pushing device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushItem {
+    pub doc_id: String,
+    pub change: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// The server's answer to each item, in the request's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<PushResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResult {
+    /// The change's hash as the server computed it (empty when the bytes did not parse).
+    pub hash: Vec<u8>,
+    pub outcome: PushOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PushOutcome {
+    /// Checked, stored and merged.
+    Accepted,
+    /// The server already had it.
+    Duplicate,
+    /// Stored, waiting for changes it depends on.
+    Held,
+    /// Refused; nothing of it was stored.
+    Rejected { code: String, message: String },
+}
+
+impl PushOutcome {
+    /// The server holds the change (or never will): the device may drop it from its outbox.
+    pub fn is_settled(&self) -> bool {
+        !matches!(self, PushOutcome::Rejected { code, .. } if code == "internal")
+    }
+}
+
+/// A request for the changes after the given cursors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// Cursors the device has; scopes it does not list start at 0.
+    pub cursors: Vec<ScopeCursor>,
+    /// The most bytes of changes the response should carry (at least one change is sent).
+    pub max_bytes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeCursor {
+    pub scope: String,
+    pub cursor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub pages: Vec<PullPage>,
+    /// More changes wait beyond this response.
+    pub more: bool,
+}
+
+/// Changes of one scope, in server order, and the cursor after the last of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullPage {
+    pub scope: String,
+    pub changes: Vec<PulledChange>,
+    pub cursor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PulledChange {
+    pub doc_id: String,
+    pub change: Vec<u8>,
+}
+
+/// Automerge sync messages for several documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairRequest {
+    pub docs: Vec<RepairMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairResponse {
+    pub docs: Vec<RepairMessage>,
+}
+
+/// One document's sync message (`None` when that side has nothing more to say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairMessage {
+    pub doc_id: String,
+    pub message: Option<Vec<u8>>,
+}
+
+/// Sign-in: a password, and the device being registered (online once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: String,
+    pub device_id: String,
+    /// The device's Automerge actor id, hex.
+    pub actor: String,
+    /// The device's Ed25519 public key, hex.
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    pub cadre_id: String,
+    pub role: String,
+}
+
+/// An error a person may read: a stable code, a Chinese message and an English one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    pub message_en: String,
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("the body is not gzip data: {0}")]
+    NotGzip(String),
+    #[error("the body decompresses to more than {0} bytes")]
+    TooLarge(usize),
+    #[error("the body is not a valid message: {0}")]
+    Malformed(String),
+}
+
+/// Encodes a message as a protocol body.
+pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    let raw = postcard::to_stdvec(message).unwrap_or_default();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(&raw);
+    gz.finish().unwrap_or_default()
+}
+
+/// Decodes a protocol body, refusing one that inflates beyond `max_decoded` bytes.
+pub fn decode<T: DeserializeOwned>(body: &[u8], max_decoded: usize) -> Result<T, WireError> {
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(max_decoded as u64 + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| WireError::NotGzip(e.to_string()))?;
+    if raw.len() > max_decoded {
+        return Err(WireError::TooLarge(max_decoded));
+    }
+    postcard::from_bytes(&raw).map_err(|e| WireError::Malformed(e.to_string()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_and_bad_bodies_are_refused() {
+        let req = PushRequest {
+            items: vec![PushItem {
+                doc_id: "d".into(),
+                change: vec![1, 2, 3],
+                signature: vec![9; 64],
+            }],
+        };
+        let body = encode(&req);
+        assert_eq!(decode::<PushRequest>(&body, 1 << 20).unwrap(), req);
+        assert!(matches!(
+            decode::<PushRequest>(b"plain", 1 << 20),
+            Err(WireError::NotGzip(_))
+        ));
+        assert!(matches!(
+            decode::<PushRequest>(&body, 10),
+            Err(WireError::TooLarge(10))
+        ));
+        let junk = encode(&"not a push request, just a string".repeat(3));
+        assert!(decode::<PullResponse>(&junk, 1 << 20).is_err());
+    }
+}

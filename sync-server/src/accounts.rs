@@ -1,0 +1,299 @@
+//! Accounts, roles and what each may read and write (DOMAIN §1), passwords and tokens.
+//!
+//! Roles: the three cadre roles of a village work team, the supervisors above them, and the
+//! administrator who creates reference data. Cadres' scopes come from the merged records
+//! themselves: a team's members read and write their village; a pairing cadre reads and writes
+//! (visits to) the households assigned to them. Supervisors hold a division code prefix
+//! (township `530322101`, county `530322`, city `5303`) and read every village under it.
+//!
+//! Passwords are Argon2id PHC strings. Tokens are 32 random bytes, given to the device once
+//! and stored only as their SHA-256, with an expiry; revocation marks them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use sha2::{Digest, Sha256};
+
+use crate::store::{Account, ScopeFilter, StoreResult, Tx};
+use cunji_core::domain::Kind;
+
+/// What an account is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    FirstSecretary,
+    TeamMember,
+    PairingCadre,
+    Township,
+    CountyOffice,
+    CountyOrg,
+    City,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Admin,
+        Role::FirstSecretary,
+        Role::TeamMember,
+        Role::PairingCadre,
+        Role::Township,
+        Role::CountyOffice,
+        Role::CountyOrg,
+        Role::City,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::FirstSecretary => "first_secretary",
+            Role::TeamMember => "team_member",
+            Role::PairingCadre => "pairing_cadre",
+            Role::Township => "township",
+            Role::CountyOffice => "county_office",
+            Role::CountyOrg => "county_org",
+            Role::City => "city",
+        }
+    }
+
+    /// Supervisors read a division; cadres read their team's villages or their households.
+    pub fn is_supervisor(self) -> bool {
+        matches!(
+            self,
+            Role::Township | Role::CountyOffice | Role::CountyOrg | Role::City | Role::Admin
+        )
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.code() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
+                format!("unknown role `{s}` (one of {})", all.join(", "))
+            })
+    }
+}
+
+/// The authenticated account and device of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub login: String,
+    pub role: Role,
+    pub division: String,
+    pub device_id: String,
+    pub actor: Vec<u8>,
+    pub public_key: Vec<u8>,
+}
+
+/// A pull scope: its name on the wire and the changes it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub name: String,
+    pub filter: ScopeFilter,
+}
+
+impl Principal {
+    /// Every scope this account may read (DOMAIN §1), reference data included.
+    pub fn readable_scopes(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Scope>> {
+        let mut out = vec![Scope {
+            name: "global".into(),
+            filter: ScopeFilter::Global,
+        }];
+        match self.role {
+            Role::FirstSecretary | Role::TeamMember => {
+                for v in tx.cadre_villages(&self.login)? {
+                    out.push(Scope {
+                        name: format!("village:{v}"),
+                        filter: ScopeFilter::Village(v),
+                    });
+                }
+            }
+            Role::PairingCadre => {
+                for h in tx.cadre_households(&self.login)? {
+                    out.push(Scope {
+                        name: format!("household:{h}"),
+                        filter: ScopeFilter::Household(h),
+                    });
+                }
+            }
+            _ => out.push(Scope {
+                name: format!("division:{}", self.division),
+                filter: ScopeFilter::Division(self.division.clone()),
+            }),
+        }
+        Ok(out)
+    }
+
+    /// Whether this account may read a record of `village` / `household`.
+    pub fn may_read(
+        &self,
+        tx: &mut dyn Tx,
+        village: Option<&str>,
+        household: Option<&str>,
+    ) -> StoreResult<bool> {
+        let Some(village) = village else {
+            return Ok(true);
+        };
+        Ok(match self.role {
+            Role::FirstSecretary | Role::TeamMember => {
+                tx.cadre_villages(&self.login)?.iter().any(|v| v == village)
+            }
+            Role::PairingCadre => match household {
+                Some(h) => tx.cadre_households(&self.login)?.iter().any(|x| x == h),
+                None => false,
+            },
+            _ => village.starts_with(&self.division),
+        })
+    }
+
+    /// Whether this account may create or change a record of `kind` in `village` /
+    /// `household` (authorship of event records is checked separately).
+    pub fn may_write(
+        &self,
+        tx: &mut dyn Tx,
+        kind: Kind,
+        village: Option<&str>,
+        household: Option<&str>,
+    ) -> StoreResult<bool> {
+        use Kind::*;
+        let reference = matches!(
+            kind,
+            Village | Unit | Cadre | Team | Assignment | PolicyItem
+        );
+        Ok(match self.role {
+            Role::Admin => reference || kind == Entitlement,
+            Role::CountyOffice => {
+                (reference || kind == Entitlement)
+                    && village.is_none_or(|v| v.starts_with(&self.division))
+            }
+            Role::Township | Role::CountyOrg => {
+                matches!(kind, Leave | WorkLog)
+                    && village.is_some_and(|v| v.starts_with(&self.division))
+            }
+            Role::City => false,
+            Role::FirstSecretary | Role::TeamMember => {
+                let allowed = matches!(
+                    kind,
+                    Household | Entitlement | Delivery | Visit | CheckIn | Leave | WorkLog
+                ) || (self.role == Role::FirstSecretary
+                    && matches!(kind, Team | Assignment));
+                allowed && self.may_read(tx, village, household)? && village.is_some()
+            }
+            Role::PairingCadre => {
+                kind == Visit && self.may_read(tx, village, household)? && household.is_some()
+            }
+        })
+    }
+
+    /// Reviewers may change event records they did not write (endorse or approve leave,
+    /// review logs); nobody else may.
+    pub fn reviews(&self, kind: Kind) -> bool {
+        matches!(
+            (self.role, kind),
+            (
+                Role::FirstSecretary | Role::Township | Role::CountyOrg,
+                Kind::Leave
+            ) | (Role::FirstSecretary | Role::Township, Kind::WorkLog)
+        )
+    }
+}
+
+/// Argon2id hash of a password, as a PHC string.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A new random bearer token (hex) and the hash under which it is stored.
+pub fn new_token() -> (String, Vec<u8>) {
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Creates or replaces an account.
+pub fn upsert_account(
+    tx: &mut dyn Tx,
+    login: &str,
+    name: &str,
+    role: Role,
+    division: &str,
+    password: &str,
+) -> Result<(), String> {
+    if login.trim().is_empty() {
+        return Err("login is required".into());
+    }
+    if role.is_supervisor() && role != Role::Admin && division.trim().is_empty() {
+        return Err(format!("a {role} account needs a division code"));
+    }
+    if password.chars().count() < 8 {
+        return Err("the password needs at least 8 characters".into());
+    }
+    let account = Account {
+        login: login.into(),
+        name: name.into(),
+        role,
+        division: division.trim().into(),
+        password_hash: hash_password(password)?,
+        active: true,
+    };
+    tx.put_account(&account).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_and_tokens() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong horse", &h));
+        assert!(!verify_password("correct horse", "not a phc string"));
+        let (t1, h1) = new_token();
+        let (t2, _) = new_token();
+        assert_ne!(t1, t2);
+        assert_eq!(token_hash(&t1), h1);
+        assert_eq!(t1.len(), 64);
+    }
+
+    #[test]
+    fn roles_parse_from_their_codes() {
+        for r in Role::ALL {
+            assert_eq!(r.code().parse::<Role>().unwrap(), r);
+        }
+        assert!(
+            "mayor"
+                .parse::<Role>()
+                .unwrap_err()
+                .contains("unknown role")
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! Configuration in layers: defaults, then a TOML file, then `CUNJI_*` environment variables,
+//! then command-line flags. `cunji-sync-server print-config` prints the defaults.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// A SQLite file path (or `sqlite://PATH`), or a `postgres://` URL.
+    pub database: String,
+    /// Hours a sign-in token stays valid.
+    pub token_ttl_hours: i64,
+    /// Largest request body, compressed.
+    pub max_body_bytes: usize,
+    /// Largest request body once decompressed.
+    pub max_decoded_bytes: usize,
+    /// Most changes in one push.
+    pub max_batch_items: usize,
+    /// Most bytes of changes in one pull response.
+    pub max_pull_bytes: usize,
+    /// Requests a device may make per minute (sustained); bursts up to the same number.
+    pub requests_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8480".into(),
+            database: "cunji-server.sqlite3".into(),
+            token_ttl_hours: 24 * 30,
+            max_body_bytes: 8 * 1024 * 1024,
+            max_decoded_bytes: 32 * 1024 * 1024,
+            max_batch_items: 5_000,
+            max_pull_bytes: 4 * 1024 * 1024,
+            requests_per_minute: 600,
+        }
+    }
+}
+
+/// The database URL may hold a password: never print it.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = match self.database.split_once('@') {
+            Some((_, host)) if self.database.contains("://") => {
+                format!("postgres://<redacted>@{host}")
+            }
+            _ => self.database.clone(),
+        };
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database", &database)
+            .field("token_ttl_hours", &self.token_ttl_hours)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_decoded_bytes", &self.max_decoded_bytes)
+            .field("max_batch_items", &self.max_batch_items)
+            .field("max_pull_bytes", &self.max_pull_bytes)
+            .field("requests_per_minute", &self.requests_per_minute)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Defaults, overlaid by `file` (if given) and by `CUNJI_*` variables.
+    pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn num<T: std::str::FromStr>(name: &str, v: String) -> anyhow::Result<T> {
+            v.parse()
+                .map_err(|_| anyhow::anyhow!("{name}={v} is not a number"))
+        }
+        if let Some(v) = get("CUNJI_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = get("CUNJI_DATABASE") {
+            self.database = v;
+        }
+        if let Some(v) = get("CUNJI_TOKEN_TTL_HOURS") {
+            self.token_ttl_hours = num("CUNJI_TOKEN_TTL_HOURS", v)?;
+        }
+        if let Some(v) = get("CUNJI_MAX_BODY_BYTES") {
+            self.max_body_bytes = num("CUNJI_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("CUNJI_MAX_BATCH_ITEMS") {
+            self.max_batch_items = num("CUNJI_MAX_BATCH_ITEMS", v)?;
+        }
+        if let Some(v) = get("CUNJI_REQUESTS_PER_MINUTE") {
+            self.requests_per_minute = num("CUNJI_REQUESTS_PER_MINUTE", v)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_and_secrets_are_redacted() {
+        let mut c: Config = toml::from_str("listen = '0.0.0.0:1'\nmax_batch_items = 7").unwrap();
+        assert_eq!((c.listen.as_str(), c.max_batch_items), ("0.0.0.0:1", 7));
+        c.apply_env(|k| {
+            (k == "CUNJI_DATABASE").then(|| "postgres://u:secret@db:5432/x".to_string())
+        })
+        .unwrap();
+        assert!(!format!("{c:?}").contains("secret"));
+        assert!(
+            c.apply_env(|k| (k == "CUNJI_MAX_BATCH_ITEMS").then(|| "many".into()))
+                .is_err()
+        );
+        assert!(toml::from_str::<Config>("listn = 'typo'").is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! The server's one API error: a stable code, a message in Chinese and English, the right
+//! status. Internal detail is logged, never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cunji_core::sync::protocol::ErrorBody;
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or malformed bearer token")]
+    MissingToken,
+    #[error("token unknown, expired or revoked")]
+    BadToken,
+    #[error("wrong login or password")]
+    BadLogin,
+    #[error("device already registered to another account or actor")]
+    DeviceConflict,
+    #[error("malformed body: {0}")]
+    Malformed(String),
+    #[error("body too large")]
+    TooLarge,
+    #[error("batch too large: {0} items")]
+    BatchTooLarge(usize),
+    #[error("rate limited")]
+    RateLimited,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn parts(&self) -> (StatusCode, &'static str, String, String) {
+        use ApiError::*;
+        match self {
+            MissingToken => (
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "请先登录".into(),
+                "Sign in first.".into(),
+            ),
+            BadToken => (
+                StatusCode::UNAUTHORIZED,
+                "bad_token",
+                "登录已过期或已被注销,请重新登录".into(),
+                "Your sign-in expired or was revoked; sign in again.".into(),
+            ),
+            BadLogin => (
+                StatusCode::UNAUTHORIZED,
+                "bad_login",
+                "账号或密码不正确".into(),
+                "Wrong login or password.".into(),
+            ),
+            DeviceConflict => (
+                StatusCode::CONFLICT,
+                "device_conflict",
+                "该设备已登记给其他账号,请联系管理员".into(),
+                "This device is registered to another account; ask an administrator.".into(),
+            ),
+            Malformed(d) => (
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("请求格式不正确:{d}"),
+                format!("The request is malformed: {d}"),
+            ),
+            TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "请求过大,请分批同步".into(),
+                "The request is too large; sync in smaller batches.".into(),
+            ),
+            BatchTooLarge(n) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                format!("一次提交了{n}条,超过上限"),
+                format!("{n} items in one batch is over the limit."),
+            ),
+            RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "同步太频繁,请稍后再试".into(),
+                "Too many requests; try again shortly.".into(),
+            ),
+            Forbidden(d) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("没有权限:{d}"),
+                format!("Not allowed: {d}"),
+            ),
+            Store(_) | Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务器内部错误,请稍后重试".into(),
+                "Server error; try again later.".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, message_en) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::info!(error = %self, code, "request refused");
+        }
+        let body = ErrorBody {
+            code: code.into(),
+            message,
+            message_en,
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,381 @@
+//! # cunji-sync-server
+//!
+//! The sync server of Cunji: it merges every team's record documents, serves each device the
+//! changes it may read, and (with the supervisors' issue) the reports and exports. A library
+//! with a thin binary: [`router`] builds the axum app over an [`AppState`], [`serve`] runs it
+//! until a shutdown signal; `main.rs` only reads config, starts tracing and opens the store.
+//!
+//! Endpoints (bodies of `/v1/sync/*` are `gzip(postcard)` messages of
+//! [`cunji_core::sync::protocol`]; everything a person may read is JSON):
+//! - `POST /v1/login`: password sign-in that registers the device (actor id and public key)
+//!   and returns a bearer token;
+//! - `POST /v1/sync/push`, `/v1/sync/pull`, `/v1/sync/repair`: see [`merge`] and [`pull`];
+//! - `GET /healthz`, `GET /metrics` (Prometheus).
+//!
+//! Every request is authenticated by its token except login, health and metrics; errors are
+//! [`error::ApiError`]s with a stable code and a message in Chinese and English.
+
+pub mod accounts;
+pub mod config;
+pub mod error;
+pub mod merge;
+pub mod pull;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use cunji_core::sync::protocol::{
+    self, LoginRequest, LoginResponse, PushRequest, PushResponse, PushResult,
+};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use accounts::Principal;
+use config::Config;
+use error::ApiError;
+use store::{Db, DeviceRow, TokenRow};
+
+/// Everything a handler needs; passed in, never global.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Arc<Db>,
+    pub config: Arc<Config>,
+    metrics: Option<PrometheusHandle>,
+    limiter: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config) -> AppState {
+        AppState {
+            db: Arc::new(db),
+            config: Arc::new(config),
+            metrics: None,
+            limiter: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Serves `/metrics` from this Prometheus recorder (installed once per process).
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> AppState {
+        self.metrics = Some(handle);
+        self
+    }
+
+    /// Token bucket per device: `requests_per_minute` sustained, the same as burst.
+    fn allow(&self, device: &str) -> bool {
+        let rate = f64::from(self.config.requests_per_minute.max(1));
+        let mut buckets = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let (tokens, last) = buckets.entry(device.to_string()).or_insert((rate, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate / 60.0).min(rate);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Runs blocking storage work off the async threads.
+    async fn blocking<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Db) -> Result<R, ApiError> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    }
+}
+
+/// The application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/v1/login", post(login))
+        .route("/v1/sync/push", post(push))
+        .route("/v1/sync/pull", post(pull_handler))
+        .route("/v1/sync/repair", post(repair_handler))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let backend = state.db.backend();
+    match state
+        .blocking(|db| db.read(|tx| tx.max_seq().map_err(ApiError::from)))
+        .await
+    {
+        Ok(seq) => Json(serde_json::json!({ "status": "ok", "backend": backend, "changes": seq }))
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(h) => h.render().into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics recorder not installed").into_response(),
+    }
+}
+
+/// Reads a body up to the configured size, as a typed error past it.
+async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, state.config.max_body_bytes)
+        .await
+        .map_err(|_| ApiError::TooLarge)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(state: &AppState, body: &[u8]) -> Result<T, ApiError> {
+    protocol::decode(body, state.config.max_decoded_bytes).map_err(|e| match e {
+        protocol::WireError::TooLarge(_) => ApiError::TooLarge,
+        other => ApiError::Malformed(other.to_string()),
+    })
+}
+
+fn binary<T: serde::Serialize>(message: &T) -> Response {
+    (
+        [(header::CONTENT_TYPE, protocol::CONTENT_TYPE)],
+        protocol::encode(message),
+    )
+        .into_response()
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers).ok_or(ApiError::MissingToken)?;
+        let hash = accounts::token_hash(&token);
+        let principal = state
+            .blocking(move |db| {
+                db.read(|tx| {
+                    let Some(t) = tx.token(&hash)? else {
+                        return Err(ApiError::BadToken);
+                    };
+                    let expired = chrono::DateTime::parse_from_rfc3339(&t.expires_ts)
+                        .map_or(true, |e| e < Utc::now());
+                    if t.revoked || expired {
+                        return Err(ApiError::BadToken);
+                    }
+                    let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
+                    let account = tx.account(&t.login)?.ok_or(ApiError::BadToken)?;
+                    if !account.active || device.login != account.login {
+                        return Err(ApiError::BadToken);
+                    }
+                    Ok(Principal {
+                        login: account.login,
+                        role: account.role,
+                        division: account.division,
+                        device_id: device.device_id,
+                        actor: device.actor,
+                        public_key: device.public_key,
+                    })
+                })
+            })
+            .await?;
+        if !state.allow(&principal.device_id) {
+            metrics::counter!("cunji_rate_limited_total").increment(1);
+            return Err(ApiError::RateLimited);
+        }
+        Ok(principal)
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| token.to_string())
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %req.login, device = %req.device_id))]
+async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let actor =
+        hex::decode(&req.actor).map_err(|_| ApiError::Malformed("actor is not hex".into()))?;
+    let public_key = hex::decode(&req.public_key)
+        .map_err(|_| ApiError::Malformed("public_key is not hex".into()))?;
+    if actor.is_empty()
+        || actor.len() > 32
+        || public_key.len() != 32
+        || req.device_id.trim().is_empty()
+    {
+        return Err(ApiError::Malformed(
+            "device_id, actor (1–32 bytes) and a 32-byte public key are required".into(),
+        ));
+    }
+    let ttl = state.config.token_ttl_hours;
+    let resp = state
+        .blocking(move |db| {
+            db.write(|tx| {
+                let account = tx
+                    .account(&req.login)?
+                    .filter(|a| a.active)
+                    .ok_or(ApiError::BadLogin)?;
+                if !accounts::verify_password(&req.password, &account.password_hash) {
+                    return Err(ApiError::BadLogin);
+                }
+                match tx.device(&req.device_id)? {
+                    Some(d)
+                        if d.login != account.login
+                            || d.actor != actor
+                            || d.public_key != public_key =>
+                    {
+                        return Err(ApiError::DeviceConflict);
+                    }
+                    Some(_) => {}
+                    None => {
+                        if tx.device_by_actor(&actor)?.is_some() {
+                            return Err(ApiError::DeviceConflict);
+                        }
+                        tx.put_device(&DeviceRow {
+                            device_id: req.device_id.clone(),
+                            login: account.login.clone(),
+                            actor: actor.clone(),
+                            public_key: public_key.clone(),
+                            registered_ts: Utc::now().to_rfc3339(),
+                        })?;
+                    }
+                }
+                let (token, hash) = accounts::new_token();
+                let expires = Utc::now() + Duration::hours(ttl);
+                tx.put_token(&TokenRow {
+                    hash,
+                    login: account.login.clone(),
+                    device_id: req.device_id.clone(),
+                    expires_ts: expires.to_rfc3339(),
+                    revoked: false,
+                })?;
+                Ok(LoginResponse {
+                    token,
+                    expires_at: expires.to_rfc3339(),
+                    cadre_id: account.login,
+                    role: account.role.code().to_string(),
+                })
+            })
+        })
+        .await?;
+    Ok(Json(resp))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+async fn push(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let body = read_body(&state, body).await?;
+    let req: PushRequest = decode(&state, &body)?;
+    if req.items.len() > state.config.max_batch_items {
+        return Err(ApiError::BatchTooLarge(req.items.len()));
+    }
+    let n = req.items.len();
+    let results = state
+        .blocking(move |db| {
+            let now = Utc::now().to_rfc3339();
+            db.write(|tx| merge::ingest(tx, &principal, &req.items, &now).map_err(ApiError::from))
+        })
+        .await?;
+    let mut counts = [0u64; 4];
+    let results: Vec<PushResult> = results
+        .into_iter()
+        .map(|(hash, outcome)| {
+            let i = match &outcome {
+                protocol::PushOutcome::Accepted => 0,
+                protocol::PushOutcome::Duplicate => 1,
+                protocol::PushOutcome::Held => 2,
+                protocol::PushOutcome::Rejected { .. } => 3,
+            };
+            counts[i] += 1;
+            PushResult { hash, outcome }
+        })
+        .collect();
+    for (i, label) in ["accepted", "duplicate", "held", "rejected"]
+        .iter()
+        .enumerate()
+    {
+        metrics::counter!("cunji_push_changes_total", "outcome" => *label).increment(counts[i]);
+    }
+    metrics::histogram!("cunji_push_seconds").record(started.elapsed().as_secs_f64());
+    tracing::info!(
+        items = n,
+        accepted = counts[0],
+        duplicate = counts[1],
+        held = counts[2],
+        rejected = counts[3],
+        "push"
+    );
+    Ok(binary(&PushResponse { results }))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+async fn pull_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let body = read_body(&state, body).await?;
+    let req = decode(&state, &body)?;
+    let max = state.config.max_pull_bytes;
+    let resp = state
+        .blocking(move |db| {
+            db.read(|tx| pull::pull(tx, &principal, &req, max).map_err(ApiError::from))
+        })
+        .await?;
+    metrics::histogram!("cunji_pull_seconds").record(started.elapsed().as_secs_f64());
+    Ok(binary(&resp))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+async fn repair_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(&state, body).await?;
+    let req = decode(&state, &body)?;
+    let resp = state
+        .blocking(move |db| {
+            db.write(|tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))
+        })
+        .await?;
+    Ok(binary(&resp))
+}

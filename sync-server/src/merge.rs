@@ -1,0 +1,472 @@
+//! The server's merge: check each pushed change, apply it to its record's document, keep it
+//! in the change log and refresh the record's projection, all in one transaction per push.
+//!
+//! Checks, in order (each failure rejects that change alone, with a code):
+//! 1. `malformed_change`: the bytes parse as an Automerge change;
+//! 2. `actor_not_bound`: the change's actor is the pushing device's registered actor;
+//! 3. `bad_signature`: the device's Ed25519 signature covers this record and change hash;
+//! 4. `forged_author`: the change's message names the signed-in cadre and this device;
+//! 5. for a new record: `invalid_record` (its envelope or data do not parse or validate),
+//!    `forged_author` (the envelope names another author or device, or an event record is
+//!    about another cadre), `unknown_reference` (its household or entitlement is unknown);
+//! 6. `not_in_scope`: the account may not write this kind there (DOMAIN §1);
+//!    `not_author`: an event record changed by someone who neither wrote nor reviews it;
+//!    `moved_record`: a change that would alter the record's kind, author or place.
+//!
+//! A change whose dependencies the server lacks is held (and reported `Held`) until they
+//! arrive; it is then checked under the account of the device that pushed it. Changes are
+//! idempotent by hash: a change already stored is a `Duplicate`.
+//!
+//! Not here: HTTP and authentication (see `routes`).
+
+use std::collections::BTreeMap;
+
+use automerge::{ActorId, Change};
+use cunji_core::doc::{ChangeMeta, RecordDoc};
+use cunji_core::domain::{Kind, ScopeHint, project_json, record_facts};
+use cunji_core::identity::verify_change;
+use cunji_core::projection::Rows;
+use cunji_core::sync::protocol::{PushItem, PushOutcome};
+
+use crate::accounts::Principal;
+use crate::store::{ChangeRow, DocRow, HeldRow, StoreError, StoreResult, Tx};
+
+/// Chunks of a document folded into a new snapshot beyond this many.
+const FOLD_CHUNKS: usize = 32;
+
+fn reject(code: &str, message: impl Into<String>) -> PushOutcome {
+    PushOutcome::Rejected {
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+/// A change that passed the checks that need no document.
+struct Checked {
+    index: usize,
+    change: Change,
+    principal: Principal,
+}
+
+/// Checks and merges a pushed batch; returns each item's hash and outcome, in order.
+pub fn ingest(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    items: &[PushItem],
+    now: &str,
+) -> StoreResult<Vec<(Vec<u8>, PushOutcome)>> {
+    let mut out: Vec<(Vec<u8>, PushOutcome)> =
+        vec![(Vec::new(), reject("internal", "not processed")); items.len()];
+    let mut by_doc: BTreeMap<String, Vec<Checked>> = BTreeMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let change = match Change::from_bytes(item.change.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                out[index] = (
+                    Vec::new(),
+                    reject(
+                        "malformed_change",
+                        format!("the change does not parse: {e}"),
+                    ),
+                );
+                continue;
+            }
+        };
+        let hash = change.hash().0.to_vec();
+        match check_item(principal, item, &change) {
+            Ok(()) => by_doc
+                .entry(item.doc_id.clone())
+                .or_default()
+                .push(Checked {
+                    index,
+                    change,
+                    principal: principal.clone(),
+                }),
+            Err(outcome) => out[index] = (hash, outcome),
+        }
+    }
+    for (doc_id, checked) in by_doc {
+        for (index, hash, outcome) in merge_doc(tx, &doc_id, checked, now)? {
+            out[index] = (hash, outcome);
+        }
+    }
+    Ok(out)
+}
+
+/// Checks 2–4 of the module docs.
+fn check_item(principal: &Principal, item: &PushItem, change: &Change) -> Result<(), PushOutcome> {
+    if change.actor_id().to_bytes() != principal.actor.as_slice() {
+        return Err(reject(
+            "actor_not_bound",
+            "the change was not made by this device's actor",
+        ));
+    }
+    if verify_change(
+        &principal.public_key,
+        &item.doc_id,
+        &change.hash(),
+        &item.signature,
+    )
+    .is_err()
+    {
+        return Err(reject(
+            "bad_signature",
+            "the signature does not match this device, record and change",
+        ));
+    }
+    let meta = ChangeMeta::from_message(change.message());
+    if meta.cadre_id != principal.login || meta.device_id != principal.device_id {
+        return Err(reject(
+            "forged_author",
+            "the change names another cadre or device",
+        ));
+    }
+    Ok(())
+}
+
+/// Where a record lives, fixed when the server first sees it.
+#[derive(Debug, Clone)]
+struct Place {
+    kind: Kind,
+    village: Option<String>,
+    household: Option<String>,
+    author: String,
+}
+
+/// A record's village and, for household-bound records, its household.
+type VillageAndHousehold = (Option<String>, Option<String>);
+
+fn resolve(
+    tx: &mut dyn Tx,
+    hint: &ScopeHint,
+) -> StoreResult<Result<VillageAndHousehold, PushOutcome>> {
+    Ok(match hint {
+        ScopeHint::Global => Ok((None, None)),
+        ScopeHint::Village(v) => Ok((Some(v.clone()), None)),
+        ScopeHint::Household(h) => match tx.household_village(h)? {
+            Some(v) => Ok((Some(v), Some(h.clone()))),
+            None => Err(reject(
+                "unknown_reference",
+                format!("household {h} is not known to the server"),
+            )),
+        },
+        ScopeHint::Entitlement(e) => match tx.entitlement_household(e)? {
+            Some(h) => match tx.household_village(&h)? {
+                Some(v) => Ok((Some(v), Some(h))),
+                None => Err(reject(
+                    "unknown_reference",
+                    format!("household {h} is not known to the server"),
+                )),
+            },
+            None => Err(reject(
+                "unknown_reference",
+                format!("entitlement {e} is not known to the server"),
+            )),
+        },
+        ScopeHint::Cadre(c) => match tx.cadre_villages(c)?.into_iter().next() {
+            Some(v) => Ok((Some(v), None)),
+            None => Err(reject(
+                "unknown_reference",
+                format!("cadre {c} is in no village team"),
+            )),
+        },
+    })
+}
+
+/// The place a document's current state says it has.
+fn place_of(tx: &mut dyn Tx, doc: &RecordDoc) -> StoreResult<Result<Place, PushOutcome>> {
+    let env = match doc.envelope() {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(reject("invalid_record", e.to_string()))),
+    };
+    let data = match doc.data_json() {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(reject("invalid_record", e.to_string()))),
+    };
+    let facts = match record_facts(env.kind, data) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(reject("invalid_record", e.to_string()))),
+    };
+    Ok(
+        resolve(tx, &facts.scope)?.map(|(village, household)| Place {
+            kind: env.kind,
+            village,
+            household,
+            author: env.author_id,
+        }),
+    )
+}
+
+/// Checks 5–6 for one change applied to `trial`, given the record's place before it.
+fn authorize(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    before: Option<&Place>,
+    trial: &RecordDoc,
+) -> StoreResult<Result<Place, PushOutcome>> {
+    let after = match place_of(tx, trial)? {
+        Ok(p) => p,
+        Err(o) => return Ok(Err(o)),
+    };
+    match before {
+        None => {
+            let env = match trial.envelope() {
+                Ok(e) => e,
+                Err(e) => return Ok(Err(reject("invalid_record", e.to_string()))),
+            };
+            if env.id != trial.id() {
+                return Ok(Err(reject(
+                    "invalid_record",
+                    "the envelope names another record id",
+                )));
+            }
+            if env.author_id != who.login || env.device_id != who.device_id {
+                return Ok(Err(reject(
+                    "forged_author",
+                    "the record names another author or device",
+                )));
+            }
+            let data = trial.data_json().unwrap_or_default();
+            let about_other = record_facts(env.kind, data).is_ok_and(|facts| {
+                facts
+                    .subject_cadre
+                    .as_deref()
+                    .is_some_and(|c| c != who.login)
+            });
+            if env.kind.is_event() && about_other {
+                return Ok(Err(reject(
+                    "forged_author",
+                    "an event record may only be about its author",
+                )));
+            }
+        }
+        Some(b) => {
+            if b.kind != after.kind
+                || b.author != after.author
+                || b.village != after.village
+                || b.household != after.household
+            {
+                return Ok(Err(reject(
+                    "moved_record",
+                    "a change may not alter a record's kind, author or place",
+                )));
+            }
+            if b.kind.is_event() && b.author != who.login && !who.reviews(b.kind) {
+                return Ok(Err(reject(
+                    "not_author",
+                    "only its author (or a reviewer) may change this record",
+                )));
+            }
+        }
+    }
+    if !who.may_write(
+        tx,
+        after.kind,
+        after.village.as_deref(),
+        after.household.as_deref(),
+    )? {
+        return Ok(Err(reject(
+            "not_in_scope",
+            format!("{} may not write a {} here", who.role, after.kind.code()),
+        )));
+    }
+    Ok(Ok(after))
+}
+
+/// The account behind a device, for changes released from the hold.
+fn principal_of_device(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Option<Principal>> {
+    let Some(device) = tx.device(device_id)? else {
+        return Ok(None);
+    };
+    let Some(account) = tx.account(&device.login)? else {
+        return Ok(None);
+    };
+    Ok(Some(Principal {
+        login: account.login,
+        role: account.role,
+        division: account.division,
+        device_id: device.device_id,
+        actor: device.actor,
+        public_key: device.public_key,
+    }))
+}
+
+fn load_doc(row: &DocRow) -> StoreResult<RecordDoc> {
+    RecordDoc::load(&row.id, Some(&row.snapshot), &row.chunks, server_actor())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The server never edits pushed records; loading them needs an actor all the same.
+fn server_actor() -> ActorId {
+    ActorId::from(b"cunji-sync-server".as_slice())
+}
+
+/// Merges one record's checked changes (and any it was holding).
+fn merge_doc(
+    tx: &mut dyn Tx,
+    doc_id: &str,
+    incoming: Vec<Checked>,
+    now: &str,
+) -> StoreResult<Vec<(usize, Vec<u8>, PushOutcome)>> {
+    let row = tx.doc(doc_id)?;
+    let mut doc = match &row {
+        Some(r) => load_doc(r)?,
+        None => RecordDoc::empty(doc_id, server_actor()),
+    };
+    let mut place = row.as_ref().map(|r| Place {
+        kind: r.kind,
+        village: r.village_code.clone(),
+        household: r.household_id.clone(),
+        author: r.author_id.clone(),
+    });
+    let received_ts = row
+        .as_ref()
+        .map_or_else(|| now.to_string(), |r| r.received_ts.clone());
+
+    // Pending: (index in the batch or None for a held change, change, account).
+    let mut pending: Vec<(Option<usize>, Change, Principal)> = incoming
+        .into_iter()
+        .map(|c| (Some(c.index), c.change, c.principal))
+        .collect();
+    for held in tx.held_changes(doc_id)? {
+        let Ok(change) = Change::from_bytes(held.bytes.clone()) else {
+            tx.release_held(doc_id, &held.hash)?;
+            continue;
+        };
+        match principal_of_device(tx, &held.device_id)? {
+            Some(p) => pending.push((None, change, p)),
+            None => tx.release_held(doc_id, &held.hash)?,
+        }
+    }
+
+    let mut out = Vec::new();
+    let mut accepted: Vec<(Change, String)> = Vec::new();
+    loop {
+        let mut progress = false;
+        let mut still = Vec::new();
+        for (index, change, who) in pending {
+            let hash = change.hash();
+            let hash_bytes = hash.0.to_vec();
+            if doc.contains(&hash) || tx.has_change(&hash_bytes)? {
+                if let Some(i) = index {
+                    out.push((i, hash_bytes.clone(), PushOutcome::Duplicate));
+                } else {
+                    tx.release_held(doc_id, &hash_bytes)?;
+                }
+                continue;
+            }
+            if change.deps().iter().any(|d| !doc.contains(d)) {
+                still.push((index, change, who));
+                continue;
+            }
+            // Checked on a copy: a refused change must leave no trace in the document.
+            let mut candidate = doc.clone();
+            if let Err(e) = candidate.apply(vec![change.clone()]) {
+                let outcome = reject("malformed_change", e.to_string());
+                match index {
+                    Some(i) => out.push((i, hash_bytes, outcome)),
+                    None => tx.release_held(doc_id, &hash_bytes)?,
+                }
+                continue;
+            }
+            match authorize(tx, &who, place.as_ref(), &candidate)? {
+                Ok(p) => {
+                    place = Some(p);
+                    doc = candidate;
+                    progress = true;
+                    accepted.push((change, who.device_id.clone()));
+                    match index {
+                        Some(i) => out.push((i, hash_bytes, PushOutcome::Accepted)),
+                        None => tx.release_held(doc_id, &hash_bytes)?,
+                    }
+                }
+                Err(outcome) => match index {
+                    Some(i) => out.push((i, hash_bytes, outcome)),
+                    None => {
+                        tracing::warn!(doc_id, ?outcome, "a held change was refused on release");
+                        tx.release_held(doc_id, &hash_bytes)?;
+                    }
+                },
+            }
+        }
+        pending = still;
+        if !progress || pending.is_empty() {
+            break;
+        }
+    }
+    // What is left waits for its dependencies.
+    for (index, change, who) in pending {
+        let hash = change.hash().0.to_vec();
+        if let Some(i) = index {
+            tx.hold_change(
+                doc_id,
+                &HeldRow {
+                    hash: hash.clone(),
+                    bytes: change.raw_bytes().to_vec(),
+                    device_id: who.device_id.clone(),
+                },
+            )?;
+            out.push((i, hash, PushOutcome::Held));
+        }
+    }
+    if accepted.is_empty() {
+        return Ok(out);
+    }
+    let Some(place) = place else { return Ok(out) };
+    let bytes: Vec<u8> = accepted
+        .iter()
+        .flat_map(|(c, _)| c.raw_bytes().to_vec())
+        .collect();
+    match &row {
+        None => tx.insert_doc(&DocRow {
+            id: doc_id.to_string(),
+            kind: place.kind,
+            village_code: place.village.clone(),
+            household_id: place.household.clone(),
+            author_id: place.author.clone(),
+            received_ts: received_ts.clone(),
+            snapshot: bytes,
+            chunks: Vec::new(),
+        })?,
+        Some(r) if r.chunks.len() + 1 > FOLD_CHUNKS => {
+            tx.replace_doc_snapshot(doc_id, &doc.save())?
+        }
+        Some(_) => tx.append_doc_chunk(doc_id, &bytes)?,
+    }
+    for (change, device_id) in &accepted {
+        tx.insert_change(&ChangeRow {
+            hash: change.hash().0.to_vec(),
+            doc_id: doc_id.to_string(),
+            village_code: place.village.clone(),
+            household_id: place.household.clone(),
+            bytes: change.raw_bytes().to_vec(),
+            device_id: device_id.clone(),
+            received_ts: now.to_string(),
+        })?;
+    }
+    let (kind, rows) = project(&mut doc)?;
+    tx.replace_projection(kind, doc_id, rows)?;
+    Ok(out)
+}
+
+fn project(doc: &mut RecordDoc) -> StoreResult<(Kind, Rows)> {
+    let env = doc
+        .envelope()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let data = doc
+        .data_json()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut rows = Rows::default();
+    if let Err(problem) = project_json(&env, data, &mut rows) {
+        // A merged state that breaks a rule still projects; the reports flag it.
+        tracing::info!(doc_id = doc.id(), %problem, "merged record breaks a rule");
+    }
+    Ok((env.kind, rows))
+}
+
+/// Projection rows of a stored document (for rebuilding projection tables).
+pub fn project_stored(id: &str, snapshot: &[u8], chunks: &[Vec<u8>]) -> StoreResult<(Kind, Rows)> {
+    let mut doc = RecordDoc::load(id, Some(snapshot), chunks, server_actor())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    project(&mut doc)
+}

@@ -1,0 +1,110 @@
+//! Pull and repair: what a device may read, after its cursors, in pages bounded by bytes.
+//!
+//! A pull answers for every scope the account may read ([`Principal::readable_scopes`]),
+//! starting each at the cursor the device sent (0 for a scope it has never seen, such as a
+//! village it just joined). The response holds at most `max_bytes` of changes overall (at
+//! least one change) and says whether more wait. Repair answers Automerge sync messages for
+//! documents the account may read, with a read-only sync state per device and document kept
+//! in the store: it sends the device what it lacks and never takes changes this way (those
+//! come through push, where they are checked).
+
+use automerge::sync::{Message, State, SyncDoc};
+use cunji_core::doc::RecordDoc;
+use cunji_core::sync::protocol::{
+    PullPage, PullRequest, PullResponse, PulledChange, RepairMessage, RepairRequest, RepairResponse,
+};
+
+use crate::accounts::Principal;
+use crate::store::{StoreError, StoreResult, Tx};
+
+/// Most changes per scope per response, besides the byte bound.
+const PAGE_LIMIT: usize = 10_000;
+
+pub fn pull(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    req: &PullRequest,
+    server_max: usize,
+) -> StoreResult<PullResponse> {
+    let mut budget = (req.max_bytes as usize).clamp(1, server_max.max(1));
+    let mut pages = Vec::new();
+    let mut more = false;
+    for scope in who.readable_scopes(tx)? {
+        let cursor = req
+            .cursors
+            .iter()
+            .find(|c| c.scope == scope.name)
+            .map_or(0, |c| c.cursor);
+        if budget == 0 {
+            more |= !tx.changes_after(&scope.filter, cursor, 1, 1)?.is_empty();
+            continue;
+        }
+        let rows = tx.changes_after(&scope.filter, cursor, budget, PAGE_LIMIT)?;
+        let Some(last) = rows.last().map(|r| r.0) else {
+            continue;
+        };
+        let bytes: usize = rows.iter().map(|r| r.2.len()).sum();
+        budget = budget.saturating_sub(bytes);
+        more |= !tx.changes_after(&scope.filter, last, 1, 1)?.is_empty();
+        pages.push(PullPage {
+            scope: scope.name,
+            changes: rows
+                .into_iter()
+                .map(|(_, doc_id, change)| PulledChange { doc_id, change })
+                .collect(),
+            cursor: last,
+        });
+    }
+    Ok(PullResponse { pages, more })
+}
+
+pub fn repair(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    req: &RepairRequest,
+) -> StoreResult<RepairResponse> {
+    let mut docs = Vec::with_capacity(req.docs.len());
+    for m in &req.docs {
+        let Some(row) = tx.doc(&m.doc_id)? else {
+            docs.push(RepairMessage {
+                doc_id: m.doc_id.clone(),
+                message: None,
+            });
+            continue;
+        };
+        if !who.may_read(tx, row.village_code.as_deref(), row.household_id.as_deref())? {
+            docs.push(RepairMessage {
+                doc_id: m.doc_id.clone(),
+                message: None,
+            });
+            continue;
+        }
+        let doc = RecordDoc::load(
+            &row.id,
+            Some(&row.snapshot),
+            &row.chunks,
+            automerge::ActorId::random(),
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut am = doc.clone().automerge().clone();
+        let mut state = match tx.repair_state(&who.device_id, &m.doc_id)? {
+            Some(bytes) => State::decode(&bytes).unwrap_or_default(),
+            None => State::new(),
+        };
+        // Read-only: the device's own changes reach the server only through push.
+        state.read_only = true;
+        if let Some(message) = m.message.as_deref().and_then(|b| Message::decode(b).ok()) {
+            let _ = am.sync().receive_sync_message(&mut state, message);
+        }
+        let reply = am
+            .sync()
+            .generate_sync_message(&mut state)
+            .map(Message::encode);
+        tx.put_repair_state(&who.device_id, &m.doc_id, &state.encode())?;
+        docs.push(RepairMessage {
+            doc_id: m.doc_id.clone(),
+            message: reply,
+        });
+    }
+    Ok(RepairResponse { docs })
+}

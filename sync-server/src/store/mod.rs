@@ -1,0 +1,243 @@
+//! Server storage: one [`Tx`] trait of primitive reads and writes, with a backend module per
+//! database, each owning its migrations: [`sqlite`] (the default, a file path) and
+//! [`postgres`] (a `postgres://` URL, for deployments that outgrow one machine; it also runs on
+//! PostgreSQL-compatible distributed engines, as it uses plain SQL with no extensions).
+//!
+//! All server logic ([`crate::ingest`], [`crate::pull`], [`crate::accounts`]) is written once
+//! against `&mut dyn Tx` and runs inside [`Db::write`] or [`Db::read`], which own the
+//! transaction: committed when the closure returns `Ok`, rolled back otherwise. Both backends
+//! are blocking (rusqlite, the `postgres` crate); handlers call them through
+//! `tokio::task::spawn_blocking`.
+//!
+//! Not here: HTTP, authorisation decisions, Automerge. The store keeps bytes and rows.
+
+pub mod postgres;
+pub mod sqlite;
+
+use cunji_core::domain::Kind;
+use cunji_core::projection::Rows;
+
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("connection pool: {0}")]
+    Pool(String),
+    #[error("database schema version {found} is newer than this build knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("unsupported database URL `{0}`: use a file path, sqlite://PATH or postgres://…")]
+    BadUrl(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A sign-in account (DOMAIN §1 roles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The login, equal to the cadre id for cadres.
+    pub login: String,
+    pub name: String,
+    pub role: crate::accounts::Role,
+    /// For supervisors: the administrative code prefix they oversee (township, county or
+    /// city part of a village code). Empty for cadres, whose scope comes from their team and
+    /// assignments, and for admins.
+    pub division: String,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+    pub active: bool,
+}
+
+/// A registered device: its actor id and public key, bound to one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    pub device_id: String,
+    pub login: String,
+    pub actor: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub registered_ts: String,
+}
+
+/// A bearer token, stored by its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub hash: Vec<u8>,
+    pub login: String,
+    pub device_id: String,
+    /// RFC 3339 UTC.
+    pub expires_ts: String,
+    pub revoked: bool,
+}
+
+/// A merged document's metadata and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocRow {
+    pub id: String,
+    pub kind: Kind,
+    /// The village the record belongs to (`None`: reference data every account reads).
+    pub village_code: Option<String>,
+    /// The household a household-bound record belongs to (for pairing cadres' reads).
+    pub household_id: Option<String>,
+    pub author_id: String,
+    /// When the server first received the record (RFC 3339 UTC): the envelope's
+    /// `server_received_ts`, kept server-side so that no device can set it.
+    pub received_ts: String,
+    pub snapshot: Vec<u8>,
+    pub chunks: Vec<Vec<u8>>,
+}
+
+/// One stored change: the unit of the pull log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRow {
+    pub hash: Vec<u8>,
+    pub doc_id: String,
+    pub village_code: Option<String>,
+    pub household_id: Option<String>,
+    pub bytes: Vec<u8>,
+    pub device_id: String,
+    pub received_ts: String,
+}
+
+/// A change waiting for its dependencies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldRow {
+    pub hash: Vec<u8>,
+    pub bytes: Vec<u8>,
+    pub device_id: String,
+}
+
+/// Which changes a pull scope covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeFilter {
+    /// One village's records.
+    Village(String),
+    /// Every village whose code starts with the prefix (township, county, city).
+    Division(String),
+    /// One household's records.
+    Household(String),
+    /// Reference data not bound to a village.
+    Global,
+}
+
+/// Primitive storage operations, implemented by each backend inside one transaction.
+pub trait Tx {
+    // Accounts, devices, tokens.
+    fn put_account(&mut self, a: &Account) -> StoreResult<()>;
+    fn account(&mut self, login: &str) -> StoreResult<Option<Account>>;
+    fn put_device(&mut self, d: &DeviceRow) -> StoreResult<()>;
+    fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRow>>;
+    fn device_by_actor(&mut self, actor: &[u8]) -> StoreResult<Option<DeviceRow>>;
+    fn put_token(&mut self, t: &TokenRow) -> StoreResult<()>;
+    fn token(&mut self, hash: &[u8]) -> StoreResult<Option<TokenRow>>;
+    /// Revokes every token of an account; returns how many.
+    fn revoke_tokens(&mut self, login: &str) -> StoreResult<usize>;
+
+    /// The server's own signing identity (actor, secret key), for records an admin creates.
+    fn server_identity(&mut self) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;
+    fn put_server_identity(&mut self, actor: &[u8], secret: &[u8]) -> StoreResult<()>;
+
+    // Documents and the change log.
+    fn doc(&mut self, id: &str) -> StoreResult<Option<DocRow>>;
+    /// Inserts a new document row with its first bytes as snapshot.
+    fn insert_doc(&mut self, doc: &DocRow) -> StoreResult<()>;
+    fn append_doc_chunk(&mut self, id: &str, bytes: &[u8]) -> StoreResult<()>;
+    /// Replaces the snapshot and drops the chunks.
+    fn replace_doc_snapshot(&mut self, id: &str, bytes: &[u8]) -> StoreResult<()>;
+    fn has_change(&mut self, hash: &[u8]) -> StoreResult<bool>;
+    /// Appends to the change log; returns the server sequence number.
+    fn insert_change(&mut self, c: &ChangeRow) -> StoreResult<i64>;
+    fn hold_change(&mut self, doc_id: &str, held: &HeldRow) -> StoreResult<()>;
+    fn held_changes(&mut self, doc_id: &str) -> StoreResult<Vec<HeldRow>>;
+    fn release_held(&mut self, doc_id: &str, hash: &[u8]) -> StoreResult<()>;
+    /// Replaces a record's projection rows (every table of its kind).
+    fn replace_projection(&mut self, kind: Kind, doc_id: &str, rows: Rows) -> StoreResult<()>;
+
+    // Lookups that resolve where a record belongs and what an account may read.
+    fn household_village(&mut self, household_id: &str) -> StoreResult<Option<String>>;
+    fn entitlement_household(&mut self, entitlement_id: &str) -> StoreResult<Option<String>>;
+    /// Villages whose team lists the cadre (as member or leader).
+    fn cadre_villages(&mut self, cadre_id: &str) -> StoreResult<Vec<String>>;
+    /// Households whose (non-void) assignment names the cadre.
+    fn cadre_households(&mut self, cadre_id: &str) -> StoreResult<Vec<String>>;
+
+    // Pull and repair.
+    /// Changes in `scope` with a sequence number above `after`, in order, at most `limit` of
+    /// them and about `max_bytes` (at least one).
+    fn changes_after(
+        &mut self,
+        scope: &ScopeFilter,
+        after: i64,
+        max_bytes: usize,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, String, Vec<u8>)>>;
+    /// The highest sequence number in the change log.
+    fn max_seq(&mut self) -> StoreResult<i64>;
+    fn repair_state(&mut self, device_id: &str, doc_id: &str) -> StoreResult<Option<Vec<u8>>>;
+    fn put_repair_state(&mut self, device_id: &str, doc_id: &str, state: &[u8]) -> StoreResult<()>;
+}
+
+/// The configured database.
+pub enum Db {
+    Sqlite(sqlite::SqliteDb),
+    Postgres(postgres::PgDb),
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Db::Sqlite(_) => f.write_str("Db::Sqlite"),
+            Db::Postgres(_) => f.write_str("Db::Postgres"),
+        }
+    }
+}
+
+impl Db {
+    /// Opens the database named by `url` (`postgres://…`, `sqlite://PATH` or a plain path) and
+    /// applies its migrations.
+    pub fn open(url: &str) -> StoreResult<Db> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Db::Postgres(postgres::PgDb::open(url)?))
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            if path.is_empty() {
+                return Err(StoreError::BadUrl(url.to_string()));
+            }
+            Ok(Db::Sqlite(sqlite::SqliteDb::open(std::path::Path::new(
+                path,
+            ))?))
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Runs `f` in a write transaction: committed if it returns `Ok`, rolled back otherwise.
+    pub fn write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
+    ) -> Result<R, E> {
+        match self {
+            Db::Sqlite(db) => db.write(f),
+            Db::Postgres(db) => db.write(f),
+        }
+    }
+
+    /// Runs `f` in a read transaction.
+    pub fn read<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
+    ) -> Result<R, E> {
+        match self {
+            Db::Sqlite(db) => db.read(f),
+            Db::Postgres(db) => db.read(f),
+        }
+    }
+}

@@ -1,0 +1,620 @@
+//! The SQLite backend: one file, WAL, one writer connection and a few readers.
+//!
+//! Connections are opened by [`cunji_core::open_connection`] (the pragmas every Cunji
+//! connection uses). Writes take the writer's mutex and run in an `IMMEDIATE` transaction;
+//! reads take any free reader. Projection tables come from the record kinds' declarations,
+//! created with the rest of the schema.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use cunji_core::domain::{Kind, all_tables};
+use cunji_core::projection::Rows;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    Account, ChangeRow, DeviceRow, DocRow, HeldRow, ScopeFilter, StoreError, StoreResult, TokenRow,
+    Tx,
+};
+
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE accounts (
+        login          TEXT PRIMARY KEY,
+        name           TEXT NOT NULL,
+        role           TEXT NOT NULL,
+        division       TEXT NOT NULL DEFAULT '',
+        password_hash  TEXT NOT NULL,
+        active         INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE devices (
+        device_id      TEXT PRIMARY KEY,
+        login          TEXT NOT NULL REFERENCES accounts(login),
+        actor          BLOB NOT NULL UNIQUE,
+        public_key     BLOB NOT NULL,
+        registered_ts  TEXT NOT NULL
+    );
+    CREATE TABLE tokens (
+        hash        BLOB PRIMARY KEY,
+        login       TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        expires_ts  TEXT NOT NULL,
+        revoked     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX tokens_login ON tokens(login);
+    CREATE TABLE server_identity (
+        singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+        actor      BLOB NOT NULL,
+        secret     BLOB NOT NULL
+    );
+    CREATE TABLE documents (
+        id            TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        village_code  TEXT,
+        household_id  TEXT,
+        author_id     TEXT NOT NULL,
+        received_ts   TEXT NOT NULL,
+        snapshot      BLOB NOT NULL
+    );
+    CREATE TABLE doc_chunks (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id  TEXT NOT NULL,
+        bytes   BLOB NOT NULL
+    );
+    CREATE INDEX doc_chunks_doc ON doc_chunks(doc_id, seq);
+    -- The change log: every change kept, in arrival order; pulls page through it.
+    CREATE TABLE changes (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        hash          BLOB NOT NULL UNIQUE,
+        doc_id        TEXT NOT NULL,
+        village_code  TEXT,
+        household_id  TEXT,
+        bytes         BLOB NOT NULL,
+        device_id     TEXT NOT NULL,
+        received_ts   TEXT NOT NULL
+    );
+    CREATE INDEX changes_village ON changes(village_code, seq);
+    CREATE INDEX changes_household ON changes(household_id, seq);
+    CREATE TABLE held_changes (
+        doc_id     TEXT NOT NULL,
+        hash       BLOB NOT NULL,
+        bytes      BLOB NOT NULL,
+        device_id  TEXT NOT NULL,
+        PRIMARY KEY (doc_id, hash)
+    );
+    CREATE TABLE repair_states (
+        device_id  TEXT NOT NULL,
+        doc_id     TEXT NOT NULL,
+        state      BLOB NOT NULL,
+        PRIMARY KEY (device_id, doc_id)
+    );
+"];
+
+const READERS: usize = 4;
+
+/// A SQLite database file.
+pub struct SqliteDb {
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
+}
+
+impl std::fmt::Debug for SqliteDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDb")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteDb {
+    pub fn open(path: &Path) -> StoreResult<SqliteDb> {
+        let mut conn = open(path)?;
+        migrate(&mut conn)?;
+        let readers = (0..READERS)
+            .map(|_| open(path))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(SqliteDb {
+            writer: Mutex::new(conn),
+            readers: Mutex::new(readers),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let mut t = SqliteTx { tx };
+        let out = f(&mut t)?;
+        t.tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    pub fn read<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match conn {
+            Some(c) => c,
+            None => open(&self.path)?,
+        };
+        let result = (|| {
+            let tx = conn.transaction().map_err(StoreError::from)?;
+            let mut t = SqliteTx { tx };
+            let out = f(&mut t)?;
+            t.tx.commit().map_err(StoreError::from)?;
+            Ok(out)
+        })();
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+        result
+    }
+}
+
+fn open(path: &Path) -> StoreResult<Connection> {
+    cunji_core::open_connection(path).map_err(|e| match e {
+        cunji_core::Error::Sqlite(e) => StoreError::Sqlite(e),
+        other => StoreError::Corrupt(other.to_string()),
+    })
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    // Projection tables follow the kinds' declarations; rebuilt when one changes.
+    let tx = conn.transaction()?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS projection_tables (name TEXT PRIMARY KEY, ddl TEXT NOT NULL)",
+    )?;
+    let mut seen = Vec::new();
+    let mut stale = Vec::new();
+    for (kind, table) in all_tables() {
+        let main = !seen.contains(&kind);
+        seen.push(kind);
+        let ddl = table.ddl_for(main);
+        let recorded: Option<String> = tx
+            .query_row(
+                "SELECT ddl FROM projection_tables WHERE name = ?1",
+                [table.name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if recorded.as_deref() != Some(ddl.as_str()) {
+            tx.execute_batch(&format!("DROP TABLE IF EXISTS {};", table.name))?;
+            tx.execute_batch(&ddl)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO projection_tables (name, ddl) VALUES (?1, ?2)",
+                params![table.name, ddl],
+            )?;
+            stale.push(kind);
+        }
+    }
+    tx.commit()?;
+    if !stale.is_empty() {
+        rebuild_projections(conn, &stale)?;
+    }
+    Ok(())
+}
+
+struct SqliteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+fn role_from(s: String) -> rusqlite::Result<crate::accounts::Role> {
+    s.parse()
+        .map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
+}
+
+impl Tx for SqliteTx<'_> {
+    fn put_account(&mut self, a: &Account) -> StoreResult<()> {
+        self.tx.execute(
+            "INSERT INTO accounts (login, name, role, division, password_hash, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (login) DO UPDATE SET name = excluded.name, role = excluded.role,
+               division = excluded.division, password_hash = excluded.password_hash, active = excluded.active",
+            params![a.login, a.name, a.role.code(), a.division, a.password_hash, a.active],
+        )?;
+        Ok(())
+    }
+
+    fn account(&mut self, login: &str) -> StoreResult<Option<Account>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT login, name, role, division, password_hash, active FROM accounts WHERE login = ?1",
+                [login],
+                |r| {
+                    Ok(Account {
+                        login: r.get(0)?,
+                        name: r.get(1)?,
+                        role: role_from(r.get(2)?)?,
+                        division: r.get(3)?,
+                        password_hash: r.get(4)?,
+                        active: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn put_device(&mut self, d: &DeviceRow) -> StoreResult<()> {
+        self.tx.execute(
+            "INSERT INTO devices (device_id, login, actor, public_key, registered_ts) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![d.device_id, d.login, d.actor, d.public_key, d.registered_ts],
+        )?;
+        Ok(())
+    }
+
+    fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRow>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT device_id, login, actor, public_key, registered_ts FROM devices WHERE device_id = ?1",
+                [device_id],
+                device_row,
+            )
+            .optional()?)
+    }
+
+    fn device_by_actor(&mut self, actor: &[u8]) -> StoreResult<Option<DeviceRow>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT device_id, login, actor, public_key, registered_ts FROM devices WHERE actor = ?1",
+                [actor],
+                device_row,
+            )
+            .optional()?)
+    }
+
+    fn put_token(&mut self, t: &TokenRow) -> StoreResult<()> {
+        self.tx.execute(
+            "INSERT INTO tokens (hash, login, device_id, expires_ts, revoked) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![t.hash, t.login, t.device_id, t.expires_ts, t.revoked],
+        )?;
+        Ok(())
+    }
+
+    fn token(&mut self, hash: &[u8]) -> StoreResult<Option<TokenRow>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT hash, login, device_id, expires_ts, revoked FROM tokens WHERE hash = ?1",
+            )?
+            .query_row([hash], |r| {
+                Ok(TokenRow {
+                    hash: r.get(0)?,
+                    login: r.get(1)?,
+                    device_id: r.get(2)?,
+                    expires_ts: r.get(3)?,
+                    revoked: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn revoke_tokens(&mut self, login: &str) -> StoreResult<usize> {
+        Ok(self.tx.execute(
+            "UPDATE tokens SET revoked = 1 WHERE login = ?1 AND revoked = 0",
+            [login],
+        )?)
+    }
+
+    fn server_identity(&mut self) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
+        Ok(self
+            .tx
+            .query_row("SELECT actor, secret FROM server_identity", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    fn put_server_identity(&mut self, actor: &[u8], secret: &[u8]) -> StoreResult<()> {
+        self.tx.execute(
+            "INSERT INTO server_identity (singleton, actor, secret) VALUES (1, ?1, ?2)",
+            params![actor, secret],
+        )?;
+        Ok(())
+    }
+
+    fn doc(&mut self, id: &str) -> StoreResult<Option<DocRow>> {
+        let row = self
+            .tx
+            .prepare_cached(
+                "SELECT id, kind, village_code, household_id, author_id, received_ts, snapshot FROM documents WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                let kind: String = r.get(1)?;
+                Ok(DocRow {
+                    id: r.get(0)?,
+                    kind: Kind::from_code(&kind).unwrap_or(Kind::Village),
+                    village_code: r.get(2)?,
+                    household_id: r.get(3)?,
+                    author_id: r.get(4)?,
+                    received_ts: r.get(5)?,
+                    snapshot: r.get(6)?,
+                    chunks: Vec::new(),
+                })
+            })
+            .optional()?;
+        let Some(mut row) = row else { return Ok(None) };
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        row.chunks = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Some(row))
+    }
+
+    fn insert_doc(&mut self, d: &DocRow) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO documents (id, kind, village_code, household_id, author_id, received_ts, snapshot)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![d.id, d.kind.code(), d.village_code, d.household_id, d.author_id, d.received_ts, d.snapshot])?;
+        Ok(())
+    }
+
+    fn append_doc_chunk(&mut self, id: &str, bytes: &[u8]) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)")?
+            .execute(params![id, bytes])?;
+        Ok(())
+    }
+
+    fn replace_doc_snapshot(&mut self, id: &str, bytes: &[u8]) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("UPDATE documents SET snapshot = ?2 WHERE id = ?1")?
+            .execute(params![id, bytes])?;
+        self.tx
+            .prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    fn has_change(&mut self, hash: &[u8]) -> StoreResult<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM changes WHERE hash = ?1")?
+            .query_row([hash], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn insert_change(&mut self, c: &ChangeRow) -> StoreResult<i64> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO changes (hash, doc_id, village_code, household_id, bytes, device_id, received_ts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![c.hash, c.doc_id, c.village_code, c.household_id, c.bytes, c.device_id, c.received_ts])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    fn hold_change(&mut self, doc_id: &str, h: &HeldRow) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO held_changes (doc_id, hash, bytes, device_id) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![doc_id, h.hash, h.bytes, h.device_id])?;
+        Ok(())
+    }
+
+    fn held_changes(&mut self, doc_id: &str) -> StoreResult<Vec<HeldRow>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT hash, bytes, device_id FROM held_changes WHERE doc_id = ?1")?;
+        let rows = stmt
+            .query_map([doc_id], |r| {
+                Ok(HeldRow {
+                    hash: r.get(0)?,
+                    bytes: r.get(1)?,
+                    device_id: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn release_held(&mut self, doc_id: &str, hash: &[u8]) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("DELETE FROM held_changes WHERE doc_id = ?1 AND hash = ?2")?
+            .execute(params![doc_id, hash])?;
+        Ok(())
+    }
+
+    fn replace_projection(&mut self, kind: Kind, doc_id: &str, rows: Rows) -> StoreResult<()> {
+        write_rows(&self.tx, kind, doc_id, rows)
+    }
+
+    fn household_village(&mut self, household_id: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT village_code FROM p_household WHERE doc_id = ?1")?
+            .query_row([household_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn entitlement_household(&mut self, entitlement_id: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT household_id FROM p_entitlement WHERE doc_id = ?1")?
+            .query_row([entitlement_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn cadre_villages(&mut self, cadre_id: &str) -> StoreResult<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT DISTINCT m.village_code FROM p_team_member m JOIN p_team t ON t.doc_id = m.doc_id
+             WHERE m.cadre_id = ?1 AND t.state <> 'void' ORDER BY m.village_code",
+        )?;
+        let rows = stmt
+            .query_map([cadre_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn cadre_households(&mut self, cadre_id: &str) -> StoreResult<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT DISTINCT household_id FROM p_assignment WHERE cadre_id = ?1 AND state <> 'void' ORDER BY household_id",
+        )?;
+        let rows = stmt
+            .query_map([cadre_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn changes_after(
+        &mut self,
+        scope: &ScopeFilter,
+        after: i64,
+        max_bytes: usize,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
+        let (sql, arg): (&str, Option<String>) = match scope {
+            ScopeFilter::Village(v) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE village_code = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                Some(v.clone()),
+            ),
+            ScopeFilter::Division(prefix) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE village_code >= ?1 AND village_code < ?1 || x'ff'
+                 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                Some(prefix.clone()),
+            ),
+            ScopeFilter::Household(h) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE household_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                Some(h.clone()),
+            ),
+            ScopeFilter::Global => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE village_code IS NULL AND (?1 IS NULL) AND seq > ?2
+                 ORDER BY seq LIMIT ?3",
+                None,
+            ),
+        };
+        let mut stmt = self.tx.prepare_cached(sql)?;
+        let mut rows = stmt.query(params![arg, after, limit as i64])?;
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        while let Some(r) = rows.next()? {
+            let change: Vec<u8> = r.get(2)?;
+            bytes += change.len();
+            if !out.is_empty() && bytes > max_bytes {
+                break;
+            }
+            out.push((r.get(0)?, r.get(1)?, change));
+        }
+        Ok(out)
+    }
+
+    fn max_seq(&mut self) -> StoreResult<i64> {
+        Ok(self
+            .tx
+            .query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    fn repair_state(&mut self, device_id: &str, doc_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT state FROM repair_states WHERE device_id = ?1 AND doc_id = ?2")?
+            .query_row([device_id, doc_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn put_repair_state(&mut self, device_id: &str, doc_id: &str, state: &[u8]) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("INSERT OR REPLACE INTO repair_states (device_id, doc_id, state) VALUES (?1, ?2, ?3)")?
+            .execute(params![device_id, doc_id, state])?;
+        Ok(())
+    }
+}
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok(DeviceRow {
+        device_id: r.get(0)?,
+        login: r.get(1)?,
+        actor: r.get(2)?,
+        public_key: r.get(3)?,
+        registered_ts: r.get(4)?,
+    })
+}
+
+/// Replaces a record's rows in its kind's projection tables.
+pub(crate) fn write_rows(
+    tx: &rusqlite::Transaction<'_>,
+    kind: Kind,
+    doc_id: &str,
+    rows: Rows,
+) -> StoreResult<()> {
+    for (k, table) in all_tables() {
+        if k == kind {
+            tx.prepare_cached(&format!("DELETE FROM {} WHERE doc_id = ?1", table.name))?
+                .execute([doc_id])?;
+        }
+    }
+    for (table, values) in rows.into_rows() {
+        let cols: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+        let marks: Vec<String> = (2..=values.len() + 1).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table} (doc_id, {}) VALUES (?1, {})",
+            cols.join(", "),
+            marks.join(", ")
+        );
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() + 1);
+        params.push(&doc_id);
+        params.extend(values.iter().map(|(_, v)| v as &dyn rusqlite::ToSql));
+        stmt.execute(params.as_slice())?;
+    }
+    Ok(())
+}
+
+/// Refills the projection tables of `kinds` from the merged documents.
+fn rebuild_projections(conn: &mut Connection, kinds: &[Kind]) -> StoreResult<()> {
+    let tx = conn.transaction()?;
+    let ids: Vec<(String, Vec<u8>)> = {
+        let codes: Vec<&str> = kinds.iter().map(|k| k.code()).collect();
+        let mut stmt = tx.prepare("SELECT id, kind, snapshot FROM documents")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, kind, snapshot) = row?;
+            if codes.contains(&kind.as_str()) {
+                out.push((id, snapshot));
+            }
+        }
+        out
+    };
+    for (id, snapshot) in ids {
+        let chunks: Vec<Vec<u8>> = tx
+            .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?
+            .query_map([&id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let (kind, rows) = crate::merge::project_stored(&id, &snapshot, &chunks)?;
+        write_rows(&tx, kind, &id, rows)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
