@@ -1,0 +1,329 @@
+//! Fixtures for the end-to-end tests: a real sync server on `127.0.0.1:0` (SQLite, or a fresh
+//! PostgreSQL database when `CUNJI_TEST_POSTGRES_URL` is set), devices with their own store
+//! files that sign in over HTTP, and a TCP proxy that cuts connections. Every fixture cleans
+//! up after itself on drop.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stderr,
+    missing_debug_implementations
+)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use cunji_core::sync::{HttpTransport, SyncOptions, SyncReport};
+use cunji_core::{Author, Store};
+use cunji_sync_server::accounts::{self, Role};
+use cunji_sync_server::config::Config;
+use cunji_sync_server::store::Db;
+use cunji_sync_server::{AppState, serve};
+
+pub const PASSWORD: &str = "village-password-1";
+
+/// Which database a test server uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// SQLite always; PostgreSQL when `CUNJI_TEST_POSTGRES_URL` is set.
+    pub fn available() -> Vec<Backend> {
+        let mut out = vec![Backend::Sqlite];
+        if std::env::var("CUNJI_TEST_POSTGRES_URL").is_ok() {
+            out.push(Backend::Postgres);
+        } else {
+            eprintln!("CUNJI_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped");
+        }
+        out
+    }
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> (PgDatabase, String) {
+        let admin_url = std::env::var("CUNJI_TEST_POSTGRES_URL").unwrap();
+        let name = format!("cunji_t_{}", uuid::Uuid::now_v7().simple());
+        let mut client = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap();
+        (
+            PgDatabase {
+                admin_url,
+                name: name.clone(),
+            },
+            format!("{base}/{name}"),
+        )
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// A sync server running on its own thread.
+pub struct TestServer {
+    pub url: String,
+    pub db: Arc<Db>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+impl TestServer {
+    pub fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, Config::default())
+    }
+
+    pub fn start_with(backend: Backend, mut config: Config) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let (pg, url) = match backend {
+            Backend::Sqlite => (
+                None,
+                dir.path().join("server.sqlite3").display().to_string(),
+            ),
+            Backend::Postgres => {
+                let (pg, url) = PgDatabase::create();
+                (Some(pg), url)
+            }
+        };
+        config.database = url.clone();
+        let db = Db::open(&url).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = AppState::new(db, config);
+        let db = state.db.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                serve(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        TestServer {
+            url: format!("http://{addr}"),
+            db,
+            shutdown: Some(tx),
+            thread: Some(thread),
+            _dir: dir,
+            _pg: pg,
+        }
+    }
+
+    /// Creates an account with [`PASSWORD`].
+    pub fn account(&self, login: &str, role: Role, division: &str) {
+        self.db
+            .write(|tx| {
+                accounts::upsert_account(tx, login, login, role, division, PASSWORD)
+                    .map_err(|e| panic!("{e}"))
+            })
+            .map_err(|e: cunji_sync_server::store::StoreError| e)
+            .unwrap();
+    }
+
+    /// Number of changes in the server's log.
+    pub fn change_count(&self) -> i64 {
+        self.db.read(|tx| tx.max_seq()).unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A cadre's phone: its own store file, signed in to a server (or a proxy in front of it).
+pub struct Device {
+    pub store: Store,
+    pub login: String,
+    pub url: String,
+    token: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Device {
+    pub fn new(url: &str, login: &str) -> Device {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
+        Device {
+            store,
+            login: login.into(),
+            url: url.into(),
+            token: None,
+            _dir: dir,
+        }
+    }
+
+    /// Signs in (online once) and registers this device.
+    pub fn sign_in(mut self) -> Device {
+        let resp = cunji_core::sync::login(&self.url, &self.login, PASSWORD, &self.store).unwrap();
+        self.token = Some(resp.token);
+        self
+    }
+
+    pub fn token(&self) -> &str {
+        self.token.as_deref().unwrap()
+    }
+
+    pub fn author(&self, reason: &str) -> Author {
+        Author::now(self.login.clone(), reason)
+    }
+
+    pub fn transport(&self) -> HttpTransport {
+        HttpTransport::new(&self.url, self.token())
+    }
+
+    /// Syncs with fast retries (tests use loopback).
+    pub fn sync(&mut self) -> Result<SyncReport, cunji_core::sync::SyncError> {
+        let options = SyncOptions {
+            backoff: Duration::from_millis(20),
+            attempts: 30,
+            ..SyncOptions::default()
+        };
+        let mut transport = self.transport();
+        cunji_core::sync::sync_now(&mut self.store, &mut transport, &options, &mut |_| {})
+    }
+}
+
+/// A TCP proxy in front of a server that can cut connections after a number of bytes.
+pub struct Proxy {
+    pub url: String,
+    /// Connections still to cut; each is cut after `cut_after` bytes in one direction.
+    pub cuts_left: Arc<AtomicUsize>,
+    pub cut_after: Arc<AtomicUsize>,
+    pub cut: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Proxy {
+    pub fn new(target: &str) -> Proxy {
+        let target = target.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let cuts_left = Arc::new(AtomicUsize::new(0));
+        let cut_after = Arc::new(AtomicUsize::new(usize::MAX));
+        let cut = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (cl, ca, cc, st) = (
+            cuts_left.clone(),
+            cut_after.clone(),
+            cut.clone(),
+            stop.clone(),
+        );
+        let thread = std::thread::spawn(move || {
+            let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+            while !st.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let server = TcpStream::connect(&target).unwrap();
+                        // Decide now whether this connection will be cut.
+                        let limit = if cl.load(Ordering::SeqCst) > 0 {
+                            cl.fetch_sub(1, Ordering::SeqCst);
+                            cc.fetch_add(1, Ordering::SeqCst);
+                            ca.load(Ordering::SeqCst)
+                        } else {
+                            usize::MAX
+                        };
+                        let h = std::thread::spawn(move || pipe_pair(client, server, limit));
+                        conns.lock().unwrap().push(h);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Proxy {
+            url,
+            cuts_left,
+            cut_after,
+            cut,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Cuts the next `n` connections after `bytes` bytes in either direction.
+    pub fn cut_next(&self, n: usize, bytes: usize) {
+        self.cut_after.store(bytes, Ordering::SeqCst);
+        self.cuts_left.store(n, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Copies both ways; after `limit` bytes in one direction, shuts both sockets.
+fn pipe_pair(client: TcpStream, server: TcpStream, limit: usize) {
+    let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let up = std::thread::spawn(move || copy_limited(client, server, limit));
+    copy_limited(s2, c2, limit);
+    let _ = up.join();
+}
+
+fn copy_limited(mut from: TcpStream, mut to: TcpStream, limit: usize) {
+    let mut buf = [0u8; 8192];
+    let mut sent = 0usize;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let allowed = n.min(limit.saturating_sub(sent));
+        if allowed > 0 && to.write_all(&buf[..allowed]).is_err() {
+            break;
+        }
+        sent += allowed;
+        if sent >= limit {
+            break;
+        }
+    }
+    let _ = from.shutdown(std::net::Shutdown::Both);
+    let _ = to.shutdown(std::net::Shutdown::Both);
+}

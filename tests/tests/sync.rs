@@ -1,0 +1,458 @@
+//! Devices and a real sync server on loopback: convergence, authorization, cut connections.
+//! Every scenario runs on SQLite, and on PostgreSQL when `CUNJI_TEST_POSTGRES_URL` is set.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
+use cunji_core::domain::codes::Health;
+use cunji_core::domain::{CheckIn, Household, Team, Village, Visit};
+use cunji_core::sync::protocol::{self, PushItem, PushOutcome, PushRequest, PushResponse};
+use cunji_core::sync::{SyncError, Transport, TransportError};
+use cunji_sync_server::accounts::Role;
+use cunji_tests::{Backend, Device, Proxy, TestServer};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+const LEADER: &str = "cadre-wang-zhigang";
+const MEMBER_A: &str = "cadre-li-ming";
+const MEMBER_B: &str = "cadre-zhao-hong";
+
+/// A server with an admin who has registered the example village and its team
+/// (leader wang-zhigang, members li-ming and zhao-hong).
+fn village_server(backend: Backend) -> TestServer {
+    let server = TestServer::start(backend);
+    server.account("admin", Role::Admin, "");
+    server.account(LEADER, Role::FirstSecretary, "");
+    server.account(MEMBER_A, Role::TeamMember, "");
+    server.account(MEMBER_B, Role::TeamMember, "");
+    let mut admin = Device::new(&server.url, "admin").sign_in();
+    admin
+        .store
+        .create(&admin.author("建村"), &Village::example())
+        .unwrap();
+    let team = Team::example();
+    assert!(team.members.contains_key(MEMBER_A) && team.members.contains_key(MEMBER_B));
+    admin
+        .store
+        .create(&admin.author("组建工作队"), &team)
+        .unwrap();
+    let report = admin.sync().unwrap();
+    assert_eq!(report.rejected, 0, "{:?}", admin.store.rejected_changes());
+    server
+}
+
+fn household(n: u64) -> Household {
+    let mut h = Household::example();
+    for (i, m) in h.members.values_mut().enumerate() {
+        let k = n * 16 + i as u64;
+        let first17 = format!(
+            "{:06}{}{:03}",
+            110_000 + k / 1000,
+            &m.id_no[6..14],
+            k % 1000
+        );
+        let check = cunji_core::domain::id_number::check_char(&first17).unwrap();
+        m.id_no = format!("{first17}{check}");
+    }
+    h
+}
+
+fn check_in(login: &str, day: u32) -> CheckIn {
+    let mut c = CheckIn::example();
+    c.cadre_id = login.into();
+    c.ts = format!("2015-10-{day:02}T08:00:00+08:00").parse().unwrap();
+    c
+}
+
+/// Every record's document as JSON, by id.
+fn snapshot(d: &Device) -> Vec<(String, serde_json::Value)> {
+    d.store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .map(|id| (id.clone(), d.store.document_json(&id).unwrap()))
+        .collect()
+}
+
+fn three_devices_converge(backend: Backend, seed: u64) {
+    let server = village_server(backend);
+    let mut devices: Vec<Device> = [LEADER, MEMBER_A, MEMBER_B]
+        .iter()
+        .map(|l| Device::new(&server.url, l).sign_in())
+        .collect();
+    let who = devices[0].author("建档立卡");
+    let hid = devices[0].store.create(&who, &household(1)).unwrap();
+    for d in devices.iter_mut() {
+        d.sync().unwrap();
+        assert!(
+            d.store.get::<Household>(&hid).is_ok(),
+            "{} did not receive the household",
+            d.login
+        );
+    }
+
+    // Offline: each edits the household (one field in common) and records its own work.
+    let mut made: Vec<String> = vec![hid.clone()];
+    for (i, d) in devices.iter_mut().enumerate() {
+        let mut h = d.store.get::<Household>(&hid).unwrap().record;
+        h.phone = Some(format!("1390000000{i}"));
+        match i {
+            0 => h.plan = Some("发展养殖".into()),
+            1 => h.land_mu = Some(4.5),
+            _ => {
+                let key = h.members.keys().next().unwrap().clone();
+                h.members.get_mut(&key).unwrap().health = Health::SeriousIllness;
+            }
+        }
+        let who = d.author("入户核实");
+        d.store.update(&who, &hid, &h).unwrap();
+        let mut v = Visit::example();
+        v.household_id = hid.clone();
+        v.visitor_id = d.login.clone();
+        made.push(d.store.create(&who, &v).unwrap());
+        for day in 1..=3 {
+            made.push(
+                d.store
+                    .create(&who, &check_in(&d.login.clone(), day))
+                    .unwrap(),
+            );
+        }
+    }
+
+    // Sync in a random order, several rounds.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..3).flat_map(|i| [i, i]).collect();
+    order.shuffle(&mut rng);
+    for i in order {
+        let report = devices[i].sync().unwrap();
+        assert_eq!(
+            report.rejected,
+            0,
+            "{:?}",
+            devices[i].store.rejected_changes()
+        );
+    }
+    for d in devices.iter_mut() {
+        d.sync().unwrap();
+    }
+
+    let reference = snapshot(&devices[0]);
+    let ids: BTreeSet<String> = reference.iter().map(|(id, _)| id.clone()).collect();
+    for id in &made {
+        assert!(ids.contains(id), "record {id} lost");
+    }
+    for d in &devices[1..] {
+        assert_eq!(snapshot(d), reference, "{} differs", d.login);
+    }
+    for d in &devices {
+        assert_eq!(d.store.outbox_len().unwrap(), 0);
+        assert_eq!(d.store.held_len().unwrap(), 0);
+    }
+    // The three phone numbers are kept as one conflict; the different fields all survive.
+    let got = devices[1].store.get::<Household>(&hid).unwrap();
+    assert_eq!(got.conflicts.len(), 1, "{:?}", got.conflicts);
+    assert_eq!(got.conflicts[0].values.len(), 3);
+    assert_eq!(got.record.plan.as_deref(), Some("发展养殖"));
+    assert_eq!(got.record.land_mu, Some(4.5));
+    // A new device of the team receives exactly the same records.
+    let mut late = Device::new(&server.url, MEMBER_A).sign_in();
+    late.sync().unwrap();
+    assert_eq!(snapshot(&late), reference);
+    // The server stored each change once.
+    let changes: usize = reference
+        .iter()
+        .map(|(id, _)| devices[0].store.history(id).unwrap().len())
+        .sum();
+    assert_eq!(server.change_count(), changes as i64);
+}
+
+#[test]
+fn three_devices_edit_offline_and_converge() {
+    for backend in Backend::available() {
+        for seed in [1, 2] {
+            three_devices_converge(backend, seed);
+        }
+    }
+}
+
+/// Pushes hand-made items with a device's token and returns the outcomes.
+fn push_raw(device: &Device, items: Vec<PushItem>) -> Vec<PushOutcome> {
+    let mut t = device.transport();
+    let body = t.push(protocol::encode(&PushRequest { items })).unwrap();
+    let resp: PushResponse = protocol::decode(&body, 1 << 24).unwrap();
+    resp.results.into_iter().map(|r| r.outcome).collect()
+}
+
+fn code(o: &PushOutcome) -> &str {
+    match o {
+        PushOutcome::Rejected { code, .. } => code,
+        PushOutcome::Accepted => "accepted",
+        PushOutcome::Duplicate => "duplicate",
+        PushOutcome::Held => "held",
+    }
+}
+
+fn authorization(backend: Backend) {
+    let server = village_server(backend);
+    // A second village with its own team member.
+    server.account("cadre-other", Role::TeamMember, "");
+    let mut admin = Device::new(&server.url, "admin").sign_in();
+    let mut other_village = Village::example();
+    other_village.code = "530322102305".into();
+    other_village.name = "另一村".into();
+    admin
+        .store
+        .create(&admin.author("建村"), &other_village)
+        .unwrap();
+    let mut other_team = Team::example();
+    other_team.village_code = other_village.code.clone();
+    other_team.leader_id = "cadre-other".into();
+    let first = other_team.members.values().next().unwrap().clone();
+    other_team.members = [("cadre-other".to_string(), first)].into();
+    admin
+        .store
+        .create(&admin.author("组建工作队"), &other_team)
+        .unwrap();
+    assert_eq!(
+        admin.sync().unwrap().rejected,
+        0,
+        "{:?}",
+        admin.store.rejected_changes()
+    );
+
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    let hid = leader
+        .store
+        .create(&leader.author("建档立卡"), &household(7))
+        .unwrap();
+    leader.sync().unwrap();
+
+    // Village Y's member cannot read village X ...
+    let mut outsider = Device::new(&server.url, "cadre-other").sign_in();
+    outsider.sync().unwrap();
+    assert!(
+        outsider.store.get::<Household>(&hid).is_err(),
+        "read across villages"
+    );
+    assert!(
+        outsider
+            .store
+            .record_ids()
+            .unwrap()
+            .iter()
+            .all(|id| id != &hid)
+    );
+    // ... nor write there: a household in village X is refused, and stays on the device.
+    let intruding = outsider
+        .store
+        .create(&outsider.author("越权"), &household(8))
+        .unwrap();
+    let report = outsider.sync().unwrap();
+    assert_eq!(report.rejected, 1);
+    let rejected = outsider.store.rejected_changes().unwrap();
+    assert_eq!(rejected[0].0, intruding);
+    assert_eq!(rejected[0].1, "not_in_scope");
+    assert!(leader.sync().is_ok());
+    assert!(leader.store.get::<Household>(&intruding).is_err());
+
+    // A change signed by another device is refused.
+    let mut a = Device::new(&server.url, MEMBER_A).sign_in();
+    let b = Device::new(&server.url, MEMBER_B).sign_in();
+    let ci = a
+        .store
+        .create(&a.author("打卡"), &check_in(MEMBER_A, 5))
+        .unwrap();
+    let item = a
+        .store
+        .outbox_batch(10, 1 << 20)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.doc_id == ci)
+        .unwrap();
+    let forged_sig = b.store.device().sign_change(&ci, &item.hash).to_vec();
+    let outcomes = push_raw(
+        &a,
+        vec![PushItem {
+            doc_id: ci.clone(),
+            change: item.change.clone(),
+            signature: forged_sig,
+        }],
+    );
+    assert_eq!(code(&outcomes[0]), "bad_signature");
+    // Another device's change, pushed with its own valid signature by a different device.
+    let outcomes = push_raw(
+        &b,
+        vec![PushItem {
+            doc_id: ci.clone(),
+            change: item.change.clone(),
+            signature: item.signature.clone(),
+        }],
+    );
+    assert_eq!(code(&outcomes[0]), "actor_not_bound");
+    // A check-in recorded as another cadre on this device is refused.
+    let as_b = cunji_core::Author::now(MEMBER_B, "代打卡");
+    let forged = a.store.create(&as_b, &check_in(MEMBER_B, 6)).unwrap();
+    let report = a.sync().unwrap();
+    assert_eq!(report.rejected, 1, "{:?}", a.store.rejected_changes());
+    let rejected = a.store.rejected_changes().unwrap();
+    assert_eq!(
+        (rejected[0].0.as_str(), rejected[0].1.as_str()),
+        (forged.as_str(), "forged_author")
+    );
+    // Nothing of the refused items reached anyone; the genuine check-in did.
+    let mut leader2 = Device::new(&server.url, LEADER).sign_in();
+    leader2.sync().unwrap();
+    assert!(leader2.store.get::<CheckIn>(&ci).is_ok());
+    assert!(leader2.store.get::<CheckIn>(&forged).is_err());
+    // Editing another cadre's event record is refused too, even when signed correctly: the
+    // change is made outside the store (which would refuse it locally).
+    let mut b = b;
+    b.sync().unwrap();
+    let mut doc = RecordDoc::load(
+        &ci,
+        None,
+        &b.store.changes_of(&ci).unwrap(),
+        b.store.device().actor.clone(),
+    )
+    .unwrap();
+    let mut record: CheckIn = doc.read().unwrap();
+    record.mock_flag = true;
+    let env = doc.envelope().unwrap();
+    let edit = Edit {
+        meta: ChangeMeta {
+            reason: "改别人的打卡".into(),
+            cadre_id: MEMBER_B.into(),
+            device_id: b.store.device().device_id.clone(),
+        },
+        time_ms: 0,
+    };
+    let change = doc.update(&env, &record, &edit).unwrap().unwrap();
+    let signature = b.store.device().sign_change(&ci, &change.hash()).to_vec();
+    let outcomes = push_raw(
+        &b,
+        vec![PushItem {
+            doc_id: ci.clone(),
+            change: change.raw_bytes().to_vec(),
+            signature,
+        }],
+    );
+    assert_eq!(code(&outcomes[0]), "not_author");
+}
+
+#[test]
+fn members_of_one_village_neither_read_nor_write_another_and_forgeries_are_refused() {
+    for backend in Backend::available() {
+        authorization(backend);
+    }
+}
+
+fn cut_connections(backend: Backend) {
+    let server = village_server(backend);
+    let proxy = Proxy::new(&server.url);
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    leader.url = proxy.url.clone();
+    let mut member = Device::new(&server.url, MEMBER_A).sign_in();
+    member.url = proxy.url.clone();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut made = Vec::new();
+    for n in 0..40 {
+        made.push(
+            leader
+                .store
+                .create(&leader.author("建档立卡"), &household(100 + n))
+                .unwrap(),
+        );
+    }
+    // Cut the push mid-body, then the pull mid-response, at random offsets.
+    for _ in 0..3 {
+        proxy.cut_next(2, rng.gen_range(200..20_000));
+        leader.sync().unwrap();
+    }
+    for _ in 0..3 {
+        proxy.cut_next(2, rng.gen_range(200..20_000));
+        member.sync().unwrap();
+    }
+    assert!(proxy.cut.load(std::sync::atomic::Ordering::SeqCst) >= 6);
+    member.sync().unwrap();
+    for id in &made {
+        assert!(member.store.get::<Household>(id).is_ok(), "{id} lost");
+    }
+    assert_eq!(leader.store.outbox_len().unwrap(), 0);
+    // No duplicates: the server holds each change once (the leader's store has every
+    // record: its 40 households and the admin's village and team it pulled).
+    let changes: usize = leader
+        .store
+        .record_ids()
+        .unwrap()
+        .iter()
+        .map(|id| leader.store.history(id).unwrap().len())
+        .sum::<usize>();
+    assert_eq!(changes, 42);
+    assert_eq!(server.change_count(), changes as i64);
+}
+
+#[test]
+fn cut_connections_end_in_convergence_without_duplicates() {
+    for backend in Backend::available() {
+        cut_connections(backend);
+    }
+}
+
+#[test]
+fn bad_requests_get_clear_errors_and_store_nothing() {
+    let server = village_server(Backend::Sqlite);
+    let device = Device::new(&server.url, MEMBER_A).sign_in();
+    let before = server.change_count();
+    let mut t = device.transport();
+    let status = |e: TransportError| match e {
+        TransportError::Status { status, body } => (status, body.code),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        status(t.push(b"not gzip".to_vec()).unwrap_err()),
+        (400, "malformed".into())
+    );
+    assert_eq!(
+        status(t.push(protocol::encode(&"a string")).unwrap_err()),
+        (400, "malformed".into())
+    );
+    let huge = vec![0u8; 9 * 1024 * 1024];
+    assert_eq!(status(t.push(huge).unwrap_err()).0, 413);
+    // A malformed change inside a good batch is refused alone.
+    let outcomes = push_raw(
+        &device,
+        vec![PushItem {
+            doc_id: "x".into(),
+            change: vec![1, 2, 3],
+            signature: vec![0; 64],
+        }],
+    );
+    assert_eq!(code(&outcomes[0]), "malformed_change");
+    // Unknown and revoked tokens.
+    let mut bad = cunji_core::sync::HttpTransport::new(&server.url, &"ab".repeat(32));
+    assert_eq!(
+        status(
+            bad.pull(protocol::encode(&protocol::PullRequest {
+                cursors: vec![],
+                max_bytes: 1000
+            }))
+            .unwrap_err()
+        )
+        .0,
+        401
+    );
+    server.db.write(|tx| tx.revoke_tokens(MEMBER_A)).unwrap();
+    let mut member = device;
+    match member.sync() {
+        Err(SyncError::Unauthorized(_)) => {}
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+    assert_eq!(server.change_count(), before);
+    // The server still serves.
+    let health: serde_json::Value = reqwest::blocking::get(format!("{}/healthz", server.url))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+}
