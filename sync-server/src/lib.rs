@@ -9,7 +9,8 @@
 //! [`cunji_core::sync::protocol`]; everything a person may read is JSON):
 //! - `POST /v1/login`: password sign-in that registers the device (actor id and public key)
 //!   and returns a bearer token;
-//! - `POST /v1/sync/push`, `/v1/sync/pull`, `/v1/sync/repair`: see [`merge`] and [`pull`];
+//! - `POST /v1/sync/push`, `/v1/sync/pull`, `/v1/sync/heads`, `/v1/sync/repair`: see
+//!   [`merge`] and [`pull`];
 //! - `GET /healthz`, `GET /metrics` (Prometheus).
 //!
 //! Every request is authenticated by its token except login, health and metrics; errors are
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", post(pull_handler))
         .route("/v1/sync/repair", post(repair_handler))
+        .route("/v1/sync/heads", post(heads_handler))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -376,6 +378,20 @@ async fn repair_handler(
         .blocking(move |db| {
             db.write(|tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))
         })
+        .await?;
+    Ok(binary(&resp))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+async fn heads_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(&state, body).await?;
+    let req = decode(&state, &body)?;
+    let resp = state
+        .blocking(move |db| db.read(|tx| pull::heads(tx, &principal, &req).map_err(ApiError::from)))
         .await?;
     Ok(binary(&resp))
 }

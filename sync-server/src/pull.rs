@@ -6,12 +6,14 @@
 //! least one change) and says whether more wait. Repair answers Automerge sync messages for
 //! documents the account may read, with a read-only sync state per device and document kept
 //! in the store: it sends the device what it lacks and never takes changes this way (those
-//! come through push, where they are checked).
+//! come through push, where they are checked). Heads tells a device which of its records
+//! differ from the server's, after the server lost changes.
 
 use automerge::sync::{Message, State, SyncDoc};
 use cunji_core::doc::RecordDoc;
 use cunji_core::sync::protocol::{
-    PullPage, PullRequest, PullResponse, PulledChange, RepairMessage, RepairRequest, RepairResponse,
+    DocHeads, HeadsRequest, HeadsResponse, PullPage, PullRequest, PullResponse, PulledChange,
+    RepairMessage, RepairRequest, RepairResponse,
 };
 
 use crate::accounts::Principal;
@@ -55,7 +57,11 @@ pub fn pull(
             cursor: last,
         });
     }
-    Ok(PullResponse { pages, more })
+    Ok(PullResponse {
+        pages,
+        more,
+        server_seq: tx.max_seq()?,
+    })
 }
 
 pub fn repair(
@@ -107,4 +113,39 @@ pub fn repair(
         });
     }
     Ok(RepairResponse { docs })
+}
+
+/// Which of the device's records differ from the server's (see [`HeadsResponse`]).
+pub fn heads(tx: &mut dyn Tx, who: &Principal, req: &HeadsRequest) -> StoreResult<HeadsResponse> {
+    let mut differ = Vec::new();
+    for d in &req.docs {
+        let Some(row) = tx.doc(&d.doc_id)? else {
+            differ.push(DocHeads {
+                doc_id: d.doc_id.clone(),
+                heads: Vec::new(),
+            });
+            continue;
+        };
+        if !who.may_read(tx, row.village_code.as_deref(), row.household_id.as_deref())? {
+            continue;
+        }
+        let mut doc = RecordDoc::load(
+            &row.id,
+            Some(&row.snapshot),
+            &row.chunks,
+            automerge::ActorId::random(),
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut ours: Vec<Vec<u8>> = doc.heads().iter().map(|h| h.0.to_vec()).collect();
+        let mut theirs = d.heads.clone();
+        ours.sort();
+        theirs.sort();
+        if ours != theirs {
+            differ.push(DocHeads {
+                doc_id: d.doc_id.clone(),
+                heads: ours,
+            });
+        }
+    }
+    Ok(HeadsResponse { differ })
 }

@@ -98,7 +98,7 @@ impl TestServer {
         Self::start_with(backend, Config::default())
     }
 
-    pub fn start_with(backend: Backend, mut config: Config) -> TestServer {
+    pub fn start_with(backend: Backend, config: Config) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let (pg, url) = match backend {
             Backend::Sqlite => (
@@ -110,6 +110,35 @@ impl TestServer {
                 (Some(pg), url)
             }
         };
+        Self::start_on(url, dir, pg, config)
+    }
+
+    /// A consistent copy of a SQLite server's database (`VACUUM INTO`), as a backup would be.
+    pub fn backup_sqlite(&self, to: &std::path::Path) {
+        let conn = cunji_core::open_connection(&self.sqlite_path()).unwrap();
+        conn.execute("VACUUM INTO ?1", [to.display().to_string()])
+            .unwrap();
+    }
+
+    pub fn sqlite_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("server.sqlite3")
+    }
+
+    /// Stops this server and starts a new one on a copy of `backup` (a restore).
+    pub fn restore_sqlite(self, backup: &std::path::Path) -> TestServer {
+        drop(self);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.sqlite3");
+        std::fs::copy(backup, &path).unwrap();
+        Self::start_on(path.display().to_string(), dir, None, Config::default())
+    }
+
+    fn start_on(
+        url: String,
+        dir: tempfile::TempDir,
+        pg: Option<PgDatabase>,
+        mut config: Config,
+    ) -> TestServer {
         config.database = url.clone();
         let db = Db::open(&url).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

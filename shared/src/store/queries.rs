@@ -61,11 +61,21 @@ impl Store {
     /// (always at least one, so a large change still goes out). The bytes come from the
     /// documents, loaded once per record of the batch.
     pub fn outbox_batch(&self, max_items: usize, max_bytes: usize) -> Result<Vec<OutboxItem>> {
+        self.outbox_batch_after(0, max_items, max_bytes)
+    }
+
+    /// Like [`Store::outbox_batch`], for the entries queued after `after_seq`.
+    pub fn outbox_batch_after(
+        &self,
+        after_seq: i64,
+        max_items: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<OutboxItem>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, doc_id, hash, signature FROM outbox ORDER BY seq LIMIT ?1",
+            "SELECT seq, doc_id, hash, signature FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let rows: Vec<(i64, String, Vec<u8>, Vec<u8>)> = stmt
-            .query_map([max_items as i64], |r| {
+            .query_map(params![after_seq, max_items as i64], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -122,6 +132,30 @@ impl Store {
             n += tx
                 .prepare_cached("DELETE FROM outbox WHERE hash = ?1")?
                 .execute([item.hash.0.as_slice()])?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Puts back in the outbox (signed anew) this device's changes of a record that come after
+    /// `since` (the server's heads; all of them when it lacks the record). Used when a server
+    /// lost changes it had acknowledged. Returns how many were queued.
+    pub fn requeue_own_changes(&mut self, doc_id: &str, since: &[ChangeHash]) -> Result<usize> {
+        let mut doc = self.load(doc_id)?;
+        let known = since.iter().all(|h| doc.contains(h));
+        let since = if known { since.to_vec() } else { Vec::new() };
+        let changes = doc.automerge().get_changes(&since);
+        let actor = self.device.actor.clone();
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        for change in changes.iter().filter(|c| *c.actor_id() == actor) {
+            let hash = change.hash();
+            let signature = self.device.sign_change(doc_id, &hash);
+            n += tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO outbox (doc_id, hash, signature, created_ts) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![doc_id, hash.0.as_slice(), signature.as_slice(), utc_text(&super::now())])?;
         }
         tx.commit()?;
         Ok(n)

@@ -7,8 +7,8 @@ use automerge::sync::{Message, State, SyncDoc};
 use serde::Serialize;
 
 use super::protocol::{
-    self, ErrorBody, LoginRequest, LoginResponse, PullRequest, PushItem, PushRequest,
-    RepairMessage, RepairRequest, RepairResponse,
+    self, DocHeads, ErrorBody, HeadsRequest, HeadsResponse, LoginRequest, LoginResponse,
+    PullRequest, PushItem, PushRequest, RepairMessage, RepairRequest, RepairResponse, ScopeCursor,
 };
 use crate::store::{IncomingChange, Store};
 
@@ -130,6 +130,7 @@ pub trait Transport {
     fn push(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
     fn pull(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
     fn repair(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+    fn heads(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
 }
 
 /// HTTP(S) to a sync server, with a bearer token.
@@ -195,6 +196,10 @@ impl Transport for HttpTransport {
 
     fn repair(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.post("/v1/sync/repair", body)
+    }
+
+    fn heads(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.post("/v1/sync/heads", body)
     }
 }
 
@@ -293,22 +298,70 @@ pub fn sync_now(
         report: SyncReport::default(),
     };
     push(store, &mut s)?;
-    pull(store, &mut s)?;
+    let server_lost_changes = pull(store, &mut s)?;
     let stuck = store.records_with_held_changes()?;
     if !stuck.is_empty() {
         repair(store, &mut s, &stuck)?;
     }
+    if server_lost_changes {
+        recover(store, &mut s)?;
+    }
     Ok(s.report)
+}
+
+/// After the server lost changes (restored from a backup): find the records whose heads
+/// differ, fetch what the server has that the device lacks (repair), and queue again this
+/// device's own changes that the server lacks, then push them. Other devices' changes the
+/// server lost come back when those devices sync.
+fn recover(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
+    let ids = store.record_ids()?;
+    let mut differ = Vec::new();
+    for chunk in ids.chunks(1000) {
+        let mut docs = Vec::with_capacity(chunk.len());
+        for id in chunk {
+            let heads = store.heads(id)?.iter().map(|h| h.0.to_vec()).collect();
+            docs.push(DocHeads {
+                doc_id: id.clone(),
+                heads,
+            });
+        }
+        let response: HeadsResponse = s.call(|t, b| t.heads(b), &HeadsRequest { docs })?;
+        differ.extend(response.differ);
+    }
+    if differ.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<String> = differ
+        .iter()
+        .filter(|d| !d.heads.is_empty())
+        .map(|d| d.doc_id.clone())
+        .collect();
+    if !known.is_empty() {
+        repair(store, s, &known)?;
+    }
+    for d in &differ {
+        let server_heads: Vec<automerge::ChangeHash> = d
+            .heads
+            .iter()
+            .filter_map(|h| <[u8; 32]>::try_from(h.as_slice()).ok())
+            .map(automerge::ChangeHash)
+            .collect();
+        store.requeue_own_changes(&d.doc_id, &server_heads)?;
+    }
+    push(store, s)
 }
 
 fn push(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
     let total = store.outbox_len()?;
     let mut sent = 0;
+    // Each entry goes once per sync: one the server could not take yet stays for the next.
+    let mut after = 0;
     loop {
-        let batch = store.outbox_batch(s.options.push_items, s.options.push_bytes)?;
-        if batch.is_empty() {
+        let batch = store.outbox_batch_after(after, s.options.push_items, s.options.push_bytes)?;
+        let Some(last) = batch.last().map(|i| i.seq) else {
             return Ok(());
-        }
+        };
+        after = last;
         let request = PushRequest {
             items: batch
                 .iter()
@@ -328,10 +381,6 @@ fn push(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
             ))));
         }
         let settled = store.settle_push(&batch, &response.results)?;
-        if settled == 0 {
-            // Nothing left the outbox: the server keeps failing these; try again next sync.
-            return Ok(());
-        }
         sent += settled;
         s.report.pushed += response
             .results
@@ -341,20 +390,40 @@ fn push(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
         s.report.rejected += response
             .results
             .iter()
-            .filter(|r| matches!(r.outcome, protocol::PushOutcome::Rejected { .. }))
+            .filter(|r| {
+                matches!(r.outcome, protocol::PushOutcome::Rejected { .. })
+                    && r.outcome.is_settled()
+            })
             .count();
         let bytes = s.report.bytes_sent;
         (s.on_event)(SyncEvent::Pushing { sent, total, bytes });
     }
 }
 
-fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
+/// Pulls until the server has nothing more; returns whether the server turned out to have
+/// lost changes (a device cursor above its sequence), after moving those cursors back.
+fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<bool, SyncError> {
+    let mut lost = false;
     loop {
         let request = PullRequest {
             cursors: store.cursors()?,
             max_bytes: s.options.pull_bytes,
         };
         let response: protocol::PullResponse = s.call(|t, b| t.pull(b), &request)?;
+        let behind: Vec<&ScopeCursor> = request
+            .cursors
+            .iter()
+            .filter(|c| c.cursor > response.server_seq)
+            .collect();
+        if !behind.is_empty() {
+            // The server numbers changes anew after a restore: move those cursors back to its
+            // sequence and ask again (changes seen twice are duplicates, nothing more).
+            lost = true;
+            for c in behind {
+                store.set_cursor(&c.scope, response.server_seq)?;
+            }
+            continue;
+        }
         for page in &response.pages {
             let changes: Vec<IncomingChange> = page
                 .changes
@@ -374,7 +443,7 @@ fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
             more: response.more,
         });
         if !response.more {
-            return Ok(());
+            return Ok(lost);
         }
     }
 }

@@ -10,6 +10,9 @@
 //!   rejected item carries a code and a message; the rest of the batch is still taken.
 //! - **Pull** ([`PullRequest`]): the changes after a per-scope server sequence cursor, in pages
 //!   bounded by bytes. The client applies a page and stores its cursor in one transaction.
+//! - **Heads** ([`HeadsRequest`]): which of the device's records differ from the server's;
+//!   asked only when a pull shows that the server lost changes (its sequence is below the
+//!   device's cursor: a restored backup, a reset).
 //! - **Repair** ([`RepairRequest`]): Automerge's own sync protocol for the few documents whose
 //!   heads still disagree (a cursor reset, a restored backup), many documents per request.
 
@@ -17,6 +20,9 @@ use std::io::{Read, Write};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+/// Rejection codes that may pass on a later push.
+pub const TRANSIENT_REJECTIONS: &[&str] = &["internal", "unknown_reference"];
 
 /// Content type of protocol bodies.
 pub const CONTENT_TYPE: &str = "application/x-cunji-sync";
@@ -63,9 +69,11 @@ pub enum PushOutcome {
 }
 
 impl PushOutcome {
-    /// The server holds the change (or never will): the device may drop it from its outbox.
+    /// The server holds the change, or has refused it for good: the device may drop it from
+    /// its outbox. A change refused for a reason that can pass (a server error, a record it
+    /// refers to that has not reached the server yet) stays queued and is pushed again.
     pub fn is_settled(&self) -> bool {
-        !matches!(self, PushOutcome::Rejected { code, .. } if code == "internal")
+        !matches!(self, PushOutcome::Rejected { code, .. } if TRANSIENT_REJECTIONS.contains(&code.as_str()))
     }
 }
 
@@ -89,6 +97,9 @@ pub struct PullResponse {
     pub pages: Vec<PullPage>,
     /// More changes wait beyond this response.
     pub more: bool,
+    /// The server's highest sequence number. A device cursor above it means the server lost
+    /// changes (restored from a backup, or reset): the device then checks its records' heads.
+    pub server_seq: i64,
 }
 
 /// Changes of one scope, in server order, and the cursor after the last of them.
@@ -103,6 +114,26 @@ pub struct PullPage {
 pub struct PulledChange {
     pub doc_id: String,
     pub change: Vec<u8>,
+}
+
+/// The heads of the device's records, to find those that differ from the server's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadsRequest {
+    pub docs: Vec<DocHeads>,
+}
+
+/// Records whose heads differ, with the server's heads (empty: the server lacks the record).
+/// Records the account may not read are left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadsResponse {
+    pub differ: Vec<DocHeads>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocHeads {
+    pub doc_id: String,
+    /// Change hashes, 32 bytes each.
+    pub heads: Vec<Vec<u8>>,
 }
 
 /// Automerge sync messages for several documents.
