@@ -312,7 +312,8 @@ async fn push(
     let results = state
         .blocking(move |db| {
             let now = Utc::now().to_rfc3339();
-            db.write(|tx| merge::ingest(tx, &principal, &req.items, &now).map_err(ApiError::from))
+            let checked = merge::check_batch(&principal, &req.items);
+            db.write(|tx| merge::ingest(tx, checked, &now).map_err(ApiError::from))
         })
         .await?;
     let mut counts = [0u64; 4];

@@ -48,21 +48,34 @@ struct Checked {
     principal: Principal,
 }
 
-/// Checks and merges a pushed batch; returns each item's hash and outcome, in order.
-pub fn ingest(
-    tx: &mut dyn Tx,
-    principal: &Principal,
-    items: &[PushItem],
-    now: &str,
-) -> StoreResult<Vec<(Vec<u8>, PushOutcome)>> {
-    let mut out: Vec<(Vec<u8>, PushOutcome)> =
+/// A pushed batch after the checks that need no database (1–4 of the module docs): done
+/// before the write transaction, so that parsing and signature checks of concurrent pushes
+/// run in parallel instead of under the writer's lock.
+#[derive(Debug)]
+pub struct CheckedBatch {
+    outcomes: Vec<(Vec<u8>, PushOutcome)>,
+    by_doc: BTreeMap<String, Vec<Checked>>,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked")
+            .field("index", &self.index)
+            .field("hash", &self.change.hash())
+            .finish()
+    }
+}
+
+/// Checks 1–4 for every item of a batch.
+pub fn check_batch(principal: &Principal, items: &[PushItem]) -> CheckedBatch {
+    let mut outcomes: Vec<(Vec<u8>, PushOutcome)> =
         vec![(Vec::new(), reject("internal", "not processed")); items.len()];
     let mut by_doc: BTreeMap<String, Vec<Checked>> = BTreeMap::new();
     for (index, item) in items.iter().enumerate() {
         let change = match Change::from_bytes(item.change.clone()) {
             Ok(c) => c,
             Err(e) => {
-                out[index] = (
+                outcomes[index] = (
                     Vec::new(),
                     reject(
                         "malformed_change",
@@ -82,15 +95,29 @@ pub fn ingest(
                     change,
                     principal: principal.clone(),
                 }),
-            Err(outcome) => out[index] = (hash, outcome),
+            Err(outcome) => outcomes[index] = (hash, outcome),
         }
     }
+    CheckedBatch { outcomes, by_doc }
+}
+
+/// Merges a checked batch (checks 5–6 and the writes); returns each item's hash and outcome,
+/// in the batch's order.
+pub fn ingest(
+    tx: &mut dyn Tx,
+    batch: CheckedBatch,
+    now: &str,
+) -> StoreResult<Vec<(Vec<u8>, PushOutcome)>> {
+    let CheckedBatch {
+        mut outcomes,
+        by_doc,
+    } = batch;
     for (doc_id, checked) in by_doc {
         for (index, hash, outcome) in merge_doc(tx, &doc_id, checked, now)? {
-            out[index] = (hash, outcome);
+            outcomes[index] = (hash, outcome);
         }
     }
-    Ok(out)
+    Ok(outcomes)
 }
 
 /// Checks 2–4 of the module docs.

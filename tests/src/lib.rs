@@ -74,12 +74,22 @@ impl PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
+        // The server's pool may still be closing connections: retry briefly.
+        for _ in 0..10 {
+            let dropped = postgres::Client::connect(&self.admin_url, postgres::NoTls)
+                .and_then(|mut c| {
+                    c.batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        self.name
+                    ))
+                })
+                .is_ok();
+            if dropped {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
         }
+        eprintln!("could not drop test database {}", self.name);
     }
 }
 

@@ -29,9 +29,11 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
+            // About 1,000 records per push and pull: two round trips for a typical backlog.
+            // Bounds are on raw bytes; the wire carries them gzip-compressed (~3-4x smaller).
             push_items: 2_000,
-            push_bytes: 512 * 1024,
-            pull_bytes: 1024 * 1024,
+            push_bytes: 2 * 1024 * 1024,
+            pull_bytes: 4 * 1024 * 1024,
             attempts: 6,
             backoff: Duration::from_millis(500),
             max_response_bytes: 64 * 1024 * 1024,

@@ -22,7 +22,7 @@ use cunji_core::projection::Rows;
 pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", postgres_message(.0))]
     Postgres(#[from] ::postgres::Error),
     #[error("connection pool: {0}")]
     Pool(String),
@@ -35,6 +35,14 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The `postgres` crate's display leaves out the server's own message; put it back.
+fn postgres_message(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+        None => e.to_string(),
+    }
+}
 
 /// A sign-in account (DOMAIN §1 roles).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,31 +1,950 @@
-//! The PostgreSQL backend (being written; see the module docs of `store`).
+//! The PostgreSQL backend: a pool of blocking `postgres` connections, for deployments that
+//! outgrow one SQLite file. It behaves like [`super::sqlite`] in every [`Tx`] method and uses
+//! plain SQL (no extensions, no advisory locks, no operator classes), so it also runs on
+//! PostgreSQL-compatible distributed engines.
+//!
+//! **Schema.** Versioned migrations ([`MIGRATIONS`], recorded in `schema_version`; a database
+//! newer than this build is refused with [`StoreError::SchemaTooNew`]) mirror SQLite's tables
+//! with `BYTEA` blobs and `BOOLEAN` flags. Projection tables come from the kinds' declarations
+//! ([`cunji_core::projection::Table::ddl_postgres`]); the DDL each was created with is kept in
+//! `projection_tables`, and a table whose declaration changed is dropped and created again.
+//!
+//! // rebuild: unlike SQLite, which refills such tables from the documents at once, PostgreSQL
+//! recreates them **empty**: after a release that changes a projection declaration, run
+//! `cunji-sync-server rebuild-projections` against the database. Opening logs a warning naming
+//! the kinds whose stored documents lost their rows, and [`PgDb::projections_to_rebuild`]
+//! lists them.
+//!
+//! **Writers are serialised, like SQLite's single writer.** Every write transaction first locks
+//! the one row of `change_seq` (`SELECT … FOR UPDATE`) and holds it until it commits or rolls
+//! back. That row also hands out the change log's sequence numbers. Two things depend on it:
+//! - the pull log. A device pulls "changes after seq N", so a change must never become
+//!   visible after one with a higher number. With a `BIGSERIAL`, two concurrent writers can
+//!   take 10 and 11 and commit 11 first; a pull in between moves the device past 10 for good.
+//!   Distributed engines do not even hand out serial values in order (per-node caches,
+//!   `unique_rowid`). A counter under a lock held to commit is in commit order everywhere.
+//! - merges. A push reads a document and its chunks, merges and writes them back. A per-row
+//!   `SELECT … FOR UPDATE` on `documents` would not cover a document that does not exist yet
+//!   (two pushes both insert it), and taking it together with the log lock, in
+//!   whatever order ingest happens to touch them, would deadlock batches. `SERIALIZABLE` with
+//!   retries is not possible either: [`Db::write`](super::Db::write) runs its closure once
+//!   (`FnOnce`).
+//!
+//! Write transactions run at the default `READ COMMITTED`, which the lock makes safe. Reads
+//! do not take the lock: they run at `REPEATABLE READ` so that every statement of one
+//! [`PgDb::read`] sees the same snapshot, as a SQLite read transaction does. A `read` that
+//! writes does not take the lock either, so keep writes in `write`.
+//!
+//! The division filter of [`Tx::changes_after`] is a range on `changes(village_code, seq)`.
+//! For a prefix of digits (every administrative code) the upper bound is the prefix "plus
+//! one" (`5303` → `5304`, `5309` → `531`), which orders correctly under any collation the
+//! database was created with. The usual `prefix || chr(1114111)` does not: glibc's `zh_CN`
+//! collation sorts U+10FFFF before the digits. Any other prefix is matched exactly with
+//! `left()`, without the index.
+//!
+//! Statements are prepared once per pooled connection and cached with it.
+//!
+//! Not here: rebuilding projections, TLS (the URL's server is reached without it: put the
+//! database on the same host or a private network), and connection settings beyond the URL.
 
-use super::{StoreError, StoreResult, Tx};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cunji_core::domain::{Kind, all_tables};
+use cunji_core::projection::{Rows, SqlType, Table};
+use postgres::types::ToSql;
+use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use rusqlite::types::Value;
+
+use super::{
+    Account, ChangeRow, DeviceRow, DocRow, HeldRow, ScopeFilter, StoreError, StoreResult, TokenRow,
+    Tx,
+};
+
+/// The schema, one script per version; `schema_version` records how many have run.
+pub const MIGRATIONS: &[&str] = &["
+    CREATE TABLE accounts (
+        login          TEXT PRIMARY KEY,
+        name           TEXT NOT NULL,
+        role           TEXT NOT NULL,
+        division       TEXT NOT NULL DEFAULT '',
+        password_hash  TEXT NOT NULL,
+        active         BOOLEAN NOT NULL DEFAULT TRUE
+    );
+    CREATE TABLE devices (
+        device_id      TEXT PRIMARY KEY,
+        login          TEXT NOT NULL REFERENCES accounts(login),
+        actor          BYTEA NOT NULL UNIQUE,
+        public_key     BYTEA NOT NULL,
+        registered_ts  TEXT NOT NULL
+    );
+    CREATE TABLE tokens (
+        hash        BYTEA PRIMARY KEY,
+        login       TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        expires_ts  TEXT NOT NULL,
+        revoked     BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX tokens_login ON tokens(login);
+    CREATE TABLE server_identity (
+        singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+        actor      BYTEA NOT NULL,
+        secret     BYTEA NOT NULL
+    );
+    CREATE TABLE documents (
+        id            TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        village_code  TEXT,
+        household_id  TEXT,
+        author_id     TEXT NOT NULL,
+        received_ts   TEXT NOT NULL,
+        snapshot      BYTEA NOT NULL
+    );
+    CREATE TABLE doc_chunks (
+        seq     BIGSERIAL PRIMARY KEY,
+        doc_id  TEXT NOT NULL,
+        bytes   BYTEA NOT NULL
+    );
+    CREATE INDEX doc_chunks_doc ON doc_chunks(doc_id, seq);
+    -- The last change sequence number handed out. Its row is also the writers' lock (see the
+    -- module docs of store::postgres).
+    CREATE TABLE change_seq (
+        singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+        seq        BIGINT NOT NULL
+    );
+    INSERT INTO change_seq (singleton, seq) VALUES (1, 0);
+    -- The change log: every change kept, in commit order; pulls page through it.
+    CREATE TABLE changes (
+        seq           BIGINT PRIMARY KEY,
+        hash          BYTEA NOT NULL UNIQUE,
+        doc_id        TEXT NOT NULL,
+        village_code  TEXT,
+        household_id  TEXT,
+        bytes         BYTEA NOT NULL,
+        device_id     TEXT NOT NULL,
+        received_ts   TEXT NOT NULL
+    );
+    CREATE INDEX changes_village ON changes(village_code, seq);
+    CREATE INDEX changes_household ON changes(household_id, seq);
+    CREATE TABLE held_changes (
+        doc_id     TEXT NOT NULL,
+        hash       BYTEA NOT NULL,
+        bytes      BYTEA NOT NULL,
+        device_id  TEXT NOT NULL,
+        PRIMARY KEY (doc_id, hash)
+    );
+    CREATE TABLE repair_states (
+        device_id  TEXT NOT NULL,
+        doc_id     TEXT NOT NULL,
+        state      BYTEA NOT NULL,
+        PRIMARY KEY (device_id, doc_id)
+    );
+    -- The DDL each projection table was created with (see Table::ddl_postgres).
+    CREATE TABLE projection_tables (
+        name  TEXT PRIMARY KEY,
+        ddl   TEXT NOT NULL
+    );
+"];
+
+/// Connections the pool opens at most.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// Rows fetched per round trip while filling a pull page.
+const PAGE_ROWS: i32 = 64;
 
 /// A PostgreSQL database.
-#[derive(Debug)]
 pub struct PgDb {
-    _url: String,
+    pool: r2d2::Pool<Manager>,
+    /// Every projection table with its kind, in declaration order.
+    tables: Vec<(Kind, &'static Table)>,
+    stale: Vec<Kind>,
+}
+
+impl std::fmt::Debug for PgDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the URL: it holds the password.
+        let state = self.pool.state();
+        f.debug_struct("PgDb")
+            .field("connections", &state.connections)
+            .field("idle", &state.idle_connections)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PgDb {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and brings the schema
+    /// up to date.
     pub fn open(url: &str) -> StoreResult<PgDb> {
-        Err(StoreError::BadUrl(format!(
-            "{url}: the PostgreSQL backend is not built yet"
-        )))
+        let config: postgres::Config = url.parse()?;
+        // One direct connection first: a wrong password or an unreachable server is reported
+        // at once, not after the pool's connection timeout.
+        let tables = all_tables();
+        let stale = {
+            let mut client = config.connect(NoTls)?;
+            migrate(&mut client)?;
+            sync_projection_tables(&mut client, &tables)?
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(MAX_CONNECTIONS)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(15))
+            .build(Manager(PostgresConnectionManager::new(config, NoTls)))
+            .map_err(pool_error)?;
+        if !stale.is_empty() {
+            let kinds: Vec<&str> = stale.iter().map(|k| k.code()).collect();
+            tracing::warn!(
+                ?kinds,
+                "projection declarations changed: their tables were recreated empty; \
+                 run `cunji-sync-server rebuild-projections`"
+            );
+        }
+        Ok(PgDb {
+            pool,
+            tables,
+            stale,
+        })
     }
 
+    /// Kinds whose projection tables were recreated empty by [`PgDb::open`] although
+    /// documents of that kind are stored: they need `cunji-sync-server rebuild-projections`.
+    pub fn projections_to_rebuild(&self) -> &[Kind] {
+        &self.stale
+    }
+
+    /// Runs `f` in a write transaction holding the writers' lock (see the module docs):
+    /// committed if it returns `Ok`, rolled back otherwise.
     pub fn write<R, E: From<StoreError>>(
         &self,
-        _f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
     ) -> Result<R, E> {
-        Err(StoreError::Pool("PostgreSQL backend not built yet".into()).into())
+        let mut conn = self.pool.get().map_err(pool_error)?;
+        let PgConn { client, stmts } = &mut *conn;
+        let tx = client.transaction().map_err(StoreError::from)?;
+        let mut t = PgTx {
+            tx,
+            stmts,
+            tables: &self.tables,
+        };
+        t.one(
+            "SELECT seq FROM change_seq WHERE singleton = 1 FOR UPDATE",
+            &[],
+        )?;
+        finish(t, f)
     }
 
+    /// Runs `f` in a read transaction: one snapshot for all its statements.
     pub fn read<R, E: From<StoreError>>(
         &self,
-        _f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
     ) -> Result<R, E> {
-        Err(StoreError::Pool("PostgreSQL backend not built yet".into()).into())
+        let mut conn = self.pool.get().map_err(pool_error)?;
+        let PgConn { client, stmts } = &mut *conn;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .start()
+            .map_err(StoreError::from)?;
+        finish(
+            PgTx {
+                tx,
+                stmts,
+                tables: &self.tables,
+            },
+            f,
+        )
+    }
+}
+
+/// Runs `f` and ends the transaction: commit on `Ok`, rollback on `Err`.
+fn finish<R, E: From<StoreError>>(
+    mut t: PgTx<'_>,
+    f: impl FnOnce(&mut dyn Tx) -> Result<R, E>,
+) -> Result<R, E> {
+    match f(&mut t) {
+        Ok(out) => {
+            t.tx.commit().map_err(StoreError::from)?;
+            Ok(out)
+        }
+        Err(e) => {
+            // The closure's error is the one to report; a failed rollback means a broken
+            // connection, which the pool discards.
+            let _ = t.tx.rollback();
+            Err(e)
+        }
+    }
+}
+
+fn pool_error(e: r2d2::Error) -> StoreError {
+    StoreError::Pool(e.to_string())
+}
+
+/// A pooled connection and the statements prepared on it.
+struct PgConn {
+    client: Client,
+    stmts: HashMap<String, Statement>,
+}
+
+/// `r2d2_postgres`'s manager, with a statement cache kept beside each connection.
+struct Manager(PostgresConnectionManager<NoTls>);
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Manager")
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<PgConn, postgres::Error> {
+        Ok(PgConn {
+            client: self.0.connect()?,
+            stmts: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PgConn) -> Result<(), postgres::Error> {
+        self.0.is_valid(&mut conn.client)
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        self.0.has_broken(&mut conn.client)
+    }
+}
+
+fn migrate(client: &mut Client) -> StoreResult<()> {
+    client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+             version    BIGINT NOT NULL
+         );
+         INSERT INTO schema_version (singleton, version) VALUES (1, 0) ON CONFLICT (singleton) DO NOTHING;",
+    )?;
+    let known = MIGRATIONS.len() as i64;
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        // The row lock makes a second server starting at the same time wait, then skip.
+        let mut tx = client.transaction()?;
+        let found: i64 = tx
+            .query_one(
+                "SELECT version FROM schema_version WHERE singleton = 1 FOR UPDATE",
+                &[],
+            )?
+            .try_get(0)?;
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+        if found > i as i64 {
+            continue;
+        }
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "UPDATE schema_version SET version = $1 WHERE singleton = 1",
+            &[&(i as i64 + 1)],
+        )?;
+        tx.commit()?;
+    }
+    let found: i64 = client
+        .query_one(
+            "SELECT version FROM schema_version WHERE singleton = 1",
+            &[],
+        )?
+        .try_get(0)?;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    Ok(())
+}
+
+/// Creates the projection tables whose declaration is new or changed (dropping the old ones).
+/// Returns the kinds that have stored documents but whose tables were recreated empty.
+fn sync_projection_tables(
+    client: &mut Client,
+    tables: &[(Kind, &'static Table)],
+) -> StoreResult<Vec<Kind>> {
+    let mut tx = client.transaction()?;
+    tx.query_one(
+        "SELECT version FROM schema_version WHERE singleton = 1 FOR UPDATE",
+        &[],
+    )?;
+    let mut seen = Vec::new();
+    let mut changed = Vec::new();
+    for (kind, table) in tables {
+        let main = !seen.contains(kind);
+        seen.push(*kind);
+        let ddl = table.ddl_postgres(main);
+        let recorded: Option<String> = tx
+            .query_opt(
+                "SELECT ddl FROM projection_tables WHERE name = $1",
+                &[&table.name],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        if recorded.as_deref() != Some(ddl.as_str()) {
+            tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", table.name))?;
+            tx.batch_execute(&ddl)?;
+            tx.execute(
+                "INSERT INTO projection_tables (name, ddl) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET ddl = excluded.ddl",
+                &[&table.name, &ddl],
+            )?;
+            if !changed.contains(kind) {
+                changed.push(*kind);
+            }
+        }
+    }
+    let mut stale = Vec::new();
+    for kind in changed {
+        if tx
+            .query_opt(
+                "SELECT 1 FROM documents WHERE kind = $1 LIMIT 1",
+                &[&kind.code()],
+            )?
+            .is_some()
+        {
+            stale.push(kind);
+        }
+    }
+    tx.commit()?;
+    Ok(stale)
+}
+
+struct PgTx<'a> {
+    tx: Transaction<'a>,
+    stmts: &'a mut HashMap<String, Statement>,
+    tables: &'a [(Kind, &'static Table)],
+}
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl PgTx<'_> {
+    /// The statement for `sql`, prepared on first use on this connection.
+    fn stmt(&mut self, sql: &str) -> StoreResult<Statement> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql)?;
+        self.stmts.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    fn exec(&mut self, sql: &str, params: &Params<'_>) -> StoreResult<u64> {
+        let s = self.stmt(sql)?;
+        Ok(self.tx.execute(&s, params)?)
+    }
+
+    fn one(&mut self, sql: &str, params: &Params<'_>) -> StoreResult<Row> {
+        let s = self.stmt(sql)?;
+        Ok(self.tx.query_one(&s, params)?)
+    }
+
+    fn opt(&mut self, sql: &str, params: &Params<'_>) -> StoreResult<Option<Row>> {
+        let s = self.stmt(sql)?;
+        Ok(self.tx.query_opt(&s, params)?)
+    }
+
+    fn all(&mut self, sql: &str, params: &Params<'_>) -> StoreResult<Vec<Row>> {
+        let s = self.stmt(sql)?;
+        Ok(self.tx.query(&s, params)?)
+    }
+
+    /// The first column of every row.
+    fn column<T: for<'r> postgres::types::FromSql<'r>>(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> StoreResult<Vec<T>> {
+        self.all(sql, params)?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+}
+
+fn account_row(r: &Row) -> StoreResult<Account> {
+    let role: String = r.try_get(2)?;
+    Ok(Account {
+        login: r.try_get(0)?,
+        name: r.try_get(1)?,
+        role: role
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("unknown account role `{role}`")))?,
+        division: r.try_get(3)?,
+        password_hash: r.try_get(4)?,
+        active: r.try_get(5)?,
+    })
+}
+
+fn device_row(r: &Row) -> StoreResult<DeviceRow> {
+    Ok(DeviceRow {
+        device_id: r.try_get(0)?,
+        login: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        public_key: r.try_get(3)?,
+        registered_ts: r.try_get(4)?,
+    })
+}
+
+impl Tx for PgTx<'_> {
+    fn put_account(&mut self, a: &Account) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO accounts (login, name, role, division, password_hash, active) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (login) DO UPDATE SET name = excluded.name, role = excluded.role,
+               division = excluded.division, password_hash = excluded.password_hash, active = excluded.active",
+            &[&a.login, &a.name, &a.role.code(), &a.division, &a.password_hash, &a.active],
+        )?;
+        Ok(())
+    }
+
+    fn account(&mut self, login: &str) -> StoreResult<Option<Account>> {
+        self.opt("SELECT login, name, role, division, password_hash, active FROM accounts WHERE login = $1", &[&login])?
+            .map(|r| account_row(&r))
+            .transpose()
+    }
+
+    fn put_device(&mut self, d: &DeviceRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO devices (device_id, login, actor, public_key, registered_ts) VALUES ($1, $2, $3, $4, $5)",
+            &[&d.device_id, &d.login, &d.actor, &d.public_key, &d.registered_ts],
+        )?;
+        Ok(())
+    }
+
+    fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRow>> {
+        self.opt(
+            "SELECT device_id, login, actor, public_key, registered_ts FROM devices WHERE device_id = $1",
+            &[&device_id],
+        )?
+        .map(|r| device_row(&r))
+        .transpose()
+    }
+
+    fn device_by_actor(&mut self, actor: &[u8]) -> StoreResult<Option<DeviceRow>> {
+        self.opt("SELECT device_id, login, actor, public_key, registered_ts FROM devices WHERE actor = $1", &[&actor])?
+            .map(|r| device_row(&r))
+            .transpose()
+    }
+
+    fn put_token(&mut self, t: &TokenRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO tokens (hash, login, device_id, expires_ts, revoked) VALUES ($1, $2, $3, $4, $5)",
+            &[&t.hash, &t.login, &t.device_id, &t.expires_ts, &t.revoked],
+        )?;
+        Ok(())
+    }
+
+    fn token(&mut self, hash: &[u8]) -> StoreResult<Option<TokenRow>> {
+        self.opt(
+            "SELECT hash, login, device_id, expires_ts, revoked FROM tokens WHERE hash = $1",
+            &[&hash],
+        )?
+        .map(|r| {
+            Ok(TokenRow {
+                hash: r.try_get(0)?,
+                login: r.try_get(1)?,
+                device_id: r.try_get(2)?,
+                expires_ts: r.try_get(3)?,
+                revoked: r.try_get(4)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn revoke_tokens(&mut self, login: &str) -> StoreResult<usize> {
+        let n = self.exec(
+            "UPDATE tokens SET revoked = TRUE WHERE login = $1 AND NOT revoked",
+            &[&login],
+        )?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn server_identity(&mut self) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
+        self.opt("SELECT actor, secret FROM server_identity", &[])?
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()
+    }
+
+    fn put_server_identity(&mut self, actor: &[u8], secret: &[u8]) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO server_identity (singleton, actor, secret) VALUES (1, $1, $2)",
+            &[&actor, &secret],
+        )?;
+        Ok(())
+    }
+
+    fn doc(&mut self, id: &str) -> StoreResult<Option<DocRow>> {
+        let Some(r) = self.opt(
+            "SELECT id, kind, village_code, household_id, author_id, received_ts, snapshot FROM documents WHERE id = $1",
+            &[&id],
+        )?
+        else {
+            return Ok(None);
+        };
+        let kind: String = r.try_get(1)?;
+        let chunks = self.column(
+            "SELECT bytes FROM doc_chunks WHERE doc_id = $1 ORDER BY seq",
+            &[&id],
+        )?;
+        Ok(Some(DocRow {
+            id: r.try_get(0)?,
+            kind: Kind::from_code(&kind).unwrap_or(Kind::Village),
+            village_code: r.try_get(2)?,
+            household_id: r.try_get(3)?,
+            author_id: r.try_get(4)?,
+            received_ts: r.try_get(5)?,
+            snapshot: r.try_get(6)?,
+            chunks,
+        }))
+    }
+
+    fn insert_doc(&mut self, d: &DocRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO documents (id, kind, village_code, household_id, author_id, received_ts, snapshot)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&d.id, &d.kind.code(), &d.village_code, &d.household_id, &d.author_id, &d.received_ts, &d.snapshot],
+        )?;
+        Ok(())
+    }
+
+    fn append_doc_chunk(&mut self, id: &str, bytes: &[u8]) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO doc_chunks (doc_id, bytes) VALUES ($1, $2)",
+            &[&id, &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn replace_doc_snapshot(&mut self, id: &str, bytes: &[u8]) -> StoreResult<()> {
+        self.exec(
+            "UPDATE documents SET snapshot = $2 WHERE id = $1",
+            &[&id, &bytes],
+        )?;
+        self.exec("DELETE FROM doc_chunks WHERE doc_id = $1", &[&id])?;
+        Ok(())
+    }
+
+    fn has_change(&mut self, hash: &[u8]) -> StoreResult<bool> {
+        Ok(self
+            .opt("SELECT 1 FROM changes WHERE hash = $1", &[&hash])?
+            .is_some())
+    }
+
+    fn insert_change(&mut self, c: &ChangeRow) -> StoreResult<i64> {
+        // The write transaction holds this row's lock since it began: numbers follow commits.
+        let seq: i64 = self
+            .one(
+                "UPDATE change_seq SET seq = seq + 1 WHERE singleton = 1 RETURNING seq",
+                &[],
+            )?
+            .try_get(0)?;
+        let row = self.one(
+            "INSERT INTO changes (seq, hash, doc_id, village_code, household_id, bytes, device_id, received_ts)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
+            &[&seq, &c.hash, &c.doc_id, &c.village_code, &c.household_id, &c.bytes, &c.device_id, &c.received_ts],
+        )?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn hold_change(&mut self, doc_id: &str, h: &HeldRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO held_changes (doc_id, hash, bytes, device_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (doc_id, hash) DO NOTHING",
+            &[&doc_id, &h.hash, &h.bytes, &h.device_id],
+        )?;
+        Ok(())
+    }
+
+    fn held_changes(&mut self, doc_id: &str) -> StoreResult<Vec<HeldRow>> {
+        self.all(
+            "SELECT hash, bytes, device_id FROM held_changes WHERE doc_id = $1 ORDER BY hash",
+            &[&doc_id],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(HeldRow {
+                hash: r.try_get(0)?,
+                bytes: r.try_get(1)?,
+                device_id: r.try_get(2)?,
+            })
+        })
+        .collect()
+    }
+
+    fn release_held(&mut self, doc_id: &str, hash: &[u8]) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM held_changes WHERE doc_id = $1 AND hash = $2",
+            &[&doc_id, &hash],
+        )?;
+        Ok(())
+    }
+
+    fn replace_projection(&mut self, kind: Kind, doc_id: &str, rows: Rows) -> StoreResult<()> {
+        let tables = self.tables;
+        for (k, table) in tables {
+            if *k == kind {
+                self.exec(
+                    &format!("DELETE FROM {} WHERE doc_id = $1", table.name),
+                    &[&doc_id],
+                )?;
+            }
+        }
+        for (name, values) in rows.into_rows() {
+            let table = tables
+                .iter()
+                .find(|(k, t)| *k == kind && t.name == name)
+                .map(|(_, t)| *t)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "{name} is not a projection table of {}",
+                        kind.code()
+                    ))
+                })?;
+            let params = values
+                .into_iter()
+                .map(|(column, v)| Param::of(table, column, v))
+                .collect::<StoreResult<Vec<_>>>()?;
+            let cols: Vec<&str> = params.iter().map(|p| p.column).collect();
+            let marks: Vec<String> = (2..=params.len() + 1).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "INSERT INTO {name} (doc_id, {}) VALUES ($1, {})",
+                cols.join(", "),
+                marks.join(", ")
+            );
+            let mut refs: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(params.len() + 1);
+            refs.push(&doc_id);
+            refs.extend(params.iter().map(Param::as_sql));
+            self.exec(&sql, &refs)?;
+        }
+        Ok(())
+    }
+
+    fn household_village(&mut self, household_id: &str) -> StoreResult<Option<String>> {
+        self.opt(
+            "SELECT village_code FROM p_household WHERE doc_id = $1",
+            &[&household_id],
+        )?
+        .map(|r| Ok(r.try_get(0)?))
+        .transpose()
+    }
+
+    fn entitlement_household(&mut self, entitlement_id: &str) -> StoreResult<Option<String>> {
+        self.opt(
+            "SELECT household_id FROM p_entitlement WHERE doc_id = $1",
+            &[&entitlement_id],
+        )?
+        .map(|r| Ok(r.try_get(0)?))
+        .transpose()
+    }
+
+    fn cadre_villages(&mut self, cadre_id: &str) -> StoreResult<Vec<String>> {
+        self.column(
+            "SELECT DISTINCT m.village_code FROM p_team_member m JOIN p_team t ON t.doc_id = m.doc_id
+             WHERE m.cadre_id = $1 AND t.state <> 'void' ORDER BY m.village_code",
+            &[&cadre_id],
+        )
+    }
+
+    fn cadre_households(&mut self, cadre_id: &str) -> StoreResult<Vec<String>> {
+        self.column(
+            "SELECT DISTINCT household_id FROM p_assignment WHERE cadre_id = $1 AND state <> 'void' ORDER BY household_id",
+            &[&cadre_id],
+        )
+    }
+
+    fn changes_after(
+        &mut self,
+        scope: &ScopeFilter,
+        after: i64,
+        max_bytes: usize,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (sql, key, upper): (&str, Option<&str>, Option<String>) = match scope {
+            ScopeFilter::Village(v) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE village_code = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                Some(v),
+                None,
+            ),
+            ScopeFilter::Division(prefix) => match digits_upper_bound(prefix) {
+                Some(Some(upper)) => (
+                    "SELECT seq, doc_id, bytes FROM changes WHERE village_code >= $1 AND village_code < $4
+                     AND seq > $2 ORDER BY seq LIMIT $3",
+                    Some(prefix),
+                    Some(upper),
+                ),
+                Some(None) => (
+                    "SELECT seq, doc_id, bytes FROM changes WHERE village_code >= $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    Some(prefix),
+                    None,
+                ),
+                None => (
+                    "SELECT seq, doc_id, bytes FROM changes WHERE left(village_code, char_length($1)) = $1
+                     AND seq > $2 ORDER BY seq LIMIT $3",
+                    Some(prefix),
+                    None,
+                ),
+            },
+            ScopeFilter::Household(h) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE household_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                Some(h),
+                None,
+            ),
+            ScopeFilter::Global => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE village_code IS NULL AND seq > $1 ORDER BY seq LIMIT $2",
+                None,
+                None,
+            ),
+        };
+        let stmt = self.stmt(sql)?;
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(4);
+        if let Some(key) = &key {
+            params.push(key);
+        }
+        params.push(&after);
+        params.push(&limit);
+        if let Some(upper) = &upper {
+            params.push(upper);
+        }
+        // Fetched a few rows at a time so that a page stops at `max_bytes` without the server
+        // sending up to `limit` rows that will not be used.
+        let portal = self.tx.bind(&stmt, &params)?;
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        loop {
+            let rows = self.tx.query_portal(&portal, PAGE_ROWS)?;
+            let last = rows.len() < PAGE_ROWS as usize;
+            for r in rows {
+                let change: Vec<u8> = r.try_get(2)?;
+                bytes += change.len();
+                if !out.is_empty() && bytes > max_bytes {
+                    return Ok(out);
+                }
+                out.push((r.try_get(0)?, r.try_get(1)?, change));
+            }
+            if last {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn max_seq(&mut self) -> StoreResult<i64> {
+        Ok(self
+            .one("SELECT coalesce(max(seq), 0) FROM changes", &[])?
+            .try_get(0)?)
+    }
+
+    fn repair_state(&mut self, device_id: &str, doc_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.opt(
+            "SELECT state FROM repair_states WHERE device_id = $1 AND doc_id = $2",
+            &[&device_id, &doc_id],
+        )?
+        .map(|r| Ok(r.try_get(0)?))
+        .transpose()
+    }
+
+    fn put_repair_state(&mut self, device_id: &str, doc_id: &str, state: &[u8]) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO repair_states (device_id, doc_id, state) VALUES ($1, $2, $3)
+             ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state",
+            &[&device_id, &doc_id, &state],
+        )?;
+        Ok(())
+    }
+}
+
+/// For a prefix of ASCII digits, the least string of digits above every string that starts
+/// with it: `Some(Some("5304"))` for `5303`, `Some(Some("531"))` for `5309`, `Some(None)`
+/// (no bound) for `99` or the empty prefix. `None` for any other prefix.
+fn digits_upper_bound(prefix: &str) -> Option<Option<String>> {
+    if !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut digits = prefix.as_bytes().to_vec();
+    while let Some(last) = digits.pop() {
+        if last < b'9' {
+            digits.push(last + 1);
+            return Some(Some(digits.into_iter().map(char::from).collect()));
+        }
+    }
+    Some(None)
+}
+
+/// A projection value bound with its column's PostgreSQL type: a SQL NULL must be sent as the
+/// column's type, and a value of another storage class is converted the way SQLite's column
+/// affinity would store it.
+struct Param {
+    column: &'static str,
+    value: ParamValue,
+}
+
+enum ParamValue {
+    Text(Option<String>),
+    Integer(Option<i64>),
+    Real(Option<f64>),
+}
+
+impl Param {
+    fn of(table: &Table, column: &'static str, v: Value) -> StoreResult<Param> {
+        let ty = table.column_type(column).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "{}.{column} is not a declared projection column",
+                table.name
+            ))
+        })?;
+        let mismatch = |v: &Value| {
+            StoreError::Corrupt(format!(
+                "{}.{column} is {}; {v:?} does not fit",
+                table.name,
+                ty.sql()
+            ))
+        };
+        let value = match (ty, v) {
+            (SqlType::Text, Value::Null) => ParamValue::Text(None),
+            (SqlType::Text, Value::Text(s)) => ParamValue::Text(Some(s)),
+            (SqlType::Text, Value::Integer(i)) => ParamValue::Text(Some(i.to_string())),
+            (SqlType::Text, Value::Real(f)) => ParamValue::Text(Some(f.to_string())),
+            (SqlType::Integer, Value::Null) => ParamValue::Integer(None),
+            (SqlType::Integer, Value::Integer(i)) => ParamValue::Integer(Some(i)),
+            (SqlType::Integer, Value::Real(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                ParamValue::Integer(Some(f as i64))
+            }
+            (SqlType::Integer, Value::Text(s)) => match s.trim().parse() {
+                Ok(i) => ParamValue::Integer(Some(i)),
+                Err(_) => return Err(mismatch(&Value::Text(s))),
+            },
+            (SqlType::Real, Value::Null) => ParamValue::Real(None),
+            (SqlType::Real, Value::Real(f)) => ParamValue::Real(Some(f)),
+            (SqlType::Real, Value::Integer(i)) => ParamValue::Real(Some(i as f64)),
+            (SqlType::Real, Value::Text(s)) => match s.trim().parse() {
+                Ok(f) => ParamValue::Real(Some(f)),
+                Err(_) => return Err(mismatch(&Value::Text(s))),
+            },
+            (_, v) => return Err(mismatch(&v)),
+        };
+        Ok(Param { column, value })
+    }
+
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match &self.value {
+            ParamValue::Text(v) => v,
+            ParamValue::Integer(v) => v,
+            ParamValue::Real(v) => v,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::digits_upper_bound;
+
+    #[test]
+    fn a_digit_prefix_is_bounded_by_the_next_prefix() {
+        assert_eq!(digits_upper_bound("5303"), Some(Some("5304".to_string())));
+        assert_eq!(digits_upper_bound("5309"), Some(Some("531".to_string())));
+        assert_eq!(digits_upper_bound("53099"), Some(Some("531".to_string())));
+        assert_eq!(digits_upper_bound("999"), Some(None));
+        assert_eq!(digits_upper_bound(""), Some(None));
+        assert_eq!(digits_upper_bound("53a"), None);
     }
 }
