@@ -1,0 +1,136 @@
+//! The binary: admin subcommands and `serve`, run as a person would.
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn server() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cunji-sync-server"));
+    c.env_remove("CUNJI_CONFIG")
+        .env_remove("CUNJI_DATABASE")
+        .env("RUST_BACKTRACE", "0");
+    c
+}
+
+#[test]
+fn accounts_are_added_and_imported_and_the_server_serves_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let db = db.to_str().unwrap();
+    let out = server()
+        .args([
+            "--database",
+            db,
+            "add-account",
+            "--login",
+            "admin",
+            "--name",
+            "管理员",
+            "--role",
+            "admin",
+        ])
+        .env("CUNJI_PASSWORD", "change-me-please")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A supervisor without a division, and a CSV with an unknown role: refused, with the reason.
+    let out = server()
+        .args([
+            "--database",
+            db,
+            "add-account",
+            "--login",
+            "t",
+            "--name",
+            "t",
+            "--role",
+            "township",
+            "--password",
+            "long-enough-1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a division code"));
+    let csv = dir.path().join("accounts.csv");
+    std::fs::write(&csv, "login,name,role,division,password\nc1,张三,team_member,,password-123\nc2,李四,mayor,,password-123\n").unwrap();
+    let out = server()
+        .args(["--database", db, "import-accounts", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 3") && err.contains("unknown role `mayor`"),
+        "{err}"
+    );
+    std::fs::write(&csv, "login,name,role,division,password\nc1,张三,team_member,,password-123\nt1,乡镇,township,530322101,password-123\n").unwrap();
+    let out = server()
+        .args(["--database", db, "import-accounts", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Serve on a free port, check health, sign in with an imported account.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = server()
+        .args([
+            "--database",
+            db,
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        if let Ok(r) = reqwest::blocking::get(format!("{base}/healthz")) {
+            break r.json::<serde_json::Value>().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(health["status"], "ok");
+    let login = |password: &str| {
+        reqwest::blocking::Client::new()
+            .post(format!("{base}/v1/login"))
+            .json(&serde_json::json!({
+                "login": "c1", "password": password, "device_id": "phone-1",
+                "actor": "0102030405060708090a0b0c0d0e0f10", "public_key": "11".repeat(32),
+            }))
+            .send()
+            .unwrap()
+    };
+    let bad = login("wrong-password");
+    assert_eq!(bad.status().as_u16(), 401);
+    assert_eq!(
+        bad.json::<serde_json::Value>().unwrap()["code"],
+        "bad_login"
+    );
+    let ok = login("password-123");
+    assert_eq!(ok.status().as_u16(), 200);
+    let body: serde_json::Value = ok.json().unwrap();
+    assert_eq!(body["token"].as_str().unwrap().len(), 64);
+    assert_eq!(body["role"], "team_member");
+    let metrics = reqwest::blocking::get(format!("{base}/metrics")).unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
