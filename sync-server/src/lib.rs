@@ -21,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod merge;
 pub mod pull;
+pub mod records;
 pub mod store;
 
 use std::collections::HashMap;

@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cunji_sync_server::accounts::{self, Role};
 use cunji_sync_server::config::Config;
+use cunji_sync_server::records::{self, ImportError, ImportReport};
 use cunji_sync_server::store::Db;
+use cunji_sync_server::store::Tx;
 use cunji_sync_server::{AppState, serve};
 
 #[derive(Debug, Parser)]
@@ -53,6 +55,25 @@ enum Command {
     ImportAccounts { csv: PathBuf },
     /// Revoke every token of an account.
     Revoke { login: String },
+    /// Import villages from a CSV (see the `records` module docs for the columns).
+    ImportVillages {
+        csv: PathBuf,
+        /// The administrator account the records are authored by.
+        #[arg(long = "as", default_value = "admin")]
+        author: String,
+    },
+    /// Import village work teams from a CSV, one row per member.
+    ImportTeams {
+        csv: PathBuf,
+        #[arg(long = "as", default_value = "admin")]
+        author: String,
+    },
+    /// Import pairing assignments (结对帮扶) from a CSV.
+    ImportAssignments {
+        csv: PathBuf,
+        #[arg(long = "as", default_value = "admin")]
+        author: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -136,6 +157,15 @@ fn main() -> anyhow::Result<()> {
             tracing::info!(accounts = n, "imported");
             Ok(())
         }
+        Command::ImportVillages { csv, author } => {
+            import(&config, &csv, &author, records::import_villages)
+        }
+        Command::ImportTeams { csv, author } => {
+            import(&config, &csv, &author, records::import_teams)
+        }
+        Command::ImportAssignments { csv, author } => {
+            import(&config, &csv, &author, records::import_assignments)
+        }
         Command::Revoke { login } => {
             let db = Db::open(&config.database)?;
             let n = db.write(|tx| tx.revoke_tokens(&login).map_err(anyhow::Error::from))?;
@@ -143,4 +173,30 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs one CSV import in one transaction: a bad row stores nothing of the file.
+fn import(
+    config: &Config,
+    csv: &std::path::Path,
+    author: &str,
+    run: fn(&mut dyn Tx, &str, &str) -> Result<ImportReport, ImportError>,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(csv).with_context(|| format!("reading {}", csv.display()))?;
+    let db = Db::open(&config.database)?;
+    let report = db
+        .write(|tx| {
+            let account = tx.account(author)?;
+            if account.is_none_or(|a| a.role != Role::Admin) {
+                return Err(ImportError::Row {
+                    line: 0,
+                    message: format!("`{author}` is not an admin account"),
+                });
+            }
+            run(tx, author, &text)
+        })
+        .with_context(|| format!("importing {}", csv.display()))?;
+    tracing::info!(created = report.created, skipped = report.skipped, file = %csv.display(), "imported");
+    Ok(())
 }

@@ -34,7 +34,7 @@ use crate::store::{ChangeRow, DocRow, HeldRow, StoreError, StoreResult, Tx};
 /// Chunks of a document folded into a new snapshot beyond this many.
 const FOLD_CHUNKS: usize = 32;
 
-fn reject(code: &str, message: impl Into<String>) -> PushOutcome {
+pub(crate) fn reject(code: &str, message: impl Into<String>) -> PushOutcome {
     PushOutcome::Rejected {
         code: code.into(),
         message: message.into(),
@@ -163,7 +163,7 @@ struct Place {
 /// A record's village and, for household-bound records, its household.
 type VillageAndHousehold = (Option<String>, Option<String>);
 
-fn resolve(
+pub(crate) fn resolve(
     tx: &mut dyn Tx,
     hint: &ScopeHint,
 ) -> StoreResult<Result<VillageAndHousehold, PushOutcome>> {
@@ -324,7 +324,7 @@ fn load_doc(row: &DocRow) -> StoreResult<RecordDoc> {
 }
 
 /// The server never edits pushed records; loading them needs an actor all the same.
-fn server_actor() -> ActorId {
+pub(crate) fn server_actor() -> ActorId {
     ActorId::from(b"cunji-sync-server".as_slice())
 }
 
@@ -476,7 +476,7 @@ fn merge_doc(
     Ok(out)
 }
 
-fn project(doc: &mut RecordDoc) -> StoreResult<(Kind, Rows)> {
+pub(crate) fn project(doc: &mut RecordDoc) -> StoreResult<(Kind, Rows)> {
     let env = doc
         .envelope()
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -608,7 +608,13 @@ fn records_missing_changes_after_a_cursor_reset_are_repaired_with_automerge_sync
 fn expired_tokens_and_too_many_requests_are_refused_with_their_codes() {
     use cunji_sync_server::config::Config;
     // Tokens that expire at once.
-    let server = TestServer::start_with(Backend::Sqlite, Config { token_ttl_hours: 0, ..Config::default() });
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Config {
+            token_ttl_hours: 0,
+            ..Config::default()
+        },
+    );
     server.account(MEMBER_A, Role::TeamMember, "");
     let mut device = Device::new(&server.url, MEMBER_A).sign_in();
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -618,18 +624,31 @@ fn expired_tokens_and_too_many_requests_are_refused_with_their_codes() {
     }
 
     // Three requests a minute per device: the fourth is refused, another device still served.
-    let server = TestServer::start_with(Backend::Sqlite, Config { requests_per_minute: 3, ..Config::default() });
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Config {
+            requests_per_minute: 3,
+            ..Config::default()
+        },
+    );
     server.account(MEMBER_A, Role::TeamMember, "");
     server.account(MEMBER_B, Role::TeamMember, "");
     let a = Device::new(&server.url, MEMBER_A).sign_in();
     let b = Device::new(&server.url, MEMBER_B).sign_in();
-    let pull = || protocol::encode(&protocol::PullRequest { cursors: vec![], max_bytes: 1000 });
+    let pull = || {
+        protocol::encode(&protocol::PullRequest {
+            cursors: vec![],
+            max_bytes: 1000,
+        })
+    };
     let mut t = a.transport();
     for _ in 0..3 {
         t.pull(pull()).unwrap();
     }
     match t.pull(pull()).unwrap_err() {
-        TransportError::Status { status, body } => assert_eq!((status, body.code.as_str()), (429, "rate_limited")),
+        TransportError::Status { status, body } => {
+            assert_eq!((status, body.code.as_str()), (429, "rate_limited"))
+        }
         other => panic!("{other:?}"),
     }
     b.transport().pull(pull()).unwrap();

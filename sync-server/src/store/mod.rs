@@ -171,6 +171,14 @@ pub trait Tx {
     fn cadre_villages(&mut self, cadre_id: &str) -> StoreResult<Vec<String>>;
     /// Households whose (non-void) assignment names the cadre.
     fn cadre_households(&mut self, cadre_id: &str) -> StoreResult<Vec<String>>;
+    /// Records whose projection row in `table` has `column = value` (both names come from the
+    /// code, never from input).
+    fn find_projected(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: &str,
+    ) -> StoreResult<Vec<String>>;
 
     // Pull and repair.
     /// Changes in `scope` with a sequence number above `after`, in order, at most `limit` of

@@ -752,6 +752,16 @@ impl Tx for PgTx<'_> {
         )
     }
 
+    fn find_projected(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: &str,
+    ) -> StoreResult<Vec<String>> {
+        let sql = format!("SELECT doc_id FROM {table} WHERE {column} = $1 ORDER BY doc_id");
+        self.column(&sql, &[&value])
+    }
+
     fn changes_after(
         &mut self,
         scope: &ScopeFilter,

@@ -483,6 +483,20 @@ impl Tx for SqliteTx<'_> {
         Ok(rows)
     }
 
+    fn find_projected(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: &str,
+    ) -> StoreResult<Vec<String>> {
+        let sql = format!("SELECT doc_id FROM {table} WHERE {column} = ?1 ORDER BY doc_id");
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map([value], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     fn changes_after(
         &mut self,
         scope: &ScopeFilter,
