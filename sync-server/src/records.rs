@@ -56,7 +56,7 @@ fn identity(tx: &mut dyn Tx) -> Result<automerge::ActorId, StoreError> {
         return Ok(automerge::ActorId::from(actor.as_slice()));
     }
     let actor = cunji_core::doc::new_actor();
-    tx.put_server_identity(&actor.to_bytes(), &rand::random::<[u8; 32]>())?;
+    tx.put_server_identity(actor.to_bytes(), &rand::random::<[u8; 32]>())?;
     Ok(actor)
 }
 
@@ -217,13 +217,15 @@ pub fn import_villages(
     Ok(report)
 }
 
+/// A team read from its rows: leader, members, and the first row's line.
+type TeamRows = (Option<String>, BTreeMap<String, TeamMember>, usize);
+
 pub fn import_teams(
     tx: &mut dyn Tx,
     login: &str,
     csv_text: &str,
 ) -> Result<ImportReport, ImportError> {
-    let mut teams: BTreeMap<String, (Option<String>, BTreeMap<String, TeamMember>, usize)> =
-        BTreeMap::new();
+    let mut teams: BTreeMap<String, TeamRows> = BTreeMap::new();
     for (line, f) in rows(csv_text, 5)? {
         let entry = teams
             .entry(f[0].clone())
