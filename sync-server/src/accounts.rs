@@ -94,6 +94,39 @@ pub struct Principal {
     pub device_id: String,
     pub actor: Vec<u8>,
     pub public_key: Vec<u8>,
+    /// The cadre's villages and households, looked up once per request (shared by the clones
+    /// a request makes) and forgotten when the request changes a team or an assignment.
+    pub(crate) cache: ScopeCache,
+}
+
+/// See [`Principal::cache`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScopeCache(std::sync::Arc<std::sync::Mutex<CachedScopes>>);
+
+/// (villages, households), each looked up on first use.
+type CachedScopes = (Option<Vec<String>>, Option<Vec<String>>);
+
+impl ScopeCache {
+    fn villages(&self, tx: &mut dyn Tx, login: &str) -> StoreResult<Vec<String>> {
+        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if c.0.is_none() {
+            c.0 = Some(tx.cadre_villages(login)?);
+        }
+        Ok(c.0.clone().unwrap_or_default())
+    }
+
+    fn households(&self, tx: &mut dyn Tx, login: &str) -> StoreResult<Vec<String>> {
+        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if c.1.is_none() {
+            c.1 = Some(tx.cadre_households(login)?);
+        }
+        Ok(c.1.clone().unwrap_or_default())
+    }
+
+    /// Forgets the lookups (after a team or an assignment changed).
+    pub(crate) fn forget(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = (None, None);
+    }
 }
 
 /// A pull scope: its name on the wire and the changes it covers.
@@ -146,11 +179,17 @@ impl Principal {
             return Ok(true);
         };
         Ok(match self.role {
-            Role::FirstSecretary | Role::TeamMember => {
-                tx.cadre_villages(&self.login)?.iter().any(|v| v == village)
-            }
+            Role::FirstSecretary | Role::TeamMember => self
+                .cache
+                .villages(tx, &self.login)?
+                .iter()
+                .any(|v| v == village),
             Role::PairingCadre => match household {
-                Some(h) => tx.cadre_households(&self.login)?.iter().any(|x| x == h),
+                Some(h) => self
+                    .cache
+                    .households(tx, &self.login)?
+                    .iter()
+                    .any(|x| x == h),
                 None => false,
             },
             _ => village.starts_with(&self.division),

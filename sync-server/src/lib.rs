@@ -207,6 +207,7 @@ impl FromRequestParts<AppState> for Principal {
                         device_id: device.device_id,
                         actor: device.actor,
                         public_key: device.public_key,
+                        cache: Default::default(),
                     })
                 })
             })

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use automerge::{ActorId, Change};
 use cunji_core::doc::{ChangeMeta, RecordDoc};
-use cunji_core::domain::{Kind, ScopeHint, project_json, record_facts};
+use cunji_core::domain::{Envelope, Kind, RecordFacts, ScopeHint, project_json, record_facts};
 use cunji_core::identity::verify_change;
 use cunji_core::projection::Rows;
 use cunji_core::sync::protocol::{PushItem, PushOutcome};
@@ -46,6 +46,47 @@ struct Checked {
     index: usize,
     change: Change,
     principal: Principal,
+    /// For a change that creates its record: the work that needs no database, done before
+    /// the writer's lock.
+    prepared: Option<Prepared>,
+}
+
+/// A record's state after a change, read once: the document, what authorisation needs, and
+/// its projection rows.
+struct Prepared {
+    doc: RecordDoc,
+    facts: Result<Facts, PushOutcome>,
+    rows: Option<(Kind, Rows)>,
+}
+
+/// What authorisation reads from a record.
+#[derive(Debug, Clone)]
+struct Facts {
+    env: Envelope,
+    record: RecordFacts,
+}
+
+fn read_facts(doc: &RecordDoc) -> Result<Facts, PushOutcome> {
+    let env = doc
+        .envelope()
+        .map_err(|e| reject("invalid_record", e.to_string()))?;
+    let data = doc
+        .data_json()
+        .map_err(|e| reject("invalid_record", e.to_string()))?;
+    let record =
+        record_facts(env.kind, data).map_err(|e| reject("invalid_record", e.to_string()))?;
+    Ok(Facts { env, record })
+}
+
+fn prepare_new(doc_id: &str, change: &Change) -> Option<Prepared> {
+    if !change.deps().is_empty() {
+        return None;
+    }
+    let mut doc = RecordDoc::empty(doc_id, server_actor());
+    doc.apply(vec![change.clone()]).ok()?;
+    let facts = read_facts(&doc);
+    let rows = project(&mut doc).ok();
+    Some(Prepared { doc, facts, rows })
 }
 
 /// A pushed batch after the checks that need no database (1–4 of the module docs): done
@@ -87,14 +128,18 @@ pub fn check_batch(principal: &Principal, items: &[PushItem]) -> CheckedBatch {
         };
         let hash = change.hash().0.to_vec();
         match check_item(principal, item, &change) {
-            Ok(()) => by_doc
-                .entry(item.doc_id.clone())
-                .or_default()
-                .push(Checked {
-                    index,
-                    change,
-                    principal: principal.clone(),
-                }),
+            Ok(()) => {
+                let prepared = prepare_new(&item.doc_id, &change);
+                by_doc
+                    .entry(item.doc_id.clone())
+                    .or_default()
+                    .push(Checked {
+                        index,
+                        change,
+                        principal: principal.clone(),
+                        prepared,
+                    })
+            }
             Err(outcome) => outcomes[index] = (hash, outcome),
         }
     }
@@ -200,48 +245,35 @@ pub(crate) fn resolve(
     })
 }
 
-/// The place a document's current state says it has.
-fn place_of(tx: &mut dyn Tx, doc: &RecordDoc) -> StoreResult<Result<Place, PushOutcome>> {
-    let env = match doc.envelope() {
-        Ok(e) => e,
-        Err(e) => return Ok(Err(reject("invalid_record", e.to_string()))),
-    };
-    let data = match doc.data_json() {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(reject("invalid_record", e.to_string()))),
-    };
-    let facts = match record_facts(env.kind, data) {
-        Ok(f) => f,
-        Err(e) => return Ok(Err(reject("invalid_record", e.to_string()))),
-    };
+/// The place a record's state says it has.
+fn place_of(tx: &mut dyn Tx, facts: &Facts) -> StoreResult<Result<Place, PushOutcome>> {
     Ok(
-        resolve(tx, &facts.scope)?.map(|(village, household)| Place {
-            kind: env.kind,
+        resolve(tx, &facts.record.scope)?.map(|(village, household)| Place {
+            kind: facts.env.kind,
             village,
             household,
-            author: env.author_id,
+            author: facts.env.author_id.clone(),
         }),
     )
 }
 
-/// Checks 5–6 for one change applied to `trial`, given the record's place before it.
+/// Checks 5–6 for one change, given the record's state after it (`facts`) and its place
+/// before it (`None` for a new record).
 fn authorize(
     tx: &mut dyn Tx,
     who: &Principal,
+    doc_id: &str,
     before: Option<&Place>,
-    trial: &RecordDoc,
+    facts: &Facts,
 ) -> StoreResult<Result<Place, PushOutcome>> {
-    let after = match place_of(tx, trial)? {
+    let after = match place_of(tx, facts)? {
         Ok(p) => p,
         Err(o) => return Ok(Err(o)),
     };
     match before {
         None => {
-            let env = match trial.envelope() {
-                Ok(e) => e,
-                Err(e) => return Ok(Err(reject("invalid_record", e.to_string()))),
-            };
-            if env.id != trial.id() {
+            let env = &facts.env;
+            if env.id != doc_id {
                 return Ok(Err(reject(
                     "invalid_record",
                     "the envelope names another record id",
@@ -253,13 +285,11 @@ fn authorize(
                     "the record names another author or device",
                 )));
             }
-            let data = trial.data_json().unwrap_or_default();
-            let about_other = record_facts(env.kind, data).is_ok_and(|facts| {
-                facts
-                    .subject_cadre
-                    .as_deref()
-                    .is_some_and(|c| c != who.login)
-            });
+            let about_other = facts
+                .record
+                .subject_cadre
+                .as_deref()
+                .is_some_and(|c| c != who.login);
             if env.kind.is_event() && about_other {
                 return Ok(Err(reject(
                     "forged_author",
@@ -315,6 +345,7 @@ fn principal_of_device(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Option<P
         device_id: device.device_id,
         actor: device.actor,
         public_key: device.public_key,
+        cache: Default::default(),
     }))
 }
 
@@ -351,9 +382,9 @@ fn merge_doc(
         .map_or_else(|| now.to_string(), |r| r.received_ts.clone());
 
     // Pending: (index in the batch or None for a held change, change, account).
-    let mut pending: Vec<(Option<usize>, Change, Principal)> = incoming
+    let mut pending: Vec<(Option<usize>, Change, Principal, Option<Prepared>)> = incoming
         .into_iter()
-        .map(|c| (Some(c.index), c.change, c.principal))
+        .map(|c| (Some(c.index), c.change, c.principal, c.prepared))
         .collect();
     for held in tx.held_changes(doc_id)? {
         let Ok(change) = Change::from_bytes(held.bytes.clone()) else {
@@ -361,17 +392,19 @@ fn merge_doc(
             continue;
         };
         match principal_of_device(tx, &held.device_id)? {
-            Some(p) => pending.push((None, change, p)),
+            Some(p) => pending.push((None, change, p, None)),
             None => tx.release_held(doc_id, &held.hash)?,
         }
     }
 
     let mut out = Vec::new();
     let mut accepted: Vec<(Change, String)> = Vec::new();
+    // Projection rows of the last accepted state, when they were made before the lock.
+    let mut projected: Option<(Kind, Rows)> = None;
     loop {
         let mut progress = false;
         let mut still = Vec::new();
-        for (index, change, who) in pending {
+        for (index, change, who, prepared) in pending {
             let hash = change.hash();
             let hash_bytes = hash.0.to_vec();
             if doc.contains(&hash) || tx.has_change(&hash_bytes)? {
@@ -383,23 +416,40 @@ fn merge_doc(
                 continue;
             }
             if change.deps().iter().any(|d| !doc.contains(d)) {
-                still.push((index, change, who));
+                still.push((index, change, who, prepared));
                 continue;
             }
-            // Checked on a copy: a refused change must leave no trace in the document.
-            let mut candidate = doc.clone();
-            if let Err(e) = candidate.apply(vec![change.clone()]) {
-                let outcome = reject("malformed_change", e.to_string());
-                match index {
-                    Some(i) => out.push((i, hash_bytes, outcome)),
-                    None => tx.release_held(doc_id, &hash_bytes)?,
+            // Checked on a copy: a refused change must leave no trace in the document. A
+            // record's first change was applied before the lock, to an empty document.
+            let (candidate, facts, rows) = match prepared {
+                Some(p) if doc.heads().is_empty() => (p.doc, p.facts, p.rows),
+                _ => {
+                    let mut candidate = doc.clone();
+                    if let Err(e) = candidate.apply(vec![change.clone()]) {
+                        let outcome = reject("malformed_change", e.to_string());
+                        match index {
+                            Some(i) => out.push((i, hash_bytes, outcome)),
+                            None => tx.release_held(doc_id, &hash_bytes)?,
+                        }
+                        continue;
+                    }
+                    let facts = read_facts(&candidate);
+                    (candidate, facts, None)
                 }
-                continue;
-            }
-            match authorize(tx, &who, place.as_ref(), &candidate)? {
+            };
+            let verdict = match &facts {
+                Ok(f) => authorize(tx, &who, doc_id, place.as_ref(), f)?,
+                Err(outcome) => Err(outcome.clone()),
+            };
+            match verdict {
                 Ok(p) => {
+                    if matches!(p.kind, Kind::Team | Kind::Assignment) {
+                        // Who may read and write where may have changed.
+                        who.cache.forget();
+                    }
                     place = Some(p);
                     doc = candidate;
+                    projected = rows;
                     progress = true;
                     accepted.push((change, who.device_id.clone()));
                     match index {
@@ -422,7 +472,7 @@ fn merge_doc(
         }
     }
     // What is left waits for its dependencies.
-    for (index, change, who) in pending {
+    for (index, change, who, _) in pending {
         let hash = change.hash().0.to_vec();
         if let Some(i) = index {
             tx.hold_change(
@@ -471,7 +521,10 @@ fn merge_doc(
             received_ts: now.to_string(),
         })?;
     }
-    let (kind, rows) = project(&mut doc)?;
+    let (kind, rows) = match projected {
+        Some(rows) => rows,
+        None => project(&mut doc)?,
+    };
     tx.replace_projection(kind, doc_id, rows)?;
     Ok(out)
 }
