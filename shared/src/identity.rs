@@ -62,6 +62,11 @@ impl DeviceIdentity {
         self.signing.verifying_key().to_bytes()
     }
 
+    /// Signs arbitrary bytes (a push manifest).
+    pub fn sign_message(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
+
     /// Signs a change of record `doc_id`.
     pub fn sign_change(&self, doc_id: &str, hash: &ChangeHash) -> [u8; 64] {
         self.signing.sign(&payload(doc_id, hash)).to_bytes()
@@ -82,6 +87,20 @@ pub fn verify_change(
     let key = VerifyingKey::from_bytes(&key).map_err(|_| bad())?;
     let sig = Signature::from_slice(signature).map_err(|_| bad())?;
     key.verify(&payload(doc_id, hash), &sig).map_err(|_| bad())
+}
+
+/// Checks that `signature` was made by `public_key` over `message`.
+pub fn verify_message(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    let Ok(key) = <[u8; 32]>::try_from(public_key) else {
+        return false;
+    };
+    let Ok(key) = VerifyingKey::from_bytes(&key) else {
+        return false;
+    };
+    let Ok(sig) = Signature::from_slice(signature) else {
+        return false;
+    };
+    key.verify(message, &sig).is_ok()
 }
 
 fn payload(doc_id: &str, hash: &ChangeHash) -> Vec<u8> {

@@ -4,7 +4,8 @@
 //! Checks, in order (each failure rejects that change alone, with a code):
 //! 1. `malformed_change`: the bytes parse as an Automerge change;
 //! 2. `actor_not_bound`: the change's actor is the pushing device's registered actor;
-//! 3. `bad_signature`: the device's Ed25519 signature covers this record and change hash;
+//! 3. `bad_signature`: the device's Ed25519 signature covers the batch's manifest (every
+//!    item's record id and change bytes); a batch that fails it is refused whole;
 //! 4. `forged_author`: the change's message names the signed-in cadre and this device;
 //! 5. for a new record: `invalid_record` (its envelope or data do not parse or validate),
 //!    `forged_author` (the envelope names another author or device, or an event record is
@@ -24,9 +25,9 @@ use std::collections::BTreeMap;
 use automerge::{ActorId, Change};
 use cunji_core::doc::{ChangeMeta, RecordDoc};
 use cunji_core::domain::{Envelope, Kind, RecordFacts, ScopeHint, project_json, record_facts};
-use cunji_core::identity::verify_change;
+use cunji_core::identity::verify_message;
 use cunji_core::projection::Rows;
-use cunji_core::sync::protocol::{PushItem, PushOutcome};
+use cunji_core::sync::protocol::{PushOutcome, PushRequest, push_manifest};
 
 use crate::accounts::Principal;
 use crate::store::{ChangeRow, DocRow, HeldRow, StoreError, StoreResult, Tx};
@@ -108,10 +109,28 @@ impl std::fmt::Debug for Checked {
 }
 
 /// Checks 1–4 for every item of a batch.
-pub fn check_batch(principal: &Principal, items: &[PushItem]) -> CheckedBatch {
+pub fn check_batch(principal: &Principal, request: &PushRequest) -> CheckedBatch {
+    let items = &request.items;
     let mut outcomes: Vec<(Vec<u8>, PushOutcome)> =
         vec![(Vec::new(), reject("internal", "not processed")); items.len()];
     let mut by_doc: BTreeMap<String, Vec<Checked>> = BTreeMap::new();
+    let manifest = push_manifest(&principal.device_id, items);
+    if !verify_message(&principal.public_key, &manifest, &request.signature) {
+        // Nothing of a batch this device did not sign is taken.
+        for (index, item) in items.iter().enumerate() {
+            let hash = Change::from_bytes(item.change.clone())
+                .map(|c| c.hash().0.to_vec())
+                .unwrap_or_default();
+            outcomes[index] = (
+                hash,
+                reject(
+                    "bad_signature",
+                    "the batch's signature does not match this device and these changes",
+                ),
+            );
+        }
+        return CheckedBatch { outcomes, by_doc };
+    }
     for (index, item) in items.iter().enumerate() {
         let change = match Change::from_bytes(item.change.clone()) {
             Ok(c) => c,
@@ -127,7 +146,7 @@ pub fn check_batch(principal: &Principal, items: &[PushItem]) -> CheckedBatch {
             }
         };
         let hash = change.hash().0.to_vec();
-        match check_item(principal, item, &change) {
+        match check_item(principal, &change) {
             Ok(()) => {
                 let prepared = prepare_new(&item.doc_id, &change);
                 by_doc
@@ -166,24 +185,11 @@ pub fn ingest(
 }
 
 /// Checks 2–4 of the module docs.
-fn check_item(principal: &Principal, item: &PushItem, change: &Change) -> Result<(), PushOutcome> {
+fn check_item(principal: &Principal, change: &Change) -> Result<(), PushOutcome> {
     if change.actor_id().to_bytes() != principal.actor.as_slice() {
         return Err(reject(
             "actor_not_bound",
             "the change was not made by this device's actor",
-        ));
-    }
-    if verify_change(
-        &principal.public_key,
-        &item.doc_id,
-        &change.hash(),
-        &item.signature,
-    )
-    .is_err()
-    {
-        return Err(reject(
-            "bad_signature",
-            "the signature does not match this device, record and change",
         ));
     }
     let meta = ChangeMeta::from_message(change.message());

@@ -299,7 +299,7 @@ fn ingest(backend: Backend) {
     let bodies: Vec<(cunji_core::sync::HttpTransport, Vec<u8>)> = devices
         .iter()
         .map(|d| {
-            let items = d
+            let items: Vec<PushItem> = d
                 .store
                 .outbox_batch(10_000, usize::MAX)
                 .unwrap()
@@ -307,10 +307,14 @@ fn ingest(backend: Backend) {
                 .map(|i| PushItem {
                     doc_id: i.doc_id,
                     change: i.change,
-                    signature: i.signature,
                 })
                 .collect();
-            (d.transport(), protocol::encode(&PushRequest { items }))
+            let manifest = protocol::push_manifest(&d.store.device().device_id, &items);
+            let signature = d.store.device().sign_message(&manifest).to_vec();
+            (
+                d.transport(),
+                protocol::encode(&PushRequest { items, signature }),
+            )
         })
         .collect();
     let before = server.change_count();

@@ -177,11 +177,20 @@ fn three_devices_edit_offline_and_converge() {
 }
 
 /// Pushes hand-made items with a device's token and returns the outcomes.
-fn push_raw(device: &Device, items: Vec<PushItem>) -> Vec<PushOutcome> {
+/// Pushes hand-made items with a device's token, the batch signed by `signer`.
+fn push_signed(device: &Device, signer: &Device, items: Vec<PushItem>) -> Vec<PushOutcome> {
+    let manifest = protocol::push_manifest(&device.store.device().device_id, &items);
+    let signature = signer.store.device().sign_message(&manifest).to_vec();
     let mut t = device.transport();
-    let body = t.push(protocol::encode(&PushRequest { items })).unwrap();
+    let body = t
+        .push(protocol::encode(&PushRequest { items, signature }))
+        .unwrap();
     let resp: PushResponse = protocol::decode(&body, 1 << 24).unwrap();
     resp.results.into_iter().map(|r| r.outcome).collect()
+}
+
+fn push_raw(device: &Device, items: Vec<PushItem>) -> Vec<PushOutcome> {
+    push_signed(device, device, items)
 }
 
 fn code(o: &PushOutcome) -> &str {
@@ -270,25 +279,31 @@ fn authorization(backend: Backend) {
         .into_iter()
         .find(|i| i.doc_id == ci)
         .unwrap();
-    let forged_sig = b.store.device().sign_change(&ci, &item.hash).to_vec();
-    let outcomes = push_raw(
-        &a,
-        vec![PushItem {
-            doc_id: ci.clone(),
-            change: item.change.clone(),
-            signature: forged_sig,
-        }],
-    );
+    // A batch signed by another device's key is refused whole.
+    let genuine = PushItem {
+        doc_id: ci.clone(),
+        change: item.change.clone(),
+    };
+    let outcomes = push_signed(&a, &b, vec![genuine.clone()]);
     assert_eq!(code(&outcomes[0]), "bad_signature");
-    // Another device's change, pushed with its own valid signature by a different device.
-    let outcomes = push_raw(
-        &b,
-        vec![PushItem {
-            doc_id: ci.clone(),
-            change: item.change.clone(),
-            signature: item.signature.clone(),
-        }],
-    );
+    // A signature over other bytes (the change altered in transit) is refused too.
+    let mut altered = genuine.clone();
+    let last = altered.change.len() - 1;
+    altered.change[last] ^= 1;
+    let manifest =
+        protocol::push_manifest(&a.store.device().device_id, std::slice::from_ref(&genuine));
+    let signature = a.store.device().sign_message(&manifest).to_vec();
+    let body = a
+        .transport()
+        .push(protocol::encode(&PushRequest {
+            items: vec![altered],
+            signature,
+        }))
+        .unwrap();
+    let resp: PushResponse = protocol::decode(&body, 1 << 24).unwrap();
+    assert_eq!(code(&resp.results[0].outcome), "bad_signature");
+    // Another device's change, in a batch the pushing device signed itself.
+    let outcomes = push_raw(&b, vec![genuine]);
     assert_eq!(code(&outcomes[0]), "actor_not_bound");
     // A check-in recorded as another cadre on this device is refused.
     let as_b = cunji_core::Author::now(MEMBER_B, "代打卡");
@@ -328,13 +343,11 @@ fn authorization(backend: Backend) {
         time_ms: 0,
     };
     let change = doc.update(&env, &record, &edit).unwrap().unwrap();
-    let signature = b.store.device().sign_change(&ci, &change.hash()).to_vec();
     let outcomes = push_raw(
         &b,
         vec![PushItem {
             doc_id: ci.clone(),
             change: change.raw_bytes().to_vec(),
-            signature,
         }],
     );
     assert_eq!(code(&outcomes[0]), "not_author");
@@ -425,7 +438,6 @@ fn bad_requests_get_clear_errors_and_store_nothing() {
         vec![PushItem {
             doc_id: "x".into(),
             change: vec![1, 2, 3],
-            signature: vec![0; 64],
         }],
     );
     assert_eq!(code(&outcomes[0]), "malformed_change");

@@ -370,9 +370,14 @@ fn push(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
                 .map(|i| PushItem {
                     doc_id: i.doc_id.clone(),
                     change: i.change.clone(),
-                    signature: i.signature.clone(),
                 })
                 .collect(),
+            signature: Vec::new(),
+        };
+        let manifest = protocol::push_manifest(&store.device().device_id, &request.items);
+        let request = PushRequest {
+            signature: store.device().sign_message(&manifest).to_vec(),
+            ..request
         };
         let response: protocol::PushResponse = s.call(|t, b| t.push(b), &request)?;
         if response.results.len() != batch.len() {
