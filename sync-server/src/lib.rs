@@ -5,7 +5,7 @@
 //! with a thin binary: [`router`] builds the axum app over an [`AppState`], [`serve`] runs it
 //! until a shutdown signal; `main.rs` only reads config, starts tracing and opens the store.
 //!
-//! Endpoints (bodies of `/v1/sync/*` are `gzip(postcard)` messages of
+//! Endpoints (bodies of `/v1/sync/*` are `brotli(postcard)` messages of
 //! [`cunji_core::sync::protocol`]; everything a person may read is JSON):
 //! - `POST /v1/login`: password sign-in that registers the device (actor id and public key)
 //!   and returns a bearer token;

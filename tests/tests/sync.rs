@@ -423,7 +423,7 @@ fn bad_requests_get_clear_errors_and_store_nothing() {
         other => panic!("{other:?}"),
     };
     assert_eq!(
-        status(t.push(b"not gzip".to_vec()).unwrap_err()),
+        status(t.push(b"not compressed".to_vec()).unwrap_err()),
         (400, "malformed".into())
     );
     assert_eq!(

@@ -30,7 +30,7 @@ impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
             // About 1,000 records per push and pull: two round trips for a typical backlog.
-            // Bounds are on raw bytes; the wire carries them gzip-compressed (~3-4x smaller).
+            // Bounds are on raw bytes; the wire carries them brotli-compressed (~10x smaller).
             push_items: 2_000,
             push_bytes: 2 * 1024 * 1024,
             pull_bytes: 4 * 1024 * 1024,
