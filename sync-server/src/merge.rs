@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use automerge::{ActorId, Change};
 use cunji_core::doc::{ChangeMeta, RecordDoc};
-use cunji_core::domain::{Envelope, Kind, RecordFacts, ScopeHint, project_json, record_facts};
+use cunji_core::domain::{Envelope, Kind, RecordFacts, ScopeHint, facts_and_rows, project_json};
 use cunji_core::identity::verify_message;
 use cunji_core::projection::Rows;
 use cunji_core::sync::protocol::{PushOutcome, PushRequest, push_manifest};
@@ -67,16 +67,27 @@ struct Facts {
     record: RecordFacts,
 }
 
-fn read_facts(doc: &RecordDoc) -> Result<Facts, PushOutcome> {
-    let env = doc
-        .envelope()
-        .map_err(|e| reject("invalid_record", e.to_string()))?;
-    let data = doc
-        .data_json()
-        .map_err(|e| reject("invalid_record", e.to_string()))?;
-    let record =
-        record_facts(env.kind, data).map_err(|e| reject("invalid_record", e.to_string()))?;
-    Ok(Facts { env, record })
+/// Reads a record's facts; a new record (`created`) must also pass its validation, as the
+/// device's store checked before saving it.
+fn read_facts(
+    doc: &RecordDoc,
+    created: bool,
+) -> (Result<Facts, PushOutcome>, Option<(Kind, Rows)>) {
+    let (env, data) = match (doc.envelope(), doc.data_json()) {
+        (Ok(env), Ok(data)) => (env, data),
+        (Err(e), _) | (_, Err(e)) => return (Err(reject("invalid_record", e.to_string())), None),
+    };
+    let mut rows = Rows::default();
+    match facts_and_rows(&env, data, &mut rows) {
+        Ok((_, Some(broken))) if created => {
+            (Err(reject("invalid_record", broken.to_string())), None)
+        }
+        Ok((record, _)) => {
+            let kind = env.kind;
+            (Ok(Facts { env, record }), Some((kind, rows)))
+        }
+        Err(e) => (Err(reject("invalid_record", e.to_string())), None),
+    }
 }
 
 fn prepare_new(doc_id: &str, change: &Change) -> Option<Prepared> {
@@ -85,8 +96,8 @@ fn prepare_new(doc_id: &str, change: &Change) -> Option<Prepared> {
     }
     let mut doc = RecordDoc::empty(doc_id, server_actor());
     doc.apply(vec![change.clone()]).ok()?;
-    let facts = read_facts(&doc);
-    let rows = project(&mut doc).ok();
+    // The record is read once for both authorisation and projection.
+    let (facts, rows) = read_facts(&doc, true);
     Some(Prepared { doc, facts, rows })
 }
 
@@ -439,8 +450,8 @@ fn merge_doc(
                         }
                         continue;
                     }
-                    let facts = read_facts(&candidate);
-                    (candidate, facts, None)
+                    let (facts, rows) = read_facts(&candidate, place.is_none());
+                    (candidate, facts, rows)
                 }
             };
             let verdict = match &facts {

@@ -441,6 +441,53 @@ fn bad_requests_get_clear_errors_and_store_nothing() {
         }],
     );
     assert_eq!(code(&outcomes[0]), "malformed_change");
+    // A record that fails validation (a bad ID checksum), made outside the store that would
+    // have refused it, is refused by the server too.
+    let mut bad_household = household(900);
+    let member = bad_household.members.values_mut().next().unwrap();
+    let last = member.id_no.pop().unwrap();
+    member.id_no.push(if last == '0' { '1' } else { '0' });
+    let id = uuid::Uuid::now_v7().to_string();
+    let env = cunji_core::domain::Envelope {
+        id: id.clone(),
+        kind: cunji_core::domain::Kind::Household,
+        author_id: MEMBER_A.into(),
+        device_id: device.store.device().device_id.clone(),
+        created_device_ts: "2016-03-01T09:00:00+08:00".parse().unwrap(),
+        device_uptime_ms: 0,
+        geo: None,
+        server_received_ts: None,
+        state: cunji_core::domain::RecordState::Submitted,
+    };
+    let edit = Edit {
+        meta: ChangeMeta {
+            reason: "建档".into(),
+            cadre_id: MEMBER_A.into(),
+            device_id: env.device_id.clone(),
+        },
+        time_ms: 0,
+    };
+    let (_, change) = RecordDoc::create(
+        device.store.device().actor.clone(),
+        &env,
+        &bad_household,
+        &edit,
+    )
+    .unwrap();
+    let outcomes = push_raw(
+        &device,
+        vec![PushItem {
+            doc_id: id,
+            change: change.raw_bytes().to_vec(),
+        }],
+    );
+    match &outcomes[0] {
+        PushOutcome::Rejected { code, message } => {
+            assert_eq!(code, "invalid_record");
+            assert!(message.contains("id_no"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
     // Unknown and revoked tokens.
     let mut bad = cunji_core::sync::HttpTransport::new(&server.url, &"ab".repeat(32));
     assert_eq!(

@@ -238,6 +238,33 @@ pub fn record_facts(kind: Kind, data: serde_json::Value) -> Result<RecordFacts, 
     for_each_kind!(dispatch)
 }
 
+/// [`record_facts`] and [`project_json`] in one pass (the record is deserialised once): the
+/// facts, and the rows pushed into `rows`. A record that deserialises but breaks a rule still
+/// gets its facts and rows; the rule it breaks comes back beside them.
+pub fn facts_and_rows(
+    env: &Envelope,
+    data: serde_json::Value,
+    rows: &mut Rows,
+) -> Result<(RecordFacts, Option<ValidationError>), ValidationError> {
+    macro_rules! dispatch {
+        ($($t:ty),+) => {
+            match env.kind {
+                $(k if k == <$t as Record>::KIND => {
+                    let record: $t = from_json(data)?;
+                    record.project(env, rows);
+                    let facts = RecordFacts {
+                        scope: record.scope(),
+                        subject_cadre: record.subject_cadre().map(str::to_string),
+                    };
+                    Ok((facts, record.validate().err()))
+                })+
+                _ => unreachable!("every kind is listed in for_each_kind!"),
+            }
+        };
+    }
+    for_each_kind!(dispatch)
+}
+
 /// Deserialises a record from JSON with the failing field's path in the error.
 pub fn from_json<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ValidationError> {
     serde_path_to_error::deserialize(value).map_err(ValidationError::from_serde)
