@@ -314,7 +314,7 @@ async fn push(
     let results = state
         .blocking(move |db| {
             let now = Utc::now().to_rfc3339();
-            let checked = merge::check_batch(&principal, &req);
+            let checked = merge::check_batch(&principal, req);
             db.write(|tx| merge::ingest(tx, checked, &now).map_err(ApiError::from))
         })
         .await?;

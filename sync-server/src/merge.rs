@@ -119,61 +119,57 @@ impl std::fmt::Debug for Checked {
     }
 }
 
-/// Checks 1–4 for every item of a batch.
-pub fn check_batch(principal: &Principal, request: &PushRequest) -> CheckedBatch {
-    let items = &request.items;
+/// Checks 1–4 for every item of a batch (taken by value: its bytes move into the changes).
+pub fn check_batch(principal: &Principal, request: PushRequest) -> CheckedBatch {
+    let PushRequest { items, signature } = request;
     let mut outcomes: Vec<(Vec<u8>, PushOutcome)> =
         vec![(Vec::new(), reject("internal", "not processed")); items.len()];
     let mut by_doc: BTreeMap<String, Vec<Checked>> = BTreeMap::new();
-    let manifest = push_manifest(&principal.device_id, items);
-    if !verify_message(&principal.public_key, &manifest, &request.signature) {
-        // Nothing of a batch this device did not sign is taken.
-        for (index, item) in items.iter().enumerate() {
-            let hash = Change::from_bytes(item.change.clone())
-                .map(|c| c.hash().0.to_vec())
-                .unwrap_or_default();
-            outcomes[index] = (
-                hash,
-                reject(
-                    "bad_signature",
-                    "the batch's signature does not match this device and these changes",
-                ),
-            );
-        }
-        return CheckedBatch { outcomes, by_doc };
-    }
-    for (index, item) in items.iter().enumerate() {
-        let change = match Change::from_bytes(item.change.clone()) {
+    let manifest = push_manifest(&principal.device_id, &items);
+    let signed = verify_message(&principal.public_key, &manifest, &signature);
+    for (index, item) in items.into_iter().enumerate() {
+        let change = match Change::from_bytes(item.change) {
             Ok(c) => c,
             Err(e) => {
-                outcomes[index] = (
-                    Vec::new(),
+                let outcome = if signed {
                     reject(
                         "malformed_change",
                         format!("the change does not parse: {e}"),
-                    ),
-                );
+                    )
+                } else {
+                    bad_signature()
+                };
+                outcomes[index] = (Vec::new(), outcome);
                 continue;
             }
         };
         let hash = change.hash().0.to_vec();
+        if !signed {
+            // Nothing of a batch this device did not sign is taken.
+            outcomes[index] = (hash, bad_signature());
+            continue;
+        }
         match check_item(principal, &change) {
             Ok(()) => {
                 let prepared = prepare_new(&item.doc_id, &change);
-                by_doc
-                    .entry(item.doc_id.clone())
-                    .or_default()
-                    .push(Checked {
-                        index,
-                        change,
-                        principal: principal.clone(),
-                        prepared,
-                    })
+                by_doc.entry(item.doc_id).or_default().push(Checked {
+                    index,
+                    change,
+                    principal: principal.clone(),
+                    prepared,
+                })
             }
             Err(outcome) => outcomes[index] = (hash, outcome),
         }
     }
     CheckedBatch { outcomes, by_doc }
+}
+
+fn bad_signature() -> PushOutcome {
+    reject(
+        "bad_signature",
+        "the batch's signature does not match this device and these changes",
+    )
 }
 
 /// Merges a checked batch (checks 5–6 and the writes); returns each item's hash and outcome,
