@@ -137,6 +137,19 @@ pub struct Scope {
 }
 
 impl Principal {
+    /// The principal of a signed-in account on one of its devices.
+    pub fn new(account: crate::store::Account, device: crate::store::DeviceRow) -> Principal {
+        Principal {
+            login: account.login,
+            role: account.role,
+            division: account.division,
+            device_id: device.device_id,
+            actor: device.actor,
+            public_key: device.public_key,
+            cache: ScopeCache::default(),
+        }
+    }
+
     /// Every scope this account may read (DOMAIN §1), reference data included.
     pub fn readable_scopes(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Scope>> {
         let mut out = vec![Scope {

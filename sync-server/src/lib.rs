@@ -200,15 +200,7 @@ impl FromRequestParts<AppState> for Principal {
                     if !account.active || device.login != account.login {
                         return Err(ApiError::BadToken);
                     }
-                    Ok(Principal {
-                        login: account.login,
-                        role: account.role,
-                        division: account.division,
-                        device_id: device.device_id,
-                        actor: device.actor,
-                        public_key: device.public_key,
-                        cache: Default::default(),
-                    })
+                    Ok(Principal::new(account, device))
                 })
             })
             .await?;

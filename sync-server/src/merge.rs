@@ -351,15 +351,7 @@ fn principal_of_device(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Option<P
     let Some(account) = tx.account(&device.login)? else {
         return Ok(None);
     };
-    Ok(Some(Principal {
-        login: account.login,
-        role: account.role,
-        division: account.division,
-        device_id: device.device_id,
-        actor: device.actor,
-        public_key: device.public_key,
-        cache: Default::default(),
-    }))
+    Ok(Some(Principal::new(account, device)))
 }
 
 fn load_doc(row: &DocRow) -> StoreResult<RecordDoc> {

@@ -15,26 +15,10 @@ use cunji_core::domain::{CheckIn, Household, Team, TeamMember, Village, Visit};
 use cunji_core::sync::Transport;
 use cunji_core::sync::protocol::{self, PushItem, PushOutcome, PushRequest, PushResponse};
 use cunji_sync_server::accounts::Role;
-use cunji_tests::{Backend, Device, TestServer};
+use cunji_tests::{Backend, Device, TestServer, household};
 use rand::{Rng, SeedableRng};
 
 const VILLAGE: &str = "530322101201";
-
-fn household(n: u64) -> Household {
-    let mut h = Household::example();
-    for (i, m) in h.members.values_mut().enumerate() {
-        let k = n * 16 + i as u64;
-        let first17 = format!(
-            "{:06}{}{:03}",
-            110_000 + k / 1000,
-            &m.id_no[6..14],
-            k % 1000
-        );
-        let check = cunji_core::domain::id_number::check_char(&first17).unwrap();
-        m.id_no = format!("{first17}{check}");
-    }
-    h
-}
 
 fn gzip(bytes: &[u8]) -> usize {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

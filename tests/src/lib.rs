@@ -24,6 +24,23 @@ use cunji_sync_server::{AppState, serve};
 
 pub const PASSWORD: &str = "village-password-1";
 
+/// The example household with ID numbers unique for `n` (R10 forbids reusing them).
+pub fn household(n: u64) -> cunji_core::domain::Household {
+    let mut h = cunji_core::domain::Household::example();
+    for (i, m) in h.members.values_mut().enumerate() {
+        let k = n * 16 + i as u64;
+        let first17 = format!(
+            "{:06}{}{:03}",
+            110_000 + k / 1000,
+            &m.id_no[6..14],
+            k % 1000
+        );
+        let check = cunji_core::domain::id_number::check_char(&first17).unwrap();
+        m.id_no = format!("{first17}{check}");
+    }
+    h
+}
+
 /// Which database a test server uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

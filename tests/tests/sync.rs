@@ -10,7 +10,7 @@ use cunji_core::domain::{CheckIn, Household, Team, Village, Visit};
 use cunji_core::sync::protocol::{self, PushItem, PushOutcome, PushRequest, PushResponse};
 use cunji_core::sync::{SyncError, Transport, TransportError};
 use cunji_sync_server::accounts::Role;
-use cunji_tests::{Backend, Device, Proxy, TestServer};
+use cunji_tests::{Backend, Device, Proxy, TestServer, household};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
@@ -40,22 +40,6 @@ fn village_server(backend: Backend) -> TestServer {
     let report = admin.sync().unwrap();
     assert_eq!(report.rejected, 0, "{:?}", admin.store.rejected_changes());
     server
-}
-
-fn household(n: u64) -> Household {
-    let mut h = Household::example();
-    for (i, m) in h.members.values_mut().enumerate() {
-        let k = n * 16 + i as u64;
-        let first17 = format!(
-            "{:06}{}{:03}",
-            110_000 + k / 1000,
-            &m.id_no[6..14],
-            k % 1000
-        );
-        let check = cunji_core::domain::id_number::check_char(&first17).unwrap();
-        m.id_no = format!("{first17}{check}");
-    }
-    h
 }
 
 fn check_in(login: &str, day: u32) -> CheckIn {

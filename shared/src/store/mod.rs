@@ -538,6 +538,18 @@ fn project_record<T: Record>(tx: &Transaction<'_>, env: &Envelope, record: &T) -
 }
 
 fn write_rows(tx: &Transaction<'_>, doc_id: &str, kind: Kind, rows: Rows) -> Result<()> {
+    Ok(replace_projection_rows(tx, doc_id, kind, rows)?)
+}
+
+/// Replaces a record's rows in the projection tables of its kind, on any SQLite connection
+/// holding those tables (a device's store, or a SQLite sync server).
+pub fn replace_projection_rows(
+    conn: &Connection,
+    doc_id: &str,
+    kind: Kind,
+    rows: Rows,
+) -> rusqlite::Result<()> {
+    let tx = conn;
     for (k, table) in crate::domain::all_tables() {
         if k == kind {
             tx.prepare_cached(&format!("DELETE FROM {} WHERE doc_id = ?1", table.name))?

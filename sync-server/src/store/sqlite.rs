@@ -573,34 +573,16 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
     })
 }
 
-/// Replaces a record's rows in its kind's projection tables.
+/// Replaces a record's rows in its kind's projection tables (the same code as a device's).
 pub(crate) fn write_rows(
     tx: &rusqlite::Transaction<'_>,
     kind: Kind,
     doc_id: &str,
     rows: Rows,
 ) -> StoreResult<()> {
-    for (k, table) in all_tables() {
-        if k == kind {
-            tx.prepare_cached(&format!("DELETE FROM {} WHERE doc_id = ?1", table.name))?
-                .execute([doc_id])?;
-        }
-    }
-    for (table, values) in rows.into_rows() {
-        let cols: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
-        let marks: Vec<String> = (2..=values.len() + 1).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {table} (doc_id, {}) VALUES (?1, {})",
-            cols.join(", "),
-            marks.join(", ")
-        );
-        let mut stmt = tx.prepare_cached(&sql)?;
-        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() + 1);
-        params.push(&doc_id);
-        params.extend(values.iter().map(|(_, v)| v as &dyn rusqlite::ToSql));
-        stmt.execute(params.as_slice())?;
-    }
-    Ok(())
+    Ok(cunji_core::store::replace_projection_rows(
+        tx, doc_id, kind, rows,
+    )?)
 }
 
 /// Refills the projection tables of `kinds` from the merged documents.
