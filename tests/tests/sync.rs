@@ -648,7 +648,7 @@ fn records_missing_changes_after_a_cursor_reset_are_repaired_with_automerge_sync
 }
 
 #[test]
-fn expired_tokens_and_too_many_requests_are_refused_with_their_codes() {
+fn expired_tokens_too_many_requests_and_oversized_batches_are_refused_with_their_codes() {
     use cunji_sync_server::config::Config;
     // Tokens that expire at once.
     let server = TestServer::start_with(
@@ -695,4 +695,34 @@ fn expired_tokens_and_too_many_requests_are_refused_with_their_codes() {
         other => panic!("{other:?}"),
     }
     b.transport().pull(pull()).unwrap();
+
+    // A push over the batch limit is refused whole (the client batches below the default limit).
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        Config {
+            max_batch_items: 2,
+            ..Config::default()
+        },
+    );
+    server.account(MEMBER_A, Role::TeamMember, "");
+    let device = Device::new(&server.url, MEMBER_A).sign_in();
+    let items: Vec<PushItem> = (0..3)
+        .map(|i| PushItem {
+            doc_id: format!("d{i}"),
+            change: vec![1],
+        })
+        .collect();
+    let manifest = protocol::push_manifest(&device.store.device().device_id, &items);
+    let signature = device.store.device().sign_message(&manifest).to_vec();
+    match device
+        .transport()
+        .push(protocol::encode(&PushRequest { items, signature }))
+        .unwrap_err()
+    {
+        TransportError::Status { status, body } => {
+            assert_eq!((status, body.code.as_str()), (413, "batch_too_large"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.change_count(), 0);
 }
