@@ -264,7 +264,12 @@ fn place_of(tx: &mut dyn Tx, facts: &Facts) -> StoreResult<Result<Place, PushOut
         resolve(tx, &facts.record.scope)?.map(|(village, household)| Place {
             kind: facts.env.kind,
             village,
-            household,
+            // A household is its own household: its assigned cadres read it.
+            household: if facts.env.kind == Kind::Household {
+                Some(facts.env.id.clone())
+            } else {
+                household
+            },
             author: facts.env.author_id.clone(),
         }),
     )

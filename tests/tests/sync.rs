@@ -726,3 +726,57 @@ fn expired_tokens_too_many_requests_and_oversized_batches_are_refused_with_their
     }
     assert_eq!(server.change_count(), 0);
 }
+
+#[test]
+fn a_pairing_cadre_reads_and_visits_only_the_households_assigned_to_them() {
+    for backend in Backend::available() {
+        let server = village_server(backend);
+        server.account("pairing-zhou", Role::PairingCadre, "");
+        let mut leader = Device::new(&server.url, LEADER).sign_in();
+        let mine = leader
+            .store
+            .create(&leader.author("建档立卡"), &household(500))
+            .unwrap();
+        let other = leader
+            .store
+            .create(&leader.author("建档立卡"), &household(501))
+            .unwrap();
+        leader.sync().unwrap();
+        let csv = format!(
+            "household_id,cadre_id,from,to,is_primary\n{mine},pairing-zhou,2015-09-01,,是\n"
+        );
+        server
+            .db
+            .write(|tx| cunji_sync_server::records::import_assignments(tx, "admin", &csv))
+            .unwrap();
+
+        let mut cadre = Device::new(&server.url, "pairing-zhou").sign_in();
+        cadre.sync().unwrap();
+        assert!(
+            cadre.store.get::<Household>(&mine).is_ok(),
+            "the assigned household did not arrive"
+        );
+        assert!(
+            cadre.store.get::<Household>(&other).is_err(),
+            "an unassigned household arrived"
+        );
+        let mut v = Visit::example();
+        v.household_id = mine.clone();
+        v.visitor_id = "pairing-zhou".into();
+        v.role_at_visit = cunji_core::domain::codes::VisitRole::PairingCadre;
+        let visit = cadre.store.create(&cadre.author("入户走访"), &v).unwrap();
+        let mut w = v.clone();
+        w.household_id = other.clone();
+        let stray = cadre.store.create(&cadre.author("入户走访"), &w).unwrap();
+        let report = cadre.sync().unwrap();
+        let rejected = cadre.store.rejected_changes().unwrap();
+        assert_eq!(report.rejected, 1, "{rejected:?}");
+        assert_eq!(
+            (rejected[0].0.as_str(), rejected[0].1.as_str()),
+            (stray.as_str(), "not_in_scope")
+        );
+        leader.sync().unwrap();
+        assert!(leader.store.get::<Visit>(&visit).is_ok());
+        assert!(leader.store.get::<Visit>(&stray).is_err());
+    }
+}
