@@ -19,6 +19,9 @@
 //!   both survive; two values for one field are kept as a conflict ([`Store::conflicts`]) until
 //!   a person settles it ([`Store::resolve`]).
 //! - **Rules** ([`rules`]) are pure functions over facts read from the projections.
+//! - **Sync** ([`sync`]): the protocol shared with the sync server and the blocking client
+//!   ([`sync::sync_now`]) that pushes the outbox, pulls each readable scope after its cursor
+//!   and repairs what is still missing, in a constant number of round trips.
 //!
 //! ```
 //! use cunji_core::{Author, Store, domain::CheckIn};
