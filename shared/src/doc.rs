@@ -375,7 +375,7 @@ impl RecordDoc {
     }
 
     /// Applies changes from another replica. Changes whose dependencies are missing are kept by
-    /// Automerge in a queue; [`Self::missing`] tells which of them did not get in.
+    /// Automerge in a queue; [`Self::contains`] tells which of them got in.
     pub fn apply(&mut self, changes: Vec<Change>) -> Result<()> {
         self.doc.apply_changes(changes)?;
         Ok(())

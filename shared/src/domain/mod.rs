@@ -7,7 +7,7 @@
 //!    ranges, cross-field rules), and
 //! 3. its projection ([`Record::tables`], [`Record::project`]),
 //!
-//! plus one line in [`for_each_kind!`]. Nothing else in the store or the sync code changes.
+//! plus one line in [`crate::for_each_kind!`]. Nothing else in the store or the sync code changes.
 //!
 //! Not here: anything time-dependent that is not a field. Derived values that change with the
 //! calendar (a member's age, the 两不愁三保障 flags, a cadre's day status) are computed when read
