@@ -3,7 +3,7 @@
 //! [`postgres`] (a `postgres://` URL, for deployments that outgrow one machine; it also runs on
 //! PostgreSQL-compatible distributed engines, as it uses plain SQL with no extensions).
 //!
-//! All server logic ([`crate::ingest`], [`crate::pull`], [`crate::accounts`]) is written once
+//! All server logic ([`crate::merge`], [`crate::pull`], [`crate::accounts`]) is written once
 //! against `&mut dyn Tx` and runs inside [`Db::write`] or [`Db::read`], which own the
 //! transaction: committed when the closure returns `Ok`, rolled back otherwise. Both backends
 //! are blocking (rusqlite, the `postgres` crate); handlers call them through
