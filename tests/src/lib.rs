@@ -269,6 +269,17 @@ impl Device {
     }
 
     /// Syncs with fast retries (tests use loopback).
+    /// Syncs, giving up after `attempts` tries 10 ms apart (for tests where the server is down).
+    pub fn sync_with(&mut self, attempts: u32) -> Result<SyncReport, cunji_core::sync::SyncError> {
+        let options = SyncOptions {
+            backoff: Duration::from_millis(10),
+            attempts,
+            ..SyncOptions::default()
+        };
+        let mut transport = self.transport();
+        cunji_core::sync::sync_now(&mut self.store, &mut transport, &options, &mut |_| {})
+    }
+
     pub fn sync(&mut self) -> Result<SyncReport, cunji_core::sync::SyncError> {
         let options = SyncOptions {
             backoff: Duration::from_millis(20),
