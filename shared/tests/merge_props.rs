@@ -125,7 +125,11 @@ fn projections(s: &Store) -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        // 24 in CI; PROPTEST_CASES runs more.
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn replicas_converge_and_lose_no_edit(ops in prop::collection::vec(op(), 1..40), seed in any::<u64>()) {

@@ -185,7 +185,10 @@ fn a_server_killed_during_ingest_keeps_every_acknowledged_change() {
         drop(db);
         server = start_server(&db_path, port);
     }
-    assert!(!acknowledged.is_empty(), "no sync finished before a kill: the check above was empty");
+    assert!(
+        !acknowledged.is_empty(),
+        "no sync finished before a kill: the check above was empty"
+    );
     // Retries deliver the rest; every device converges; nothing is stored twice.
     for _ in 0..2 {
         for d in devices.iter_mut() {
