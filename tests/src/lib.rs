@@ -298,8 +298,25 @@ pub struct Proxy {
     pub cuts_left: Arc<AtomicUsize>,
     pub cut_after: Arc<AtomicUsize>,
     pub cut: Arc<AtomicUsize>,
+    /// Bytes per second each direction of a new connection may carry (0: no limit).
+    pub rate: Arc<AtomicUsize>,
+    /// A one-shot stall for the next connection: pause this many milliseconds once
+    /// `stall_after` bytes have passed in a direction.
+    pub stall_ms: Arc<AtomicUsize>,
+    pub stall_after: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// How one proxied connection behaves.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// Cut after this many bytes in a direction.
+    limit: usize,
+    /// Bytes per second (0: unlimited).
+    rate: usize,
+    /// Pause `.1` milliseconds once `.0` bytes have passed.
+    stall: Option<(usize, u64)>,
 }
 
 impl Proxy {
@@ -312,12 +329,16 @@ impl Proxy {
         let cut_after = Arc::new(AtomicUsize::new(usize::MAX));
         let cut = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let rate = Arc::new(AtomicUsize::new(0));
+        let stall_ms = Arc::new(AtomicUsize::new(0));
+        let stall_after = Arc::new(AtomicUsize::new(0));
         let (cl, ca, cc, st) = (
             cuts_left.clone(),
             cut_after.clone(),
             cut.clone(),
             stop.clone(),
         );
+        let (rt, sm, sa) = (rate.clone(), stall_ms.clone(), stall_after.clone());
         let thread = std::thread::spawn(move || {
             let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
             while !st.load(Ordering::SeqCst) {
@@ -333,7 +354,16 @@ impl Proxy {
                         } else {
                             usize::MAX
                         };
-                        let h = std::thread::spawn(move || pipe_pair(client, server, limit));
+                        let stall = match sm.swap(0, Ordering::SeqCst) {
+                            0 => None,
+                            ms => Some((sa.load(Ordering::SeqCst), ms as u64)),
+                        };
+                        let shape = Shape {
+                            limit,
+                            rate: rt.load(Ordering::SeqCst),
+                            stall,
+                        };
+                        let h = std::thread::spawn(move || pipe_pair(client, server, shape));
                         conns.lock().unwrap().push(h);
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -345,9 +375,23 @@ impl Proxy {
             cuts_left,
             cut_after,
             cut,
+            rate,
+            stall_ms,
+            stall_after,
             stop,
             thread: Some(thread),
         }
+    }
+
+    /// Limits new connections to `bytes_per_sec` in each direction (0: no limit).
+    pub fn throttle(&self, bytes_per_sec: usize) {
+        self.rate.store(bytes_per_sec, Ordering::SeqCst);
+    }
+
+    /// Stalls the next connection for `ms` milliseconds after `after` bytes in a direction.
+    pub fn stall_next(&self, after: usize, ms: usize) {
+        self.stall_after.store(after, Ordering::SeqCst);
+        self.stall_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Cuts the next `n` connections after `bytes` bytes in either direction.
@@ -366,28 +410,46 @@ impl Drop for Proxy {
     }
 }
 
-/// Copies both ways; after `limit` bytes in one direction, shuts both sockets.
-fn pipe_pair(client: TcpStream, server: TcpStream, limit: usize) {
+/// Copies both ways, shaped: throttled, stalled once, or cut (both sockets shut) after
+/// `shape.limit` bytes in one direction.
+fn pipe_pair(client: TcpStream, server: TcpStream, shape: Shape) {
     let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-    let up = std::thread::spawn(move || copy_limited(client, server, limit));
-    copy_limited(s2, c2, limit);
+    let up = std::thread::spawn(move || copy_shaped(client, server, shape));
+    copy_shaped(s2, c2, shape);
     let _ = up.join();
 }
 
-fn copy_limited(mut from: TcpStream, mut to: TcpStream, limit: usize) {
-    let mut buf = [0u8; 8192];
+fn copy_shaped(mut from: TcpStream, mut to: TcpStream, shape: Shape) {
+    // Small reads when throttled, so that the rate holds within a request.
+    let mut buf = vec![0u8; if shape.rate > 0 { 512 } else { 8192 }];
     let mut sent = 0usize;
+    let mut stall = shape.stall;
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let allowed = n.min(limit.saturating_sub(sent));
-        if allowed > 0 && to.write_all(&buf[..allowed]).is_err() {
+        let allowed = n.min(shape.limit.saturating_sub(sent));
+        let mut chunk = &buf[..allowed];
+        // A stall falls inside the chunk that crosses its mark: the bytes before it go first.
+        if let Some((after, ms)) = stall.filter(|(after, _)| sent + chunk.len() > *after) {
+            let head = after.saturating_sub(sent).min(chunk.len());
+            if to.write_all(&chunk[..head]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(ms));
+            sent += head;
+            chunk = &chunk[head..];
+            stall = None;
+        }
+        if !chunk.is_empty() && to.write_all(chunk).is_err() {
             break;
         }
-        sent += allowed;
-        if sent >= limit {
+        sent += chunk.len();
+        if shape.rate > 0 {
+            std::thread::sleep(Duration::from_secs_f64(allowed as f64 / shape.rate as f64));
+        }
+        if sent >= shape.limit {
             break;
         }
     }
