@@ -92,6 +92,13 @@ impl ApiError {
                 format!("没有权限:{d}"),
                 format!("Not allowed: {d}"),
             ),
+            Store(e) if e.is_disk_full() => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "server_full",
+                "服务器存储空间已满,记录仍保存在手机上,请稍后再同步".into(),
+                "The server's storage is full; your records stay on the phone; sync again later."
+                    .into(),
+            ),
             Store(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -116,5 +123,23 @@ impl IntoResponse for ApiError {
             message_en,
         };
         (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_server_disk_is_a_507_the_client_retries_later() {
+        let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(13), None);
+        let (status, code, message, _) = ApiError::Store(StoreError::Sqlite(full)).parts();
+        assert_eq!((status.as_u16(), code), (507, "server_full"));
+        assert!(message.contains("手机上"));
+        let other = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(1), None);
+        assert_eq!(
+            ApiError::Store(StoreError::Sqlite(other)).parts().1,
+            "internal"
+        );
     }
 }

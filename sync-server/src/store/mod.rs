@@ -36,6 +36,17 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// The database's disk is full (SQLite SQLITE_FULL, PostgreSQL SQLSTATE 53100).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            StoreError::Postgres(e) => e.code() == Some(&::postgres::error::SqlState::DISK_FULL),
+            _ => false,
+        }
+    }
+}
+
 /// The `postgres` crate's display leaves out the server's own message; put it back.
 fn postgres_message(e: &::postgres::Error) -> String {
     match e.as_db_error() {
