@@ -223,27 +223,44 @@ impl Principal {
             kind,
             Village | Unit | Cadre | Team | Assignment | PolicyItem
         );
+        let in_division = village.is_some_and(|v| v.starts_with(&self.division));
         Ok(match self.role {
             Role::Admin => reference || kind == Entitlement,
+            // 县扶贫办: catalog, entitlements, 动态调整 approval, petition assignment, projects.
             Role::CountyOffice => {
-                (reference || kind == Entitlement)
+                (reference || matches!(kind, Entitlement | StatusChange | Petition | Project))
                     && village.is_none_or(|v| v.starts_with(&self.division))
             }
-            Role::Township | Role::CountyOrg => {
-                matches!(kind, Leave | WorkLog)
-                    && village.is_some_and(|v| v.starts_with(&self.division))
+            // 乡镇: leave approval, log review, 乡镇审核 step, petitions, inspections, surveys.
+            Role::Township => {
+                matches!(
+                    kind,
+                    Leave | WorkLog | StatusChange | Petition | Inspection | SatisfactionSurvey
+                ) && in_division
             }
+            // 县委组织部: leave over three days, inspections of cadres.
+            Role::CountyOrg => matches!(kind, Leave | WorkLog | Inspection) && in_division,
             Role::City => false,
             Role::FirstSecretary | Role::TeamMember => {
                 let allowed = matches!(
                     kind,
-                    Household | Entitlement | Delivery | Visit | CheckIn | Leave | WorkLog
+                    Household
+                        | Entitlement
+                        | Delivery
+                        | Visit
+                        | CheckIn
+                        | Leave
+                        | WorkLog
+                        | Petition
                 ) || (self.role == Role::FirstSecretary
-                    && matches!(kind, Team | Assignment));
+                    && matches!(kind, Team | Assignment | StatusChange | Project));
                 allowed && self.may_read(tx, village, household)? && village.is_some()
             }
+            // 帮扶干部: visits and survey answers for their households.
             Role::PairingCadre => {
-                kind == Visit && self.may_read(tx, village, household)? && household.is_some()
+                matches!(kind, Visit | SatisfactionSurvey)
+                    && self.may_read(tx, village, household)?
+                    && household.is_some()
             }
         })
     }

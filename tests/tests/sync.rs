@@ -824,3 +824,71 @@ fn slow_and_stalled_links_still_converge() {
     }
     assert_eq!(leader.store.outbox_len().unwrap(), 0);
 }
+
+#[test]
+fn process_records_reach_the_server_under_the_roles_that_write_them() {
+    use cunji_core::domain::{Inspection, Petition, Project, SatisfactionSurvey, StatusChange};
+    for backend in Backend::available() {
+        let server = village_server(backend);
+        server.account("township-zhang", Role::Township, "530322101");
+        let mut leader = Device::new(&server.url, LEADER).sign_in();
+        let hid = leader
+            .store
+            .create(&leader.author("建档立卡"), &household(600))
+            .unwrap();
+        let mut petition = Petition::example();
+        petition.household_id = Some(hid.clone());
+        let mut change = StatusChange::example();
+        change.household_id = hid.clone();
+        let who = leader.author("办理");
+        let ids = [
+            leader.store.create(&who, &petition).unwrap(),
+            leader.store.create(&who, &change).unwrap(),
+            leader.store.create(&who, &Project::example()).unwrap(),
+        ];
+        let report = leader.sync().unwrap();
+        assert_eq!(report.rejected, 0, "{:?}", leader.store.rejected_changes());
+
+        // The township inspects and surveys in its division.
+        let mut township = Device::new(&server.url, "township-zhang").sign_in();
+        let mut inspection = Inspection::example();
+        inspection.inspector_id = "township-zhang".into();
+        for h in inspection.households_checked.iter_mut() {
+            h.household_id = hid.clone();
+        }
+        inspection.households_checked.truncate(1);
+        let mut survey = SatisfactionSurvey::example();
+        survey.household_id = hid.clone();
+        survey.surveyor_id = "township-zhang".into();
+        let who = township.author("督查");
+        let inspected = township.store.create(&who, &inspection).unwrap();
+        let surveyed = township.store.create(&who, &survey).unwrap();
+        let report = township.sync().unwrap();
+        assert_eq!(
+            report.rejected,
+            0,
+            "{:?}",
+            township.store.rejected_changes()
+        );
+
+        // A team member may not open a 动态调整 case; everyone in the village receives the rest.
+        let mut member = Device::new(&server.url, MEMBER_A).sign_in();
+        member.sync().unwrap();
+        let mut own = StatusChange::example();
+        own.household_id = hid.clone();
+        let refused = member.store.create(&member.author("申请"), &own).unwrap();
+        let report = member.sync().unwrap();
+        assert_eq!(report.rejected, 1);
+        let rejected = member.store.rejected_changes().unwrap();
+        assert_eq!(
+            (rejected[0].0.as_str(), rejected[0].1.as_str()),
+            (refused.as_str(), "not_in_scope")
+        );
+        for id in ids.iter().chain([&inspected, &surveyed]) {
+            assert!(
+                member.store.document_json(id).is_ok(),
+                "{id} did not reach the team member"
+            );
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! Every code list of the record kinds (DOMAIN §2.1–2.6).
+//! Every code list of the record kinds (DOMAIN §2.1–2.11).
 //!
 //! A value is stored as a short ASCII snake_case code (what serde writes, what the projection
 //! tables hold) and shown with its Chinese label, exactly as the 登记表 and DOMAIN.md spell it;
@@ -6,8 +6,8 @@
 //! format: never rename one, only add.
 //!
 //! Not here: free-text fields that look like code lists but are not closed (ethnicity 民族 is a
-//! plain string, as counties write it differently), and the petition/inspection lists of
-//! §2.7–2.11, which arrive with those kinds.
+//! plain string, as counties write it differently). The lists of §2.7–2.11 (petitions, 动态调整,
+//! projects, inspections, surveys) sit in their own `for_each_process_code_list!` at the end.
 
 use crate::projection::sql_for_codes;
 use crate::values::code_enum;
@@ -848,5 +848,321 @@ mod tests {
         );
         assert_eq!(joined, "first_round,info_check");
         assert_eq!(joined_codes::<VisitPurpose>(&[], VisitPurpose::code), "");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Code lists of petitions, status changes, projects, inspections and surveys (DOMAIN §2.7–2.11).
+// They get their `Sql` impls and their checks from `for_each_process_code_list!` below.
+
+code_enum! {
+    /// How a petition reached the team (信访渠道).
+    pub enum PetitionChannel {
+        InPerson = "in_person", "来访", "In person";
+        Phone = "phone", "来电", "Phone call";
+        Letter = "letter", "来信", "Letter";
+        Online = "online", "网络", "Online";
+        Other = "other", "其他", "Other";
+    }
+}
+
+code_enum! {
+    /// Where a petition came from (问题来源).
+    pub enum PetitionSource {
+        PublicComplaint = "public_complaint", "群众反映", "Raised by the public";
+        PublicReport = "public_report", "群众举报", "Reported by the public";
+        Inspection = "inspection", "督查发现", "Found by an inspection";
+        PatrolReferral = "patrol_referral", "巡察移交", "Referred by a party patrol";
+        DepartmentReferral = "department_referral", "职能部门移交", "Referred by a department";
+        Other = "other", "其他", "Other";
+    }
+}
+
+code_enum! {
+    /// The field of poverty-alleviation work a petition is about (问题类别).
+    pub enum PetitionDomain {
+        Identification = "identification", "精准识别", "Targeting (identification)";
+        Finance = "finance", "金融扶贫", "Financial support";
+        Health = "health", "健康扶贫", "Health support";
+        Education = "education", "教育扶贫", "Education support";
+        Relocation = "relocation", "易地搬迁", "Relocation";
+        SocialAssistance = "social_assistance", "社会救助", "Social assistance";
+        TrainingEmployment = "training_employment", "培训就业", "Training and employment";
+        HousingRenovation = "housing_renovation", "危房改造", "Dangerous-house renovation";
+        SpecialPrograms = "special_programs", "专项扶贫", "Special poverty programmes";
+        SocialSupport = "social_support", "社会帮扶", "Social pairing support";
+        EcologicalCompensation = "ecological_compensation", "生态补偿", "Ecological compensation";
+        Other = "other", "其他", "Other";
+    }
+}
+
+code_enum! {
+    /// The rank of the official a petition complains about (反映对象级别).
+    pub enum SubjectLevel {
+        SectionLevel = "section_level", "乡科级", "Township/section-level official";
+        GeneralCadre = "general_cadre", "一般干部", "Ordinary cadre";
+        VillageCadre = "village_cadre", "行政村干部", "Village cadre";
+        GroupCadre = "group_cadre", "村小组干部", "Villager-group cadre";
+        Other = "other", "其他", "Other";
+    }
+}
+
+code_enum! {
+    /// Where a petition stands (办理状态).
+    pub enum PetitionStatus {
+        Accepted = "accepted", "受理", "Accepted";
+        InProgress = "in_progress", "办理中", "In progress";
+        Closed = "closed", "办结", "Closed (resolved)";
+        NotAccepted = "not_accepted", "不予受理", "Not accepted";
+    }
+}
+
+impl PetitionStatus {
+    /// Still to be handled: counts against the due date (R15).
+    pub fn is_open(self) -> bool {
+        matches!(self, PetitionStatus::Accepted | PetitionStatus::InProgress)
+    }
+}
+
+code_enum! {
+    /// What the petitioner said at the return visit (回访结果).
+    pub enum ReturnVisitResult {
+        Satisfied = "satisfied", "满意", "Satisfied";
+        FairlySatisfied = "fairly_satisfied", "基本满意", "Fairly satisfied";
+        Dissatisfied = "dissatisfied", "不满意", "Dissatisfied";
+    }
+}
+
+code_enum! {
+    /// The kind of 动态调整 case.
+    pub enum StatusChangeType {
+        NewInclusion = "new_inclusion", "新识别纳入", "New identification";
+        ReturnInclusion = "return_inclusion", "返贫纳入", "Inclusion after returning to poverty";
+        MarkedExit = "marked_exit", "标注脱贫", "Marked out of poverty";
+        Removal = "removal", "清退", "Removal (wrongly registered)";
+        MemberChange = "member_change", "成员自然增减", "Natural change of members";
+        Closure = "closure", "自然销户", "Natural closure of the household";
+    }
+}
+
+impl StatusChangeType {
+    /// The household leaves the register: only these cases have the household's consent step
+    /// (农户认可签字, "exits only").
+    pub fn is_exit(self) -> bool {
+        matches!(
+            self,
+            StatusChangeType::MarkedExit | StatusChangeType::Removal | StatusChangeType::Closure
+        )
+    }
+}
+
+code_enum! {
+    /// The steps of a 动态调整 case, in the order the procedure takes them.
+    pub enum StatusChangeStep {
+        Application = "application", "申请/村初选", "Application or village pre-selection";
+        DemocraticReview = "democratic_review", "村民代表大会民主评议", "Villager representatives' review";
+        Verification = "verification", "村两委+工作队核实", "Verification by the village committees and team";
+        HouseholdConsent = "household_consent", "农户认可签字", "Household's signed consent";
+        Publicity = "publicity", "村内公示", "Public notice in the village";
+        TownshipReview = "township_review", "乡镇审核", "Township review";
+        CountyApproval = "county_approval", "县审批公告", "County approval and announcement";
+        SystemEntry = "system_entry", "系统录入", "Entered in the national system";
+    }
+}
+
+code_enum! {
+    /// How one step of a 动态调整 case ended.
+    pub enum StepOutcome {
+        Passed = "passed", "通过", "Passed";
+        Failed = "failed", "未通过", "Not passed";
+        Returned = "returned", "退回补正", "Sent back for correction";
+    }
+}
+
+code_enum! {
+    /// How a 动态调整 case ended.
+    pub enum StatusChangeResult {
+        Approved = "approved", "批准", "Approved";
+        Rejected = "rejected", "驳回", "Rejected";
+        Withdrawn = "withdrawn", "撤回", "Withdrawn";
+    }
+}
+
+code_enum! {
+    /// 项目类别.
+    pub enum ProjectCategory {
+        Industry = "industry", "产业", "Industry";
+        Infrastructure = "infrastructure", "水电路基础设施", "Water, power and road infrastructure";
+        PublicServices = "public_services", "公共服务", "Public services";
+        Relocation = "relocation", "易地搬迁", "Relocation";
+        Employment = "employment", "就业", "Employment";
+        Education = "education", "教育", "Education";
+        Health = "health", "健康", "Health";
+        LivingConditions = "living_conditions", "生活条件改善", "Better living conditions";
+    }
+}
+
+code_enum! {
+    /// Who ran an inspection (督查层级).
+    pub enum InspectionLevel {
+        Township = "township", "乡镇", "Township";
+        County = "county", "县", "County";
+        City = "city", "市", "City";
+    }
+}
+
+code_enum! {
+    /// How an inspection was done.
+    pub enum InspectionMethod {
+        FieldVisit = "field_visit", "实地暗访", "Unannounced field visit";
+        PhoneCheck = "phone_check", "电话抽查", "Phone spot check";
+    }
+}
+
+code_enum! {
+    /// Whether the inspected cadre was at their post (R4 counts 无故不在岗).
+    pub enum OnPost {
+        OnPost = "on_post", "在岗", "At the post";
+        OnLeave = "on_leave", "请假在册", "On registered leave";
+        Absent = "absent", "无故不在岗", "Absent without leave";
+    }
+}
+
+code_enum! {
+    /// A household's answer to "are you satisfied with the poverty-alleviation work?" (满意度).
+    pub enum Satisfaction {
+        Satisfied = "satisfied", "满意", "Satisfied";
+        FairlySatisfied = "fairly_satisfied", "基本满意", "Fairly satisfied";
+        Dissatisfied = "dissatisfied", "不满意", "Dissatisfied";
+        CannotSay = "cannot_say", "说不清", "Cannot say";
+    }
+}
+
+impl Satisfaction {
+    /// Counts as satisfied for the 满意率 (R14): 满意 and 基本满意.
+    pub fn is_satisfied(self) -> bool {
+        matches!(
+            self,
+            Satisfaction::Satisfied | Satisfaction::FairlySatisfied
+        )
+    }
+}
+
+code_enum! {
+    /// Who asked a household how satisfied it is.
+    pub enum SurveySource {
+        PairingCadreVisit = "pairing_cadre_visit", "帮扶干部走访", "Pairing cadre's visit";
+        TownshipCheck = "township_check", "乡镇核查", "Township check";
+        CountyInspection = "county_inspection", "县级暗访", "County unannounced inspection";
+        ThirdParty = "third_party", "第三方评估", "Third-party evaluation";
+    }
+}
+
+/// Calls `$m!` with the code lists of §2.7–2.11, so their `Sql` impls and tests cover them all.
+macro_rules! for_each_process_code_list {
+    ($m:ident) => {
+        $m! {
+            PetitionChannel, PetitionSource, PetitionDomain, SubjectLevel, PetitionStatus,
+            ReturnVisitResult, StatusChangeType, StatusChangeStep, StepOutcome,
+            StatusChangeResult, ProjectCategory, InspectionLevel, InspectionMethod, OnPost,
+            Satisfaction, SurveySource
+        }
+    };
+}
+
+for_each_process_code_list!(sql_for_codes);
+
+#[cfg(test)]
+mod process_code_tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::projection::Sql;
+
+    macro_rules! check_lists {
+        ($($t:ident),+ $(,)?) => {$({
+            let list = stringify!($t);
+            let mut codes = HashSet::new();
+            let mut labels = HashSet::new();
+            for v in $t::ALL {
+                let code = v.code();
+                let snake = !code.is_empty()
+                    && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    && !code.starts_with('_')
+                    && !code.ends_with('_');
+                assert!(snake, "{list}: `{code}` is not snake_case ASCII");
+                assert!(codes.insert(code), "{list}: code `{code}` twice");
+                assert!(labels.insert(v.label_zh()), "{list}: label {} twice", v.label_zh());
+                assert!(!v.label_en().is_empty());
+                assert_eq!($t::from_code(code), Some(*v));
+                let json = serde_json::to_string(v).expect("serialises");
+                assert_eq!(json, format!("\"{code}\""));
+                let back: $t = serde_json::from_str(&json).expect("deserialises");
+                assert_eq!(back, *v);
+                assert_eq!(v.sql(), rusqlite::types::Value::Text(code.to_string()));
+            }
+        })+};
+    }
+
+    #[test]
+    fn process_code_lists_have_unique_snake_case_codes_and_labels_that_round_trip() {
+        for_each_process_code_list!(check_lists);
+    }
+
+    #[test]
+    fn process_labels_are_the_ones_in_the_domain_spec() {
+        let steps: Vec<_> = StatusChangeStep::ALL.iter().map(|s| s.label_zh()).collect();
+        assert_eq!(
+            steps,
+            [
+                "申请/村初选",
+                "村民代表大会民主评议",
+                "村两委+工作队核实",
+                "农户认可签字",
+                "村内公示",
+                "乡镇审核",
+                "县审批公告",
+                "系统录入",
+            ]
+        );
+        assert_eq!(PetitionDomain::ALL.len(), 12);
+        assert_eq!(
+            PetitionSource::DepartmentReferral.label_zh(),
+            "职能部门移交"
+        );
+        assert_eq!(ProjectCategory::Infrastructure.label_zh(), "水电路基础设施");
+        assert_eq!(OnPost::OnLeave.label_zh(), "请假在册");
+        assert_eq!(SurveySource::CountyInspection.label_zh(), "县级暗访");
+        assert_eq!(Satisfaction::CannotSay.label_zh(), "说不清");
+    }
+
+    #[test]
+    fn exits_are_marked_exit_removal_and_closure() {
+        let exits: Vec<_> = StatusChangeType::ALL
+            .iter()
+            .filter(|t| t.is_exit())
+            .map(|t| t.label_zh())
+            .collect();
+        assert_eq!(exits, ["标注脱贫", "清退", "自然销户"]);
+    }
+
+    #[test]
+    fn satisfied_and_fairly_satisfied_count_for_the_satisfaction_rate() {
+        let counted: Vec<_> = Satisfaction::ALL
+            .iter()
+            .filter(|s| s.is_satisfied())
+            .map(|s| s.label_zh())
+            .collect();
+        assert_eq!(counted, ["满意", "基本满意"]);
+    }
+
+    #[test]
+    fn open_petitions_are_accepted_or_in_progress() {
+        let open: Vec<_> = PetitionStatus::ALL
+            .iter()
+            .filter(|s| s.is_open())
+            .map(|s| s.code())
+            .collect();
+        assert_eq!(open, ["accepted", "in_progress"]);
     }
 }

@@ -17,8 +17,13 @@ pub mod attendance;
 pub mod codes;
 pub mod household;
 pub mod id_number;
+pub mod inspection;
 pub mod org;
+pub mod petition;
 pub mod policy;
+pub mod project;
+pub mod status_change;
+pub mod survey;
 pub mod visit;
 pub mod worklog;
 
@@ -31,8 +36,13 @@ use crate::values::{Geo, Timestamp, code_enum};
 
 pub use attendance::{CheckIn, Leave};
 pub use household::{Household, Income, Member};
+pub use inspection::{HouseholdCheck, Inspection};
 pub use org::{Assignment, Cadre, Team, TeamMember, Unit, Village};
+pub use petition::{Petition, ReturnVisit};
 pub use policy::{Delivery, Entitlement, PolicyItem};
+pub use project::{Beneficiaries, Funding, Progress, Project, ProjectPublicity};
+pub use status_change::{Objection, Publicity, Snapshot, StatusChange, Step};
+pub use survey::SatisfactionSurvey;
 pub use visit::Visit;
 pub use worklog::WorkLog;
 
@@ -52,16 +62,27 @@ code_enum! {
         Entitlement = "entitlement", "应享政策", "Entitlement";
         Delivery = "delivery", "兑现记录", "Delivery";
         WorkLog = "work_log", "驻村日志", "Work log";
+        Petition = "petition", "信访/群众诉求", "Petition";
+        StatusChange = "status_change", "动态调整", "Status change (dynamic adjustment)";
+        Project = "project", "项目", "Project";
+        Inspection = "inspection", "督查暗访", "Inspection";
+        SatisfactionSurvey = "survey", "满意度测评", "Satisfaction survey";
     }
 }
 
 impl Kind {
     /// Event records may be written only by their author (DOMAIN §0): nobody edits another
-    /// cadre's visits, check-ins, leave or logs; reviewers add reviews.
+    /// cadre's visits, check-ins, leave or logs, nor an inspector's inspection or a surveyor's
+    /// survey; reviewers add reviews.
     pub fn is_event(self) -> bool {
         matches!(
             self,
-            Kind::Visit | Kind::CheckIn | Kind::Leave | Kind::WorkLog
+            Kind::Visit
+                | Kind::CheckIn
+                | Kind::Leave
+                | Kind::WorkLog
+                | Kind::Inspection
+                | Kind::SatisfactionSurvey
         )
     }
 }
@@ -170,7 +191,12 @@ macro_rules! for_each_kind {
             $crate::domain::PolicyItem,
             $crate::domain::Entitlement,
             $crate::domain::Delivery,
-            $crate::domain::WorkLog
+            $crate::domain::WorkLog,
+            $crate::domain::Petition,
+            $crate::domain::StatusChange,
+            $crate::domain::Project,
+            $crate::domain::Inspection,
+            $crate::domain::SatisfactionSurvey
         }
     };
 }
