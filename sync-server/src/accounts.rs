@@ -4,7 +4,10 @@
 //! administrator who creates reference data. Cadres' scopes come from the merged records
 //! themselves: a team's members read and write their village; a pairing cadre reads and writes
 //! (visits to) the households assigned to them. Supervisors hold a division code prefix
-//! (township `530322101`, county `530322`, city `5303`) and read every village under it.
+//! (township `530322101`, county `530322`, city `5303`): a township reads every village under
+//! it; above the township ID and bank numbers are masked (DOMAIN §1), so county and city
+//! accounts read village records only through the reports, never as raw documents, and write
+//! within their division what their role allows.
 //!
 //! Passwords are Argon2id PHC strings. Tokens are 32 random bytes, given to the device once
 //! and stored only as their SHA-256, with an expiry; revocation marks them.
@@ -173,10 +176,13 @@ impl Principal {
                     });
                 }
             }
-            _ => out.push(Scope {
+            Role::Township => out.push(Scope {
                 name: format!("division:{}", self.division),
                 filter: ScopeFilter::Division(self.division.clone()),
             }),
+            // Above the township, ID and bank numbers are masked (DOMAIN §1): those accounts
+            // read village records through the reports, never as raw documents.
+            Role::CountyOffice | Role::CountyOrg | Role::City | Role::Admin => {}
         }
         Ok(out)
     }
@@ -205,7 +211,9 @@ impl Principal {
                     .any(|x| x == h),
                 None => false,
             },
-            _ => village.starts_with(&self.division),
+            Role::Township => village.starts_with(&self.division),
+            // Masked above the township: see `readable_scopes`.
+            Role::CountyOffice | Role::CountyOrg | Role::City | Role::Admin => false,
         })
     }
 

@@ -870,6 +870,17 @@ fn process_records_reach_the_server_under_the_roles_that_write_them() {
             "{:?}",
             township.store.rejected_changes()
         );
+        // The township reads its villages' households; above it, ID numbers are masked
+        // (DOMAIN §1): a county account pulls no raw household record.
+        assert!(township.store.get::<Household>(&hid).is_ok());
+        server.account("county-li", Role::CountyOffice, "530322");
+        let mut county = Device::new(&server.url, "county-li").sign_in();
+        county.sync().unwrap();
+        assert!(
+            county.store.get::<Household>(&hid).is_err(),
+            "a county account pulled a raw household"
+        );
+        assert!(county.store.record_ids().unwrap().is_empty());
 
         // A team member may not open a 动态调整 case; everyone in the village receives the rest.
         let mut member = Device::new(&server.url, MEMBER_A).sign_in();
