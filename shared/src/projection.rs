@@ -50,42 +50,27 @@ impl Table {
     /// The text doubles as the table's version: when it changes, the store drops the table
     /// and rebuilds it from the documents.
     pub fn ddl_for(&self, main: bool) -> String {
-        let cols: String = self
-            .columns
-            .iter()
-            .map(|(n, t)| format!(", {n} {}", t.sql()))
-            .collect();
-        let mut ddl = if main {
-            format!(
-                "CREATE TABLE {} (doc_id TEXT NOT NULL PRIMARY KEY{cols}) WITHOUT ROWID;",
-                self.name
-            )
-        } else {
-            format!(
-                "CREATE TABLE {0} (doc_id TEXT NOT NULL{cols});\nCREATE INDEX {0}_doc ON {0}(doc_id);",
-                self.name
-            )
-        };
-        for (i, index) in self.indexes.iter().enumerate() {
-            ddl.push_str(&format!(
-                "\nCREATE INDEX {0}_i{i} ON {0}({1});",
-                self.name,
-                index.join(", ")
-            ));
-        }
-        ddl
+        self.ddl_in(main, SqlType::sql, " WITHOUT ROWID")
     }
-}
 
-impl Table {
-    /// The same table for PostgreSQL: `BIGINT`/`DOUBLE PRECISION` columns, a primary key on
-    /// `doc_id` for a main table, and index names prefixed by the table's.
+    /// The same table for PostgreSQL: `BIGINT`/`DOUBLE PRECISION` columns and a primary key
+    /// on `doc_id` for a main table.
     pub fn ddl_postgres(&self, main: bool) -> String {
         let ty = |t: SqlType| match t {
             SqlType::Text => "TEXT",
             SqlType::Integer => "BIGINT",
             SqlType::Real => "DOUBLE PRECISION",
         };
+        self.ddl_in(main, ty, "")
+    }
+
+    /// The DDL in a dialect: its column types, and what follows a main table's definition.
+    fn ddl_in(
+        &self,
+        main: bool,
+        ty: impl Fn(SqlType) -> &'static str,
+        main_suffix: &str,
+    ) -> String {
         let cols: String = self
             .columns
             .iter()
@@ -93,7 +78,7 @@ impl Table {
             .collect();
         let mut ddl = if main {
             format!(
-                "CREATE TABLE {} (doc_id TEXT NOT NULL PRIMARY KEY{cols});",
+                "CREATE TABLE {} (doc_id TEXT NOT NULL PRIMARY KEY{cols}){main_suffix};",
                 self.name
             )
         } else {
