@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use cunji_core::domain::{Kind, all_tables};
+use cunji_core::domain::Kind;
 use cunji_core::projection::Rows;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -181,35 +181,15 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
-    // Projection tables follow the kinds' declarations; rebuilt when one changes.
-    let tx = conn.transaction()?;
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS projection_tables (name TEXT PRIMARY KEY, ddl TEXT NOT NULL)",
+    // Projection tables follow the kinds' declarations, exactly as on a device (the same
+    // function); the tables of a kind whose declaration changed are refilled from the documents.
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS projection_tables (name TEXT PRIMARY KEY, kind TEXT NOT NULL, ddl TEXT NOT NULL)",
     )?;
-    let mut seen = Vec::new();
-    let mut stale = Vec::new();
-    for (kind, table) in all_tables() {
-        let main = !seen.contains(&kind);
-        seen.push(kind);
-        let ddl = table.ddl_for(main);
-        let recorded: Option<String> = tx
-            .query_row(
-                "SELECT ddl FROM projection_tables WHERE name = ?1",
-                [table.name],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if recorded.as_deref() != Some(ddl.as_str()) {
-            tx.execute_batch(&format!("DROP TABLE IF EXISTS {};", table.name))?;
-            tx.execute_batch(&ddl)?;
-            tx.execute(
-                "INSERT OR REPLACE INTO projection_tables (name, ddl) VALUES (?1, ?2)",
-                params![table.name, ddl],
-            )?;
-            stale.push(kind);
-        }
-    }
-    tx.commit()?;
+    let stale = cunji_core::store::schema::sync_projection_tables(conn).map_err(|e| match e {
+        cunji_core::Error::Sqlite(e) => StoreError::Sqlite(e),
+        other => StoreError::Corrupt(other.to_string()),
+    })?;
     if !stale.is_empty() {
         rebuild_projections(conn, &stale)?;
     }
