@@ -38,6 +38,7 @@ use crate::error::{Error, Result};
 
 /// Who made an edit and why: the message of every change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChangeMeta {
     /// Why the record was created or corrected (痕迹管理).
     pub reason: String,
@@ -71,6 +72,7 @@ pub struct Edit {
 
 /// A field that holds more than one value after a merge.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conflict {
     /// Path from the document root, e.g. `["data", "phone"]`.
     pub path: Vec<String>,
@@ -80,6 +82,7 @@ pub struct Conflict {
 
 /// One of the values of a conflicting field and the edit that wrote it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConflictValue {
     pub value: Json,
     pub cadre_id: String,
@@ -90,6 +93,7 @@ pub struct ConflictValue {
 
 /// One field changed by one change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldChange {
     pub path: Vec<String>,
     /// `None` when the field did not exist before.
@@ -100,6 +104,7 @@ pub struct FieldChange {
 
 /// One change in a record's history: which fields, old and new values, who, when, why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryEntry {
     pub hash: String,
     pub cadre_id: String,

@@ -46,6 +46,7 @@
 pub mod doc;
 pub mod domain;
 pub mod error;
+pub mod field;
 pub mod identity;
 pub mod projection;
 pub mod rules;

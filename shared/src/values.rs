@@ -17,7 +17,12 @@ pub type Date = chrono::NaiveDate;
 
 /// An amount of money in yuan, held exactly as fen (分).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Money(i64);
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Money(
+    /// Written as yuan text ("500.00") in JSON, hence a string in TypeScript.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    i64,
+);
 
 impl Money {
     pub const ZERO: Money = Money(0);
@@ -123,6 +128,7 @@ impl<'de> Deserialize<'de> for Money {
 
 /// A location fix, as captured at a check-in or a visit (never as a track).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Geo {
     pub lat: f64,
     pub lon: f64,
@@ -173,8 +179,9 @@ macro_rules! code_enum {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         $vis enum $name {
-            $( $(#[$vmeta])* $variant, )+
+            $( $(#[$vmeta])* #[cfg_attr(feature = "ts", ts(rename = $code))] $variant, )+
         }
 
         impl $name {

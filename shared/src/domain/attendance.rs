@@ -28,6 +28,7 @@ pub const TOWNSHIP_MAX_LEAVE_DAYS: u32 = 3;
 
 /// One check-in: one tap, where and when the cadre was.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckIn {
     pub cadre_id: String,
     pub village_code: String,
@@ -150,6 +151,7 @@ impl Record for CheckIn {
 
 /// A leave or official-trip request, from request to 销假.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Leave {
     pub cadre_id: String,
     #[serde(rename = "type")]

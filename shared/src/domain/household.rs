@@ -34,6 +34,7 @@ const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// A registered household.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Household {
     pub village_code: String,
     /// 自然村/村民小组, one of the village's `hamlets`.
@@ -88,6 +89,7 @@ pub struct Household {
 
 /// 易地扶贫搬迁.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Relocation {
     pub is_relocated: bool,
     /// 集中/分散; required when relocated.
@@ -100,6 +102,7 @@ pub struct Relocation {
 
 /// Drinking water (饮水安全), in the terms of the 农村饮水安全评价准则.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Water {
     pub source: WaterSource,
     /// Litres per person per day.
@@ -118,6 +121,7 @@ pub struct Water {
 
 /// A household member (家庭成员).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Member {
     /// The member's key in [`Household::members`].
     pub member_id: String,
@@ -155,6 +159,7 @@ pub struct Member {
 
 /// A year's income and spending (年度收支), in yuan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Income {
     pub year: i32,
     /// 工资性收入.
@@ -171,6 +176,7 @@ pub struct Income {
 
 /// The parts of 转移性收入; a part left out is zero.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Transfers {
     /// 低保金.
     #[serde(default)]
@@ -361,6 +367,7 @@ impl Member {
 
 /// County settings (⚙) behind the derived flags; a settings file may give only some.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct FlagConfig {
     /// Compulsory-education ages, inclusive: 6–15 by default.
@@ -393,6 +400,7 @@ impl Default for FlagConfig {
 
 /// 两不愁三保障 + 饮水安全 on a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Flags {
     /// 不愁吃穿, from the latest visit's answer; `None` when not asked or not applicable.
     pub food_clothing_ok: Option<bool>,

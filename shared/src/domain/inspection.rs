@@ -24,6 +24,7 @@ use crate::values::Date;
 
 /// One inspection visit or phone check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Inspection {
     pub inspector_id: String,
     pub level: InspectionLevel,
@@ -49,6 +50,7 @@ pub struct Inspection {
 
 /// What one household told the inspector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HouseholdCheck {
     pub household_id: String,
     /// The household could name its 帮扶责任人.

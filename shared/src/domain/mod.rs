@@ -98,6 +98,7 @@ code_enum! {
 
 /// The envelope every record document carries (DOMAIN §0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Envelope {
     /// UUID v7 made on the device.
     pub id: String,
@@ -150,6 +151,7 @@ pub trait Record:
 
 /// Where a record belongs, as far as the record itself can say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "by", content = "id", rename_all = "snake_case")]
 pub enum ScopeHint {
     /// In a village (by code).

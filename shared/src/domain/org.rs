@@ -31,6 +31,7 @@ pub const DEFAULT_GEOFENCE_RADIUS_M: f64 = 1500.0;
 
 /// An administrative village (行政村) with a work team or poor households.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Village {
     /// The 12-digit statistical division code (统计用区划代码), e.g. `530322101201`.
     pub code: String,
@@ -51,6 +52,7 @@ pub struct Village {
 /// Where check-ins count as "in the village" (R2): a polygon when the county has drawn one,
 /// otherwise a circle around the centroid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Geofence {
     pub centroid: Geo,
     #[serde(default = "default_radius")]
@@ -205,6 +207,7 @@ impl Record for Village {
 
 /// A sending or sponsoring unit (派出单位/挂包单位). Its id is the document id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Unit {
     pub name: String,
     pub level: UnitLevel,
@@ -258,6 +261,7 @@ impl Record for Unit {
 
 /// A cadre: first secretary, resident team member or pairing cadre. Its id is the document id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Cadre {
     pub name: String,
     pub phone: String,
@@ -336,6 +340,7 @@ impl Record for Cadre {
 
 /// A village work team (驻村工作队). The leader (第一书记/队长) is one of its members.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Team {
     pub village_code: String,
     pub leader_id: String,
@@ -346,6 +351,7 @@ pub struct Team {
 
 /// A cadre's time on a team; `to` is the last day on the team, `None` while still serving.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TeamMember {
     pub from: Date,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -475,6 +481,7 @@ impl Record for Team {
 
 /// A pairing of a cadre with a household (结对帮扶). `to` is the last day, inclusive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Assignment {
     pub household_id: String,
     pub cadre_id: String,

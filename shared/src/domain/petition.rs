@@ -28,6 +28,7 @@ pub const DEFAULT_DUE_DAYS: i64 = 60;
 
 /// A petition or request from the public.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Petition {
     pub received_date: Date,
     pub channel: PetitionChannel,
@@ -59,6 +60,7 @@ pub struct Petition {
 
 /// The return visit (回访) after a petition was closed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReturnVisit {
     pub date: Date,
     pub result: ReturnVisitResult,

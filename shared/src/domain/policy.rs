@@ -22,6 +22,7 @@ use chrono::Datelike;
 
 /// One item of the county's policy catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PolicyItem {
     /// The county's code for the item, e.g. `JY-ZZ-01`; entitlements refer to it.
     pub code: String,
@@ -99,6 +100,7 @@ impl Record for PolicyItem {
 
 /// What a household (or one member) is due under a policy in a year.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Entitlement {
     pub household_id: String,
     /// Set when the benefit is a member's (a pupil's allowance, a patient's relief).
@@ -204,6 +206,7 @@ impl Record for Entitlement {
 
 /// One delivery of an entitlement: money (`amount`) or goods (`in_kind`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Delivery {
     pub entitlement_id: String,
     /// Required unless the channel is 实物.

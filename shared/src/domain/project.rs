@@ -19,6 +19,7 @@ use crate::values::{Date, Money};
 
 /// A poverty-alleviation project in a village.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Project {
     pub name: String,
     pub category: ProjectCategory,
@@ -42,6 +43,7 @@ pub struct Project {
 
 /// Who benefits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Beneficiaries {
     /// Registered poor households that benefit.
     pub households: u32,
@@ -51,6 +53,7 @@ pub struct Beneficiaries {
 
 /// Where the money comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Funding {
     /// 财政专项扶贫资金.
     pub fiscal_special: Money,
@@ -80,6 +83,7 @@ impl Funding {
 
 /// A progress report: cumulative percent done and money disbursed so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Progress {
     pub date: Date,
     /// 0 to 100.
@@ -91,6 +95,7 @@ pub struct Progress {
 
 /// The project's public notices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProjectPublicity {
     /// 入库公示: the day the project list was posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]

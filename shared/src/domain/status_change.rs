@@ -27,6 +27,7 @@ pub const MIN_PUBLICITY_DAYS: i64 = 7;
 
 /// A 动态调整 case of one household.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusChange {
     pub household_id: String,
     #[serde(rename = "type")]
@@ -46,6 +47,7 @@ pub struct StatusChange {
 
 /// The income year and the 两不愁三保障 + 饮水 flags at proposal time (DOMAIN §2.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Snapshot {
     pub income_year: i32,
     /// Per-capita net income of that year, when the income was recorded.
@@ -73,6 +75,7 @@ impl Snapshot {
 
 /// One step of the procedure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Step {
     pub step: StatusChangeStep,
     /// The day the step was taken; for 村内公示, the day the notice went up.
@@ -95,6 +98,7 @@ pub struct Step {
 
 /// The public notice period (公示) and the objections raised in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Publicity {
     pub start: Date,
     pub end: Date,
@@ -116,6 +120,7 @@ impl Publicity {
 
 /// An objection raised during the public notice; resolved once it has a resolution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Objection {
     pub summary: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

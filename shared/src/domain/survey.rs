@@ -19,6 +19,7 @@ use crate::projection::{Rows, Sql, SqlType, Table};
 
 /// One household's satisfaction answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SatisfactionSurvey {
     pub household_id: String,
     /// `"2016"` or `"2016-Q3"`.

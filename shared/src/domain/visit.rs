@@ -25,6 +25,7 @@ use crate::values::{Date, Geo, Timestamp};
 
 /// A household visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Visit {
     pub household_id: String,
     /// The logged-in author; the store checks it against the envelope (R6).
@@ -71,6 +72,7 @@ pub struct Visit {
 
 /// The 两不愁三保障 + 饮水 checklist of a visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Checklist {
     /// 不愁吃、不愁穿.
     pub food_clothing: ChecklistEntry,
@@ -115,6 +117,7 @@ impl Checklist {
 /// One checklist answer. A "no" needs a note saying what is wrong, so that the problem can
 /// be followed up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChecklistEntry {
     pub answer: ChecklistAnswer,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +126,7 @@ pub struct ChecklistEntry {
 
 /// A photo taken at the visit; the image itself travels separately, by hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Photo {
     pub sha256: String,
     /// Perceptual hash (hex), to find near-duplicate photos reused across visits (R9).

@@ -20,6 +20,7 @@ use crate::values::{Date, Timestamp};
 
 /// One day's log of a resident cadre.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkLog {
     pub date: Date,
     pub village_code: String,
@@ -40,6 +41,7 @@ pub struct WorkLog {
 
 /// A reviewer's sign-off on a log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Review {
     pub reviewer_id: String,
     pub ts: Timestamp,

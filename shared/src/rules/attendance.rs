@@ -23,6 +23,7 @@ use crate::values::Date;
 
 /// The county-configurable (⚙) attendance settings, with DOMAIN's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct AttendanceConfig {
     /// R1: in-village days required in a full calendar month.
@@ -211,6 +212,7 @@ pub fn required_days(assigned_days: u32, days_in_month: u32, cfg: &AttendanceCon
 
 /// A cadre's month (report 1, 考勤台账, for one cadre).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MonthSummary {
     pub in_village_days: u32,
     pub official_days: u32,

@@ -28,6 +28,7 @@ use visits::{AssignmentFact, DueHousehold, VisitConfig, VisitFact};
 
 /// Every county-configurable rule setting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct RulesConfig {
     pub attendance: AttendanceConfig,
@@ -36,6 +37,7 @@ pub struct RulesConfig {
 
 /// A cadre's month: each day's status and the R1 summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CadreMonth {
     pub cadre_id: String,
     pub days: Vec<(Date, DayStatus)>,

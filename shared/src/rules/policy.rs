@@ -32,6 +32,7 @@ pub struct DeliveryFact {
 
 /// An entitlement past due without a delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeliveryGap {
     pub entitlement_id: String,
     pub household_id: String,

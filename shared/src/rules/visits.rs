@@ -16,6 +16,7 @@ use crate::values::Date;
 
 /// The county-configurable (⚙) visit settings.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct VisitConfig {
     /// R5: the longest gap between counting visits by the primary assignee.
@@ -69,6 +70,7 @@ pub fn visit_counts(v: &VisitFact, assignments: &[AssignmentFact]) -> bool {
 
 /// A household of the cadre's that is due a visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DueHousehold {
     pub household_id: String,
     /// The last counting visit by this cadre, if any.

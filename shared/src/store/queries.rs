@@ -46,6 +46,7 @@ pub struct HouseholdFilter {
 
 /// One line of the household list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HouseholdRow {
     pub id: String,
     pub village_code: String,

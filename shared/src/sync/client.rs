@@ -43,6 +43,7 @@ impl Default for SyncOptions {
 
 /// Progress of a sync, for the shell to show.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum SyncEvent {
     Pushing {
@@ -67,6 +68,7 @@ pub enum SyncEvent {
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncReport {
     pub pushed: usize,
     pub rejected: usize,

@@ -1,0 +1,472 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::domain::codes::{DayStatus, LeaveType};
+use crate::domain::{Assignment, Team, Village};
+
+fn d(s: &str) -> Date {
+    s.parse().unwrap()
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+/// An app signed in as `cadre` (no server: the session row as a login leaves it), holding the
+/// example village, its team, one household assigned to `cadre` and one entitlement.
+fn app_with_village(cadre: &str, role: &str) -> (tempfile::TempDir, FieldApp, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = FieldApp::open(dir.path()).unwrap();
+    app.store
+        .conn()
+        .execute(
+            "INSERT INTO app_session (id, server_url, login, token, expires_at, cadre_id, role)
+             VALUES (1, 'http://127.0.0.1:9', ?1, 't', '2099-01-01T00:00:00Z', ?1, ?2)",
+            params![cadre, role],
+        )
+        .unwrap();
+    let admin = Author::now("server", "import");
+    app.store.create(&admin, &Village::example()).unwrap();
+    app.store.create(&admin, &Team::example()).unwrap();
+    let hh = app.store.create(&admin, &Household::example()).unwrap();
+    let assignment = Assignment {
+        household_id: hh.clone(),
+        cadre_id: cadre.into(),
+        from: d("2015-08-25"),
+        to: None,
+        is_primary: true,
+    };
+    app.store.create(&admin, &assignment).unwrap();
+    let ent = Entitlement {
+        household_id: hh.clone(),
+        ..Entitlement::example()
+    };
+    let ent = app.store.create(&admin, &ent).unwrap();
+    (dir, app, hh, ent)
+}
+
+#[test]
+fn commands_other_than_reading_need_a_signed_in_cadre() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = FieldApp::open(dir.path()).unwrap();
+    assert_eq!(app.me().unwrap(), None);
+    let err = app
+        .check_in(
+            &CheckInInput {
+                lat: 25.0,
+                lon: 103.6,
+                accuracy_m: None,
+            },
+            now(),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "not_signed_in");
+    assert_eq!(app.store.outbox_len().unwrap(), 0);
+    let home = app.home(today()).unwrap();
+    assert!(home.me.is_none());
+}
+
+#[test]
+fn login_refuses_a_bad_server_address_without_calling_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = FieldApp::open(dir.path()).unwrap();
+    let err = app
+        .login(&LoginInput {
+            server_url: "example.org".into(),
+            login: "li".into(),
+            password: "pw".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "bad_server_url");
+    let err = app
+        .login(&LoginInput {
+            server_url: "http://127.0.0.1:9".into(),
+            login: " ".into(),
+            password: "pw".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "bad_login");
+    // Port 9 (discard) is closed here: a network error, said as such.
+    let err = app
+        .login(&LoginInput {
+            server_url: "http://127.0.0.1:9".into(),
+            login: "li".into(),
+            password: "pw".into(),
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "network");
+    assert_eq!(app.me().unwrap(), None);
+}
+
+#[test]
+fn check_in_reports_the_geofence_and_shows_on_home() {
+    let (_dir, mut app, _, _) = app_with_village("cadre-li-ming", "team_member");
+    let at = ts("2015-09-14T07:52:00+08:00");
+    let village = Village::example();
+    let inside = app
+        .check_in(
+            &CheckInInput {
+                lat: village.geofence.centroid.lat,
+                lon: village.geofence.centroid.lon,
+                accuracy_m: Some(8.0),
+            },
+            at,
+        )
+        .unwrap();
+    assert_eq!(inside.inside_geofence, Some(true));
+    assert_eq!(inside.village_name, village.name);
+    // Far away: recorded all the same, flagged outside.
+    let outside = app
+        .check_in(
+            &CheckInInput {
+                lat: 39.9,
+                lon: 116.4,
+                accuracy_m: Some(30.0),
+            },
+            ts("2015-09-14T15:10:00+08:00"),
+        )
+        .unwrap();
+    assert_eq!(outside.inside_geofence, Some(false));
+    let home = app.home(d("2015-09-14")).unwrap();
+    assert_eq!(home.check_ins.len(), 2);
+    assert_eq!(home.check_ins[0].time, "07:52");
+    assert_eq!(home.check_ins[0].inside_geofence, Some(true));
+    assert_eq!(home.check_ins[1].inside_geofence, Some(false));
+    assert_eq!(home.village.unwrap().code, village.code);
+    assert!(home.waiting_to_sync >= 2 + 5, "{}", home.waiting_to_sync);
+}
+
+#[test]
+fn a_cadre_without_a_team_gets_told_what_to_do() {
+    let (_dir, mut app, _, _) = app_with_village("cadre-nobody", "team_member");
+    let err = app
+        .check_in(
+            &CheckInInput {
+                lat: 25.0,
+                lon: 103.6,
+                accuracy_m: None,
+            },
+            ts("2015-09-14T07:52:00+08:00"),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "no_team");
+    assert!(err.to_string().contains("同步"));
+}
+
+#[test]
+fn leave_then_return_closes_it() {
+    let (_dir, mut app, _, _) = app_with_village("cadre-li-ming", "team_member");
+    let err = app
+        .request_leave(
+            &LeaveInput {
+                leave_type: LeaveType::Personal,
+                from: d("2015-10-09"),
+                to: d("2015-10-08"),
+                reason: "陪护".into(),
+                evidence: None,
+            },
+            ts("2015-10-06T18:30:00+08:00"),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "bad_dates");
+    let id = app
+        .request_leave(
+            &LeaveInput {
+                leave_type: LeaveType::Personal,
+                from: d("2015-10-08"),
+                to: d("2015-10-12"),
+                reason: "母亲住院手术".into(),
+                evidence: Some(" ".into()),
+            },
+            ts("2015-10-06T18:30:00+08:00"),
+        )
+        .unwrap();
+    let leaves = app.my_leaves().unwrap();
+    assert_eq!(leaves.len(), 1);
+    assert_eq!(leaves[0].leave.days, 5);
+    assert_eq!(leaves[0].leave.status, LeaveStatus::Pending);
+    // Five days is beyond the township's three (R3).
+    assert_eq!(
+        leaves[0].leave.level,
+        crate::domain::codes::ApprovalLevel::CountyOrg
+    );
+    assert_eq!(leaves[0].leave.approver_id, "cadre-wang-zhigang");
+    assert_eq!(leaves[0].leave.evidence, None);
+    assert!(app.home(d("2015-10-09")).unwrap().on_leave.is_some());
+    app.return_from_leave(&id, ts("2015-10-11T20:00:00+08:00"))
+        .unwrap();
+    let leave = &app.my_leaves().unwrap()[0].leave;
+    assert_eq!(leave.status, LeaveStatus::Returned);
+    assert!(app.home(d("2015-10-09")).unwrap().on_leave.is_none());
+    let history = app.store.history(&id).unwrap();
+    assert_eq!(history.last().unwrap().reason, "销假");
+}
+
+#[test]
+fn households_filter_by_search_and_days_since_visit() {
+    let (_dir, mut app, hh, _) = app_with_village("cadre-li-ming", "team_member");
+    let head = Household::example().head().unwrap().name.clone();
+    let all = app
+        .households(&HouseholdQuery::default(), d("2015-09-20"))
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(all[0].assigned_to_me);
+    assert_eq!(all[0].days_since_visit, None);
+    let found = app
+        .households(
+            &HouseholdQuery {
+                search: Some(head.chars().take(1).collect()),
+                ..Default::default()
+            },
+            d("2015-09-20"),
+        )
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let none = app
+        .households(
+            &HouseholdQuery {
+                search: Some("没有这个人".into()),
+                ..Default::default()
+            },
+            d("2015-09-20"),
+        )
+        .unwrap();
+    assert!(none.is_empty());
+
+    let visit = Visit {
+        household_id: hh.clone(),
+        visitor_id: "someone-else".into(),
+        ..Visit::example()
+    };
+    let vid = app.record_visit(&visit).unwrap();
+    // R6: the visitor is the signed-in author whatever the form said.
+    assert_eq!(
+        app.store.get::<Visit>(&vid).unwrap().record.visitor_id,
+        "cadre-li-ming"
+    );
+    let q = |n| HouseholdQuery {
+        not_visited_days: Some(n),
+        ..Default::default()
+    };
+    // Visited on 2015-09-12: 8 days before the 20th.
+    assert_eq!(app.households(&q(7), d("2015-09-20")).unwrap().len(), 1);
+    assert_eq!(app.households(&q(8), d("2015-09-20")).unwrap().len(), 0);
+    let item = &app
+        .households(&HouseholdQuery::default(), d("2015-09-20"))
+        .unwrap()[0];
+    assert_eq!(item.last_visit.as_deref(), Some("2015-09-12"));
+    assert_eq!(item.days_since_visit, Some(8));
+}
+
+#[test]
+fn household_page_has_flags_entitlements_deliveries_visits_and_history() {
+    let (_dir, mut app, hh, ent) = app_with_village("cadre-li-ming", "team_member");
+    let visit = Visit {
+        household_id: hh.clone(),
+        ..Visit::example()
+    };
+    app.record_visit(&visit).unwrap();
+    let delivery = Delivery {
+        entitlement_id: ent.clone(),
+        ..Delivery::example()
+    };
+    app.record_delivery(&delivery).unwrap();
+    let bad = Delivery {
+        entitlement_id: "no-such".into(),
+        ..Delivery::example()
+    };
+    assert_eq!(
+        app.record_delivery(&bad).unwrap_err().code(),
+        "unknown_entitlement"
+    );
+    let page = app.household(&hh, d("2015-10-25")).unwrap();
+    assert_eq!(page.visits.len(), 1);
+    assert_eq!(page.entitlements.len(), 1);
+    assert_eq!(page.entitlements[0].deliveries.len(), 1);
+    assert_eq!(page.entitlements[0].deliveries[0].delivery, delivery);
+    assert_eq!(page.history.len(), 1);
+    assert_eq!(page.history[0].cadre_id, "server");
+    // The example visit answered 不愁吃穿 "yes".
+    assert_eq!(page.flags.food_clothing_ok, Some(true));
+    let members = app.household_members(&hh).unwrap();
+    assert_eq!(members.len(), Household::example().members.len());
+}
+
+#[test]
+fn work_log_is_one_per_day_and_edits_keep_history() {
+    let (_dir, mut app, _, _) = app_with_village("cadre-li-ming", "team_member");
+    let log = WorkLog {
+        review: None,
+        ..WorkLog::example()
+    };
+    let id = app.write_work_log(&log).unwrap();
+    let edited = WorkLog {
+        summary: "下午补充:完成3户信息核实".into(),
+        ..log.clone()
+    };
+    assert_eq!(app.write_work_log(&edited).unwrap(), id);
+    assert_eq!(app.work_log(log.date).unwrap(), Some(edited));
+    assert_eq!(app.store.history(&id).unwrap().len(), 2);
+    assert_eq!(app.work_log(d("2015-09-13")).unwrap(), None);
+}
+
+#[test]
+fn my_month_lays_out_day_statuses_and_due_households() {
+    let (_dir, mut app, hh, _) = app_with_village("cadre-li-ming", "team_member");
+    let village = Village::example();
+    let here = CheckInInput {
+        lat: village.geofence.centroid.lat,
+        lon: village.geofence.centroid.lon,
+        accuracy_m: Some(5.0),
+    };
+    // Two check-ins in the window on the 14th: 在村 under R2's defaults.
+    app.check_in(&here, ts("2015-09-14T08:00:00+08:00"))
+        .unwrap();
+    app.check_in(&here, ts("2015-09-14T16:00:00+08:00"))
+        .unwrap();
+    let month = app.my_month(2015, 9, d("2015-09-30")).unwrap();
+    // 2015-09-01 was a Tuesday.
+    assert_eq!(month.me.leading_blanks, 1);
+    assert_eq!(month.me.days.len(), 30);
+    assert_eq!(month.me.days[13].day, 14);
+    assert_eq!(month.me.days[13].status, Some(DayStatus::InVillage));
+    assert_eq!(month.me.days[14].status, Some(DayStatus::NoRecord));
+    assert_eq!(month.me.summary.in_village_days, 1);
+    assert!(
+        month.team.is_empty(),
+        "a team member sees only their own month"
+    );
+    // Assigned since 2015-08-25, never visited: 36 days is within R5's 60.
+    assert!(month.due.is_empty());
+    let later = app.my_month(2015, 11, d("2015-11-01")).unwrap();
+    assert_eq!(later.due.len(), 1);
+    assert_eq!(later.due[0].household_id, hh);
+    assert_eq!(later.due[0].days, 68);
+    assert_eq!(
+        app.my_month(2015, 13, d("2015-09-30")).unwrap_err().code(),
+        "bad_month"
+    );
+}
+
+#[test]
+fn a_first_secretary_sees_each_team_member() {
+    let (_dir, app, _, _) = app_with_village("cadre-wang-zhigang", "first_secretary");
+    let month = app.my_month(2015, 9, d("2015-09-30")).unwrap();
+    let ids: Vec<_> = month.team.iter().map(|m| m.cadre_id.as_str()).collect();
+    assert_eq!(ids, ["cadre-li-ming", "cadre-zhao-hong"]);
+    // 赵红 joined on the 1st of September: every day is on the team.
+    assert_eq!(month.team[1].days.len(), 30);
+}
+
+#[test]
+fn drafts_survive_reopening_until_discarded() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut app = FieldApp::open(dir.path()).unwrap();
+        app.save_draft("visit:h1", r#"{"demands":"修路"}"#).unwrap();
+        app.save_draft("visit:h1", r#"{"demands":"修路和饮水"}"#)
+            .unwrap();
+        assert_eq!(
+            app.save_draft("visit:h1", "{not json").unwrap_err().code(),
+            "bad_draft"
+        );
+    }
+    let mut app = FieldApp::open(dir.path()).unwrap();
+    assert_eq!(
+        app.draft("visit:h1").unwrap().as_deref(),
+        Some(r#"{"demands":"修路和饮水"}"#)
+    );
+    app.discard_draft("visit:h1").unwrap();
+    assert_eq!(app.draft("visit:h1").unwrap(), None);
+}
+
+#[test]
+fn conflicts_are_listed_and_settled_with_a_reason() {
+    let (dir, mut app, hh, _) = app_with_village("cadre-li-ming", "team_member");
+    // A second replica edits the same field concurrently.
+    let mut other = Store::open(&dir.path().join("other.sqlite3")).unwrap();
+    let changes: Vec<_> = app
+        .store
+        .changes_of(&hh)
+        .unwrap()
+        .into_iter()
+        .map(|bytes| crate::IncomingChange {
+            doc_id: hh.clone(),
+            bytes,
+        })
+        .collect();
+    other.apply_changes(&changes).unwrap();
+    let mut mine = app.store.get::<Household>(&hh).unwrap().record;
+    mine.phone = Some("13800000001".into());
+    app.store
+        .update(&Author::now("cadre-li-ming", "新号码"), &hh, &mine)
+        .unwrap();
+    let mut theirs = other.get::<Household>(&hh).unwrap().record;
+    theirs.phone = Some("13900000002".into());
+    other
+        .update(&Author::now("cadre-wang-zhigang", "户主说的"), &hh, &theirs)
+        .unwrap();
+    let back: Vec<_> = other
+        .changes_of(&hh)
+        .unwrap()
+        .into_iter()
+        .map(|bytes| crate::IncomingChange {
+            doc_id: hh.clone(),
+            bytes,
+        })
+        .collect();
+    app.store.apply_changes(&back).unwrap();
+
+    let conflicts = app.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    let c = &conflicts[0];
+    assert_eq!(c.record_id, hh);
+    assert_eq!(c.conflict.values.len(), 2);
+    let chosen = c.conflict.values[1].value.clone();
+    let mut input = ResolveInput {
+        record_id: hh.clone(),
+        path: c.conflict.path.clone(),
+        value: chosen.clone(),
+        reason: " ".into(),
+    };
+    assert_eq!(
+        app.resolve_conflict(&input).unwrap_err().code(),
+        "reason_required"
+    );
+    input.reason = "电话核实".into();
+    app.resolve_conflict(&input).unwrap();
+    assert!(app.conflicts().unwrap().is_empty());
+    let phone = app.store.get::<Household>(&hh).unwrap().record.phone;
+    assert_eq!(serde_json::json!(phone), chosen);
+}
+
+#[test]
+fn code_lists_carry_the_core_labels() {
+    let lists = CodeLists::all();
+    let in_village = lists
+        .day_status
+        .iter()
+        .find(|o| o.code == "in_village")
+        .unwrap();
+    assert_eq!(in_village.zh, "在村");
+    assert_eq!(lists.leave_type.len(), LeaveType::ALL.len());
+}
+
+#[test]
+fn location_from_env_parses_or_gives_none() {
+    assert_eq!(
+        location_from_env(Some("25.03, 103.66, 12")),
+        Some(CheckInInput {
+            lat: 25.03,
+            lon: 103.66,
+            accuracy_m: Some(12.0)
+        })
+    );
+    assert_eq!(
+        location_from_env(Some("25.03,103.66")).unwrap().accuracy_m,
+        None
+    );
+    assert_eq!(location_from_env(Some("95,103")), None);
+    assert_eq!(location_from_env(Some("a,b")), None);
+    assert_eq!(location_from_env(None), None);
+}

@@ -1,0 +1,249 @@
+//! What the field app's screens send and receive. Each type derives `ts_rs::TS` under the
+//! `ts` feature, so the UI's TypeScript declarations are generated from these, never
+//! written by hand.
+
+use serde::{Deserialize, Serialize};
+
+use crate::HouseholdRow;
+use crate::doc::{Conflict, HistoryEntry};
+use crate::domain::codes::{
+    ChecklistAnswer, Confirmation, DayStatus, DeliveryChannel, DeliveryStatus, HouseholdAttribute,
+    HouseholdStatus, LeaveStatus, LeaveType, VisitMode, VisitPurpose, VisitRole, WorkActivity,
+};
+use crate::domain::household::Flags;
+use crate::domain::{Delivery, Entitlement, Household, Leave, Visit};
+use crate::values::Date;
+
+/// Who is signed in on this device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Me {
+    pub login: String,
+    pub cadre_id: String,
+    /// An account role code (`team_member`, `first_secretary`…).
+    pub role: String,
+    pub server_url: String,
+    /// RFC 3339, when the last sync finished.
+    pub last_sync: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LoginInput {
+    pub server_url: String,
+    pub login: String,
+    pub password: String,
+}
+
+/// The village of the cadre's team.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VillageInfo {
+    pub code: String,
+    pub name: String,
+    pub leader_id: String,
+}
+
+/// One of today's check-ins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CheckInSummary {
+    pub id: String,
+    /// Local time, `HH:MM`.
+    pub time: String,
+    pub accuracy_m: Option<f64>,
+    /// `None` when the village's geofence is not on the device.
+    pub inside_geofence: Option<bool>,
+}
+
+/// The home screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Home {
+    pub me: Option<Me>,
+    pub today: String,
+    pub village: Option<VillageInfo>,
+    pub check_ins: Vec<CheckInSummary>,
+    /// Local changes not yet acknowledged by the server.
+    pub waiting_to_sync: usize,
+    pub conflicts: usize,
+    /// The leave or trip covering today, if any.
+    pub on_leave: Option<LeaveRow>,
+}
+
+/// Where the phone is, as the UI got it from the location provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CheckInInput {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CheckInDone {
+    pub id: String,
+    pub inside_geofence: Option<bool>,
+    pub village_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LeaveInput {
+    pub leave_type: LeaveType,
+    pub from: Date,
+    pub to: Date,
+    pub reason: String,
+    pub evidence: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LeaveRow {
+    pub id: String,
+    pub leave: Leave,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HouseholdQuery {
+    /// The head's name or the household id, in part.
+    pub search: Option<String>,
+    pub status: Option<HouseholdStatus>,
+    /// Only households with no visit in more than this many days (or never visited).
+    pub not_visited_days: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HouseholdItem {
+    #[serde(flatten)]
+    pub row: HouseholdRow,
+    pub last_visit: Option<String>,
+    pub days_since_visit: Option<i64>,
+    pub assigned_to_me: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VisitItem {
+    pub id: String,
+    pub visit: Visit,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DeliveryItem {
+    pub id: String,
+    pub delivery: Delivery,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EntitlementItem {
+    pub id: String,
+    pub entitlement: Entitlement,
+    pub deliveries: Vec<DeliveryItem>,
+}
+
+/// A household's page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HouseholdPage {
+    pub id: String,
+    pub household: Household,
+    pub flags: Flags,
+    pub visits: Vec<VisitItem>,
+    pub entitlements: Vec<EntitlementItem>,
+    pub history: Vec<HistoryEntry>,
+    pub conflicts: Vec<Conflict>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberOption {
+    pub id: String,
+    pub name: String,
+}
+
+/// A conflicting field of a record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ConflictItem {
+    pub record_id: String,
+    pub kind: String,
+    pub conflict: Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ResolveInput {
+    pub record_id: String,
+    pub path: Vec<String>,
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub value: serde_json::Value,
+    pub reason: String,
+}
+
+/// One value of a code list with its labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CodeOption {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+}
+
+/// The code lists the forms offer; labels come from the core's code lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CodeLists {
+    pub visit_role: Vec<CodeOption>,
+    pub visit_mode: Vec<CodeOption>,
+    pub visit_purpose: Vec<CodeOption>,
+    pub checklist_answer: Vec<CodeOption>,
+    pub confirmation: Vec<CodeOption>,
+    pub leave_type: Vec<CodeOption>,
+    pub leave_status: Vec<CodeOption>,
+    pub day_status: Vec<CodeOption>,
+    pub delivery_channel: Vec<CodeOption>,
+    pub delivery_status: Vec<CodeOption>,
+    pub work_activity: Vec<CodeOption>,
+    pub household_status: Vec<CodeOption>,
+    pub household_attribute: Vec<CodeOption>,
+}
+
+macro_rules! options {
+    ($t:ty) => {
+        <$t>::ALL
+            .iter()
+            .map(|v| CodeOption {
+                code: v.code().into(),
+                zh: v.label_zh().into(),
+                en: v.label_en().into(),
+            })
+            .collect()
+    };
+}
+
+impl CodeLists {
+    pub fn all() -> CodeLists {
+        CodeLists {
+            visit_role: options!(VisitRole),
+            visit_mode: options!(VisitMode),
+            visit_purpose: options!(VisitPurpose),
+            checklist_answer: options!(ChecklistAnswer),
+            confirmation: options!(Confirmation),
+            leave_type: options!(LeaveType),
+            leave_status: options!(LeaveStatus),
+            day_status: options!(DayStatus),
+            delivery_channel: options!(DeliveryChannel),
+            delivery_status: options!(DeliveryStatus),
+            work_activity: options!(WorkActivity),
+            household_status: options!(HouseholdStatus),
+            household_attribute: options!(HouseholdAttribute),
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The commands the UI invokes, grouped by domain. Each is one line calling the core.
+//! Commands that may wait on the network run off the main thread (`async`).
+
+use tauri::State;
+
+use crate::AppState;
+
+macro_rules! handler {
+    ($($path:path),* $(,)?) => {
+        /// The invoke handler with every command.
+        pub fn handler() -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($path),*]
+        }
+    };
+}
+
+handler![
+    session::me,
+    session::login,
+    session::logout,
+    session::home,
+    session::code_lists,
+    session::device_location,
+    sync::sync_now,
+    sync::server_reachable,
+    attendance::check_in,
+    attendance::my_leaves,
+    attendance::request_leave,
+    attendance::return_from_leave,
+    attendance::my_month,
+    households::households,
+    households::household,
+    households::household_members,
+    visits::record_visit,
+    delivery::record_delivery,
+    worklog::write_work_log,
+    worklog::work_log,
+    conflicts::conflicts,
+    conflicts::resolve_conflict,
+    drafts::save_draft,
+    drafts::draft,
+    drafts::discard_draft,
+];
+
+pub mod session {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::field::{CheckInInput, CodeLists, Home, LoginInput, Me};
+
+    #[tauri::command]
+    pub fn me(state: State<'_, AppState>) -> CmdResult<Option<Me>> {
+        Ok(state.lock().me()?)
+    }
+
+    #[tauri::command(async)]
+    pub fn login(state: State<'_, AppState>, input: LoginInput) -> CmdResult<Me> {
+        Ok(state.lock().login(&input)?)
+    }
+
+    #[tauri::command]
+    pub fn logout(state: State<'_, AppState>) -> CmdResult<()> {
+        Ok(state.lock().logout()?)
+    }
+
+    #[tauri::command]
+    pub fn home(state: State<'_, AppState>) -> CmdResult<Home> {
+        Ok(state.lock().home(cunji_core::field::today())?)
+    }
+
+    #[tauri::command]
+    pub fn code_lists(state: State<'_, AppState>) -> CodeLists {
+        state.lock().code_lists()
+    }
+
+    /// The fixed location of a desktop without GPS (`CUNJI_LOCATION`), when the webview has
+    /// no geolocation.
+    #[tauri::command]
+    pub fn device_location() -> Option<CheckInInput> {
+        cunji_core::field::location_from_env(std::env::var("CUNJI_LOCATION").ok().as_deref())
+    }
+}
+
+pub mod sync {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::sync::client::SyncReport;
+    use tauri::Emitter;
+
+    /// Syncs now, emitting `sync-progress` events as it goes.
+    #[tauri::command(async)]
+    pub fn sync_now(app: tauri::AppHandle, state: State<'_, AppState>) -> CmdResult<SyncReport> {
+        Ok(state
+            .lock()
+            .sync(&mut |e| drop(app.emit("sync-progress", e)))?)
+    }
+
+    #[tauri::command(async)]
+    pub fn server_reachable(state: State<'_, AppState>) -> CmdResult<bool> {
+        Ok(state.lock().server_reachable()?)
+    }
+}
+
+pub mod attendance {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::field::{CheckInDone, CheckInInput, LeaveInput, LeaveRow, MyMonth, now, today};
+
+    #[tauri::command]
+    pub fn check_in(state: State<'_, AppState>, input: CheckInInput) -> CmdResult<CheckInDone> {
+        Ok(state.lock().check_in(&input, now())?)
+    }
+
+    #[tauri::command]
+    pub fn my_leaves(state: State<'_, AppState>) -> CmdResult<Vec<LeaveRow>> {
+        Ok(state.lock().my_leaves()?)
+    }
+
+    #[tauri::command]
+    pub fn request_leave(state: State<'_, AppState>, input: LeaveInput) -> CmdResult<String> {
+        Ok(state.lock().request_leave(&input, now())?)
+    }
+
+    #[tauri::command]
+    pub fn return_from_leave(state: State<'_, AppState>, id: String) -> CmdResult<()> {
+        Ok(state.lock().return_from_leave(&id, now())?)
+    }
+
+    #[tauri::command]
+    pub fn my_month(state: State<'_, AppState>, year: i32, month: u32) -> CmdResult<MyMonth> {
+        Ok(state.lock().my_month(year, month, today())?)
+    }
+}
+
+pub mod households {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::field::{HouseholdItem, HouseholdPage, HouseholdQuery, MemberOption, today};
+
+    #[tauri::command]
+    pub fn households(
+        state: State<'_, AppState>,
+        query: HouseholdQuery,
+    ) -> CmdResult<Vec<HouseholdItem>> {
+        Ok(state.lock().households(&query, today())?)
+    }
+
+    #[tauri::command]
+    pub fn household(state: State<'_, AppState>, id: String) -> CmdResult<HouseholdPage> {
+        Ok(state.lock().household(&id, today())?)
+    }
+
+    #[tauri::command]
+    pub fn household_members(
+        state: State<'_, AppState>,
+        id: String,
+    ) -> CmdResult<Vec<MemberOption>> {
+        Ok(state.lock().household_members(&id)?)
+    }
+}
+
+pub mod visits {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::domain::Visit;
+
+    #[tauri::command]
+    pub fn record_visit(state: State<'_, AppState>, visit: Visit) -> CmdResult<String> {
+        Ok(state.lock().record_visit(&visit)?)
+    }
+}
+
+pub mod delivery {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::domain::Delivery;
+
+    #[tauri::command]
+    pub fn record_delivery(state: State<'_, AppState>, delivery: Delivery) -> CmdResult<String> {
+        Ok(state.lock().record_delivery(&delivery)?)
+    }
+}
+
+pub mod worklog {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::domain::WorkLog;
+    use cunji_core::values::Date;
+
+    #[tauri::command]
+    pub fn write_work_log(state: State<'_, AppState>, log: WorkLog) -> CmdResult<String> {
+        Ok(state.lock().write_work_log(&log)?)
+    }
+
+    #[tauri::command]
+    pub fn work_log(state: State<'_, AppState>, date: Date) -> CmdResult<Option<WorkLog>> {
+        Ok(state.lock().work_log(date)?)
+    }
+}
+
+pub mod conflicts {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::field::{ConflictItem, ResolveInput};
+
+    #[tauri::command]
+    pub fn conflicts(state: State<'_, AppState>) -> CmdResult<Vec<ConflictItem>> {
+        Ok(state.lock().conflicts()?)
+    }
+
+    #[tauri::command]
+    pub fn resolve_conflict(state: State<'_, AppState>, input: ResolveInput) -> CmdResult<()> {
+        Ok(state.lock().resolve_conflict(&input)?)
+    }
+}
+
+pub mod drafts {
+    use super::*;
+    use crate::CmdResult;
+
+    #[tauri::command]
+    pub fn save_draft(state: State<'_, AppState>, form: String, json: String) -> CmdResult<()> {
+        Ok(state.lock().save_draft(&form, &json)?)
+    }
+
+    #[tauri::command]
+    pub fn draft(state: State<'_, AppState>, form: String) -> CmdResult<Option<String>> {
+        Ok(state.lock().draft(&form)?)
+    }
+
+    #[tauri::command]
+    pub fn discard_draft(state: State<'_, AppState>, form: String) -> CmdResult<()> {
+        Ok(state.lock().discard_draft(&form)?)
+    }
+}
