@@ -84,10 +84,12 @@ pub struct Conflict {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConflictValue {
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub value: Json,
     pub cadre_id: String,
     pub device_id: String,
     pub reason: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub time_ms: i64,
 }
 
@@ -97,8 +99,10 @@ pub struct ConflictValue {
 pub struct FieldChange {
     pub path: Vec<String>,
     /// `None` when the field did not exist before.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub old: Option<Json>,
     /// `None` when the change deleted the field.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub new: Option<Json>,
 }
 
@@ -110,6 +114,7 @@ pub struct HistoryEntry {
     pub cadre_id: String,
     pub device_id: String,
     pub reason: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub time_ms: i64,
     pub fields: Vec<FieldChange>,
 }

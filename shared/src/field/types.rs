@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::HouseholdRow;
 use crate::doc::{Conflict, HistoryEntry};
 use crate::domain::codes::{
-    ChecklistAnswer, Confirmation, DayStatus, DeliveryChannel, DeliveryStatus, HouseholdAttribute,
-    HouseholdStatus, LeaveStatus, LeaveType, VisitMode, VisitPurpose, VisitRole, WorkActivity,
+    ChecklistAnswer, Confirmation, DayStatus, DeliveryChannel, DeliveryStatus, Health,
+    HouseholdAttribute, HouseholdStatus, LeaveStatus, LeaveType, Relation, VisitMode, VisitPurpose,
+    VisitRole, WorkActivity,
 };
 use crate::domain::household::Flags;
 use crate::domain::{Delivery, Entitlement, Household, Leave, Visit};
@@ -112,6 +113,7 @@ pub struct HouseholdQuery {
     pub search: Option<String>,
     pub status: Option<HouseholdStatus>,
     /// Only households with no visit in more than this many days (or never visited).
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub not_visited_days: Option<i64>,
     pub limit: Option<u32>,
 }
@@ -122,6 +124,7 @@ pub struct HouseholdItem {
     #[serde(flatten)]
     pub row: HouseholdRow,
     pub last_visit: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub days_since_visit: Option<i64>,
     pub assigned_to_me: bool,
 }
@@ -213,6 +216,8 @@ pub struct CodeLists {
     pub work_activity: Vec<CodeOption>,
     pub household_status: Vec<CodeOption>,
     pub household_attribute: Vec<CodeOption>,
+    pub relation: Vec<CodeOption>,
+    pub health: Vec<CodeOption>,
 }
 
 macro_rules! options {
@@ -244,6 +249,8 @@ impl CodeLists {
             work_activity: options!(WorkActivity),
             household_status: options!(HouseholdStatus),
             household_attribute: options!(HouseholdAttribute),
+            relation: options!(Relation),
+            health: options!(Health),
         }
     }
 }

@@ -76,6 +76,7 @@ pub struct DueHousehold {
     /// The last counting visit by this cadre, if any.
     pub last_visit: Option<Date>,
     /// `today − max(last_visit, assignment.from)`.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub days: i64,
 }
 

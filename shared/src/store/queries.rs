@@ -54,6 +54,7 @@ pub struct HouseholdRow {
     pub head_name: Option<String>,
     pub status: HouseholdStatus,
     pub attribute: HouseholdAttribute,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub member_count: i64,
 }
 

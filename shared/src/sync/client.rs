@@ -61,6 +61,7 @@ pub enum SyncEvent {
     },
     Retrying {
         attempt: u32,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         wait_ms: u64,
         error: String,
     },

@@ -4,4 +4,4 @@ import type { CodeOption } from "./CodeOption";
 /**
  * The code lists the forms offer; labels come from the core's code lists.
  */
-export type CodeLists = { visit_role: Array<CodeOption>, visit_mode: Array<CodeOption>, visit_purpose: Array<CodeOption>, checklist_answer: Array<CodeOption>, confirmation: Array<CodeOption>, leave_type: Array<CodeOption>, leave_status: Array<CodeOption>, day_status: Array<CodeOption>, delivery_channel: Array<CodeOption>, delivery_status: Array<CodeOption>, work_activity: Array<CodeOption>, household_status: Array<CodeOption>, household_attribute: Array<CodeOption>, };
+export type CodeLists = { visit_role: Array<CodeOption>, visit_mode: Array<CodeOption>, visit_purpose: Array<CodeOption>, checklist_answer: Array<CodeOption>, confirmation: Array<CodeOption>, leave_type: Array<CodeOption>, leave_status: Array<CodeOption>, day_status: Array<CodeOption>, delivery_channel: Array<CodeOption>, delivery_status: Array<CodeOption>, work_activity: Array<CodeOption>, household_status: Array<CodeOption>, household_attribute: Array<CodeOption>, relation: Array<CodeOption>, health: Array<CodeOption>, };

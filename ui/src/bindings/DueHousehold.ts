@@ -11,4 +11,4 @@ last_visit: string | null,
 /**
  * `today − max(last_visit, assignment.from)`.
  */
-days: bigint, };
+days: number, };

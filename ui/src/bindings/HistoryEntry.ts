@@ -4,4 +4,4 @@ import type { FieldChange } from "./FieldChange";
 /**
  * One change in a record's history: which fields, old and new values, who, when, why.
  */
-export type HistoryEntry = { hash: string, cadre_id: string, device_id: string, reason: string, time_ms: bigint, fields: Array<FieldChange>, };
+export type HistoryEntry = { hash: string, cadre_id: string, device_id: string, reason: string, time_ms: number, fields: Array<FieldChange>, };

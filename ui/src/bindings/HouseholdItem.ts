@@ -2,4 +2,4 @@
 import type { HouseholdAttribute } from "./HouseholdAttribute";
 import type { HouseholdStatus } from "./HouseholdStatus";
 
-export type HouseholdItem = { last_visit: string | null, days_since_visit: bigint | null, assigned_to_me: boolean, id: string, village_code: string, hamlet: string | null, head_name: string | null, status: HouseholdStatus, attribute: HouseholdAttribute, member_count: bigint, };
+export type HouseholdItem = { last_visit: string | null, days_since_visit: number | null, assigned_to_me: boolean, id: string, village_code: string, hamlet: string | null, head_name: string | null, status: HouseholdStatus, attribute: HouseholdAttribute, member_count: number, };

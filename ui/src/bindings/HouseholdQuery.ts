@@ -9,4 +9,4 @@ search: string | null, status: HouseholdStatus | null,
 /**
  * Only households with no visit in more than this many days (or never visited).
  */
-not_visited_days: bigint | null, limit: number | null, };
+not_visited_days: number | null, limit: number | null, };

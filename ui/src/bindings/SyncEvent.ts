@@ -3,4 +3,4 @@
 /**
  * Progress of a sync, for the shell to show.
  */
-export type SyncEvent = { "phase": "pushing", sent: number, total: number, bytes: number, } | { "phase": "pulling", received: number, bytes: number, more: boolean, } | { "phase": "repairing", records: number, } | { "phase": "retrying", attempt: number, wait_ms: bigint, error: string, };
+export type SyncEvent = { "phase": "pushing", sent: number, total: number, bytes: number, } | { "phase": "pulling", received: number, bytes: number, more: boolean, } | { "phase": "repairing", records: number, } | { "phase": "retrying", attempt: number, wait_ms: number, error: string, };

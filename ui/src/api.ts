@@ -1,0 +1,94 @@
+// Typed calls to the app's Tauri commands. The types come from ui/src/bindings, generated from
+// the Rust types by ts-rs (src-tauri/tests/bindings.rs); nothing here restates them.
+import { invoke } from '@tauri-apps/api/core'
+import { listen, type UnlistenFn } from '@tauri-apps/api/event'
+import type { CheckInDone } from './bindings/CheckInDone'
+import type { CheckInInput } from './bindings/CheckInInput'
+import type { CodeLists } from './bindings/CodeLists'
+import type { ConflictItem } from './bindings/ConflictItem'
+import type { Delivery } from './bindings/Delivery'
+import type { Home } from './bindings/Home'
+import type { HouseholdItem } from './bindings/HouseholdItem'
+import type { HouseholdPage } from './bindings/HouseholdPage'
+import type { HouseholdQuery } from './bindings/HouseholdQuery'
+import type { LeaveInput } from './bindings/LeaveInput'
+import type { LeaveRow } from './bindings/LeaveRow'
+import type { LoginInput } from './bindings/LoginInput'
+import type { Me } from './bindings/Me'
+import type { MemberOption } from './bindings/MemberOption'
+import type { MyMonth } from './bindings/MyMonth'
+import type { ResolveInput } from './bindings/ResolveInput'
+import type { ShellError } from './bindings/ShellError'
+import type { SyncEvent } from './bindings/SyncEvent'
+import type { SyncReport } from './bindings/SyncReport'
+import type { Visit } from './bindings/Visit'
+import type { WorkLog } from './bindings/WorkLog'
+
+/** An error from the app: a stable code and a message a person can act on. */
+export class AppError extends Error {
+  constructor(
+    public code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** Turns whatever a command rejected with into an AppError. */
+export function toAppError(e: unknown): AppError {
+  if (e instanceof AppError) return e
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
+    const s = e as ShellError
+    return new AppError(String(s.code), String(s.message))
+  }
+  return new AppError('internal', String(e))
+}
+
+type Invoke = (cmd: string, args?: Record<string, unknown>) => Promise<unknown>
+let invoker: Invoke = invoke
+
+/** Unit tests replace the Tauri bridge with an in-memory one. */
+export function setInvoker(fn: Invoke) {
+  invoker = fn
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return (await invoker(cmd, args)) as T
+  } catch (e) {
+    throw toAppError(e)
+  }
+}
+
+export const api = {
+  me: () => call<Me | null>('me'),
+  login: (input: LoginInput) => call<Me>('login', { input }),
+  logout: () => call<void>('logout'),
+  home: () => call<Home>('home'),
+  codeLists: () => call<CodeLists>('code_lists'),
+  deviceLocation: () => call<CheckInInput | null>('device_location'),
+  syncNow: () => call<SyncReport>('sync_now'),
+  serverReachable: () => call<boolean>('server_reachable'),
+  checkIn: (input: CheckInInput) => call<CheckInDone>('check_in', { input }),
+  myLeaves: () => call<LeaveRow[]>('my_leaves'),
+  requestLeave: (input: LeaveInput) => call<string>('request_leave', { input }),
+  returnFromLeave: (id: string) => call<void>('return_from_leave', { id }),
+  myMonth: (year: number, month: number) => call<MyMonth>('my_month', { year, month }),
+  households: (query: HouseholdQuery) => call<HouseholdItem[]>('households', { query }),
+  household: (id: string) => call<HouseholdPage>('household', { id }),
+  householdMembers: (id: string) => call<MemberOption[]>('household_members', { id }),
+  recordVisit: (visit: Visit) => call<string>('record_visit', { visit }),
+  recordDelivery: (delivery: Delivery) => call<string>('record_delivery', { delivery }),
+  writeWorkLog: (log: WorkLog) => call<string>('write_work_log', { log }),
+  workLog: (date: string) => call<WorkLog | null>('work_log', { date }),
+  conflicts: () => call<ConflictItem[]>('conflicts'),
+  resolveConflict: (input: ResolveInput) => call<void>('resolve_conflict', { input }),
+  saveDraft: (form: string, json: string) => call<void>('save_draft', { form, json }),
+  draft: (form: string) => call<string | null>('draft', { form }),
+  discardDraft: (form: string) => call<void>('discard_draft', { form }),
+}
+
+/** Listens to the progress of a sync. */
+export function onSyncProgress(fn: (e: SyncEvent) => void): Promise<UnlistenFn> {
+  return listen<SyncEvent>('sync-progress', (event) => fn(event.payload))
+}

@@ -1,0 +1,11 @@
+// How an error is told to a person: a network error says the record is safe on the phone.
+import { showFailToast } from 'vant'
+import { toAppError } from '../api'
+import { i18n } from '../i18n'
+
+export function showError(e: unknown) {
+  const err = toAppError(e)
+  const t = i18n.global.t
+  const text = err.code === 'network' ? t('errors.network') : err.message || t('errors.generic')
+  showFailToast({ message: text, duration: 4000, wordBreak: 'break-word' })
+}

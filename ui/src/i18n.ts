@@ -1,0 +1,165 @@
+// Screen texts, Chinese first. Code-list labels (visit modes, day statuses…) are not here:
+// they come from the core with the code lists (api.codeLists), in both languages.
+import { createI18n } from 'vue-i18n'
+
+export const messages = {
+  'zh-CN': {
+    app: { name: '村记', lang: 'EN', online: '在线', offline: '离线' },
+    common: {
+      save: '保存', cancel: '取消', confirm: '确认', back: '返回', loading: '加载中…',
+      saved: '已保存', required: '必填', none: '暂无', retry: '重试', yes: '是', no: '否',
+      draftKept: '草稿已自动保存', days: '{n} 天', reason: '理由', date: '日期',
+    },
+    login: {
+      title: '登录并登记本机', server: '服务器地址', account: '账号', password: '密码',
+      submit: '登录', hint: '首次使用需要联网登录一次,之后没有信号也能记录。',
+      signingIn: '正在登录并下载本村数据…', welcome: '登录成功',
+    },
+    home: {
+      title: '首页', today: '今天', checkedIn: '今日已打卡 {n} 次', notCheckedIn: '今日还未打卡',
+      checkIn: '打卡', waiting: '待同步', lastSync: '上次同步', never: '从未同步',
+      sync: '立即同步', syncing: '正在同步…', synced: '同步完成:上传 {pushed} 条,下载 {pulled} 条',
+      leave: '请假/销假', worklog: '工作日志', households: '农户', mylog: '我的日志',
+      conflicts: '待处理冲突', onLeave: '今天在假期中:{type}', logout: '退出登录',
+      inside: '在村范围内', outside: '不在村范围内(仍然有效,供审核参考)',
+    },
+    sync: { pushing: '上传中 {sent}/{total}', pulling: '下载中 {received} 条', repairing: '修复 {records} 条记录', retrying: '网络不稳,第 {attempt} 次重试…' },
+    checkin: {
+      title: '打卡', locating: '正在获取位置…', accuracy: '精度约 {m} 米', noLocation: '无法获取位置:请到室外开阔处重试',
+      tap: '点此打卡', done: '打卡成功', village: '村', noFence: '本机还没有本村范围,同步后可显示',
+      note: '考勤是审核依据,不排名、不强制上传。',
+    },
+    leave: {
+      title: '请假/外出报备', type: '类型', from: '开始日期', to: '结束日期', reason: '事由',
+      evidence: '证明材料(选填)', submit: '提交申请', mine: '我的请假', returnNow: '销假',
+      returned: '已销假', submitted: '已提交,等待审批', pickDate: '选择日期',
+    },
+    households: {
+      title: '农户', search: '搜索户主姓名或户编号', status: '状态', all: '全部', notVisited: '未走访',
+      notVisitedDays: '{n} 天以上未走访', mine: '我的', lastVisit: '上次走访 {d}', neverVisited: '从未走访',
+      members: '{n} 人', empty: '没有符合条件的农户',
+    },
+    household: {
+      overview: '概况', policies: '政策', visits: '走访', history: '修改记录', members: '家庭成员',
+      flags: '两不愁三保障', food: '不愁吃穿', education: '义务教育', medical: '基本医疗', housing: '住房安全',
+      water: '饮水安全', ok: '达标', notOk: '未达标', unknown: '未核实', newVisit: '新增走访',
+      deliver: '登记兑现', due: '应享 {amount},{date} 前', delivered: '已兑现', noDelivery: '尚未兑现',
+      who: '{who} 于 {when}', why: '原因:{why}', head: '户主', conflicts: '此户有冲突待处理',
+    },
+    visit: {
+      title: '新增走访', role: '走访身份', mode: '走访方式', purpose: '走访目的', met: '见到的成员',
+      notMet: '未见本人的原因', checklist: '两不愁三保障核查', note: '存在什么问题', changes: '家庭变化',
+      demands: '群众诉求', actions: '帮扶措施', followUp: '下次回访日期', knows: '能说出帮扶责任人',
+      confirmation: '农户确认', sign: '请农户在此签字或按手印', clear: '重签', refusal: '拒签原因',
+      noGps: '无定位原因', location: '位置', save: '保存走访', saved: '走访已保存', needSign: '请先签字',
+      needPurpose: '请至少选择一个走访目的',
+    },
+    delivery: {
+      title: '登记兑现', amount: '金额(元)', inKind: '实物内容', date: '兑现日期', channel: '兑现方式',
+      voucher: '凭证号', ack: '农户已签收', status: '兑现状态', save: '保存兑现', saved: '兑现已保存',
+    },
+    worklog: {
+      title: '工作日志', activities: '今日工作', summary: '工作内容', problems: '存在问题', plan: '明日计划',
+      save: '保存日志', saved: '日志已保存', needActivity: '请至少选择一项工作',
+    },
+    mylog: {
+      title: '我的日志', counted: '在村 {n} 天 / 应在村 {r} 天', compliant: '达标', notCompliant: '未达标',
+      due: '需要走访的农户', dueDays: '已 {n} 天未走访', team: '队员考勤', prev: '上月', next: '下月',
+      legend: '图例',
+    },
+    conflicts: {
+      title: '冲突处理', empty: '没有冲突', field: '字段', pick: '选用这个值', reason: '选择理由',
+      resolve: '确认处理', resolved: '已处理', by: '{who} · {when}',
+    },
+    errors: { network: '连不上服务器:记录已保存在本机,有网络时会自动同步。', generic: '出错了' },
+  },
+  en: {
+    app: { name: 'Cunji', lang: '中文', online: 'Online', offline: 'Offline' },
+    common: {
+      save: 'Save', cancel: 'Cancel', confirm: 'Confirm', back: 'Back', loading: 'Loading…',
+      saved: 'Saved', required: 'Required', none: 'None yet', retry: 'Retry', yes: 'Yes', no: 'No',
+      draftKept: 'Draft saved automatically', days: '{n} days', reason: 'Reason', date: 'Date',
+    },
+    login: {
+      title: 'Sign in and register this phone', server: 'Server address', account: 'Account', password: 'Password',
+      submit: 'Sign in', hint: 'Sign in online once; afterwards you can record with no signal.',
+      signingIn: "Signing in and downloading the village's records…", welcome: 'Signed in',
+    },
+    home: {
+      title: 'Home', today: 'Today', checkedIn: 'Checked in {n} times today', notCheckedIn: 'Not checked in today',
+      checkIn: 'Check in', waiting: 'Waiting to sync', lastSync: 'Last sync', never: 'Never',
+      sync: 'Sync now', syncing: 'Syncing…', synced: 'Synced: {pushed} sent, {pulled} received',
+      leave: 'Leave / return', worklog: 'Work log', households: 'Households', mylog: 'My log',
+      conflicts: 'Conflicts to settle', onLeave: 'On leave today: {type}', logout: 'Sign out',
+      inside: 'Inside the village', outside: 'Outside the village (still recorded, for review)',
+    },
+    sync: { pushing: 'Sending {sent}/{total}', pulling: 'Received {received}', repairing: 'Repairing {records} records', retrying: 'Weak network, retry {attempt}…' },
+    checkin: {
+      title: 'Check in', locating: 'Finding your location…', accuracy: 'Accuracy about {m} m', noLocation: 'No location: try again outdoors',
+      tap: 'Tap to check in', done: 'Checked in', village: 'Village', noFence: "The village boundary is not on this phone yet; sync to see it",
+      note: 'Attendance is evidence for review: no rankings, no forced uploads.',
+    },
+    leave: {
+      title: 'Leave or trip', type: 'Type', from: 'First day', to: 'Last day', reason: 'Reason',
+      evidence: 'Evidence (optional)', submit: 'Submit', mine: 'My leave', returnNow: 'Report back',
+      returned: 'Returned', submitted: 'Submitted for approval', pickDate: 'Pick a date',
+    },
+    households: {
+      title: 'Households', search: "Search head's name or household id", status: 'Status', all: 'All', notVisited: 'Not visited',
+      notVisitedDays: 'Not visited in {n}+ days', mine: 'Mine', lastVisit: 'Last visit {d}', neverVisited: 'Never visited',
+      members: '{n} people', empty: 'No household matches',
+    },
+    household: {
+      overview: 'Overview', policies: 'Policies', visits: 'Visits', history: 'History', members: 'Members',
+      flags: 'Two assurances, three guarantees', food: 'Food and clothing', education: 'Schooling', medical: 'Medical care', housing: 'Safe housing',
+      water: 'Safe water', ok: 'Met', notOk: 'Not met', unknown: 'Not checked', newVisit: 'New visit',
+      deliver: 'Record delivery', due: 'Due {amount} by {date}', delivered: 'Delivered', noDelivery: 'Not delivered yet',
+      who: '{who} at {when}', why: 'Why: {why}', head: 'Head', conflicts: 'This household has conflicts to settle',
+    },
+    visit: {
+      title: 'New visit', role: 'Visiting as', mode: 'Mode', purpose: 'Purpose', met: 'Member met',
+      notMet: 'Why nobody was met', checklist: 'Checklist', note: 'What is wrong', changes: 'Changes in the family',
+      demands: 'What they asked for', actions: 'Actions taken', followUp: 'Follow-up date', knows: 'Could name their pairing cadre',
+      confirmation: "Household's confirmation", sign: 'Ask the household to sign or press a fingerprint here', clear: 'Clear', refusal: 'Why they refused',
+      noGps: 'Why there is no location', location: 'Location', save: 'Save visit', saved: 'Visit saved', needSign: 'Please sign first',
+      needPurpose: 'Choose at least one purpose',
+    },
+    delivery: {
+      title: 'Record delivery', amount: 'Amount (yuan)', inKind: 'Goods handed over', date: 'Date', channel: 'Channel',
+      voucher: 'Voucher no.', ack: 'Household signed for it', status: 'Status', save: 'Save delivery', saved: 'Delivery saved',
+    },
+    worklog: {
+      title: 'Work log', activities: "Today's work", summary: 'What I did', problems: 'Problems', plan: "Tomorrow's plan",
+      save: 'Save log', saved: 'Log saved', needActivity: 'Choose at least one activity',
+    },
+    mylog: {
+      title: 'My log', counted: '{n} days in the village / {r} required', compliant: 'Met', notCompliant: 'Not met',
+      due: 'Households due a visit', dueDays: 'No visit for {n} days', team: 'Team attendance', prev: 'Previous', next: 'Next',
+      legend: 'Legend',
+    },
+    conflicts: {
+      title: 'Conflicts', empty: 'No conflicts', field: 'Field', pick: 'Use this value', reason: 'Why this value',
+      resolve: 'Settle', resolved: 'Settled', by: '{who} · {when}',
+    },
+    errors: { network: 'Cannot reach the server: records are kept on this phone and sync when online.', generic: 'Something went wrong' },
+  },
+}
+
+export type Locale = keyof typeof messages
+
+export function savedLocale(): Locale {
+  const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('locale') : null
+  return saved === 'en' ? 'en' : 'zh-CN'
+}
+
+export const i18n = createI18n({
+  legacy: false,
+  locale: savedLocale(),
+  fallbackLocale: 'zh-CN',
+  messages,
+})
+
+export function setLocale(locale: Locale) {
+  i18n.global.locale.value = locale
+  localStorage.setItem('locale', locale)
+}

@@ -1,0 +1,29 @@
+import { createRouter, createWebHashHistory } from 'vue-router'
+import { state, loadSession } from './store'
+
+const routes = [
+  { path: '/', redirect: '/home' },
+  { path: '/login', component: () => import('./views/Login.vue') },
+  { path: '/home', component: () => import('./views/Home.vue'), meta: { tab: true } },
+  { path: '/checkin', component: () => import('./views/CheckIn.vue') },
+  { path: '/leave', component: () => import('./views/Leave.vue') },
+  { path: '/households', component: () => import('./views/Households.vue'), meta: { tab: true } },
+  { path: '/household/:id', component: () => import('./views/Household.vue') },
+  { path: '/visit/:household', component: () => import('./views/Visit.vue') },
+  { path: '/delivery/:entitlement', component: () => import('./views/Delivery.vue') },
+  { path: '/worklog', component: () => import('./views/WorkLog.vue') },
+  { path: '/mylog', component: () => import('./views/MyLog.vue'), meta: { tab: true } },
+  { path: '/conflicts', component: () => import('./views/Conflicts.vue') },
+]
+
+export const router = createRouter({ history: createWebHashHistory(), routes })
+
+let loaded = false
+router.beforeEach(async (to) => {
+  if (!loaded) {
+    await loadSession()
+    loaded = true
+  }
+  if (!state.me && to.path !== '/login') return '/login'
+  return true
+})

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest'
+import { calendarRows, label, nowRfc3339, shortTime, statusColor } from '../src/util'
+import type { MonthGrid } from '../src/bindings/MonthGrid'
+
+const grid = (blanks: number, n: number): MonthGrid => ({
+  cadre_id: 'c',
+  leading_blanks: blanks,
+  days: Array.from({ length: n }, (_, i) => ({ day: i + 1, status: i === 0 ? 'in_village' : 'no_record' })),
+  summary: { in_village_days: 1, official_days: 0, leave_days: 0, rest_days: 0, absent_days: 0, no_record_days: n - 1, assigned_days: n, required_days: 20, counted_days: 1, compliant: false },
+})
+
+describe('calendarRows', () => {
+  it('starts on the right weekday and fills whole weeks', () => {
+    // September 2015 began on a Tuesday: one blank Monday.
+    const rows = calendarRows(grid(1, 30))
+    expect(rows).toHaveLength(5)
+    expect(rows[0][0]).toBeNull()
+    expect(rows[0][1]?.day).toBe(1)
+    expect(rows.every((r) => r.length === 7)).toBe(true)
+    expect(rows[4][2]?.day).toBe(30)
+    expect(rows[4][3]).toBeNull()
+  })
+  it('needs no blank row for a month starting on Monday', () => {
+    const rows = calendarRows(grid(0, 28))
+    expect(rows).toHaveLength(4)
+    expect(rows[3][6]?.day).toBe(28)
+  })
+})
+
+describe('label', () => {
+  const list = [{ code: 'in_village', zh: '在村', en: 'In the village' }]
+  it('shows the label of the current language', () => {
+    expect(label(list, 'in_village', 'zh-CN')).toBe('在村')
+    expect(label(list, 'in_village', 'en')).toBe('In the village')
+  })
+  it('falls back to the code for an unknown code, and to nothing for none', () => {
+    expect(label(list, 'absent', 'zh-CN')).toBe('absent')
+    expect(label(list, null, 'zh-CN')).toBe('')
+  })
+})
+
+describe('times', () => {
+  it('writes RFC 3339 with the local offset', () => {
+    const s = nowRfc3339(new Date(2015, 8, 14, 7, 52, 3))
+    expect(s).toMatch(/^2015-09-14T07:52:03[+-]\d\d:\d\d$/)
+    expect(new Date(s).getTime()).toBe(new Date(2015, 8, 14, 7, 52, 3).getTime())
+  })
+  it('shortens a timestamp for lists and keeps garbage visible', () => {
+    expect(shortTime(nowRfc3339(new Date(2015, 8, 14, 7, 5)))).toBe('09-14 07:05')
+    expect(shortTime('not a time')).toBe('not a time')
+    expect(shortTime(null)).toBe('')
+  })
+  it('colours each day status differently', () => {
+    const codes = ['in_village', 'official_trip', 'on_leave', 'rotation', 'absent', 'no_record']
+    expect(new Set(codes.map(statusColor)).size).toBe(codes.length)
+  })
+})
