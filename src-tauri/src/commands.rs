@@ -1,5 +1,6 @@
 //! The commands the UI invokes, grouped by domain. Each is one line calling the core.
-//! Commands that may wait on the network run off the main thread (`async`).
+//! Commands that may wait on the network run on a blocking thread ([`crate::blocking`]): the
+//! core's HTTP client is blocking and must not run on the async runtime or the main thread.
 
 use tauri::State;
 
@@ -52,9 +53,9 @@ pub mod session {
         Ok(state.lock().me()?)
     }
 
-    #[tauri::command(async)]
-    pub fn login(state: State<'_, AppState>, input: LoginInput) -> CmdResult<Me> {
-        Ok(state.lock().login(&input)?)
+    #[tauri::command]
+    pub async fn login(app: tauri::AppHandle, input: LoginInput) -> CmdResult<Me> {
+        crate::blocking(app, move |f| f.login(&input)).await
     }
 
     #[tauri::command]

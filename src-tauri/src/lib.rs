@@ -13,7 +13,7 @@ pub mod commands;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use cunji_core::field::{FieldApp, FieldError};
+use cunji_core::field::{FieldApp, FieldError, LoginInput};
 use serde::Serialize;
 use tauri::Manager;
 
@@ -51,12 +51,43 @@ impl From<FieldError> for ShellError {
 
 pub type CmdResult<T> = Result<T, ShellError>;
 
+/// Runs `f` on the app state on a blocking thread (for calls that wait on the network).
+pub async fn blocking<T: Send + 'static>(
+    app: tauri::AppHandle,
+    f: impl FnOnce(&mut FieldApp) -> Result<T, FieldError> + Send + 'static,
+) -> CmdResult<T> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = app.state::<AppState>();
+        let mut field = state.lock();
+        f(&mut field).map_err(ShellError::from)
+    })
+    .await
+    .map_err(|e| ShellError {
+        code: "internal".into(),
+        message: e.to_string(),
+    })?
+}
+
 /// Where the app keeps its data: `CUNJI_DATA_DIR`, else the platform's app data directory.
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     if let Some(dir) = std::env::var_os("CUNJI_DATA_DIR") {
         return Ok(PathBuf::from(dir));
     }
     Ok(app.path().app_data_dir()?)
+}
+
+/// `--sign-in URL LOGIN PASSWORD`: sign in at start when nobody is (the demo run).
+pub fn sign_in_argument(mut args: impl Iterator<Item = String>) -> Option<LoginInput> {
+    while let Some(a) = args.next() {
+        if a == "--sign-in" {
+            return Some(LoginInput {
+                server_url: args.next()?,
+                login: args.next()?,
+                password: args.next()?,
+            });
+        }
+    }
+    None
 }
 
 /// Starts the app.
@@ -71,7 +102,15 @@ pub fn run() {
         .setup(|app| {
             let dir = data_dir(app)?;
             tracing::info!(dir = %dir.display(), "opening the field app's data");
-            let field = FieldApp::open(&dir).map_err(|e| e.to_string())?;
+            let mut field = FieldApp::open(&dir).map_err(|e| e.to_string())?;
+            if let Some(input) = sign_in_argument(std::env::args().skip(1))
+                && field.me().map_err(|e| e.to_string())?.is_none()
+            {
+                // scripts/run opens the demo signed in; a failure leaves the sign-in screen.
+                if let Err(e) = field.login(&input) {
+                    tracing::warn!("--sign-in failed: {e}");
+                }
+            }
             app.manage(AppState(Mutex::new(field)));
             Ok(())
         })

@@ -22,6 +22,8 @@ use cunji_sync_server::config::Config;
 use cunji_sync_server::store::Db;
 use cunji_sync_server::{AppState, serve};
 
+pub mod demo;
+
 pub const PASSWORD: &str = "village-password-1";
 
 /// The example household with ID numbers unique for `n` (R10 forbids reusing them).

@@ -1,0 +1,550 @@
+//! End-to-end test of the real field app (issue 4): the built Tauri binary driven through
+//! tauri-driver and WebKitWebDriver, against the real `cunji-sync-server` binary on a
+//! temporary SQLite file seeded with the demo village (scripts/demo-seed).
+//!
+//! One cadre signs in online, the server goes away, and offline they check in, record a
+//! visit (with a finger signature), a delivery and a work log; the home screen shows what
+//! waits. The server comes back, the app syncs, and a second app instance with its own
+//! XDG_DATA_HOME (the same cadre's new phone) receives all of it. Every main screen is
+//! saved at 360×640 under target/screenshots/ and checked not to be blank.
+//!
+//! Needs the built app (`cargo build -p cunji-app` after `npm run build` in ui/), the server
+//! binary, `tauri-driver` on PATH, WebKitWebDriver and a display (Xvfb): scripts/test runs it
+//! with `cargo test -p cunji-tests --test app_e2e -- --ignored`.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cunji_tests::demo;
+use thirtyfour::prelude::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Ends a child we started, politely first: SIGTERM lets tauri-driver stop WebKitWebDriver
+/// (SIGKILL would orphan it).
+fn terminate(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(db: &Path, port: u16) -> Server {
+        let child = Command::new(root().join("target/debug/cunji-sync-server"))
+            .args(["--database", db.to_str().unwrap(), "serve", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("target/debug/cunji-sync-server: build it first");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut server = Server { child, url };
+        loop {
+            if reqwest::blocking::get(format!("{}/healthz", server.url))
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return server;
+            }
+            if Instant::now() > deadline || server.child.try_wait().is_ok_and(|s| s.is_some()) {
+                terminate(&mut server.child);
+                panic!("the sync server did not start");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+    }
+}
+
+/// One app instance: a tauri-driver of its own (own ports, own XDG_DATA_HOME) and a session.
+struct App {
+    driver: Option<WebDriver>,
+    tauri_driver: Child,
+}
+
+impl App {
+    async fn start(data_home: &Path) -> App {
+        let port = free_port();
+        let native = free_port();
+        let tauri_driver = Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("XDG_DATA_HOME", data_home)
+            // A desktop has no GPS: the app's fixed location, inside 新庄村's geofence.
+            .env("CUNJI_LOCATION", "25.0315,103.6671,12")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("tauri-driver on PATH (cargo install tauri-driver --locked)");
+        let mut caps = Capabilities::new();
+        caps.set("browserName", "wry").unwrap();
+        caps.set(
+            "tauri:options",
+            serde_json::json!({ "application": root().join("target/debug/cunji-app") }),
+        )
+        .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let driver = loop {
+            match WebDriver::new(&url, caps.clone()).await {
+                Ok(d) => break d,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("waiting for tauri-driver: {e}");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!("no WebDriver session: {e}"),
+            }
+        };
+        App {
+            driver: Some(driver),
+            tauri_driver,
+        }
+    }
+
+    fn d(&self) -> &WebDriver {
+        self.driver.as_ref().unwrap()
+    }
+
+    async fn find(&self, css: &str) -> WebElement {
+        match self
+            .d()
+            .query(By::Css(css))
+            .wait(Duration::from_secs(30), Duration::from_millis(200))
+            .first()
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                self.failure_shot().await;
+                panic!("{css} did not appear: {e}")
+            }
+        }
+    }
+
+    /// What the screen showed when a step failed: target/screenshots/failure.png.
+    async fn failure_shot(&self) {
+        if let Ok(png) = self.d().screenshot_as_png().await {
+            let dir = root().join("target/screenshots");
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = std::fs::write(dir.join("failure.png"), &png);
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
+    async fn click_text(&self, text: &str) {
+        let xpath = format!("//*[normalize-space(text())='{text}']");
+        self.d()
+            .query(By::XPath(&xpath))
+            .wait(Duration::from_secs(20), Duration::from_millis(200))
+            .first()
+            .await
+            .unwrap_or_else(|e| panic!("no element says {text}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        // WebDriver's clear does not reach Vue's v-model: empty it the way typing would.
+        self.d()
+            .execute(
+                "arguments[0].value = ''; arguments[0].dispatchEvent(new Event('input'));",
+                vec![input.to_json().unwrap()],
+            )
+            .await
+            .unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    /// Waits until `css`'s text satisfies `ok`, returning the text.
+    async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Ok(e) = self.d().find(By::Css(css)).await
+                && let Ok(t) = e.text().await
+                && ok(&t)
+            {
+                return t;
+            }
+            if Instant::now() > deadline {
+                self.failure_shot().await;
+                panic!("timed out waiting for {what} ({css})");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Saves the window as target/screenshots/NAME.png and checks it is a real picture.
+    async fn shot(&self, name: &str) {
+        // Let toasts and transitions settle.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let png = self.d().screenshot_as_png().await.unwrap();
+        check_not_blank(name, &png);
+        let dir = root().join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+    }
+
+    async fn quit(mut self) {
+        if let Some(d) = self.driver.take() {
+            let _ = d.quit().await;
+        }
+        terminate(&mut self.tauri_driver);
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        terminate(&mut self.tauri_driver);
+    }
+}
+
+/// A screenshot is 360×640-ish and shows a real screen: many colours, no colour covering
+/// nearly all of it.
+fn check_not_blank(name: &str, bytes: &[u8]) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (w, h) = (info.width, info.height);
+    assert!(
+        (300..=800).contains(&w) && (500..=1400).contains(&h),
+        "{name}: {w}×{h} is not a phone-sized window"
+    );
+    let channels = info.color_type.samples();
+    let mut counts = std::collections::HashMap::new();
+    for px in buf[..info.buffer_size()].chunks(channels) {
+        *counts.entry((px[0], px[1], px[2])).or_insert(0usize) += 1;
+    }
+    let total = (w * h) as usize;
+    let top = counts.values().max().copied().unwrap_or(0);
+    assert!(
+        counts.len() >= 16,
+        "{name}: only {} colours: blank?",
+        counts.len()
+    );
+    assert!(
+        top * 100 < total * 97,
+        "{name}: one colour covers {top} of {total} pixels"
+    );
+}
+
+async fn sign_in(app: &App, url: &str) {
+    app.find("[data-test=login]").await;
+    app.type_into("[data-test=server] input", url).await;
+    app.type_into("[data-test=account] input", demo::TEAM_MEMBER)
+        .await;
+    app.type_into("[data-test=password] input", demo::DEMO_PASSWORD)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built app, tauri-driver, WebKitWebDriver and a display: scripts/test runs it"]
+async fn offline_records_sync_to_a_second_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("server.sqlite3");
+    let seed = Command::new(root().join("scripts/demo-seed"))
+        .args(["accounts", db.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(seed.success(), "scripts/demo-seed accounts failed");
+    let port = free_port();
+    let server = tokio::task::block_in_place(|| Server::start(&db, port));
+    let url = server.url.clone();
+    let seed_dir = tmp.path().join("seed");
+    std::fs::create_dir_all(&seed_dir).unwrap();
+    let assignments = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            demo::seed_households(
+                &url,
+                demo::FIRST_SECRETARY,
+                demo::DEMO_PASSWORD,
+                demo::TEAM_MEMBER,
+                6,
+                &seed_dir,
+            )
+            .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let csv = tmp.path().join("assignments.csv");
+    std::fs::write(&csv, assignments).unwrap();
+    let import = Command::new(root().join("target/debug/cunji-sync-server"))
+        .args(["--database", db.to_str().unwrap(), "import-assignments"])
+        .arg(&csv)
+        .status()
+        .unwrap();
+    assert!(import.success());
+
+    // --- first phone: sign in online once -------------------------------------------------
+    let a = App::start(&tmp.path().join("phone-a")).await;
+    a.find("[data-test=login]").await;
+    a.shot("01-login").await;
+    sign_in(&a, &url).await;
+    a.click("[data-test=login-submit]").await;
+    a.find("[data-test=home]").await;
+    let data_dir = tmp.path().join("phone-a/org.cunji.field/cunji.sqlite3");
+    assert!(
+        data_dir.exists(),
+        "the app keeps its data under XDG_DATA_HOME"
+    );
+
+    // --- the server goes away: everything below is offline --------------------------------
+    drop(server);
+    a.wait_text(
+        "[data-test=online]",
+        |t| t == "离线",
+        "the offline indicator",
+    )
+    .await;
+    a.wait_text(
+        "[data-test=checkin-state]",
+        |t| t.contains("还未打卡"),
+        "no check-in yet",
+    )
+    .await;
+    a.shot("02-home").await;
+
+    a.click("[data-test=go-checkin]").await;
+    a.wait_text(
+        "[data-test=location]",
+        |t| t.contains("25.03"),
+        "the location",
+    )
+    .await;
+    a.click("[data-test=checkin-tap]").await;
+    let result = a
+        .wait_text(
+            "[data-test=checkin-result]",
+            |t| t.contains("打卡成功"),
+            "check-in",
+        )
+        .await;
+    assert!(result.contains("新庄村"), "{result}");
+    assert!(
+        result.contains("在村范围内"),
+        "geofence result shown: {result}"
+    );
+    a.shot("03-checkin").await;
+    a.d().back().await.unwrap();
+
+    a.click("[data-test=go-households]").await;
+    a.find("[data-test=hh-item]").await;
+    a.type_into("[data-test=hh-search] input", "张建国").await;
+    a.wait_text(
+        "[data-test=households]",
+        |t| !t.contains("李桂芬"),
+        "the search",
+    )
+    .await;
+    a.shot("04-households").await;
+    a.click("[data-test=hh-item]").await;
+    a.find("[data-test=flags]").await;
+    a.shot("05-household").await;
+
+    a.click("[data-test=new-visit]").await;
+    a.find("[data-test=checklist]").await;
+    a.type_into("[data-test=visit-demands] textarea", "希望修通组路")
+        .await;
+    a.type_into("[data-test=visit-actions] textarea", "讲解以工代赈政策")
+        .await;
+    let pad = a.find("[data-test=signature]").await;
+    pad.scroll_into_view().await.unwrap();
+    a.d()
+        .action_chain()
+        .move_to_element_center(&pad)
+        .click_and_hold()
+        .move_by_offset(30, 10)
+        .move_by_offset(30, -15)
+        .move_by_offset(20, 12)
+        .release()
+        .perform()
+        .await
+        .unwrap();
+    a.wait_text(
+        "[data-test=draft-note]",
+        |t| t.contains("草稿"),
+        "the draft being saved",
+    )
+    .await;
+    a.shot("06-visit").await;
+    a.click("[data-test=visit-save]").await;
+    a.wait_text(
+        "[data-test=household]",
+        |t| t.contains("家庭成员"),
+        "back on the household",
+    )
+    .await;
+
+    a.click_text("政策").await;
+    a.click("[data-test=deliver]").await;
+    a.type_into("[data-test=delivery-amount] input", "500")
+        .await;
+    a.type_into("[data-test=delivery-voucher] input", "YKT2026112200017")
+        .await;
+    a.shot("07-delivery").await;
+    a.click("[data-test=delivery-save]").await;
+    a.click_text("政策").await;
+    a.wait_text(
+        "[data-test=entitlement]",
+        |t| t.contains("已兑现"),
+        "the delivery",
+    )
+    .await;
+    a.click_text("走访").await;
+    a.wait_text(
+        "[data-test=visit-item]",
+        |t| t.contains("希望修通组路"),
+        "the visit",
+    )
+    .await;
+    a.click_text("修改记录").await;
+    a.wait_text(
+        "[data-test=history]",
+        |t| t.contains("wangzg"),
+        "who created the household",
+    )
+    .await;
+    a.shot("08-household-history").await;
+
+    a.d().back().await.unwrap();
+    a.d().back().await.unwrap();
+    a.click("[data-test=tabbar] .van-tabbar-item:nth-child(1)")
+        .await;
+    a.click("[data-test=go-worklog]").await;
+    a.click("[data-test=activity-household_visits]").await;
+    a.type_into(
+        "[data-test=worklog-summary] textarea",
+        "走访张建国户,登记教育补助兑现",
+    )
+    .await;
+    a.shot("09-worklog").await;
+    a.click("[data-test=worklog-save]").await;
+    a.d().back().await.unwrap();
+
+    a.click("[data-test=go-leave]").await;
+    a.find("[data-test=leave-reason]").await;
+    a.shot("10-leave").await;
+    a.d().back().await.unwrap();
+    a.click("[data-test=go-conflicts]").await;
+    a.find("[data-test=conflicts]").await;
+    a.shot("11-conflicts").await;
+    a.d().back().await.unwrap();
+    a.click("[data-test=tabbar] .van-tabbar-item:nth-child(3)")
+        .await;
+    a.wait_text(
+        "[data-test=summary]",
+        |t| t.contains("在村 1 天") || t.contains("在村 0 天"),
+        "my month",
+    )
+    .await;
+    a.find("[data-test=calendar]").await;
+    a.shot("12-mylog").await;
+    a.click("[data-test=tabbar] .van-tabbar-item:nth-child(1)")
+        .await;
+    let waiting = a
+        .wait_text(
+            "[data-test=waiting]",
+            |t| t.parse::<u32>().is_ok_and(|n| n >= 4),
+            "records waiting",
+        )
+        .await;
+    eprintln!("offline: {waiting} changes waiting to sync");
+    a.find("[data-test=lang]").await.click().await.unwrap();
+    a.wait_text("[data-test=online]", |t| t == "Offline", "English")
+        .await;
+    a.shot("13-home-english").await;
+    a.find("[data-test=lang]").await.click().await.unwrap();
+
+    // --- the server is back: sync -------------------------------------------------------
+    let server = tokio::task::block_in_place(|| Server::start(&db, port));
+    a.click("[data-test=sync]").await;
+    a.wait_text("[data-test=waiting]", |t| t == "0", "everything sent")
+        .await;
+    a.wait_text(
+        "[data-test=online]",
+        |t| t == "在线",
+        "the online indicator",
+    )
+    .await;
+    a.shot("14-home-synced").await;
+    a.quit().await;
+
+    // --- a second phone of the same cadre receives it all ---------------------------------
+    let b = App::start(&tmp.path().join("phone-b")).await;
+    sign_in(&b, &server.url).await;
+    b.click("[data-test=login-submit]").await;
+    b.wait_text(
+        "[data-test=checkin-state]",
+        |t| t.contains("已打卡 1 次"),
+        "the check-in on phone B",
+    )
+    .await;
+    b.click("[data-test=go-households]").await;
+    b.type_into("[data-test=hh-search] input", "张建国").await;
+    b.wait_text(
+        "[data-test=households]",
+        |t| !t.contains("李桂芬"),
+        "the search",
+    )
+    .await;
+    b.click("[data-test=hh-item]").await;
+    b.click_text("走访").await;
+    b.wait_text(
+        "[data-test=visit-item]",
+        |t| t.contains("希望修通组路"),
+        "the visit on phone B",
+    )
+    .await;
+    b.click_text("政策").await;
+    b.wait_text(
+        "[data-test=entitlement]",
+        |t| t.contains("已兑现"),
+        "the delivery on phone B",
+    )
+    .await;
+    b.shot("15-second-phone-household").await;
+    b.quit().await;
+    drop(server);
+}
