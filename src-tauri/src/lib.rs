@@ -51,21 +51,28 @@ impl From<FieldError> for ShellError {
 
 pub type CmdResult<T> = Result<T, ShellError>;
 
-/// Runs `f` on the app state on a blocking thread (for calls that wait on the network).
+/// Runs `f` on the app state on a thread of its own (for calls that wait on the network): the
+/// core's blocking HTTP client panics when dropped inside a Tokio runtime's context, which
+/// includes `spawn_blocking` threads, so the work runs on a plain OS thread.
 pub async fn blocking<T: Send + 'static>(
     app: tauri::AppHandle,
     f: impl FnOnce(&mut FieldApp) -> Result<T, FieldError> + Send + 'static,
 ) -> CmdResult<T> {
+    let internal = |message: String| ShellError {
+        code: "internal".into(),
+        message,
+    };
     tauri::async_runtime::spawn_blocking(move || {
-        let state = app.state::<AppState>();
-        let mut field = state.lock();
-        f(&mut field).map_err(ShellError::from)
+        std::thread::spawn(move || {
+            let state = app.state::<AppState>();
+            let mut field = state.lock();
+            f(&mut field).map_err(ShellError::from)
+        })
+        .join()
     })
     .await
-    .map_err(|e| ShellError {
-        code: "internal".into(),
-        message: e.to_string(),
-    })?
+    .map_err(|e| internal(e.to_string()))?
+    .map_err(|_| internal("the command panicked".into()))?
 }
 
 /// Where the app keeps its data: `CUNJI_DATA_DIR`, else the platform's app data directory.

@@ -238,19 +238,34 @@ impl FieldApp {
         Ok(report)
     }
 
-    /// Whether the sync server answers its health check within two seconds.
+    /// Whether the sync server accepts a connection within two seconds (a plain TCP connect:
+    /// cheap enough to poll, and no HTTP client to build and drop on every poll).
     pub fn server_reachable(&self) -> FieldResult<bool> {
+        use std::net::ToSocketAddrs;
         let Some(me) = self.me()? else {
             return Ok(false);
         };
-        let client = reqwest::blocking::Client::builder()
-            .timeout(std::time::Duration::from_secs(2))
-            .build()
-            .map_err(|e| FieldError::Network(e.to_string()))?;
-        Ok(client
-            .get(format!("{}/healthz", me.server_url))
-            .send()
-            .is_ok_and(|r| r.status().is_success()))
+        let rest = me
+            .server_url
+            .split_once("://")
+            .map_or(me.server_url.as_str(), |(_, r)| r);
+        let host = rest.split('/').next().unwrap_or(rest);
+        let default_port = if me.server_url.starts_with("https") {
+            443
+        } else {
+            80
+        };
+        let addr = if host.contains(':') {
+            host.to_string()
+        } else {
+            format!("{host}:{default_port}")
+        };
+        let Ok(mut addrs) = addr.to_socket_addrs() else {
+            return Ok(false);
+        };
+        Ok(addrs.any(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
+        }))
     }
 
     /// The home screen: today's check-ins, what waits to sync, the last sync.
