@@ -54,7 +54,8 @@ pub mod sync;
 pub mod values;
 
 pub use error::{Error, Problem, Result, ValidationError};
+pub use store::key::{DeviceKey, KeySalt};
 pub use store::{
     ApplyOutcome, ApplyReport, Author, CreateOptions, HouseholdFilter, HouseholdRow,
-    IncomingChange, OutboxItem, Page, Store, Stored, open_connection,
+    IncomingChange, OutboxItem, Page, Store, Stored, open_connection, open_keyed_connection,
 };
