@@ -56,6 +56,6 @@ pub mod values;
 pub use error::{Error, Problem, Result, ValidationError};
 pub use store::key::{DeviceKey, KeySalt};
 pub use store::{
-    ApplyOutcome, ApplyReport, Author, CreateOptions, HouseholdFilter, HouseholdRow,
+    ApplyOutcome, ApplyReport, Author, CompactReport, CreateOptions, HouseholdFilter, HouseholdRow,
     IncomingChange, OutboxItem, Page, Store, Stored, open_connection, open_keyed_connection,
 };

@@ -17,6 +17,7 @@
 //! [`error::ApiError`]s with a stable code and a message in Chinese and English.
 
 pub mod accounts;
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod merge;

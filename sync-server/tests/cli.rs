@@ -134,3 +134,63 @@ fn accounts_are_added_and_imported_and_the_server_serves_them() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn backup_writes_a_checked_copy_and_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let db = db.to_str().unwrap();
+    let add = |login: &str| {
+        let out = server()
+            .args(["--database", db, "add-account", "--login", login])
+            .args(["--name", login, "--role", "team_member"])
+            .args(["--password", "password-123"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    add("before");
+    let to = dir.path().join("b1.sqlite3");
+    let backup = |to: &std::path::Path, database: &str| {
+        server()
+            .args(["--database", database, "backup", "--to"])
+            .arg(to)
+            .output()
+            .unwrap()
+    };
+    let out = backup(&to, db);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    add("after");
+
+    // The copy is a database with what was there at the time, and only that.
+    let copy = rusqlite::Connection::open(&to).unwrap();
+    let logins: Vec<String> = copy
+        .prepare("SELECT login FROM accounts ORDER BY login")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(logins, ["before"]);
+    assert!(!dir.path().join("b1.sqlite3.partial").exists());
+
+    // An existing file is never overwritten; PostgreSQL is pointed to pg_dump.
+    let out = backup(&to, db);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = backup(
+        &dir.path().join("b2.sqlite3"),
+        "postgres://x@127.0.0.1/none",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+    assert!(!dir.path().join("b2.sqlite3").exists());
+}

@@ -140,11 +140,11 @@ impl TestServer {
         Self::start_on(url, dir, pg, config)
     }
 
-    /// A consistent copy of a SQLite server's database (`VACUUM INTO`), as a backup would be.
-    pub fn backup_sqlite(&self, to: &std::path::Path) {
-        let conn = cunji_core::open_connection(&self.sqlite_path()).unwrap();
-        conn.execute("VACUUM INTO ?1", [to.display().to_string()])
-            .unwrap();
+    /// A backup of a SQLite server's database, taken while it serves, the way the
+    /// `backup` command takes it (the online backup API, checked, then renamed into place).
+    pub fn backup_sqlite(&self, to: &std::path::Path) -> cunji_sync_server::backup::BackupReport {
+        cunji_sync_server::backup::backup_sqlite(&self.sqlite_path().display().to_string(), to)
+            .unwrap()
     }
 
     pub fn sqlite_path(&self) -> std::path::PathBuf {

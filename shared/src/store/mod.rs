@@ -15,6 +15,9 @@
 //!   records that break a rule, for a person to settle.
 //! - `p_*`: one projection table (or a few) per record kind ([`crate::projection`]).
 //!
+//! [`Store::compact`] re-encodes every document in Automerge's compact form and gives the
+//! freed pages back, keeping every change ([`compact`] says what it does not do).
+//!
 //! Every write (document, chunk, outbox, projection) happens in one SQLite transaction: after
 //! a crash a record is either there with its projection and its outbox entry, or not at all.
 //!
@@ -27,6 +30,7 @@
 //! changes through [`Store::apply_changes`].
 
 mod apply;
+pub mod compact;
 pub mod key;
 mod queries;
 pub mod schema;
@@ -46,6 +50,7 @@ use crate::values::{Geo, Timestamp};
 use key::{DeviceKey, KeySalt};
 
 pub use apply::{ApplyOutcome, ApplyReport, IncomingChange};
+pub use compact::CompactReport;
 pub use queries::{HouseholdFilter, HouseholdRow, OutboxItem, Page};
 
 /// Chunks are folded into the snapshot once they exceed both the snapshot and this size.
