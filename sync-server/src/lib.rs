@@ -20,6 +20,7 @@ pub mod accounts;
 pub mod backup;
 pub mod config;
 pub mod error;
+pub mod handover;
 pub mod merge;
 pub mod pull;
 pub mod records;

@@ -75,6 +75,9 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Ingest a handover bundle: the unsynced changes of a replaced cadre's device, checked
+    /// as a push from that device (see the `handover` module docs).
+    IngestHandover { file: PathBuf },
     /// Import pairing assignments (结对帮扶) from a CSV.
     ImportAssignments {
         csv: PathBuf,
@@ -182,6 +185,34 @@ fn main() -> anyhow::Result<()> {
                 "backup written and checked"
             );
             Ok(())
+        }
+        Command::IngestHandover { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let db = Db::open(&config.database)?;
+            let report =
+                cunji_sync_server::handover::ingest_bundle(&db, &bytes, config.max_decoded_bytes)
+                    .with_context(|| format!("ingesting {}", file.display()))?;
+            for (hash, code, message) in &report.rejected {
+                tracing::warn!(hash, code, message, "change refused");
+            }
+            tracing::info!(
+                device = report.device_id,
+                login = report.login,
+                accepted = report.accepted,
+                duplicate = report.duplicate,
+                held = report.held,
+                rejected = report.rejected.len(),
+                "handover ingested"
+            );
+            if report.rejected.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "{} changes were refused (logged above)",
+                    report.rejected.len()
+                )
+            }
         }
         Command::Revoke { login } => {
             let db = Db::open(&config.database)?;
