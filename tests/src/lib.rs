@@ -147,6 +147,13 @@ impl TestServer {
             .unwrap()
     }
 
+    /// A SQLite server whose database lives in `dir` (a small disk, say).
+    pub fn start_sqlite_in(dir: &std::path::Path) -> TestServer {
+        let dir = tempfile::tempdir_in(dir).unwrap();
+        let url = dir.path().join("server.sqlite3").display().to_string();
+        Self::start_on(url, dir, None, Config::default())
+    }
+
     pub fn sqlite_path(&self) -> std::path::PathBuf {
         self._dir.path().join("server.sqlite3")
     }
@@ -224,6 +231,57 @@ impl Drop for TestServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A real, small file system (tmpfs) mounted for one test, so that a server's disk really
+/// fills up (ENOSPC, not a simulation). Needs root with CAP_SYS_ADMIN, as CI and developers'
+/// machines have. Unmounted on drop.
+pub struct SmallDisk {
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub fn mount(bytes: u64) -> Result<SmallDisk, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}")])
+            .arg("tmpfs")
+            .arg(dir.path())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        Ok(SmallDisk {
+            path: dir.path().to_path_buf(),
+            _dir: dir,
+        })
+    }
+
+    /// Grows (or shrinks) the file system: space returns.
+    pub fn resize(&self, bytes: u64) {
+        let out = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={bytes}")])
+            .arg(&self.path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazy: a server thread may still hold a file open for a moment.
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
     }
 }
 

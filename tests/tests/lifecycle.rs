@@ -10,16 +10,23 @@ use cunji_core::sync::SyncError;
 use cunji_core::sync::handover;
 use cunji_core::sync::protocol::{self, PushItem};
 use cunji_sync_server::accounts::Role;
-use cunji_tests::{Backend, Device, TestServer, household};
+use cunji_tests::{Backend, Device, SmallDisk, TestServer, household};
 
 const LEADER: &str = "cadre-wang-zhigang";
+const MEMBER_A: &str = "cadre-li-ming";
+const MEMBER_B: &str = "cadre-zhao-hong";
 const OLD: &str = "pairing-zhou";
 const NEW: &str = "pairing-qian";
 const MAX_DECODED: usize = 32 * 1024 * 1024;
 
 /// A server with the example village and team, a leader, and two pairing cadres.
 fn village_server(backend: Backend) -> TestServer {
-    let server = TestServer::start(backend);
+    set_up_village(TestServer::start(backend))
+}
+
+fn set_up_village(server: TestServer) -> TestServer {
+    server.account(MEMBER_A, Role::TeamMember, "");
+    server.account(MEMBER_B, Role::TeamMember, "");
     server.account("admin", Role::Admin, "");
     server.account(LEADER, Role::FirstSecretary, "");
     server.account(OLD, Role::PairingCadre, "");
@@ -177,4 +184,131 @@ fn a_replaced_cadres_unsynced_work_is_handed_over_and_keeps_its_author() {
     for backend in Backend::available() {
         handover_of_a_replaced_cadre(backend);
     }
+}
+
+/// Every record's document as JSON, by id.
+fn snapshot(d: &Device) -> Vec<(String, serde_json::Value)> {
+    d.store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .map(|id| (id.clone(), d.store.document_json(&id).unwrap()))
+        .collect()
+}
+
+/// Changes a device has made or received, by hash: what the server must hold in the end.
+fn change_hashes(d: &Device) -> std::collections::BTreeSet<automerge::ChangeHash> {
+    d.store
+        .record_ids()
+        .unwrap()
+        .iter()
+        .flat_map(|id| history_hashes(d, id))
+        .collect()
+}
+
+fn history_hashes(d: &Device, id: &str) -> Vec<automerge::ChangeHash> {
+    d.store
+        .history(id)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.hash.parse().unwrap())
+        .collect()
+}
+
+/// The server's disk (a real tmpfs) fills while three devices push. SQLite only: a
+/// PostgreSQL server's disk is the database server's, outside what a test can mount; its
+/// DISK_FULL maps to the same 507 (`StoreError::is_disk_full`).
+#[test]
+fn a_server_whose_disk_fills_during_ingest_loses_nothing_and_resumes() {
+    let disk = match SmallDisk::mount(1536 * 1024) {
+        Ok(d) => d,
+        Err(e) => panic!("this test mounts a small tmpfs and needs root: {e}"),
+    };
+    let server = set_up_village(TestServer::start_sqlite_in(&disk.path));
+    let mut devices: Vec<Device> = [LEADER, MEMBER_A, MEMBER_B]
+        .iter()
+        .map(|login| Device::new(&server.url, login).sign_in())
+        .collect();
+    // A device with nothing to push, to read from the full server.
+    let mut watcher = Device::new(&server.url, MEMBER_B).sign_in();
+    let mut homes = Vec::new();
+    let leader = &mut devices[0];
+    for n in 0..20 {
+        homes.push(
+            leader
+                .store
+                .create(&leader.author("建档立卡"), &household(800 + n))
+                .unwrap(),
+        );
+    }
+    leader.sync().unwrap();
+    for d in devices.iter_mut().skip(1) {
+        d.sync().unwrap();
+    }
+
+    // Everyone records visits and pushes until the server's disk is full.
+    let mut full = Vec::new();
+    'fill: for round in 0..40 {
+        for d in devices.iter_mut() {
+            for k in 0..10 {
+                let mut v = Visit::example();
+                v.household_id = homes[(round + k) % homes.len()].clone();
+                v.visitor_id = d.login.clone();
+                v.role_at_visit = if d.login == LEADER {
+                    VisitRole::FirstSecretary
+                } else {
+                    VisitRole::TeamMember
+                };
+                v.actions = Some(format!("第{round}轮走访，{}", "记录".repeat(200)));
+                d.store.create(&d.author("入户走访"), &v).unwrap();
+            }
+            if let Err(e) = d.sync_with(2) {
+                full.push((e.code(), e.to_string(), d.store.outbox_len().unwrap()));
+            }
+        }
+        if full.len() >= 3 {
+            break 'fill;
+        }
+    }
+    assert!(!full.is_empty(), "the server's disk never filled");
+    for (code, message, outbox) in &full {
+        assert_eq!(*code, "server_full", "{message}");
+        assert!(message.contains("手机上"), "{message}");
+        assert!(*outbox > 0, "a refused push emptied the outbox");
+    }
+
+    // While full: the file is intact, the server still answers and serves what it has.
+    let check: String = rusqlite_check(&server.sqlite_path());
+    assert_eq!(check, "ok");
+    let health = reqwest::blocking::get(format!("{}/healthz", server.url)).unwrap();
+    assert!(health.status().is_success());
+    let report = watcher.sync_with(2).unwrap();
+    assert!(report.pulled > 0, "{report:?}");
+
+    // Space returns: every device syncs its backlog, and everything converges.
+    disk.resize(64 * 1024 * 1024);
+    for _ in 0..2 {
+        for d in devices.iter_mut() {
+            d.sync().unwrap();
+        }
+    }
+    for d in &devices {
+        assert_eq!(d.store.outbox_len().unwrap(), 0);
+        assert!(d.store.rejected_changes().unwrap().is_empty());
+    }
+    let mut fresh = Device::new(&server.url, LEADER).sign_in();
+    fresh.sync().unwrap();
+    for d in &devices {
+        assert_eq!(snapshot(d), snapshot(&fresh), "{} differs", d.login);
+    }
+    // Each change stored once: the server's log holds exactly the devices' changes.
+    let all = change_hashes(&fresh);
+    assert_eq!(server.change_count() as usize, all.len());
+    assert_eq!(rusqlite_check(&server.sqlite_path()), "ok");
+}
+
+fn rusqlite_check(path: &std::path::Path) -> String {
+    let conn = cunji_core::open_connection(path).unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
 }

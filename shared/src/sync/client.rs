@@ -110,6 +110,11 @@ pub enum SyncError {
     /// The request failed after every retry.
     #[error("sync failed after {attempts} attempts: {last}")]
     GaveUp { attempts: u32, last: TransportError },
+    /// The server's storage is full (507 `server_full`): nothing was lost, the records stay
+    /// in the outbox; sync again later. Not retried at once: a full disk rarely frees itself
+    /// within seconds.
+    #[error("the server's storage is full; records stay on this phone: {0}")]
+    ServerFull(String),
     #[error("sync refused: {0}")]
     Refused(TransportError),
     #[error(transparent)]
@@ -121,6 +126,7 @@ impl SyncError {
         match self {
             SyncError::Unauthorized(_) => "unauthorized",
             SyncError::GaveUp { .. } => "network",
+            SyncError::ServerFull(_) => "server_full",
             SyncError::Refused(_) => "refused",
             SyncError::Store(e) => e.code(),
         }
@@ -260,6 +266,9 @@ impl Session<'_> {
                 }
                 Err(TransportError::Status { status: 401, body }) => {
                     return Err(SyncError::Unauthorized(body.message));
+                }
+                Err(TransportError::Status { status: 507, body }) => {
+                    return Err(SyncError::ServerFull(body.message));
                 }
                 Err(e) if e.retryable() && attempt < self.options.attempts => {
                     let wait = self
