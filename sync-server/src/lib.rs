@@ -296,9 +296,13 @@ async fn login(
 async fn push(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    // Measured when the request's headers arrive, before its body: a slow upload does not
+    // count as drift.
+    let clock_offset = device_clock_offset_ms(&headers, Utc::now());
     let body = read_body(&state, body).await?;
     let req: PushRequest = decode(&state, &body)?;
     if req.items.len() > state.config.max_batch_items {
@@ -308,7 +312,8 @@ async fn push(
     let results = state
         .blocking(move |db| {
             let now = Utc::now().to_rfc3339();
-            let checked = merge::check_batch(&principal, req);
+            let mut checked = merge::check_batch(&principal, req);
+            checked.device_clock_offset_ms = clock_offset;
             db.write(|tx| merge::ingest(tx, checked, &now).map_err(ApiError::from))
         })
         .await?;
@@ -391,4 +396,12 @@ async fn heads_handler(
         .blocking(move |db| db.read(|tx| pull::heads(tx, &principal, &req).map_err(ApiError::from)))
         .await?;
     Ok(binary(&resp))
+}
+
+/// The device's clock minus the server's, in ms, from the device-time header; `None` when
+/// absent or unreadable.
+fn device_clock_offset_ms(headers: &HeaderMap, server_now: chrono::DateTime<Utc>) -> Option<i64> {
+    let text = headers.get(protocol::DEVICE_TIME_HEADER)?.to_str().ok()?;
+    let device = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    Some((device.with_timezone(&Utc) - server_now).num_milliseconds())
 }

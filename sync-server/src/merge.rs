@@ -18,6 +18,16 @@
 //! arrive; it is then checked under the account of the device that pushed it. Changes are
 //! idempotent by hash: a change already stored is a `Duplicate`.
 //!
+//! Clocks: each logged change keeps the server's time of arrival (`received_ts`) and the
+//! pushing device's clock offset then (`device_clock_offset_ms`: the `x-cunji-device-time`
+//! header minus the server's clock when the request's headers arrived), beside the device's
+//! own times inside the document, which are never rewritten. Merging never looks at clocks:
+//! Automerge orders changes by their dependencies, so a phone days fast or slow converges
+//! like any other and does not win a same-field edit. The offset is the phone's clock at the
+//! push, not necessarily at the edit (a clock corrected in between goes unseen); a held change
+//! released later and a handover bundle have none. R2's drift for a check-in is the offset of
+//! its record's first change ([`crate::store::Tx::received_clock`]).
+//!
 //! Not here: HTTP and authentication (see `routes`).
 
 use std::collections::BTreeMap;
@@ -108,6 +118,8 @@ fn prepare_new(doc_id: &str, change: &Change) -> Option<Prepared> {
 pub struct CheckedBatch {
     outcomes: Vec<(Vec<u8>, PushOutcome)>,
     by_doc: BTreeMap<String, Vec<Checked>>,
+    /// The pushing device's clock minus the server's, in ms, kept beside each change.
+    pub device_clock_offset_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for Checked {
@@ -162,7 +174,11 @@ pub fn check_batch(principal: &Principal, request: PushRequest) -> CheckedBatch 
             Err(outcome) => outcomes[index] = (hash, outcome),
         }
     }
-    CheckedBatch { outcomes, by_doc }
+    CheckedBatch {
+        outcomes,
+        by_doc,
+        device_clock_offset_ms: None,
+    }
 }
 
 fn bad_signature() -> PushOutcome {
@@ -182,9 +198,10 @@ pub fn ingest(
     let CheckedBatch {
         mut outcomes,
         by_doc,
+        device_clock_offset_ms: offset,
     } = batch;
     for (doc_id, checked) in by_doc {
-        for (index, hash, outcome) in merge_doc(tx, &doc_id, checked, now)? {
+        for (index, hash, outcome) in merge_doc(tx, &doc_id, checked, now, offset)? {
             outcomes[index] = (hash, outcome);
         }
     }
@@ -375,6 +392,7 @@ fn merge_doc(
     doc_id: &str,
     incoming: Vec<Checked>,
     now: &str,
+    clock_offset_ms: Option<i64>,
 ) -> StoreResult<Vec<(usize, Vec<u8>, PushOutcome)>> {
     let row = tx.doc(doc_id)?;
     let mut doc = match &row {
@@ -408,7 +426,9 @@ fn merge_doc(
     }
 
     let mut out = Vec::new();
-    let mut accepted: Vec<(Change, String)> = Vec::new();
+    // Accepted changes with their device and its clock offset (unknown for a held change
+    // released now: its push is over).
+    let mut accepted: Vec<(Change, String, Option<i64>)> = Vec::new();
     // Projection rows of the last accepted state, when they were made before the lock.
     let mut projected: Option<(Kind, Rows)> = None;
     loop {
@@ -461,7 +481,8 @@ fn merge_doc(
                     doc = candidate;
                     projected = rows;
                     progress = true;
-                    accepted.push((change, who.device_id.clone()));
+                    let offset = index.and(clock_offset_ms);
+                    accepted.push((change, who.device_id.clone(), offset));
                     match index {
                         Some(i) => out.push((i, hash_bytes, PushOutcome::Accepted)),
                         None => tx.release_held(doc_id, &hash_bytes)?,
@@ -502,7 +523,7 @@ fn merge_doc(
     let Some(place) = place else { return Ok(out) };
     let bytes: Vec<u8> = accepted
         .iter()
-        .flat_map(|(c, _)| c.raw_bytes().to_vec())
+        .flat_map(|(c, _, _)| c.raw_bytes().to_vec())
         .collect();
     match &row {
         None => tx.insert_doc(&DocRow {
@@ -520,7 +541,7 @@ fn merge_doc(
         }
         Some(_) => tx.append_doc_chunk(doc_id, &bytes)?,
     }
-    for (change, device_id) in &accepted {
+    for (change, device_id, offset) in &accepted {
         tx.insert_change(&ChangeRow {
             hash: change.hash().0.to_vec(),
             doc_id: doc_id.to_string(),
@@ -529,6 +550,7 @@ fn merge_doc(
             bytes: change.raw_bytes().to_vec(),
             device_id: device_id.clone(),
             received_ts: now.to_string(),
+            device_clock_offset_ms: *offset,
         })?;
     }
     let (kind, rows) = match projected {

@@ -117,6 +117,8 @@ pub fn create<T: Record>(
         bytes,
         device_id: "server".into(),
         received_ts: received,
+        // Made on the server's own clock.
+        device_clock_offset_ms: Some(0),
     })
     .map_err(|e| e.to_string())?;
     let (kind, rows) = project(&mut doc).map_err(|e| e.to_string())?;

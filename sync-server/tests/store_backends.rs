@@ -238,6 +238,8 @@ fn change(
         bytes: name.bytes().cycle().take(size).collect(),
         device_id: "phone-1".into(),
         received_ts: "2015-09-12T02:00:00.000Z".into(),
+        // One device two days slow; the others unknown.
+        device_clock_offset_ms: (name == "c1").then_some(-172_800_000),
     }
 }
 
@@ -477,6 +479,7 @@ fn documents(db: &Db) {
 
 fn change_log(db: &Db) {
     assert_eq!(db.read(|tx| tx.max_seq()).unwrap(), 0, "an empty log");
+    assert_eq!(db.read(|tx| tx.received_clock("hh-1")).unwrap(), None);
     let v1 = "530322101201";
     let v2 = "530322101202";
     let log = [
@@ -500,6 +503,20 @@ fn change_log(db: &Db) {
                 .collect::<StoreResult<Vec<_>>>()
         })
         .unwrap(),
+    );
+    // A record's received time and device clock come from its first change (c1, not c5).
+    assert_eq!(
+        db.read(|tx| tx.received_clock("hh-1")).unwrap(),
+        Some(cunji_sync_server::store::ReceivedClock {
+            received_ts: "2015-09-12T02:00:00.000Z".into(),
+            device_clock_offset_ms: Some(-172_800_000),
+        })
+    );
+    assert_eq!(
+        db.read(|tx| tx.received_clock("hh-2"))
+            .unwrap()
+            .and_then(|c| c.device_clock_offset_ms),
+        None
     );
     assert!(
         seq.windows(2).all(|w| w[0] < w[1]),

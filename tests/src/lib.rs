@@ -290,6 +290,9 @@ pub struct Device {
     pub store: Store,
     pub login: String,
     pub url: String,
+    /// How far this phone's clock is off (0 but in clock tests): its edits, check-ins and the
+    /// clock it sends the server are all shifted by this.
+    pub clock_skew: chrono::Duration,
     token: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -302,6 +305,7 @@ impl Device {
             store,
             login: login.into(),
             url: url.into(),
+            clock_skew: chrono::Duration::zero(),
             token: None,
             _dir: dir,
         }
@@ -318,12 +322,23 @@ impl Device {
         self.token.as_deref().unwrap()
     }
 
+    /// A phone whose clock is `skew` off.
+    pub fn with_clock_skew(mut self, skew: chrono::Duration) -> Device {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// This phone's clock.
+    pub fn now(&self) -> cunji_core::values::Timestamp {
+        cunji_core::store::now() + self.clock_skew
+    }
+
     pub fn author(&self, reason: &str) -> Author {
-        Author::now(self.login.clone(), reason)
+        Author::at(self.login.clone(), reason, self.now())
     }
 
     pub fn transport(&self) -> HttpTransport {
-        HttpTransport::new(&self.url, self.token())
+        HttpTransport::new(&self.url, self.token()).with_clock_skew(self.clock_skew)
     }
 
     /// Syncs with fast retries (tests use loopback).

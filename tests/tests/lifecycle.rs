@@ -312,3 +312,119 @@ fn rusqlite_check(path: &std::path::Path) -> String {
     conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap()
 }
+
+fn clocks_days_off(backend: Backend) {
+    use chrono::Duration;
+    use cunji_core::domain::CheckIn;
+    use cunji_core::rules::attendance::{AttendanceConfig, CheckInFact, check_in_counts};
+
+    let server = village_server(backend);
+    let day = Duration::days(1);
+    // Three days fast, two days slow, four minutes fast (within R2's 10), and right.
+    let mut devices = [
+        Device::new(&server.url, MEMBER_A)
+            .with_clock_skew(day * 3)
+            .sign_in(),
+        Device::new(&server.url, MEMBER_B)
+            .with_clock_skew(-day * 2)
+            .sign_in(),
+        Device::new(&server.url, LEADER)
+            .with_clock_skew(Duration::minutes(4))
+            .sign_in(),
+        Device::new(&server.url, LEADER).sign_in(),
+    ];
+    let home = {
+        let d = &mut devices[3];
+        let id = d
+            .store
+            .create(&d.author("建档立卡"), &household(900))
+            .unwrap();
+        d.sync().unwrap();
+        id
+    };
+    let mut check_ins = Vec::new();
+    for d in devices.iter_mut() {
+        d.sync().unwrap();
+        let mut c = CheckIn::example();
+        c.cadre_id = d.login.clone();
+        c.ts = d.now();
+        check_ins.push(d.store.create(&d.author("到村打卡"), &c).unwrap());
+    }
+    // The fast and the slow phone edit the same field offline; the slow one edits another too.
+    for (i, plan) in [(0, "快三天的手机写的计划"), (1, "慢两天的手机写的计划")]
+    {
+        let d = &mut devices[i];
+        let mut h = d.store.get::<Household>(&home).unwrap().record;
+        h.plan = Some(plan.into());
+        if i == 1 {
+            h.phone = Some("13800000000".into());
+        }
+        d.store.update(&d.author("更新"), &home, &h).unwrap();
+    }
+    for _ in 0..2 {
+        for d in devices.iter_mut() {
+            let report = d.sync().unwrap();
+            assert_eq!(report.rejected, 0, "{:?}", d.store.rejected_changes());
+        }
+    }
+
+    // Converged, whatever the clocks: the same documents everywhere.
+    let first = snapshot(&devices[0]);
+    for d in &devices[1..] {
+        assert_eq!(snapshot(d), first, "{} differs", d.login);
+    }
+    // A fast clock does not win a same-field edit: both values are kept as a conflict.
+    let merged = devices[3].store.get::<Household>(&home).unwrap();
+    assert_eq!(merged.record.phone.as_deref(), Some("13800000000"));
+    let conflict = merged
+        .conflicts
+        .iter()
+        .find(|c| c.path == ["data", "plan"] || c.path.last().map(String::as_str) == Some("plan"))
+        .unwrap_or_else(|| panic!("no conflict on plan: {:?}", merged.conflicts));
+    assert_eq!(conflict.values.len(), 2);
+
+    // The server keeps its own received time beside the device's, and each device's offset.
+    let cfg = AttendanceConfig::default();
+    let started = chrono::Utc::now();
+    for (d, id) in devices.iter().zip(&check_ins) {
+        let stored = devices[3].store.get::<CheckIn>(id).unwrap();
+        let clock = server.db.read(|tx| tx.received_clock(id)).unwrap().unwrap();
+        let received = chrono::DateTime::parse_from_rfc3339(&clock.received_ts).unwrap();
+        // Received on the server's clock (within the test's few minutes), not the device's.
+        assert!(
+            (started - received.to_utc()).num_minutes().abs() < 10,
+            "received {received}"
+        );
+        let device_time = stored.envelope.created_device_ts;
+        let offset_s = clock.device_clock_offset_ms.unwrap() / 1000;
+        assert!(
+            (offset_s - d.clock_skew.num_seconds()).abs() <= 5,
+            "{}: offset {offset_s}s for a skew of {}s",
+            d.login,
+            d.clock_skew.num_seconds()
+        );
+        assert!(
+            ((device_time.to_utc() - received.to_utc()).num_seconds() - d.clock_skew.num_seconds())
+                .abs()
+                <= 60
+        );
+        // R2: a check-in counts only when its device's clock was within 10 minutes. All else
+        // (place, hour, mock flag) is set valid so that the drift alone decides.
+        let fact = CheckInFact {
+            date: stored.record.local_date(),
+            time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            inside_geofence: true,
+            mock: false,
+            clock_drift_s: Some(offset_s),
+        };
+        let within = d.clock_skew.num_seconds().abs() <= cfg.max_clock_drift_s;
+        assert_eq!(check_in_counts(&fact, &cfg), within, "{}", d.login);
+    }
+}
+
+#[test]
+fn devices_days_fast_or_slow_converge_and_their_drift_is_flagged() {
+    for backend in Backend::available() {
+        clocks_days_off(backend);
+    }
+}

@@ -147,6 +147,8 @@ pub struct HttpTransport {
     base: String,
     token: String,
     client: reqwest::blocking::Client,
+    /// Added to the system clock in [`protocol::DEVICE_TIME_HEADER`]; zero but in tests.
+    clock_skew: chrono::Duration,
 }
 
 impl HttpTransport {
@@ -160,7 +162,14 @@ impl HttpTransport {
             base: base_url.trim_end_matches('/').to_string(),
             token: token.into(),
             client,
+            clock_skew: chrono::Duration::zero(),
         }
+    }
+
+    /// Pretends the device's clock is off by `skew` (tests of clock drift).
+    pub fn with_clock_skew(mut self, skew: chrono::Duration) -> HttpTransport {
+        self.clock_skew = skew;
+        self
     }
 
     fn post(&self, path: &str, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
@@ -170,6 +179,10 @@ impl HttpTransport {
             .bearer_auth(&self.token)
             .header(reqwest::header::CONTENT_TYPE, protocol::CONTENT_TYPE)
             .header("x-cunji-protocol", protocol::PROTOCOL_VERSION.to_string())
+            .header(
+                protocol::DEVICE_TIME_HEADER,
+                (crate::store::now() + self.clock_skew).to_rfc3339(),
+            )
             .body(body)
             .send()
             .map_err(|e| TransportError::Network(e.to_string()))?;

@@ -29,6 +29,10 @@ pub const TRANSIENT_REJECTIONS: &[&str] = &["internal", "unknown_reference"];
 
 /// Content type of protocol bodies.
 pub const CONTENT_TYPE: &str = "application/x-cunji-sync";
+/// Header carrying the device's clock (RFC 3339 with its zone) when it sent a request: the
+/// server keeps the offset from its own clock beside each change it receives, which is how
+/// clock drift (R2) is known.
+pub const DEVICE_TIME_HEADER: &str = "x-cunji-device-time";
 /// Protocol version, sent as the `x-cunji-protocol` header.
 pub const PROTOCOL_VERSION: u32 = 1;
 

@@ -118,7 +118,19 @@ pub struct ChangeRow {
     pub household_id: Option<String>,
     pub bytes: Vec<u8>,
     pub device_id: String,
+    /// The server's clock when the change arrived (RFC 3339 UTC).
     pub received_ts: String,
+    /// The pushing device's clock minus the server's when the change arrived, in ms (from
+    /// the `x-cunji-device-time` header); `None` when unknown (a held change released later,
+    /// a client that sent no clock).
+    pub device_clock_offset_ms: Option<i64>,
+}
+
+/// When the server received a record, and how far the device's clock was off then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedClock {
+    pub received_ts: String,
+    pub device_clock_offset_ms: Option<i64>,
 }
 
 /// A change waiting for its dependencies.
@@ -148,6 +160,9 @@ pub trait Tx {
     fn put_account(&mut self, a: &Account) -> StoreResult<()>;
     fn account(&mut self, login: &str) -> StoreResult<Option<Account>>;
     fn put_device(&mut self, d: &DeviceRow) -> StoreResult<()>;
+    /// When a record's first change arrived and the clock offset of the device that pushed it
+    /// (R2's clock drift for a check-in).
+    fn received_clock(&mut self, doc_id: &str) -> StoreResult<Option<ReceivedClock>>;
     fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRow>>;
     fn device_by_actor(&mut self, actor: &[u8]) -> StoreResult<Option<DeviceRow>>;
     fn put_token(&mut self, t: &TokenRow) -> StoreResult<()>;

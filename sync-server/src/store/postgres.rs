@@ -58,12 +58,13 @@ use r2d2_postgres::PostgresConnectionManager;
 use rusqlite::types::Value;
 
 use super::{
-    Account, ChangeRow, DeviceRow, DocRow, HeldRow, ScopeFilter, StoreError, StoreResult, TokenRow,
-    Tx,
+    Account, ChangeRow, DeviceRow, DocRow, HeldRow, ReceivedClock, ScopeFilter, StoreError,
+    StoreResult, TokenRow, Tx,
 };
 
 /// The schema, one script per version; `schema_version` records how many have run.
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE accounts (
         login          TEXT PRIMARY KEY,
         name           TEXT NOT NULL,
@@ -145,7 +146,12 @@ pub const MIGRATIONS: &[&str] = &["
         name  TEXT PRIMARY KEY,
         ddl   TEXT NOT NULL
     );
-"];
+",
+    "
+    -- 2: the pushing device's clock offset beside the server's received time (R2 drift).
+    ALTER TABLE changes ADD COLUMN device_clock_offset_ms BIGINT;
+",
+];
 
 /// Connections the pool opens at most.
 const MAX_CONNECTIONS: u32 = 16;
@@ -639,11 +645,26 @@ impl Tx for PgTx<'_> {
             )?
             .try_get(0)?;
         let row = self.one(
-            "INSERT INTO changes (seq, hash, doc_id, village_code, household_id, bytes, device_id, received_ts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
-            &[&seq, &c.hash, &c.doc_id, &c.village_code, &c.household_id, &c.bytes, &c.device_id, &c.received_ts],
+            "INSERT INTO changes (seq, hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+            &[&seq, &c.hash, &c.doc_id, &c.village_code, &c.household_id, &c.bytes, &c.device_id, &c.received_ts, &c.device_clock_offset_ms],
         )?;
         Ok(row.try_get(0)?)
+    }
+
+    fn received_clock(&mut self, doc_id: &str) -> StoreResult<Option<ReceivedClock>> {
+        let row = self.opt(
+            "SELECT received_ts, device_clock_offset_ms FROM changes WHERE doc_id = $1
+             ORDER BY seq LIMIT 1",
+            &[&doc_id],
+        )?;
+        Ok(match row {
+            Some(r) => Some(ReceivedClock {
+                received_ts: r.try_get(0)?,
+                device_clock_offset_ms: r.try_get(1)?,
+            }),
+            None => None,
+        })
     }
 
     fn hold_change(&mut self, doc_id: &str, h: &HeldRow) -> StoreResult<()> {

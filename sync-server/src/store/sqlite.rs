@@ -13,11 +13,12 @@ use cunji_core::projection::Rows;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Account, ChangeRow, DeviceRow, DocRow, HeldRow, ScopeFilter, StoreError, StoreResult, TokenRow,
-    Tx,
+    Account, ChangeRow, DeviceRow, DocRow, HeldRow, ReceivedClock, ScopeFilter, StoreError,
+    StoreResult, TokenRow, Tx,
 };
 
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE accounts (
         login          TEXT PRIMARY KEY,
         name           TEXT NOT NULL,
@@ -87,7 +88,12 @@ const MIGRATIONS: &[&str] = &["
         state      BLOB NOT NULL,
         PRIMARY KEY (device_id, doc_id)
     );
-"];
+",
+    "
+    -- 2: the pushing device's clock offset beside the server's received time (R2 drift).
+    ALTER TABLE changes ADD COLUMN device_clock_offset_ms INTEGER;
+",
+];
 
 const READERS: usize = 4;
 
@@ -385,11 +391,27 @@ impl Tx for SqliteTx<'_> {
     fn insert_change(&mut self, c: &ChangeRow) -> StoreResult<i64> {
         self.tx
             .prepare_cached(
-                "INSERT INTO changes (hash, doc_id, village_code, household_id, bytes, device_id, received_ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO changes (hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
-            .execute(params![c.hash, c.doc_id, c.village_code, c.household_id, c.bytes, c.device_id, c.received_ts])?;
+            .execute(params![c.hash, c.doc_id, c.village_code, c.household_id, c.bytes, c.device_id, c.received_ts, c.device_clock_offset_ms])?;
         Ok(self.tx.last_insert_rowid())
+    }
+
+    fn received_clock(&mut self, doc_id: &str) -> StoreResult<Option<ReceivedClock>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT received_ts, device_clock_offset_ms FROM changes WHERE doc_id = ?1
+                 ORDER BY seq LIMIT 1",
+            )?
+            .query_row([doc_id], |r| {
+                Ok(ReceivedClock {
+                    received_ts: r.get(0)?,
+                    device_clock_offset_ms: r.get(1)?,
+                })
+            })
+            .optional()?)
     }
 
     fn hold_change(&mut self, doc_id: &str, h: &HeldRow) -> StoreResult<()> {
