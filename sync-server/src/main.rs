@@ -245,6 +245,6 @@ fn import(
             run(tx, author, &text)
         })
         .with_context(|| format!("importing {}", csv.display()))?;
-    tracing::info!(created = report.created, skipped = report.skipped, file = %csv.display(), "imported");
+    tracing::info!(created = report.created, updated = report.updated, skipped = report.skipped, file = %csv.display(), "imported");
     Ok(())
 }

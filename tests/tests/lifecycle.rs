@@ -138,8 +138,17 @@ fn handover_of_a_replaced_cadre(backend: Backend) {
             .is_err()
     );
 
-    // The household moves to the new cadre through a new assignment record.
-    assign(&server, &home, NEW, "2016-01-01");
+    // The household moves to the new cadre through the assignment records: the old one ends
+    // (an edit of it, kept in its history), a new one begins.
+    let csv = format!(
+        "household_id,cadre_id,from,to,is_primary\n\
+         {home},{OLD},2015-09-01,2015-12-31,是\n{home},{NEW},2016-01-01,,是\n"
+    );
+    let moved = server
+        .db
+        .write(|tx| cunji_sync_server::records::import_assignments(tx, "admin", &csv))
+        .unwrap();
+    assert_eq!((moved.created, moved.updated, moved.skipped), (1, 1, 0));
     let mut new = Device::new(&server.url, NEW).sign_in();
     new.sync().unwrap();
     assert!(new.store.get::<Household>(&home).is_ok());
@@ -168,6 +177,26 @@ fn handover_of_a_replaced_cadre(backend: Backend) {
     let own = visit(&mut new, &home, "接手后的第一次走访");
     let report = new.sync().unwrap();
     assert_eq!(report.rejected, 0);
+
+    let assignments = new
+        .store
+        .conn()
+        .prepare("SELECT doc_id, cadre_id, to_date FROM p_assignment ORDER BY cadre_id")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let ended = assignments.iter().find(|a| a.1 == OLD).unwrap();
+    assert_eq!(ended.2.as_deref(), Some("2015-12-31"), "{assignments:?}");
+    assert_eq!(new.store.history(&ended.0).unwrap().len(), 2);
+    assert!(assignments.iter().any(|a| a.1 == NEW && a.2.is_none()));
 
     leader.sync().unwrap();
     for id in [&synced, &offline[0], &offline[1], &own] {
