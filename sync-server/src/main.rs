@@ -74,6 +74,16 @@ enum Command {
         #[arg(long = "as", default_value = "admin")]
         author: String,
     },
+    /// Export a scope's projection tables to a new SQLite file or, for `.xlsx`, a workbook
+    /// (ID numbers, health data and home coordinates masked for county and city scopes).
+    Export {
+        /// village:<12 digits>, township:<9>, county:<6> or city:<4>.
+        #[arg(long)]
+        scope: cunji_sync_server::reports::ReportScope,
+        /// The file to write (.sqlite3, .sqlite, .db or .xlsx); must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -165,6 +175,14 @@ fn main() -> anyhow::Result<()> {
         }
         Command::ImportAssignments { csv, author } => {
             import(&config, &csv, &author, records::import_assignments)
+        }
+        Command::Export { scope, out } => {
+            let db = Db::open(&config.database)?;
+            let report = cunji_sync_server::reports::supervise::export(&db, &scope, &out)
+                .with_context(|| format!("exporting {scope} to {}", out.display()))?;
+            let rows: usize = report.tables.values().sum();
+            tracing::info!(%scope, file = %out.display(), rows, "exported");
+            Ok(())
         }
         Command::Revoke { login } => {
             let db = Db::open(&config.database)?;
