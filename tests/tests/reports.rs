@@ -1285,6 +1285,36 @@ fn reports_story(backend: Backend) {
         r4b["summary"],
         json!({"registered": 5, "not_visited": 1, "never_visited": 1})
     );
+    // A visit recorded on 李明's phone and synced through the real push path counts like the
+    // rest: his in-person, signed visit to H4 on 25 April (at the home; not H4's primary, but
+    // report 4 counts any visitor) leaves H4 5 days unvisited on 30 April → 4 rows at N = 30.
+    let mut phone = Device::new(&server.url, "c-li").sign_in();
+    phone.sync().unwrap();
+    let on_phone = visit(
+        "hh-4",
+        "c-li",
+        VisitMode::InHome,
+        "2016-04-25T10:00:00+08:00",
+        30,
+        Some(home(4)),
+        Some(hash(0x11)),
+    );
+    phone
+        .store
+        .create(&phone.author("走访"), &on_phone)
+        .unwrap();
+    let report = phone.sync().unwrap();
+    assert_eq!((report.pushed, report.rejected), (1, 0), "{report:?}");
+    let r4c = town.ok(&format!(
+        "/v1/reports/not-visited?{TOWN_A}&date=2016-04-30&days=30"
+    ));
+    let h4 = r4c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["household_id"] == "hh-4");
+    assert!(h4.is_none(), "{r4c}");
+    assert_eq!(r4c["rows"].as_array().unwrap().len(), 4);
 
     // ---- Report 5 at D = 30 June.
     // JY-01 × V1: E1 (due 1 Mar, 500, delivered 1 Mar, acknowledged) and E2 (due 1 Apr, 500,
@@ -2111,7 +2141,7 @@ fn supervisors_pull_and_export(server: &TestServer, town: &Client) {
     let n: i64 = conn
         .query_row("SELECT count(*) FROM p_visit", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 9, "v1–v7, v9, v10");
+    assert_eq!(n, 10, "v1–v7, v9, v10 and the phone's visit");
     let stored: String = conn.query_row("SELECT id_no FROM p_member m JOIN p_household h ON h.doc_id = m.doc_id WHERE h.doc_id = 'hh-1' ORDER BY m.member_id LIMIT 1", [], |r| r.get(0)).unwrap();
     assert_eq!(stored.len(), 18);
     assert!(!stored.contains('*'));
