@@ -74,6 +74,9 @@ enum Command {
         #[arg(long = "as", default_value = "admin")]
         author: String,
     },
+    /// Refill every projection table from the stored documents (after an upgrade that changed
+    /// a projection declaration; PostgreSQL recreates such tables empty).
+    RebuildProjections,
     /// Export a scope's projection tables to a new SQLite file or, for `.xlsx`, a workbook
     /// (ID numbers, health data and home coordinates masked for county and city scopes).
     Export {
@@ -175,6 +178,12 @@ fn main() -> anyhow::Result<()> {
         }
         Command::ImportAssignments { csv, author } => {
             import(&config, &csv, &author, records::import_assignments)
+        }
+        Command::RebuildProjections => {
+            let db = Db::open(&config.database)?;
+            let n = db.rebuild_projections(cunji_core::domain::Kind::ALL)?;
+            tracing::info!(records = n, "projections rebuilt");
+            Ok(())
         }
         Command::Export { scope, out } => {
             let db = Db::open(&config.database)?;

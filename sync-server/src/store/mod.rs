@@ -240,6 +240,14 @@ pub trait Tx {
         filter: RowFilter<'_>,
         each: &mut dyn FnMut(&[rusqlite::types::Value]),
     ) -> StoreResult<()>;
+    /// Ids of stored documents of `kind` after `after` in id order, at most `limit` (for
+    /// rebuilding projections in batches).
+    fn doc_ids_of_kind(
+        &mut self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>>;
     /// Records with a change above `after`, in the order of their latest change, at most
     /// `limit`: those under the village-code prefix `division` and reference data
     /// (`None`: every record).
@@ -299,6 +307,36 @@ impl Db {
             Db::Sqlite(db) => db.write(f),
             Db::Postgres(db) => db.write(f),
         }
+    }
+
+    /// Refills the projection tables of `kinds` from the stored documents, 500 records per
+    /// transaction; returns how many records were projected. Needed on PostgreSQL after a
+    /// release changes a projection declaration (its tables are recreated empty; SQLite
+    /// refills them when it opens), harmless anywhere else.
+    pub fn rebuild_projections(&self, kinds: &[Kind]) -> StoreResult<usize> {
+        const BATCH: usize = 500;
+        let mut n = 0;
+        for kind in kinds {
+            let mut after = String::new();
+            loop {
+                let done = self.write(|tx| {
+                    let ids = tx.doc_ids_of_kind(*kind, &after, BATCH)?;
+                    for id in &ids {
+                        let Some(doc) = tx.doc(id)? else { continue };
+                        let (k, rows) =
+                            crate::merge::project_stored(id, &doc.snapshot, &doc.chunks)?;
+                        tx.replace_projection(k, id, rows)?;
+                    }
+                    Ok::<_, StoreError>(ids)
+                })?;
+                n += done.len();
+                match done.last() {
+                    Some(last) if done.len() == BATCH => after = last.clone(),
+                    _ => break,
+                }
+            }
+        }
+        Ok(n)
     }
 
     /// Runs `f` in a read transaction.

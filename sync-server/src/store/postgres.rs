@@ -9,9 +9,9 @@
 //! ([`cunji_core::projection::Table::ddl_postgres`]); the DDL each was created with is kept in
 //! `projection_tables`, and a table whose declaration changed is dropped and created again.
 //!
-//! // rebuild: unlike SQLite, which refills such tables from the documents at once, PostgreSQL
-//! recreates them **empty**: after a release that changes a projection declaration, run
-//! `cunji-sync-server rebuild-projections` against the database. Opening logs a warning naming
+//! Unlike SQLite, which refills such tables from the documents at once, PostgreSQL recreates
+//! them **empty**: after a release that changes a projection declaration, run
+//! `cunji-sync-server rebuild-projections` against the database ([`super::Db::rebuild_projections`]). Opening logs a warning naming
 //! the kinds whose stored documents lost their rows, and [`PgDb::projections_to_rebuild`]
 //! lists them.
 //!
@@ -925,6 +925,19 @@ impl Tx for PgTx<'_> {
                 return Ok(());
             }
         }
+    }
+
+    fn doc_ids_of_kind(
+        &mut self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.column(
+            "SELECT id FROM documents WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
+            &[&kind.code(), &after, &limit],
+        )
     }
 
     fn docs_changed_after(

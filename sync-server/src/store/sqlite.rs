@@ -575,6 +575,21 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn doc_ids_of_kind(
+        &mut self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id FROM documents WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![kind.code(), after, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     fn docs_changed_after(
         &mut self,
         division: Option<&str>,
