@@ -185,18 +185,9 @@ fn row_fields(report: ReportName) -> &'static [Field] {
             ("village_code", S, false, "村代码"),
             ("village_name", S, true, "村名"),
             ("registered", I, false, "households registered at P.end"),
-            (
-                "official",
-                O,
-                false,
-                "Tally of 乡镇核查/县级暗访/第三方评估 surveys",
-            ),
-            (
-                "cadre_collected",
-                O,
-                false,
-                "Tally of 帮扶干部走访 surveys, shown separately",
-            ),
+            // official: 乡镇核查/县级暗访/第三方评估; cadre_collected: 帮扶干部走访, separate.
+            ("official", O, false, TALLY),
+            ("cadre_collected", O, false, TALLY),
             (
                 "below_threshold",
                 B,
@@ -317,32 +308,140 @@ fn row_fields(report: ReportName) -> &'static [Field] {
     }
 }
 
-fn summary_description(report: ReportName) -> &'static str {
+const GROUPS: &str = "GroupCount";
+const TALLY: &str = "Tally";
+
+/// The summary's fields; `object`/`array` fields name their item schema in the description
+/// when it is a shared one (`GroupCount`, `Tally`).
+fn summary_fields(report: ReportName) -> &'static [Field] {
     match report {
-        ReportName::Attendance => "{cadres, compliant, compliance_rate, due_to_county_org}",
-        ReportName::VisitCoverage => {
-            "{registered, covered, coverage, by_unit: [GroupCount], by_cadre_level: [GroupCount]}"
-        }
-        ReportName::DutyCompliance => {
-            "{cadres, compliant, rate, by_unit: [GroupCount] (unit_rate)}"
-        }
-        ReportName::NotVisited => "{registered, not_visited, never_visited}",
-        ReportName::DeliveryGaps => {
-            "{due, delivered, gap, due_amount, delivered_amount, gap_amount, unverified, mean_delay_days}"
-        }
-        ReportName::Satisfaction => {
-            "{registered, official: Tally, cadre_collected: Tally, threshold, villages_below_threshold}"
-        }
-        ReportName::Petitions => {
-            "the row counts over the scope, plus by_domain and by_channel: [GroupCount] (total = received, count = closed)"
-        }
-        ReportName::StatusChanges => {
-            "{cases, by_type_step: [{change_type, change_type_label, step, step_label, count}], exits, exits_missing_prerequisites, publicity: {cases_with_publicity, min_days, max_days, mean_days, shorter_than_minimum}}"
-        }
-        ReportName::Integrity => {
-            "{visits, level_c, remote_visits, anomalous_visits, households_checked, confirmed, confirm_rate}"
-        }
+        ReportName::Attendance => &[
+            ("cadres", I, false, "cadres with a team role that month"),
+            ("compliant", I, false, "of those, compliant"),
+            ("compliance_rate", N, true, "compliant / cadres"),
+            (
+                "due_to_county_org",
+                S,
+                false,
+                "the ledger reaches the 组织部 by this day (10th of next month)",
+            ),
+        ],
+        ReportName::VisitCoverage => &[
+            ("registered", I, false, "households registered at P.end"),
+            ("covered", I, false, "of those, with a counting visit in P"),
+            ("coverage", N, true, "covered / registered"),
+            ("by_unit", A, false, GROUPS),
+            ("by_cadre_level", A, false, GROUPS),
+        ],
+        ReportName::DutyCompliance => &[
+            ("cadres", I, false, "cadres with active primary assignments"),
+            ("compliant", I, false, "of those, none overdue"),
+            ("rate", N, true, "compliant / cadres"),
+            ("by_unit", A, false, GROUPS),
+        ],
+        ReportName::NotVisited => &[
+            ("registered", I, false, "households registered on D"),
+            (
+                "not_visited",
+                I,
+                false,
+                "rows: not visited in more than N days",
+            ),
+            ("never_visited", I, false, "of those, never visited"),
+        ],
+        ReportName::DeliveryGaps => &[
+            ("due", I, false, ""),
+            ("delivered", I, false, ""),
+            ("gap", I, false, ""),
+            ("due_amount", N, false, "yuan"),
+            ("delivered_amount", N, false, "yuan"),
+            ("gap_amount", N, false, "yuan"),
+            ("unverified", I, false, ""),
+            ("mean_delay_days", N, true, ""),
+        ],
+        ReportName::Satisfaction => &[
+            ("registered", I, false, "households registered at P.end"),
+            ("official", O, false, TALLY),
+            ("cadre_collected", O, false, TALLY),
+            ("threshold", N, false, "R14 threshold as a fraction (0.9)"),
+            (
+                "villages_below_threshold",
+                I,
+                false,
+                "villages flagged by R14",
+            ),
+        ],
+        ReportName::Petitions => &[
+            ("received", I, false, ""),
+            ("closed", I, false, ""),
+            ("closure_rate", N, true, ""),
+            ("overdue_open", I, false, ""),
+            ("closed_without_timely_return_visit", I, false, ""),
+            ("with_return_visit", I, false, ""),
+            ("return_visit_satisfied", I, false, ""),
+            ("satisfaction", N, true, ""),
+            ("by_domain", A, false, GROUPS),
+            ("by_channel", A, false, GROUPS),
+        ],
+        ReportName::StatusChanges => &[
+            ("cases", I, false, "cases open at some time in P"),
+            (
+                "by_type_step",
+                A,
+                false,
+                "[{change_type, change_type_label, step, step_label, count}]",
+            ),
+            ("exits", I, false, "标注脱贫 cases"),
+            (
+                "exits_missing_prerequisites",
+                I,
+                false,
+                "of those, with an R12 blocker",
+            ),
+            (
+                "publicity",
+                O,
+                false,
+                "{cases_with_publicity, min_days, max_days, mean_days, shorter_than_minimum}",
+            ),
+        ],
+        ReportName::Integrity => &[
+            ("visits", I, false, ""),
+            ("level_c", I, false, ""),
+            ("remote_visits", I, false, ""),
+            ("anomalous_visits", I, false, ""),
+            ("households_checked", I, false, ""),
+            ("confirmed", I, false, ""),
+            ("confirm_rate", N, true, ""),
+        ],
     }
+}
+
+/// An object schema from field declarations.
+fn object(fields: &[Field]) -> Value {
+    let mut props = serde_json::Map::new();
+    let mut required = Vec::new();
+    for (field, ty, nullable, description) in fields {
+        let shared = [GROUPS, TALLY].contains(description);
+        let s = match (*ty, shared) {
+            (A, true) => {
+                json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{description}")}})
+            }
+            (O, true) => {
+                json!({"allOf": [{"$ref": format!("#/components/schemas/{description}")}]})
+            }
+            _ => {
+                let mut s = json!({"type": ty, "description": description});
+                if *nullable {
+                    s["nullable"] = json!(true);
+                }
+                s
+            }
+        };
+        props.insert((*field).into(), s);
+        required.push(*field);
+    }
+    json!({"type": "object", "required": required, "properties": props})
 }
 
 fn basis_text(report: ReportName) -> &'static str {
@@ -389,6 +488,10 @@ fn errors() -> Value {
 }
 
 /// The OpenAPI 3 document.
+///
+/// A copy is checked in as `sync-server/openapi.json` for tools that read it offline (a
+/// dashboard's type generator); a unit test keeps the two equal
+/// (`CUNJI_WRITE_OPENAPI=1 cargo test -p cunji-sync-server openapi` rewrites the copy).
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
     let mut schemas = serde_json::Map::new();
@@ -417,29 +520,14 @@ pub fn document() -> Value {
                 "description": p.description, "schema": schema,
             }));
         }
-        let mut props = serde_json::Map::new();
-        let mut required = Vec::new();
-        for (field, ty, nullable, description) in row_fields(report) {
-            let mut s = json!({"type": ty, "description": description});
-            if *nullable {
-                s["nullable"] = json!(true);
-            }
-            if *ty == O {
-                s = json!({"allOf": [{"$ref": "#/components/schemas/Tally"}], "description": description});
-            }
-            props.insert((*field).into(), s);
-            required.push(*field);
-        }
-        schemas.insert(
-            format!("{name}Row"),
-            json!({"type": "object", "required": required, "properties": props}),
-        );
+        schemas.insert(format!("{name}Row"), object(row_fields(report)));
+        schemas.insert(format!("{name}Summary"), object(summary_fields(report)));
         schemas.insert(
             format!("{name}Report"),
             json!({"allOf": [
                 {"$ref": "#/components/schemas/ReportDocument"},
                 {"type": "object", "properties": {
-                    "summary": {"type": "object", "description": summary_description(report)},
+                    "summary": {"$ref": format!("#/components/schemas/{name}Summary")},
                     "rows": {"type": "array", "items": {"$ref": format!("#/components/schemas/{name}Row")}}
                 }}
             ]}),
@@ -596,4 +684,35 @@ pub fn document() -> Value {
         },
         "paths": paths
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checked_in_openapi_json_is_the_served_document() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        let served = serde_json::to_string_pretty(&document()).unwrap() + "\n";
+        if std::env::var_os("CUNJI_WRITE_OPENAPI").is_some() {
+            std::fs::write(path, &served).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            checked_in == served,
+            "sync-server/openapi.json is out of date: run CUNJI_WRITE_OPENAPI=1 cargo test -p cunji-sync-server openapi"
+        );
+    }
+
+    #[test]
+    fn every_report_has_row_and_summary_schemas() {
+        let doc = document();
+        for r in ReportName::ALL {
+            let name = schema_name(r);
+            for suffix in ["Row", "Summary", "Report"] {
+                assert!(doc["components"]["schemas"][format!("{name}{suffix}")].is_object());
+            }
+        }
+    }
 }

@@ -1972,8 +1972,19 @@ fn openapi(server: &TestServer, town: &Client) {
             assert!(body.get(key).is_some(), "{path} lacks {key}");
         }
         assert!(basis.contains(&body["time_basis"].as_str().unwrap()));
-        let row_schema =
-            &doc["components"]["schemas"][format!("{}Row", schema_name(report.path()))];
+        let summary_schema = &doc["components"]["schemas"]
+            [format!("{}Summary", cunji_sync_server::openapi::schema_name(report))];
+        let mut documented: Vec<&String> = summary_schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        let mut real: Vec<&String> = body["summary"].as_object().unwrap().keys().collect();
+        documented.sort();
+        real.sort();
+        assert_eq!(documented, real, "{path}: summary fields");
+        let row_schema = &doc["components"]["schemas"]
+            [format!("{}Row", cunji_sync_server::openapi::schema_name(report))];
         if let (Some(row), Some(props)) =
             (body["rows"].get(0), row_schema["properties"].as_object())
         {
@@ -1996,17 +2007,6 @@ fn openapi(server: &TestServer, town: &Client) {
     // The reports index lists the same nine.
     let index = town.ok("/v1/reports");
     assert_eq!(index["reports"].as_array().unwrap().len(), 9);
-}
-
-fn schema_name(path: &str) -> String {
-    path.split('-')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 /// The supervisors' cursor pull (masked for the organisation department) and the export

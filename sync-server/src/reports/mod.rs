@@ -680,7 +680,9 @@ pub fn attendance_ledger(
         ..AttendanceFacts::default()
     };
     for c in facts::checkins(tx, filter)? {
-        if !cadres.contains(c.cadre_id.as_str()) {
+        // Only this month's check-ins make its day statuses.
+        if !cadres.contains(c.cadre_id.as_str()) || c.date.year() != year || c.date.month() != month
+        {
             continue;
         }
         let inside = villages
