@@ -77,6 +77,19 @@ fn row_fields(report: ReportName) -> &'static [Field] {
                 false,
                 "approved leave past its end without 销假",
             ),
+            ("log_days", I, false, "days of the month with a 驻村日志"),
+            (
+                "in_village_days_without_log",
+                I,
+                false,
+                "R16: 在村 days without a log",
+            ),
+            (
+                "logs_reviewed_late",
+                I,
+                false,
+                "R16: logs not reviewed by day 10 of the next month",
+            ),
         ],
         ReportName::VisitCoverage => &[
             ("village_code", S, false, "村代码"),

@@ -14,9 +14,11 @@ use cunji_core::domain::inspection::HouseholdCheck;
 use cunji_core::domain::org::Geofence;
 use cunji_core::domain::petition::ReturnVisit;
 use cunji_core::domain::status_change::{Publicity, Snapshot, Step};
+use cunji_core::domain::worklog::Review;
 use cunji_core::domain::{
     Assignment, Cadre, CheckIn, Delivery, Entitlement, Household, Inspection, Leave, Petition,
     PolicyItem, Record, SatisfactionSurvey, StatusChange, Team, TeamMember, Unit, Village, Visit,
+    WorkLog,
 };
 use cunji_core::values::{Date, Geo, Money, Timestamp};
 use cunji_sync_server::accounts::Role;
@@ -669,6 +671,52 @@ fn fixture(tx: &mut dyn Tx) {
         );
     }
 
+    // Work logs (R16): 王志刚 on 1–18 March, reviewed on 5 April (1–10) and 15 April (11–18,
+    // after the 10 April deadline); 李明 on 16 and 17 March, never reviewed.
+    for day in 1..=18u32 {
+        let reviewed = if day <= 10 {
+            "2016-04-05T10:00:00+08:00"
+        } else {
+            "2016-04-15T10:00:00+08:00"
+        };
+        let log = WorkLog {
+            date: d(&format!("2016-03-{day:02}")),
+            village_code: V1.into(),
+            visit_ids: vec![],
+            review: Some(Review {
+                reviewer_id: "town-a".into(),
+                ts: ts(reviewed),
+                comment: None,
+            }),
+            ..WorkLog::example()
+        };
+        put(
+            tx,
+            "c-wang",
+            "dev-c-wang",
+            None,
+            &format!("2016-03-{day:02}T20:00:00+08:00"),
+            &log,
+        );
+    }
+    for day in [16, 17] {
+        let log = WorkLog {
+            date: d(&format!("2016-03-{day:02}")),
+            village_code: V1.into(),
+            visit_ids: vec![],
+            review: None,
+            ..WorkLog::example()
+        };
+        put(
+            tx,
+            "c-li",
+            "dev-c-li",
+            None,
+            &format!("2016-03-{day:02}T20:00:00+08:00"),
+            &log,
+        );
+    }
+
     let inspection = Inspection {
         inspector_id: "town-a".into(),
         level: InspectionLevel::Township,
@@ -1117,6 +1165,37 @@ fn reports_story(backend: Backend) {
     assert_eq!(r1["summary"]["compliant"], 1);
     close(&r1["summary"]["compliance_rate"], 1.0 / 3.0);
     assert_eq!(r1["summary"]["due_to_county_org"], "2016-04-10");
+    // R16 logs. As of 31 March: 王志刚 logged 1–18 → 18 log days; 在村 19 and 20 have none → 2;
+    //   no review is late yet (the reviews are dated in April, the deadline is 10 April).
+    // 李明 logged 16 and 17 → 2; his 在村 days 18, 19, 28–31 have none → 6. 孙丽: 0 and 10.
+    // As of 20 April: 王志刚's 11–18 were reviewed on 15 April, after 10 April → 8 late; 李明's
+    //   two logs were never reviewed and the deadline has passed → 2 late.
+    let logs = [
+        "log_days",
+        "in_village_days_without_log",
+        "logs_reviewed_late",
+    ];
+    for (cadre, want) in [
+        ("c-wang", [18, 2, 0]),
+        ("c-li", [2, 6, 0]),
+        ("c-sun", [0, 10, 0]),
+    ] {
+        assert_eq!(
+            pick(rows[cadre], &logs),
+            json!({"log_days": want[0], "in_village_days_without_log": want[1], "logs_reviewed_late": want[2]}),
+            "{cadre}"
+        );
+    }
+    let r1b = town.ok(&format!(
+        "/v1/reports/attendance?{TOWN_A}&month=2016-03&today=2016-04-20"
+    ));
+    let later = by(&r1b, "cadre_id");
+    assert_eq!(later["c-wang"]["logs_reviewed_late"], 8);
+    assert_eq!(later["c-li"]["logs_reviewed_late"], 2);
+    assert_eq!(
+        later["c-wang"]["in_village_days"], 20,
+        "March's statuses do not change"
+    );
 
     // ---- Report 2, P = March 2016.
     // Registered on 31 March: H1 未脱贫, H2 已脱贫(享受政策), H4 未脱贫, H5 返贫, and H6, whose

@@ -2,9 +2,10 @@
 //!
 //! Each day's status and the month's R1 sums come from [`crate::rules::attendance`] (the same
 //! functions a device runs for its own cadre); this module adds what only the merged data
-//! shows: leave days by type, inspection absences (R4) and leave never closed with 销假, and
-//! the roll-up `compliance_rate = compliant / cadres with a team role that month`. Days are
-//! the device's local dates ([`super::TimeBasis::DeviceEventTime`]).
+//! shows: leave days by type, inspection absences (R4), leave never closed with 销假, R16's
+//! logs (在村 days without a 驻村日志, logs the township reviewed after day 10⚙ of the next
+//! month), and the roll-up `compliance_rate = compliant / cadres with a team role that
+//! month`. Days are the device's local dates ([`super::TimeBasis::DeviceEventTime`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -35,9 +36,14 @@ pub struct AttendanceFacts {
     pub leaves: HashMap<String, Vec<LeaveFact>>,
     /// Dates on which an inspection found the cadre 无故不在岗, by cadre.
     pub inspection_absences: HashMap<String, Vec<Date>>,
+    /// Work logs by author: (log date, local date of the township's review if any).
+    pub logs: HashMap<String, Vec<(Date, Option<Date>)>>,
     pub cadre_names: HashMap<String, String>,
     pub village_names: HashMap<String, String>,
 }
+
+/// R16: the township reviews month M's logs by this day of M+1 (⚙).
+pub const LOG_REVIEW_DAY: u32 = 10;
 
 /// One cadre's month in one village.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,6 +79,13 @@ pub struct LedgerRow {
     pub r4_rating_cap: &'static str,
     /// Approved leave whose end has passed (as of the report day) without 销假.
     pub unreturned_leaves: u32,
+    /// Days of the month with a 驻村日志.
+    pub log_days: u32,
+    /// R16: 在村 days without a log.
+    pub in_village_days_without_log: u32,
+    /// R16: the month's logs not reviewed by day 10 of the next month (counted once that day
+    /// has passed as of the report day, or when reviewed later).
+    pub logs_reviewed_late: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -158,6 +171,31 @@ pub fn ledger(
                     && l.returned.is_none()
             })
             .count() as u32;
+        let logs = f.logs.get(cadre).map_or(&[][..], |v| v);
+        let month_logs: Vec<&(Date, Option<Date>)> = logs
+            .iter()
+            .filter(|(d, _)| d.year() == year && d.month() == month && *d <= today)
+            .collect();
+        let log_dates: std::collections::BTreeSet<Date> =
+            month_logs.iter().map(|(d, _)| *d).collect();
+        let without_log = days
+            .iter()
+            .filter(|(d, s)| *s == DayStatus::InVillage && !log_dates.contains(d))
+            .count() as u32;
+        let review_due = Date::from_ymd_opt(
+            if month == 12 { year + 1 } else { year },
+            if month == 12 { 1 } else { month + 1 },
+            LOG_REVIEW_DAY,
+        )
+        .unwrap_or(month_end);
+        let late = month_logs
+            .iter()
+            // A review dated after the report day has not happened yet as of that day.
+            .filter(|(_, reviewed)| match reviewed {
+                Some(r) if *r <= today => *r > review_due,
+                _ => today > review_due,
+            })
+            .count() as u32;
         rows.push(LedgerRow {
             cadre_id: cadre.to_string(),
             cadre_name: f.cadre_names.get(cadre).cloned(),
@@ -184,6 +222,9 @@ pub fn ledger(
             inspection_absences_year: in_year,
             r4_rating_cap: r4_rating_cap(in_year),
             unreturned_leaves: unreturned,
+            log_days: log_dates.len() as u32,
+            in_village_days_without_log: without_log,
+            logs_reviewed_late: late,
         });
     }
     let cadres = rows.len() as u64;

@@ -87,6 +87,9 @@ pub fn columns(report: ReportName) -> &'static [(&'static str, &'static str, Sho
             ("inspection_absences", "本月督查不在岗次数", Number),
             ("inspection_absences_year", "本年督查不在岗次数", Number),
             ("unreturned_leaves", "超期未销假次数", Number),
+            ("log_days", "日志天数", Number),
+            ("in_village_days_without_log", "在村无日志天数", Number),
+            ("logs_reviewed_late", "日志未按时审阅篇数", Number),
         ],
         ReportName::VisitCoverage => &[
             ("village_code", "村代码", Text),

@@ -597,3 +597,20 @@ pub(crate) fn policy_names(tx: &mut dyn Tx) -> StoreResult<HashMap<String, Strin
     .into_iter()
     .collect())
 }
+
+/// Submitted work logs: (author, log date, local date of the review if any).
+pub(crate) fn work_logs(
+    tx: &mut dyn Tx,
+    filter: RowFilter<'_>,
+) -> StoreResult<Vec<(String, Date, Option<Date>)>> {
+    load(
+        tx,
+        "p_work_log",
+        &["author_id", "date", "review_date", "state"],
+        filter,
+        |r| {
+            r.submitted(3).then_some(())?;
+            Some((r.s(0)?, r.date(1)?, r.date(2)))
+        },
+    )
+}

@@ -702,6 +702,9 @@ pub fn attendance_ledger(
     for (cadre, l) in facts::leaves(tx, filter)? {
         f.leaves.entry(cadre).or_default().push(l);
     }
+    for (cadre, date, reviewed) in facts::work_logs(tx, filter)? {
+        f.logs.entry(cadre).or_default().push((date, reviewed));
+    }
     for (cadre, d) in facts::inspection_absences(tx, filter)? {
         f.inspection_absences.entry(cadre).or_default().push(d);
     }
