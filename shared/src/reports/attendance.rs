@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::Datelike;
 use serde::Serialize;
 
 use super::ratio;
@@ -245,5 +246,3 @@ pub fn ledger(
         rows,
     }
 }
-
-use chrono::Datelike;
