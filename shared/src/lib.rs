@@ -48,6 +48,7 @@ pub mod domain;
 pub mod error;
 pub mod identity;
 pub mod projection;
+pub mod reports;
 pub mod rules;
 pub mod store;
 pub mod sync;

@@ -11,6 +11,11 @@
 //!   and returns a bearer token;
 //! - `POST /v1/sync/push`, `/v1/sync/pull`, `/v1/sync/heads`, `/v1/sync/repair`: see
 //!   [`merge`] and [`pull`];
+//! - `GET /v1/reports` (the list) and `GET /v1/reports/<name>?scope=…`: the supervisors'
+//!   reports 1–9 as JSON, or CSV/xlsx with `format=` or `Accept` ([`reports`]);
+//! - `GET /v1/supervisor/pull?scope=…&after=…`: a scope's merged projection rows by cursor,
+//!   masked for the caller ([`reports::supervise`]);
+//! - `GET /v1/openapi.json`: the OpenAPI 3 description of the JSON API (no sign-in needed);
 //! - `GET /healthz`, `GET /metrics` (Prometheus).
 //!
 //! Every request is authenticated by its token except login, health and metrics; errors are
@@ -22,8 +27,10 @@ pub mod config;
 pub mod error;
 pub mod handover;
 pub mod merge;
+pub mod openapi;
 pub mod pull;
 pub mod records;
+pub mod reports;
 pub mod store;
 
 use std::collections::HashMap;
@@ -120,6 +127,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync/pull", post(pull_handler))
         .route("/v1/sync/repair", post(repair_handler))
         .route("/v1/sync/heads", post(heads_handler))
+        .route("/v1/reports", get(reports_index))
+        .route("/v1/reports/{name}", get(report_handler))
+        .route("/v1/supervisor/pull", get(supervisor_pull))
+        .route("/v1/openapi.json", get(openapi))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -404,4 +415,110 @@ fn device_clock_offset_ms(headers: &HeaderMap, server_now: chrono::DateTime<Utc>
     let text = headers.get(protocol::DEVICE_TIME_HEADER)?.to_str().ok()?;
     let device = chrono::DateTime::parse_from_rfc3339(text).ok()?;
     Some((device.with_timezone(&Utc) - server_now).num_milliseconds())
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(openapi::document())
+}
+
+/// The reports and their parameters, for a dashboard to build its forms from.
+async fn reports_index(_principal: Principal) -> Json<serde_json::Value> {
+    let list: Vec<serde_json::Value> = reports::ReportName::ALL
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "report": r.path(),
+                "number": r.number(),
+                "title": r.title_zh(),
+                "path": format!("/v1/reports/{}", r.path()),
+                "time_basis": r.time_basis(),
+                "params": r.params(),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "reports": list }))
+}
+
+type QueryMap = std::collections::BTreeMap<String, String>;
+
+fn query_of(
+    q: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+) -> Result<QueryMap, ApiError> {
+    q.map(|q| q.0)
+        .map_err(|e| ApiError::Malformed(format!("query string: {e}")))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, report = %name))]
+async fn report_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let report: reports::ReportName = name.parse()?;
+    let query = query_of(query)?;
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let format =
+        reports::export::negotiate(query.get("format").map(|s| s.as_str()), accept.as_deref())?;
+    let started = Instant::now();
+    let doc = state
+        .blocking(move |db| {
+            db.read(|tx| reports::run(tx, &principal, report, &query).map_err(ApiError::from))
+        })
+        .await?;
+    metrics::histogram!("cunji_report_seconds", "report" => report.path())
+        .record(started.elapsed().as_secs_f64());
+    let file = |ext: &str| {
+        format!(
+            "attachment; filename=\"{}-{}.{ext}\"",
+            report.path(),
+            doc.scope.replace(':', "-")
+        )
+    };
+    Ok(match format {
+        reports::export::Format::Json => Json(doc).into_response(),
+        reports::export::Format::Csv => {
+            let body = reports::export::csv(report, &doc)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            (
+                [
+                    (header::CONTENT_TYPE, reports::export::CSV.to_string()),
+                    (header::CONTENT_DISPOSITION, file("csv")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        reports::export::Format::Xlsx => {
+            let body = reports::export::xlsx(report, &doc)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            (
+                [
+                    (header::CONTENT_TYPE, reports::export::XLSX.to_string()),
+                    (header::CONTENT_DISPOSITION, file("xlsx")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+    })
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login))]
+async fn supervisor_pull(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<reports::supervise::PullPage>, ApiError> {
+    let query = query_of(query)?;
+    let page = state
+        .blocking(move |db| {
+            db.read(|tx| reports::supervise::pull(tx, &principal, &query).map_err(ApiError::from))
+        })
+        .await?;
+    Ok(Json(page))
 }

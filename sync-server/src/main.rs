@@ -84,6 +84,19 @@ enum Command {
         #[arg(long = "as", default_value = "admin")]
         author: String,
     },
+    /// Refill every projection table from the stored documents (after an upgrade that changed
+    /// a projection declaration; PostgreSQL recreates such tables empty).
+    RebuildProjections,
+    /// Export a scope's projection tables to a new SQLite file or, for `.xlsx`, a workbook
+    /// (ID numbers, health data and home coordinates masked for county and city scopes).
+    Export {
+        /// village:<12 digits>, township:<9>, county:<6> or city:<4>.
+        #[arg(long)]
+        scope: cunji_sync_server::reports::ReportScope,
+        /// The file to write (.sqlite3, .sqlite, .db or .xlsx); must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -213,6 +226,20 @@ fn main() -> anyhow::Result<()> {
                     report.rejected.len()
                 )
             }
+        }
+        Command::RebuildProjections => {
+            let db = Db::open(&config.database)?;
+            let n = db.rebuild_projections(cunji_core::domain::Kind::ALL)?;
+            tracing::info!(records = n, "projections rebuilt");
+            Ok(())
+        }
+        Command::Export { scope, out } => {
+            let db = Db::open(&config.database)?;
+            let report = cunji_sync_server::reports::supervise::export(&db, &scope, &out)
+                .with_context(|| format!("exporting {scope} to {}", out.display()))?;
+            let rows: usize = report.tables.values().sum();
+            tracing::info!(%scope, file = %out.display(), rows, "exported");
+            Ok(())
         }
         Command::Revoke { login } => {
             let db = Db::open(&config.database)?;

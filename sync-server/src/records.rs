@@ -73,17 +73,61 @@ pub fn create<T: Record>(
     reason: &str,
     record: &T,
 ) -> Result<String, String> {
+    create_with(tx, &Provenance::now(login, reason), record)
+}
+
+/// Who a server-stored record names as author and device, when, and under which id.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    pub login: String,
+    /// The envelope's device id (`server` for records the administrator imports).
+    pub device_id: String,
+    pub reason: String,
+    /// The envelope's `created_device_ts`.
+    pub created: chrono::DateTime<chrono::FixedOffset>,
+    /// The server's receipt time (`server_received_ts`).
+    pub received: chrono::DateTime<chrono::Utc>,
+    /// The record id; a new UUID v7 when `None` (a Cadre's or Unit's id is its document id).
+    pub id: Option<String>,
+}
+
+impl Provenance {
+    /// Authored by `login` on the server, now.
+    pub fn now(login: &str, reason: &str) -> Provenance {
+        let now = chrono::Utc::now();
+        Provenance {
+            login: login.into(),
+            device_id: "server".into(),
+            reason: reason.into(),
+            created: now.fixed_offset(),
+            received: now,
+            id: None,
+        }
+    }
+}
+
+/// Stores a new record with the given provenance on the server's identity (imports, data
+/// generators, test fixtures); checked, logged and projected like a pushed record, but not
+/// authorised: the caller is the administrator.
+pub fn create_with<T: Record>(
+    tx: &mut dyn Tx,
+    p: &Provenance,
+    record: &T,
+) -> Result<String, String> {
     record.validate().map_err(|e| e.to_string())?;
-    let now = chrono::Utc::now();
+    let (login, reason) = (p.login.as_str(), p.reason.as_str());
     let env = Envelope {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: p
+            .id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
         kind: T::KIND,
         author_id: login.into(),
-        device_id: "server".into(),
-        created_device_ts: now.fixed_offset(),
+        device_id: p.device_id.clone(),
+        created_device_ts: p.created,
         device_uptime_ms: 0,
         geo: None,
-        server_received_ts: Some(now.fixed_offset()),
+        server_received_ts: Some(p.received.fixed_offset()),
         state: RecordState::Submitted,
     };
     let actor = identity(tx).map_err(|e| e.to_string())?;
@@ -91,9 +135,9 @@ pub fn create<T: Record>(
         meta: ChangeMeta {
             reason: reason.into(),
             cadre_id: login.into(),
-            device_id: "server".into(),
+            device_id: p.device_id.clone(),
         },
-        time_ms: now.timestamp_millis(),
+        time_ms: p.created.timestamp_millis(),
     };
     let (mut doc, change) =
         RecordDoc::create(actor, &env, record, &edit).map_err(|e| e.to_string())?;
@@ -102,7 +146,7 @@ pub fn create<T: Record>(
         Err(PushOutcome::Rejected { message, .. }) => return Err(message),
         Err(other) => return Err(format!("{other:?}")),
     };
-    let received = now.to_rfc3339();
+    let received = p.received.to_rfc3339();
     let bytes = change.raw_bytes().to_vec();
     tx.insert_doc(&DocRow {
         id: env.id.clone(),

@@ -1105,6 +1105,75 @@ fn postgres_recreates_changed_projection_tables_empty() {
     t.db = Some(db);
 }
 
+/// `rebuild_projections` refills emptied projection tables from the stored documents: on
+/// PostgreSQL after a changed declaration recreated them empty, on SQLite after rows were lost.
+fn rebuild_refills_projections(mut t: TestDb) {
+    let hh = t
+        .db()
+        .write(|tx| {
+            cunji_sync_server::records::create(tx, "admin", "建档", &Household::example())
+                .map_err(StoreError::Corrupt)
+        })
+        .unwrap();
+    assert_eq!(
+        t.db()
+            .read(|tx| tx.household_village(&hh))
+            .unwrap()
+            .as_deref(),
+        Some("530322101201")
+    );
+    let is_pg = matches!(t.backend, Backend::Postgres { .. });
+    t.db.take();
+    if is_pg {
+        let mut c = postgres::Client::connect(&t.url, postgres::NoTls).expect("connect");
+        c.execute(
+            "UPDATE projection_tables SET ddl = 'older' WHERE name = 'p_household'",
+            &[],
+        )
+        .expect("pretend an older declaration");
+    } else {
+        let c = rusqlite::Connection::open(&t.url).unwrap();
+        c.execute("DELETE FROM p_household", []).unwrap();
+    }
+    let db = reopen(&t.url).expect("reopen");
+    assert_eq!(
+        db.read(|tx| tx.household_village(&hh)).unwrap(),
+        None,
+        "emptied"
+    );
+    assert_eq!(db.rebuild_projections(&[Kind::Household]).unwrap(), 1);
+    assert_eq!(
+        db.read(|tx| tx.household_village(&hh)).unwrap().as_deref(),
+        Some("530322101201")
+    );
+    // Again: the same rows, not twice as many.
+    assert_eq!(db.rebuild_projections(Kind::ALL).unwrap(), 1);
+    let mut members = 0;
+    db.read(|tx| {
+        tx.scan(
+            "p_member",
+            &["name"],
+            cunji_sync_server::store::RowFilter::Doc(&hh),
+            &mut |_| members += 1,
+        )
+    })
+    .unwrap();
+    assert_eq!(members, Household::example().members.len());
+    t.db = Some(db);
+}
+
+#[test]
+fn sqlite_rebuild_refills_projections() {
+    rebuild_refills_projections(TestDb::sqlite());
+}
+
+#[test]
+fn postgres_rebuild_refills_projections() {
+    if let Some(t) = TestDb::postgres("rebuild") {
+        rebuild_refills_projections(t);
+    }
+}
+
 #[test]
 fn a_database_name_replaces_the_urls() {
     assert_eq!(

@@ -13,7 +13,8 @@ use cunji_core::projection::Rows;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Account, ChangeRow, DeviceRow, DocRow, HeldRow, ReceivedClock, ScopeFilter, StoreError,
+    Account, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
+    ScopeFilter, StoreError,
     StoreResult, TokenRow, Tx,
 };
 
@@ -562,6 +563,88 @@ impl Tx for SqliteTx<'_> {
             .prepare_cached("INSERT OR REPLACE INTO repair_states (device_id, doc_id, state) VALUES (?1, ?2, ?3)")?
             .execute(params![device_id, doc_id, state])?;
         Ok(())
+    }
+
+    fn scan(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        filter: RowFilter<'_>,
+        each: &mut dyn FnMut(&[rusqlite::types::Value]),
+    ) -> StoreResult<()> {
+        let cols: String = columns.iter().map(|c| format!(", t.{c}")).collect();
+        let (condition, arg) = match filter {
+            RowFilter::All => ("?1 IS NULL", None),
+            RowFilter::Division(prefix) => (
+                "d.village_code >= ?1 AND d.village_code < ?1 || x'ff'",
+                Some(prefix),
+            ),
+            RowFilter::Doc(id) => ("t.doc_id = ?1", Some(id)),
+        };
+        let sql = format!(
+            "SELECT t.doc_id, d.received_ts, d.village_code{cols} FROM {table} t JOIN documents d ON d.id = t.doc_id WHERE {condition}"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![arg])?;
+        let n = columns.len() + 3;
+        let mut values = Vec::with_capacity(n);
+        while let Some(r) = rows.next()? {
+            values.clear();
+            for i in 0..n {
+                values.push(r.get::<_, rusqlite::types::Value>(i)?);
+            }
+            each(&values);
+        }
+        Ok(())
+    }
+
+    fn doc_ids_of_kind(
+        &mut self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id FROM documents WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![kind.code(), after, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn docs_changed_after(
+        &mut self,
+        division: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangedDoc>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT c.m, c.doc_id, d.kind, d.village_code, d.received_ts FROM
+               (SELECT doc_id, max(seq) AS m FROM changes
+                 WHERE seq > ?2 AND (?1 IS NULL OR village_code IS NULL
+                   OR (village_code >= ?1 AND village_code < ?1 || x'ff'))
+                 GROUP BY doc_id) c
+             JOIN documents d ON d.id = c.doc_id ORDER BY c.m LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![division, after, limit as i64], |r| {
+                let kind: String = r.get(2)?;
+                Ok((r.get(0)?, r.get(1)?, kind, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(i64, String, String, Option<String>, String)>>>()?;
+        rows.into_iter()
+            .map(|(seq, doc_id, kind, village_code, received_ts)| {
+                Ok(ChangedDoc {
+                    seq,
+                    kind: Kind::from_code(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown kind `{kind}`")))?,
+                    doc_id,
+                    village_code,
+                    received_ts,
+                })
+            })
+            .collect()
     }
 }
 
