@@ -19,6 +19,7 @@
 pub mod accounts;
 pub mod config;
 pub mod error;
+pub mod generate;
 pub mod merge;
 pub mod pull;
 pub mod records;
