@@ -343,11 +343,12 @@ fn a_generated_village_has_the_shapes_of_section_5() {
             .iter()
             .filter(|l| l.returned_ts.is_none() && l.to < d("2016-12-30"))
             .count();
-        near(
-            "leave never closed",
-            share(unreturned, leaves.len()),
-            0.03,
-            0.04,
+        // §5's 3% never closed is checked tightly on the plan of 165 villages (unit tests);
+        // one village's ~60 leaves only bound it.
+        assert!(
+            unreturned * 8 <= leaves.len(),
+            "{unreturned} of {} leaves never closed",
+            leaves.len()
         );
         let logs: Vec<WorkLog> = v.all(Kind::WorkLog);
         near(

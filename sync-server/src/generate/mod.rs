@@ -873,7 +873,7 @@ fn tally(
 }
 
 /// The plain-SQLite baseline: the same plan, each record state's JSON inserted as one row of
-/// a plain table (same pragmas, one transaction per village and phase).
+/// a plain table (same pragmas, one transaction per village).
 #[derive(Debug, Clone)]
 pub struct BaselineReport {
     pub rows: usize,
@@ -1174,6 +1174,28 @@ mod tests {
         near("compliant cadres", compliant / cadres, 0.65, 0.07);
         near("marginal cadres", marginal / cadres, 0.25, 0.07);
         near("走读 cadres", commuter / cadres, 0.10, 0.05);
+        let leaves: Vec<cunji_core::domain::Leave> =
+            by_kind[&Kind::Leave].iter().map(last).collect();
+        let never_closed = leaves
+            .iter()
+            .filter(|l| l.returned_ts.is_none() && l.to < ymd(2016, 12, 30))
+            .count() as f64;
+        near(
+            "leave never closed",
+            never_closed / leaves.len() as f64,
+            0.03,
+            0.01,
+        );
+        let retro = leaves
+            .iter()
+            .filter(|l| l.requested_ts.date_naive() > l.from)
+            .count() as f64;
+        near(
+            "leave requested afterwards",
+            retro / leaves.len() as f64,
+            0.05,
+            0.015,
+        );
         let logs = by_kind[&Kind::WorkLog].len() as f64;
         near(
             "logs per check-in day",

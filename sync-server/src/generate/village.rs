@@ -297,7 +297,7 @@ impl V<'_> {
             load[c] += 1;
         }
         shuffle(&mut self.r, &mut owner);
-        for i in 0..n {
+        for (i, &cadre) in owner.iter().enumerate() {
             let new_inclusion = i >= n - n_new;
             let created_date = if new_inclusion {
                 self.r.day_between(ymd(2015, 10, 5), ymd(2015, 10, 20))
@@ -306,7 +306,7 @@ impl V<'_> {
             };
             let created = at(created_date, t(9, 0)) + Duration::seconds(i as i64);
             let id = self.id(&created);
-            let hh = self.household(created_date, new_inclusion, owner[i]);
+            let hh = self.household(created_date, new_inclusion, cadre);
             out.push(Hh { id, created, ..hh });
         }
         out
@@ -1035,7 +1035,7 @@ impl V<'_> {
                 sha256: sha,
                 phash: Some(hex::encode(self.r.bytes::<8>())),
                 ts: Some(start_ts + Duration::minutes(5)),
-                geo: geo.clone(),
+                geo,
             });
         }
         let visit = Visit {
@@ -1252,7 +1252,7 @@ impl V<'_> {
     fn attendance(&mut self) {
         // Per day and cadre: 'v' in the village, 'l' on leave.
         let mut status: Vec<BTreeMap<Date, char>> = vec![BTreeMap::new(); self.team.len()];
-        for k in 0..self.team.len() {
+        for (k, days_of) in status.iter_mut().enumerate() {
             let cadre = self.team[k].clone();
             let county_dispatched = k == 0 && self.r.chance(0.6);
             let commuter = self.r.chance(if county_dispatched { 0.33 } else { 0.059 });
@@ -1276,7 +1276,7 @@ impl V<'_> {
                     }
                     self.leave(k, &cadre, from, to);
                     for dd in &leave_days {
-                        status[k].insert(*dd, 'l');
+                        days_of.insert(*dd, 'l');
                     }
                 }
                 let target = if commuter {
@@ -1296,7 +1296,7 @@ impl V<'_> {
                 candidates.truncate(target);
                 candidates.sort();
                 for day in candidates {
-                    status[k].insert(day, 'v');
+                    days_of.insert(day, 'v');
                     self.check_in(&cadre, day);
                     if self.r.chance(0.9) {
                         self.work_log(&cadre, day);
