@@ -26,6 +26,7 @@ pub mod backup;
 pub mod config;
 pub mod error;
 pub mod handover;
+pub mod generate;
 pub mod merge;
 pub mod openapi;
 pub mod pull;
