@@ -8,6 +8,8 @@
     missing_debug_implementations
 )]
 
+pub mod fuzz;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -167,6 +169,12 @@ impl TestServer {
         mut config: Config,
     ) -> TestServer {
         config.database = url.clone();
+        // A TLS server's test certificate names `localhost`.
+        let scheme = if config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let db = Db::open(&url).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -189,8 +197,13 @@ impl TestServer {
                 .unwrap();
             });
         });
+        let host = if scheme == "https" {
+            format!("localhost:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
         TestServer {
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{host}"),
             db,
             shutdown: Some(tx),
             thread: Some(thread),
@@ -232,6 +245,8 @@ pub struct Device {
     pub store: Store,
     pub login: String,
     pub url: String,
+    /// A PEM certificate the device trusts besides the usual roots (a TLS test server's).
+    pub root_pem: Option<Vec<u8>>,
     token: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -244,14 +259,24 @@ impl Device {
             store,
             login: login.into(),
             url: url.into(),
+            root_pem: None,
             token: None,
             _dir: dir,
         }
     }
 
+    /// Trusts `pem` (a certificate) for this device's connections.
+    pub fn trusting(mut self, pem: &[u8]) -> Device {
+        self.root_pem = Some(pem.to_vec());
+        self
+    }
+
     /// Signs in (online once) and registers this device.
     pub fn sign_in(mut self) -> Device {
-        let resp = cunji_core::sync::login(&self.url, &self.login, PASSWORD, &self.store).unwrap();
+        let resp = self
+            .transport_with("")
+            .login(&self.login, PASSWORD, &self.store)
+            .unwrap();
         self.token = Some(resp.token);
         self
     }
@@ -265,7 +290,15 @@ impl Device {
     }
 
     pub fn transport(&self) -> HttpTransport {
-        HttpTransport::new(&self.url, self.token())
+        self.transport_with(self.token())
+    }
+
+    fn transport_with(&self, token: &str) -> HttpTransport {
+        let t = HttpTransport::new(&self.url, token);
+        match &self.root_pem {
+            Some(pem) => t.trusting(pem).unwrap(),
+            None => t,
+        }
     }
 
     /// Syncs with fast retries (tests use loopback).
