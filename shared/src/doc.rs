@@ -376,9 +376,34 @@ impl RecordDoc {
 
     /// Applies changes from another replica. Changes whose dependencies are missing are kept by
     /// Automerge in a queue; [`Self::contains`] tells which of them got in.
+    ///
+    /// Automerge 0.12 panics on some well-formed changes that refer to objects the document
+    /// does not have ("Missing from Index", found by fuzzing: RELIABILITY.md). Such a change is
+    /// an error here, and the document is left as it was: the changes go to a copy, which
+    /// replaces the document only when they all applied.
     pub fn apply(&mut self, changes: Vec<Change>) -> Result<()> {
-        self.doc.apply_changes(changes)?;
-        Ok(())
+        let mut candidate = self.doc.clone();
+        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            candidate.apply_changes(changes)
+        }));
+        match applied {
+            Ok(result) => {
+                result?;
+                self.doc = candidate;
+                Ok(())
+            }
+            Err(panic) => Err(Error::CorruptDocument {
+                id: self.id.clone(),
+                detail: format!(
+                    "a change could not be applied: {}",
+                    panic
+                        .downcast_ref::<String>()
+                        .map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("automerge failed")
+                ),
+            }),
+        }
     }
 
     /// The bytes of one change of the document.

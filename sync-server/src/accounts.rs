@@ -275,6 +275,20 @@ impl Principal {
         })
     }
 
+    /// Whether this account may create a record of `kind` at all ([`Principal::may_write`]
+    /// still decides where). The township and the organisation department review leave and
+    /// work logs (an edit, see [`Principal::reviews`]) but do not write their own: those are
+    /// the resident cadres' records (DOMAIN §1).
+    pub fn may_create(&self, kind: Kind) -> bool {
+        !matches!(
+            (self.role, kind),
+            (
+                Role::Township | Role::CountyOrg,
+                Kind::Leave | Kind::WorkLog
+            )
+        )
+    }
+
     /// Reviewers may change event records they did not write (endorse or approve leave,
     /// review logs); nobody else may.
     pub fn reviews(&self, kind: Kind) -> bool {

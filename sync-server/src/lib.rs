@@ -120,32 +120,136 @@ impl AppState {
 
 /// The application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/v1/login", post(login))
-        .route("/v1/sync/push", post(push))
-        .route("/v1/sync/pull", post(pull_handler))
-        .route("/v1/sync/repair", post(repair_handler))
-        .route("/v1/sync/heads", post(heads_handler))
-        .route("/v1/reports", get(reports_index))
-        .route("/v1/reports/{name}", get(report_handler))
-        .route("/v1/supervisor/pull", get(supervisor_pull))
-        .route("/v1/openapi.json", get(openapi))
+    routes()
+        .router
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` completes.
+/// Every endpoint the server serves: method, path and whether it takes a bearer token. Built
+/// with the router itself, so that it cannot miss one; the authorisation matrix test
+/// (`tests/tests/authz_matrix.rs`) fails for an endpoint it does not cover.
+pub fn endpoints() -> Vec<Endpoint> {
+    routes().list
+}
+
+/// One endpoint of [`endpoints`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// Whether the handler takes a [`Principal`] (a bearer token); the others are public.
+    pub authenticated: bool,
+}
+
+/// The router and the list of what it serves, added to together.
+struct Routes {
+    router: Router<AppState>,
+    list: Vec<Endpoint>,
+}
+
+impl Routes {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        authenticated: bool,
+        handler: axum::routing::MethodRouter<AppState>,
+    ) -> Routes {
+        self.router = self.router.route(path, handler);
+        self.list.push(Endpoint {
+            method,
+            path,
+            authenticated,
+        });
+        self
+    }
+}
+
+fn routes() -> Routes {
+    Routes {
+        router: Router::new(),
+        list: Vec::new(),
+    }
+    .add("GET", "/healthz", false, get(healthz))
+    .add("GET", "/metrics", false, get(metrics))
+    .add("POST", "/v1/login", false, post(login))
+    .add("POST", "/v1/sync/push", true, post(push))
+    .add("POST", "/v1/sync/pull", true, post(pull_handler))
+    .add("POST", "/v1/sync/repair", true, post(repair_handler))
+    .add("POST", "/v1/sync/heads", true, post(heads_handler))
+    .add("GET", "/v1/reports", true, get(reports_index))
+    .add("GET", "/v1/reports/{name}", true, get(report_handler))
+    .add("GET", "/v1/supervisor/pull", true, get(supervisor_pull))
+    .add("GET", "/v1/openapi.json", false, get(openapi))
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes: over TLS when the config
+/// names a certificate and key ([`Config::tls`]), plain HTTP otherwise (behind a reverse proxy
+/// that terminates TLS).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let tls = state
+        .config
+        .tls()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    match tls {
+        None => {
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(tls) => serve_tls(listener, router(state), tls, shutdown).await,
+    }
+}
+
+/// HTTPS: each accepted connection's TLS handshake and HTTP/1.1 run on their own task; a
+/// failed handshake (an untrusting client, a port scan) ends that connection only. On
+/// `shutdown` the server stops accepting; connections in flight end with the runtime.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let stream = match acceptor.accept(tcp).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::info!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+        });
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -387,7 +491,14 @@ async fn repair_handler(
     body: Body,
 ) -> Result<Response, ApiError> {
     let body = read_body(&state, body).await?;
-    let req = decode(&state, &body)?;
+    let req: protocol::RepairRequest = decode(&state, &body)?;
+    // A message automerge would crash on is refused before it reaches a document.
+    for m in &req.docs {
+        if let Some(bytes) = &m.message {
+            protocol::decode_sync_message(bytes)
+                .map_err(|e| ApiError::Malformed(format!("{}: {e}", m.doc_id)))?;
+        }
+    }
     let resp = state
         .blocking(move |db| {
             db.write(|tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))

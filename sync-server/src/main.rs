@@ -143,6 +143,8 @@ fn main() -> anyhow::Result<()> {
             if let Some(l) = listen {
                 config.listen = l;
             }
+            // A bad certificate or key stops the server before it listens.
+            let https = config.tls()?.is_some();
             let db = Db::open(&config.database)
                 .with_context(|| format!("opening the database ({:?})", config))?;
             let handle =
@@ -152,7 +154,7 @@ fn main() -> anyhow::Result<()> {
                 let listener = tokio::net::TcpListener::bind(&config.listen)
                     .await
                     .with_context(|| format!("listening on {}", config.listen))?;
-                tracing::info!(addr = %listener.local_addr()?, backend = db.backend(), "serving");
+                tracing::info!(addr = %listener.local_addr()?, backend = db.backend(), https, "serving");
                 let state = AppState::new(db, config).with_metrics(handle);
                 serve(listener, state, async {
                     let _ = tokio::signal::ctrl_c().await;

@@ -10,7 +10,8 @@
 //! 5. for a new record: `invalid_record` (its envelope or data do not parse or validate),
 //!    `forged_author` (the envelope names another author or device, or an event record is
 //!    about another cadre), `unknown_reference` (its household or entitlement is unknown);
-//! 6. `not_in_scope`: the account may not write this kind there (DOMAIN §1);
+//! 6. `not_in_scope`: the account may not write this kind there, or may only review it
+//!    (DOMAIN §1);
 //!    `not_author`: an event record changed by someone who neither wrote nor reviews it;
 //!    `moved_record`: a change that would alter the record's kind, author or place.
 //!
@@ -329,6 +330,16 @@ fn authorize(
                 return Ok(Err(reject(
                     "forged_author",
                     "an event record may only be about its author",
+                )));
+            }
+            if !who.may_create(env.kind) {
+                return Ok(Err(reject(
+                    "not_in_scope",
+                    format!(
+                        "{} may review but not write a {}",
+                        who.role,
+                        env.kind.code()
+                    ),
                 )));
             }
         }

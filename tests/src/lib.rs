@@ -8,6 +8,8 @@
     missing_debug_implementations
 )]
 
+pub mod fuzz;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -174,6 +176,12 @@ impl TestServer {
         mut config: Config,
     ) -> TestServer {
         config.database = url.clone();
+        // A TLS server's test certificate names `localhost`.
+        let scheme = if config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let db = Db::open(&url).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -196,8 +204,13 @@ impl TestServer {
                 .unwrap();
             });
         });
+        let host = if scheme == "https" {
+            format!("localhost:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
         TestServer {
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{host}"),
             db,
             shutdown: Some(tx),
             thread: Some(thread),
@@ -293,6 +306,8 @@ pub struct Device {
     /// How far this phone's clock is off (0 but in clock tests): its edits, check-ins and the
     /// clock it sends the server are all shifted by this.
     pub clock_skew: chrono::Duration,
+    /// A PEM certificate the device trusts besides the usual roots (a TLS test server's).
+    pub root_pem: Option<Vec<u8>>,
     token: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -306,14 +321,24 @@ impl Device {
             login: login.into(),
             url: url.into(),
             clock_skew: chrono::Duration::zero(),
+            root_pem: None,
             token: None,
             _dir: dir,
         }
     }
 
+    /// Trusts `pem` (a certificate) for this device's connections.
+    pub fn trusting(mut self, pem: &[u8]) -> Device {
+        self.root_pem = Some(pem.to_vec());
+        self
+    }
+
     /// Signs in (online once) and registers this device.
     pub fn sign_in(mut self) -> Device {
-        let resp = cunji_core::sync::login(&self.url, &self.login, PASSWORD, &self.store).unwrap();
+        let resp = self
+            .transport_with("")
+            .login(&self.login, PASSWORD, &self.store)
+            .unwrap();
         self.token = Some(resp.token);
         self
     }
@@ -338,7 +363,15 @@ impl Device {
     }
 
     pub fn transport(&self) -> HttpTransport {
-        HttpTransport::new(&self.url, self.token()).with_clock_skew(self.clock_skew)
+        self.transport_with(self.token())
+    }
+
+    fn transport_with(&self, token: &str) -> HttpTransport {
+        let t = HttpTransport::new(&self.url, token).with_clock_skew(self.clock_skew);
+        match &self.root_pem {
+            Some(pem) => t.trusting(pem).unwrap(),
+            None => t,
+        }
     }
 
     /// Syncs with fast retries (tests use loopback).

@@ -1,0 +1,6 @@
+//! See `cunji_tests::fuzz::load_document`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = cunji_tests::fuzz::load_document(data);
+});

@@ -1,0 +1,6 @@
+//! See `cunji_tests::fuzz::push_change`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = cunji_tests::fuzz::push_change(data);
+});
