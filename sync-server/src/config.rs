@@ -22,6 +22,10 @@ pub struct Config {
     pub max_pull_bytes: usize,
     /// Requests a device may make per minute (sustained); bursts up to the same number.
     pub requests_per_minute: u32,
+    /// Hours a browser (dashboard) session stays valid.
+    pub web_session_hours: i64,
+    /// The built dashboard (`sync-server/dashboard/dist` of a checkout when unset).
+    pub dashboard_dir: Option<String>,
 }
 
 impl Default for Config {
@@ -35,6 +39,8 @@ impl Default for Config {
             max_batch_items: 5_000,
             max_pull_bytes: 4 * 1024 * 1024,
             requests_per_minute: 600,
+            web_session_hours: 8,
+            dashboard_dir: None,
         }
     }
 }
@@ -57,6 +63,8 @@ impl std::fmt::Debug for Config {
             .field("max_batch_items", &self.max_batch_items)
             .field("max_pull_bytes", &self.max_pull_bytes)
             .field("requests_per_minute", &self.requests_per_minute)
+            .field("web_session_hours", &self.web_session_hours)
+            .field("dashboard_dir", &self.dashboard_dir)
             .finish()
     }
 }
@@ -98,6 +106,12 @@ impl Config {
         }
         if let Some(v) = get("CUNJI_REQUESTS_PER_MINUTE") {
             self.requests_per_minute = num("CUNJI_REQUESTS_PER_MINUTE", v)?;
+        }
+        if let Some(v) = get("CUNJI_WEB_SESSION_HOURS") {
+            self.web_session_hours = num("CUNJI_WEB_SESSION_HOURS", v)?;
+        }
+        if let Some(v) = get("CUNJI_DASHBOARD_DIR") {
+            self.dashboard_dir = Some(v);
         }
         Ok(())
     }

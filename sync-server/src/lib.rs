@@ -23,6 +23,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod merge;
 pub mod openapi;
@@ -129,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reports/{name}", get(report_handler))
         .route("/v1/supervisor/pull", get(supervisor_pull))
         .route("/v1/openapi.json", get(openapi))
+        .merge(dashboard::routes(&state.config))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -206,16 +208,28 @@ impl FromRequestParts<AppState> for Principal {
                     if t.revoked || expired {
                         return Err(ApiError::BadToken);
                     }
-                    let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
                     let account = tx.account(&t.login)?.ok_or(ApiError::BadToken)?;
-                    if !account.active || device.login != account.login {
+                    if !account.active {
+                        return Err(ApiError::BadToken);
+                    }
+                    if t.device_id.is_empty() {
+                        // A browser session (dashboard::session): reads only.
+                        return Ok(Principal::web(account));
+                    }
+                    let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
+                    if device.login != account.login {
                         return Err(ApiError::BadToken);
                     }
                     Ok(Principal::new(account, device))
                 })
             })
             .await?;
-        if !state.allow(&principal.device_id) {
+        let bucket = if principal.is_web() {
+            format!("web:{}", principal.login)
+        } else {
+            principal.device_id.clone()
+        };
+        if !state.allow(&bucket) {
             metrics::counter!("cunji_rate_limited_total").increment(1);
             return Err(ApiError::RateLimited);
         }
@@ -307,6 +321,7 @@ async fn push(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let started = Instant::now();
     let body = read_body(&state, body).await?;
     let req: PushRequest = decode(&state, &body)?;
@@ -359,6 +374,7 @@ async fn pull_handler(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let started = Instant::now();
     let body = read_body(&state, body).await?;
     let req = decode(&state, &body)?;
@@ -378,6 +394,7 @@ async fn repair_handler(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let body = read_body(&state, body).await?;
     let req = decode(&state, &body)?;
     let resp = state
@@ -394,6 +411,7 @@ async fn heads_handler(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let body = read_body(&state, body).await?;
     let req = decode(&state, &body)?;
     let resp = state
@@ -418,6 +436,12 @@ async fn reports_index(_principal: Principal) -> Json<serde_json::Value> {
                 "path": format!("/v1/reports/{}", r.path()),
                 "time_basis": r.time_basis(),
                 "params": r.params(),
+                "columns": reports::export::columns(*r)
+                    .iter()
+                    .map(|(key, title, show)| {
+                        serde_json::json!({ "key": key, "title": title, "show": show.code() })
+                    })
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();
