@@ -261,7 +261,9 @@ impl Principal {
         );
         let in_division = village.is_some_and(|v| v.starts_with(&self.division));
         Ok(match self.role {
-            Role::Admin => reference || kind == Entitlement,
+            // The administrator also imports the 建档立卡 register (households), as counties
+            // bring it over from the national system.
+            Role::Admin => reference || matches!(kind, Entitlement | Household),
             // 县扶贫办: catalog, entitlements, 动态调整 approval, petition assignment, projects.
             Role::CountyOffice => {
                 (reference || matches!(kind, Entitlement | StatusChange | Petition | Project))

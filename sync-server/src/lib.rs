@@ -25,6 +25,7 @@ pub mod accounts;
 pub mod config;
 pub mod dashboard;
 pub mod error;
+pub mod generate;
 pub mod merge;
 pub mod openapi;
 pub mod pull;

@@ -68,6 +68,26 @@ enum Command {
         #[arg(long = "as", default_value = "admin")]
         author: String,
     },
+    /// Generate a synthetic city (DOMAIN §5) into an empty database, through the server's
+    /// merge: accounts and devices for every cadre and supervisor, then their records.
+    Generate {
+        /// Share of seed 001's city: 1.0 = 1,650 villages, 227,500 households, 80,000 cadres.
+        #[arg(long, default_value_t = 1.0, conflicts_with = "villages")]
+        scale: f64,
+        /// Generate this many villages instead (the first always has a work team).
+        #[arg(long)]
+        villages: Option<usize>,
+        /// Random seed: the same seed gives the same data, byte for byte.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Worker threads that build documents (default: the machine's cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Give the demo accounts (demo-secretary, demo-member, demo-pairing, demo-township,
+        /// demo-county, demo-org, demo-city) this password so the app can sign in with them.
+        #[arg(long, env = "CUNJI_DEMO_PASSWORD")]
+        demo_password: Option<String>,
+    },
     /// Import pairing assignments (结对帮扶) from a CSV.
     ImportAssignments {
         csv: PathBuf,
@@ -193,6 +213,13 @@ fn main() -> anyhow::Result<()> {
             tracing::info!(%scope, file = %out.display(), rows, "exported");
             Ok(())
         }
+        Command::Generate {
+            scale,
+            villages,
+            seed,
+            threads,
+            demo_password,
+        } => generate(&config, scale, villages, seed, threads, demo_password),
         Command::Revoke { login } => {
             let db = Db::open(&config.database)?;
             let n = db.write(|tx| tx.revoke_tokens(&login).map_err(anyhow::Error::from))?;
@@ -225,5 +252,74 @@ fn import(
         })
         .with_context(|| format!("importing {}", csv.display()))?;
     tracing::info!(created = report.created, skipped = report.skipped, file = %csv.display(), "imported");
+    Ok(())
+}
+
+/// Runs the generator with progress on stderr.
+fn generate(
+    config: &Config,
+    scale: f64,
+    villages: Option<usize>,
+    seed: u64,
+    threads: Option<usize>,
+    demo_password: Option<String>,
+) -> anyhow::Result<()> {
+    use cunji_sync_server::generate::{self, Options, city::City};
+    if !(scale > 0.0 && scale <= 1.0) {
+        anyhow::bail!("--scale must be above 0 and at most 1 (1.0 = the whole city)");
+    }
+    let db = Db::open(&config.database)
+        .with_context(|| format!("opening the database {}", config.database))?;
+    let options = Options {
+        seed,
+        villages: villages.unwrap_or_else(|| City::villages_for_scale(scale)),
+        threads: threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        }),
+        demo_password,
+    };
+    #[allow(clippy::print_stderr)]
+    let report = generate::generate(&db, &options, &mut |p| {
+        let step = (p.chunks_total / 100).max(1);
+        if p.chunks_done % step == 0 || p.chunks_done == p.chunks_total {
+            eprintln!(
+                "generate: {}/{} villages, {} changes, {:.0} s, {:.0} changes/s",
+                p.chunks_done.saturating_sub(1),
+                p.chunks_total - 1,
+                p.changes,
+                p.elapsed_s,
+                p.changes as f64 / p.elapsed_s.max(1e-9)
+            );
+        }
+    })?;
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "generated {} villages ({} with a team), {} households, {} cadres, {} accounts",
+            report.villages,
+            report.team_villages,
+            report.households,
+            report.cadres,
+            report.accounts
+        );
+        for (kind, n) in &report.records {
+            eprintln!("  {kind:<14} {n:>10}");
+        }
+        eprintln!(
+            "{} records, {} changes in {:.1} s = {:.0} changes/s; refused as planned: {:?}",
+            report.total_records(),
+            report.changes,
+            report.seconds,
+            report.changes as f64 / report.seconds.max(1e-9),
+            report.refused
+        );
+    }
+    if report.unexpected > 0 {
+        anyhow::bail!(
+            "{} changes had an outcome the plan did not expect, e.g. {:?}",
+            report.unexpected,
+            report.unexpected_samples
+        );
+    }
     Ok(())
 }
