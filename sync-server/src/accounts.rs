@@ -153,6 +153,34 @@ impl Principal {
         }
     }
 
+    /// A browser session's principal: the account without a device. It may read what the
+    /// account may read and cannot sync ([`Principal::require_device`]).
+    pub fn web(account: crate::store::Account) -> Principal {
+        Principal {
+            login: account.login,
+            role: account.role,
+            division: account.division,
+            device_id: String::new(),
+            actor: Vec::new(),
+            public_key: Vec::new(),
+            cache: ScopeCache::default(),
+        }
+    }
+
+    /// Whether this is a browser session rather than a registered device.
+    pub fn is_web(&self) -> bool {
+        self.device_id.is_empty()
+    }
+
+    /// Syncing needs a registered device: its actor and key sign every change.
+    pub fn require_device(&self) -> Result<(), crate::error::ApiError> {
+        if self.is_web() {
+            Err(crate::error::ApiError::DeviceRequired)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Every scope this account may read (DOMAIN §1), reference data included.
     pub fn readable_scopes(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Scope>> {
         let mut out = vec![Scope {

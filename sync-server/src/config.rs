@@ -27,6 +27,10 @@ pub struct Config {
     /// (README).
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
+    /// Hours a browser (dashboard) session stays valid.
+    pub web_session_hours: i64,
+    /// The built dashboard (`sync-server/dashboard/dist` of a checkout when unset).
+    pub dashboard_dir: Option<String>,
 }
 
 impl Default for Config {
@@ -42,6 +46,8 @@ impl Default for Config {
             requests_per_minute: 600,
             tls_cert: None,
             tls_key: None,
+            web_session_hours: 8,
+            dashboard_dir: None,
         }
     }
 }
@@ -66,6 +72,8 @@ impl std::fmt::Debug for Config {
             .field("requests_per_minute", &self.requests_per_minute)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
+            .field("web_session_hours", &self.web_session_hours)
+            .field("dashboard_dir", &self.dashboard_dir)
             .finish()
     }
 }
@@ -113,6 +121,12 @@ impl Config {
         }
         if let Some(v) = get("CUNJI_TLS_KEY") {
             self.tls_key = Some(v);
+        }
+        if let Some(v) = get("CUNJI_WEB_SESSION_HOURS") {
+            self.web_session_hours = num("CUNJI_WEB_SESSION_HOURS", v)?;
+        }
+        if let Some(v) = get("CUNJI_DASHBOARD_DIR") {
+            self.dashboard_dir = Some(v);
         }
         Ok(())
     }

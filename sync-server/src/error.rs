@@ -37,6 +37,10 @@ pub enum ApiError {
     BadParam { name: String, message: String },
     #[error("out of scope: {0}")]
     OutOfScope(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("a browser session cannot sync")]
+    DeviceRequired,
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -126,6 +130,18 @@ impl ApiError {
                 format!(
                     "Your account may not read {scope}; choose a scope within your own division."
                 ),
+            ),
+            NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("找不到{what},它可能尚未同步到服务器"),
+                format!("{what} was not found; it may not have been synced yet."),
+            ),
+            DeviceRequired => (
+                StatusCode::FORBIDDEN,
+                "device_required",
+                "网页登录只能查看数据;同步请在手机应用中登录".into(),
+                "A browser session can only read; sign in on the phone app to sync.".into(),
             ),
             Store(e) if e.is_disk_full() => (
                 StatusCode::INSUFFICIENT_STORAGE,

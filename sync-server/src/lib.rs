@@ -24,6 +24,7 @@
 pub mod accounts;
 pub mod backup;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod handover;
 pub mod generate;
@@ -122,6 +123,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     routes()
         .router
+        .merge(dashboard::static_routes(&state.config))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -183,6 +185,8 @@ fn routes() -> Routes {
     .add("GET", "/v1/reports/{name}", true, get(report_handler))
     .add("GET", "/v1/supervisor/pull", true, get(supervisor_pull))
     .add("GET", "/v1/openapi.json", false, get(openapi))
+    .add("POST", "/v1/session", false, post(dashboard::session))
+    .add("GET", "/v1/records/{id}", true, get(dashboard::record))
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes: over TLS when the config
@@ -313,16 +317,28 @@ impl FromRequestParts<AppState> for Principal {
                     if t.revoked || expired {
                         return Err(ApiError::BadToken);
                     }
-                    let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
                     let account = tx.account(&t.login)?.ok_or(ApiError::BadToken)?;
-                    if !account.active || device.login != account.login {
+                    if !account.active {
+                        return Err(ApiError::BadToken);
+                    }
+                    if t.device_id.is_empty() {
+                        // A browser session (dashboard::session): reads only.
+                        return Ok(Principal::web(account));
+                    }
+                    let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
+                    if device.login != account.login {
                         return Err(ApiError::BadToken);
                     }
                     Ok(Principal::new(account, device))
                 })
             })
             .await?;
-        if !state.allow(&principal.device_id) {
+        let bucket = if principal.is_web() {
+            format!("web:{}", principal.login)
+        } else {
+            principal.device_id.clone()
+        };
+        if !state.allow(&bucket) {
             metrics::counter!("cunji_rate_limited_total").increment(1);
             return Err(ApiError::RateLimited);
         }
@@ -415,6 +431,7 @@ async fn push(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let started = Instant::now();
     // Measured when the request's headers arrive, before its body: a slow upload does not
     // count as drift.
@@ -471,6 +488,7 @@ async fn pull_handler(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let started = Instant::now();
     let body = read_body(&state, body).await?;
     let req = decode(&state, &body)?;
@@ -490,6 +508,7 @@ async fn repair_handler(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let body = read_body(&state, body).await?;
     let req: protocol::RepairRequest = decode(&state, &body)?;
     // A message automerge would crash on is refused before it reaches a document.
@@ -513,6 +532,7 @@ async fn heads_handler(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let body = read_body(&state, body).await?;
     let req = decode(&state, &body)?;
     let resp = state
@@ -545,6 +565,12 @@ async fn reports_index(_principal: Principal) -> Json<serde_json::Value> {
                 "path": format!("/v1/reports/{}", r.path()),
                 "time_basis": r.time_basis(),
                 "params": r.params(),
+                "columns": reports::export::columns(*r)
+                    .iter()
+                    .map(|(key, title, show)| {
+                        serde_json::json!({ "key": key, "title": title, "show": show.code() })
+                    })
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -61,6 +61,18 @@ pub enum Show {
     YesNo,
 }
 
+impl Show {
+    /// How the JSON index names it (`text`, `number`, `rate`, `yes_no`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Show::Text => "text",
+            Show::Number => "number",
+            Show::Rate => "rate",
+            Show::YesNo => "yes_no",
+        }
+    }
+}
+
 use Show::*;
 
 /// The export columns of a report: (JSON key, Chinese header, how to show it).
