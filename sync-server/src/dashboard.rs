@@ -33,13 +33,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_http::services::ServeDir;
 
+use crate::AppState;
 use crate::accounts::{self, Principal};
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::merge::server_actor;
 use crate::reports::{self, Masking, ReportScope, ScopeLevel, mask_name, mask_number};
 use crate::store::TokenRow;
-use crate::AppState;
-use crate::merge::server_actor;
 
 /// The dashboard's page (the API it calls is in the server's endpoint list: `session`,
 /// `record`).
@@ -295,7 +295,10 @@ pub fn mask_json(value: &mut Value, masking: Masking, household: bool) {
             for (key, v) in map.iter_mut() {
                 let k = key.as_str();
                 if masking.sensitive {
-                    if k == "id_no" || k.ends_with("_id_no") || k.contains("bank") || k.ends_with("cert_no")
+                    if k == "id_no"
+                        || k.ends_with("_id_no")
+                        || k.contains("bank")
+                        || k.ends_with("cert_no")
                     {
                         if let Value::String(s) = v {
                             *s = mask_number(s);
@@ -311,7 +314,11 @@ pub fn mask_json(value: &mut Value, masking: Masking, household: bool) {
                 }
                 if masking.household_pii && household && matches!(k, "name" | "phone") {
                     if let Value::String(s) = v {
-                        *s = if k == "name" { mask_name(s) } else { mask_number(s) };
+                        *s = if k == "name" {
+                            mask_name(s)
+                        } else {
+                            mask_number(s)
+                        };
                     }
                     continue;
                 }
@@ -353,7 +360,10 @@ mod tests {
         assert_eq!(v["home_geo"], "***");
         assert_eq!(v["members"]["m1"]["id_no"], "530***********1234");
         assert_eq!(v["members"]["m1"]["health"], "***");
-        assert_eq!(v["members"]["m1"]["name"], "张三", "names stay for the county office");
+        assert_eq!(
+            v["members"]["m1"]["name"], "张三",
+            "names stay for the county office"
+        );
     }
 
     #[test]
@@ -377,7 +387,12 @@ mod tests {
         mask_at(&["members".to_string(), "m2".into()], &mut whole, ORG, true);
         assert_eq!(whole, json!({"name": "王*", "id_no": "530***********1234"}));
         let mut untouched = json!(3);
-        mask_at(&["members".to_string(), "m1".into(), "age".into()], &mut untouched, ORG, true);
+        mask_at(
+            &["members".to_string(), "m1".into(), "age".into()],
+            &mut untouched,
+            ORG,
+            true,
+        );
         assert_eq!(untouched, json!(3));
     }
 }

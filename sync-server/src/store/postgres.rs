@@ -59,8 +59,7 @@ use rusqlite::types::Value;
 
 use super::{
     Account, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
-    ScopeFilter, StoreError,
-    StoreResult, TokenRow, Tx,
+    ScopeFilter, StoreError, StoreResult, TokenRow, Tx,
 };
 
 /// The schema, one script per version; `schema_version` records how many have run.

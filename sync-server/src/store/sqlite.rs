@@ -14,8 +14,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Account, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
-    ScopeFilter, StoreError,
-    StoreResult, TokenRow, Tx,
+    ScopeFilter, StoreError, StoreResult, TokenRow, Tx,
 };
 
 const MIGRATIONS: &[&str] = &[
