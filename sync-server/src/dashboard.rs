@@ -110,16 +110,11 @@ pub(crate) async fn session(
     Json(req): Json<SessionRequest>,
 ) -> Result<Json<SessionResponse>, ApiError> {
     let hours = state.config.web_session_hours;
+    let _permit = state.password_permit().await?;
     let resp = state
         .blocking(move |db| {
             db.write(|tx| {
-                let account = tx
-                    .account(&req.login)?
-                    .filter(|a| a.active)
-                    .ok_or(ApiError::BadLogin)?;
-                if !accounts::verify_password(&req.password, &account.password_hash) {
-                    return Err(ApiError::BadLogin);
-                }
+                let account = crate::authenticate(tx, &req.login, &req.password)?;
                 let division = if account.division.is_empty() {
                     tx.cadre_villages(&account.login)?.into_iter().next()
                 } else {

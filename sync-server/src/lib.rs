@@ -114,6 +114,16 @@ impl AppState {
         }
     }
 
+    /// A turn to check a password: Argon2 is slow and memory-hungry on purpose, so checks
+    /// queue, one per core, whichever endpoint signs in (devices or browsers).
+    async fn password_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.password_checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
     /// Runs blocking storage work off the async threads.
     async fn blocking<R: Send + 'static>(
         &self,
@@ -359,6 +369,24 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| token.to_string())
 }
 
+/// The active account `login` if `password` is its password, else `bad_login` (the same for
+/// an unknown login, a wrong password and a disabled account). Hold a
+/// [`AppState::password_permit`] around it.
+pub(crate) fn authenticate(
+    tx: &mut dyn store::Tx,
+    login: &str,
+    password: &str,
+) -> Result<store::Account, ApiError> {
+    let account = tx
+        .account(login)?
+        .filter(|a| a.active)
+        .ok_or(ApiError::BadLogin)?;
+    if !accounts::verify_password(password, &account.password_hash) {
+        return Err(ApiError::BadLogin);
+    }
+    Ok(account)
+}
+
 #[tracing::instrument(skip_all, err, fields(login = %req.login, device = %req.device_id))]
 async fn login(
     State(state): State<AppState>,
@@ -378,22 +406,11 @@ async fn login(
         ));
     }
     let ttl = state.config.token_ttl_hours;
-    let _permit = state
-        .password_checks
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let _permit = state.password_permit().await?;
     let resp = state
         .blocking(move |db| {
             db.write(|tx| {
-                let account = tx
-                    .account(&req.login)?
-                    .filter(|a| a.active)
-                    .ok_or(ApiError::BadLogin)?;
-                if !accounts::verify_password(&req.password, &account.password_hash) {
-                    return Err(ApiError::BadLogin);
-                }
+                let account = authenticate(tx, &req.login, &req.password)?;
                 match tx.device(&req.device_id)? {
                     Some(d)
                         if d.login != account.login
