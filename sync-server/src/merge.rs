@@ -141,7 +141,7 @@ pub fn check_batch(principal: &Principal, request: PushRequest) -> CheckedBatch 
     let manifest = push_manifest(&principal.device_id, &items);
     let signed = verify_message(&principal.public_key, &manifest, &signature);
     for (index, item) in items.into_iter().enumerate() {
-        let change = match Change::from_bytes(item.change) {
+        let change = match cunji_core::doc::change_from_bytes(item.change) {
             Ok(c) => c,
             Err(e) => {
                 let outcome = if signed {
@@ -426,7 +426,7 @@ fn merge_doc(
         .map(|c| (Some(c.index), c.change, c.principal, c.prepared))
         .collect();
     for held in tx.held_changes(doc_id)? {
-        let Ok(change) = Change::from_bytes(held.bytes.clone()) else {
+        let Ok(change) = cunji_core::doc::change_from_bytes(held.bytes.clone()) else {
             tx.release_held(doc_id, &held.hash)?;
             continue;
         };

@@ -18,7 +18,11 @@
 //! random mutations nearly always break; [`fix_checksums`] recomputes it so that the fuzzer
 //! gets past it. The checksum itself is tested by the inputs that do not go through it.
 //!
-//! Any panic is a finding. Errors are fine: they are the answers bad input should get.
+//! Any panic that escapes is a finding. Errors are fine: they are the answers bad input should
+//! get. A panic that the code catches on purpose (automerge panics on some changes, and
+//! `RecordDoc::apply` turns that into an error) is not: libfuzzer-sys installs a panic hook
+//! that aborts on *every* panic, caught or not, so each target first calls
+//! [`only_escaping_panics_crash`].
 
 use std::sync::OnceLock;
 
@@ -34,6 +38,17 @@ use cunji_sync_server::merge::{check_batch, ingest};
 use cunji_sync_server::store::{Account, Db, DeviceRow, StoreError};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::Value as Json;
+
+/// Replaces libfuzzer-sys's abort-on-any-panic hook with the default one (once), so that a
+/// panic caught inside the code under test is an answer, like in production, and only a panic
+/// that escapes the target crashes it (libfuzzer-sys aborts on those itself).
+pub fn only_escaping_panics_crash() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // `take_hook` puts the default hook (print the message) back in place.
+        drop(std::panic::take_hook());
+    });
+}
 
 /// Largest decoded body the server takes by default.
 const MAX_DECODED: usize = 8 << 20;
@@ -108,7 +123,7 @@ pub fn push_change(data: &[u8]) -> Option<PushOutcome> {
     let change = if mode & 1 == 0 {
         let mut bytes = rest.to_vec();
         fix_checksums(&mut bytes);
-        match Change::from_bytes(bytes.clone()) {
+        match cunji_core::doc::change_from_bytes(bytes.clone()) {
             Ok(c) => c,
             Err(_) => {
                 // Unparsable bytes must be refused as such, under a valid signature too.
