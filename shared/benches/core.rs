@@ -135,6 +135,144 @@ fn bench_record_visit(dir: &std::path::Path) {
     );
 }
 
+/// A visit recorded in an encrypted store (SQLCipher, key from a PIN) against the same in a
+/// plaintext store, both measured here in one run; and the one-off cost of the PIN.
+fn bench_encryption(dir: &std::path::Path) {
+    const N: usize = 2000;
+    let visit = Visit::example();
+    let a = author();
+    let json = serde_json::to_string(&visit).unwrap();
+    let time_creates = |store: &mut Store| {
+        let mut v = Vec::with_capacity(N);
+        for _ in 0..N {
+            let t = Instant::now();
+            store.create(&a, &visit).unwrap();
+            v.push(t.elapsed());
+        }
+        median(v)
+    };
+    let time_inserts = |conn: &rusqlite::Connection| {
+        conn.execute_batch(
+            "CREATE TABLE visits (id TEXT PRIMARY KEY, household_id TEXT, json TEXT)",
+        )
+        .unwrap();
+        let mut v = Vec::with_capacity(N);
+        for _ in 0..N {
+            let t = Instant::now();
+            conn.execute(
+                "INSERT INTO visits (id, household_id, json) VALUES (?1, ?2, ?3)",
+                (uuid::Uuid::now_v7().to_string(), &visit.household_id, &json),
+            )
+            .unwrap();
+            v.push(t.elapsed());
+        }
+        median(v)
+    };
+    let plain_store = time_creates(&mut Store::open(&dir.join("enc-base.sqlite3")).unwrap());
+    let t = Instant::now();
+    let mut enc = Store::open_with_pin(&dir.join("enc.sqlite3"), "246810").unwrap();
+    let create_with_pin = t.elapsed();
+    let enc_store = time_creates(&mut enc);
+    drop(enc);
+    let t = Instant::now();
+    let enc = Store::open_with_pin(&dir.join("enc.sqlite3"), "246810").unwrap();
+    let reopen_with_pin = t.elapsed();
+    drop(enc);
+    let salt = cunji_core::KeySalt::generate();
+    let t = Instant::now();
+    let key = cunji_core::DeviceKey::from_pin("246810", &salt).unwrap();
+    let derive = t.elapsed();
+    let plain_sql = time_inserts(&open_connection(&dir.join("enc-plain-sql.sqlite3")).unwrap());
+    let enc_sql = time_inserts(
+        &cunji_core::open_keyed_connection(&dir.join("enc-sql.sqlite3"), Some(&key)).unwrap(),
+    );
+    println!("encryption at rest ({N} visits each, median):");
+    println!(
+        "  Store::create(Visit), plaintext store   {:>8.1} µs",
+        us(plain_store)
+    );
+    println!(
+        "  Store::create(Visit), encrypted store   {:>8.1} µs",
+        us(enc_store)
+    );
+    println!(
+        "  ratio                                   {:>8.2}x",
+        us(enc_store) / us(plain_store)
+    );
+    println!(
+        "  plain JSON insert, plaintext file       {:>8.1} µs",
+        us(plain_sql)
+    );
+    println!(
+        "  plain JSON insert, encrypted file       {:>8.1} µs",
+        us(enc_sql)
+    );
+    println!(
+        "  ratio                                   {:>8.2}x",
+        us(enc_sql) / us(plain_sql)
+    );
+    println!(
+        "  Argon2id key from PIN                   {:>8.1} ms",
+        derive.as_secs_f64() * 1e3
+    );
+    println!(
+        "  open_with_pin: new store / existing     {:>8.1} / {:.1} ms",
+        create_with_pin.as_secs_f64() * 1e3,
+        reopen_with_pin.as_secs_f64() * 1e3
+    );
+}
+
+/// Compaction of a store of households each edited a few times: bytes before and after, and
+/// how long it takes. Baseline: `VACUUM` alone on the same file (what compaction adds to it is
+/// the re-encoding of every document).
+fn bench_compaction(dir: &std::path::Path) {
+    const N: u64 = 1000;
+    let path = dir.join("compact.sqlite3");
+    let mut store = Store::open(&path).unwrap();
+    let a = author();
+    for n in 0..N {
+        let h = household(n);
+        let id = store.create(&a, &h).unwrap();
+        for k in 0..4 {
+            let mut e = h.clone();
+            e.phone = Some(format!("139{n:04}{k:04}"));
+            store.update(&a, &id, &e).unwrap();
+        }
+    }
+    store
+        .conn()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    let copy = dir.join("compact-vacuum.sqlite3");
+    std::fs::copy(&path, &copy).unwrap();
+    let t = Instant::now();
+    let report = store.compact().unwrap();
+    let compact = t.elapsed();
+    let plain = open_connection(&copy).unwrap();
+    let t = Instant::now();
+    plain.execute_batch("VACUUM").unwrap();
+    let vacuum = t.elapsed();
+    println!("compaction ({N} households, 5 changes each):");
+    println!(
+        "  document bytes  {:>10} -> {:>10} ({:.2}x smaller)",
+        report.document_bytes_before,
+        report.document_bytes_after,
+        report.document_bytes_before as f64 / report.document_bytes_after as f64
+    );
+    println!(
+        "  file bytes      {:>10} -> {:>10} ({:.2}x smaller)",
+        report.file_bytes_before,
+        report.file_bytes_after,
+        report.file_bytes_before as f64 / report.file_bytes_after as f64
+    );
+    println!(
+        "  Store::compact {:>8.1} ms; VACUUM alone {:.1} ms ({:.1}x)",
+        compact.as_secs_f64() * 1e3,
+        vacuum.as_secs_f64() * 1e3,
+        compact.as_secs_f64() / vacuum.as_secs_f64()
+    );
+}
+
 fn bench_open_and_list(dir: &std::path::Path) {
     let n: u64 = std::env::var("CUNJI_BENCH_RECORDS")
         .ok()
@@ -292,7 +430,25 @@ fn main() {
             .map(|n| n.get())
             .unwrap_or(1)
     );
-    bench_record_visit(dir.path());
-    bench_bytes(dir.path());
-    bench_open_and_list(dir.path());
+    // `cargo bench -p cunji-core --bench core -- encryption` runs only the named ones.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if wanted("visit") {
+        bench_record_visit(dir.path());
+    }
+    if wanted("encryption") {
+        bench_encryption(dir.path());
+    }
+    if wanted("compaction") {
+        bench_compaction(dir.path());
+    }
+    if wanted("bytes") {
+        bench_bytes(dir.path());
+    }
+    if wanted("open") {
+        bench_open_and_list(dir.path());
+    }
 }

@@ -119,6 +119,18 @@ pub struct HistoryEntry {
     pub fields: Vec<FieldChange>,
 }
 
+/// Parses a change from bytes a stranger may have made. automerge 0.12 panics on some
+/// malformed changes instead of returning an error (an operation counter past `u32`, found by
+/// fuzzing: `tests/fixtures/fuzz/push_change/panic-while-unwinding`); the panic is caught here
+/// and becomes an error, so that no input can take a request handler down.
+pub fn change_from_bytes(bytes: Vec<u8>) -> std::result::Result<Change, String> {
+    match std::panic::catch_unwind(move || Change::from_bytes(bytes)) {
+        Ok(Ok(change)) => Ok(change),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the change's operations are out of range".into()),
+    }
+}
+
 /// A record's Automerge document.
 #[derive(Debug, Clone)]
 pub struct RecordDoc {
@@ -167,11 +179,20 @@ impl RecordDoc {
         let options = automerge::LoadOptions::new()
             .on_partial_load(automerge::OnPartialLoad::Error)
             .verification_mode(automerge::VerificationMode::Check);
-        let doc =
-            AutoCommit::load_with_options(&bytes, options).map_err(|e| Error::CorruptDocument {
-                id: id.to_string(),
-                detail: e.to_string(),
-            })?;
+        // automerge 0.12 panics on some damaged documents instead of returning an error
+        // (found by fuzzing: tests/fixtures/fuzz/load_document/panic-in-load); a damaged
+        // document is an error for its record, never a crash of the app or the server.
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            AutoCommit::load_with_options(&bytes, options)
+        }))
+        .map_err(|_| Error::CorruptDocument {
+            id: id.to_string(),
+            detail: "the document's bytes are damaged (automerge panicked reading them)".into(),
+        })?;
+        let doc = loaded.map_err(|e| Error::CorruptDocument {
+            id: id.to_string(),
+            detail: e.to_string(),
+        })?;
         Ok(RecordDoc {
             id: id.to_string(),
             doc: doc.with_actor(actor),
@@ -386,9 +407,34 @@ impl RecordDoc {
 
     /// Applies changes from another replica. Changes whose dependencies are missing are kept by
     /// Automerge in a queue; [`Self::contains`] tells which of them got in.
+    ///
+    /// Automerge 0.12 panics on some well-formed changes that refer to objects the document
+    /// does not have ("Missing from Index", found by fuzzing: RELIABILITY.md). Such a change is
+    /// an error here, and the document is left as it was: the changes go to a copy, which
+    /// replaces the document only when they all applied.
     pub fn apply(&mut self, changes: Vec<Change>) -> Result<()> {
-        self.doc.apply_changes(changes)?;
-        Ok(())
+        let mut candidate = self.doc.clone();
+        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            candidate.apply_changes(changes)
+        }));
+        match applied {
+            Ok(result) => {
+                result?;
+                self.doc = candidate;
+                Ok(())
+            }
+            Err(panic) => Err(Error::CorruptDocument {
+                id: self.id.clone(),
+                detail: format!(
+                    "a change could not be applied: {}",
+                    panic
+                        .downcast_ref::<String>()
+                        .map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("automerge failed")
+                ),
+            }),
+        }
     }
 
     /// The bytes of one change of the document.

@@ -49,6 +49,24 @@ pub enum Error {
     /// The store was created by a newer version of Cunji.
     #[error("database schema version {found} is newer than this build knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
+    /// The PIN does not open this device's database (or its first page is damaged).
+    #[error("wrong PIN: it does not open this device's database")]
+    WrongPin,
+    /// A PIN shorter than [`crate::store::key::MIN_PIN_CHARS`].
+    #[error("a PIN needs at least {min} characters")]
+    PinTooShort { min: usize },
+    /// An encrypted database was opened without the salt its key was derived with.
+    #[error("the key salt {} of the device database is missing or damaged", path.display())]
+    KeySaltMissing { path: std::path::PathBuf },
+    /// A key was given for a database written in plaintext.
+    #[error("the device database {} is not encrypted", path.display())]
+    StoreNotEncrypted { path: std::path::PathBuf },
+    /// Argon2id refused its input (never with the fixed parameters, kept for completeness).
+    #[error("could not derive the database key: {0}")]
+    KeyDerivation(String),
+    /// A file beside the database (the key salt) could not be read or written.
+    #[error("file error: {0}")]
+    Io(#[from] std::io::Error),
     /// An Automerge operation failed.
     #[error("document operation failed: {0}")]
     Automerge(#[from] automerge::AutomergeError),
@@ -72,6 +90,13 @@ impl Error {
             Error::NotAuthor { .. } => "not_author",
             Error::ReasonRequired => "reason_required",
             Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::WrongPin => "wrong_pin",
+            Error::PinTooShort { .. } => "pin_too_short",
+            Error::KeySaltMissing { .. } => "key_salt_missing",
+            Error::StoreNotEncrypted { .. } => "store_not_encrypted",
+            Error::KeyDerivation(_) => "key_derivation",
+            Error::Io(e) if e.raw_os_error() == Some(28) => "disk_full",
+            Error::Io(_) => "io_error",
             Error::Automerge(_) => "document_error",
             Error::Sqlite(e) if is_disk_full(e) => "disk_full",
             Error::Sqlite(_) => "database_error",

@@ -7,8 +7,9 @@
 //! change bytes), so a change cannot be replayed into another record or passed off as another
 //! device's.
 //!
-//! Not here: key storage. The store keeps the identity in its `device` table; encrypting the
-//! database at rest is the reliability issue's work.
+//! Not here: key storage. The store keeps the identity in its `device` table, inside the
+//! encrypted database ([`crate::store::key`]); the signing key is zeroed when the identity is
+//! dropped (ed25519-dalek's `zeroize` feature).
 
 use automerge::{ActorId, ChangeHash};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};

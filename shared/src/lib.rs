@@ -49,13 +49,15 @@ pub mod error;
 pub mod field;
 pub mod identity;
 pub mod projection;
+pub mod reports;
 pub mod rules;
 pub mod store;
 pub mod sync;
 pub mod values;
 
 pub use error::{Error, Problem, Result, ValidationError};
+pub use store::key::{DeviceKey, KeySalt};
 pub use store::{
-    ApplyOutcome, ApplyReport, Author, CreateOptions, HouseholdFilter, HouseholdRow,
-    IncomingChange, OutboxItem, Page, Store, Stored, open_connection,
+    ApplyOutcome, ApplyReport, Author, CompactReport, CreateOptions, HouseholdFilter, HouseholdRow,
+    IncomingChange, OutboxItem, Page, Store, Stored, open_connection, open_keyed_connection,
 };

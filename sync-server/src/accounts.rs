@@ -153,6 +153,34 @@ impl Principal {
         }
     }
 
+    /// A browser session's principal: the account without a device. It may read what the
+    /// account may read and cannot sync ([`Principal::require_device`]).
+    pub fn web(account: crate::store::Account) -> Principal {
+        Principal {
+            login: account.login,
+            role: account.role,
+            division: account.division,
+            device_id: String::new(),
+            actor: Vec::new(),
+            public_key: Vec::new(),
+            cache: ScopeCache::default(),
+        }
+    }
+
+    /// Whether this is a browser session rather than a registered device.
+    pub fn is_web(&self) -> bool {
+        self.device_id.is_empty()
+    }
+
+    /// Syncing needs a registered device: its actor and key sign every change.
+    pub fn require_device(&self) -> Result<(), crate::error::ApiError> {
+        if self.is_web() {
+            Err(crate::error::ApiError::DeviceRequired)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Every scope this account may read (DOMAIN §1), reference data included.
     pub fn readable_scopes(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Scope>> {
         let mut out = vec![Scope {
@@ -233,7 +261,9 @@ impl Principal {
         );
         let in_division = village.is_some_and(|v| v.starts_with(&self.division));
         Ok(match self.role {
-            Role::Admin => reference || kind == Entitlement,
+            // The administrator also imports the 建档立卡 register (households), as counties
+            // bring it over from the national system.
+            Role::Admin => reference || matches!(kind, Entitlement | Household),
             // 县扶贫办: catalog, entitlements, 动态调整 approval, petition assignment, projects.
             Role::CountyOffice => {
                 (reference || matches!(kind, Entitlement | StatusChange | Petition | Project))
@@ -271,6 +301,20 @@ impl Principal {
                     && household.is_some()
             }
         })
+    }
+
+    /// Whether this account may create a record of `kind` at all ([`Principal::may_write`]
+    /// still decides where). The township and the organisation department review leave and
+    /// work logs (an edit, see [`Principal::reviews`]) but do not write their own: those are
+    /// the resident cadres' records (DOMAIN §1).
+    pub fn may_create(&self, kind: Kind) -> bool {
+        !matches!(
+            (self.role, kind),
+            (
+                Role::Township | Role::CountyOrg,
+                Kind::Leave | Kind::WorkLog
+            )
+        )
     }
 
     /// Reviewers may change event records they did not write (endorse or approve leave,

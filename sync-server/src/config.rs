@@ -22,6 +22,15 @@ pub struct Config {
     pub max_pull_bytes: usize,
     /// Requests a device may make per minute (sustained); bursts up to the same number.
     pub requests_per_minute: u32,
+    /// PEM certificate chain and private key: with both, the server speaks HTTPS itself;
+    /// without them, plain HTTP for a deployment behind a TLS-terminating reverse proxy
+    /// (README).
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    /// Hours a browser (dashboard) session stays valid.
+    pub web_session_hours: i64,
+    /// The built dashboard (`sync-server/dashboard/dist` of a checkout when unset).
+    pub dashboard_dir: Option<String>,
 }
 
 impl Default for Config {
@@ -35,6 +44,10 @@ impl Default for Config {
             max_batch_items: 5_000,
             max_pull_bytes: 4 * 1024 * 1024,
             requests_per_minute: 600,
+            tls_cert: None,
+            tls_key: None,
+            web_session_hours: 8,
+            dashboard_dir: None,
         }
     }
 }
@@ -57,6 +70,10 @@ impl std::fmt::Debug for Config {
             .field("max_batch_items", &self.max_batch_items)
             .field("max_pull_bytes", &self.max_pull_bytes)
             .field("requests_per_minute", &self.requests_per_minute)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("web_session_hours", &self.web_session_hours)
+            .field("dashboard_dir", &self.dashboard_dir)
             .finish()
     }
 }
@@ -99,7 +116,48 @@ impl Config {
         if let Some(v) = get("CUNJI_REQUESTS_PER_MINUTE") {
             self.requests_per_minute = num("CUNJI_REQUESTS_PER_MINUTE", v)?;
         }
+        if let Some(v) = get("CUNJI_TLS_CERT") {
+            self.tls_cert = Some(v);
+        }
+        if let Some(v) = get("CUNJI_TLS_KEY") {
+            self.tls_key = Some(v);
+        }
+        if let Some(v) = get("CUNJI_WEB_SESSION_HOURS") {
+            self.web_session_hours = num("CUNJI_WEB_SESSION_HOURS", v)?;
+        }
+        if let Some(v) = get("CUNJI_DASHBOARD_DIR") {
+            self.dashboard_dir = Some(v);
+        }
         Ok(())
+    }
+
+    /// The TLS setup when a certificate and key are configured (`None`: plain HTTP). One
+    /// without the other, or files that do not parse, is an error naming the file.
+    pub fn tls(&self) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let (cert, key) = match (&self.tls_cert, &self.tls_key) {
+            (None, None) => return Ok(None),
+            (Some(c), Some(k)) => (c, k),
+            _ => anyhow::bail!("tls_cert and tls_key go together: set both or neither"),
+        };
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| anyhow::anyhow!("tls_cert {cert}: {e}"))?;
+        if chain.is_empty() {
+            anyhow::bail!("tls_cert {cert}: no certificate in the file");
+        }
+        let key =
+            PrivateKeyDer::from_pem_file(key).map_err(|e| anyhow::anyhow!("tls_key {key}: {e}"))?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| anyhow::anyhow!("TLS: {e}"))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| anyhow::anyhow!("tls_cert/tls_key {cert}: {e}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Some(std::sync::Arc::new(config)))
     }
 }
 

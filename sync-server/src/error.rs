@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cunji_core::sync::protocol::ErrorBody;
 
+use crate::reports::ReportError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,18 @@ pub enum ApiError {
     RateLimited,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    #[error("unknown report: {0}")]
+    UnknownReport(String),
+    #[error("unknown parameter: {0}")]
+    UnknownParam(String),
+    #[error("bad parameter {name}: {message}")]
+    BadParam { name: String, message: String },
+    #[error("out of scope: {0}")]
+    OutOfScope(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("a browser session cannot sync")]
+    DeviceRequired,
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -92,6 +105,44 @@ impl ApiError {
                 format!("没有权限:{d}"),
                 format!("Not allowed: {d}"),
             ),
+            UnknownReport(name) => (
+                StatusCode::NOT_FOUND,
+                "unknown_report",
+                format!("没有名为“{name}”的报表,可用的报表见 /v1/reports"),
+                format!("There is no report `{name}`; see /v1/reports for the list."),
+            ),
+            UnknownParam(name) => (
+                StatusCode::BAD_REQUEST,
+                "unknown_param",
+                format!("不认识的参数“{name}”,请对照接口文档 /v1/openapi.json 修改"),
+                format!("Unknown parameter `{name}`; see /v1/openapi.json."),
+            ),
+            BadParam { name, message } => (
+                StatusCode::BAD_REQUEST,
+                "bad_param",
+                format!("参数“{name}”不正确:{message}"),
+                format!("Parameter `{name}`: {message}"),
+            ),
+            OutOfScope(scope) => (
+                StatusCode::FORBIDDEN,
+                "out_of_scope",
+                format!("您的账号无权查看范围 {scope} 的数据,请选择本辖区内的村、乡镇或县"),
+                format!(
+                    "Your account may not read {scope}; choose a scope within your own division."
+                ),
+            ),
+            NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("找不到{what},它可能尚未同步到服务器"),
+                format!("{what} was not found; it may not have been synced yet."),
+            ),
+            DeviceRequired => (
+                StatusCode::FORBIDDEN,
+                "device_required",
+                "网页登录只能查看数据;同步请在手机应用中登录".into(),
+                "A browser session can only read; sign in on the phone app to sync.".into(),
+            ),
             Store(e) if e.is_disk_full() => (
                 StatusCode::INSUFFICIENT_STORAGE,
                 "server_full",
@@ -105,6 +156,18 @@ impl ApiError {
                 "服务器内部错误,请稍后重试".into(),
                 "Server error; try again later.".into(),
             ),
+        }
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::UnknownReport(n) => ApiError::UnknownReport(n),
+            ReportError::UnknownParam(n) => ApiError::UnknownParam(n),
+            ReportError::BadParam { name, message } => ApiError::BadParam { name, message },
+            ReportError::OutOfScope(s) => ApiError::OutOfScope(s),
+            ReportError::Store(e) => ApiError::Store(e),
         }
     }
 }

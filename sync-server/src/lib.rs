@@ -11,17 +11,28 @@
 //!   and returns a bearer token;
 //! - `POST /v1/sync/push`, `/v1/sync/pull`, `/v1/sync/heads`, `/v1/sync/repair`: see
 //!   [`merge`] and [`pull`];
+//! - `GET /v1/reports` (the list) and `GET /v1/reports/<name>?scope=…`: the supervisors'
+//!   reports 1–9 as JSON, or CSV/xlsx with `format=` or `Accept` ([`reports`]);
+//! - `GET /v1/supervisor/pull?scope=…&after=…`: a scope's merged projection rows by cursor,
+//!   masked for the caller ([`reports::supervise`]);
+//! - `GET /v1/openapi.json`: the OpenAPI 3 description of the JSON API (no sign-in needed);
 //! - `GET /healthz`, `GET /metrics` (Prometheus).
 //!
 //! Every request is authenticated by its token except login, health and metrics; errors are
 //! [`error::ApiError`]s with a stable code and a message in Chinese and English.
 
 pub mod accounts;
+pub mod backup;
 pub mod config;
+pub mod dashboard;
 pub mod error;
+pub mod generate;
+pub mod handover;
 pub mod merge;
+pub mod openapi;
 pub mod pull;
 pub mod records;
+pub mod reports;
 pub mod store;
 
 use std::collections::HashMap;
@@ -53,6 +64,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     metrics: Option<PrometheusHandle>,
     limiter: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
+    /// Password checks running at once. Argon2id takes ~19 MiB and tens of milliseconds of a
+    /// core each: 1,000 sign-ins at once (found by the load test) made 1,000 of them run
+    /// together, and sign-in needs no token, so anyone could. They now queue, cheaply.
+    password_checks: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -71,6 +86,9 @@ impl AppState {
             config: Arc::new(config),
             metrics: None,
             limiter: Arc::new(Mutex::new(HashMap::new())),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         }
     }
 
@@ -96,6 +114,16 @@ impl AppState {
         }
     }
 
+    /// A turn to check a password: Argon2 is slow and memory-hungry on purpose, so checks
+    /// queue, one per core, whichever endpoint signs in (devices or browsers).
+    async fn password_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.password_checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
     /// Runs blocking storage work off the async threads.
     async fn blocking<R: Send + 'static>(
         &self,
@@ -110,28 +138,139 @@ impl AppState {
 
 /// The application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/v1/login", post(login))
-        .route("/v1/sync/push", post(push))
-        .route("/v1/sync/pull", post(pull_handler))
-        .route("/v1/sync/repair", post(repair_handler))
-        .route("/v1/sync/heads", post(heads_handler))
+    routes()
+        .router
+        .merge(dashboard::static_routes(&state.config))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` completes.
+/// Every endpoint the server serves: method, path and whether it takes a bearer token. Built
+/// with the router itself, so that it cannot miss one; the authorisation matrix test
+/// (`tests/tests/authz_matrix.rs`) fails for an endpoint it does not cover.
+pub fn endpoints() -> Vec<Endpoint> {
+    routes().list
+}
+
+/// One endpoint of [`endpoints`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// Whether the handler takes a [`Principal`] (a bearer token); the others are public.
+    pub authenticated: bool,
+}
+
+/// The router and the list of what it serves, added to together.
+struct Routes {
+    router: Router<AppState>,
+    list: Vec<Endpoint>,
+}
+
+impl Routes {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        authenticated: bool,
+        handler: axum::routing::MethodRouter<AppState>,
+    ) -> Routes {
+        self.router = self.router.route(path, handler);
+        self.list.push(Endpoint {
+            method,
+            path,
+            authenticated,
+        });
+        self
+    }
+}
+
+fn routes() -> Routes {
+    Routes {
+        router: Router::new(),
+        list: Vec::new(),
+    }
+    .add("GET", "/healthz", false, get(healthz))
+    .add("GET", "/metrics", false, get(metrics))
+    .add("POST", "/v1/login", false, post(login))
+    .add("POST", "/v1/sync/push", true, post(push))
+    .add("POST", "/v1/sync/pull", true, post(pull_handler))
+    .add("POST", "/v1/sync/repair", true, post(repair_handler))
+    .add("POST", "/v1/sync/heads", true, post(heads_handler))
+    .add("GET", "/v1/reports", true, get(reports_index))
+    .add("GET", "/v1/reports/{name}", true, get(report_handler))
+    .add("GET", "/v1/supervisor/pull", true, get(supervisor_pull))
+    .add("GET", "/v1/openapi.json", false, get(openapi))
+    .add("POST", "/v1/session", false, post(dashboard::session))
+    .add("GET", "/v1/records/{id}", true, get(dashboard::record))
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes: over TLS when the config
+/// names a certificate and key ([`Config::tls`]), plain HTTP otherwise (behind a reverse proxy
+/// that terminates TLS).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let tls = state
+        .config
+        .tls()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    match tls {
+        None => {
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(tls) => serve_tls(listener, router(state), tls, shutdown).await,
+    }
+}
+
+/// HTTPS: each accepted connection's TLS handshake and HTTP/1.1 run on their own task; a
+/// failed handshake (an untrusting client, a port scan) ends that connection only. On
+/// `shutdown` the server stops accepting; connections in flight end with the runtime.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let stream = match acceptor.accept(tcp).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::info!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+        });
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -195,16 +334,28 @@ impl FromRequestParts<AppState> for Principal {
                     if t.revoked || expired {
                         return Err(ApiError::BadToken);
                     }
-                    let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
                     let account = tx.account(&t.login)?.ok_or(ApiError::BadToken)?;
-                    if !account.active || device.login != account.login {
+                    if !account.active {
+                        return Err(ApiError::BadToken);
+                    }
+                    if t.device_id.is_empty() {
+                        // A browser session (dashboard::session): reads only.
+                        return Ok(Principal::web(account));
+                    }
+                    let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
+                    if device.login != account.login {
                         return Err(ApiError::BadToken);
                     }
                     Ok(Principal::new(account, device))
                 })
             })
             .await?;
-        if !state.allow(&principal.device_id) {
+        let bucket = if principal.is_web() {
+            format!("web:{}", principal.login)
+        } else {
+            principal.device_id.clone()
+        };
+        if !state.allow(&bucket) {
             metrics::counter!("cunji_rate_limited_total").increment(1);
             return Err(ApiError::RateLimited);
         }
@@ -216,6 +367,24 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = value.strip_prefix("Bearer ")?.trim();
     (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| token.to_string())
+}
+
+/// The active account `login` if `password` is its password, else `bad_login` (the same for
+/// an unknown login, a wrong password and a disabled account). Hold a
+/// [`AppState::password_permit`] around it.
+pub(crate) fn authenticate(
+    tx: &mut dyn store::Tx,
+    login: &str,
+    password: &str,
+) -> Result<store::Account, ApiError> {
+    let account = tx
+        .account(login)?
+        .filter(|a| a.active)
+        .ok_or(ApiError::BadLogin)?;
+    if !accounts::verify_password(password, &account.password_hash) {
+        return Err(ApiError::BadLogin);
+    }
+    Ok(account)
 }
 
 #[tracing::instrument(skip_all, err, fields(login = %req.login, device = %req.device_id))]
@@ -237,16 +406,11 @@ async fn login(
         ));
     }
     let ttl = state.config.token_ttl_hours;
+    let _permit = state.password_permit().await?;
     let resp = state
         .blocking(move |db| {
             db.write(|tx| {
-                let account = tx
-                    .account(&req.login)?
-                    .filter(|a| a.active)
-                    .ok_or(ApiError::BadLogin)?;
-                if !accounts::verify_password(&req.password, &account.password_hash) {
-                    return Err(ApiError::BadLogin);
-                }
+                let account = authenticate(tx, &req.login, &req.password)?;
                 match tx.device(&req.device_id)? {
                     Some(d)
                         if d.login != account.login
@@ -294,9 +458,14 @@ async fn login(
 async fn push(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let started = Instant::now();
+    // Measured when the request's headers arrive, before its body: a slow upload does not
+    // count as drift.
+    let clock_offset = device_clock_offset_ms(&headers, Utc::now());
     let body = read_body(&state, body).await?;
     let req: PushRequest = decode(&state, &body)?;
     if req.items.len() > state.config.max_batch_items {
@@ -306,7 +475,8 @@ async fn push(
     let results = state
         .blocking(move |db| {
             let now = Utc::now().to_rfc3339();
-            let checked = merge::check_batch(&principal, req);
+            let mut checked = merge::check_batch(&principal, req);
+            checked.device_clock_offset_ms = clock_offset;
             db.write(|tx| merge::ingest(tx, checked, &now).map_err(ApiError::from))
         })
         .await?;
@@ -348,6 +518,7 @@ async fn pull_handler(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let started = Instant::now();
     let body = read_body(&state, body).await?;
     let req = decode(&state, &body)?;
@@ -367,8 +538,16 @@ async fn repair_handler(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let body = read_body(&state, body).await?;
-    let req = decode(&state, &body)?;
+    let req: protocol::RepairRequest = decode(&state, &body)?;
+    // A message automerge would crash on is refused before it reaches a document.
+    for m in &req.docs {
+        if let Some(bytes) = &m.message {
+            protocol::decode_sync_message(bytes)
+                .map_err(|e| ApiError::Malformed(format!("{}: {e}", m.doc_id)))?;
+        }
+    }
     let resp = state
         .blocking(move |db| {
             db.write(|tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))
@@ -383,10 +562,131 @@ async fn heads_handler(
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
+    principal.require_device()?;
     let body = read_body(&state, body).await?;
     let req = decode(&state, &body)?;
     let resp = state
         .blocking(move |db| db.read(|tx| pull::heads(tx, &principal, &req).map_err(ApiError::from)))
         .await?;
     Ok(binary(&resp))
+}
+
+/// The device's clock minus the server's, in ms, from the device-time header; `None` when
+/// absent or unreadable.
+fn device_clock_offset_ms(headers: &HeaderMap, server_now: chrono::DateTime<Utc>) -> Option<i64> {
+    let text = headers.get(protocol::DEVICE_TIME_HEADER)?.to_str().ok()?;
+    let device = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    Some((device.with_timezone(&Utc) - server_now).num_milliseconds())
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(openapi::document())
+}
+
+/// The reports and their parameters, for a dashboard to build its forms from.
+async fn reports_index(_principal: Principal) -> Json<serde_json::Value> {
+    let list: Vec<serde_json::Value> = reports::ReportName::ALL
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "report": r.path(),
+                "number": r.number(),
+                "title": r.title_zh(),
+                "path": format!("/v1/reports/{}", r.path()),
+                "time_basis": r.time_basis(),
+                "params": r.params(),
+                "columns": reports::export::columns(*r)
+                    .iter()
+                    .map(|(key, title, show)| {
+                        serde_json::json!({ "key": key, "title": title, "show": show.code() })
+                    })
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "reports": list }))
+}
+
+type QueryMap = std::collections::BTreeMap<String, String>;
+
+fn query_of(
+    q: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+) -> Result<QueryMap, ApiError> {
+    q.map(|q| q.0)
+        .map_err(|e| ApiError::Malformed(format!("query string: {e}")))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, report = %name))]
+async fn report_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let report: reports::ReportName = name.parse()?;
+    let query = query_of(query)?;
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let format =
+        reports::export::negotiate(query.get("format").map(|s| s.as_str()), accept.as_deref())?;
+    let started = Instant::now();
+    let doc = state
+        .blocking(move |db| {
+            db.read(|tx| reports::run(tx, &principal, report, &query).map_err(ApiError::from))
+        })
+        .await?;
+    metrics::histogram!("cunji_report_seconds", "report" => report.path())
+        .record(started.elapsed().as_secs_f64());
+    let file = |ext: &str| {
+        format!(
+            "attachment; filename=\"{}-{}.{ext}\"",
+            report.path(),
+            doc.scope.replace(':', "-")
+        )
+    };
+    Ok(match format {
+        reports::export::Format::Json => Json(doc).into_response(),
+        reports::export::Format::Csv => {
+            let body = reports::export::csv(report, &doc)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            (
+                [
+                    (header::CONTENT_TYPE, reports::export::CSV.to_string()),
+                    (header::CONTENT_DISPOSITION, file("csv")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        reports::export::Format::Xlsx => {
+            let body = reports::export::xlsx(report, &doc)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            (
+                [
+                    (header::CONTENT_TYPE, reports::export::XLSX.to_string()),
+                    (header::CONTENT_DISPOSITION, file("xlsx")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+    })
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login))]
+async fn supervisor_pull(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<reports::supervise::PullPage>, ApiError> {
+    let query = query_of(query)?;
+    let page = state
+        .blocking(move |db| {
+            db.read(|tx| reports::supervise::pull(tx, &principal, &query).map_err(ApiError::from))
+        })
+        .await?;
+    Ok(Json(page))
 }

@@ -68,11 +68,54 @@ enum Command {
         #[arg(long = "as", default_value = "admin")]
         author: String,
     },
+    /// Copy the SQLite database to a new file while the server runs (online backup API).
+    /// PostgreSQL: use pg_dump (see the `backup` module docs).
+    Backup {
+        /// The new file to write; refused if it exists.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Ingest a handover bundle: the unsynced changes of a replaced cadre's device, checked
+    /// as a push from that device (see the `handover` module docs).
+    IngestHandover { file: PathBuf },
+    /// Generate a synthetic city (DOMAIN §5) into an empty database, through the server's
+    /// merge: accounts and devices for every cadre and supervisor, then their records.
+    Generate {
+        /// Share of seed 001's city: 1.0 = 1,650 villages, 227,500 households, 80,000 cadres.
+        #[arg(long, default_value_t = 1.0, conflicts_with = "villages")]
+        scale: f64,
+        /// Generate this many villages instead (the first always has a work team).
+        #[arg(long)]
+        villages: Option<usize>,
+        /// Random seed: the same seed gives the same data, byte for byte.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Worker threads that build documents (default: the machine's cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Give the demo accounts (demo-secretary, demo-member, demo-pairing, demo-township,
+        /// demo-county, demo-org, demo-city) this password so the app can sign in with them.
+        #[arg(long, env = "CUNJI_DEMO_PASSWORD")]
+        demo_password: Option<String>,
+    },
     /// Import pairing assignments (结对帮扶) from a CSV.
     ImportAssignments {
         csv: PathBuf,
         #[arg(long = "as", default_value = "admin")]
         author: String,
+    },
+    /// Refill every projection table from the stored documents (after an upgrade that changed
+    /// a projection declaration; PostgreSQL recreates such tables empty).
+    RebuildProjections,
+    /// Export a scope's projection tables to a new SQLite file or, for `.xlsx`, a workbook
+    /// (ID numbers, health data and home coordinates masked for county and city scopes).
+    Export {
+        /// village:<12 digits>, township:<9>, county:<6> or city:<4>.
+        #[arg(long)]
+        scope: cunji_sync_server::reports::ReportScope,
+        /// The file to write (.sqlite3, .sqlite, .db or .xlsx); must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -100,6 +143,8 @@ fn main() -> anyhow::Result<()> {
             if let Some(l) = listen {
                 config.listen = l;
             }
+            // A bad certificate or key stops the server before it listens.
+            let https = config.tls()?.is_some();
             let db = Db::open(&config.database)
                 .with_context(|| format!("opening the database ({:?})", config))?;
             let handle =
@@ -109,7 +154,7 @@ fn main() -> anyhow::Result<()> {
                 let listener = tokio::net::TcpListener::bind(&config.listen)
                     .await
                     .with_context(|| format!("listening on {}", config.listen))?;
-                tracing::info!(addr = %listener.local_addr()?, backend = db.backend(), "serving");
+                tracing::info!(addr = %listener.local_addr()?, backend = db.backend(), https, "serving");
                 let state = AppState::new(db, config).with_metrics(handle);
                 serve(listener, state, async {
                     let _ = tokio::signal::ctrl_c().await;
@@ -166,6 +211,65 @@ fn main() -> anyhow::Result<()> {
         Command::ImportAssignments { csv, author } => {
             import(&config, &csv, &author, records::import_assignments)
         }
+        Command::Backup { to } => {
+            let report = cunji_sync_server::backup::backup_sqlite(&config.database, &to)?;
+            tracing::info!(
+                file = %report.path.display(),
+                bytes = report.bytes,
+                max_seq = report.max_seq,
+                "backup written and checked"
+            );
+            Ok(())
+        }
+        Command::IngestHandover { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let db = Db::open(&config.database)?;
+            let report =
+                cunji_sync_server::handover::ingest_bundle(&db, &bytes, config.max_decoded_bytes)
+                    .with_context(|| format!("ingesting {}", file.display()))?;
+            for (hash, code, message) in &report.rejected {
+                tracing::warn!(hash, code, message, "change refused");
+            }
+            tracing::info!(
+                device = report.device_id,
+                login = report.login,
+                accepted = report.accepted,
+                duplicate = report.duplicate,
+                held = report.held,
+                rejected = report.rejected.len(),
+                "handover ingested"
+            );
+            if report.rejected.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "{} changes were refused (logged above)",
+                    report.rejected.len()
+                )
+            }
+        }
+        Command::RebuildProjections => {
+            let db = Db::open(&config.database)?;
+            let n = db.rebuild_projections(cunji_core::domain::Kind::ALL)?;
+            tracing::info!(records = n, "projections rebuilt");
+            Ok(())
+        }
+        Command::Export { scope, out } => {
+            let db = Db::open(&config.database)?;
+            let report = cunji_sync_server::reports::supervise::export(&db, &scope, &out)
+                .with_context(|| format!("exporting {scope} to {}", out.display()))?;
+            let rows: usize = report.tables.values().sum();
+            tracing::info!(%scope, file = %out.display(), rows, "exported");
+            Ok(())
+        }
+        Command::Generate {
+            scale,
+            villages,
+            seed,
+            threads,
+            demo_password,
+        } => generate(&config, scale, villages, seed, threads, demo_password),
         Command::Revoke { login } => {
             let db = Db::open(&config.database)?;
             let n = db.write(|tx| tx.revoke_tokens(&login).map_err(anyhow::Error::from))?;
@@ -197,6 +301,75 @@ fn import(
             run(tx, author, &text)
         })
         .with_context(|| format!("importing {}", csv.display()))?;
-    tracing::info!(created = report.created, skipped = report.skipped, file = %csv.display(), "imported");
+    tracing::info!(created = report.created, updated = report.updated, skipped = report.skipped, file = %csv.display(), "imported");
+    Ok(())
+}
+
+/// Runs the generator with progress on stderr.
+fn generate(
+    config: &Config,
+    scale: f64,
+    villages: Option<usize>,
+    seed: u64,
+    threads: Option<usize>,
+    demo_password: Option<String>,
+) -> anyhow::Result<()> {
+    use cunji_sync_server::generate::{self, Options, city::City};
+    if !(scale > 0.0 && scale <= 1.0) {
+        anyhow::bail!("--scale must be above 0 and at most 1 (1.0 = the whole city)");
+    }
+    let db = Db::open(&config.database)
+        .with_context(|| format!("opening the database {}", config.database))?;
+    let options = Options {
+        seed,
+        villages: villages.unwrap_or_else(|| City::villages_for_scale(scale)),
+        threads: threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        }),
+        demo_password,
+    };
+    #[allow(clippy::print_stderr)]
+    let report = generate::generate(&db, &options, &mut |p| {
+        let step = (p.chunks_total / 100).max(1);
+        if p.chunks_done % step == 0 || p.chunks_done == p.chunks_total {
+            eprintln!(
+                "generate: {}/{} villages, {} changes, {:.0} s, {:.0} changes/s",
+                p.chunks_done.saturating_sub(1),
+                p.chunks_total - 1,
+                p.changes,
+                p.elapsed_s,
+                p.changes as f64 / p.elapsed_s.max(1e-9)
+            );
+        }
+    })?;
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "generated {} villages ({} with a team), {} households, {} cadres, {} accounts",
+            report.villages,
+            report.team_villages,
+            report.households,
+            report.cadres,
+            report.accounts
+        );
+        for (kind, n) in &report.records {
+            eprintln!("  {kind:<14} {n:>10}");
+        }
+        eprintln!(
+            "{} records, {} changes in {:.1} s = {:.0} changes/s; refused as planned: {:?}",
+            report.total_records(),
+            report.changes,
+            report.seconds,
+            report.changes as f64 / report.seconds.max(1e-9),
+            report.refused
+        );
+    }
+    if report.unexpected > 0 {
+        anyhow::bail!(
+            "{} changes had an outcome the plan did not expect, e.g. {:?}",
+            report.unexpected,
+            report.unexpected_samples
+        );
+    }
     Ok(())
 }

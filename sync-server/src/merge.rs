@@ -10,13 +10,24 @@
 //! 5. for a new record: `invalid_record` (its envelope or data do not parse or validate),
 //!    `forged_author` (the envelope names another author or device, or an event record is
 //!    about another cadre), `unknown_reference` (its household or entitlement is unknown);
-//! 6. `not_in_scope`: the account may not write this kind there (DOMAIN §1);
+//! 6. `not_in_scope`: the account may not write this kind there, or may only review it
+//!    (DOMAIN §1);
 //!    `not_author`: an event record changed by someone who neither wrote nor reviews it;
 //!    `moved_record`: a change that would alter the record's kind, author or place.
 //!
 //! A change whose dependencies the server lacks is held (and reported `Held`) until they
 //! arrive; it is then checked under the account of the device that pushed it. Changes are
 //! idempotent by hash: a change already stored is a `Duplicate`.
+//!
+//! Clocks: each logged change keeps the server's time of arrival (`received_ts`) and the
+//! pushing device's clock offset then (`device_clock_offset_ms`: the `x-cunji-device-time`
+//! header minus the server's clock when the request's headers arrived), beside the device's
+//! own times inside the document, which are never rewritten. Merging never looks at clocks:
+//! Automerge orders changes by their dependencies, so a phone days fast or slow converges
+//! like any other and does not win a same-field edit. The offset is the phone's clock at the
+//! push, not necessarily at the edit (a clock corrected in between goes unseen); a held change
+//! released later and a handover bundle have none. R2's drift for a check-in is the offset of
+//! its record's first change ([`crate::store::Tx::received_clock`]).
 //!
 //! Not here: HTTP and authentication (see `routes`).
 
@@ -108,6 +119,8 @@ fn prepare_new(doc_id: &str, change: &Change) -> Option<Prepared> {
 pub struct CheckedBatch {
     outcomes: Vec<(Vec<u8>, PushOutcome)>,
     by_doc: BTreeMap<String, Vec<Checked>>,
+    /// The pushing device's clock minus the server's, in ms, kept beside each change.
+    pub device_clock_offset_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for Checked {
@@ -128,7 +141,7 @@ pub fn check_batch(principal: &Principal, request: PushRequest) -> CheckedBatch 
     let manifest = push_manifest(&principal.device_id, &items);
     let signed = verify_message(&principal.public_key, &manifest, &signature);
     for (index, item) in items.into_iter().enumerate() {
-        let change = match Change::from_bytes(item.change) {
+        let change = match cunji_core::doc::change_from_bytes(item.change) {
             Ok(c) => c,
             Err(e) => {
                 let outcome = if signed {
@@ -162,7 +175,11 @@ pub fn check_batch(principal: &Principal, request: PushRequest) -> CheckedBatch 
             Err(outcome) => outcomes[index] = (hash, outcome),
         }
     }
-    CheckedBatch { outcomes, by_doc }
+    CheckedBatch {
+        outcomes,
+        by_doc,
+        device_clock_offset_ms: None,
+    }
 }
 
 fn bad_signature() -> PushOutcome {
@@ -182,9 +199,10 @@ pub fn ingest(
     let CheckedBatch {
         mut outcomes,
         by_doc,
+        device_clock_offset_ms: offset,
     } = batch;
     for (doc_id, checked) in by_doc {
-        for (index, hash, outcome) in merge_doc(tx, &doc_id, checked, now)? {
+        for (index, hash, outcome) in merge_doc(tx, &doc_id, checked, now, offset)? {
             outcomes[index] = (hash, outcome);
         }
     }
@@ -314,6 +332,16 @@ fn authorize(
                     "an event record may only be about its author",
                 )));
             }
+            if !who.may_create(env.kind) {
+                return Ok(Err(reject(
+                    "not_in_scope",
+                    format!(
+                        "{} may review but not write a {}",
+                        who.role,
+                        env.kind.code()
+                    ),
+                )));
+            }
         }
         Some(b) => {
             if b.kind != after.kind
@@ -375,6 +403,7 @@ fn merge_doc(
     doc_id: &str,
     incoming: Vec<Checked>,
     now: &str,
+    clock_offset_ms: Option<i64>,
 ) -> StoreResult<Vec<(usize, Vec<u8>, PushOutcome)>> {
     let row = tx.doc(doc_id)?;
     let mut doc = match &row {
@@ -397,7 +426,7 @@ fn merge_doc(
         .map(|c| (Some(c.index), c.change, c.principal, c.prepared))
         .collect();
     for held in tx.held_changes(doc_id)? {
-        let Ok(change) = Change::from_bytes(held.bytes.clone()) else {
+        let Ok(change) = cunji_core::doc::change_from_bytes(held.bytes.clone()) else {
             tx.release_held(doc_id, &held.hash)?;
             continue;
         };
@@ -408,7 +437,9 @@ fn merge_doc(
     }
 
     let mut out = Vec::new();
-    let mut accepted: Vec<(Change, String)> = Vec::new();
+    // Accepted changes with their device and its clock offset (unknown for a held change
+    // released now: its push is over).
+    let mut accepted: Vec<(Change, String, Option<i64>)> = Vec::new();
     // Projection rows of the last accepted state, when they were made before the lock.
     let mut projected: Option<(Kind, Rows)> = None;
     loop {
@@ -461,7 +492,8 @@ fn merge_doc(
                     doc = candidate;
                     projected = rows;
                     progress = true;
-                    accepted.push((change, who.device_id.clone()));
+                    let offset = index.and(clock_offset_ms);
+                    accepted.push((change, who.device_id.clone(), offset));
                     match index {
                         Some(i) => out.push((i, hash_bytes, PushOutcome::Accepted)),
                         None => tx.release_held(doc_id, &hash_bytes)?,
@@ -502,7 +534,7 @@ fn merge_doc(
     let Some(place) = place else { return Ok(out) };
     let bytes: Vec<u8> = accepted
         .iter()
-        .flat_map(|(c, _)| c.raw_bytes().to_vec())
+        .flat_map(|(c, _, _)| c.raw_bytes().to_vec())
         .collect();
     match &row {
         None => tx.insert_doc(&DocRow {
@@ -520,7 +552,7 @@ fn merge_doc(
         }
         Some(_) => tx.append_doc_chunk(doc_id, &bytes)?,
     }
-    for (change, device_id) in &accepted {
+    for (change, device_id, offset) in &accepted {
         tx.insert_change(&ChangeRow {
             hash: change.hash().0.to_vec(),
             doc_id: doc_id.to_string(),
@@ -529,6 +561,7 @@ fn merge_doc(
             bytes: change.raw_bytes().to_vec(),
             device_id: device_id.clone(),
             received_ts: now.to_string(),
+            device_clock_offset_ms: *offset,
         })?;
     }
     let (kind, rows) = match projected {

@@ -10,6 +10,7 @@
 //! differ from the server's, after the server lost changes.
 
 use automerge::sync::{Message, State, SyncDoc};
+
 use cunji_core::doc::RecordDoc;
 use cunji_core::sync::protocol::{
     DocHeads, HeadsRequest, HeadsResponse, PullPage, PullRequest, PullResponse, PulledChange,
@@ -99,7 +100,11 @@ pub fn repair(
         };
         // Read-only: the device's own changes reach the server only through push.
         state.read_only = true;
-        if let Some(message) = m.message.as_deref().and_then(|b| Message::decode(b).ok()) {
+        if let Some(message) = m
+            .message
+            .as_deref()
+            .and_then(|b| cunji_core::sync::protocol::decode_sync_message(b).ok())
+        {
             let _ = am.sync().receive_sync_message(&mut state, message);
         }
         let reply = am

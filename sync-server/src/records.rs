@@ -5,7 +5,10 @@
 //! identity (an actor and key made once per database), stored, logged and projected exactly
 //! like a pushed record, so devices pull it like any other. Importing a file again skips the
 //! rows whose record already exists (a village by code, a team by village, an assignment by
-//! household, cadre and start date), so a corrected file can be re-imported.
+//! household, cadre and start date), so a corrected file can be re-imported. An assignment
+//! row that matches an existing one but gives another end date or primary flag is written as
+//! an edit of it: that is how a household moves from a replaced cadre to the next (end the
+//! old row with `to`, add the new cadre's row), with the history kept.
 //!
 //! CSV columns (a header row first):
 //! - villages: `code,township_code,name,is_poor_village,lat,lon,radius_m,hamlets` (hamlets
@@ -29,6 +32,9 @@ use crate::store::{ChangeRow, DocRow, StoreError, Tx};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
     pub created: usize,
+    /// Existing records whose row changed what may change (an assignment's end date or
+    /// primary flag), written as an edit.
+    pub updated: usize,
     pub skipped: usize,
 }
 
@@ -67,17 +73,61 @@ pub fn create<T: Record>(
     reason: &str,
     record: &T,
 ) -> Result<String, String> {
+    create_with(tx, &Provenance::now(login, reason), record)
+}
+
+/// Who a server-stored record names as author and device, when, and under which id.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    pub login: String,
+    /// The envelope's device id (`server` for records the administrator imports).
+    pub device_id: String,
+    pub reason: String,
+    /// The envelope's `created_device_ts`.
+    pub created: chrono::DateTime<chrono::FixedOffset>,
+    /// The server's receipt time (`server_received_ts`).
+    pub received: chrono::DateTime<chrono::Utc>,
+    /// The record id; a new UUID v7 when `None` (a Cadre's or Unit's id is its document id).
+    pub id: Option<String>,
+}
+
+impl Provenance {
+    /// Authored by `login` on the server, now.
+    pub fn now(login: &str, reason: &str) -> Provenance {
+        let now = chrono::Utc::now();
+        Provenance {
+            login: login.into(),
+            device_id: "server".into(),
+            reason: reason.into(),
+            created: now.fixed_offset(),
+            received: now,
+            id: None,
+        }
+    }
+}
+
+/// Stores a new record with the given provenance on the server's identity (imports, data
+/// generators, test fixtures); checked, logged and projected like a pushed record, but not
+/// authorised: the caller is the administrator.
+pub fn create_with<T: Record>(
+    tx: &mut dyn Tx,
+    p: &Provenance,
+    record: &T,
+) -> Result<String, String> {
     record.validate().map_err(|e| e.to_string())?;
-    let now = chrono::Utc::now();
+    let (login, reason) = (p.login.as_str(), p.reason.as_str());
     let env = Envelope {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: p
+            .id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
         kind: T::KIND,
         author_id: login.into(),
-        device_id: "server".into(),
-        created_device_ts: now.fixed_offset(),
+        device_id: p.device_id.clone(),
+        created_device_ts: p.created,
         device_uptime_ms: 0,
         geo: None,
-        server_received_ts: Some(now.fixed_offset()),
+        server_received_ts: Some(p.received.fixed_offset()),
         state: RecordState::Submitted,
     };
     let actor = identity(tx).map_err(|e| e.to_string())?;
@@ -85,9 +135,9 @@ pub fn create<T: Record>(
         meta: ChangeMeta {
             reason: reason.into(),
             cadre_id: login.into(),
-            device_id: "server".into(),
+            device_id: p.device_id.clone(),
         },
-        time_ms: now.timestamp_millis(),
+        time_ms: p.created.timestamp_millis(),
     };
     let (mut doc, change) =
         RecordDoc::create(actor, &env, record, &edit).map_err(|e| e.to_string())?;
@@ -96,7 +146,7 @@ pub fn create<T: Record>(
         Err(PushOutcome::Rejected { message, .. }) => return Err(message),
         Err(other) => return Err(format!("{other:?}")),
     };
-    let received = now.to_rfc3339();
+    let received = p.received.to_rfc3339();
     let bytes = change.raw_bytes().to_vec();
     tx.insert_doc(&DocRow {
         id: env.id.clone(),
@@ -117,12 +167,75 @@ pub fn create<T: Record>(
         bytes,
         device_id: "server".into(),
         received_ts: received,
+        // Made on the server's own clock.
+        device_clock_offset_ms: Some(0),
     })
     .map_err(|e| e.to_string())?;
     let (kind, rows) = project(&mut doc).map_err(|e| e.to_string())?;
     tx.replace_projection(kind, &env.id, rows)
         .map_err(|e| e.to_string())?;
     Ok(env.id)
+}
+
+/// A stored record, read on the server.
+fn read_record<T: Record>(tx: &mut dyn Tx, id: &str) -> Result<T, String> {
+    let row = tx
+        .doc(id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("record {id} is not stored"))?;
+    let actor = identity(tx).map_err(|e| e.to_string())?;
+    let doc =
+        RecordDoc::load(id, Some(&row.snapshot), &row.chunks, actor).map_err(|e| e.to_string())?;
+    doc.read::<T>().map_err(|e| e.to_string())
+}
+
+/// Edits a stored record as `login` on the server's identity: the changed fields as one
+/// change, logged and projected like a pushed one. Returns false when nothing differed.
+pub fn update<T: Record>(
+    tx: &mut dyn Tx,
+    login: &str,
+    reason: &str,
+    id: &str,
+    record: &T,
+) -> Result<bool, String> {
+    record.validate().map_err(|e| e.to_string())?;
+    let row = tx
+        .doc(id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("record {id} is not stored"))?;
+    let actor = identity(tx).map_err(|e| e.to_string())?;
+    let mut doc =
+        RecordDoc::load(id, Some(&row.snapshot), &row.chunks, actor).map_err(|e| e.to_string())?;
+    let env = doc.envelope().map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now();
+    let edit = Edit {
+        meta: ChangeMeta {
+            reason: reason.into(),
+            cadre_id: login.into(),
+            device_id: "server".into(),
+        },
+        time_ms: now.timestamp_millis(),
+    };
+    let Some(change) = doc.update(&env, record, &edit).map_err(|e| e.to_string())? else {
+        return Ok(false);
+    };
+    let bytes = change.raw_bytes().to_vec();
+    tx.append_doc_chunk(id, &bytes).map_err(|e| e.to_string())?;
+    tx.insert_change(&ChangeRow {
+        hash: change.hash().0.to_vec(),
+        doc_id: id.into(),
+        village_code: row.village_code,
+        household_id: row.household_id,
+        bytes,
+        device_id: "server".into(),
+        received_ts: now.to_rfc3339(),
+        device_clock_offset_ms: Some(0),
+    })
+    .map_err(|e| e.to_string())?;
+    let (kind, rows) = project(&mut doc).map_err(|e| e.to_string())?;
+    tx.replace_projection(kind, id, rows)
+        .map_err(|e| e.to_string())?;
+    Ok(true)
 }
 
 fn date(line: usize, field: &str, s: &str) -> Result<Date, ImportError> {
@@ -293,8 +406,20 @@ pub fn import_assignments(
         let duplicate = existing
             .iter()
             .any(|id| same_cadre.contains(id) && same_from.contains(id));
+        let same: Vec<&String> = existing
+            .iter()
+            .filter(|id| same_cadre.contains(id) && same_from.contains(id))
+            .collect();
         if duplicate {
-            report.skipped += 1;
+            let id = same[0].clone();
+            let stored: Assignment = read_record(tx, &id).map_err(|m| row_error(line, m))?;
+            if stored.to == assignment.to && stored.is_primary == assignment.is_primary {
+                report.skipped += 1;
+            } else {
+                update(tx, login, "导入结对帮扶关系：变更", &id, &assignment)
+                    .map_err(|m| row_error(line, m))?;
+                report.updated += 1;
+            }
             continue;
         }
         create(tx, login, "导入结对帮扶关系", &assignment).map_err(|m| row_error(line, m))?;

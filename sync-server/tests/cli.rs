@@ -134,3 +134,166 @@ fn accounts_are_added_and_imported_and_the_server_serves_them() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn backup_writes_a_checked_copy_and_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let db = db.to_str().unwrap();
+    let add = |login: &str| {
+        let out = server()
+            .args(["--database", db, "add-account", "--login", login])
+            .args(["--name", login, "--role", "team_member"])
+            .args(["--password", "password-123"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    add("before");
+    let to = dir.path().join("b1.sqlite3");
+    let backup = |to: &std::path::Path, database: &str| {
+        server()
+            .args(["--database", database, "backup", "--to"])
+            .arg(to)
+            .output()
+            .unwrap()
+    };
+    let out = backup(&to, db);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    add("after");
+
+    // The copy is a database with what was there at the time, and only that.
+    let copy = rusqlite::Connection::open(&to).unwrap();
+    let logins: Vec<String> = copy
+        .prepare("SELECT login FROM accounts ORDER BY login")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(logins, ["before"]);
+    assert!(!dir.path().join("b1.sqlite3.partial").exists());
+
+    // An existing file is never overwritten; PostgreSQL is pointed to pg_dump.
+    let out = backup(&to, db);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = backup(
+        &dir.path().join("b2.sqlite3"),
+        "postgres://x@127.0.0.1/none",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+    assert!(!dir.path().join("b2.sqlite3").exists());
+}
+
+#[test]
+fn export_writes_a_scopes_tables_to_sqlite_or_xlsx_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let db = db.to_str().unwrap();
+    let ok = |args: &[&str]| {
+        let out = server()
+            .args(["--database", db])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&[
+        "add-account",
+        "--login",
+        "admin",
+        "--name",
+        "管理员",
+        "--role",
+        "admin",
+        "--password",
+        "change-me-please",
+    ]);
+    let villages = dir.path().join("villages.csv");
+    std::fs::write(
+        &villages,
+        "code,township_code,name,is_poor_village,lat,lon,radius_m,hamlets\n\
+         530322101201,530322101,新庄村,是,25.0312,103.6674,,\n\
+         530322101202,530322101,大水井村,否,25.05,103.70,,\n\
+         530322102201,530322102,外乡村,否,25.2,103.9,,\n",
+    )
+    .unwrap();
+    ok(&["import-villages", villages.to_str().unwrap()]);
+
+    let file = dir.path().join("township.sqlite3");
+    let file_arg = file.to_str().unwrap();
+    ok(&["export", "--scope", "township:530322101", "--out", file_arg]);
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM p_village ORDER BY code")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(names, ["新庄村", "大水井村"]);
+    let received: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM records WHERE server_received_ts <> ''",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(received, 2);
+
+    // The same file again: refused, the file left as it was.
+    let out = server()
+        .args([
+            "--database",
+            db,
+            "export",
+            "--scope",
+            "township:530322101",
+            "--out",
+            file_arg,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    // A malformed scope says what a scope looks like.
+    let out = server()
+        .args([
+            "--database",
+            db,
+            "export",
+            "--scope",
+            "county:53",
+            "--out",
+            "x.xlsx",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6 digits"));
+
+    let xlsx = dir.path().join("city.xlsx");
+    ok(&[
+        "export",
+        "--scope",
+        "city:5303",
+        "--out",
+        xlsx.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(&xlsx).unwrap();
+    assert_eq!(&bytes[..2], b"PK", "an xlsx is a zip file");
+}

@@ -238,6 +238,8 @@ fn change(
         bytes: name.bytes().cycle().take(size).collect(),
         device_id: "phone-1".into(),
         received_ts: "2015-09-12T02:00:00.000Z".into(),
+        // One device two days slow; the others unknown.
+        device_clock_offset_ms: (name == "c1").then_some(-172_800_000),
     }
 }
 
@@ -477,6 +479,7 @@ fn documents(db: &Db) {
 
 fn change_log(db: &Db) {
     assert_eq!(db.read(|tx| tx.max_seq()).unwrap(), 0, "an empty log");
+    assert_eq!(db.read(|tx| tx.received_clock("hh-1")).unwrap(), None);
     let v1 = "530322101201";
     let v2 = "530322101202";
     let log = [
@@ -500,6 +503,20 @@ fn change_log(db: &Db) {
                 .collect::<StoreResult<Vec<_>>>()
         })
         .unwrap(),
+    );
+    // A record's received time and device clock come from its first change (c1, not c5).
+    assert_eq!(
+        db.read(|tx| tx.received_clock("hh-1")).unwrap(),
+        Some(cunji_sync_server::store::ReceivedClock {
+            received_ts: "2015-09-12T02:00:00.000Z".into(),
+            device_clock_offset_ms: Some(-172_800_000),
+        })
+    );
+    assert_eq!(
+        db.read(|tx| tx.received_clock("hh-2"))
+            .unwrap()
+            .and_then(|c| c.device_clock_offset_ms),
+        None
     );
     assert!(
         seq.windows(2).all(|w| w[0] < w[1]),
@@ -1086,6 +1103,75 @@ fn postgres_recreates_changed_projection_tables_empty() {
         Some("530322101201")
     );
     t.db = Some(db);
+}
+
+/// `rebuild_projections` refills emptied projection tables from the stored documents: on
+/// PostgreSQL after a changed declaration recreated them empty, on SQLite after rows were lost.
+fn rebuild_refills_projections(mut t: TestDb) {
+    let hh = t
+        .db()
+        .write(|tx| {
+            cunji_sync_server::records::create(tx, "admin", "建档", &Household::example())
+                .map_err(StoreError::Corrupt)
+        })
+        .unwrap();
+    assert_eq!(
+        t.db()
+            .read(|tx| tx.household_village(&hh))
+            .unwrap()
+            .as_deref(),
+        Some("530322101201")
+    );
+    let is_pg = matches!(t.backend, Backend::Postgres { .. });
+    t.db.take();
+    if is_pg {
+        let mut c = postgres::Client::connect(&t.url, postgres::NoTls).expect("connect");
+        c.execute(
+            "UPDATE projection_tables SET ddl = 'older' WHERE name = 'p_household'",
+            &[],
+        )
+        .expect("pretend an older declaration");
+    } else {
+        let c = rusqlite::Connection::open(&t.url).unwrap();
+        c.execute("DELETE FROM p_household", []).unwrap();
+    }
+    let db = reopen(&t.url).expect("reopen");
+    assert_eq!(
+        db.read(|tx| tx.household_village(&hh)).unwrap(),
+        None,
+        "emptied"
+    );
+    assert_eq!(db.rebuild_projections(&[Kind::Household]).unwrap(), 1);
+    assert_eq!(
+        db.read(|tx| tx.household_village(&hh)).unwrap().as_deref(),
+        Some("530322101201")
+    );
+    // Again: the same rows, not twice as many.
+    assert_eq!(db.rebuild_projections(Kind::ALL).unwrap(), 1);
+    let mut members = 0;
+    db.read(|tx| {
+        tx.scan(
+            "p_member",
+            &["name"],
+            cunji_sync_server::store::RowFilter::Doc(&hh),
+            &mut |_| members += 1,
+        )
+    })
+    .unwrap();
+    assert_eq!(members, Household::example().members.len());
+    t.db = Some(db);
+}
+
+#[test]
+fn sqlite_rebuild_refills_projections() {
+    rebuild_refills_projections(TestDb::sqlite());
+}
+
+#[test]
+fn postgres_rebuild_refills_projections() {
+    if let Some(t) = TestDb::postgres("rebuild") {
+        rebuild_refills_projections(t);
+    }
 }
 
 #[test]

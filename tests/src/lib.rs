@@ -8,6 +8,8 @@
     missing_debug_implementations
 )]
 
+pub mod fuzz;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -142,11 +144,18 @@ impl TestServer {
         Self::start_on(url, dir, pg, config)
     }
 
-    /// A consistent copy of a SQLite server's database (`VACUUM INTO`), as a backup would be.
-    pub fn backup_sqlite(&self, to: &std::path::Path) {
-        let conn = cunji_core::open_connection(&self.sqlite_path()).unwrap();
-        conn.execute("VACUUM INTO ?1", [to.display().to_string()])
-            .unwrap();
+    /// A backup of a SQLite server's database, taken while it serves, the way the
+    /// `backup` command takes it (the online backup API, checked, then renamed into place).
+    pub fn backup_sqlite(&self, to: &std::path::Path) -> cunji_sync_server::backup::BackupReport {
+        cunji_sync_server::backup::backup_sqlite(&self.sqlite_path().display().to_string(), to)
+            .unwrap()
+    }
+
+    /// A SQLite server whose database lives in `dir` (a small disk, say).
+    pub fn start_sqlite_in(dir: &std::path::Path) -> TestServer {
+        let dir = tempfile::tempdir_in(dir).unwrap();
+        let url = dir.path().join("server.sqlite3").display().to_string();
+        Self::start_on(url, dir, None, Config::default())
     }
 
     pub fn sqlite_path(&self) -> std::path::PathBuf {
@@ -169,6 +178,12 @@ impl TestServer {
         mut config: Config,
     ) -> TestServer {
         config.database = url.clone();
+        // A TLS server's test certificate names `localhost`.
+        let scheme = if config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let db = Db::open(&url).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -191,8 +206,13 @@ impl TestServer {
                 .unwrap();
             });
         });
+        let host = if scheme == "https" {
+            format!("localhost:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
         TestServer {
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{host}"),
             db,
             shutdown: Some(tx),
             thread: Some(thread),
@@ -229,11 +249,67 @@ impl Drop for TestServer {
     }
 }
 
+/// A real, small file system (tmpfs) mounted for one test, so that a server's disk really
+/// fills up (ENOSPC, not a simulation). Needs root with CAP_SYS_ADMIN, as CI and developers'
+/// machines have. Unmounted on drop.
+pub struct SmallDisk {
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub fn mount(bytes: u64) -> Result<SmallDisk, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}")])
+            .arg("tmpfs")
+            .arg(dir.path())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        Ok(SmallDisk {
+            path: dir.path().to_path_buf(),
+            _dir: dir,
+        })
+    }
+
+    /// Grows (or shrinks) the file system: space returns.
+    pub fn resize(&self, bytes: u64) {
+        let out = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={bytes}")])
+            .arg(&self.path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazy: a server thread may still hold a file open for a moment.
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+    }
+}
+
 /// A cadre's phone: its own store file, signed in to a server (or a proxy in front of it).
 pub struct Device {
     pub store: Store,
     pub login: String,
     pub url: String,
+    /// How far this phone's clock is off (0 but in clock tests): its edits, check-ins and the
+    /// clock it sends the server are all shifted by this.
+    pub clock_skew: chrono::Duration,
+    /// A PEM certificate the device trusts besides the usual roots (a TLS test server's).
+    pub root_pem: Option<Vec<u8>>,
     token: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -246,14 +322,25 @@ impl Device {
             store,
             login: login.into(),
             url: url.into(),
+            clock_skew: chrono::Duration::zero(),
+            root_pem: None,
             token: None,
             _dir: dir,
         }
     }
 
+    /// Trusts `pem` (a certificate) for this device's connections.
+    pub fn trusting(mut self, pem: &[u8]) -> Device {
+        self.root_pem = Some(pem.to_vec());
+        self
+    }
+
     /// Signs in (online once) and registers this device.
     pub fn sign_in(mut self) -> Device {
-        let resp = cunji_core::sync::login(&self.url, &self.login, PASSWORD, &self.store).unwrap();
+        let resp = self
+            .transport_with("")
+            .login(&self.login, PASSWORD, &self.store)
+            .unwrap();
         self.token = Some(resp.token);
         self
     }
@@ -262,12 +349,31 @@ impl Device {
         self.token.as_deref().unwrap()
     }
 
+    /// A phone whose clock is `skew` off.
+    pub fn with_clock_skew(mut self, skew: chrono::Duration) -> Device {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// This phone's clock.
+    pub fn now(&self) -> cunji_core::values::Timestamp {
+        cunji_core::store::now() + self.clock_skew
+    }
+
     pub fn author(&self, reason: &str) -> Author {
-        Author::now(self.login.clone(), reason)
+        Author::at(self.login.clone(), reason, self.now())
     }
 
     pub fn transport(&self) -> HttpTransport {
-        HttpTransport::new(&self.url, self.token())
+        self.transport_with(self.token())
+    }
+
+    fn transport_with(&self, token: &str) -> HttpTransport {
+        let t = HttpTransport::new(&self.url, token).with_clock_skew(self.clock_skew);
+        match &self.root_pem {
+            Some(pem) => t.trusting(pem).unwrap(),
+            None => t,
+        }
     }
 
     /// Syncs with fast retries (tests use loopback).

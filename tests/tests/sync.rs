@@ -520,7 +520,27 @@ fn a_server_restored_from_a_backup_gets_back_what_devices_had_pushed() {
     member.sync().unwrap();
     let backup_dir = tempfile::tempdir().unwrap();
     let backup = backup_dir.path().join("backup.sqlite3");
-    server.backup_sqlite(&backup);
+    // The backup is taken while the server serves: a member pushes visits meanwhile. Whether
+    // each lands before or after the copy, nothing may be lost below.
+    let acked_before = server.change_count();
+    let targets = households.clone();
+    let pusher = std::thread::spawn(move || {
+        for id in &targets[..3] {
+            let mut v = Visit::example();
+            v.household_id = id.clone();
+            v.visitor_id = MEMBER_A.into();
+            member.store.create(&member.author("走访"), &v).unwrap();
+            member.sync().unwrap();
+        }
+        member
+    });
+    let report = server.backup_sqlite(&backup);
+    let mut member = pusher.join().unwrap();
+    assert!(
+        report.max_seq >= acked_before,
+        "{report:?} < {acked_before}"
+    );
+    assert!(report.max_seq <= server.change_count());
 
     // After the backup: new records and edits, acknowledged by the server.
     for n in 5..8 {

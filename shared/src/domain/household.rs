@@ -779,6 +779,8 @@ static HOUSEHOLD_TABLES: [Table; 3] = [
             ("exit_year", SqlType::Integer),
             ("phone", SqlType::Text),
             ("member_count", SqlType::Integer),
+            ("home_lat", SqlType::Real),
+            ("home_lon", SqlType::Real),
             ("state", SqlType::Text),
         ],
         indexes: &[&["village_code", "status"], &["status"]],
@@ -883,6 +885,8 @@ impl Record for Household {
                 ("exit_year", self.exit_year.sql()),
                 ("phone", self.phone.sql()),
                 ("member_count", (active as i64).sql()),
+                ("home_lat", self.home_geo.map(|g| g.lat).sql()),
+                ("home_lon", self.home_geo.map(|g| g.lon).sql()),
                 ("state", env.state.code().sql()),
             ],
         );

@@ -76,6 +76,36 @@ impl Geofence {
         }
     }
 
+    /// The polygon as projected: `lat,lon;lat,lon;…` (`None` without a polygon), so that a
+    /// server can test check-ins against the fence from the projection alone.
+    pub fn polygon_text(&self) -> Option<String> {
+        (!self.polygon.is_empty()).then(|| {
+            self.polygon
+                .iter()
+                .map(|g| format!("{},{}", g.lat, g.lon))
+                .collect::<Vec<_>>()
+                .join(";")
+        })
+    }
+
+    /// The fence back from its projected columns (see [`Geofence::polygon_text`]); points
+    /// that do not parse are left out.
+    pub fn from_projection(centroid: Geo, radius_m: f64, polygon: Option<&str>) -> Geofence {
+        let polygon = polygon
+            .unwrap_or("")
+            .split(';')
+            .filter_map(|p| {
+                let (lat, lon) = p.split_once(',')?;
+                Some(Geo::at(lat.trim().parse().ok()?, lon.trim().parse().ok()?))
+            })
+            .collect();
+        Geofence {
+            centroid,
+            radius_m,
+            polygon,
+        }
+    }
+
     /// Whether `point` lies inside the village: inside the polygon (even-odd rule, with
     /// latitude and longitude as plane coordinates, which is exact enough over a village)
     /// when one of three or more points is given, else within `radius_m` of the centroid.
@@ -154,6 +184,7 @@ static VILLAGE_TABLES: [Table; 1] = [Table {
         ("centroid_lon", SqlType::Real),
         ("radius_m", SqlType::Real),
         ("water_scarce", SqlType::Integer),
+        ("polygon", SqlType::Text),
         ("state", SqlType::Text),
     ],
     indexes: &[&["code"], &["township_code"]],
@@ -196,6 +227,7 @@ impl Record for Village {
                 ("centroid_lon", self.geofence.centroid.lon.sql()),
                 ("radius_m", self.geofence.radius_m.sql()),
                 ("water_scarce", self.water_scarce.sql()),
+                ("polygon", self.geofence.polygon_text().sql()),
                 ("state", env.state.code().sql()),
             ],
         );

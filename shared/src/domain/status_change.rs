@@ -25,6 +25,26 @@ use crate::values::{Date, Money};
 /// R12: the public notice (公示) runs at least this many days, both ends counted.
 pub const MIN_PUBLICITY_DAYS: i64 = 7;
 
+/// The part of R12 that depends on the household, not on the case: per-capita income above
+/// the (county-configurable) poverty line and every 两不愁三保障 + 饮水 flag true. Codes:
+/// `per_capita_unknown`, `per_capita_not_above_line`, `flags_not_all_ok`.
+pub fn r12_household_blockers(
+    per_capita: Option<Money>,
+    poverty_line: Money,
+    flags_all_ok: bool,
+) -> Vec<&'static str> {
+    let mut blockers = Vec::new();
+    match per_capita {
+        None => blockers.push("per_capita_unknown"),
+        Some(pc) if pc <= poverty_line => blockers.push("per_capita_not_above_line"),
+        Some(_) => {}
+    }
+    if !flags_all_ok {
+        blockers.push("flags_not_all_ok");
+    }
+    blockers
+}
+
 /// A 动态调整 case of one household.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -161,17 +181,20 @@ impl StatusChange {
         poverty_line: Money,
         flags_all_ok: bool,
     ) -> Vec<&'static str> {
+        if self.change_type != StatusChangeType::MarkedExit {
+            return Vec::new();
+        }
+        let mut blockers = r12_household_blockers(per_capita, poverty_line, flags_all_ok);
+        blockers.extend(self.r12_procedure_blockers());
+        blockers
+    }
+
+    /// The part of R12 the record itself settles: consent and the public notice (empty for
+    /// types other than 标注脱贫). Projected, so that reports need not load the document.
+    pub fn r12_procedure_blockers(&self) -> Vec<&'static str> {
         let mut blockers = Vec::new();
         if self.change_type != StatusChangeType::MarkedExit {
             return blockers;
-        }
-        match per_capita {
-            None => blockers.push("per_capita_unknown"),
-            Some(pc) if pc <= poverty_line => blockers.push("per_capita_not_above_line"),
-            Some(_) => {}
-        }
-        if !flags_all_ok {
-            blockers.push("flags_not_all_ok");
         }
         if !self.consent_signed() {
             blockers.push("consent_not_signed");
@@ -341,6 +364,11 @@ static STATUS_CHANGE_TABLES: [Table; 2] = [
             ("current_outcome", SqlType::Text),
             ("result", SqlType::Text),
             ("effective_date", SqlType::Text),
+            ("first_step_date", SqlType::Text),
+            ("snapshot_per_capita", SqlType::Integer),
+            ("snapshot_flags_ok", SqlType::Integer),
+            ("procedure_blockers", SqlType::Text),
+            ("publicity_days", SqlType::Integer),
             ("author_id", SqlType::Text),
             ("state", SqlType::Text),
         ],
@@ -458,6 +486,20 @@ impl Record for StatusChange {
                 ("current_outcome", current.map(|s| s.outcome).sql()),
                 ("result", self.result.sql()),
                 ("effective_date", self.effective_date.sql()),
+                ("first_step_date", self.steps.first().map(|s| s.date).sql()),
+                ("snapshot_per_capita", self.snapshot.per_capita.sql()),
+                ("snapshot_flags_ok", self.snapshot.flags_all_ok().sql()),
+                (
+                    "procedure_blockers",
+                    self.r12_procedure_blockers().join(",").sql(),
+                ),
+                (
+                    "publicity_days",
+                    self.publicity()
+                        .and_then(|s| s.publicity.as_ref())
+                        .map(|p| p.days())
+                        .sql(),
+                ),
                 ("author_id", env.author_id.sql()),
                 ("state", env.state.code().sql()),
             ],

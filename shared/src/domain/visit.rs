@@ -290,6 +290,7 @@ static VISIT_TABLES: [Table; 2] = [
             ("confirmation_image_sha256", SqlType::Text),
             ("follow_up_due", SqlType::Text),
             ("author_id", SqlType::Text),
+            ("device_id", SqlType::Text),
             ("state", SqlType::Text),
         ],
         indexes: &[
@@ -432,6 +433,7 @@ impl Record for Visit {
                 ),
                 ("follow_up_due", self.follow_up_due.sql()),
                 ("author_id", env.author_id.sql()),
+                ("device_id", env.device_id.sql()),
                 ("state", env.state.code().sql()),
             ],
         );

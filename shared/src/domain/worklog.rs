@@ -84,6 +84,7 @@ static WORK_LOG_TABLES: [Table; 1] = [Table {
         ("reviewed", SqlType::Integer),
         ("reviewer_id", SqlType::Text),
         ("review_ts", SqlType::Text),
+        ("review_date", SqlType::Text),
         ("state", SqlType::Text),
     ],
     indexes: &[
@@ -154,6 +155,7 @@ impl Record for WorkLog {
                 ("reviewed", review.is_some().sql()),
                 ("reviewer_id", review.map(|r| r.reviewer_id.as_str()).sql()),
                 ("review_ts", review.map(|r| r.ts).sql()),
+                ("review_date", review.map(|r| r.ts.date_naive()).sql()),
                 ("state", env.state.code().sql()),
             ],
         );

@@ -5,8 +5,9 @@
 //! facts from the projection tables. The ⚙ thresholds are fields of [`RulesConfig`], with
 //! DOMAIN's defaults, so a county's settings can replace them.
 //!
-//! Not here: rules that need every team's data (R4, R8–R9, R14–R16 and the reports); the
-//! server computes those over the merged projections.
+//! Not here: rules that need every team's data (R4, R8–R9, R14–R16 and the reports): they
+//! are the pure functions of [`crate::reports`], which the server runs over its merged
+//! projections.
 
 pub mod attendance;
 pub mod policy;

@@ -119,9 +119,9 @@ impl Store {
 }
 
 fn parse_change(doc_id: &str, bytes: &[u8]) -> Result<Change> {
-    Change::from_bytes(bytes.to_vec()).map_err(|e| Error::MalformedChange {
+    crate::doc::change_from_bytes(bytes.to_vec()).map_err(|detail| Error::MalformedChange {
         doc_id: doc_id.to_string(),
-        detail: e.to_string(),
+        detail,
     })
 }
 

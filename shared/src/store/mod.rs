@@ -15,13 +15,23 @@
 //!   records that break a rule, for a person to settle.
 //! - `p_*`: one projection table (or a few) per record kind ([`crate::projection`]).
 //!
+//! [`Store::compact`] re-encodes every document in Automerge's compact form and gives the
+//! freed pages back, keeping every change ([`compact`] says what it does not do).
+//!
 //! Every write (document, chunk, outbox, projection) happens in one SQLite transaction: after
 //! a crash a record is either there with its projection and its outbox entry, or not at all.
+//!
+//! ## Encryption at rest
+//! The app opens its store with [`Store::open_with_pin`] (or [`Store::open_encrypted`] with a
+//! key from elsewhere): a SQLCipher file whose key is derived from the cadre's PIN ([`key`]).
+//! [`Store::open`] opens an unencrypted file, for tests, benchmarks and tools only.
 //!
 //! Not here: the network. The sync client (issue 3) reads the outbox and applies pulled
 //! changes through [`Store::apply_changes`].
 
 mod apply;
+pub mod compact;
+pub mod key;
 mod queries;
 pub mod schema;
 
@@ -37,8 +47,10 @@ use crate::error::{Error, Result};
 use crate::identity::DeviceIdentity;
 use crate::projection::{Rows, utc_text};
 use crate::values::{Geo, Timestamp};
+use key::{DeviceKey, KeySalt};
 
 pub use apply::{ApplyOutcome, ApplyReport, IncomingChange};
+pub use compact::CompactReport;
 pub use queries::{HouseholdFilter, HouseholdRow, OutboxItem, Page};
 
 /// Chunks are folded into the snapshot once they exceed both the snapshot and this size.
@@ -47,7 +59,16 @@ pub const FOLD_MIN_BYTES: i64 = 4096;
 /// Opens a SQLite connection the way every connection of Cunji is opened: WAL journal,
 /// `synchronous=NORMAL` (durable at checkpoints, never corrupt), a busy timeout and foreign keys.
 pub fn open_connection(path: &Path) -> Result<Connection> {
+    open_keyed_connection(path, None)
+}
+
+/// [`open_connection`] for a database encrypted with `key` (SQLCipher). The key is applied
+/// before anything else reads the file; a key that does not open it is [`Error::WrongPin`].
+pub fn open_keyed_connection(path: &Path, key: Option<&DeviceKey>) -> Result<Connection> {
     let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        key::apply_key(&conn, path, key)?;
+    }
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -105,17 +126,69 @@ pub struct Stored<T> {
 pub struct Store {
     conn: Connection,
     device: DeviceIdentity,
+    encrypted: bool,
 }
 
 impl Store {
     /// Opens (creating if needed) the store at `path`: migrations, the device identity, and
     /// projection tables whose declaration changed since the last open, refilled.
+    ///
+    /// The file is not encrypted: the app uses [`Store::open_with_pin`].
     pub fn open(path: &Path) -> Result<Store> {
-        let mut conn = open_connection(path)?;
+        Self::open_keyed(path, None)
+    }
+
+    /// Opens (creating if needed) the store at `path` encrypted with `key`.
+    /// [`Error::WrongPin`] when the key does not open it; [`Error::StoreNotEncrypted`] when the
+    /// file is a plaintext store.
+    pub fn open_encrypted(path: &Path, key: &DeviceKey) -> Result<Store> {
+        Self::open_keyed(path, Some(key))
+    }
+
+    /// Opens (creating if needed) the encrypted store at `path` with the cadre's PIN: the key
+    /// is derived with Argon2id from the PIN and the install's salt (`<path>-salt`, made with
+    /// the database). A wrong PIN is [`Error::WrongPin`] (code `wrong_pin`) and changes nothing.
+    pub fn open_with_pin(path: &Path, pin: &str) -> Result<Store> {
+        let salt = KeySalt::load_or_create(path)?;
+        let key = DeviceKey::from_pin(pin, &salt)?;
+        Self::open_encrypted(path, &key)
+    }
+
+    /// Re-encrypts the whole store under a key derived from `new_pin` (same salt), in one
+    /// transaction. The caller checks the old PIN by having opened the store with it.
+    pub fn change_pin(&mut self, path: &Path, new_pin: &str) -> Result<()> {
+        let salt = KeySalt::load(path)?;
+        let key = DeviceKey::from_pin(new_pin, &salt)?;
+        self.rekey(&key)
+    }
+
+    /// Re-encrypts the whole store under `key`, in one transaction. A store opened with
+    /// [`Store::open`] (plaintext) is refused with [`Error::StoreNotEncrypted`]: SQLCipher does
+    /// not encrypt a plaintext file in place.
+    pub fn rekey(&mut self, key: &DeviceKey) -> Result<()> {
+        if !self.encrypted {
+            return Err(Error::StoreNotEncrypted {
+                path: self.conn.path().unwrap_or_default().into(),
+            });
+        }
+        key::rekey(&self.conn, key)
+    }
+
+    /// Whether the store's file is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
+    }
+
+    fn open_keyed(path: &Path, key: Option<&DeviceKey>) -> Result<Store> {
+        let mut conn = open_keyed_connection(path, key)?;
         schema::migrate(&mut conn)?;
         let device = load_or_create_device(&mut conn)?;
         let stale = schema::sync_projection_tables(&mut conn)?;
-        let mut store = Store { conn, device };
+        let mut store = Store {
+            conn,
+            device,
+            encrypted: key.is_some(),
+        };
         if !stale.is_empty() {
             store.rebuild_kinds(&stale)?;
         }
@@ -439,13 +512,14 @@ fn load_or_create_device(conn: &mut Connection) -> Result<DeviceIdentity> {
         });
     }
     let device = DeviceIdentity::generate();
+    let secret = zeroize::Zeroizing::new(device.secret_bytes());
     conn.execute(
         "INSERT INTO device (singleton, device_id, actor, secret_key, public_key, created_ts)
          VALUES (1, ?1, ?2, ?3, ?4, ?5)",
         params![
             device.device_id,
             device.actor.to_bytes(),
-            device.secret_bytes().as_slice(),
+            secret.as_slice(),
             device.public_key().as_slice(),
             utc_text(&now())
         ],

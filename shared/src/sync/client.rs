@@ -92,6 +92,12 @@ pub enum TransportError {
     /// The answer could not be decoded.
     #[error("bad response: {0}")]
     Protocol(String),
+    /// The server's TLS certificate is not one this device trusts: a wrong address, a server
+    /// with a new certificate, or someone in between. Retrying cannot help.
+    #[error(
+        "服务器证书不受信任,请核对服务器地址或联系管理员 (the server's certificate is not trusted): {0}"
+    )]
+    Untrusted(String),
 }
 
 impl TransportError {
@@ -99,7 +105,39 @@ impl TransportError {
         match self {
             TransportError::Network(_) => true,
             TransportError::Status { status, .. } => *status >= 500 || *status == 429,
-            TransportError::Protocol(_) => false,
+            TransportError::Protocol(_) | TransportError::Untrusted(_) => false,
+        }
+    }
+
+    /// A failed request, with every cause: reqwest's own message ("error sending request")
+    /// leaves out the one that matters, such as rustls' "invalid peer certificate".
+    fn from_reqwest(e: &reqwest::Error) -> TransportError {
+        let mut message = e.to_string();
+        let mut untrusted = false;
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+        while let Some(c) = cause {
+            message.push_str(": ");
+            message.push_str(&c.to_string());
+            // rustls' error sits inside an io::Error, which does not give it as its source.
+            let inner = c
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|i| i as &(dyn std::error::Error + 'static));
+            for candidate in [Some(c), inner].into_iter().flatten() {
+                untrusted |= matches!(
+                    candidate.downcast_ref::<rustls::Error>(),
+                    Some(rustls::Error::InvalidCertificate(_))
+                );
+            }
+            cause = c.source();
+        }
+        // Some connectors wrap rustls' error in a type of their own: its text is
+        // rustls' `InvalidCertificate` display, which is stable.
+        untrusted |= message.contains("invalid peer certificate");
+        if untrusted {
+            TransportError::Untrusted(message)
+        } else {
+            TransportError::Network(message)
         }
     }
 }
@@ -113,6 +151,11 @@ pub enum SyncError {
     /// The request failed after every retry.
     #[error("sync failed after {attempts} attempts: {last}")]
     GaveUp { attempts: u32, last: TransportError },
+    /// The server's storage is full (507 `server_full`): nothing was lost, the records stay
+    /// in the outbox; sync again later. Not retried at once: a full disk rarely frees itself
+    /// within seconds.
+    #[error("the server's storage is full; records stay on this phone: {0}")]
+    ServerFull(String),
     #[error("sync refused: {0}")]
     Refused(TransportError),
     #[error(transparent)]
@@ -124,6 +167,8 @@ impl SyncError {
         match self {
             SyncError::Unauthorized(_) => "unauthorized",
             SyncError::GaveUp { .. } => "network",
+            SyncError::ServerFull(_) => "server_full",
+            SyncError::Refused(TransportError::Untrusted(_)) => "untrusted_server",
             SyncError::Refused(_) => "refused",
             SyncError::Store(e) => e.code(),
         }
@@ -144,20 +189,70 @@ pub struct HttpTransport {
     base: String,
     token: String,
     client: reqwest::blocking::Client,
+    /// Added to the system clock in [`protocol::DEVICE_TIME_HEADER`]; zero but in tests.
+    clock_skew: chrono::Duration,
 }
 
 impl HttpTransport {
     pub fn new(base_url: &str, token: &str) -> HttpTransport {
-        let client = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(20))
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap_or_default();
         HttpTransport {
             base: base_url.trim_end_matches('/').to_string(),
             token: token.into(),
-            client,
+            client: Self::client(None).unwrap_or_default(),
+            clock_skew: chrono::Duration::zero(),
         }
+    }
+
+    /// Pretends the device's clock is off by `skew` (tests of clock drift).
+    pub fn with_clock_skew(mut self, skew: chrono::Duration) -> HttpTransport {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// Also trusts the certificate in `pem` (PEM), for a server with a certificate of its
+    /// own (self-signed, or from a provincial CA the phone does not know).
+    pub fn trusting(mut self, pem: &[u8]) -> Result<HttpTransport, TransportError> {
+        let cert = reqwest::Certificate::from_pem(pem)
+            .map_err(|e| TransportError::Protocol(format!("not a PEM certificate: {e}")))?;
+        self.client = Self::client(Some(cert)).map_err(|e| TransportError::from_reqwest(&e))?;
+        Ok(self)
+    }
+
+    fn client(
+        root: Option<reqwest::Certificate>,
+    ) -> Result<reqwest::blocking::Client, reqwest::Error> {
+        let mut builder = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(20))
+            .timeout(Duration::from_secs(120));
+        if let Some(cert) = root {
+            builder = builder.add_root_certificate(cert);
+        }
+        builder.build()
+    }
+
+    /// Signs in and registers this device (its actor and public key) with the server.
+    pub fn login(
+        &self,
+        login: &str,
+        password: &str,
+        store: &Store,
+    ) -> Result<LoginResponse, TransportError> {
+        let device = store.device();
+        let req = LoginRequest {
+            login: login.into(),
+            password: password.into(),
+            device_id: device.device_id.clone(),
+            actor: device.actor.to_hex_string(),
+            public_key: hex::encode(device.public_key()),
+        };
+        let resp = self
+            .client
+            .post(format!("{}/v1/login", self.base))
+            .json(&req)
+            .send()
+            .map_err(|e| TransportError::from_reqwest(&e))?;
+        let bytes = read_response(resp)?;
+        serde_json::from_slice(&bytes).map_err(|e| TransportError::Protocol(e.to_string()))
     }
 
     fn post(&self, path: &str, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
@@ -167,18 +262,20 @@ impl HttpTransport {
             .bearer_auth(&self.token)
             .header(reqwest::header::CONTENT_TYPE, protocol::CONTENT_TYPE)
             .header("x-cunji-protocol", protocol::PROTOCOL_VERSION.to_string())
+            .header(
+                protocol::DEVICE_TIME_HEADER,
+                (crate::store::now() + self.clock_skew).to_rfc3339(),
+            )
             .body(body)
             .send()
-            .map_err(|e| TransportError::Network(e.to_string()))?;
+            .map_err(|e| TransportError::from_reqwest(&e))?;
         read_response(resp)
     }
 }
 
 fn read_response(resp: reqwest::blocking::Response) -> Result<Vec<u8>, TransportError> {
     let status = resp.status().as_u16();
-    let bytes = resp
-        .bytes()
-        .map_err(|e| TransportError::Network(e.to_string()))?;
+    let bytes = resp.bytes().map_err(|e| TransportError::from_reqwest(&e))?;
     if (200..300).contains(&status) {
         return Ok(bytes.to_vec());
     }
@@ -215,21 +312,7 @@ pub fn login(
     password: &str,
     store: &Store,
 ) -> Result<LoginResponse, TransportError> {
-    let device = store.device();
-    let req = LoginRequest {
-        login: login.into(),
-        password: password.into(),
-        device_id: device.device_id.clone(),
-        actor: device.actor.to_hex_string(),
-        public_key: hex::encode(device.public_key()),
-    };
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{}/v1/login", base_url.trim_end_matches('/')))
-        .json(&req)
-        .send()
-        .map_err(|e| TransportError::Network(e.to_string()))?;
-    let bytes = read_response(resp)?;
-    serde_json::from_slice(&bytes).map_err(|e| TransportError::Protocol(e.to_string()))
+    HttpTransport::new(base_url, "").login(login, password, store)
 }
 
 /// One of the [`Transport`] calls.
@@ -263,6 +346,9 @@ impl Session<'_> {
                 }
                 Err(TransportError::Status { status: 401, body }) => {
                     return Err(SyncError::Unauthorized(body.message));
+                }
+                Err(TransportError::Status { status: 507, body }) => {
+                    return Err(SyncError::ServerFull(body.message));
                 }
                 Err(e) if e.retryable() && attempt < self.options.attempts => {
                     let wait = self
@@ -487,7 +573,7 @@ fn repair(store: &mut Store, s: &mut Session<'_>, doc_ids: &[String]) -> Result<
             let Some((_, state)) = states.iter_mut().find(|(id, _)| *id == reply.doc_id) else {
                 continue;
             };
-            let Ok(message) = Message::decode(&bytes) else {
+            let Ok(message) = protocol::decode_sync_message(&bytes) else {
                 continue;
             };
             any = true;

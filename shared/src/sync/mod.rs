@@ -20,6 +20,7 @@
 //! blocking; a shell runs it off its UI thread.
 
 pub mod client;
+pub mod handover;
 pub mod protocol;
 
 pub use client::{

@@ -29,6 +29,10 @@ pub const TRANSIENT_REJECTIONS: &[&str] = &["internal", "unknown_reference"];
 
 /// Content type of protocol bodies.
 pub const CONTENT_TYPE: &str = "application/x-cunji-sync";
+/// Header carrying the device's clock (RFC 3339 with its zone) when it sent a request: the
+/// server keeps the offset from its own clock beside each change it receives, which is how
+/// clock drift (R2) is known.
+pub const DEVICE_TIME_HEADER: &str = "x-cunji-device-time";
 /// Protocol version, sent as the `x-cunji-protocol` header.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -248,10 +252,99 @@ pub fn decode<T: DeserializeOwned>(body: &[u8], max_decoded: usize) -> Result<T,
     postcard::from_bytes(&raw).map_err(|e| WireError::Malformed(e.to_string()))
 }
 
+/// Most probes a Bloom filter in a sync message may ask for (Automerge uses 7).
+const MAX_BLOOM_PROBES: u64 = 64;
+
+/// Decodes an Automerge sync message from the other side (a repair), refusing one that
+/// automerge 0.12 would crash on: a Bloom filter with entries but no bits makes its probe
+/// computation divide by zero (a panic, found by fuzzing: RELIABILITY.md), and one with
+/// billions of probes makes it allocate gigabytes. Both sides decode with this.
+pub fn decode_sync_message(bytes: &[u8]) -> Result<automerge::sync::Message, WireError> {
+    let message = automerge::sync::Message::decode(bytes)
+        .map_err(|e| WireError::Malformed(format!("sync message: {e}")))?;
+    for have in &message.have {
+        let bloom = have.bloom.to_bytes();
+        if bloom.is_empty() {
+            continue; // no entries: never probed
+        }
+        let mut rest = bloom.as_slice();
+        let mut header = [0u64; 3];
+        for field in header.iter_mut() {
+            *field = read_uleb(&mut rest)
+                .ok_or_else(|| WireError::Malformed("sync message: bad Bloom filter".into()))?;
+        }
+        let [_, _, probes] = header;
+        if rest.is_empty() || probes == 0 || probes > MAX_BLOOM_PROBES {
+            return Err(WireError::Malformed(format!(
+                "sync message: a Bloom filter with {} bytes and {probes} probes",
+                rest.len()
+            )));
+        }
+    }
+    Ok(message)
+}
+
+fn read_uleb(bytes: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A sync message whose Bloom filter header is replaced by `header` (its bits kept).
+    fn message_with_bloom(header: &[u8]) -> Vec<u8> {
+        use automerge::sync::SyncDoc;
+        use automerge::transaction::Transactable;
+        let mut doc = automerge::AutoCommit::new();
+        doc.put(automerge::ROOT, "k", 1).unwrap();
+        doc.commit();
+        let m = doc
+            .sync()
+            .generate_sync_message(&mut automerge::sync::State::new())
+            .unwrap();
+        let bloom = m.have[0].bloom.to_bytes();
+        // One entry, 10 bits each, 7 probes, 2 bytes of bits.
+        assert_eq!(&bloom[..3], &[1, 10, 7]);
+        let bytes = m.encode();
+        let mut needle = vec![bloom.len() as u8];
+        needle.extend(&bloom);
+        let at = bytes
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap();
+        let mut patched_bloom = header.to_vec();
+        patched_bloom.extend(&bloom[3..]);
+        let mut out = bytes[..at].to_vec();
+        out.push(patched_bloom.len() as u8);
+        out.extend(&patched_bloom);
+        out.extend(&bytes[at + needle.len()..]);
+        out
+    }
+
+    #[test]
+    fn sync_messages_that_would_crash_automerge_are_refused() {
+        assert!(decode_sync_message(&message_with_bloom(&[1, 10, 7])).is_ok());
+        // Billions of probes: gigabytes allocated by automerge.
+        let huge = message_with_bloom(&[1, 10, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert!(automerge::sync::Message::decode(&huge).is_ok());
+        assert!(matches!(
+            decode_sync_message(&huge),
+            Err(WireError::Malformed(m)) if m.contains("4294967295 probes")
+        ));
+        assert!(decode_sync_message(&message_with_bloom(&[1, 10, 0])).is_err());
+        assert!(decode_sync_message(b"not a message").is_err());
+    }
 
     #[test]
     fn messages_round_trip_and_bad_bodies_are_refused() {

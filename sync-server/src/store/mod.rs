@@ -118,7 +118,19 @@ pub struct ChangeRow {
     pub household_id: Option<String>,
     pub bytes: Vec<u8>,
     pub device_id: String,
+    /// The server's clock when the change arrived (RFC 3339 UTC).
     pub received_ts: String,
+    /// The pushing device's clock minus the server's when the change arrived, in ms (from
+    /// the `x-cunji-device-time` header); `None` when unknown (a held change released later,
+    /// a client that sent no clock).
+    pub device_clock_offset_ms: Option<i64>,
+}
+
+/// When the server received a record, and how far the device's clock was off then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedClock {
+    pub received_ts: String,
+    pub device_clock_offset_ms: Option<i64>,
 }
 
 /// A change waiting for its dependencies.
@@ -142,12 +154,37 @@ pub enum ScopeFilter {
     Global,
 }
 
+/// Which projection rows a [`Tx::scan`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFilter<'a> {
+    /// Every row (reference data, or a whole database).
+    All,
+    /// Rows of records whose village code starts with the prefix (a village's full code
+    /// selects that village).
+    Division(&'a str),
+    /// The rows of one record.
+    Doc(&'a str),
+}
+
+/// A record changed after a pull cursor: its last change's sequence number, id and kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedDoc {
+    pub seq: i64,
+    pub doc_id: String,
+    pub kind: Kind,
+    pub village_code: Option<String>,
+    pub received_ts: String,
+}
+
 /// Primitive storage operations, implemented by each backend inside one transaction.
 pub trait Tx {
     // Accounts, devices, tokens.
     fn put_account(&mut self, a: &Account) -> StoreResult<()>;
     fn account(&mut self, login: &str) -> StoreResult<Option<Account>>;
     fn put_device(&mut self, d: &DeviceRow) -> StoreResult<()>;
+    /// When a record's first change arrived and the clock offset of the device that pushed it
+    /// (R2's clock drift for a check-in).
+    fn received_clock(&mut self, doc_id: &str) -> StoreResult<Option<ReceivedClock>>;
     fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRow>>;
     fn device_by_actor(&mut self, actor: &[u8]) -> StoreResult<Option<DeviceRow>>;
     fn put_token(&mut self, t: &TokenRow) -> StoreResult<()>;
@@ -205,6 +242,36 @@ pub trait Tx {
     fn max_seq(&mut self) -> StoreResult<i64>;
     fn repair_state(&mut self, device_id: &str, doc_id: &str) -> StoreResult<Option<Vec<u8>>>;
     fn put_repair_state(&mut self, device_id: &str, doc_id: &str, state: &[u8]) -> StoreResult<()>;
+
+    // Reports and supervisors' pulls.
+    /// Calls `each` with every row of projection `table` that `filter` selects, as
+    /// `[doc_id, server_received_ts, village_code, columns…]` in SQLite's value types on either backend
+    /// (`table` and `columns` come from the code's declarations, never from input). Rows are
+    /// streamed, not collected, so a city-wide report holds only its facts.
+    fn scan(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        filter: RowFilter<'_>,
+        each: &mut dyn FnMut(&[rusqlite::types::Value]),
+    ) -> StoreResult<()>;
+    /// Ids of stored documents of `kind` after `after` in id order, at most `limit` (for
+    /// rebuilding projections in batches).
+    fn doc_ids_of_kind(
+        &mut self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>>;
+    /// Records with a change above `after`, in the order of their latest change, at most
+    /// `limit`: those under the village-code prefix `division` and reference data
+    /// (`None`: every record).
+    fn docs_changed_after(
+        &mut self,
+        division: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangedDoc>>;
 }
 
 /// The configured database.
@@ -255,6 +322,36 @@ impl Db {
             Db::Sqlite(db) => db.write(f),
             Db::Postgres(db) => db.write(f),
         }
+    }
+
+    /// Refills the projection tables of `kinds` from the stored documents, 500 records per
+    /// transaction; returns how many records were projected. Needed on PostgreSQL after a
+    /// release changes a projection declaration (its tables are recreated empty; SQLite
+    /// refills them when it opens), harmless anywhere else.
+    pub fn rebuild_projections(&self, kinds: &[Kind]) -> StoreResult<usize> {
+        const BATCH: usize = 500;
+        let mut n = 0;
+        for kind in kinds {
+            let mut after = String::new();
+            loop {
+                let done = self.write(|tx| {
+                    let ids = tx.doc_ids_of_kind(*kind, &after, BATCH)?;
+                    for id in &ids {
+                        let Some(doc) = tx.doc(id)? else { continue };
+                        let (k, rows) =
+                            crate::merge::project_stored(id, &doc.snapshot, &doc.chunks)?;
+                        tx.replace_projection(k, id, rows)?;
+                    }
+                    Ok::<_, StoreError>(ids)
+                })?;
+                n += done.len();
+                match done.last() {
+                    Some(last) if done.len() == BATCH => after = last.clone(),
+                    _ => break,
+                }
+            }
+        }
+        Ok(n)
     }
 
     /// Runs `f` in a read transaction.

@@ -9,9 +9,9 @@
 //! ([`cunji_core::projection::Table::ddl_postgres`]); the DDL each was created with is kept in
 //! `projection_tables`, and a table whose declaration changed is dropped and created again.
 //!
-//! // rebuild: unlike SQLite, which refills such tables from the documents at once, PostgreSQL
-//! recreates them **empty**: after a release that changes a projection declaration, run
-//! `cunji-sync-server rebuild-projections` against the database. Opening logs a warning naming
+//! Unlike SQLite, which refills such tables from the documents at once, PostgreSQL recreates
+//! them **empty**: after a release that changes a projection declaration, run
+//! `cunji-sync-server rebuild-projections` against the database ([`super::Db::rebuild_projections`]). Opening logs a warning naming
 //! the kinds whose stored documents lost their rows, and [`PgDb::projections_to_rebuild`]
 //! lists them.
 //!
@@ -58,12 +58,13 @@ use r2d2_postgres::PostgresConnectionManager;
 use rusqlite::types::Value;
 
 use super::{
-    Account, ChangeRow, DeviceRow, DocRow, HeldRow, ScopeFilter, StoreError, StoreResult, TokenRow,
-    Tx,
+    Account, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
+    ScopeFilter, StoreError, StoreResult, TokenRow, Tx,
 };
 
 /// The schema, one script per version; `schema_version` records how many have run.
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE accounts (
         login          TEXT PRIMARY KEY,
         name           TEXT NOT NULL,
@@ -145,13 +146,20 @@ pub const MIGRATIONS: &[&str] = &["
         name  TEXT PRIMARY KEY,
         ddl   TEXT NOT NULL
     );
-"];
+",
+    "
+    -- 2: the pushing device's clock offset beside the server's received time (R2 drift).
+    ALTER TABLE changes ADD COLUMN device_clock_offset_ms BIGINT;
+",
+];
 
 /// Connections the pool opens at most.
 const MAX_CONNECTIONS: u32 = 16;
 
 /// Rows fetched per round trip while filling a pull page.
 const PAGE_ROWS: i32 = 64;
+/// Rows fetched at a time by a projection scan.
+const SCAN_ROWS: i32 = 2_000;
 
 /// A PostgreSQL database.
 pub struct PgDb {
@@ -639,11 +647,26 @@ impl Tx for PgTx<'_> {
             )?
             .try_get(0)?;
         let row = self.one(
-            "INSERT INTO changes (seq, hash, doc_id, village_code, household_id, bytes, device_id, received_ts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
-            &[&seq, &c.hash, &c.doc_id, &c.village_code, &c.household_id, &c.bytes, &c.device_id, &c.received_ts],
+            "INSERT INTO changes (seq, hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
+            &[&seq, &c.hash, &c.doc_id, &c.village_code, &c.household_id, &c.bytes, &c.device_id, &c.received_ts, &c.device_clock_offset_ms],
         )?;
         Ok(row.try_get(0)?)
+    }
+
+    fn received_clock(&mut self, doc_id: &str) -> StoreResult<Option<ReceivedClock>> {
+        let row = self.opt(
+            "SELECT received_ts, device_clock_offset_ms FROM changes WHERE doc_id = $1
+             ORDER BY seq LIMIT 1",
+            &[&doc_id],
+        )?;
+        Ok(match row {
+            Some(r) => Some(ReceivedClock {
+                received_ts: r.try_get(0)?,
+                device_clock_offset_ms: r.try_get(1)?,
+            }),
+            None => None,
+        })
     }
 
     fn hold_change(&mut self, doc_id: &str, h: &HeldRow) -> StoreResult<()> {
@@ -860,6 +883,113 @@ impl Tx for PgTx<'_> {
             &[&device_id, &doc_id, &state],
         )?;
         Ok(())
+    }
+
+    fn scan(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        filter: RowFilter<'_>,
+        each: &mut dyn FnMut(&[Value]),
+    ) -> StoreResult<()> {
+        let decl = self
+            .tables
+            .iter()
+            .find(|(_, t)| t.name == table)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| StoreError::Corrupt(format!("{table} is not a projection table")))?;
+        let types = columns
+            .iter()
+            .map(|c| {
+                decl.column_type(c).ok_or_else(|| {
+                    StoreError::Corrupt(format!("{table}.{c} is not a declared projection column"))
+                })
+            })
+            .collect::<StoreResult<Vec<SqlType>>>()?;
+        let cols: String = columns.iter().map(|c| format!(", t.{c}")).collect();
+        let (condition, arg) = match filter {
+            RowFilter::All => ("$1::text IS NULL", None),
+            RowFilter::Division(prefix) => (
+                "left(d.village_code, char_length($1)) = $1",
+                Some(prefix.to_string()),
+            ),
+            RowFilter::Doc(id) => ("t.doc_id = $1", Some(id.to_string())),
+        };
+        let sql = format!(
+            "SELECT t.doc_id, d.received_ts, d.village_code{cols} FROM {table} t JOIN documents d ON d.id = t.doc_id WHERE {condition}"
+        );
+        let stmt = self.stmt(&sql)?;
+        let portal = self.tx.bind(&stmt, &[&arg])?;
+        let mut values = Vec::with_capacity(columns.len() + 3);
+        loop {
+            let rows = self.tx.query_portal(&portal, SCAN_ROWS)?;
+            let last = rows.len() < SCAN_ROWS as usize;
+            for r in rows {
+                values.clear();
+                values.push(Value::Text(r.try_get(0)?));
+                values.push(Value::Text(r.try_get(1)?));
+                values.push(
+                    r.try_get::<_, Option<String>>(2)?
+                        .map_or(Value::Null, Value::Text),
+                );
+                for (i, ty) in types.iter().enumerate() {
+                    let v = match ty {
+                        SqlType::Text => r.try_get::<_, Option<String>>(i + 3)?.map(Value::Text),
+                        SqlType::Integer => r.try_get::<_, Option<i64>>(i + 3)?.map(Value::Integer),
+                        SqlType::Real => r.try_get::<_, Option<f64>>(i + 3)?.map(Value::Real),
+                    };
+                    values.push(v.unwrap_or(Value::Null));
+                }
+                each(&values);
+            }
+            if last {
+                return Ok(());
+            }
+        }
+    }
+
+    fn doc_ids_of_kind(
+        &mut self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.column(
+            "SELECT id FROM documents WHERE kind = $1 AND id > $2 ORDER BY id LIMIT $3",
+            &[&kind.code(), &after, &limit],
+        )
+    }
+
+    fn docs_changed_after(
+        &mut self,
+        division: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangedDoc>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.all(
+            "SELECT c.m, c.doc_id, d.kind, d.village_code, d.received_ts FROM
+               (SELECT doc_id, max(seq) AS m FROM changes
+                 WHERE seq > $2 AND ($1::text IS NULL OR village_code IS NULL
+                   OR left(village_code, char_length($1)) = $1)
+                 GROUP BY doc_id) c
+             JOIN documents d ON d.id = c.doc_id ORDER BY c.m LIMIT $3",
+            &[&division, &after, &limit],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get(2)?;
+                Ok(ChangedDoc {
+                    seq: r.try_get(0)?,
+                    doc_id: r.try_get(1)?,
+                    kind: Kind::from_code(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown kind `{kind}`")))?,
+                    village_code: r.try_get(3)?,
+                    received_ts: r.try_get(4)?,
+                })
+            })
+            .collect()
     }
 }
 

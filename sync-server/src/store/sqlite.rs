@@ -13,11 +13,12 @@ use cunji_core::projection::Rows;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Account, ChangeRow, DeviceRow, DocRow, HeldRow, ScopeFilter, StoreError, StoreResult, TokenRow,
-    Tx,
+    Account, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
+    ScopeFilter, StoreError, StoreResult, TokenRow, Tx,
 };
 
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE accounts (
         login          TEXT PRIMARY KEY,
         name           TEXT NOT NULL,
@@ -87,7 +88,12 @@ const MIGRATIONS: &[&str] = &["
         state      BLOB NOT NULL,
         PRIMARY KEY (device_id, doc_id)
     );
-"];
+",
+    "
+    -- 2: the pushing device's clock offset beside the server's received time (R2 drift).
+    ALTER TABLE changes ADD COLUMN device_clock_offset_ms INTEGER;
+",
+];
 
 const READERS: usize = 4;
 
@@ -385,11 +391,27 @@ impl Tx for SqliteTx<'_> {
     fn insert_change(&mut self, c: &ChangeRow) -> StoreResult<i64> {
         self.tx
             .prepare_cached(
-                "INSERT INTO changes (hash, doc_id, village_code, household_id, bytes, device_id, received_ts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO changes (hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
-            .execute(params![c.hash, c.doc_id, c.village_code, c.household_id, c.bytes, c.device_id, c.received_ts])?;
+            .execute(params![c.hash, c.doc_id, c.village_code, c.household_id, c.bytes, c.device_id, c.received_ts, c.device_clock_offset_ms])?;
         Ok(self.tx.last_insert_rowid())
+    }
+
+    fn received_clock(&mut self, doc_id: &str) -> StoreResult<Option<ReceivedClock>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT received_ts, device_clock_offset_ms FROM changes WHERE doc_id = ?1
+                 ORDER BY seq LIMIT 1",
+            )?
+            .query_row([doc_id], |r| {
+                Ok(ReceivedClock {
+                    received_ts: r.get(0)?,
+                    device_clock_offset_ms: r.get(1)?,
+                })
+            })
+            .optional()?)
     }
 
     fn hold_change(&mut self, doc_id: &str, h: &HeldRow) -> StoreResult<()> {
@@ -540,6 +562,88 @@ impl Tx for SqliteTx<'_> {
             .prepare_cached("INSERT OR REPLACE INTO repair_states (device_id, doc_id, state) VALUES (?1, ?2, ?3)")?
             .execute(params![device_id, doc_id, state])?;
         Ok(())
+    }
+
+    fn scan(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        filter: RowFilter<'_>,
+        each: &mut dyn FnMut(&[rusqlite::types::Value]),
+    ) -> StoreResult<()> {
+        let cols: String = columns.iter().map(|c| format!(", t.{c}")).collect();
+        let (condition, arg) = match filter {
+            RowFilter::All => ("?1 IS NULL", None),
+            RowFilter::Division(prefix) => (
+                "d.village_code >= ?1 AND d.village_code < ?1 || x'ff'",
+                Some(prefix),
+            ),
+            RowFilter::Doc(id) => ("t.doc_id = ?1", Some(id)),
+        };
+        let sql = format!(
+            "SELECT t.doc_id, d.received_ts, d.village_code{cols} FROM {table} t JOIN documents d ON d.id = t.doc_id WHERE {condition}"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params![arg])?;
+        let n = columns.len() + 3;
+        let mut values = Vec::with_capacity(n);
+        while let Some(r) = rows.next()? {
+            values.clear();
+            for i in 0..n {
+                values.push(r.get::<_, rusqlite::types::Value>(i)?);
+            }
+            each(&values);
+        }
+        Ok(())
+    }
+
+    fn doc_ids_of_kind(
+        &mut self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id FROM documents WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![kind.code(), after, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn docs_changed_after(
+        &mut self,
+        division: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangedDoc>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT c.m, c.doc_id, d.kind, d.village_code, d.received_ts FROM
+               (SELECT doc_id, max(seq) AS m FROM changes
+                 WHERE seq > ?2 AND (?1 IS NULL OR village_code IS NULL
+                   OR (village_code >= ?1 AND village_code < ?1 || x'ff'))
+                 GROUP BY doc_id) c
+             JOIN documents d ON d.id = c.doc_id ORDER BY c.m LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![division, after, limit as i64], |r| {
+                let kind: String = r.get(2)?;
+                Ok((r.get(0)?, r.get(1)?, kind, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(i64, String, String, Option<String>, String)>>>()?;
+        rows.into_iter()
+            .map(|(seq, doc_id, kind, village_code, received_ts)| {
+                Ok(ChangedDoc {
+                    seq,
+                    kind: Kind::from_code(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown kind `{kind}`")))?,
+                    doc_id,
+                    village_code,
+                    received_ts,
+                })
+            })
+            .collect()
     }
 }
 

@@ -1,0 +1,248 @@
+//! Report 1, the attendance ledger 考勤台账 (cadre × month), over R1–R3 and R4.
+//!
+//! Each day's status and the month's R1 sums come from [`crate::rules::attendance`] (the same
+//! functions a device runs for its own cadre); this module adds what only the merged data
+//! shows: leave days by type, inspection absences (R4), leave never closed with 销假, R16's
+//! logs (在村 days without a 驻村日志, logs the township reviewed after day 10⚙ of the next
+//! month), and the roll-up `compliance_rate = compliant / cadres with a team role that
+//! month`. Days are the device's local dates ([`super::TimeBasis::DeviceEventTime`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Datelike;
+use serde::Serialize;
+
+use super::ratio;
+use crate::domain::codes::{DayStatus, LeaveStatus, LeaveType};
+use crate::rules::attendance::{
+    AttendanceConfig, CheckInFact, LeaveFact, Period, leave_excuses, month_statuses, summarize,
+};
+use crate::values::Date;
+
+/// A cadre's seat on a village team (one `p_team_member` row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamSeat {
+    pub cadre_id: String,
+    pub village_code: String,
+    pub is_leader: bool,
+    pub period: Period,
+}
+
+/// What the ledger reads, for one scope and month.
+#[derive(Debug, Default)]
+pub struct AttendanceFacts {
+    pub seats: Vec<TeamSeat>,
+    /// By cadre; `inside_geofence` already decided against the check-in's village.
+    pub checkins: HashMap<String, Vec<CheckInFact>>,
+    pub leaves: HashMap<String, Vec<LeaveFact>>,
+    /// Dates on which an inspection found the cadre 无故不在岗, by cadre.
+    pub inspection_absences: HashMap<String, Vec<Date>>,
+    /// Work logs by author: (log date, local date of the township's review if any).
+    pub logs: HashMap<String, Vec<(Date, Option<Date>)>>,
+    pub cadre_names: HashMap<String, String>,
+    pub village_names: HashMap<String, String>,
+}
+
+/// R16: the township reviews month M's logs by this day of M+1 (⚙).
+pub const LOG_REVIEW_DAY: u32 = 10;
+
+/// One cadre's month in one village.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerRow {
+    pub cadre_id: String,
+    pub cadre_name: Option<String>,
+    pub village_code: String,
+    pub village_name: Option<String>,
+    /// 第一书记/队长 or 队员.
+    pub team_role: &'static str,
+    pub in_village_days: u32,
+    pub official_days: u32,
+    /// 请假 days in total, then by type (事假, 病假).
+    pub leave_days: u32,
+    pub personal_leave_days: u32,
+    pub sick_leave_days: u32,
+    /// 轮休.
+    pub rest_days: u32,
+    /// 无故不在岗.
+    pub absent_days: u32,
+    pub no_record_days: u32,
+    pub assigned_days: u32,
+    pub required_days: u32,
+    /// In-village days as R1 counts them (with 公务外出 when the county counts them).
+    pub counted_days: u32,
+    pub compliant: bool,
+    /// Inspections that found the cadre 无故不在岗 this month, and this year up to the month's
+    /// end (R4 counts per year: 1 → not 优秀, 2 → 基本称职, ≥ 3 → 不称职 and recall candidate).
+    pub inspection_absences: u32,
+    pub inspection_absences_year: u32,
+    /// R4's consequence for the year so far: `none`, `not_excellent`, `basically_competent`,
+    /// `incompetent_recall_candidate`.
+    pub r4_rating_cap: &'static str,
+    /// Approved leave whose end has passed (as of the report day) without 销假.
+    pub unreturned_leaves: u32,
+    /// Days of the month with a 驻村日志.
+    pub log_days: u32,
+    /// R16: 在村 days without a log.
+    pub in_village_days_without_log: u32,
+    /// R16: the month's logs not reviewed by day 10 of the next month (counted once that day
+    /// has passed as of the report day, or when reviewed later).
+    pub logs_reviewed_late: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerSummary {
+    pub cadres: u64,
+    pub compliant: u64,
+    pub compliance_rate: Option<f64>,
+    /// The township signs the ledger and the 组织部 receives it by this day (the 10th⚙ of the
+    /// next month).
+    pub due_to_county_org: Date,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerReport {
+    pub summary: LedgerSummary,
+    pub rows: Vec<LedgerRow>,
+}
+
+/// R4: the rating cap from a year's inspection absences.
+pub fn r4_rating_cap(absences: u32) -> &'static str {
+    match absences {
+        0 => "none",
+        1 => "not_excellent",
+        2 => "basically_competent",
+        _ => "incompetent_recall_candidate",
+    }
+}
+
+/// Report 1 for `year`-`month` as of `today` (days after it have no status yet).
+pub fn ledger(
+    f: &AttendanceFacts,
+    year: i32,
+    month: u32,
+    today: Date,
+    cfg: &AttendanceConfig,
+) -> LedgerReport {
+    let mut seats: BTreeMap<(&str, &str), (Vec<Period>, bool)> = BTreeMap::new();
+    for s in &f.seats {
+        let e = seats.entry((&s.cadre_id, &s.village_code)).or_default();
+        e.0.push(s.period);
+        e.1 |= s.is_leader;
+    }
+    let month_end = crate::rules::attendance::month_days(year, month)
+        .last()
+        .unwrap_or(today);
+    let year_start = Date::from_ymd_opt(year, 1, 1).unwrap_or(today);
+    let mut rows = Vec::new();
+    for ((cadre, village), (periods, leader)) in seats {
+        let checkins = f.checkins.get(cadre).map_or(&[][..], |v| v);
+        let leaves = f.leaves.get(cadre).map_or(&[][..], |v| v);
+        let days = month_statuses(year, month, &periods, checkins, leaves, today, cfg);
+        let s = summarize(year, month, &periods, &days, cfg);
+        if s.assigned_days == 0 {
+            continue;
+        }
+        let (mut personal, mut sick) = (0, 0);
+        for (day, status) in &days {
+            if *status != DayStatus::OnLeave {
+                continue;
+            }
+            let excusing = leaves
+                .iter()
+                .find(|l| *day >= l.from && *day <= l.to && leave_excuses(l, cfg));
+            match excusing.map(|l| l.leave_type) {
+                Some(LeaveType::Sick) => sick += 1,
+                _ => personal += 1,
+            }
+        }
+        let absences = f.inspection_absences.get(cadre).map_or(&[][..], |v| v);
+        let in_month = absences
+            .iter()
+            .filter(|d| d.year() == year && d.month() == month)
+            .count() as u32;
+        let in_year = absences
+            .iter()
+            .filter(|d| **d >= year_start && **d <= month_end)
+            .count() as u32;
+        let unreturned = leaves
+            .iter()
+            .filter(|l| {
+                matches!(l.status, LeaveStatus::Approved | LeaveStatus::Overdue)
+                    && l.to < today
+                    && l.returned.is_none()
+            })
+            .count() as u32;
+        let logs = f.logs.get(cadre).map_or(&[][..], |v| v);
+        let month_logs: Vec<&(Date, Option<Date>)> = logs
+            .iter()
+            .filter(|(d, _)| d.year() == year && d.month() == month && *d <= today)
+            .collect();
+        let log_dates: std::collections::BTreeSet<Date> =
+            month_logs.iter().map(|(d, _)| *d).collect();
+        let without_log = days
+            .iter()
+            .filter(|(d, s)| *s == DayStatus::InVillage && !log_dates.contains(d))
+            .count() as u32;
+        let review_due = Date::from_ymd_opt(
+            if month == 12 { year + 1 } else { year },
+            if month == 12 { 1 } else { month + 1 },
+            LOG_REVIEW_DAY,
+        )
+        .unwrap_or(month_end);
+        let late = month_logs
+            .iter()
+            // A review dated after the report day has not happened yet as of that day.
+            .filter(|(_, reviewed)| match reviewed {
+                Some(r) if *r <= today => *r > review_due,
+                _ => today > review_due,
+            })
+            .count() as u32;
+        rows.push(LedgerRow {
+            cadre_id: cadre.to_string(),
+            cadre_name: f.cadre_names.get(cadre).cloned(),
+            village_code: village.to_string(),
+            village_name: f.village_names.get(village).cloned(),
+            team_role: if leader {
+                "第一书记"
+            } else {
+                "驻村队员"
+            },
+            in_village_days: s.in_village_days,
+            official_days: s.official_days,
+            leave_days: s.leave_days,
+            personal_leave_days: personal,
+            sick_leave_days: sick,
+            rest_days: s.rest_days,
+            absent_days: s.absent_days,
+            no_record_days: s.no_record_days,
+            assigned_days: s.assigned_days,
+            required_days: s.required_days,
+            counted_days: s.counted_days,
+            compliant: s.compliant,
+            inspection_absences: in_month,
+            inspection_absences_year: in_year,
+            r4_rating_cap: r4_rating_cap(in_year),
+            unreturned_leaves: unreturned,
+            log_days: log_dates.len() as u32,
+            in_village_days_without_log: without_log,
+            logs_reviewed_late: late,
+        });
+    }
+    let cadres = rows.len() as u64;
+    let compliant = rows.iter().filter(|r| r.compliant).count() as u64;
+    let due = Date::from_ymd_opt(
+        if month == 12 { year + 1 } else { year },
+        if month == 12 { 1 } else { month + 1 },
+        10,
+    )
+    .unwrap_or(month_end);
+    LedgerReport {
+        summary: LedgerSummary {
+            cadres,
+            compliant,
+            compliance_rate: ratio(compliant, cadres),
+            due_to_county_org: due,
+        },
+        rows,
+    }
+}

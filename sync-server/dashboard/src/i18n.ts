@@ -1,0 +1,121 @@
+import { createI18n } from 'vue-i18n';
+
+// Chinese first (the supervisors' language), English a click away. Report titles, column
+// headers and error messages come from the server in Chinese with English beside them.
+const messages = {
+  'zh-CN': {
+    app: { title: '村记 · 督查看板', signOut: '退出', lang: 'English' },
+    login: {
+      heading: '督查人员登录',
+      login: '账号',
+      password: '密码',
+      submit: '登录',
+      busy: '正在登录…',
+      hint: '乡镇、县扶贫办、县委组织部、市联席办账号可登录',
+    },
+    controls: {
+      scope: '范围',
+      level: { village: '村', township: '乡镇', county: '县', city: '市' },
+      code: '区划代码',
+      month: '月份',
+      days: '未走访天数',
+      date: '统计日期',
+      load: '查询',
+      loading: '正在计算报表…',
+      xlsx: '导出 Excel',
+      csv: '导出 CSV',
+      exporting: '正在导出…',
+      exported: '已下载 {file}',
+    },
+    report: {
+      summary: '汇总',
+      rows: '明细（{n} 行）',
+      noRows: '该范围内没有数据',
+      timeBasis: '时间口径',
+      generated: '生成时间',
+      masked: '已按权限脱敏',
+      rowHint: '点击带链接的编号查看记录及修改痕迹',
+    },
+    record: {
+      title: '记录详情',
+      history: '修改痕迹',
+      field: '字段',
+      old: '原值',
+      new: '新值',
+      who: '修改人',
+      device: '设备',
+      when: '时间',
+      why: '原因',
+      none: '无修改',
+      close: '关闭',
+      loading: '正在读取记录…',
+    },
+    error: {
+      retry: '重试',
+      network: '无法连接服务器，请检查网络后重试。',
+      session: '登录已过期，请重新登录。',
+    },
+  },
+  en: {
+    app: { title: 'Cunji · Supervisors’ dashboard', signOut: 'Sign out', lang: '中文' },
+    login: {
+      heading: 'Supervisor sign-in',
+      login: 'Account',
+      password: 'Password',
+      submit: 'Sign in',
+      busy: 'Signing in…',
+      hint: 'Township, county office, organisation department and city accounts',
+    },
+    controls: {
+      scope: 'Scope',
+      level: { village: 'Village', township: 'Township', county: 'County', city: 'City' },
+      code: 'Division code',
+      month: 'Month',
+      days: 'Days not visited',
+      date: 'Report date',
+      load: 'Show',
+      loading: 'Computing the report…',
+      xlsx: 'Export Excel',
+      csv: 'Export CSV',
+      exporting: 'Exporting…',
+      exported: 'Downloaded {file}',
+    },
+    report: {
+      summary: 'Summary',
+      rows: 'Rows ({n})',
+      noRows: 'No data in this scope',
+      timeBasis: 'Time basis',
+      generated: 'Generated',
+      masked: 'Masked for your role',
+      rowHint: 'Click a linked id to see the record and its edit history',
+    },
+    record: {
+      title: 'Record',
+      history: 'Edit history',
+      field: 'Field',
+      old: 'Old',
+      new: 'New',
+      who: 'By',
+      device: 'Device',
+      when: 'When',
+      why: 'Reason',
+      none: 'No edits',
+      close: 'Close',
+      loading: 'Loading the record…',
+    },
+    error: {
+      retry: 'Retry',
+      network: 'Cannot reach the server; check the network and retry.',
+      session: 'Your session has expired; please sign in again.',
+    },
+  },
+};
+
+export type Locale = keyof typeof messages;
+
+export const i18n = createI18n({
+  legacy: false,
+  locale: (localStorage.getItem('cunji.dashboard.locale') as Locale) ?? 'zh-CN',
+  fallbackLocale: 'zh-CN',
+  messages,
+});

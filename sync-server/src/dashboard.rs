@@ -1,0 +1,393 @@
+//! The supervisors' dashboard: its static page, browser sessions, and one record with its
+//! edit history for drilling down from a report row.
+//!
+//! - `GET /dashboard/…` serves the built page (`sync-server/dashboard`, Vue 3 + ECharts, built
+//!   by `npm run build` into `dashboard/dist`) from [`Config::dashboard_dir`]. When the page
+//!   has not been built the server answers with a short page saying how to build it, rather
+//!   than a bare 404.
+//! - `POST /v1/session` signs a person in from a browser: login and password, no device. The
+//!   token it returns reads (reports, the supervisors' pull, records) but cannot sync: a
+//!   browser holds no device key, so the sync endpoints refuse it with `device_required`.
+//!   Browser sessions last [`Config::web_session_hours`], shorter than a phone's token.
+//! - `GET /v1/records/{id}` returns the merged record, its envelope and its history (who, on
+//!   which device, when, why, each field's old and new value), if the caller may read the
+//!   record's village (the same rule as the reports: [`reports::authorize`]); reference data
+//!   (no village) is readable by every signed-in account. What the caller's role may not see is
+//!   masked in the record *and* in the history's old/new values, so the history cannot be used
+//!   to read a masked number.
+//!
+//! Not here: the reports themselves ([`crate::reports`]) and any write. The dashboard never
+//! changes data; corrections are made on the devices, where they are signed.
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use cunji_core::doc::RecordDoc;
+use cunji_core::domain::Kind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tower_http::services::ServeDir;
+
+use crate::AppState;
+use crate::accounts::{self, Principal};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::merge::server_actor;
+use crate::reports::{self, Masking, ReportScope, ScopeLevel, mask_name, mask_number};
+use crate::store::TokenRow;
+
+/// The dashboard's page (the API it calls is in the server's endpoint list: `session`,
+/// `record`).
+pub fn static_routes(config: &Config) -> Router<AppState> {
+    let dir = dashboard_dir(config);
+    if dir.join("index.html").is_file() {
+        Router::new().nest_service(
+            "/dashboard",
+            ServeDir::new(&dir).append_index_html_on_directories(true),
+        )
+    } else {
+        tracing::warn!(dir = %dir.display(), "dashboard not built; /dashboard/ explains how");
+        Router::new()
+            .route("/dashboard", get(not_built))
+            .route("/dashboard/", get(not_built))
+            .route("/dashboard/{*rest}", get(not_built))
+    }
+}
+
+/// Where the built dashboard is: the configured directory, else the one beside this crate's
+/// sources (a development checkout).
+pub fn dashboard_dir(config: &Config) -> PathBuf {
+    config.dashboard_dir.clone().map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboard/dist"),
+        PathBuf::from,
+    )
+}
+
+async fn not_built() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(
+            "<!doctype html><meta charset=utf-8><title>村记 · 督查看板</title>\
+             <h1>督查看板尚未构建</h1><p>在 <code>sync-server/dashboard</code> 目录运行 \
+             <code>npm ci &amp;&amp; npm run build</code>，或用 <code>CUNJI_DASHBOARD_DIR</code> \
+             指向已构建的目录，然后重启服务。</p>\
+             <p lang=en>The dashboard has not been built: run <code>npm ci &amp;&amp; npm run \
+             build</code> in <code>sync-server/dashboard</code>, or point \
+             <code>CUNJI_DASHBOARD_DIR</code> at a built copy, then restart the server.</p>",
+        ),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionRequest {
+    pub login: String,
+    pub password: String,
+}
+
+/// A browser session.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub token: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    pub login: String,
+    pub name: String,
+    pub role: String,
+    /// The division a supervisor oversees (township 9, county 6, city 4 digits); for team
+    /// cadres their first village; `None` for administrators.
+    pub division: Option<String>,
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %req.login))]
+pub(crate) async fn session(
+    State(state): State<AppState>,
+    Json(req): Json<SessionRequest>,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let hours = state.config.web_session_hours;
+    let _permit = state.password_permit().await?;
+    let resp = state
+        .blocking(move |db| {
+            db.write(|tx| {
+                let account = crate::authenticate(tx, &req.login, &req.password)?;
+                let division = if account.division.is_empty() {
+                    tx.cadre_villages(&account.login)?.into_iter().next()
+                } else {
+                    Some(account.division.clone())
+                };
+                let (token, hash) = accounts::new_token();
+                let expires = Utc::now() + Duration::hours(hours);
+                tx.put_token(&TokenRow {
+                    hash,
+                    login: account.login.clone(),
+                    device_id: String::new(),
+                    expires_ts: expires.to_rfc3339(),
+                    revoked: false,
+                })?;
+                Ok(SessionResponse {
+                    token,
+                    expires_at: expires.to_rfc3339(),
+                    login: account.login,
+                    name: account.name,
+                    role: account.role.code().to_string(),
+                    division,
+                })
+            })
+        })
+        .await?;
+    Ok(Json(resp))
+}
+
+/// One record as the dashboard shows it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RecordView {
+    pub id: String,
+    pub kind: String,
+    /// `village:<code>`, or `global` for reference data.
+    pub scope: String,
+    /// When the server first received the record (RFC 3339 UTC), beside the device's times
+    /// in `meta`.
+    pub server_received_ts: String,
+    pub meta: Value,
+    pub record: Value,
+    pub history: Vec<HistoryView>,
+    /// Which kinds of data were masked for the caller (`sensitive`, `household_pii`).
+    pub masked: Vec<String>,
+}
+
+/// One field changed by one change.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HistoryView {
+    /// Dotted path inside the record (`members.m1.phone`).
+    pub field: String,
+    pub old: Value,
+    pub new: Value,
+    pub cadre_id: String,
+    pub device_id: String,
+    /// The device's time of the edit (RFC 3339 UTC).
+    pub at: Option<String>,
+    pub reason: String,
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, id = %id))]
+pub(crate) async fn record(
+    State(state): State<AppState>,
+    principal: Principal,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<RecordView>, ApiError> {
+    let view = state
+        .blocking(move |db| {
+            db.read(|tx| {
+                let row = tx
+                    .doc(&id)?
+                    .ok_or_else(|| ApiError::NotFound(format!("record {id}")))?;
+                let masking = match &row.village_code {
+                    Some(village) => {
+                        let scope = ReportScope {
+                            level: ScopeLevel::Village,
+                            code: village.clone(),
+                        };
+                        reports::authorize(tx, &principal, &scope)?
+                    }
+                    None => Masking {
+                        household_pii: false,
+                        sensitive: false,
+                    },
+                };
+                let mut doc =
+                    RecordDoc::load(&row.id, Some(&row.snapshot), &row.chunks, server_actor())
+                        .map_err(|e| ApiError::Internal(format!("record {id}: {e}")))?;
+                let json = doc.to_json();
+                let household = row.kind == Kind::Household;
+                let mut record = json.get("data").cloned().unwrap_or(Value::Null);
+                mask_json(&mut record, masking, household);
+                let meta = json.get("meta").cloned().unwrap_or(Value::Null);
+                let history = doc
+                    .history()
+                    .into_iter()
+                    .flat_map(|entry| {
+                        let at = chrono::DateTime::from_timestamp_millis(entry.time_ms)
+                            .map(|t| t.to_rfc3339());
+                        entry.fields.into_iter().filter_map(move |f| {
+                            // The envelope's own bookkeeping is in `meta`; show the record's
+                            // fields, with their path below `data`.
+                            let path = match f.path.split_first() {
+                                Some((root, rest)) if root == "data" => rest.to_vec(),
+                                _ => return None,
+                            };
+                            let mut old = f.old.unwrap_or(Value::Null);
+                            let mut new = f.new.unwrap_or(Value::Null);
+                            mask_at(&path, &mut old, masking, household);
+                            mask_at(&path, &mut new, masking, household);
+                            Some(HistoryView {
+                                field: path.join("."),
+                                old,
+                                new,
+                                cadre_id: entry.cadre_id.clone(),
+                                device_id: entry.device_id.clone(),
+                                at: at.clone(),
+                                reason: entry.reason.clone(),
+                            })
+                        })
+                    })
+                    .collect();
+                let mut masked = Vec::new();
+                if masking.sensitive {
+                    masked.push("sensitive".to_string());
+                }
+                if masking.household_pii && household {
+                    masked.push("household_pii".to_string());
+                }
+                Ok(RecordView {
+                    id: row.id.clone(),
+                    kind: row.kind.code().to_string(),
+                    scope: row
+                        .village_code
+                        .as_ref()
+                        .map_or_else(|| "global".to_string(), |v| format!("village:{v}")),
+                    server_received_ts: row.received_ts.clone(),
+                    meta,
+                    record,
+                    history,
+                    masked,
+                })
+            })
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+/// Masks `value` found at `path` inside a record, as if it sat in the whole record.
+fn mask_at(path: &[String], value: &mut Value, masking: Masking, household: bool) {
+    // Rebuild the value's place in the record so the same key rules apply.
+    let mut wrapped = value.take();
+    for key in path.iter().rev() {
+        let mut map = serde_json::Map::new();
+        map.insert(key.clone(), wrapped);
+        wrapped = Value::Object(map);
+    }
+    mask_json(&mut wrapped, masking, household);
+    for key in path {
+        wrapped = match wrapped {
+            Value::Object(mut map) => map.remove(key).unwrap_or(Value::Null),
+            other => other,
+        };
+    }
+    *value = wrapped;
+}
+
+/// Masks a record's JSON in place (DOMAIN §1): above the township ID and bank numbers, health
+/// and disability data and coordinates; for the organisation department and the city also
+/// the household's names and phones. Cadres' own names are never masked: supervisors read them.
+pub fn mask_json(value: &mut Value, masking: Masking, household: bool) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let k = key.as_str();
+                if masking.sensitive {
+                    if k == "id_no"
+                        || k.ends_with("_id_no")
+                        || k.contains("bank")
+                        || k.ends_with("cert_no")
+                    {
+                        if let Value::String(s) = v {
+                            *s = mask_number(s);
+                        }
+                        continue;
+                    }
+                    if matches!(k, "health" | "disability" | "home_geo" | "geo") {
+                        if !v.is_null() {
+                            *v = Value::String("***".into());
+                        }
+                        continue;
+                    }
+                }
+                if masking.household_pii && household && matches!(k, "name" | "phone") {
+                    if let Value::String(s) = v {
+                        *s = if k == "name" {
+                            mask_name(s)
+                        } else {
+                            mask_number(s)
+                        };
+                    }
+                    continue;
+                }
+                mask_json(v, masking, household);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                mask_json(v, masking, household);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ABOVE: Masking = Masking {
+        household_pii: false,
+        sensitive: true,
+    };
+    const ORG: Masking = Masking {
+        household_pii: true,
+        sensitive: true,
+    };
+
+    #[test]
+    fn numbers_health_and_coordinates_are_masked_above_the_township() {
+        let mut v = json!({
+            "bank_account": "6228480012345678901",
+            "home_geo": {"lat": 25.1, "lon": 103.2},
+            "members": {"m1": {"name": "张三", "id_no": "530322199001011234", "health": {"status": "healthy"}}}
+        });
+        mask_json(&mut v, ABOVE, true);
+        assert_eq!(v["bank_account"], "622************8901");
+        assert_eq!(v["home_geo"], "***");
+        assert_eq!(v["members"]["m1"]["id_no"], "530***********1234");
+        assert_eq!(v["members"]["m1"]["health"], "***");
+        assert_eq!(
+            v["members"]["m1"]["name"], "张三",
+            "names stay for the county office"
+        );
+    }
+
+    #[test]
+    fn the_organisation_department_also_loses_household_names_but_not_cadres() {
+        let mut household = json!({"phone": "13812345678", "members": {"m1": {"name": "张三丰"}}});
+        mask_json(&mut household, ORG, true);
+        assert_eq!(household["phone"], "138****5678");
+        assert_eq!(household["members"]["m1"]["name"], "张**");
+        let mut cadre = json!({"name": "李四", "phone": "13812345678"});
+        mask_json(&mut cadre, ORG, false);
+        assert_eq!(cadre["name"], "李四");
+    }
+
+    #[test]
+    fn a_history_value_is_masked_by_its_path() {
+        let path = vec!["members".to_string(), "m1".into(), "id_no".into()];
+        let mut v = json!("530322199001011234");
+        mask_at(&path, &mut v, ABOVE, true);
+        assert_eq!(v, "530***********1234");
+        let mut whole = json!({"name": "王五", "id_no": "530322199001011234"});
+        mask_at(&["members".to_string(), "m2".into()], &mut whole, ORG, true);
+        assert_eq!(whole, json!({"name": "王*", "id_no": "530***********1234"}));
+        let mut untouched = json!(3);
+        mask_at(
+            &["members".to_string(), "m1".into(), "age".into()],
+            &mut untouched,
+            ORG,
+            true,
+        );
+        assert_eq!(untouched, json!(3));
+    }
+}

@@ -1,0 +1,731 @@
+//! The OpenAPI 3 description of the server's JSON API, served at `GET /v1/openapi.json`.
+//!
+//! Built from the same declarations the handlers use (the report list, each report's
+//! parameters and time basis), with the row and summary fields written out here; the
+//! end-to-end test `tests/tests/reports.rs` checks every documented row field against real
+//! responses, both ways, so the document cannot drift from the server unnoticed.
+//!
+//! Not here: the devices' binary sync endpoints (`/v1/sync/*`, brotli(postcard) bodies, see
+//! [`cunji_core::sync::protocol`]), listed only by name.
+
+use serde_json::{Value, json};
+
+use crate::reports::ReportName;
+use crate::reports::export::{CSV, XLSX};
+
+/// (field, JSON type, nullable, description).
+type Field = (&'static str, &'static str, bool, &'static str);
+
+const S: &str = "string";
+const I: &str = "integer";
+const N: &str = "number";
+const B: &str = "boolean";
+const A: &str = "array";
+const O: &str = "object";
+
+fn row_fields(report: ReportName) -> &'static [Field] {
+    match report {
+        ReportName::Attendance => &[
+            ("cadre_id", S, false, "cadre id (= login)"),
+            ("cadre_name", S, true, "姓名, from the Cadre record"),
+            ("village_code", S, false, "村代码"),
+            ("village_name", S, true, "村名"),
+            ("team_role", S, false, "第一书记 or 驻村队员"),
+            ("in_village_days", I, false, "在村 days (R2)"),
+            ("official_days", I, false, "公务外出 days"),
+            ("leave_days", I, false, "请假 days (事假 + 病假)"),
+            ("personal_leave_days", I, false, "事假 days"),
+            ("sick_leave_days", I, false, "病假 days"),
+            ("rest_days", I, false, "轮休 days"),
+            ("absent_days", I, false, "无故不在岗 days (R3)"),
+            ("no_record_days", I, false, "无记录 days"),
+            ("assigned_days", I, false, "days of the month on the team"),
+            (
+                "required_days",
+                I,
+                false,
+                "R1: ceil(20 × assigned / days in month)",
+            ),
+            (
+                "counted_days",
+                I,
+                false,
+                "in-village days as R1 counts them (with 公务外出)",
+            ),
+            ("compliant", B, false, "counted_days ≥ required_days"),
+            (
+                "inspection_absences",
+                I,
+                false,
+                "inspections this month finding 无故不在岗",
+            ),
+            (
+                "inspection_absences_year",
+                I,
+                false,
+                "the same, this year to the month's end (R4)",
+            ),
+            (
+                "r4_rating_cap",
+                S,
+                false,
+                "none | not_excellent | basically_competent | incompetent_recall_candidate",
+            ),
+            (
+                "unreturned_leaves",
+                I,
+                false,
+                "approved leave past its end without 销假",
+            ),
+            ("log_days", I, false, "days of the month with a 驻村日志"),
+            (
+                "in_village_days_without_log",
+                I,
+                false,
+                "R16: 在村 days without a log",
+            ),
+            (
+                "logs_reviewed_late",
+                I,
+                false,
+                "R16: logs not reviewed by day 10 of the next month",
+            ),
+        ],
+        ReportName::VisitCoverage => &[
+            ("village_code", S, false, "村代码"),
+            ("village_name", S, true, "村名"),
+            ("registered", I, false, "households registered at P.end"),
+            (
+                "covered",
+                I,
+                false,
+                "registered households with a counting visit (R6–R8) in P",
+            ),
+            (
+                "coverage",
+                N,
+                true,
+                "covered / registered; null when none registered",
+            ),
+        ],
+        ReportName::DutyCompliance => &[
+            ("cadre_id", S, false, "帮扶责任人 id"),
+            ("cadre_name", S, true, "姓名"),
+            ("unit_id", S, true, "sending unit id"),
+            ("unit_name", S, true, "派出单位"),
+            ("level", S, true, "cadre level code"),
+            ("level_label", S, true, "干部级别"),
+            (
+                "assignments",
+                I,
+                false,
+                "active primary assignments on D (registered households)",
+            ),
+            ("overdue", I, false, "assignments with gap > interval_days"),
+            (
+                "max_gap_days",
+                I,
+                true,
+                "largest gap = D − max(last counting visit, assignment.from)",
+            ),
+            ("compliant", B, false, "no overdue assignment"),
+            (
+                "overdue_households",
+                A,
+                false,
+                "[{household_id, last_visit, gap_days}], most overdue first",
+            ),
+        ],
+        ReportName::NotVisited => &[
+            ("household_id", S, false, "户编号"),
+            ("head_name", S, true, "户主 (masked for 组织部 and city)"),
+            ("village_code", S, false, "村代码"),
+            ("village_name", S, true, "村名"),
+            ("status", S, false, "脱贫状态 code"),
+            ("status_label", S, false, "脱贫状态"),
+            ("assignee_id", S, true, "primary 帮扶责任人 on D"),
+            ("assignee_name", S, true, "their name"),
+            (
+                "last_visitor_id",
+                S,
+                true,
+                "who made the latest counting visit",
+            ),
+            ("last_visit_date", S, true, "its date (YYYY-MM-DD)"),
+            ("days", I, true, "D − last visit; null when never visited"),
+        ],
+        ReportName::DeliveryGaps => &[
+            ("policy_code", S, false, "政策代码"),
+            ("policy_name", S, true, "政策名称"),
+            ("village_code", S, false, "村代码"),
+            ("village_name", S, true, "村名"),
+            ("due", I, false, "entitlements with due_date ≤ D"),
+            (
+                "delivered",
+                I,
+                false,
+                "of those, with an 已兑现 delivery dated ≤ D",
+            ),
+            ("gap", I, false, "due − delivered"),
+            ("due_amount", N, false, "yuan"),
+            (
+                "delivered_amount",
+                N,
+                false,
+                "yuan, 已兑现 and 部分兑现 deliveries dated ≤ D",
+            ),
+            (
+                "gap_amount",
+                N,
+                false,
+                "due_amount − delivered_amount, yuan",
+            ),
+            (
+                "unverified",
+                I,
+                false,
+                "deliveries without household_ack (R11)",
+            ),
+            (
+                "mean_delay_days",
+                N,
+                true,
+                "mean(delivered_date − due_date) over late deliveries",
+            ),
+            ("late", I, false, "late deliveries"),
+        ],
+        ReportName::Satisfaction => &[
+            ("village_code", S, false, "村代码"),
+            ("village_name", S, true, "村名"),
+            ("registered", I, false, "households registered at P.end"),
+            // official: 乡镇核查/县级暗访/第三方评估; cadre_collected: 帮扶干部走访, separate.
+            ("official", O, false, TALLY),
+            ("cadre_collected", O, false, TALLY),
+            (
+                "below_threshold",
+                B,
+                false,
+                "R14: official rate below the threshold",
+            ),
+            (
+                "first_secretary_id",
+                S,
+                true,
+                "the village's first secretary on P.end",
+            ),
+        ],
+        ReportName::Petitions => &[
+            ("village_code", S, false, "村代码"),
+            ("village_name", S, true, "村名"),
+            ("received", I, false, "received in P"),
+            ("closed", I, false, "of those, 办结 by P.end"),
+            ("closure_rate", N, true, "closed / received"),
+            (
+                "overdue_open",
+                I,
+                false,
+                "open on P.end past due_date (R15)",
+            ),
+            (
+                "closed_without_timely_return_visit",
+                I,
+                false,
+                "closed with no 回访 within 15 days (R15)",
+            ),
+            ("with_return_visit", I, false, "petitions with a 回访"),
+            ("return_visit_satisfied", I, false, "回访 满意 or 基本满意"),
+            (
+                "satisfaction",
+                N,
+                true,
+                "(满意 + 基本满意) / petitions with a 回访",
+            ),
+        ],
+        ReportName::StatusChanges => &[
+            ("case_id", S, false, "动态调整 record id"),
+            ("household_id", S, false, "户编号"),
+            ("head_name", S, true, "户主 (masked for 组织部 and city)"),
+            ("village_code", S, false, "村代码"),
+            ("village_name", S, true, "村名"),
+            ("change_type", S, false, "type code"),
+            ("change_type_label", S, false, "调整类型"),
+            ("current_step", S, true, "step code"),
+            ("current_step_label", S, true, "当前环节"),
+            ("current_step_date", S, true, "YYYY-MM-DD"),
+            ("result", S, true, "approved | rejected | withdrawn"),
+            ("result_label", S, true, "结果"),
+            ("publicity_days", I, true, "公示 length, both ends counted"),
+            (
+                "r12_blockers",
+                A,
+                false,
+                "R12 codes missing for a 标注脱贫 case",
+            ),
+            (
+                "r12_blockers_label",
+                S,
+                false,
+                "the same in Chinese, joined with 、",
+            ),
+        ],
+        ReportName::Integrity => &[
+            ("cadre_id", S, false, "visitor id"),
+            ("cadre_name", S, true, "姓名"),
+            ("visits", I, false, "submitted visits started in P"),
+            ("level_a", I, false, "R8 level A"),
+            ("level_b", I, false, "R8 level B"),
+            ("level_c", I, false, "R8 level C"),
+            ("mock_location", I, false, "visits with a mock location"),
+            ("remote_visits", I, false, "电话/微信视频 visits (R7)"),
+            ("anomalous_visits", I, false, "visits with ≥ 1 R9 anomaly"),
+            (
+                "reused_hash",
+                I,
+                false,
+                "R9: photo or signature hash on another visit",
+            ),
+            (
+                "too_fast",
+                I,
+                false,
+                "R9: > 60 km/h from the previous visit",
+            ),
+            (
+                "shared_device",
+                I,
+                false,
+                "R9: device used by ≥ 2 accounts that day",
+            ),
+            (
+                "checkin_elsewhere",
+                I,
+                false,
+                "R9: a check-in that day places the cadre elsewhere",
+            ),
+            ("too_short", I, false, "R9: under 5 minutes"),
+            (
+                "entered_late",
+                I,
+                false,
+                "R9: server_received_ts more than 7 days after start",
+            ),
+            (
+                "households_checked",
+                I,
+                false,
+                "inspected households assigned to the cadre",
+            ),
+            ("confirmed", I, false, "of those, claimed visit confirmed"),
+            ("confirm_rate", N, true, "confirmed / households_checked"),
+        ],
+    }
+}
+
+const GROUPS: &str = "GroupCount";
+const TALLY: &str = "Tally";
+
+/// The summary's fields; `object`/`array` fields name their item schema in the description
+/// when it is a shared one (`GroupCount`, `Tally`).
+fn summary_fields(report: ReportName) -> &'static [Field] {
+    match report {
+        ReportName::Attendance => &[
+            ("cadres", I, false, "cadres with a team role that month"),
+            ("compliant", I, false, "of those, compliant"),
+            ("compliance_rate", N, true, "compliant / cadres"),
+            (
+                "due_to_county_org",
+                S,
+                false,
+                "the ledger reaches the 组织部 by this day (10th of next month)",
+            ),
+        ],
+        ReportName::VisitCoverage => &[
+            ("registered", I, false, "households registered at P.end"),
+            ("covered", I, false, "of those, with a counting visit in P"),
+            ("coverage", N, true, "covered / registered"),
+            ("by_unit", A, false, GROUPS),
+            ("by_cadre_level", A, false, GROUPS),
+        ],
+        ReportName::DutyCompliance => &[
+            ("cadres", I, false, "cadres with active primary assignments"),
+            ("compliant", I, false, "of those, none overdue"),
+            ("rate", N, true, "compliant / cadres"),
+            ("by_unit", A, false, GROUPS),
+        ],
+        ReportName::NotVisited => &[
+            ("registered", I, false, "households registered on D"),
+            (
+                "not_visited",
+                I,
+                false,
+                "rows: not visited in more than N days",
+            ),
+            ("never_visited", I, false, "of those, never visited"),
+        ],
+        ReportName::DeliveryGaps => &[
+            ("due", I, false, ""),
+            ("delivered", I, false, ""),
+            ("gap", I, false, ""),
+            ("due_amount", N, false, "yuan"),
+            ("delivered_amount", N, false, "yuan"),
+            ("gap_amount", N, false, "yuan"),
+            ("unverified", I, false, ""),
+            ("mean_delay_days", N, true, ""),
+        ],
+        ReportName::Satisfaction => &[
+            ("registered", I, false, "households registered at P.end"),
+            ("official", O, false, TALLY),
+            ("cadre_collected", O, false, TALLY),
+            ("threshold", N, false, "R14 threshold as a fraction (0.9)"),
+            (
+                "villages_below_threshold",
+                I,
+                false,
+                "villages flagged by R14",
+            ),
+        ],
+        ReportName::Petitions => &[
+            ("received", I, false, ""),
+            ("closed", I, false, ""),
+            ("closure_rate", N, true, ""),
+            ("overdue_open", I, false, ""),
+            ("closed_without_timely_return_visit", I, false, ""),
+            ("with_return_visit", I, false, ""),
+            ("return_visit_satisfied", I, false, ""),
+            ("satisfaction", N, true, ""),
+            ("by_domain", A, false, GROUPS),
+            ("by_channel", A, false, GROUPS),
+        ],
+        ReportName::StatusChanges => &[
+            ("cases", I, false, "cases open at some time in P"),
+            (
+                "by_type_step",
+                A,
+                false,
+                "[{change_type, change_type_label, step, step_label, count}]",
+            ),
+            ("exits", I, false, "标注脱贫 cases"),
+            (
+                "exits_missing_prerequisites",
+                I,
+                false,
+                "of those, with an R12 blocker",
+            ),
+            (
+                "publicity",
+                O,
+                false,
+                "{cases_with_publicity, min_days, max_days, mean_days, shorter_than_minimum}",
+            ),
+        ],
+        ReportName::Integrity => &[
+            ("visits", I, false, ""),
+            ("level_c", I, false, ""),
+            ("remote_visits", I, false, ""),
+            ("anomalous_visits", I, false, ""),
+            ("households_checked", I, false, ""),
+            ("confirmed", I, false, ""),
+            ("confirm_rate", N, true, ""),
+        ],
+    }
+}
+
+/// An object schema from field declarations.
+fn object(fields: &[Field]) -> Value {
+    let mut props = serde_json::Map::new();
+    let mut required = Vec::new();
+    for (field, ty, nullable, description) in fields {
+        let shared = [GROUPS, TALLY].contains(description);
+        let s = match (*ty, shared) {
+            (A, true) => {
+                json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{description}")}})
+            }
+            (O, true) => {
+                json!({"allOf": [{"$ref": format!("#/components/schemas/{description}")}]})
+            }
+            _ => {
+                let mut s = json!({"type": ty, "description": description});
+                if *nullable {
+                    s["nullable"] = json!(true);
+                }
+                s
+            }
+        };
+        props.insert((*field).into(), s);
+        required.push(*field);
+    }
+    json!({"type": "object", "required": required, "properties": props})
+}
+
+fn basis_text(report: ReportName) -> &'static str {
+    use cunji_core::reports::TimeBasis::*;
+    match report.time_basis() {
+        DeviceEventTime => {
+            "Time basis: device event time (the check-in's or visit's own timestamp, as the device recorded it)."
+        }
+        RecordDates => "Time basis: record dates (dates entered as facts of the records).",
+        DeviceEventAndServerReceived => {
+            "Time basis: device event time for the visits, and server_received_ts (the server's receipt time) for entry delays."
+        }
+    }
+}
+
+/// The schema name of a report (`visit-coverage` → `VisitCoverage`).
+pub fn schema_name(report: ReportName) -> String {
+    report
+        .path()
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    })
+}
+
+fn errors() -> Value {
+    json!({
+        "400": error_response("bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed"),
+        "401": error_response("missing_token / bad_token: sign in again"),
+        "403": error_response("out_of_scope: the account may not read that scope"),
+        "429": error_response("rate_limited"),
+    })
+}
+
+/// The OpenAPI 3 document.
+///
+/// A copy is checked in as `sync-server/openapi.json` for tools that read it offline (a
+/// dashboard's type generator); a unit test keeps the two equal
+/// (`CUNJI_WRITE_OPENAPI=1 cargo test -p cunji-sync-server openapi` rewrites the copy).
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    let mut schemas = serde_json::Map::new();
+    let scope = json!({
+        "name": "scope", "in": "query", "required": true,
+        "description": "village:<12 digits> | township:<9> | county:<6> | city:<4>; must lie within the caller's division",
+        "schema": {"type": "string", "pattern": "^(village:[0-9]{12}|township:[0-9]{9}|county:[0-9]{6}|city:[0-9]{4})$"}
+    });
+    let format = json!({
+        "name": "format", "in": "query", "required": false,
+        "description": "json (default), csv (UTF-8 with BOM, Chinese headers) or xlsx; Accept: text/csv or the xlsx media type does the same",
+        "schema": {"type": "string", "enum": ["json", "csv", "xlsx"]}
+    });
+    for report in ReportName::ALL {
+        let name = schema_name(report);
+        let mut params = vec![scope.clone(), format.clone()];
+        for p in report.params() {
+            let schema = match p.kind {
+                "date" => json!({"type": "string", "format": "date"}),
+                "month" => json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
+                "integer" => json!({"type": "integer"}),
+                _ => json!({"type": "number"}),
+            };
+            params.push(json!({
+                "name": p.name, "in": "query", "required": p.required,
+                "description": p.description, "schema": schema,
+            }));
+        }
+        schemas.insert(format!("{name}Row"), object(row_fields(report)));
+        schemas.insert(format!("{name}Summary"), object(summary_fields(report)));
+        schemas.insert(
+            format!("{name}Report"),
+            json!({"allOf": [
+                {"$ref": "#/components/schemas/ReportDocument"},
+                {"type": "object", "properties": {
+                    "summary": {"$ref": format!("#/components/schemas/{name}Summary")},
+                    "rows": {"type": "array", "items": {"$ref": format!("#/components/schemas/{name}Row")}}
+                }}
+            ]}),
+        );
+        let mut responses = errors();
+        responses["200"] = json!({
+            "description": format!("{} ({})", report.title_zh(), basis_text(report)),
+            "content": {
+                "application/json": {"schema": {"$ref": format!("#/components/schemas/{name}Report")}},
+                CSV.split(';').next().unwrap_or("text/csv"): {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}}
+            }
+        });
+        paths.insert(
+            format!("/v1/reports/{}", report.path()),
+            json!({"get": {
+                "tags": ["reports"],
+                "summary": format!("{}. {}", report.number(), report.title_zh()),
+                "description": format!("DOMAIN §4 report {}. {}", report.number(), basis_text(report)),
+                "operationId": format!("report{name}"),
+                "security": [{"bearer": []}],
+                "parameters": params,
+                "responses": responses,
+            }}),
+        );
+    }
+    schemas.insert("ReportDocument".into(), json!({
+        "type": "object",
+        "required": ["report", "number", "title", "scope", "params", "time_basis", "time_basis_note", "time_basis_note_en", "generated_at", "masking", "summary", "rows"],
+        "properties": {
+            "report": {"type": "string", "description": "path name, e.g. visit-coverage"},
+            "number": {"type": "integer", "description": "DOMAIN §4 number, 1–9"},
+            "title": {"type": "string", "description": "Chinese title"},
+            "scope": {"type": "string", "description": "<level>:<code>"},
+            "params": {"type": "object", "additionalProperties": {"type": "string"}, "description": "parameters used, defaults filled in"},
+            "time_basis": {"type": "string", "enum": ["device_event_time", "record_dates", "device_event_and_server_received"], "description": "which clock the report's dates come from"},
+            "time_basis_note": {"type": "string"},
+            "time_basis_note_en": {"type": "string"},
+            "generated_at": {"type": "string", "format": "date-time"},
+            "masking": {"$ref": "#/components/schemas/Masking"},
+            "summary": {"type": "object"},
+            "rows": {"type": "array", "items": {"type": "object"}}
+        }
+    }));
+    schemas.insert("Masking".into(), json!({
+        "type": "object", "required": ["household_pii", "sensitive"],
+        "properties": {
+            "household_pii": {"type": "boolean", "description": "household names and phones masked (组织部, city)"},
+            "sensitive": {"type": "boolean", "description": "ID/bank numbers, health data and home coordinates masked (above township)"}
+        }
+    }));
+    schemas.insert(
+        "GroupCount".into(),
+        json!({
+            "type": "object", "required": ["key", "label", "total", "count", "rate"],
+            "properties": {
+                "key": {"type": "string"}, "label": {"type": "string"},
+                "total": {"type": "integer"}, "count": {"type": "integer"},
+                "rate": {"type": "number", "nullable": true, "description": "count / total"}
+            }
+        }),
+    );
+    schemas.insert("Tally".into(), json!({
+        "type": "object",
+        "required": ["surveyed", "satisfied", "fairly_satisfied", "dissatisfied", "cannot_say", "rate", "strict", "sample"],
+        "properties": {
+            "surveyed": {"type": "integer"}, "satisfied": {"type": "integer"},
+            "fairly_satisfied": {"type": "integer"}, "dissatisfied": {"type": "integer"},
+            "cannot_say": {"type": "integer"},
+            "rate": {"type": "number", "nullable": true, "description": "(满意 + 基本满意) / surveyed"},
+            "strict": {"type": "number", "nullable": true, "description": "满意 / surveyed"},
+            "sample": {"type": "number", "nullable": true, "description": "surveyed / registered"}
+        }
+    }));
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object", "required": ["code", "message", "message_en"],
+            "properties": {
+                "code": {"type": "string", "description": "stable machine code"},
+                "message": {"type": "string", "description": "中文说明,告诉用户下一步怎么做"},
+                "message_en": {"type": "string"}
+            }
+        }),
+    );
+    schemas.insert("PullPage".into(), json!({
+        "type": "object", "required": ["scope", "after", "next_cursor", "has_more", "masking", "records"],
+        "properties": {
+            "scope": {"type": "string"},
+            "after": {"type": "integer"},
+            "next_cursor": {"type": "integer", "description": "pass as `after` for the next page"},
+            "has_more": {"type": "boolean"},
+            "masking": {"$ref": "#/components/schemas/Masking"},
+            "records": {"type": "array", "items": {"type": "object",
+                "required": ["doc_id", "kind", "village_code", "server_received_ts", "seq", "tables"],
+                "properties": {
+                    "doc_id": {"type": "string"}, "kind": {"type": "string"},
+                    "village_code": {"type": "string", "nullable": true, "description": "null for reference data"},
+                    "server_received_ts": {"type": "string", "description": "when the server first received the record (server clock); device times are in the rows"},
+                    "seq": {"type": "integer", "description": "sequence number of the record's latest change"},
+                    "tables": {"type": "object", "description": "projection table → rows (column → value), masked",
+                        "additionalProperties": {"type": "array", "items": {"type": "object"}}}
+                }}}
+        }
+    }));
+    paths.insert("/v1/reports".into(), json!({"get": {
+        "tags": ["reports"], "summary": "The reports, their parameters and time bases",
+        "operationId": "listReports", "security": [{"bearer": []}],
+        "responses": {"200": {"description": "{reports: [{report, number, title, path, time_basis, params: [{name, required, kind, description}]}]}",
+            "content": {"application/json": {"schema": {"type": "object"}}}},
+            "401": error_response("sign in first")}
+    }}));
+    let mut pull_responses = errors();
+    pull_responses["200"] = json!({"description": "a page of records changed after the cursor",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PullPage"}}}});
+    paths.insert("/v1/supervisor/pull".into(), json!({"get": {
+        "tags": ["supervisors"],
+        "summary": "Incremental pull of a scope's merged projection rows (supervisors)",
+        "description": "Records changed after `after` (the server's change sequence), in the order of their latest change, with their current rows in every projection table of their kind; reference data included. Masked as the caller's role requires. Time basis: each record carries server_received_ts (server clock) beside the device times in its rows.",
+        "operationId": "supervisorPull", "security": [{"bearer": []}],
+        "parameters": [
+            scope,
+            {"name": "after", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0}, "description": "cursor; 0 for everything"},
+            {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 5000}, "description": "records per page; default 500"}
+        ],
+        "responses": pull_responses
+    }}));
+    paths.insert("/v1/login".into(), json!({"post": {
+        "tags": ["auth"], "summary": "Sign in and register this device; returns a bearer token",
+        "operationId": "login",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+            "required": ["login", "password", "device_id", "actor", "public_key"],
+            "properties": {"login": {"type": "string"}, "password": {"type": "string"},
+                "device_id": {"type": "string"}, "actor": {"type": "string", "description": "hex, 1–32 bytes"},
+                "public_key": {"type": "string", "description": "hex Ed25519 public key"}}}}}},
+        "responses": {"200": {"description": "{token, expires_at, cadre_id, role}",
+            "content": {"application/json": {"schema": {"type": "object"}}}},
+            "401": error_response("bad_login"), "409": error_response("device_conflict")}
+    }}));
+    paths.insert("/v1/openapi.json".into(), json!({"get": {
+        "tags": ["meta"], "summary": "This document", "operationId": "openapi",
+        "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {"schema": {"type": "object"}}}}}
+    }}));
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Cunji 村记 sync server",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Supervisors' reports (DOMAIN §4) and pulls. Every request but login and this document needs `Authorization: Bearer <token>` from /v1/login. Errors are {code, message, message_en}. The devices' sync endpoints (/v1/sync/push, pull, heads, repair) carry brotli(postcard) bodies and are not described here."
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas
+        },
+        "paths": paths
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checked_in_openapi_json_is_the_served_document() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        let served = serde_json::to_string_pretty(&document()).unwrap() + "\n";
+        if std::env::var_os("CUNJI_WRITE_OPENAPI").is_some() {
+            std::fs::write(path, &served).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            checked_in == served,
+            "sync-server/openapi.json is out of date: run CUNJI_WRITE_OPENAPI=1 cargo test -p cunji-sync-server openapi"
+        );
+    }
+
+    #[test]
+    fn every_report_has_row_and_summary_schemas() {
+        let doc = document();
+        for r in ReportName::ALL {
+            let name = schema_name(r);
+            for suffix in ["Row", "Summary", "Report"] {
+                assert!(doc["components"]["schemas"][format!("{name}{suffix}")].is_object());
+            }
+        }
+    }
+}

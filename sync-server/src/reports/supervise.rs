@@ -1,0 +1,340 @@
+//! Supervisors' own tools: an incremental pull of a scope's merged projection rows (JSON, by
+//! cursor) and the `export` command that writes a scope's projection tables to a SQLite file
+//! or an xlsx workbook.
+//!
+//! The pull's cursor is the server's change sequence number: a page lists the records that
+//! changed after it (each once, with its current rows in every table of its kind), in the
+//! order of their latest change, and `next_cursor` is the last one's; a record that changes
+//! again later comes again. Reference data (villages' records aside, the catalogue, units,
+//! cadres) is included. Rows are masked as the caller's role requires ([`super::Masking`]):
+//! above the township ID numbers, health data and home/visit coordinates; for the
+//! organisation department and the city also household names and phones.
+//!
+//! Not here: the devices' binary sync protocol (that is [`crate::pull`]); supervisors' tools
+//! read rows, not Automerge documents.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use cunji_core::domain::all_tables;
+use rusqlite::types::Value;
+use serde::Serialize;
+
+use super::{Masking, ReportError, ReportScope, authorize, bad, mask_name, mask_number};
+use crate::accounts::Principal;
+use crate::store::{Db, RowFilter, StoreError, Tx};
+
+/// One record in a pull page.
+#[derive(Debug, Clone, Serialize)]
+pub struct PulledRecord {
+    pub doc_id: String,
+    pub kind: &'static str,
+    pub village_code: Option<String>,
+    /// When the server first received the record (RFC 3339 UTC); the device's own times are
+    /// in the rows (`ts`, `start_ts`…).
+    pub server_received_ts: String,
+    /// The sequence number of the record's latest change.
+    pub seq: i64,
+    /// Projection table → rows (column → value), masked.
+    pub tables: BTreeMap<&'static str, Vec<serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// One page of a supervisor's pull.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullPage {
+    pub scope: String,
+    pub after: i64,
+    /// Pass as `after` for the next page.
+    pub next_cursor: i64,
+    /// More records changed after `next_cursor` when this page was read.
+    pub has_more: bool,
+    pub masking: Masking,
+    pub records: Vec<PulledRecord>,
+}
+
+/// The page size when none is asked for, and the largest allowed.
+pub const DEFAULT_PAGE: usize = 500;
+pub const MAX_PAGE: usize = 5_000;
+
+fn json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null | Value::Blob(_) => serde_json::Value::Null,
+        Value::Integer(i) => (*i).into(),
+        Value::Real(f) => {
+            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+        }
+        Value::Text(s) => s.clone().into(),
+    }
+}
+
+/// Masks one projection cell as `masking` requires; returns the value to show.
+pub fn mask_cell(table: &str, column: &str, v: &Value, masking: Masking) -> Value {
+    let Value::Text(s) = v else {
+        return match (masking.sensitive, table, column) {
+            (true, "p_household", "home_lat" | "home_lon")
+            | (true, "p_visit", "lat" | "lon" | "accuracy_m") => Value::Null,
+            _ => v.clone(),
+        };
+    };
+    match (table, column) {
+        (_, "id_no") if masking.sensitive => Value::Text(mask_number(s)),
+        ("p_member", "health") if masking.sensitive => Value::Text("***".into()),
+        ("p_household", "head_name") | ("p_member", "name") if masking.household_pii => {
+            Value::Text(mask_name(s))
+        }
+        ("p_household", "phone") if masking.household_pii => Value::Text(mask_number(s)),
+        _ => v.clone(),
+    }
+}
+
+/// A page of the records of `scope` changed after `after`.
+pub fn pull(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    query: &BTreeMap<String, String>,
+) -> Result<PullPage, ReportError> {
+    if let Some(k) = query
+        .keys()
+        .find(|k| !["scope", "after", "limit"].contains(&k.as_str()))
+    {
+        return Err(ReportError::UnknownParam(k.clone()));
+    }
+    let scope: ReportScope = query
+        .get("scope")
+        .ok_or_else(|| bad("scope", "is required, e.g. township:530322101"))?
+        .parse()
+        .map_err(|e: String| bad("scope", e))?;
+    if !principal.role.is_supervisor() {
+        return Err(ReportError::OutOfScope(scope.to_string()));
+    }
+    let masking = authorize(tx, principal, &scope)?;
+    let number = |name: &str, default: i64, max: i64| -> Result<i64, ReportError> {
+        match query.get(name) {
+            None => Ok(default),
+            Some(s) => s
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=max).contains(n))
+                .ok_or_else(|| bad(name, format!("`{s}` is not a whole number from 0 to {max}"))),
+        }
+    };
+    let after = number("after", 0, i64::MAX)?;
+    let limit = number("limit", DEFAULT_PAGE as i64, MAX_PAGE as i64)?.max(1) as usize;
+    let mut changed = tx.docs_changed_after(Some(&scope.code), after, limit + 1)?;
+    let has_more = changed.len() > limit;
+    changed.truncate(limit);
+    let tables = all_tables();
+    let mut records = Vec::with_capacity(changed.len());
+    for c in &changed {
+        let mut out = BTreeMap::new();
+        for (_, table) in tables.iter().filter(|(k, _)| *k == c.kind) {
+            let columns: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();
+            let mut rows = Vec::new();
+            tx.scan(table.name, &columns, RowFilter::Doc(&c.doc_id), &mut |v| {
+                let mut m = serde_json::Map::new();
+                for (i, col) in columns.iter().enumerate() {
+                    let cell = v.get(i + 3).unwrap_or(&Value::Null);
+                    m.insert(
+                        (*col).to_string(),
+                        json(&mask_cell(table.name, col, cell, masking)),
+                    );
+                }
+                rows.push(m);
+            })?;
+            out.insert(table.name, rows);
+        }
+        records.push(PulledRecord {
+            doc_id: c.doc_id.clone(),
+            kind: c.kind.code(),
+            village_code: c.village_code.clone(),
+            server_received_ts: c.received_ts.clone(),
+            seq: c.seq,
+            tables: out,
+        });
+    }
+    Ok(PullPage {
+        scope: scope.to_string(),
+        after,
+        next_cursor: changed.last().map_or(after, |c| c.seq),
+        has_more,
+        masking,
+        records,
+    })
+}
+
+/// Why an export failed; nothing is left at the output path then.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{0} already exists; choose a new file name")]
+    Exists(String),
+    #[error("the output file must end in .sqlite3, .sqlite, .db or .xlsx: {0}")]
+    Extension(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing the SQLite file: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("writing the xlsx file: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error("{table} has {rows} rows, more than an xlsx sheet holds; export to SQLite instead")]
+    TooManyRows { table: &'static str, rows: usize },
+}
+
+/// What an export wrote: rows per table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportReport {
+    pub tables: BTreeMap<&'static str, usize>,
+}
+
+/// A scope's rows of every projection table, masked for the scope's level: (table, columns,
+/// rows of `[doc_id, server_received_ts, village_code, columns…]`).
+type TableRows = Vec<(
+    &'static cunji_core::projection::Table,
+    bool,
+    Vec<Vec<Value>>,
+)>;
+
+fn scope_rows(db: &Db, scope: &ReportScope) -> Result<TableRows, StoreError> {
+    let masking = Masking {
+        household_pii: false,
+        sensitive: scope.level.above_township(),
+    };
+    let tables = all_tables();
+    db.read(|tx| {
+        let mut out = Vec::new();
+        let mut first_of_kind = None;
+        for (kind, table) in &tables {
+            let main = first_of_kind != Some(*kind);
+            first_of_kind = Some(*kind);
+            let columns: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();
+            let mut rows = Vec::new();
+            tx.scan(table.name, &columns, RowFilter::All, &mut |v| {
+                let in_scope = match v.get(2) {
+                    Some(Value::Text(village)) => village.starts_with(&scope.code),
+                    _ => true,
+                };
+                if in_scope {
+                    let mut row: Vec<Value> = v[..3].to_vec();
+                    for (i, col) in columns.iter().enumerate() {
+                        let cell = v.get(i + 3).unwrap_or(&Value::Null);
+                        row.push(mask_cell(table.name, col, cell, masking));
+                    }
+                    rows.push(row);
+                }
+            })?;
+            out.push((*table, main, rows));
+        }
+        Ok(out)
+    })
+}
+
+/// Writes `scope`'s projection tables to `out`: a SQLite file (each projection table, plus
+/// `records` with each record's kind, village and `server_received_ts`) or, for `.xlsx`, a
+/// workbook with one sheet per table. ID numbers, health data and home coordinates are masked
+/// for county and city scopes. An existing file is never overwritten.
+pub fn export(db: &Db, scope: &ReportScope, out: &Path) -> Result<ExportReport, ExportError> {
+    let name = out.display().to_string();
+    if out.exists() {
+        return Err(ExportError::Exists(name));
+    }
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !["sqlite3", "sqlite", "db", "xlsx"].contains(&ext.as_str()) {
+        return Err(ExportError::Extension(name));
+    }
+    let tables = scope_rows(db, scope)?;
+    let written = if ext == "xlsx" {
+        write_xlsx(&tables, out)
+    } else {
+        write_sqlite(&tables, out)
+    };
+    if written.is_err() {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{name}{suffix}"));
+        }
+    }
+    written
+}
+
+fn write_sqlite(tables: &TableRows, out: &Path) -> Result<ExportReport, ExportError> {
+    let mut conn = cunji_core::open_connection(out).map_err(|e| match e {
+        cunji_core::Error::Sqlite(e) => ExportError::Sqlite(e),
+        other => ExportError::Store(StoreError::Corrupt(other.to_string())),
+    })?;
+    let tx = conn.transaction()?;
+    tx.execute_batch(
+        "CREATE TABLE records (doc_id TEXT NOT NULL, table_name TEXT NOT NULL, village_code TEXT, server_received_ts TEXT NOT NULL);",
+    )?;
+    let mut report = ExportReport::default();
+    for (table, main, rows) in tables {
+        tx.execute_batch(&table.ddl_for(*main))?;
+        let cols: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();
+        let marks: Vec<String> = (1..=cols.len() + 1).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} (doc_id, {}) VALUES ({})",
+            table.name,
+            cols.join(", "),
+            marks.join(", ")
+        );
+        let mut insert = tx.prepare(&sql)?;
+        let mut record =
+            tx.prepare("INSERT INTO records (doc_id, table_name, village_code, server_received_ts) VALUES (?1, ?2, ?3, ?4)")?;
+        for row in rows {
+            let mut values = vec![&row[0]];
+            values.extend(row[3..].iter());
+            insert.execute(rusqlite::params_from_iter(values))?;
+            if *main {
+                record.execute(rusqlite::params![row[0], table.name, row[2], row[1]])?;
+            }
+        }
+        report.tables.insert(table.name, rows.len());
+    }
+    tx.commit()?;
+    conn.pragma_update(None, "journal_mode", "DELETE")?;
+    Ok(report)
+}
+
+fn write_xlsx(tables: &TableRows, out: &Path) -> Result<ExportReport, ExportError> {
+    const MAX_ROWS: usize = 1_048_575;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let mut report = ExportReport::default();
+    for (table, _, rows) in tables {
+        if rows.len() > MAX_ROWS {
+            return Err(ExportError::TooManyRows {
+                table: table.name,
+                rows: rows.len(),
+            });
+        }
+        let sheet = book.add_worksheet();
+        sheet.set_name(table.name)?;
+        let headers = ["doc_id", "server_received_ts", "village_code"]
+            .into_iter()
+            .chain(table.columns.iter().map(|(n, _)| *n));
+        for (c, h) in headers.enumerate() {
+            sheet.write_string(0, c as u16, h)?;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                let (r, c) = (r as u32 + 1, c as u16);
+                match v {
+                    Value::Integer(i) => {
+                        sheet.write_number(r, c, *i as f64)?;
+                    }
+                    Value::Real(f) => {
+                        sheet.write_number(r, c, *f)?;
+                    }
+                    Value::Text(s) => {
+                        sheet.write_string(r, c, s)?;
+                    }
+                    Value::Null | Value::Blob(_) => {}
+                }
+            }
+        }
+        report.tables.insert(table.name, rows.len());
+    }
+    book.save(out)?;
+    Ok(report)
+}

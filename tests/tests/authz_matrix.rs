@@ -1,0 +1,807 @@
+//! The authorisation matrix: every role × every endpoint × in and out of scope, against a
+//! real server on loopback with real accounts, devices and records.
+//!
+//! The world: village X (`530322101201`, township `530322101`, county `530322`, city `5303`)
+//! with its team, two households (HX1 assigned to the pairing cadre, HX2 not) and village Y in
+//! another county and city (`530423102305`) with its own team and household HY; a policy item
+//! (global reference data). One account per role, each with the division that puts village X
+//! in its scope and village Y out of it.
+//!
+//! What each role may read and write is written out here from DOMAIN §1, not read from the
+//! server's code: the server must agree with the table. Anything not listed is denied.
+//!
+//! The list of endpoints comes from the server ([`cunji_sync_server::endpoints`]): an endpoint
+//! without a row in [`MATRIX`] fails [`the_matrix_covers_every_endpoint`], and every endpoint
+//! that takes a token is tried with missing, malformed, unknown, expired, revoked and
+//! another server's tokens.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cunji_core::domain::codes::VisitRole;
+use cunji_core::domain::{
+    CheckIn, Entitlement, Inspection, Petition, PolicyItem, Project, SatisfactionSurvey,
+    StatusChange, Team, Village, Visit, WorkLog,
+};
+use cunji_core::sync::protocol::{self, DocHeads, HeadsRequest, RepairMessage, RepairRequest};
+use cunji_core::sync::{Transport, TransportError};
+use cunji_sync_server::accounts::Role;
+use cunji_sync_server::store::TokenRow;
+use cunji_tests::{Backend, Device, PASSWORD, TestServer, household};
+
+const X: &str = "530322101201";
+const Y: &str = "530423102305";
+const LEADER: &str = "cadre-wang-zhigang";
+const MEMBER: &str = "cadre-li-ming";
+const LEADER_Y: &str = "cadre-y-leader";
+
+/// How the matrix checks an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Served to anyone, with or without a token.
+    Public,
+    Login,
+    Push,
+    Pull,
+    Heads,
+    Repair,
+    /// Browser sign-in (the dashboard): a password, no device.
+    Session,
+    /// The list of reports: any signed-in account.
+    ReportList,
+    /// One report of village X's (in) or village Y's (out) scope.
+    Report,
+    /// The supervisors' pull of a scope's rows.
+    SupervisorPull,
+    /// One record with its history, for drilling down from a report.
+    Record,
+}
+
+/// Who reads reports and records of village X through the report API (DOMAIN §1: reports
+/// are what a role may read, summed up): the team, the township and the county and city
+/// offices; not a pairing cadre, whose households are read on the phone. Village Y, in
+/// another county and city, only the administrator.
+fn reads_reports(role: Role, in_scope: bool) -> bool {
+    if !in_scope {
+        return role == Role::Admin;
+    }
+    role != Role::PairingCadre
+}
+
+/// Who pulls a scope's merged rows for their own tools: supervisors only.
+fn pulls_rows(role: Role, in_scope: bool) -> bool {
+    role.is_supervisor() && (in_scope || role == Role::Admin)
+}
+
+/// One row per endpoint the server serves. Adding an endpoint to the server means adding its
+/// row here (and, for a new kind of check, its arm in `check_endpoint`).
+const MATRIX: &[(&str, &str, Check)] = &[
+    ("GET", "/healthz", Check::Public),
+    ("GET", "/metrics", Check::Public),
+    ("POST", "/v1/login", Check::Login),
+    ("POST", "/v1/sync/push", Check::Push),
+    ("POST", "/v1/sync/pull", Check::Pull),
+    ("POST", "/v1/sync/heads", Check::Heads),
+    ("POST", "/v1/sync/repair", Check::Repair),
+    ("GET", "/v1/openapi.json", Check::Public),
+    ("POST", "/v1/session", Check::Session),
+    ("GET", "/v1/reports", Check::ReportList),
+    ("GET", "/v1/reports/{name}", Check::Report),
+    ("GET", "/v1/supervisor/pull", Check::SupervisorPull),
+    ("GET", "/v1/records/{id}", Check::Record),
+];
+
+/// Each role's account: login and division.
+fn login_of(role: Role) -> (&'static str, &'static str) {
+    match role {
+        Role::Admin => ("admin", ""),
+        Role::FirstSecretary => (LEADER, ""),
+        Role::TeamMember => (MEMBER, ""),
+        Role::PairingCadre => ("pairing-zhou", ""),
+        Role::Township => ("township-x", "530322101"),
+        Role::CountyOffice => ("county-office-x", "530322"),
+        Role::CountyOrg => ("county-org-x", "530322"),
+        Role::City => ("city-x", "5303"),
+    }
+}
+
+/// The records read checks look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rec {
+    /// Household of village X assigned to the pairing cadre.
+    Hx1,
+    /// Household of village X assigned to nobody.
+    Hx2,
+    /// Household of village Y.
+    Hy,
+    /// A policy item: global reference data.
+    Policy,
+}
+
+/// What each role reads (DOMAIN §1). Above the township, ID and bank numbers are masked, so
+/// those accounts read village records only through reports, never as raw documents.
+fn reads(role: Role) -> BTreeSet<Rec> {
+    use Rec::*;
+    match role {
+        Role::FirstSecretary | Role::TeamMember | Role::Township => [Hx1, Hx2, Policy].into(),
+        Role::PairingCadre => [Hx1, Policy].into(),
+        Role::Admin | Role::CountyOffice | Role::CountyOrg | Role::City => [Policy].into(),
+    }
+}
+
+/// A record a role tries to create, in scope (village X, household HX1) or out of it
+/// (village Y, household HY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Household,
+    /// A visit to HX1 (in) or HY (out).
+    Visit,
+    /// A visit to HX2, in the village but not assigned to the pairing cadre (in scope only:
+    /// its "out" is the same as `Visit`'s).
+    VisitUnassigned,
+    Petition,
+    StatusChange,
+    Inspection,
+    Survey,
+    Village,
+    Team,
+    Entitlement,
+    Project,
+    CheckIn,
+    WorkLog,
+    PolicyItem,
+}
+
+/// Who may create each record in scope and out of scope (DOMAIN §1); everyone else is
+/// refused `not_in_scope`. The administrator keeps reference data for every division.
+const WRITES: &[(Write, &[&str], &[&str])] = &[
+    // The administrator loads the 建档立卡 register (households of villages without a work
+    // team have no other writer; the generator does this), in every division.
+    (
+        Write::Household,
+        &["admin", "first_secretary", "team_member"],
+        &["admin"],
+    ),
+    (
+        Write::Visit,
+        &["first_secretary", "team_member", "pairing_cadre"],
+        &[],
+    ),
+    (
+        Write::VisitUnassigned,
+        &["first_secretary", "team_member"],
+        &[],
+    ),
+    (
+        Write::Petition,
+        &[
+            "first_secretary",
+            "team_member",
+            "township",
+            "county_office",
+        ],
+        &[],
+    ),
+    (
+        Write::StatusChange,
+        &["first_secretary", "township", "county_office"],
+        &[],
+    ),
+    (Write::Inspection, &["township", "county_org"], &[]),
+    (Write::Survey, &["pairing_cadre", "township"], &[]),
+    (Write::Village, &["admin", "county_office"], &["admin"]),
+    (
+        Write::Team,
+        &["admin", "first_secretary", "county_office"],
+        &["admin"],
+    ),
+    (
+        Write::Entitlement,
+        &["admin", "first_secretary", "team_member", "county_office"],
+        &["admin"],
+    ),
+    (Write::Project, &["first_secretary", "county_office"], &[]),
+    (Write::CheckIn, &["first_secretary", "team_member"], &[]),
+    // Work logs are the resident cadres' own; the township and the organisation department
+    // review them (an edit), they do not write their own.
+    (Write::WorkLog, &["first_secretary", "team_member"], &[]),
+    (
+        Write::PolicyItem,
+        &["admin", "county_office"],
+        &["admin", "county_office"],
+    ),
+];
+
+struct World {
+    server: TestServer,
+    ids: BTreeMap<Rec, String>,
+}
+
+fn world() -> World {
+    let server = TestServer::start(Backend::Sqlite);
+    for role in Role::ALL {
+        let (login, division) = login_of(role);
+        server.account(login, role, division);
+    }
+    server.account("cadre-zhao-hong", Role::TeamMember, "");
+    server.account(LEADER_Y, Role::FirstSecretary, "");
+
+    let mut admin = Device::new(&server.url, "admin").sign_in();
+    let who = admin.author("建村");
+    admin.store.create(&who, &Village::example()).unwrap();
+    admin.store.create(&who, &Team::example()).unwrap();
+    let mut vy = Village::example();
+    vy.code = Y.into();
+    vy.township_code = Y[..9].into();
+    vy.name = "外县村".into();
+    admin.store.create(&who, &vy).unwrap();
+    let mut ty = Team::example();
+    ty.village_code = Y.into();
+    ty.leader_id = LEADER_Y.into();
+    let first = ty.members.values().next().unwrap().clone();
+    ty.members = [(LEADER_Y.to_string(), first)].into();
+    admin.store.create(&who, &ty).unwrap();
+    let policy = admin.store.create(&who, &PolicyItem::example()).unwrap();
+    let r = admin.sync().unwrap();
+    assert_eq!(r.rejected, 0, "{:?}", admin.store.rejected_changes());
+
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    let who = leader.author("建档立卡");
+    let hx1 = leader.store.create(&who, &household(1)).unwrap();
+    let hx2 = leader.store.create(&who, &household(2)).unwrap();
+    assert_eq!(leader.sync().unwrap().rejected, 0);
+    let mut leader_y = Device::new(&server.url, LEADER_Y).sign_in();
+    let mut h = household(3);
+    h.village_code = Y.into();
+    let hy = leader_y
+        .store
+        .create(&leader_y.author("建档立卡"), &h)
+        .unwrap();
+    let r = leader_y.sync().unwrap();
+    assert_eq!(r.rejected, 0, "{:?}", leader_y.store.rejected_changes());
+    let csv =
+        format!("household_id,cadre_id,from,to,is_primary\n{hx1},pairing-zhou,2015-09-01,,是\n");
+    server
+        .db
+        .write(|tx| cunji_sync_server::records::import_assignments(tx, "admin", &csv))
+        .unwrap();
+    let ids = [
+        (Rec::Hx1, hx1),
+        (Rec::Hx2, hx2),
+        (Rec::Hy, hy),
+        (Rec::Policy, policy),
+    ]
+    .into();
+    World { server, ids }
+}
+
+#[test]
+fn the_matrix_covers_every_endpoint() {
+    let served: BTreeSet<(&str, &str)> = cunji_sync_server::endpoints()
+        .iter()
+        .map(|e| (e.method, e.path))
+        .collect();
+    let covered: BTreeSet<(&str, &str)> = MATRIX.iter().map(|(m, p, _)| (*m, *p)).collect();
+    let missing: Vec<_> = served.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "endpoints without a row in the authorisation matrix: {missing:?}"
+    );
+    let stale: Vec<_> = covered.difference(&served).collect();
+    assert!(
+        stale.is_empty(),
+        "matrix rows for endpoints not served: {stale:?}"
+    );
+    // Public endpoints are exactly the ones the matrix checks as public.
+    for e in cunji_sync_server::endpoints() {
+        let row = MATRIX
+            .iter()
+            .find(|(m, p, _)| (*m, *p) == (e.method, e.path))
+            .unwrap();
+        assert_eq!(
+            e.authenticated,
+            !matches!(row.2, Check::Public | Check::Login | Check::Session),
+            "{} {}",
+            e.method,
+            e.path
+        );
+    }
+}
+
+#[test]
+fn every_role_on_every_endpoint_in_and_out_of_scope() {
+    let w = world();
+    let mut failures = Vec::new();
+    // One signed-in device per role (signing in hashes a password: slow in debug builds).
+    let mut devices: BTreeMap<&str, Device> = Role::ALL
+        .iter()
+        .map(|r| {
+            (
+                r.code(),
+                Device::new(&w.server.url, login_of(*r).0).sign_in(),
+            )
+        })
+        .collect();
+    for &(method, path, check) in MATRIX {
+        for role in Role::ALL {
+            let device = devices.get_mut(role.code()).unwrap();
+            check_endpoint(&w, device, method, path, check, role, &mut failures);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreements with the matrix:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn check_endpoint(
+    w: &World,
+    device: &mut Device,
+    method: &str,
+    path: &str,
+    check: Check,
+    role: Role,
+    failures: &mut Vec<String>,
+) {
+    let (login, _) = login_of(role);
+    let url = format!("{}{path}", w.server.url);
+    let http = reqwest::blocking::Client::new();
+    let mut fail = |what: String| failures.push(format!("{role} {method} {path}: {what}"));
+    match check {
+        Check::Public => {
+            let status = http.get(&url).send().unwrap().status().as_u16();
+            // /metrics answers 404 when no recorder is installed (tests install none).
+            let ok = if path == "/metrics" {
+                matches!(status, 200 | 404)
+            } else {
+                status == 200
+            };
+            if !ok {
+                fail(format!("status {status}"));
+            }
+        }
+        Check::Login => {
+            // The right password signs in; a wrong one, or another account's, does not.
+            let device = Device::new(&w.server.url, login);
+            let ok = cunji_core::sync::login(&w.server.url, login, PASSWORD, &device.store);
+            if let Err(e) = ok {
+                fail(format!("right password refused: {e}"));
+            }
+            match cunji_core::sync::login(&w.server.url, login, "wrong-password", &device.store) {
+                Err(TransportError::Status { status: 401, body }) if body.code == "bad_login" => {}
+                other => fail(format!("wrong password: {other:?}")),
+            }
+        }
+        Check::Pull => {
+            device.sync().unwrap();
+            let have: BTreeSet<String> = device.store.record_ids().unwrap().into_iter().collect();
+            for (rec, id) in &w.ids {
+                let expected = reads(role).contains(rec);
+                if have.contains(id) != expected {
+                    fail(format!(
+                        "{rec:?} pulled: {}, expected {expected}",
+                        !expected
+                    ));
+                }
+            }
+        }
+        Check::Heads => {
+            let req = HeadsRequest {
+                docs: w
+                    .ids
+                    .values()
+                    .map(|id| DocHeads {
+                        doc_id: id.clone(),
+                        heads: Vec::new(),
+                    })
+                    .collect(),
+            };
+            let body = device.transport().heads(protocol::encode(&req)).unwrap();
+            let resp: protocol::HeadsResponse = protocol::decode(&body, 1 << 24).unwrap();
+            let listed: BTreeSet<&str> = resp.differ.iter().map(|d| d.doc_id.as_str()).collect();
+            for (rec, id) in &w.ids {
+                let expected = reads(role).contains(rec);
+                // A readable record differs from the empty heads sent; an unreadable one is
+                // left out, as if the server had it not.
+                let told = listed.contains(id.as_str())
+                    && resp
+                        .differ
+                        .iter()
+                        .any(|d| &d.doc_id == id && !d.heads.is_empty());
+                if told != expected {
+                    fail(format!("{rec:?} heads told: {told}, expected {expected}"));
+                }
+            }
+        }
+        Check::Repair => {
+            use automerge::sync::{Message, State, SyncDoc};
+            let docs = w
+                .ids
+                .values()
+                .map(|id| {
+                    let mut empty = automerge::AutoCommit::new();
+                    let message = empty
+                        .sync()
+                        .generate_sync_message(&mut State::new())
+                        .map(Message::encode);
+                    RepairMessage {
+                        doc_id: id.clone(),
+                        message,
+                    }
+                })
+                .collect();
+            let body = device
+                .transport()
+                .repair(protocol::encode(&RepairRequest { docs }))
+                .unwrap();
+            let resp: protocol::RepairResponse = protocol::decode(&body, 1 << 24).unwrap();
+            for (rec, id) in &w.ids {
+                let expected = reads(role).contains(rec);
+                let answer = resp.docs.iter().find(|d| &d.doc_id == id).unwrap();
+                // The server's message for a readable record offers its changes.
+                let gives = answer
+                    .message
+                    .as_deref()
+                    .and_then(|m| Message::decode(m).ok())
+                    .is_some_and(|m| !m.heads.is_empty() || !m.changes.is_empty());
+                if gives != expected {
+                    fail(format!("{rec:?} repair gave: {gives}, expected {expected}"));
+                }
+            }
+        }
+        Check::Push => check_push(w, device, role, &mut fail),
+        Check::Session => {
+            let body = |password: &str| serde_json::json!({ "login": login, "password": password });
+            let right = http.post(&url).json(&body(PASSWORD)).send().unwrap();
+            if right.status().as_u16() != 200 {
+                fail(format!("right password: status {}", right.status()));
+            }
+            let wrong = http
+                .post(&url)
+                .json(&body("wrong-password"))
+                .send()
+                .unwrap();
+            let status = wrong.status().as_u16();
+            let code = wrong.json::<serde_json::Value>().unwrap()["code"].clone();
+            if (status, code.as_str()) != (401, Some("bad_login")) {
+                fail(format!("wrong password: {status} {code}"));
+            }
+        }
+        Check::ReportList => {
+            let status = http
+                .get(&url)
+                .bearer_auth(device.token())
+                .send()
+                .unwrap()
+                .status()
+                .as_u16();
+            if status != 200 {
+                fail(format!("status {status}"));
+            }
+        }
+        Check::Report | Check::SupervisorPull | Check::Record => {
+            for (in_scope, village) in [(true, X), (false, Y)] {
+                let target = match check {
+                    Check::Report => format!(
+                        "{}/v1/reports/visit-coverage?scope=village:{village}&from=2015-01-01&to=2016-12-31",
+                        w.server.url
+                    ),
+                    Check::SupervisorPull => format!(
+                        "{}/v1/supervisor/pull?scope=village:{village}&after=0",
+                        w.server.url
+                    ),
+                    _ => {
+                        let rec = if in_scope { Rec::Hx2 } else { Rec::Hy };
+                        format!("{}/v1/records/{}", w.server.url, w.ids[&rec])
+                    }
+                };
+                let expected = match check {
+                    Check::SupervisorPull => pulls_rows(role, in_scope),
+                    _ => reads_reports(role, in_scope),
+                };
+                let resp = http
+                    .get(&target)
+                    .bearer_auth(device.token())
+                    .send()
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let code = resp.json::<serde_json::Value>().unwrap()["code"].clone();
+                let ok = if expected {
+                    status == 200
+                } else {
+                    status == 403 && code.as_str() == Some("out_of_scope")
+                };
+                if !ok {
+                    fail(format!(
+                        "village {village}: status {status} {code}, expected {}",
+                        if expected { "200" } else { "403 out_of_scope" }
+                    ));
+                }
+            }
+            if check == Check::Record {
+                // Reference data is read by every signed-in account.
+                let target = format!("{}/v1/records/{}", w.server.url, w.ids[&Rec::Policy]);
+                let status = http
+                    .get(&target)
+                    .bearer_auth(device.token())
+                    .send()
+                    .unwrap()
+                    .status()
+                    .as_u16();
+                if status != 200 {
+                    fail(format!("policy item: status {status}"));
+                }
+            }
+        }
+    }
+}
+
+fn check_push(w: &World, device: &mut Device, role: Role, fail: &mut impl FnMut(String)) {
+    let (login, _) = login_of(role);
+    let mut made: Vec<(Write, bool, String)> = Vec::new();
+    for &(write, _, _) in WRITES {
+        for in_scope in [true, false] {
+            if !in_scope && write == Write::VisitUnassigned {
+                continue;
+            }
+            let id = create(device, w, write, in_scope, login, role)
+                .unwrap_or_else(|e| panic!("{role} could not make {write:?} locally: {e}"));
+            made.push((write, in_scope, id));
+        }
+    }
+    device.sync().unwrap();
+    let rejected: BTreeMap<String, String> = device
+        .store
+        .rejected_changes()
+        .unwrap()
+        .into_iter()
+        .map(|(id, code, _)| (id, code))
+        .collect();
+    for (write, in_scope, id) in made {
+        let (_, allowed_in, allowed_out) = WRITES.iter().find(|r| r.0 == write).unwrap();
+        let allowed = if in_scope { allowed_in } else { allowed_out }.contains(&role.code());
+        let stored = w.server.db.read(|tx| tx.doc(&id)).unwrap().is_some();
+        let scope = if in_scope { "in scope" } else { "out of scope" };
+        match (allowed, rejected.get(&id)) {
+            (true, None) if stored => {}
+            (true, code) => fail(format!(
+                "{write:?} {scope}: refused {code:?}, expected accepted"
+            )),
+            (false, Some(code)) if code == "not_in_scope" && !stored => {}
+            (false, code) => fail(format!(
+                "{write:?} {scope}: {code:?} (stored: {stored}), expected not_in_scope"
+            )),
+        }
+    }
+}
+
+/// Makes the record of `write` on the device, about its own login where the record names one.
+fn create(
+    d: &mut Device,
+    w: &World,
+    write: Write,
+    in_scope: bool,
+    login: &str,
+    role: Role,
+) -> cunji_core::Result<String> {
+    let village = if in_scope { X } else { Y };
+    let hh = |rec_in: Rec| w.ids[&if in_scope { rec_in } else { Rec::Hy }].clone();
+    let who = d.author("授权矩阵");
+    let n = 100 + 20 * Role::ALL.iter().position(|r| *r == role).unwrap() as u64;
+    match write {
+        Write::Household => {
+            let mut h = household(n + u64::from(in_scope));
+            h.village_code = village.into();
+            d.store.create(&who, &h)
+        }
+        Write::Visit | Write::VisitUnassigned => {
+            let mut v = Visit::example();
+            v.household_id = if write == Write::Visit {
+                hh(Rec::Hx1)
+            } else {
+                w.ids[&Rec::Hx2].clone()
+            };
+            v.visitor_id = login.into();
+            if role == Role::PairingCadre {
+                v.role_at_visit = VisitRole::PairingCadre;
+            }
+            d.store.create(&who, &v)
+        }
+        Write::Petition => {
+            let mut p = Petition::example();
+            p.household_id = None;
+            p.village_code = village.into();
+            d.store.create(&who, &p)
+        }
+        Write::StatusChange => {
+            let mut s = StatusChange::example();
+            s.household_id = hh(Rec::Hx2);
+            d.store.create(&who, &s)
+        }
+        Write::Inspection => {
+            let mut i = Inspection::example();
+            i.inspector_id = login.into();
+            i.village_code = village.into();
+            i.target_cadre_id = None;
+            for c in i.households_checked.iter_mut() {
+                c.household_id = hh(Rec::Hx2);
+            }
+            i.households_checked.truncate(1);
+            d.store.create(&who, &i)
+        }
+        Write::Survey => {
+            let mut s = SatisfactionSurvey::example();
+            s.household_id = hh(Rec::Hx1);
+            s.surveyor_id = login.into();
+            d.store.create(&who, &s)
+        }
+        Write::Village => {
+            let mut v = Village::example();
+            v.code = format!("{}{:03}", &village[..9], n + u64::from(in_scope));
+            v.township_code = village[..9].into();
+            v.name = format!("新村{n}");
+            d.store.create(&who, &v)
+        }
+        Write::Team => {
+            // A team of a cadre of its own: a team naming the matrix's accounts would put
+            // them in the village.
+            let mut t = Team::example();
+            t.village_code = village.into();
+            let member = format!("cadre-team-{n}-{in_scope}");
+            let first = t.members.values().next().unwrap().clone();
+            t.members = [(member.clone(), first)].into();
+            t.leader_id = member;
+            d.store.create(&who, &t)
+        }
+        Write::Entitlement => {
+            let mut e = Entitlement::example();
+            e.household_id = hh(Rec::Hx2);
+            e.member_id = None;
+            d.store.create(&who, &e)
+        }
+        Write::Project => {
+            let mut p = Project::example();
+            p.village_code = village.into();
+            d.store.create(&who, &p)
+        }
+        Write::CheckIn => {
+            let mut c = CheckIn::example();
+            c.cadre_id = login.into();
+            c.village_code = village.into();
+            d.store.create(&who, &c)
+        }
+        Write::WorkLog => {
+            let mut l = WorkLog::example();
+            l.village_code = village.into();
+            l.review = None;
+            d.store.create(&who, &l)
+        }
+        Write::PolicyItem => {
+            let mut p = PolicyItem::example();
+            p.code = format!("P{n}{}", u8::from(in_scope));
+            d.store.create(&who, &p)
+        }
+    }
+}
+
+/// Every endpoint that takes a token refuses a missing, malformed, unknown, expired, revoked
+/// or another server's token with 401 and its code, and serves a good one.
+#[test]
+fn bad_tokens_are_refused_on_every_authenticated_endpoint() {
+    let server = TestServer::start(Backend::Sqlite);
+    server.account(MEMBER, Role::TeamMember, "");
+    server.account("revoked-one", Role::TeamMember, "");
+    let good = Device::new(&server.url, MEMBER).sign_in();
+    let revoked = Device::new(&server.url, "revoked-one").sign_in();
+    let n = server
+        .db
+        .write(|tx| tx.revoke_tokens("revoked-one"))
+        .unwrap();
+    assert_eq!(n, 1);
+    // An expired token of a registered device.
+    let (expired, hash) = cunji_sync_server::accounts::new_token();
+    server
+        .db
+        .write(|tx| {
+            tx.put_token(&TokenRow {
+                hash,
+                login: MEMBER.into(),
+                device_id: good.store.device().device_id.clone(),
+                expires_ts: (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339(),
+                revoked: false,
+            })
+        })
+        .unwrap();
+    // Another server (its own database) with the same account and password.
+    let other = TestServer::start(Backend::Sqlite);
+    other.account(MEMBER, Role::TeamMember, "");
+    let foreign = Device::new(&other.url, MEMBER).sign_in();
+    let unknown = "ab".repeat(32);
+
+    let cases: Vec<(&str, Option<String>, u16, &str)> = vec![
+        ("no header", None, 401, "missing_token"),
+        (
+            "not bearer",
+            Some(format!("Basic {}", good.token())),
+            401,
+            "missing_token",
+        ),
+        ("short", Some("Bearer abc".into()), 401, "missing_token"),
+        (
+            "not hex",
+            Some(format!("Bearer {}", "zz".repeat(32))),
+            401,
+            "missing_token",
+        ),
+        (
+            "too long",
+            Some(format!("Bearer {}0", good.token())),
+            401,
+            "missing_token",
+        ),
+        (
+            "unknown",
+            Some(format!("Bearer {unknown}")),
+            401,
+            "bad_token",
+        ),
+        (
+            "expired",
+            Some(format!("Bearer {expired}")),
+            401,
+            "bad_token",
+        ),
+        (
+            "revoked",
+            Some(format!("Bearer {}", revoked.token())),
+            401,
+            "bad_token",
+        ),
+        (
+            "another server's",
+            Some(format!("Bearer {}", foreign.token())),
+            401,
+            "bad_token",
+        ),
+    ];
+    let http = reqwest::blocking::Client::new();
+    let endpoints = cunji_sync_server::endpoints();
+    assert!(endpoints.iter().any(|e| e.authenticated));
+    for e in endpoints.iter().filter(|e| e.authenticated) {
+        let url = format!("{}{}", server.url, e.path);
+        let body = protocol::encode(&protocol::PullRequest {
+            cursors: vec![],
+            max_bytes: 1000,
+        });
+        for (what, header, status, code) in &cases {
+            let mut req = http
+                .request(e.method.parse().unwrap(), &url)
+                .body(body.clone());
+            if let Some(h) = header {
+                req = req.header("authorization", h);
+            }
+            let resp = req.send().unwrap();
+            let got = resp.status().as_u16();
+            let err: protocol::ErrorBody = resp.json().unwrap();
+            assert_eq!(
+                (got, err.code.as_str()),
+                (*status, *code),
+                "{} {} with a {what} token",
+                e.method,
+                e.path
+            );
+            assert!(!err.message.is_empty() && !err.message_en.is_empty());
+        }
+        // The good token passes authentication (the body may not suit this endpoint).
+        let resp = http
+            .request(e.method.parse().unwrap(), &url)
+            .header("authorization", format!("Bearer {}", good.token()))
+            .body(body.clone())
+            .send()
+            .unwrap();
+        assert_ne!(resp.status().as_u16(), 401, "{} {}", e.method, e.path);
+    }
+    assert_eq!(server.change_count(), 0);
+}
