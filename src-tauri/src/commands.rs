@@ -16,6 +16,9 @@ macro_rules! handler {
 }
 
 handler![
+    lock::lock_state,
+    lock::unlock,
+    lock::change_pin,
     session::me,
     session::login,
     session::logout,
@@ -43,6 +46,33 @@ handler![
     drafts::discard_draft,
 ];
 
+pub mod lock {
+    use super::*;
+    use crate::{CmdResult, LockState};
+    use cunji_core::field::FieldApp;
+
+    /// Whether the store is open, waiting for its PIN, or not made yet.
+    #[tauri::command]
+    pub fn lock_state(state: State<'_, AppState>) -> LockState {
+        crate::lock_state(&state)
+    }
+
+    /// Opens the store with `pin` (creating it, the first time, encrypted with that PIN). The
+    /// Argon2 key derivation runs off the UI thread.
+    #[tauri::command]
+    pub async fn unlock(state: State<'_, AppState>, pin: String) -> CmdResult<()> {
+        let dir = state.dir.clone();
+        let field = crate::off_thread(move || FieldApp::open(&dir, &pin)).await?;
+        *state.slot() = Some(field);
+        Ok(())
+    }
+
+    #[tauri::command]
+    pub async fn change_pin(app: tauri::AppHandle, old: String, new: String) -> CmdResult<()> {
+        crate::blocking(app, move |f| f.change_pin(&old, &new)).await
+    }
+}
+
 pub mod session {
     use super::*;
     use crate::CmdResult;
@@ -50,7 +80,7 @@ pub mod session {
 
     #[tauri::command]
     pub fn me(state: State<'_, AppState>) -> CmdResult<Option<Me>> {
-        Ok(state.lock().me()?)
+        Ok(state.app()?.me()?)
     }
 
     #[tauri::command]
@@ -60,17 +90,17 @@ pub mod session {
 
     #[tauri::command]
     pub fn logout(state: State<'_, AppState>) -> CmdResult<()> {
-        Ok(state.lock().logout()?)
+        Ok(state.app()?.logout()?)
     }
 
     #[tauri::command]
     pub fn home(state: State<'_, AppState>) -> CmdResult<Home> {
-        Ok(state.lock().home(cunji_core::field::today())?)
+        Ok(state.app()?.home(cunji_core::field::today())?)
     }
 
     #[tauri::command]
-    pub fn code_lists(state: State<'_, AppState>) -> CodeLists {
-        state.lock().code_lists()
+    pub fn code_lists(state: State<'_, AppState>) -> CmdResult<CodeLists> {
+        Ok(state.app()?.code_lists())
     }
 
     /// The fixed location of a desktop without GPS (`CUNJI_LOCATION`), when the webview has
@@ -87,17 +117,24 @@ pub mod sync {
     use cunji_core::sync::client::SyncReport;
     use tauri::Emitter;
 
-    /// Syncs now, emitting `sync-progress` events as it goes.
-    #[tauri::command(async)]
-    pub fn sync_now(app: tauri::AppHandle, state: State<'_, AppState>) -> CmdResult<SyncReport> {
-        Ok(state
-            .lock()
-            .sync(&mut |e| drop(app.emit("sync-progress", e)))?)
+    /// Syncs now on a connection of its own, emitting `sync-progress` events as it goes; the
+    /// app's other commands go on meanwhile.
+    #[tauri::command]
+    pub async fn sync_now(
+        app: tauri::AppHandle,
+        state: State<'_, AppState>,
+    ) -> CmdResult<SyncReport> {
+        let job = state.app()?.sync_job()?;
+        crate::off_thread(move || job.run(&mut |e| drop(app.emit("sync-progress", e)))).await
     }
 
-    #[tauri::command(async)]
-    pub fn server_reachable(state: State<'_, AppState>) -> CmdResult<bool> {
-        Ok(state.lock().server_reachable()?)
+    /// Whether the server accepts a connection; the app's lock is not held while it tries.
+    #[tauri::command]
+    pub async fn server_reachable(state: State<'_, AppState>) -> CmdResult<bool> {
+        let Some(url) = state.app()?.server_url()? else {
+            return Ok(false);
+        };
+        crate::off_thread(move || Ok(cunji_core::field::server_reachable(&url))).await
     }
 }
 
@@ -108,27 +145,27 @@ pub mod attendance {
 
     #[tauri::command]
     pub fn check_in(state: State<'_, AppState>, input: CheckInInput) -> CmdResult<CheckInDone> {
-        Ok(state.lock().check_in(&input, now())?)
+        Ok(state.app()?.check_in(&input, now())?)
     }
 
     #[tauri::command]
     pub fn my_leaves(state: State<'_, AppState>) -> CmdResult<Vec<LeaveRow>> {
-        Ok(state.lock().my_leaves()?)
+        Ok(state.app()?.my_leaves()?)
     }
 
     #[tauri::command]
     pub fn request_leave(state: State<'_, AppState>, input: LeaveInput) -> CmdResult<String> {
-        Ok(state.lock().request_leave(&input, now())?)
+        Ok(state.app()?.request_leave(&input, now())?)
     }
 
     #[tauri::command]
     pub fn return_from_leave(state: State<'_, AppState>, id: String) -> CmdResult<()> {
-        Ok(state.lock().return_from_leave(&id, now())?)
+        Ok(state.app()?.return_from_leave(&id, now())?)
     }
 
     #[tauri::command]
     pub fn my_month(state: State<'_, AppState>, year: i32, month: u32) -> CmdResult<MyMonth> {
-        Ok(state.lock().my_month(year, month, today())?)
+        Ok(state.app()?.my_month(year, month, today())?)
     }
 }
 
@@ -142,12 +179,12 @@ pub mod households {
         state: State<'_, AppState>,
         query: HouseholdQuery,
     ) -> CmdResult<Vec<HouseholdItem>> {
-        Ok(state.lock().households(&query, today())?)
+        Ok(state.app()?.households(&query, today())?)
     }
 
     #[tauri::command]
     pub fn household(state: State<'_, AppState>, id: String) -> CmdResult<HouseholdPage> {
-        Ok(state.lock().household(&id, today())?)
+        Ok(state.app()?.household(&id, today())?)
     }
 
     #[tauri::command]
@@ -155,7 +192,7 @@ pub mod households {
         state: State<'_, AppState>,
         id: String,
     ) -> CmdResult<Vec<MemberOption>> {
-        Ok(state.lock().household_members(&id)?)
+        Ok(state.app()?.household_members(&id)?)
     }
 }
 
@@ -166,7 +203,7 @@ pub mod visits {
 
     #[tauri::command]
     pub fn record_visit(state: State<'_, AppState>, visit: Visit) -> CmdResult<String> {
-        Ok(state.lock().record_visit(&visit)?)
+        Ok(state.app()?.record_visit(&visit)?)
     }
 }
 
@@ -177,7 +214,7 @@ pub mod delivery {
 
     #[tauri::command]
     pub fn record_delivery(state: State<'_, AppState>, delivery: Delivery) -> CmdResult<String> {
-        Ok(state.lock().record_delivery(&delivery)?)
+        Ok(state.app()?.record_delivery(&delivery)?)
     }
 }
 
@@ -189,12 +226,12 @@ pub mod worklog {
 
     #[tauri::command]
     pub fn write_work_log(state: State<'_, AppState>, log: WorkLog) -> CmdResult<String> {
-        Ok(state.lock().write_work_log(&log)?)
+        Ok(state.app()?.write_work_log(&log)?)
     }
 
     #[tauri::command]
     pub fn work_log(state: State<'_, AppState>, date: Date) -> CmdResult<Option<WorkLog>> {
-        Ok(state.lock().work_log(date)?)
+        Ok(state.app()?.work_log(date)?)
     }
 }
 
@@ -205,12 +242,12 @@ pub mod conflicts {
 
     #[tauri::command]
     pub fn conflicts(state: State<'_, AppState>) -> CmdResult<Vec<ConflictItem>> {
-        Ok(state.lock().conflicts()?)
+        Ok(state.app()?.conflicts()?)
     }
 
     #[tauri::command]
     pub fn resolve_conflict(state: State<'_, AppState>, input: ResolveInput) -> CmdResult<()> {
-        Ok(state.lock().resolve_conflict(&input)?)
+        Ok(state.app()?.resolve_conflict(&input)?)
     }
 }
 
@@ -220,16 +257,16 @@ pub mod drafts {
 
     #[tauri::command]
     pub fn save_draft(state: State<'_, AppState>, form: String, json: String) -> CmdResult<()> {
-        Ok(state.lock().save_draft(&form, &json)?)
+        Ok(state.app()?.save_draft(&form, &json)?)
     }
 
     #[tauri::command]
     pub fn draft(state: State<'_, AppState>, form: String) -> CmdResult<Option<String>> {
-        Ok(state.lock().draft(&form)?)
+        Ok(state.app()?.draft(&form)?)
     }
 
     #[tauri::command]
     pub fn discard_draft(state: State<'_, AppState>, form: String) -> CmdResult<()> {
-        Ok(state.lock().discard_draft(&form)?)
+        Ok(state.app()?.discard_draft(&form)?)
     }
 }

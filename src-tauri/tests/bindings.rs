@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cunji_app::ShellError;
+use cunji_app::{LockState, ShellError};
 use cunji_core::domain::{Delivery, Visit, WorkLog};
 use cunji_core::field::{
     CheckInDone, CheckInInput, CodeLists, ConflictItem, Home, HouseholdItem, HouseholdPage,
@@ -22,6 +22,7 @@ fn export_all(dir: &Path) {
     }
     export!(
         ShellError,
+        LockState,
         Me,
         LoginInput,
         Home,

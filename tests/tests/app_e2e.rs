@@ -106,6 +106,8 @@ impl App {
                 &native.to_string(),
             ])
             .env("XDG_DATA_HOME", data_home)
+            // The phones' clock zone: R2's working hours are local time.
+            .env("TZ", "Asia/Shanghai")
             // A desktop has no GPS: the app's fixed location, inside 新庄村's geofence.
             .env("CUNJI_LOCATION", "25.0315,103.6671,12")
             .stdout(Stdio::null())
@@ -163,6 +165,23 @@ impl App {
             let _ = std::fs::create_dir_all(&dir);
             let _ = std::fs::write(dir.join("failure.png"), &png);
         }
+    }
+
+    /// Goes back the way a cadre would: the nav bar's arrow, or the phone's back button
+    /// (`history.back()`) on a screen without one. WebDriver's own Back waits for a page load
+    /// that a hash-routed single page never makes, and hangs.
+    async fn back(&self) {
+        let arrows = self
+            .d()
+            .find_all(By::Css(".van-nav-bar__left"))
+            .await
+            .unwrap();
+        if let Some(arrow) = arrows.first() {
+            arrow.click().await.unwrap();
+        } else {
+            self.d().execute("history.back()", vec![]).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
     async fn click(&self, css: &str) {
@@ -268,6 +287,17 @@ fn check_not_blank(name: &str, bytes: &[u8]) {
     );
 }
 
+/// The PIN the test's phones encrypt their stores with.
+const PIN: &str = "258036";
+
+/// Chooses the PIN on a new phone (typed twice); the sign-in screen follows.
+async fn choose_pin(app: &App) {
+    app.find("[data-test=unlock]").await;
+    app.type_into("[data-test=pin] input", PIN).await;
+    app.type_into("[data-test=pin-again] input", PIN).await;
+    app.click("[data-test=pin-submit]").await;
+}
+
 async fn sign_in(app: &App, url: &str) {
     app.find("[data-test=login]").await;
     app.type_into("[data-test=server] input", url).await;
@@ -319,6 +349,19 @@ async fn offline_records_sync_to_a_second_device() {
 
     // --- first phone: sign in online once -------------------------------------------------
     let a = App::start(&tmp.path().join("phone-a")).await;
+    a.find("[data-test=unlock]").await;
+    // A PIN too short, then two that differ, are refused on the screen.
+    a.type_into("[data-test=pin] input", "1234").await;
+    a.type_into("[data-test=pin-again] input", "1234").await;
+    a.click("[data-test=pin-submit]").await;
+    a.wait_text(
+        "[data-test=pin-problem]",
+        |t| t.contains("至少6位"),
+        "the short-PIN warning",
+    )
+    .await;
+    a.shot("00-choose-pin").await;
+    choose_pin(&a).await;
     a.find("[data-test=login]").await;
     a.shot("01-login").await;
     sign_in(&a, &url).await;
@@ -353,6 +396,8 @@ async fn offline_records_sync_to_a_second_device() {
         "the location",
     )
     .await;
+    // R2 counts a check-in made 06:00–22:00 on the phone's clock (Asia/Shanghai here).
+    let checked_in_at = chrono::Utc::now() + chrono::Duration::hours(8);
     a.click("[data-test=checkin-tap]").await;
     let result = a
         .wait_text(
@@ -367,7 +412,7 @@ async fn offline_records_sync_to_a_second_device() {
         "geofence result shown: {result}"
     );
     a.shot("03-checkin").await;
-    a.d().back().await.unwrap();
+    a.back().await;
 
     a.click("[data-test=go-households]").await;
     a.find("[data-test=hh-item]").await;
@@ -448,8 +493,10 @@ async fn offline_records_sync_to_a_second_device() {
     .await;
     a.shot("08-household-history").await;
 
-    a.d().back().await.unwrap();
-    a.d().back().await.unwrap();
+    // Saving the visit and the delivery went back to the household page: one step back is
+    // the list.
+    a.back().await;
+    a.find("[data-test=households]").await;
     a.click("[data-test=tabbar] .van-tabbar-item:nth-child(1)")
         .await;
     a.click("[data-test=go-worklog]").await;
@@ -461,24 +508,22 @@ async fn offline_records_sync_to_a_second_device() {
     .await;
     a.shot("09-worklog").await;
     a.click("[data-test=worklog-save]").await;
-    a.d().back().await.unwrap();
+    a.back().await;
 
     a.click("[data-test=go-leave]").await;
     a.find("[data-test=leave-reason]").await;
     a.shot("10-leave").await;
-    a.d().back().await.unwrap();
+    a.back().await;
     a.click("[data-test=go-conflicts]").await;
     a.find("[data-test=conflicts]").await;
     a.shot("11-conflicts").await;
-    a.d().back().await.unwrap();
+    a.back().await;
     a.click("[data-test=tabbar] .van-tabbar-item:nth-child(3)")
         .await;
-    a.wait_text(
-        "[data-test=summary]",
-        |t| t.contains("在村 1 天") || t.contains("在村 0 天"),
-        "my month",
-    )
-    .await;
+    let in_village_days = u32::from((6..22).contains(&chrono::Timelike::hour(&checked_in_at)));
+    let expected = format!("在村 {in_village_days} 天");
+    a.wait_text("[data-test=summary]", |t| t.contains(&expected), &expected)
+        .await;
     a.find("[data-test=calendar]").await;
     a.shot("12-mylog").await;
     a.click("[data-test=tabbar] .van-tabbar-item:nth-child(1)")
@@ -511,8 +556,38 @@ async fn offline_records_sync_to_a_second_device() {
     a.shot("14-home-synced").await;
     a.quit().await;
 
+    // --- the same phone reopened: its records open only with the PIN ------------------------
+    let store = std::fs::read(&data_dir).unwrap();
+    assert!(
+        !store
+            .windows("希望修通组路".len())
+            .any(|w| w == "希望修通组路".as_bytes()),
+        "the visit's text is readable in the phone's database file"
+    );
+    let a = App::start(&tmp.path().join("phone-a")).await;
+    a.find("[data-test=unlock]").await;
+    assert!(
+        a.d().find(By::Css("[data-test=pin-again]")).await.is_err(),
+        "a phone with a store asks for its PIN once, not for a new one"
+    );
+    a.type_into("[data-test=pin] input", "999999").await;
+    a.click("[data-test=pin-submit]").await;
+    a.wait_text(
+        ".van-toast",
+        |t| t.contains("PIN码不对"),
+        "the wrong-PIN message",
+    )
+    .await;
+    a.shot("16-wrong-pin").await;
+    a.type_into("[data-test=pin] input", PIN).await;
+    a.click("[data-test=pin-submit]").await;
+    a.wait_text("[data-test=waiting]", |t| t == "0", "the reopened home")
+        .await;
+    a.quit().await;
+
     // --- a second phone of the same cadre receives it all ---------------------------------
     let b = App::start(&tmp.path().join("phone-b")).await;
+    choose_pin(&b).await;
     sign_in(&b, &server.url).await;
     b.click("[data-test=login-submit]").await;
     b.wait_text(

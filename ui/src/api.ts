@@ -13,6 +13,7 @@ import type { HouseholdPage } from './bindings/HouseholdPage'
 import type { HouseholdQuery } from './bindings/HouseholdQuery'
 import type { LeaveInput } from './bindings/LeaveInput'
 import type { LeaveRow } from './bindings/LeaveRow'
+import type { LockState } from './bindings/LockState'
 import type { LoginInput } from './bindings/LoginInput'
 import type { Me } from './bindings/Me'
 import type { MemberOption } from './bindings/MemberOption'
@@ -61,6 +62,9 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 }
 
 export const api = {
+  lockState: () => call<LockState>('lock_state'),
+  unlock: (pin: string) => call<void>('unlock', { pin }),
+  changePin: (old: string, pin: string) => call<void>('change_pin', { old, new: pin }),
   me: () => call<Me | null>('me'),
   login: (input: LoginInput) => call<Me>('login', { input }),
   logout: () => call<void>('logout'),

@@ -10,6 +10,13 @@ export const messages = {
       saved: '已保存', required: '必填', none: '暂无', retry: '重试', yes: '是', no: '否',
       draftKept: '草稿已自动保存', days: '{n} 天', reason: '理由', date: '日期',
     },
+    pin: {
+      chooseTitle: '设置PIN码', enterTitle: '输入PIN码', changeTitle: '修改PIN码',
+      chooseHint: '本机记录用PIN码加密保存。请设置至少6位数字,并牢记:忘记后需重新登录下载。',
+      enterHint: '输入PIN码打开本机记录。', pin: 'PIN码', new: '新PIN码', again: '再输一次', old: '原PIN码',
+      unlock: '打开', change: '修改', opening: '正在打开…', unlocked: '已打开', changed: 'PIN码已修改',
+      tooShort: 'PIN码至少6位', mismatch: '两次输入的PIN码不一致', menu: '修改PIN码',
+    },
     login: {
       title: '登录并登记本机', server: '服务器地址', account: '账号', password: '密码',
       submit: '登录', hint: '首次使用需要联网登录一次,之后没有信号也能记录。',
@@ -71,7 +78,7 @@ export const messages = {
       title: '冲突处理', empty: '没有冲突', field: '字段', pick: '选用这个值', reason: '选择理由',
       resolve: '确认处理', resolved: '已处理', by: '{who} · {when}',
     },
-    errors: { network: '连不上服务器:记录已保存在本机,有网络时会自动同步。', generic: '出错了' },
+    errors: { network: '连不上服务器:记录已保存在本机,有网络时会自动同步。', generic: '出错了', wrongPin: 'PIN码不对,请再试一次' },
   },
   en: {
     app: { name: 'Cunji', lang: '中文', online: 'Online', offline: 'Offline' },
@@ -79,6 +86,13 @@ export const messages = {
       save: 'Save', cancel: 'Cancel', confirm: 'Confirm', back: 'Back', loading: 'Loading…',
       saved: 'Saved', required: 'Required', none: 'None yet', retry: 'Retry', yes: 'Yes', no: 'No',
       draftKept: 'Draft saved automatically', days: '{n} days', reason: 'Reason', date: 'Date',
+    },
+    pin: {
+      chooseTitle: 'Choose a PIN', enterTitle: 'Enter your PIN', changeTitle: 'Change PIN',
+      chooseHint: "This phone's records are stored encrypted with your PIN. Choose at least 6 digits and remember it: if forgotten, sign in again to download.",
+      enterHint: "Enter your PIN to open this phone's records.", pin: 'PIN', new: 'New PIN', again: 'PIN again', old: 'Current PIN',
+      unlock: 'Open', change: 'Change', opening: 'Opening…', unlocked: 'Opened', changed: 'PIN changed',
+      tooShort: 'The PIN needs at least 6 characters', mismatch: 'The two PINs differ', menu: 'Change PIN',
     },
     login: {
       title: 'Sign in and register this phone', server: 'Server address', account: 'Account', password: 'Password',
@@ -141,7 +155,7 @@ export const messages = {
       title: 'Conflicts', empty: 'No conflicts', field: 'Field', pick: 'Use this value', reason: 'Why this value',
       resolve: 'Settle', resolved: 'Settled', by: '{who} · {when}',
     },
-    errors: { network: 'Cannot reach the server: records are kept on this phone and sync when online.', generic: 'Something went wrong' },
+    errors: { network: 'Cannot reach the server: records are kept on this phone and sync when online.', generic: 'Something went wrong', wrongPin: 'Wrong PIN, try again' },
   },
 }
 

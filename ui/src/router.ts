@@ -1,8 +1,9 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
-import { state, loadSession } from './store'
+import { state, loadState } from './store'
 
 const routes = [
   { path: '/', redirect: '/home' },
+  { path: '/unlock', component: () => import('./views/Unlock.vue') },
   { path: '/login', component: () => import('./views/Login.vue') },
   { path: '/home', component: () => import('./views/Home.vue'), meta: { tab: true } },
   { path: '/checkin', component: () => import('./views/CheckIn.vue') },
@@ -21,9 +22,11 @@ export const router = createRouter({ history: createWebHashHistory(), routes })
 let loaded = false
 router.beforeEach(async (to) => {
   if (!loaded) {
-    await loadSession()
+    await loadState()
     loaded = true
   }
-  if (!state.me && to.path !== '/login') return '/login'
+  // The store is encrypted with the PIN: nothing else can show before it is open.
+  if (state.lock !== 'open') return to.path === '/unlock' ? true : '/unlock'
+  if (!state.me && to.path !== '/login' && to.path !== '/unlock') return '/login'
   return true
 })

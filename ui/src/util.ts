@@ -61,3 +61,22 @@ export async function sha256Hex(data: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', data as BufferSource)
   return Array.from(new Uint8Array(digest)).map((b) => b.toString(16).padStart(2, '0')).join('')
 }
+
+/** The shortest PIN the app lets a cadre choose (the core refuses under 4; six digits make
+ *  guessing against a stolen phone's file far slower). */
+export const MIN_PIN = 6
+
+/** Why a new PIN cannot be used, as a key of the `pin` texts, or null when it can. */
+export function pinProblem(pin: string, again: string): 'tooShort' | 'mismatch' | null {
+  if ([...pin].length < MIN_PIN) return 'tooShort'
+  if (pin !== again) return 'mismatch'
+  return null
+}
+
+/** Where to go after a form is saved: back to the screen that opened it, so the phone's back
+ *  button does not return to a second copy of it; or, when the form was the first screen
+ *  (reopened from a draft), to `fallback`. */
+export function leaveForm(router: { back(): void; replace(to: string): unknown }, fallback: string) {
+  if (window.history.state?.back) router.back()
+  else router.replace(fallback)
+}

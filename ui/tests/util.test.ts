@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { calendarRows, label, nowRfc3339, shortTime, statusColor } from '../src/util'
+import { calendarRows, label, leaveForm, nowRfc3339, pinProblem, shortTime, statusColor } from '../src/util'
 import type { MonthGrid } from '../src/bindings/MonthGrid'
 
 const grid = (blanks: number, n: number): MonthGrid => ({
@@ -53,5 +53,35 @@ describe('times', () => {
   it('colours each day status differently', () => {
     const codes = ['in_village', 'official_trip', 'on_leave', 'rotation', 'absent', 'no_record']
     expect(new Set(codes.map(statusColor)).size).toBe(codes.length)
+  })
+})
+
+describe('pinProblem', () => {
+  it('asks for six characters and the same PIN twice', () => {
+    expect(pinProblem('12345', '12345')).toBe('tooShort')
+    expect(pinProblem('123456', '123465')).toBe('mismatch')
+    expect(pinProblem('123456', '123456')).toBeNull()
+    // Characters, not UTF-16 units or bytes.
+    expect(pinProblem('一二三四五', '一二三四五')).toBe('tooShort')
+    expect(pinProblem('一二三四五六', '一二三四五六')).toBeNull()
+  })
+})
+
+describe('leaveForm', () => {
+  const fake = () => {
+    const calls: string[] = []
+    return { calls, router: { back: () => calls.push('back'), replace: (to: string) => calls.push(`replace ${to}`) } }
+  }
+  it('goes back to the screen that opened the form', () => {
+    const { calls, router } = fake()
+    window.history.replaceState({ back: '/household/h1' }, '')
+    leaveForm(router, '/household/h1')
+    expect(calls).toEqual(['back'])
+  })
+  it('opens the fallback when the form was the first screen', () => {
+    const { calls, router } = fake()
+    window.history.replaceState({}, '')
+    leaveForm(router, '/household/h1')
+    expect(calls).toEqual(['replace /household/h1'])
   })
 })

@@ -20,6 +20,7 @@ mod month;
 mod types;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use chrono::Datelike;
 use rusqlite::{OptionalExtension, params};
@@ -28,6 +29,7 @@ use crate::domain::codes::{CadreRole, LeaveStatus, LeaveType};
 use crate::domain::{CheckIn, Delivery, Entitlement, Household, Leave, Record, Visit, WorkLog};
 use crate::error::Error;
 use crate::rules::RulesConfig;
+use crate::store::key::{DeviceKey, KeySalt};
 use crate::store::{Author, CreateOptions, HouseholdFilter, Page, Store};
 use crate::sync::client::{self, HttpTransport, SyncEvent, SyncOptions, SyncReport};
 use crate::values::{Date, Geo, Timestamp};
@@ -51,6 +53,14 @@ pub enum FieldError {
     Network(String),
     #[error("服务器拒绝: {0}")]
     Server(String),
+    #[error(
+        "服务器存储已满,记录仍保存在本机,请稍后再同步并告知管理员 / the server's storage is full; records stay on this phone, sync later: {0}"
+    )]
+    ServerFull(String),
+    #[error(
+        "服务器证书不受信任,未发送任何数据,请核对服务器地址或联系管理员 / the server's certificate is not trusted; nothing was sent: {0}"
+    )]
+    UntrustedServer(String),
     #[error("登录已过期,请重新登录 / sign in again: {0}")]
     Unauthorized(String),
     #[error(transparent)]
@@ -65,6 +75,8 @@ impl FieldError {
             FieldError::Input { code, .. } => code,
             FieldError::Network(_) => "network",
             FieldError::Server(_) => "refused",
+            FieldError::ServerFull(_) => "server_full",
+            FieldError::UntrustedServer(_) => "untrusted_server",
             FieldError::Unauthorized(_) => "unauthorized",
             FieldError::Core(e) => e.code(),
         }
@@ -89,6 +101,10 @@ impl From<client::SyncError> for FieldError {
         match e {
             client::SyncError::Unauthorized(m) => FieldError::Unauthorized(m),
             client::SyncError::GaveUp { last, .. } => FieldError::Network(last.to_string()),
+            client::SyncError::ServerFull(m) => FieldError::ServerFull(m),
+            client::SyncError::Refused(client::TransportError::Untrusted(m)) => {
+                FieldError::UntrustedServer(m)
+            }
             client::SyncError::Refused(t) => FieldError::Server(t.to_string()),
             client::SyncError::Store(e) => FieldError::Core(e),
         }
@@ -115,18 +131,34 @@ pub struct FieldApp {
     store: Store,
     dir: PathBuf,
     rules: RulesConfig,
+    /// The store's key, derived from the PIN, held only in memory: a [`SyncJob`] opens its
+    /// own connection with it.
+    key: Arc<DeviceKey>,
+    /// Held by the running [`SyncJob`], so two syncs never push the same outbox at once.
+    syncing: Arc<Mutex<()>>,
 }
 
 impl FieldApp {
-    /// Opens (creating if needed) the app's data in `dir`.
-    pub fn open(dir: &Path) -> FieldResult<FieldApp> {
+    /// Whether `dir` already holds the app's store: the app then asks for the PIN that opens
+    /// it; otherwise it asks the cadre to choose one.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(STORE_FILE).exists()
+    }
+
+    /// Opens (creating if needed) the app's data in `dir`, encrypted with a key derived from
+    /// the cadre's `pin` ([`Store::open_with_pin`]; the key is held only in memory). A wrong
+    /// PIN is `wrong_pin` and changes nothing; a PIN shorter than the minimum when the store is
+    /// created is `pin_too_short`.
+    pub fn open(dir: &Path, pin: &str) -> FieldResult<FieldApp> {
         std::fs::create_dir_all(dir).map_err(|e| {
             FieldError::input(
                 "data_dir",
                 format!("无法创建数据目录 {}: {e}", dir.display()),
             )
         })?;
-        let store = Store::open(&dir.join(STORE_FILE))?;
+        let path = dir.join(STORE_FILE);
+        let key = DeviceKey::from_pin(pin, &KeySalt::load_or_create(&path)?)?;
+        let store = Store::open_encrypted(&path, &key)?;
         store.conn().execute_batch(
             "CREATE TABLE IF NOT EXISTS app_session (
                  id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -140,7 +172,23 @@ impl FieldApp {
             store,
             dir: dir.to_path_buf(),
             rules: RulesConfig::default(),
+            key: Arc::new(key),
+            syncing: Arc::new(Mutex::new(())),
         })
+    }
+
+    /// Changes the PIN that encrypts the store: `old` must open it (checked on a second
+    /// connection, so a phone left unlocked cannot be re-keyed by someone who does not know
+    /// it); the whole file is re-encrypted under the new key in one transaction.
+    pub fn change_pin(&mut self, old: &str, new: &str) -> FieldResult<()> {
+        let path = self.dir.join(STORE_FILE);
+        drop(Store::open_with_pin(&path, old)?);
+        let key = DeviceKey::from_pin(new, &KeySalt::load(&path)?)?;
+        // No sync may hold a connection under the old key while the file is re-keyed.
+        let _sync = self.syncing.lock().unwrap_or_else(|e| e.into_inner());
+        self.store.rekey(&key)?;
+        self.key = Arc::new(key);
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -215,8 +263,15 @@ impl FieldApp {
         Ok(())
     }
 
-    /// Pushes this device's records and pulls the others', reporting progress.
+    /// Pushes this device's records and pulls the others', reporting progress (the sign-in's
+    /// first sync; the app runs a [`SyncJob`] instead, off the app's lock).
     pub fn sync(&mut self, on_event: &mut dyn FnMut(SyncEvent)) -> FieldResult<SyncReport> {
+        self.sync_job()?.run(on_event)
+    }
+
+    /// What a sync needs, taken from the app so that the sync can run on its own connection
+    /// while the cadre goes on recording: the network may take minutes at 2G rates.
+    pub fn sync_job(&self) -> FieldResult<SyncJob> {
         let (url, token): (String, String) = self
             .store
             .conn()
@@ -225,47 +280,18 @@ impl FieldApp {
             })
             .optional()?
             .ok_or(FieldError::NotSignedIn)?;
-        let mut transport = HttpTransport::new(&url, &token);
-        let options = SyncOptions {
-            attempts: 2,
-            ..SyncOptions::default()
-        };
-        let report = client::sync_now(&mut self.store, &mut transport, &options, on_event)?;
-        self.store.conn().execute(
-            "UPDATE app_session SET last_sync = ?1",
-            [now().to_rfc3339()],
-        )?;
-        Ok(report)
+        Ok(SyncJob {
+            path: self.dir.join(STORE_FILE),
+            key: Arc::clone(&self.key),
+            url,
+            token,
+            syncing: Arc::clone(&self.syncing),
+        })
     }
 
-    /// Whether the sync server accepts a connection within two seconds (a plain TCP connect:
-    /// cheap enough to poll, and no HTTP client to build and drop on every poll).
-    pub fn server_reachable(&self) -> FieldResult<bool> {
-        use std::net::ToSocketAddrs;
-        let Some(me) = self.me()? else {
-            return Ok(false);
-        };
-        let rest = me
-            .server_url
-            .split_once("://")
-            .map_or(me.server_url.as_str(), |(_, r)| r);
-        let host = rest.split('/').next().unwrap_or(rest);
-        let default_port = if me.server_url.starts_with("https") {
-            443
-        } else {
-            80
-        };
-        let addr = if host.contains(':') {
-            host.to_string()
-        } else {
-            format!("{host}:{default_port}")
-        };
-        let Ok(mut addrs) = addr.to_socket_addrs() else {
-            return Ok(false);
-        };
-        Ok(addrs.any(|a| {
-            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
-        }))
+    /// The server's address, when signed in.
+    pub fn server_url(&self) -> FieldResult<Option<String>> {
+        Ok(self.me()?.map(|me| me.server_url))
     }
 
     /// The home screen: today's check-ins, what waits to sync, the last sync.
@@ -806,6 +832,62 @@ impl FieldApp {
                 name: m.name.clone(),
             })
             .collect())
+    }
+}
+
+/// Whether the sync server at `server_url` accepts a connection within two seconds (a plain TCP connect:
+/// cheap enough to poll, and no HTTP client to build and drop on every poll).
+pub fn server_reachable(server_url: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    let rest = server_url.split_once("://").map_or(server_url, |(_, r)| r);
+    let host = rest.split('/').next().unwrap_or(rest);
+    let default_port = if server_url.starts_with("https") {
+        443
+    } else {
+        80
+    };
+    let addr = if host.contains(':') {
+        host.to_string()
+    } else {
+        format!("{host}:{default_port}")
+    };
+    let Ok(mut addrs) = addr.to_socket_addrs() else {
+        return false;
+    };
+    addrs.any(|a| {
+        std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
+    })
+}
+
+/// A sync taken from a [`FieldApp`] ([`FieldApp::sync_job`]): it opens its own connection to
+/// the encrypted store, so the app's other commands go on while it waits on the network
+/// (SQLite's WAL lets both connections work; a write waits for the other's at most a few
+/// seconds). Only one job runs at a time; a second waits for the first.
+#[derive(Debug)]
+pub struct SyncJob {
+    path: PathBuf,
+    key: Arc<DeviceKey>,
+    url: String,
+    token: String,
+    syncing: Arc<Mutex<()>>,
+}
+
+impl SyncJob {
+    /// Pushes this device's records and pulls the others', reporting progress.
+    pub fn run(self, on_event: &mut dyn FnMut(SyncEvent)) -> FieldResult<SyncReport> {
+        let _running = self.syncing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut store = Store::open_encrypted(&self.path, &self.key)?;
+        let mut transport = HttpTransport::new(&self.url, &self.token);
+        let options = SyncOptions {
+            attempts: 2,
+            ..SyncOptions::default()
+        };
+        let report = client::sync_now(&mut store, &mut transport, &options, on_event)?;
+        store.conn().execute(
+            "UPDATE app_session SET last_sync = ?1",
+            [now().to_rfc3339()],
+        )?;
+        Ok(report)
     }
 }
 

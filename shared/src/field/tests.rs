@@ -4,6 +4,9 @@ use super::*;
 use crate::domain::codes::{DayStatus, LeaveType};
 use crate::domain::{Assignment, Team, Village};
 
+/// The PIN the tests' stores are encrypted with.
+const PIN: &str = "246810";
+
 fn d(s: &str) -> Date {
     s.parse().unwrap()
 }
@@ -16,7 +19,7 @@ fn ts(s: &str) -> Timestamp {
 /// example village, its team, one household assigned to `cadre` and one entitlement.
 fn app_with_village(cadre: &str, role: &str) -> (tempfile::TempDir, FieldApp, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = FieldApp::open(dir.path()).unwrap();
+    let mut app = FieldApp::open(dir.path(), PIN).unwrap();
     app.store
         .conn()
         .execute(
@@ -48,7 +51,7 @@ fn app_with_village(cadre: &str, role: &str) -> (tempfile::TempDir, FieldApp, St
 #[test]
 fn commands_other_than_reading_need_a_signed_in_cadre() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = FieldApp::open(dir.path()).unwrap();
+    let mut app = FieldApp::open(dir.path(), PIN).unwrap();
     assert_eq!(app.me().unwrap(), None);
     let err = app
         .check_in(
@@ -69,7 +72,7 @@ fn commands_other_than_reading_need_a_signed_in_cadre() {
 #[test]
 fn login_refuses_a_bad_server_address_without_calling_out() {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = FieldApp::open(dir.path()).unwrap();
+    let mut app = FieldApp::open(dir.path(), PIN).unwrap();
     let err = app
         .login(&LoginInput {
             server_url: "example.org".into(),
@@ -362,7 +365,7 @@ fn a_first_secretary_sees_each_team_member() {
 fn drafts_survive_reopening_until_discarded() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let mut app = FieldApp::open(dir.path()).unwrap();
+        let mut app = FieldApp::open(dir.path(), PIN).unwrap();
         app.save_draft("visit:h1", r#"{"demands":"修路"}"#).unwrap();
         app.save_draft("visit:h1", r#"{"demands":"修路和饮水"}"#)
             .unwrap();
@@ -371,7 +374,7 @@ fn drafts_survive_reopening_until_discarded() {
             "bad_draft"
         );
     }
-    let mut app = FieldApp::open(dir.path()).unwrap();
+    let mut app = FieldApp::open(dir.path(), PIN).unwrap();
     assert_eq!(
         app.draft("visit:h1").unwrap().as_deref(),
         Some(r#"{"demands":"修路和饮水"}"#)
@@ -469,4 +472,47 @@ fn location_from_env_parses_or_gives_none() {
     assert_eq!(location_from_env(Some("95,103")), None);
     assert_eq!(location_from_env(Some("a,b")), None);
     assert_eq!(location_from_env(None), None);
+}
+
+#[test]
+fn the_store_opens_only_with_its_pin_and_the_pin_can_change() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!FieldApp::exists(dir.path()));
+    let err = FieldApp::open(dir.path(), "12").unwrap_err();
+    assert_eq!(err.code(), "pin_too_short");
+    {
+        let mut app = FieldApp::open(dir.path(), PIN).unwrap();
+        app.save_draft("visit", r#"{"note":"院墙裂缝"}"#).unwrap();
+    }
+    assert!(FieldApp::exists(dir.path()));
+    assert_eq!(
+        FieldApp::open(dir.path(), "135790").unwrap_err().code(),
+        "wrong_pin"
+    );
+    let mut app = FieldApp::open(dir.path(), PIN).unwrap();
+    // The old PIN must be right before the store is re-keyed.
+    assert_eq!(
+        app.change_pin("000000", "135790").unwrap_err().code(),
+        "wrong_pin"
+    );
+    app.change_pin(PIN, "135790").unwrap();
+    drop(app);
+    assert_eq!(
+        FieldApp::open(dir.path(), PIN).unwrap_err().code(),
+        "wrong_pin"
+    );
+    let app = FieldApp::open(dir.path(), "135790").unwrap();
+    assert_eq!(
+        app.draft("visit").unwrap().as_deref(),
+        Some(r#"{"note":"院墙裂缝"}"#)
+    );
+    // Nothing the cadre typed is readable in the store's files (database, WAL, salt).
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes
+                .windows("院墙裂缝".len())
+                .any(|w| w == "院墙裂缝".as_bytes())
+        );
+    }
 }

@@ -5,6 +5,10 @@ import { i18n } from '../i18n'
 
 export function showError(e: unknown) {
   const err = toAppError(e)
+  if (err.code === 'wrong_pin') {
+    showFailToast({ message: i18n.global.t('errors.wrongPin'), duration: 4000 })
+    return
+  }
   const t = i18n.global.t
   const text = err.code === 'network' ? t('errors.network') : err.message || t('errors.generic')
   showFailToast({ message: text, duration: 4000, wordBreak: 'break-word' })
