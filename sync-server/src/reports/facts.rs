@@ -316,6 +316,18 @@ pub(crate) fn cadres(tx: &mut dyn Tx) -> StoreResult<HashMap<String, CadreInfo>>
 
 /// Visits, with their photos' hashes when `photos` (R9 needs them; R8 does not). With
 /// `started`, only visits whose local start date is in that range.
+/// The name on one cadre's record (not void), if the server has it.
+pub(crate) fn cadre_name(tx: &mut dyn Tx, id: &str) -> StoreResult<Option<String>> {
+    Ok(
+        load(tx, "p_cadre", &["name", "state"], RowFilter::Doc(id), |r| {
+            r.live(1).then_some(())?;
+            r.s(0)
+        })?
+        .into_iter()
+        .next(),
+    )
+}
+
 pub(crate) fn visits(
     tx: &mut dyn Tx,
     filter: RowFilter<'_>,

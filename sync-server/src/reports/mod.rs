@@ -723,10 +723,13 @@ pub fn attendance_ledger(
     for (cadre, d) in facts::inspection_absences(tx, filter)? {
         f.inspection_absences.entry(cadre).or_default().push(d);
     }
-    f.cadre_names = facts::cadres(tx)?
-        .into_iter()
-        .filter_map(|(id, c)| Some((id, c.name?)))
-        .collect();
+    // The names of the scope's team cadres only, each read by id: the city's cadre list
+    // (80,000 at scale 1, mostly pairing cadres) is not the county ledger's to read.
+    for id in &cadres {
+        if let Some(name) = facts::cadre_name(tx, id)? {
+            f.cadre_names.insert(id.to_string(), name);
+        }
+    }
     f.seats = seats;
     Ok(cunji_core::reports::attendance::ledger(
         &f,
