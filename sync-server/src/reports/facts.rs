@@ -1,9 +1,27 @@
 //! Reading the facts of a scope from the merged projection tables (either backend), for the
 //! pure report functions of [`cunji_core::reports`].
 //!
-//! Every loader reads one table through [`Tx::scan`], skipping void records and rows whose
-//! required cells do not parse (a merged record that breaks a rule still projects; its
-//! unreadable cells are left out of the figures, never guessed).
+//! Every loader reads one table through [`Tx::scan`] / [`Tx::scan_where`], skipping void
+//! records and rows whose required cells do not parse (a merged record that breaks a rule
+//! still projects; its unreadable cells are left out of the figures, never guessed).
+//!
+//! ## Who does what: SQL narrows, the pure functions decide
+//! The formulas live once, in [`cunji_core::reports`] and the device rules it calls; SQL only
+//! chooses which rows they see, by conditions that are plainly the report's inputs:
+//! - the **scope**: a division's records are found through the `documents(kind, id, …)`
+//!   index (SQLite) or `documents(kind, village_code, …)` (PostgreSQL), not by joining every
+//!   projection row of the city to its document (BENCHMARKS.md: 17 s → 0.7 s for the city's
+//!   visit coverage at scale 0.1);
+//! - the **period**, where the report reads nothing outside it: the ledger reads the month's
+//!   check-ins and logs, coverage the visits that started in P (`start_date`, `local_date`,
+//!   `date`, compared as ISO text);
+//! - the **columns and tables** a report reads: coverage skips photo hashes, check-ins and
+//!   inspections, which only R9 uses.
+//!
+//! Deliberately not in SQL: R2's day statuses, R6–R8 (who counts, evidence levels, geofence
+//! and distance tests) and the roll-ups. Doing them as GROUP BY queries would restate each
+//! rule in two SQL dialects beside the Rust the devices run, and the measured remaining cost
+//! is reading rows, not computing on them.
 
 use std::collections::HashMap;
 
@@ -13,14 +31,14 @@ use cunji_core::domain::codes::*;
 use cunji_core::domain::org::Geofence;
 use cunji_core::reports::evidence::{CheckInPoint, VisitRecord};
 use cunji_core::reports::visits::CadreInfo;
-use cunji_core::reports::{HouseholdFact, StatusEventFact};
+use cunji_core::reports::{DateRange, HouseholdFact, StatusEventFact};
 use cunji_core::rules::attendance::{LeaveFact, Period};
 use cunji_core::rules::policy::{DeliveryFact, EntitlementFact};
 use cunji_core::rules::visits::AssignmentFact;
 use cunji_core::values::{Date, Geo, Money};
 use rusqlite::types::Value;
 
-use crate::store::{RowFilter, StoreResult, Tx};
+use crate::store::{Between, RowFilter, StoreResult, Tx};
 
 /// One scanned row: `[doc_id, received_ts, village_code, columns…]`.
 pub(crate) struct Row<'a>(pub &'a [Value]);
@@ -100,10 +118,22 @@ pub(crate) fn load<T>(
     table: &str,
     columns: &[&str],
     filter: RowFilter<'_>,
+    f: impl FnMut(Row<'_>) -> Option<T>,
+) -> StoreResult<Vec<T>> {
+    load_where(tx, table, columns, filter, None, f)
+}
+
+/// [`load`] of the rows whose column `between.column` is in the range (a report period).
+pub(crate) fn load_where<T>(
+    tx: &mut dyn Tx,
+    table: &str,
+    columns: &[&str],
+    filter: RowFilter<'_>,
+    between: Option<Between<'_>>,
     mut f: impl FnMut(Row<'_>) -> Option<T>,
 ) -> StoreResult<Vec<T>> {
     let mut out = Vec::new();
-    tx.scan(table, columns, filter, &mut |v| {
+    tx.scan_where(table, columns, filter, between, &mut |v| {
         if let Some(x) = f(Row(v)) {
             out.push(x);
         }
@@ -284,19 +314,48 @@ pub(crate) fn cadres(tx: &mut dyn Tx) -> StoreResult<HashMap<String, CadreInfo>>
     Ok(rows.into_iter().collect())
 }
 
-pub(crate) fn visits(tx: &mut dyn Tx, filter: RowFilter<'_>) -> StoreResult<Vec<VisitRecord>> {
+/// Visits, with their photos' hashes when `photos` (R9 needs them; R8 does not). With
+/// `started`, only visits whose local start date is in that range.
+/// The name on one cadre's record (not void), if the server has it.
+pub(crate) fn cadre_name(tx: &mut dyn Tx, id: &str) -> StoreResult<Option<String>> {
+    Ok(
+        load(tx, "p_cadre", &["name", "state"], RowFilter::Doc(id), |r| {
+            r.live(1).then_some(())?;
+            r.s(0)
+        })?
+        .into_iter()
+        .next(),
+    )
+}
+
+pub(crate) fn visits(
+    tx: &mut dyn Tx,
+    filter: RowFilter<'_>,
+    started: Option<DateRange>,
+    photos: bool,
+) -> StoreResult<Vec<VisitRecord>> {
     let mut hashes: HashMap<String, Vec<String>> = HashMap::new();
-    tx.scan("p_visit_photo", &["sha256", "phash"], filter, &mut |v| {
-        let r = Row(v);
-        let e = hashes.entry(r.id()).or_default();
-        if let Some(h) = r.s(0) {
-            e.push(h);
-        }
-        if let Some(h) = r.s(1) {
-            e.push(format!("phash:{h}"));
-        }
-    })?;
-    load(
+    if photos {
+        tx.scan("p_visit_photo", &["sha256", "phash"], filter, &mut |v| {
+            let r = Row(v);
+            let e = hashes.entry(r.id()).or_default();
+            if let Some(h) = r.s(0) {
+                e.push(h);
+            }
+            if let Some(h) = r.s(1) {
+                e.push(format!("phash:{h}"));
+            }
+        })?;
+    }
+    let (from, to) = started
+        .map(|p| (p.from.to_string(), p.to.to_string()))
+        .unwrap_or_default();
+    let between = started.map(|_| Between {
+        column: "start_date",
+        from: &from,
+        to: &to,
+    });
+    load_where(
         tx,
         "p_visit",
         &[
@@ -315,6 +374,7 @@ pub(crate) fn visits(tx: &mut dyn Tx, filter: RowFilter<'_>) -> StoreResult<Vec<
             "state",
         ],
         filter,
+        between,
         |r| {
             let id = r.id();
             let confirmation = code(r.s(9), Confirmation::from_code)?;
@@ -359,8 +419,21 @@ pub(crate) struct CheckInRow {
     pub mock: bool,
 }
 
-pub(crate) fn checkins(tx: &mut dyn Tx, filter: RowFilter<'_>) -> StoreResult<Vec<CheckInRow>> {
-    load(
+/// Submitted check-ins; with `days`, only those whose local date is in that range.
+pub(crate) fn checkins(
+    tx: &mut dyn Tx,
+    filter: RowFilter<'_>,
+    days: Option<DateRange>,
+) -> StoreResult<Vec<CheckInRow>> {
+    let (from, to) = days
+        .map(|p| (p.from.to_string(), p.to.to_string()))
+        .unwrap_or_default();
+    let between = days.map(|_| Between {
+        column: "local_date",
+        from: &from,
+        to: &to,
+    });
+    load_where(
         tx,
         "p_checkin",
         &[
@@ -375,6 +448,7 @@ pub(crate) fn checkins(tx: &mut dyn Tx, filter: RowFilter<'_>) -> StoreResult<Ve
             "state",
         ],
         filter,
+        between,
         |r| {
             r.submitted(8).then_some(())?;
             Some(CheckInRow {
@@ -598,16 +672,27 @@ pub(crate) fn policy_names(tx: &mut dyn Tx) -> StoreResult<HashMap<String, Strin
     .collect())
 }
 
-/// Submitted work logs: (author, log date, local date of the review if any).
+/// Submitted work logs: (author, log date, local date of the review if any); with `days`,
+/// only logs dated in that range.
 pub(crate) fn work_logs(
     tx: &mut dyn Tx,
     filter: RowFilter<'_>,
+    days: Option<DateRange>,
 ) -> StoreResult<Vec<(String, Date, Option<Date>)>> {
-    load(
+    let (from, to) = days
+        .map(|p| (p.from.to_string(), p.to.to_string()))
+        .unwrap_or_default();
+    let between = days.map(|_| Between {
+        column: "date",
+        from: &from,
+        to: &to,
+    });
+    load_where(
         tx,
         "p_work_log",
         &["author_id", "date", "review_date", "state"],
         filter,
+        between,
         |r| {
             r.submitted(3).then_some(())?;
             Some((r.s(0)?, r.date(1)?, r.date(2)))

@@ -671,6 +671,19 @@ pub fn attendance_ledger(
     today: Date,
 ) -> StoreResult<LedgerReport> {
     let filter = scope.filter();
+    let days: Vec<Date> = cunji_core::rules::attendance::month_days(year, month).collect();
+    let Some(month_range) = days.first().zip(days.last()).map(|(from, to)| DateRange {
+        from: *from,
+        to: *to,
+    }) else {
+        return Ok(cunji_core::reports::attendance::ledger(
+            &AttendanceFacts::default(),
+            year,
+            month,
+            today,
+            &AttendanceConfig::default(),
+        ));
+    };
     let villages = facts::villages(tx, filter)?;
     let seats = facts::team_seats(tx, filter)?;
     let cadres: std::collections::HashSet<&str> =
@@ -679,8 +692,9 @@ pub fn attendance_ledger(
         village_names: facts::village_names(&villages),
         ..AttendanceFacts::default()
     };
-    for c in facts::checkins(tx, filter)? {
-        // Only this month's check-ins make its day statuses.
+    // Only this month's check-ins make its day statuses (the range is read from SQL; the
+    // check below keeps the rule in one place should the range be widened).
+    for c in facts::checkins(tx, filter, Some(month_range))? {
         if !cadres.contains(c.cadre_id.as_str()) || c.date.year() != year || c.date.month() != month
         {
             continue;
@@ -702,16 +716,20 @@ pub fn attendance_ledger(
     for (cadre, l) in facts::leaves(tx, filter)? {
         f.leaves.entry(cadre).or_default().push(l);
     }
-    for (cadre, date, reviewed) in facts::work_logs(tx, filter)? {
+    // The ledger reads only the month's logs (R16).
+    for (cadre, date, reviewed) in facts::work_logs(tx, filter, Some(month_range))? {
         f.logs.entry(cadre).or_default().push((date, reviewed));
     }
     for (cadre, d) in facts::inspection_absences(tx, filter)? {
         f.inspection_absences.entry(cadre).or_default().push(d);
     }
-    f.cadre_names = facts::cadres(tx)?
-        .into_iter()
-        .filter_map(|(id, c)| Some((id, c.name?)))
-        .collect();
+    // The names of the scope's team cadres only, each read by id: the city's cadre list
+    // (80,000 at scale 1, mostly pairing cadres) is not the county ledger's to read.
+    for id in &cadres {
+        if let Some(name) = facts::cadre_name(tx, id)? {
+            f.cadre_names.insert(id.to_string(), name);
+        }
+    }
     f.seats = seats;
     Ok(cunji_core::reports::attendance::ledger(
         &f,
@@ -730,11 +748,33 @@ pub fn visit_facts(tx: &mut dyn Tx, scope: &ReportScope) -> StoreResult<VisitFac
         households: facts::households(tx, filter)?,
         status_changes: facts::status_events(tx, filter)?,
         assignments: facts::assignments(tx, filter)?,
-        visits: facts::visits(tx, filter)?,
-        checkins: facts::checkin_points(&facts::checkins(tx, filter)?),
+        visits: facts::visits(tx, filter, None, true)?,
+        checkins: facts::checkin_points(&facts::checkins(tx, filter, None)?),
         cadres: facts::cadres(tx)?,
         villages: facts::village_names(&villages),
         inspection_checks: facts::inspection_checks(tx, filter)?,
+    })
+}
+
+/// The facts report 2 reads: [`visit_facts`] without what coverage does not look at (R9's
+/// photo hashes, check-ins and inspections) and with only the visits that started in P
+/// (a visit outside P covers nothing in P).
+pub fn coverage_facts(
+    tx: &mut dyn Tx,
+    scope: &ReportScope,
+    p: DateRange,
+) -> StoreResult<VisitFacts> {
+    let filter = scope.filter();
+    let villages = facts::villages(tx, filter)?;
+    Ok(VisitFacts {
+        households: facts::households(tx, filter)?,
+        status_changes: facts::status_events(tx, filter)?,
+        assignments: facts::assignments(tx, filter)?,
+        visits: facts::visits(tx, filter, Some(p), false)?,
+        checkins: Vec::new(),
+        cadres: facts::cadres(tx)?,
+        villages: facts::village_names(&villages),
+        inspection_checks: Vec::new(),
     })
 }
 
@@ -744,7 +784,7 @@ pub fn visit_coverage(
     scope: &ReportScope,
     p: DateRange,
 ) -> StoreResult<CoverageReport> {
-    let f = visit_facts(tx, scope)?;
+    let f = coverage_facts(tx, scope, p)?;
     Ok(cunji_core::reports::visits::coverage(
         &f,
         p,

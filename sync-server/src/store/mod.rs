@@ -166,6 +166,23 @@ pub enum RowFilter<'a> {
     Doc(&'a str),
 }
 
+/// A range condition of [`Tx::scan_where`] on one text column of a projection table (a
+/// declared column name, never input), both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Between<'a> {
+    pub column: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// The kind whose projection tables include `table`.
+pub(crate) fn kind_of_table(table: &str) -> Option<Kind> {
+    cunji_core::domain::all_tables()
+        .into_iter()
+        .find(|(_, t)| t.name == table)
+        .map(|(k, _)| k)
+}
+
 /// A record changed after a pull cursor: its last change's sequence number, id and kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedDoc {
@@ -253,6 +270,20 @@ pub trait Tx {
         table: &str,
         columns: &[&str],
         filter: RowFilter<'_>,
+        each: &mut dyn FnMut(&[rusqlite::types::Value]),
+    ) -> StoreResult<()> {
+        self.scan_where(table, columns, filter, None, each)
+    }
+    /// [`Tx::scan`], keeping only rows whose text column `between.column` lies in
+    /// `[between.from, between.to]` (byte order: ISO dates and times). A division's rows are
+    /// found through the `documents(kind, village_code, id, received_ts)` index, so a county
+    /// reads its own records, not the city's.
+    fn scan_where(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        filter: RowFilter<'_>,
+        between: Option<Between<'_>>,
         each: &mut dyn FnMut(&[rusqlite::types::Value]),
     ) -> StoreResult<()>;
     /// Ids of stored documents of `kind` after `after` in id order, at most `limit` (for

@@ -58,7 +58,7 @@ use r2d2_postgres::PostgresConnectionManager;
 use rusqlite::types::Value;
 
 use super::{
-    Account, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
+    Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
     ScopeFilter, StoreError, StoreResult, TokenRow, Tx,
 };
 
@@ -150,6 +150,11 @@ pub const MIGRATIONS: &[&str] = &[
     "
     -- 2: the pushing device's clock offset beside the server's received time (R2 drift).
     ALTER TABLE changes ADD COLUMN device_clock_offset_ms BIGINT;
+",
+    "
+    -- 3: reports read a division's records of one kind from this index (covering: the join
+    -- to a projection table needs only the id, and the rows carry the received time).
+    CREATE INDEX documents_kind_village ON documents(kind, village_code, id, received_ts);
 ",
 ];
 
@@ -885,18 +890,19 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn scan(
+    fn scan_where(
         &mut self,
         table: &str,
         columns: &[&str],
         filter: RowFilter<'_>,
+        between: Option<Between<'_>>,
         each: &mut dyn FnMut(&[Value]),
     ) -> StoreResult<()> {
-        let decl = self
+        let (kind, decl) = self
             .tables
             .iter()
             .find(|(_, t)| t.name == table)
-            .map(|(_, t)| *t)
+            .map(|(k, t)| (*k, *t))
             .ok_or_else(|| StoreError::Corrupt(format!("{table} is not a projection table")))?;
         let types = columns
             .iter()
@@ -906,20 +912,64 @@ impl Tx for PgTx<'_> {
                 })
             })
             .collect::<StoreResult<Vec<SqlType>>>()?;
+        if let Some(b) = between {
+            decl.column_type(b.column).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "{table}.{} is not a declared projection column",
+                    b.column
+                ))
+            })?;
+        }
         let cols: String = columns.iter().map(|c| format!(", t.{c}")).collect();
-        let (condition, arg) = match filter {
-            RowFilter::All => ("$1::text IS NULL", None),
-            RowFilter::Division(prefix) => (
-                "left(d.village_code, char_length($1)) = $1",
-                Some(prefix.to_string()),
+        // As on SQLite: `d.kind` lets a division be read from `documents_kind_village`. A
+        // prefix of digits is a range with the prefix "plus one" as its upper bound (see the
+        // module docs on collations).
+        let (condition, arg, upper) = match filter {
+            RowFilter::All => (
+                "$1::text IS NULL AND $3::text IS NULL".to_string(),
+                None,
+                None,
             ),
-            RowFilter::Doc(id) => ("t.doc_id = $1", Some(id.to_string())),
+            RowFilter::Division(prefix) => match digits_upper_bound(prefix) {
+                Some(Some(upper)) => (
+                    "d.village_code >= $1 AND d.village_code < $3".to_string(),
+                    Some(prefix.to_string()),
+                    Some(upper),
+                ),
+                Some(None) => (
+                    "d.village_code >= $1 AND $3::text IS NULL".to_string(),
+                    Some(prefix.to_string()),
+                    None,
+                ),
+                None => (
+                    "left(d.village_code, char_length($1)) = $1 AND $3::text IS NULL".to_string(),
+                    Some(prefix.to_string()),
+                    None,
+                ),
+            },
+            RowFilter::Doc(id) => (
+                "t.doc_id = $1 AND $3::text IS NULL".to_string(),
+                Some(id.to_string()),
+                None,
+            ),
+        };
+        // Byte order (`COLLATE "C"`), as SQLite compares: ISO dates and times sort by bytes.
+        let range = match between {
+            Some(b) => format!(
+                " AND t.{c} COLLATE \"C\" >= $4 AND t.{c} COLLATE \"C\" <= $5",
+                c = b.column
+            ),
+            None => " AND $4::text IS NULL AND $5::text IS NULL".to_string(),
         };
         let sql = format!(
-            "SELECT t.doc_id, d.received_ts, d.village_code{cols} FROM {table} t JOIN documents d ON d.id = t.doc_id WHERE {condition}"
+            "SELECT t.doc_id, d.received_ts, d.village_code{cols} FROM documents d JOIN {table} t ON t.doc_id = d.id
+              WHERE d.kind = $2 AND {condition}{range}"
         );
+        let (from, to) = (between.map(|b| b.from), between.map(|b| b.to));
         let stmt = self.stmt(&sql)?;
-        let portal = self.tx.bind(&stmt, &[&arg])?;
+        let portal = self
+            .tx
+            .bind(&stmt, &[&arg, &kind.code(), &upper, &from, &to])?;
         let mut values = Vec::with_capacity(columns.len() + 3);
         loop {
             let rows = self.tx.query_portal(&portal, SCAN_ROWS)?;
