@@ -16,6 +16,7 @@
 //! decide when to call [`FieldApp::sync`]), photos (stored by hash elsewhere), and supervisors'
 //! reports (issue 5).
 
+mod forms;
 mod month;
 mod types;
 
@@ -32,6 +33,7 @@ use crate::store::{Author, CreateOptions, HouseholdFilter, Page, Store};
 use crate::sync::client::{self, HttpTransport, SyncEvent, SyncOptions, SyncReport};
 use crate::values::{Date, Geo, Timestamp};
 
+pub use forms::*;
 pub use month::{MyMonth, month_grid};
 pub use types::*;
 
