@@ -64,7 +64,7 @@ export const messages = {
     },
     records: {
       title: '登记', petitions: '信访诉求', newPetition: '登记诉求', statusChange: '动态调整', projects: '项目',
-      inspection: '督查暗访', survey: '满意度测评', none: '你的账号没有可登记的事项',
+      inspection: '督查暗访', survey: '满意度测评',
     },
     petition: {
       title: '登记信访诉求', listTitle: '信访诉求', anonymous: '匿名诉求(本村)', received: '受理日期', channel: '来源渠道',
@@ -183,7 +183,7 @@ export const messages = {
     },
     records: {
       title: 'Record', petitions: 'Petitions', newPetition: 'Take a petition', statusChange: 'Status change', projects: 'Projects',
-      inspection: 'Inspection', survey: 'Satisfaction survey', none: 'Your account has nothing to record here',
+      inspection: 'Inspection', survey: 'Satisfaction survey',
     },
     petition: {
       title: 'Take a petition', listTitle: 'Petitions', anonymous: 'Anonymous (this village)', received: 'Received on', channel: 'Channel',
