@@ -337,11 +337,9 @@ pub mod status_changes {
         state: State<'_, AppState>,
         id: String,
         objection: usize,
-        resolution: String,
+        text: String,
     ) -> CmdResult<()> {
-        Ok(state
-            .lock()
-            .resolve_objection(&id, objection, &resolution)?)
+        Ok(state.lock().resolve_objection(&id, objection, &text)?)
     }
 
     #[tauri::command]

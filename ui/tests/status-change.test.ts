@@ -95,6 +95,24 @@ describe('status change', () => {
     expect(app.of('withdraw_status_change')).toEqual([{ id: 'sc1', reason: '农户申请撤回' }])
   })
 
+  it('settles an objection raised during the public notice', async () => {
+    const noticed = exitCase()
+    noticed.case.steps.push({
+      step: 'publicity', date: '2016-10-17', actor_id: 'cadre-me', outcome: 'passed', note: null, votes_for: null, votes_against: null,
+      publicity: { start: '2016-10-17', end: '2016-10-23', objections: [{ summary: '务工收入未如实登记', resolution: null }] },
+    })
+    const app = fakeApp({ ...page(), status_changes: () => [noticed], resolve_objection: () => null })
+    const { wrapper } = await mountAt(StatusChange, '/status-change/:household', '/status-change/hh1')
+    await wrapper.find('[data-test=objection-resolve-0]').trigger('click')
+    await flushPromises()
+    expect(app.of('resolve_objection')).toHaveLength(0)
+    await wrapper.find('[data-test=objection-answer-0] input').setValue('经核实已计入工资性收入')
+    await wrapper.find('[data-test=objection-resolve-0]').trigger('click')
+    await flushPromises()
+    expect(app.of('resolve_objection')).toEqual([{ id: 'sc1', objection: 0, text: '经核实已计入工资性收入' }])
+    expect(toasts()).toContain('异议已处理')
+  })
+
   it('is read-only for a team member', async () => {
     signIn('team_member')
     fakeApp(page(rights({ petition: true })))
