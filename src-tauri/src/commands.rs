@@ -44,6 +44,25 @@ handler![
     drafts::save_draft,
     drafts::draft,
     drafts::discard_draft,
+    forms::record_rights,
+    forms::villages,
+    forms::village_cadres,
+    forms::village_households,
+    petitions::record_petition,
+    petitions::advance_petition,
+    petitions::petitions,
+    status_changes::open_status_change,
+    status_changes::add_status_change_step,
+    status_changes::resolve_objection,
+    status_changes::withdraw_status_change,
+    status_changes::status_changes,
+    projects::create_project,
+    projects::report_project_progress,
+    projects::projects,
+    inspections::record_inspection,
+    inspections::my_inspections,
+    surveys::record_survey,
+    surveys::surveys,
 ];
 
 pub mod lock {
@@ -268,5 +287,178 @@ pub mod drafts {
     #[tauri::command]
     pub fn discard_draft(state: State<'_, AppState>, form: String) -> CmdResult<()> {
         Ok(state.app()?.discard_draft(&form)?)
+    }
+}
+
+pub mod forms {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::field::{Choice, RecordRights};
+
+    #[tauri::command]
+    pub fn record_rights(state: State<'_, AppState>) -> CmdResult<RecordRights> {
+        Ok(state.lock().record_rights()?)
+    }
+
+    #[tauri::command]
+    pub fn villages(state: State<'_, AppState>) -> CmdResult<Vec<Choice>> {
+        Ok(state.lock().villages()?)
+    }
+
+    #[tauri::command]
+    pub fn village_cadres(state: State<'_, AppState>, village: String) -> CmdResult<Vec<Choice>> {
+        Ok(state.lock().village_cadres(&village)?)
+    }
+
+    #[tauri::command]
+    pub fn village_households(
+        state: State<'_, AppState>,
+        village: String,
+    ) -> CmdResult<Vec<Choice>> {
+        Ok(state.lock().village_households(&village)?)
+    }
+}
+
+pub mod petitions {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::field::{PetitionInput, PetitionItem, PetitionStep, today};
+
+    #[tauri::command]
+    pub fn record_petition(state: State<'_, AppState>, input: PetitionInput) -> CmdResult<String> {
+        Ok(state.lock().record_petition(&input)?)
+    }
+
+    #[tauri::command]
+    pub fn advance_petition(
+        state: State<'_, AppState>,
+        id: String,
+        step: PetitionStep,
+    ) -> CmdResult<()> {
+        Ok(state.lock().advance_petition(&id, &step)?)
+    }
+
+    #[tauri::command]
+    pub fn petitions(
+        state: State<'_, AppState>,
+        household: Option<String>,
+    ) -> CmdResult<Vec<PetitionItem>> {
+        Ok(state.lock().petitions(household.as_deref(), today())?)
+    }
+}
+
+pub mod status_changes {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::field::{StatusChangeInput, StatusChangeItem, StepInput, today};
+
+    #[tauri::command]
+    pub fn open_status_change(
+        state: State<'_, AppState>,
+        input: StatusChangeInput,
+    ) -> CmdResult<String> {
+        Ok(state.lock().open_status_change(&input, today())?)
+    }
+
+    #[tauri::command]
+    pub fn add_status_change_step(
+        state: State<'_, AppState>,
+        id: String,
+        input: StepInput,
+    ) -> CmdResult<()> {
+        Ok(state.lock().add_status_change_step(&id, &input)?)
+    }
+
+    #[tauri::command]
+    pub fn resolve_objection(
+        state: State<'_, AppState>,
+        id: String,
+        objection: usize,
+        text: String,
+    ) -> CmdResult<()> {
+        Ok(state.lock().resolve_objection(&id, objection, &text)?)
+    }
+
+    #[tauri::command]
+    pub fn withdraw_status_change(
+        state: State<'_, AppState>,
+        id: String,
+        reason: String,
+    ) -> CmdResult<()> {
+        Ok(state.lock().withdraw_status_change(&id, &reason)?)
+    }
+
+    #[tauri::command]
+    pub fn status_changes(
+        state: State<'_, AppState>,
+        household: String,
+    ) -> CmdResult<Vec<StatusChangeItem>> {
+        Ok(state.lock().status_changes(&household)?)
+    }
+}
+
+pub mod projects {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::domain::{Progress, Project};
+    use cunji_core::field::{ProjectItem, today};
+
+    #[tauri::command]
+    pub fn create_project(state: State<'_, AppState>, project: Project) -> CmdResult<String> {
+        Ok(state.lock().create_project(&project, today())?)
+    }
+
+    #[tauri::command]
+    pub fn report_project_progress(
+        state: State<'_, AppState>,
+        id: String,
+        progress: Progress,
+    ) -> CmdResult<()> {
+        Ok(state.lock().report_project_progress(&id, &progress)?)
+    }
+
+    #[tauri::command]
+    pub fn projects(state: State<'_, AppState>) -> CmdResult<Vec<ProjectItem>> {
+        Ok(state.lock().projects(today())?)
+    }
+}
+
+pub mod inspections {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::domain::Inspection;
+    use cunji_core::field::InspectionItem;
+
+    #[tauri::command]
+    pub fn record_inspection(
+        state: State<'_, AppState>,
+        inspection: Inspection,
+    ) -> CmdResult<String> {
+        Ok(state.lock().record_inspection(&inspection)?)
+    }
+
+    #[tauri::command]
+    pub fn my_inspections(state: State<'_, AppState>) -> CmdResult<Vec<InspectionItem>> {
+        Ok(state.lock().my_inspections()?)
+    }
+}
+
+pub mod surveys {
+    use super::*;
+    use crate::CmdResult;
+    use cunji_core::domain::SatisfactionSurvey;
+    use cunji_core::field::SurveyItem;
+
+    #[tauri::command]
+    pub fn record_survey(
+        state: State<'_, AppState>,
+        survey: SatisfactionSurvey,
+    ) -> CmdResult<String> {
+        Ok(state.lock().record_survey(&survey)?)
+    }
+
+    #[tauri::command]
+    pub fn surveys(state: State<'_, AppState>, household: String) -> CmdResult<Vec<SurveyItem>> {
+        Ok(state.lock().surveys(&household)?)
     }
 }

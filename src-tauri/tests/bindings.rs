@@ -13,6 +13,10 @@ use cunji_core::field::{
     CheckInDone, CheckInInput, CodeLists, ConflictItem, Home, HouseholdItem, HouseholdPage,
     HouseholdQuery, LeaveInput, LeaveRow, LoginInput, Me, MemberOption, MyMonth, ResolveInput,
 };
+use cunji_core::field::{
+    Choice, InspectionItem, PetitionInput, PetitionItem, PetitionStep, ProjectItem, RecordRights,
+    StatusChangeInput, StatusChangeItem, StepInput, SurveyItem,
+};
 use cunji_core::sync::client::{SyncEvent, SyncReport};
 use ts_rs::TS;
 
@@ -42,7 +46,18 @@ fn export_all(dir: &Path) {
         ResolveInput,
         CodeLists,
         SyncReport,
-        SyncEvent
+        SyncEvent,
+        RecordRights,
+        Choice,
+        PetitionInput,
+        PetitionStep,
+        PetitionItem,
+        StatusChangeInput,
+        StepInput,
+        StatusChangeItem,
+        ProjectItem,
+        InspectionItem,
+        SurveyItem
     );
 }
 

@@ -24,6 +24,21 @@ import type { SyncEvent } from './bindings/SyncEvent'
 import type { SyncReport } from './bindings/SyncReport'
 import type { Visit } from './bindings/Visit'
 import type { WorkLog } from './bindings/WorkLog'
+import type { Choice } from './bindings/Choice'
+import type { Inspection } from './bindings/Inspection'
+import type { InspectionItem } from './bindings/InspectionItem'
+import type { PetitionInput } from './bindings/PetitionInput'
+import type { PetitionItem } from './bindings/PetitionItem'
+import type { PetitionStep } from './bindings/PetitionStep'
+import type { Progress } from './bindings/Progress'
+import type { Project } from './bindings/Project'
+import type { ProjectItem } from './bindings/ProjectItem'
+import type { RecordRights } from './bindings/RecordRights'
+import type { SatisfactionSurvey } from './bindings/SatisfactionSurvey'
+import type { StatusChangeInput } from './bindings/StatusChangeInput'
+import type { StatusChangeItem } from './bindings/StatusChangeItem'
+import type { StepInput } from './bindings/StepInput'
+import type { SurveyItem } from './bindings/SurveyItem'
 
 /** An error from the app: a stable code and a message a person can act on. */
 export class AppError extends Error {
@@ -90,6 +105,26 @@ export const api = {
   saveDraft: (form: string, json: string) => call<void>('save_draft', { form, json }),
   draft: (form: string) => call<string | null>('draft', { form }),
   discardDraft: (form: string) => call<void>('discard_draft', { form }),
+  // The process records' forms (petitions, 动态调整, projects, inspections, surveys).
+  recordRights: () => call<RecordRights>('record_rights'),
+  villages: () => call<Choice[]>('villages'),
+  villageCadres: (village: string) => call<Choice[]>('village_cadres', { village }),
+  villageHouseholds: (village: string) => call<Choice[]>('village_households', { village }),
+  recordPetition: (input: PetitionInput) => call<string>('record_petition', { input }),
+  advancePetition: (id: string, step: PetitionStep) => call<void>('advance_petition', { id, step }),
+  petitions: (household: string | null) => call<PetitionItem[]>('petitions', { household }),
+  openStatusChange: (input: StatusChangeInput) => call<string>('open_status_change', { input }),
+  addStatusChangeStep: (id: string, input: StepInput) => call<void>('add_status_change_step', { id, input }),
+  resolveObjection: (id: string, objection: number, text: string) => call<void>('resolve_objection', { id, objection, text }),
+  withdrawStatusChange: (id: string, reason: string) => call<void>('withdraw_status_change', { id, reason }),
+  statusChanges: (household: string) => call<StatusChangeItem[]>('status_changes', { household }),
+  createProject: (project: Project) => call<string>('create_project', { project }),
+  reportProjectProgress: (id: string, progress: Progress) => call<void>('report_project_progress', { id, progress }),
+  projects: () => call<ProjectItem[]>('projects'),
+  recordInspection: (inspection: Inspection) => call<string>('record_inspection', { inspection }),
+  myInspections: () => call<InspectionItem[]>('my_inspections'),
+  recordSurvey: (survey: SatisfactionSurvey) => call<string>('record_survey', { survey }),
+  surveys: (household: string) => call<SurveyItem[]>('surveys', { household }),
 }
 
 /** Listens to the progress of a sync. */

@@ -32,6 +32,11 @@ export async function useDraft<T extends object>(key: string, form: Ref<T>, opts
   )
   return {
     restored: saved !== null,
+    /** Stops saving and keeps the draft (the form now edits something else). */
+    stop() {
+      stop()
+      clearTimeout(timer)
+    },
     /** Stops saving and deletes the draft (after the record was saved). */
     async discard() {
       stop()

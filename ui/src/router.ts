@@ -15,6 +15,12 @@ const routes = [
   { path: '/worklog', component: () => import('./views/WorkLog.vue') },
   { path: '/mylog', component: () => import('./views/MyLog.vue'), meta: { tab: true } },
   { path: '/conflicts', component: () => import('./views/Conflicts.vue') },
+  { path: '/petition/new', component: () => import('./views/PetitionForm.vue') },
+  { path: '/petitions', component: () => import('./views/Petitions.vue') },
+  { path: '/status-change/:household', component: () => import('./views/StatusChange.vue') },
+  { path: '/projects', component: () => import('./views/Projects.vue') },
+  { path: '/inspection', component: () => import('./views/Inspection.vue') },
+  { path: '/survey/:household', component: () => import('./views/Survey.vue') },
 ]
 
 export const router = createRouter({ history: createWebHashHistory(), routes })

@@ -51,3 +51,20 @@ describe('useDraft', () => {
     expect(form.value.reason).toBe('x')
   })
 })
+
+describe('useDraft stop', () => {
+  it('keeps the saved draft but saves no more', async () => {
+    vi.useFakeTimers()
+    const saved = memoryDrafts()
+    const form = ref({ text: '' })
+    const d = await useDraft('step:a', form, { delay: 10 })
+    form.value.text = '第一件'
+    await nextTick()
+    await vi.advanceTimersByTimeAsync(20)
+    d.stop()
+    form.value.text = '另一件'
+    await nextTick()
+    await vi.advanceTimersByTimeAsync(50)
+    expect(JSON.parse(saved.get('step:a')!)).toEqual({ text: '第一件' })
+  })
+})

@@ -7,6 +7,9 @@
 //! month" as day statuses (R1) and settle conflicts. Form drafts are saved as the cadre types
 //! ([`FieldApp::save_draft`]) so closing the app mid-form loses nothing.
 //!
+//! The forms of the process records (petitions, 动态调整 cases, projects, inspections,
+//! satisfaction surveys) live in `forms`, which also says which role may record which.
+//!
 //! ## State kept beside the store
 //! The store's own tables hold records; this module adds two small tables of its own in the
 //! same SQLite file: `app_session` (server, token, who is signed in, last sync) and
@@ -16,6 +19,7 @@
 //! decide when to call [`FieldApp::sync`]), photos (stored by hash elsewhere), and supervisors'
 //! reports (issue 5).
 
+mod forms;
 mod month;
 mod types;
 
@@ -34,6 +38,7 @@ use crate::store::{Author, CreateOptions, HouseholdFilter, Page, Store};
 use crate::sync::client::{self, HttpTransport, SyncEvent, SyncOptions, SyncReport};
 use crate::values::{Date, Geo, Timestamp};
 
+pub use forms::*;
 pub use month::{MyMonth, month_grid};
 pub use types::*;
 

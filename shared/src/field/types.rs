@@ -11,6 +11,11 @@ use crate::domain::codes::{
     HouseholdAttribute, HouseholdStatus, LeaveStatus, LeaveType, Relation, VisitMode, VisitPurpose,
     VisitRole, WorkActivity,
 };
+use crate::domain::codes::{
+    InspectionLevel, InspectionMethod, OnPost, PetitionChannel, PetitionDomain, PetitionSource,
+    PetitionStatus, ProjectCategory, ReturnVisitResult, Satisfaction, StatusChangeResult,
+    StatusChangeStep, StatusChangeType, StepOutcome, SubjectLevel, SurveySource,
+};
 use crate::domain::household::Flags;
 use crate::domain::{Delivery, Entitlement, Household, Leave, Visit};
 use crate::values::Date;
@@ -218,6 +223,22 @@ pub struct CodeLists {
     pub household_attribute: Vec<CodeOption>,
     pub relation: Vec<CodeOption>,
     pub health: Vec<CodeOption>,
+    pub petition_channel: Vec<CodeOption>,
+    pub petition_source: Vec<CodeOption>,
+    pub petition_domain: Vec<CodeOption>,
+    pub subject_level: Vec<CodeOption>,
+    pub petition_status: Vec<CodeOption>,
+    pub return_visit_result: Vec<CodeOption>,
+    pub status_change_type: Vec<CodeOption>,
+    pub status_change_step: Vec<CodeOption>,
+    pub step_outcome: Vec<CodeOption>,
+    pub status_change_result: Vec<CodeOption>,
+    pub project_category: Vec<CodeOption>,
+    pub inspection_level: Vec<CodeOption>,
+    pub inspection_method: Vec<CodeOption>,
+    pub on_post: Vec<CodeOption>,
+    pub satisfaction: Vec<CodeOption>,
+    pub survey_source: Vec<CodeOption>,
 }
 
 macro_rules! options {
@@ -251,6 +272,22 @@ impl CodeLists {
             household_attribute: options!(HouseholdAttribute),
             relation: options!(Relation),
             health: options!(Health),
+            petition_channel: options!(PetitionChannel),
+            petition_source: options!(PetitionSource),
+            petition_domain: options!(PetitionDomain),
+            subject_level: options!(SubjectLevel),
+            petition_status: options!(PetitionStatus),
+            return_visit_result: options!(ReturnVisitResult),
+            status_change_type: options!(StatusChangeType),
+            status_change_step: options!(StatusChangeStep),
+            step_outcome: options!(StepOutcome),
+            status_change_result: options!(StatusChangeResult),
+            project_category: options!(ProjectCategory),
+            inspection_level: options!(InspectionLevel),
+            inspection_method: options!(InspectionMethod),
+            on_post: options!(OnPost),
+            satisfaction: options!(Satisfaction),
+            survey_source: options!(SurveySource),
         }
     }
 }
