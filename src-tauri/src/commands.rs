@@ -297,17 +297,17 @@ pub mod forms {
 
     #[tauri::command]
     pub fn record_rights(state: State<'_, AppState>) -> CmdResult<RecordRights> {
-        Ok(state.lock().record_rights()?)
+        Ok(state.app()?.record_rights()?)
     }
 
     #[tauri::command]
     pub fn villages(state: State<'_, AppState>) -> CmdResult<Vec<Choice>> {
-        Ok(state.lock().villages()?)
+        Ok(state.app()?.villages()?)
     }
 
     #[tauri::command]
     pub fn village_cadres(state: State<'_, AppState>, village: String) -> CmdResult<Vec<Choice>> {
-        Ok(state.lock().village_cadres(&village)?)
+        Ok(state.app()?.village_cadres(&village)?)
     }
 
     #[tauri::command]
@@ -315,7 +315,7 @@ pub mod forms {
         state: State<'_, AppState>,
         village: String,
     ) -> CmdResult<Vec<Choice>> {
-        Ok(state.lock().village_households(&village)?)
+        Ok(state.app()?.village_households(&village)?)
     }
 }
 
@@ -326,7 +326,7 @@ pub mod petitions {
 
     #[tauri::command]
     pub fn record_petition(state: State<'_, AppState>, input: PetitionInput) -> CmdResult<String> {
-        Ok(state.lock().record_petition(&input)?)
+        Ok(state.app()?.record_petition(&input)?)
     }
 
     #[tauri::command]
@@ -335,7 +335,7 @@ pub mod petitions {
         id: String,
         step: PetitionStep,
     ) -> CmdResult<()> {
-        Ok(state.lock().advance_petition(&id, &step)?)
+        Ok(state.app()?.advance_petition(&id, &step)?)
     }
 
     #[tauri::command]
@@ -343,7 +343,7 @@ pub mod petitions {
         state: State<'_, AppState>,
         household: Option<String>,
     ) -> CmdResult<Vec<PetitionItem>> {
-        Ok(state.lock().petitions(household.as_deref(), today())?)
+        Ok(state.app()?.petitions(household.as_deref(), today())?)
     }
 }
 
@@ -357,7 +357,7 @@ pub mod status_changes {
         state: State<'_, AppState>,
         input: StatusChangeInput,
     ) -> CmdResult<String> {
-        Ok(state.lock().open_status_change(&input, today())?)
+        Ok(state.app()?.open_status_change(&input, today())?)
     }
 
     #[tauri::command]
@@ -366,7 +366,7 @@ pub mod status_changes {
         id: String,
         input: StepInput,
     ) -> CmdResult<()> {
-        Ok(state.lock().add_status_change_step(&id, &input)?)
+        Ok(state.app()?.add_status_change_step(&id, &input)?)
     }
 
     #[tauri::command]
@@ -376,7 +376,7 @@ pub mod status_changes {
         objection: usize,
         text: String,
     ) -> CmdResult<()> {
-        Ok(state.lock().resolve_objection(&id, objection, &text)?)
+        Ok(state.app()?.resolve_objection(&id, objection, &text)?)
     }
 
     #[tauri::command]
@@ -385,7 +385,7 @@ pub mod status_changes {
         id: String,
         reason: String,
     ) -> CmdResult<()> {
-        Ok(state.lock().withdraw_status_change(&id, &reason)?)
+        Ok(state.app()?.withdraw_status_change(&id, &reason)?)
     }
 
     #[tauri::command]
@@ -393,7 +393,7 @@ pub mod status_changes {
         state: State<'_, AppState>,
         household: String,
     ) -> CmdResult<Vec<StatusChangeItem>> {
-        Ok(state.lock().status_changes(&household)?)
+        Ok(state.app()?.status_changes(&household)?)
     }
 }
 
@@ -405,7 +405,7 @@ pub mod projects {
 
     #[tauri::command]
     pub fn create_project(state: State<'_, AppState>, project: Project) -> CmdResult<String> {
-        Ok(state.lock().create_project(&project, today())?)
+        Ok(state.app()?.create_project(&project, today())?)
     }
 
     #[tauri::command]
@@ -414,12 +414,12 @@ pub mod projects {
         id: String,
         progress: Progress,
     ) -> CmdResult<()> {
-        Ok(state.lock().report_project_progress(&id, &progress)?)
+        Ok(state.app()?.report_project_progress(&id, &progress)?)
     }
 
     #[tauri::command]
     pub fn projects(state: State<'_, AppState>) -> CmdResult<Vec<ProjectItem>> {
-        Ok(state.lock().projects(today())?)
+        Ok(state.app()?.projects(today())?)
     }
 }
 
@@ -434,12 +434,12 @@ pub mod inspections {
         state: State<'_, AppState>,
         inspection: Inspection,
     ) -> CmdResult<String> {
-        Ok(state.lock().record_inspection(&inspection)?)
+        Ok(state.app()?.record_inspection(&inspection)?)
     }
 
     #[tauri::command]
     pub fn my_inspections(state: State<'_, AppState>) -> CmdResult<Vec<InspectionItem>> {
-        Ok(state.lock().my_inspections()?)
+        Ok(state.app()?.my_inspections()?)
     }
 }
 
@@ -454,11 +454,11 @@ pub mod surveys {
         state: State<'_, AppState>,
         survey: SatisfactionSurvey,
     ) -> CmdResult<String> {
-        Ok(state.lock().record_survey(&survey)?)
+        Ok(state.app()?.record_survey(&survey)?)
     }
 
     #[tauri::command]
     pub fn surveys(state: State<'_, AppState>, household: String) -> CmdResult<Vec<SurveyItem>> {
-        Ok(state.lock().surveys(&household)?)
+        Ok(state.app()?.surveys(&household)?)
     }
 }

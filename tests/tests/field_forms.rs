@@ -32,7 +32,7 @@ fn d(s: &str) -> Date {
 /// A phone signed in as `login`, with the records its scope pulls.
 fn phone(server: &TestServer, login: &str) -> (tempfile::TempDir, FieldApp) {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = FieldApp::open(dir.path()).unwrap();
+    let mut app = FieldApp::open(dir.path(), "246810").unwrap();
     app.login(&LoginInput {
         server_url: server.url.clone(),
         login: login.into(),

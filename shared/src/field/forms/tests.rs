@@ -16,7 +16,7 @@ fn d(s: &str) -> Date {
 /// example village, its team and the example household, assigned to `cadre`.
 fn signed_in(cadre: &str, role: &str) -> (tempfile::TempDir, FieldApp, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut app = FieldApp::open(dir.path()).unwrap();
+    let mut app = FieldApp::open(dir.path(), "246810").unwrap();
     app.store
         .conn()
         .execute(
@@ -673,6 +673,6 @@ fn a_pairing_cadre_records_a_households_satisfaction() {
 #[test]
 fn nobody_signed_in_has_no_rights() {
     let dir = tempfile::tempdir().unwrap();
-    let app = FieldApp::open(dir.path()).unwrap();
+    let app = FieldApp::open(dir.path(), "246810").unwrap();
     assert_eq!(app.record_rights().unwrap(), RecordRights::default());
 }
