@@ -396,6 +396,32 @@ fn clocks_days_off(backend: Backend) {
             assert_eq!(report.rejected, 0, "{:?}", d.store.rejected_changes());
         }
     }
+    // Each phone learns from the server how far off its clock is (for the app's R2 warning):
+    // in the sync's report, and kept in its store.
+    let max_drift_s = AttendanceConfig::default().max_clock_drift_s;
+    for d in devices.iter_mut() {
+        let skew_ms = d.clock_skew.num_milliseconds();
+        let report = d.sync().unwrap(); // nothing to push: learnt from the pull alone
+        assert_eq!(report.pushed, 0);
+        let reported = report.device_clock_offset_ms.unwrap();
+        assert!(
+            (reported - skew_ms).abs() <= 5_000,
+            "{}: {reported} ms for a skew of {skew_ms} ms",
+            d.login
+        );
+        let kept = d.store.clock_offset().unwrap().unwrap();
+        assert!(
+            (kept.offset_ms - skew_ms).abs() <= 5_000,
+            "{}: kept {kept:?}",
+            d.login
+        );
+        assert_eq!(
+            kept.is_off(max_drift_s),
+            skew_ms.abs() > max_drift_s * 1000,
+            "{}",
+            d.login
+        );
+    }
 
     // Converged, whatever the clocks: the same documents everywhere.
     let first = snapshot(&devices[0]);
