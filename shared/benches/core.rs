@@ -3,7 +3,9 @@
 //!    rusqlite insert of the same record as a JSON row;
 //! 2. opening a store of 50,000 records and listing the first page of households
 //!    (vs the same query on a plain table of JSON rows);
-//! 3. bytes per record: the full document and a one-field edit's change, vs JSON and gzip(JSON).
+//! 3. bytes per record: the full document and a one-field edit's change, vs JSON and gzip(JSON);
+//! 4. the plausibility check of stored document bytes (`doc::bounds::check`) vs automerge's
+//!    own load of the same bytes.
 //!
 //! Run: `cargo bench -p cunji-core --bench core` (`CUNJI_BENCH_RECORDS` changes the 50,000).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -273,6 +275,72 @@ fn bench_compaction(dir: &std::path::Path) {
     );
 }
 
+/// What `doc::bounds::check` adds to loading a stored document: the check alone, automerge's
+/// load alone (the baseline) and `RecordDoc::load` (both), on a household's stored bytes
+/// after 5 and after 200 edits.
+fn bench_load_bounds(dir: &std::path::Path) {
+    let path = dir.join("bounds.sqlite3");
+    let mut store = Store::open(&path).unwrap();
+    let a = author();
+    println!("stored document load: bounds::check vs automerge load (median of 1,000):");
+    for edits in [5u64, 200] {
+        let h = household(edits);
+        let id = store.create(&a, &h).unwrap();
+        for k in 0..edits {
+            let mut e = h.clone();
+            e.phone = Some(format!("139{k:08}"));
+            e.plan = Some(format!("第{k}次修改的帮扶计划"));
+            store.update(&a, &id, &e).unwrap();
+        }
+        let conn = store.conn();
+        let mut bytes: Vec<u8> = conn
+            .query_row("SELECT snapshot FROM documents WHERE id = ?1", [&id], |r| {
+                r.get::<_, Option<Vec<u8>>>(0)
+            })
+            .unwrap()
+            .unwrap_or_default();
+        let mut stmt = conn
+            .prepare("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")
+            .unwrap();
+        let chunks: Vec<Vec<u8>> = stmt
+            .query_map([&id], |r| r.get(0))
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+        for c in &chunks {
+            bytes.extend_from_slice(c);
+        }
+        let time = |f: &mut dyn FnMut()| {
+            median(
+                (0..1000)
+                    .map(|_| {
+                        let t = Instant::now();
+                        f();
+                        t.elapsed()
+                    })
+                    .collect(),
+            )
+        };
+        let check = time(&mut || cunji_core::doc::bounds::check(&bytes).unwrap());
+        let automerge = time(&mut || {
+            automerge::AutoCommit::load(&bytes).unwrap();
+        });
+        let actor = automerge::ActorId::random();
+        let load = time(&mut || {
+            RecordDoc::load(&id, None, std::slice::from_ref(&bytes), actor.clone()).unwrap();
+        });
+        println!(
+            "  {edits:>3} edits, {:>6} bytes: check {:>7.1} us; automerge load {:>8.1} us \
+             (baseline); RecordDoc::load {:>8.1} us; check / automerge load = {:.3}",
+            bytes.len(),
+            us(check),
+            us(automerge),
+            us(load),
+            check.as_secs_f64() / automerge.as_secs_f64()
+        );
+    }
+}
+
 fn bench_open_and_list(dir: &std::path::Path) {
     let n: u64 = std::env::var("CUNJI_BENCH_RECORDS")
         .ok()
@@ -447,6 +515,9 @@ fn main() {
     }
     if wanted("bytes") {
         bench_bytes(dir.path());
+    }
+    if wanted("bounds") {
+        bench_load_bounds(dir.path());
     }
     if wanted("open") {
         bench_open_and_list(dir.path());

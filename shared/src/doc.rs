@@ -26,6 +26,9 @@
 //! concurrent replacement then shows up as a conflict rather than as an interleaving nobody
 //! meant.
 //!
+//! Damaged stored bytes are refused before Automerge loads them when they declare more than a
+//! record could hold ([`bounds`]).
+//!
 //! Not here: SQLite, signatures, projections. See [`crate::store`].
 
 use automerge::transaction::{CommitOptions, Transactable};
@@ -35,6 +38,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::domain::{Envelope, Record, from_json};
 use crate::error::{Error, Result};
+
+pub mod bounds;
 
 /// Who made an edit and why: the message of every change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +181,11 @@ impl RecordDoc {
         for chunk in chunks {
             bytes.extend_from_slice(chunk);
         }
+        // Refuse what would make Automerge allocate without bound (see `bounds`).
+        bounds::check(&bytes).map_err(|detail| Error::CorruptDocument {
+            id: id.to_string(),
+            detail,
+        })?;
         let options = automerge::LoadOptions::new()
             .on_partial_load(automerge::OnPartialLoad::Error)
             .verification_mode(automerge::VerificationMode::Check);

@@ -509,17 +509,23 @@ async fn push(
         rejected = counts[3],
         "push"
     );
-    Ok(binary(&PushResponse { results }))
+    Ok(binary(&PushResponse {
+        results,
+        device_clock_offset_ms: clock_offset,
+    }))
 }
 
 #[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
 async fn pull_handler(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     principal.require_device()?;
     let started = Instant::now();
+    // Returned to the device (it keeps it to warn about its clock, R2); a pull stores nothing.
+    let clock_offset = device_clock_offset_ms(&headers, Utc::now());
     let body = read_body(&state, body).await?;
     let req = decode(&state, &body)?;
     let max = state.config.max_pull_bytes;
@@ -528,6 +534,10 @@ async fn pull_handler(
             db.read(|tx| pull::pull(tx, &principal, &req, max).map_err(ApiError::from))
         })
         .await?;
+    let resp = protocol::PullResponse {
+        device_clock_offset_ms: clock_offset,
+        ..resp
+    };
     metrics::histogram!("cunji_pull_seconds").record(started.elapsed().as_secs_f64());
     Ok(binary(&resp))
 }

@@ -392,6 +392,24 @@ fn load_doc(row: &DocRow) -> StoreResult<RecordDoc> {
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Loads a stored document; a damaged one (bytes that do not load, `doc::bounds`) is rebuilt
+/// from the change log, which holds every change it was built from, and stored again, so that
+/// one damaged record does not refuse every push that carries a change to it. Only a log that
+/// does not rebuild it either is an error.
+fn load_or_rebuild(tx: &mut dyn Tx, row: &DocRow) -> StoreResult<RecordDoc> {
+    let damage = match load_doc(row) {
+        Ok(doc) => return Ok(doc),
+        Err(StoreError::Corrupt(detail)) => detail,
+        Err(e) => return Err(e),
+    };
+    let changes = tx.doc_changes(&row.id)?;
+    let mut doc = RecordDoc::load(&row.id, None, &changes, server_actor())
+        .map_err(|e| StoreError::Corrupt(format!("{damage}; rebuilding from the log: {e}")))?;
+    tx.replace_doc_snapshot(&row.id, &doc.save())?;
+    tracing::warn!(doc_id = %row.id, changes = changes.len(), %damage, "damaged stored document rebuilt from the change log");
+    Ok(doc)
+}
+
 /// The server never edits pushed records; loading them needs an actor all the same.
 pub(crate) fn server_actor() -> ActorId {
     ActorId::from(b"cunji-sync-server".as_slice())
@@ -407,7 +425,7 @@ fn merge_doc(
 ) -> StoreResult<Vec<(usize, Vec<u8>, PushOutcome)>> {
     let row = tx.doc(doc_id)?;
     let mut doc = match &row {
-        Some(r) => load_doc(r)?,
+        Some(r) => load_or_rebuild(tx, r)?,
         None => RecordDoc::empty(doc_id, server_actor()),
     };
     let mut place = row.as_ref().map(|r| Place {

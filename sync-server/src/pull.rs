@@ -62,6 +62,8 @@ pub fn pull(
         pages,
         more,
         server_seq: tx.max_seq()?,
+        // Set by the handler, which has the request's headers.
+        device_clock_offset_ms: None,
     })
 }
 

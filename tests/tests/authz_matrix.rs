@@ -10,6 +10,9 @@
 //! What each role may read and write is written out here from DOMAIN §1, not read from the
 //! server's code: the server must agree with the table. Anything not listed is denied.
 //!
+//! Each test runs on SQLite and, when `CUNJI_TEST_POSTGRES_URL` is set, on PostgreSQL: the
+//! scoping is partly SQL (the supervisors' pull, reports), so both stores must agree.
+//!
 //! The list of endpoints comes from the server ([`cunji_sync_server::endpoints`]): an endpoint
 //! without a row in [`MATRIX`] fails [`the_matrix_covers_every_endpoint`], and every endpoint
 //! that takes a token is tried with missing, malformed, unknown, expired, revoked and
@@ -217,8 +220,8 @@ struct World {
     ids: BTreeMap<Rec, String>,
 }
 
-fn world() -> World {
-    let server = TestServer::start(Backend::Sqlite);
+fn world(backend: Backend) -> World {
+    let server = TestServer::start(backend);
     for role in Role::ALL {
         let (login, division) = login_of(role);
         server.account(login, role, division);
@@ -310,7 +313,13 @@ fn the_matrix_covers_every_endpoint() {
 
 #[test]
 fn every_role_on_every_endpoint_in_and_out_of_scope() {
-    let w = world();
+    for backend in Backend::available() {
+        every_role_on_every_endpoint(backend);
+    }
+}
+
+fn every_role_on_every_endpoint(backend: Backend) {
+    let w = world(backend);
     let mut failures = Vec::new();
     // One signed-in device per role (signing in hashes a password: slow in debug builds).
     let mut devices: BTreeMap<&str, Device> = Role::ALL
@@ -330,7 +339,7 @@ fn every_role_on_every_endpoint_in_and_out_of_scope() {
     }
     assert!(
         failures.is_empty(),
-        "{} disagreements with the matrix:\n{}",
+        "{} disagreements with the matrix on {backend:?}:\n{}",
         failures.len(),
         failures.join("\n")
     );
@@ -690,7 +699,13 @@ fn create(
 /// or another server's token with 401 and its code, and serves a good one.
 #[test]
 fn bad_tokens_are_refused_on_every_authenticated_endpoint() {
-    let server = TestServer::start(Backend::Sqlite);
+    for backend in Backend::available() {
+        bad_tokens_are_refused(backend);
+    }
+}
+
+fn bad_tokens_are_refused(backend: Backend) {
+    let server = TestServer::start(backend);
     server.account(MEMBER, Role::TeamMember, "");
     server.account("revoked-one", Role::TeamMember, "");
     let good = Device::new(&server.url, MEMBER).sign_in();
@@ -715,7 +730,7 @@ fn bad_tokens_are_refused_on_every_authenticated_endpoint() {
         })
         .unwrap();
     // Another server (its own database) with the same account and password.
-    let other = TestServer::start(Backend::Sqlite);
+    let other = TestServer::start(backend);
     other.account(MEMBER, Role::TeamMember, "");
     let foreign = Device::new(&other.url, MEMBER).sign_in();
     let unknown = "ab".repeat(32);
@@ -788,7 +803,7 @@ fn bad_tokens_are_refused_on_every_authenticated_endpoint() {
             assert_eq!(
                 (got, err.code.as_str()),
                 (*status, *code),
-                "{} {} with a {what} token",
+                "{} {} with a {what} token on {backend:?}",
                 e.method,
                 e.path
             );

@@ -59,6 +59,33 @@ fn found_documents_load_or_are_refused() {
     }
 }
 
+/// A damaged document of 624 bytes whose bundle chunk declares a run of 9.5 billion op
+/// counters made automerge allocate over 2 GB while loading it: it is now refused before
+/// automerge sees it, as a corrupt document (`cunji_core::doc::bounds`).
+#[test]
+fn a_document_declaring_billions_of_values_is_refused_as_corrupt() {
+    let found = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/fuzz/load_document/bundle-run-of-9.5e9-op-counters"),
+    )
+    .unwrap();
+    // The target's input: two bytes of split, then the snapshot and a chunk.
+    let mut bytes = found[2..].to_vec();
+    fuzz::fix_checksums(&mut bytes);
+    let split = usize::from(u16::from_le_bytes([found[0], found[1]])).min(bytes.len());
+    let (snapshot, chunk) = bytes.split_at(split);
+    let err = cunji_core::doc::RecordDoc::load(
+        "r",
+        Some(snapshot),
+        &[chunk.to_vec()],
+        automerge::ActorId::random(),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(err.code(), "corrupt_document");
+    assert!(err.to_string().contains("bundle"), "{err}");
+}
+
 /// The seeds reach what the targets are meant to reach: a record's JSON and its raw change
 /// are checked, validated and accepted (so the fuzzer mutates from inputs that get past the
 /// signature and the parser); a change with its checksum broken is refused as malformed.

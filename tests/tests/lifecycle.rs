@@ -1,5 +1,6 @@
 //! A record's life beyond one device: a cadre replaced with unsynced work on their phone
-//! (handover), the server's disk filling during ingest, and device clocks days off.
+//! (handover), the server's disk filling during ingest, device clocks days off, and a
+//! damaged stored document on the server.
 //! Each scenario runs on SQLite, and on PostgreSQL when `CUNJI_TEST_POSTGRES_URL` is set
 //! (the disk-full one on SQLite only: see its docs).
 #![allow(clippy::unwrap_used)]
@@ -396,6 +397,32 @@ fn clocks_days_off(backend: Backend) {
             assert_eq!(report.rejected, 0, "{:?}", d.store.rejected_changes());
         }
     }
+    // Each phone learns from the server how far off its clock is (for the app's R2 warning):
+    // in the sync's report, and kept in its store.
+    let max_drift_s = AttendanceConfig::default().max_clock_drift_s;
+    for d in devices.iter_mut() {
+        let skew_ms = d.clock_skew.num_milliseconds();
+        let report = d.sync().unwrap(); // nothing to push: learnt from the pull alone
+        assert_eq!(report.pushed, 0);
+        let reported = report.device_clock_offset_ms.unwrap();
+        assert!(
+            (reported - skew_ms).abs() <= 5_000,
+            "{}: {reported} ms for a skew of {skew_ms} ms",
+            d.login
+        );
+        let kept = d.store.clock_offset().unwrap().unwrap();
+        assert!(
+            (kept.offset_ms - skew_ms).abs() <= 5_000,
+            "{}: kept {kept:?}",
+            d.login
+        );
+        assert_eq!(
+            kept.is_off(max_drift_s),
+            skew_ms.abs() > max_drift_s * 1000,
+            "{}",
+            d.login
+        );
+    }
 
     // Converged, whatever the clocks: the same documents everywhere.
     let first = snapshot(&devices[0]);
@@ -455,5 +482,68 @@ fn clocks_days_off(backend: Backend) {
 fn devices_days_fast_or_slow_converge_and_their_drift_is_flagged() {
     for backend in Backend::available() {
         clocks_days_off(backend);
+    }
+}
+
+/// The server's stored copy of a record is damaged (the 624-byte document that made automerge
+/// allocate 2 GB, in place of its snapshot): the next push to that record rebuilds it from the
+/// change log instead of failing every push that carries a change to it.
+fn damaged_document_rebuilt(backend: Backend) {
+    let server = village_server(backend);
+    let mut d = Device::new(&server.url, LEADER).sign_in();
+    let id = d
+        .store
+        .create(&d.author("建档立卡"), &household(901))
+        .unwrap();
+    assert_eq!(d.sync().unwrap().rejected, 0);
+    let damaged = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/fuzz/load_document/bundle-run-of-9.5e9-op-counters"),
+    )
+    .unwrap();
+    server
+        .db
+        .write(|tx| tx.replace_doc_snapshot(&id, &damaged[2..]))
+        .unwrap();
+    let row = server.db.read(|tx| tx.doc(&id)).unwrap().unwrap();
+    let err = cunji_core::doc::RecordDoc::load(
+        &id,
+        Some(&row.snapshot),
+        &row.chunks,
+        automerge::ActorId::random(),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(err.code(), "corrupt_document");
+
+    let mut h = d.store.get::<Household>(&id).unwrap().record;
+    h.plan = Some("存储损坏之后的修改".into());
+    d.store.update(&d.author("更新"), &id, &h).unwrap();
+    let report = d.sync().unwrap();
+    assert_eq!((report.pushed, report.rejected), (1, 0));
+    assert_eq!(d.store.outbox_len().unwrap(), 0);
+    // Stored whole again: it loads, with the device's heads.
+    let row = server.db.read(|tx| tx.doc(&id)).unwrap().unwrap();
+    let mut rebuilt = cunji_core::doc::RecordDoc::load(
+        &id,
+        Some(&row.snapshot),
+        &row.chunks,
+        automerge::ActorId::random(),
+    )
+    .unwrap();
+    assert_eq!(rebuilt.heads(), d.store.heads(&id).unwrap());
+    // A fresh device gets the record with the edit.
+    let mut fresh = Device::new(&server.url, LEADER).sign_in();
+    fresh.sync().unwrap();
+    assert_eq!(
+        fresh.store.get::<Household>(&id).unwrap().record.plan,
+        Some("存储损坏之后的修改".into())
+    );
+}
+
+#[test]
+fn a_damaged_stored_document_on_the_server_is_rebuilt_from_its_log() {
+    for backend in Backend::available() {
+        damaged_document_rebuilt(backend);
     }
 }

@@ -9,6 +9,9 @@
 //! time is up. The run fails on any error or refused change, and checks that every accepted
 //! change is in the server's log exactly once.
 //!
+//! It runs on SQLite and, when `CUNJI_TEST_POSTGRES_URL` is set, on PostgreSQL, one after the
+//! other (a server each).
+//!
 //! Figures (p50/p99 per request, changes/s) are printed; BENCHMARKS.md has a release run of
 //! 1,000 devices. The default (100 devices, 10 s) is the bounded variant CI runs:
 //!
@@ -135,11 +138,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[test]
 fn many_devices_sync_at_once_without_errors() {
+    for backend in Backend::available() {
+        load_run(backend);
+    }
+}
+
+fn load_run(backend: Backend) {
     let devices_n = env("CUNJI_LOAD_DEVICES", 100);
     let seconds = env("CUNJI_LOAD_SECONDS", 10);
     let batches = env("CUNJI_LOAD_BATCHES", 10);
     let server = TestServer::start_with(
-        Backend::Sqlite,
+        backend,
         Config {
             requests_per_minute: 1_000_000,
             ..Config::default()
@@ -355,7 +364,7 @@ fn many_devices_sync_at_once_without_errors() {
     let mut o = outcome;
     assert!(
         o.errors.is_empty(),
-        "{} errors, first: {:?}",
+        "{backend:?}: {} errors, first: {:?}",
         o.errors.len(),
         &o.errors[..o.errors.len().min(5)]
     );
@@ -368,7 +377,7 @@ fn many_devices_sync_at_once_without_errors() {
     }
     let secs = wall.as_secs_f64();
     eprintln!(
-        "load: {devices_n} devices, {secs:.1}s: {} pushes ({} changes, {:.0} changes/s), {} pulls \
+        "load on {backend:?}: {devices_n} devices, {secs:.1}s: {} pushes ({} changes, {:.0} changes/s), {} pulls \
          ({} changes received); push p50 {:.1} ms p99 {:.1} ms; pull p50 {:.1} ms p99 {:.1} ms; \
          {:.0} requests/s; baseline /healthz with {devices_n} clients: p50 {:.1} ms p99 {:.1} ms",
         o.push_ms.len(),

@@ -10,6 +10,7 @@ export const messages = {
       saved: '已保存', required: '必填', none: '暂无', retry: '重试', yes: '是', no: '否',
       draftKept: '草稿已自动保存', days: '{n} 天', reason: '理由', date: '日期',
     },
+    time: { days: '{n} 天', hours: '{n} 小时', minutes: '{n} 分钟' },
     pin: {
       chooseTitle: '设置PIN码', enterTitle: '输入PIN码', changeTitle: '修改PIN码',
       chooseHint: '本机记录用PIN码加密保存。请设置至少6位数字,并牢记:忘记后需重新登录下载。',
@@ -29,6 +30,7 @@ export const messages = {
       leave: '请假/销假', worklog: '工作日志', households: '农户', mylog: '我的日志',
       conflicts: '待处理冲突', onLeave: '今天在假期中:{type}', logout: '退出登录',
       inside: '在村范围内', outside: '不在村范围内(仍然有效,供审核参考)',
+      clockOff: '手机时间与服务器相差约{off}:打卡不计为在村。请在手机设置里开启“自动设置时间”后再打卡。',
     },
     sync: { pushing: '上传中 {sent}/{total}', pulling: '下载中 {received} 条', repairing: '修复 {records} 条记录', retrying: '网络不稳,第 {attempt} 次重试…' },
     checkin: {
@@ -136,6 +138,7 @@ export const messages = {
       saved: 'Saved', required: 'Required', none: 'None yet', retry: 'Retry', yes: 'Yes', no: 'No',
       draftKept: 'Draft saved automatically', days: '{n} days', reason: 'Reason', date: 'Date',
     },
+    time: { days: '{n} days', hours: '{n} hours', minutes: '{n} minutes' },
     pin: {
       chooseTitle: 'Choose a PIN', enterTitle: 'Enter your PIN', changeTitle: 'Change PIN',
       chooseHint: "This phone's records are stored encrypted with your PIN. Choose at least 6 digits and remember it: if forgotten, sign in again to download.",
@@ -155,6 +158,7 @@ export const messages = {
       leave: 'Leave / return', worklog: 'Work log', households: 'Households', mylog: 'My log',
       conflicts: 'Conflicts to settle', onLeave: 'On leave today: {type}', logout: 'Sign out',
       inside: 'Inside the village', outside: 'Outside the village (still recorded, for review)',
+      clockOff: "This phone's clock is about {off} off the server's: check-ins do not count as in-village days. Turn on automatic time in the phone's settings, then check in.",
     },
     sync: { pushing: 'Sending {sent}/{total}', pulling: 'Received {received}', repairing: 'Repairing {records} records', retrying: 'Weak network, retry {attempt}…' },
     checkin: {

@@ -80,3 +80,11 @@ export function leaveForm(router: { back(): void; replace(to: string): unknown }
   if (window.history.state?.back) router.back()
   else router.replace(fallback)
 }
+
+/** How far the phone's clock is off, for a person: "3 天", "25 分钟" (with the `time` texts). */
+export function clockOff(seconds: number, t: (key: string, values: Record<string, unknown>) => string): string {
+  const s = Math.abs(seconds)
+  if (s >= 86_400) return t('time.days', { n: Math.round(s / 86_400) })
+  if (s >= 3_600) return t('time.hours', { n: Math.round(s / 3_600) })
+  return t('time.minutes', { n: Math.max(1, Math.round(s / 60)) })
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { calendarRows, label, leaveForm, nowRfc3339, pinProblem, shortTime, statusColor } from '../src/util'
+import { calendarRows, clockOff, label, leaveForm, nowRfc3339, pinProblem, shortTime, statusColor } from '../src/util'
 import type { MonthGrid } from '../src/bindings/MonthGrid'
 
 const grid = (blanks: number, n: number): MonthGrid => ({
@@ -83,5 +83,15 @@ describe('leaveForm', () => {
     window.history.replaceState({}, '')
     leaveForm(router, '/household/h1')
     expect(calls).toEqual(['replace /household/h1'])
+  })
+})
+
+describe('clockOff', () => {
+  const t = (key: string, v: Record<string, unknown>) => `${v.n} ${key.split('.')[1]}`
+  it('says days, hours or minutes, whichever way the clock is off', () => {
+    expect(clockOff(-2 * 86_400, t)).toBe('2 days')
+    expect(clockOff(3 * 3_600 + 100, t)).toBe('3 hours')
+    expect(clockOff(700, t)).toBe('12 minutes')
+    expect(clockOff(-20, t)).toBe('1 minutes')
   })
 })

@@ -342,6 +342,11 @@ impl FieldApp {
             waiting_to_sync: self.store.outbox_len()?,
             conflicts,
             on_leave: self.current_leave(today)?,
+            clock_off_s: self
+                .store
+                .clock_offset()?
+                .filter(|o| o.is_off(self.rules.attendance.max_clock_drift_s))
+                .map(|o| o.offset_ms / 1000),
         })
     }
 

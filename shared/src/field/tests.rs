@@ -516,3 +516,17 @@ fn the_store_opens_only_with_its_pin_and_the_pin_can_change() {
         );
     }
 }
+
+#[test]
+fn home_warns_when_the_server_found_the_clock_off() {
+    let (_dir, mut app, _, _) = app_with_village("liming", "team_member");
+    assert_eq!(app.home(today()).unwrap().clock_off_s, None);
+    // What a sync stores from the server's answer: 4 minutes fast is within R2's 10 minutes.
+    app.store.set_clock_offset(240_000).unwrap();
+    assert_eq!(app.home(today()).unwrap().clock_off_s, None);
+    app.store.set_clock_offset(-2 * 86_400_000).unwrap();
+    assert_eq!(
+        app.home(today()).unwrap().clock_off_s,
+        Some(-2 * 86_400)
+    );
+}

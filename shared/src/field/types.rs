@@ -75,6 +75,11 @@ pub struct Home {
     pub conflicts: usize,
     /// The leave or trip covering today, if any.
     pub on_leave: Option<LeaveRow>,
+    /// How far this phone's clock was off the server's at the last sync, in whole seconds
+    /// (positive: fast), when it is further off than R2 allows: check-ins then do not count
+    /// as 在村, so the home screen asks the cadre to set the clock. `None` when within.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub clock_off_s: Option<i64>,
 }
 
 /// Where the phone is, as the UI got it from the location provider.

@@ -11,6 +11,7 @@
 //!   applied as soon as they can be, and never dropped.
 //! - `sync_cursors`: per-scope server sequence numbers, written in the same transaction as
 //!   the changes of the page they end.
+//! - `clock_offset`: how far the server last found this device's clock off ([`ClockOffset`]).
 //! - `conflicts`, `record_problems`: fields left with two values by a merge, and merged
 //!   records that break a rule, for a person to settle.
 //! - `p_*`: one projection table (or a few) per record kind ([`crate::projection`]).
@@ -40,6 +41,7 @@ use std::time::Duration;
 
 use automerge::{Change, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
 
 use crate::doc::{ChangeMeta, Conflict, Edit, HistoryEntry, RecordDoc};
 use crate::domain::{Envelope, Kind, Record, RecordState};
@@ -74,6 +76,23 @@ pub fn open_keyed_connection(path: &Path, key: Option<&DeviceKey>) -> Result<Con
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// How far this device's clock is from the server's, as the server measured it on the last
+/// sync (the device's clock minus the server's). R2 does not count check-ins made with a clock
+/// more than 10 minutes off, so the app warns when [`ClockOffset::is_off`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockOffset {
+    pub offset_ms: i64,
+    /// When it was measured (this device's clock, RFC 3339).
+    pub measured_ts: String,
+}
+
+impl ClockOffset {
+    /// Whether the clock is further off than R2 allows (`AttendanceConfig::max_clock_drift_s`).
+    pub fn is_off(&self, max_drift_s: i64) -> bool {
+        self.offset_ms.unsigned_abs() > max_drift_s.unsigned_abs().saturating_mul(1000)
+    }
 }
 
 /// Who writes, and why. Every create and edit carries one.

@@ -260,6 +260,32 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps the server's measure of this device's clock: the device's clock minus the
+    /// server's, in ms (R2), replacing the previous one.
+    pub fn set_clock_offset(&mut self, offset_ms: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO clock_offset (singleton, offset_ms, measured_ts) VALUES (1, ?1, ?2)
+             ON CONFLICT (singleton) DO UPDATE
+             SET offset_ms = excluded.offset_ms, measured_ts = excluded.measured_ts",
+            params![offset_ms, utc_text(&super::now())],
+        )?;
+        Ok(())
+    }
+
+    /// The server's last measure of this device's clock; `None` before any sync with a server
+    /// that measures it.
+    pub fn clock_offset(&self) -> Result<Option<super::ClockOffset>> {
+        Ok(self
+            .conn
+            .query_row("SELECT offset_ms, measured_ts FROM clock_offset", [], |r| {
+                Ok(super::ClockOffset {
+                    offset_ms: r.get(0)?,
+                    measured_ts: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
     /// Every record id in the store.
     pub fn record_ids(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare("SELECT id FROM documents ORDER BY id")?;

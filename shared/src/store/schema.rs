@@ -93,6 +93,14 @@ const MIGRATIONS: &[&str] = &[
         rejected_ts  TEXT NOT NULL
     );
     ",
+    // 3: the server's last measure of this device's clock (R2), for the app to warn about.
+    "
+    CREATE TABLE clock_offset (
+        singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
+        offset_ms    INTEGER NOT NULL,
+        measured_ts  TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -78,6 +78,10 @@ pub struct SyncReport {
     pub requests: usize,
     pub bytes_sent: usize,
     pub bytes_received: usize,
+    /// This device's clock minus the server's (ms), as the server measured it during this
+    /// sync; also kept in the store ([`Store::clock_offset`]) for the app's clock warning.
+    /// `None` from a server that does not measure it.
+    pub device_clock_offset_ms: Option<i64>,
 }
 
 /// A failed request.
@@ -327,7 +331,7 @@ struct Session<'a> {
 
 impl Session<'_> {
     /// Sends one request, retrying with exponential back-off on what is worth retrying.
-    fn call<Req: Serialize, Resp: serde::de::DeserializeOwned>(
+    fn call<Req: Serialize, Resp: protocol::Response>(
         &mut self,
         send: SendFn,
         request: &Req,
@@ -341,7 +345,7 @@ impl Session<'_> {
                 Ok(bytes) => {
                     self.report.bytes_sent += body.len();
                     self.report.bytes_received += bytes.len();
-                    return protocol::decode(&bytes, self.options.max_response_bytes)
+                    return Resp::decode_response(&bytes, self.options.max_response_bytes)
                         .map_err(|e| SyncError::Refused(TransportError::Protocol(e.to_string())));
                 }
                 Err(TransportError::Status { status: 401, body }) => {
@@ -469,6 +473,7 @@ fn push(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
             ..request
         };
         let response: protocol::PushResponse = s.call(|t, b| t.push(b), &request)?;
+        note_clock_offset(store, s, response.device_clock_offset_ms)?;
         if response.results.len() != batch.len() {
             return Err(SyncError::Refused(TransportError::Protocol(format!(
                 "{} results for {} changes",
@@ -496,6 +501,27 @@ fn push(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
     }
 }
 
+/// Keeps the server's latest measure of this device's clock, in the report and (when it moved
+/// by a second or more, so that a sync writes it about once) in the store.
+fn note_clock_offset(
+    store: &mut Store,
+    s: &mut Session<'_>,
+    offset_ms: Option<i64>,
+) -> Result<(), SyncError> {
+    let Some(offset_ms) = offset_ms else {
+        return Ok(());
+    };
+    let moved = s
+        .report
+        .device_clock_offset_ms
+        .is_none_or(|last| (last - offset_ms).abs() >= 1000);
+    s.report.device_clock_offset_ms = Some(offset_ms);
+    if moved {
+        store.set_clock_offset(offset_ms)?;
+    }
+    Ok(())
+}
+
 /// Pulls until the server has nothing more; returns whether the server turned out to have
 /// lost changes (a device cursor above its sequence), after moving those cursors back.
 fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<bool, SyncError> {
@@ -506,6 +532,7 @@ fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<bool, SyncError> {
             max_bytes: s.options.pull_bytes,
         };
         let response: protocol::PullResponse = s.call(|t, b| t.pull(b), &request)?;
+        note_clock_offset(store, s, response.device_clock_offset_ms)?;
         let behind: Vec<&ScopeCursor> = request
             .cursors
             .iter()

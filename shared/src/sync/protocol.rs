@@ -74,6 +74,16 @@ pub fn push_manifest(device_id: &str, items: &[PushItem]) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushResponse {
     pub results: Vec<PushResult>,
+    /// The device's clock minus the server's when the request arrived, in ms
+    /// ([`DEVICE_TIME_HEADER`]); `None` without the header. Last, so that older devices
+    /// decode the fields before it and stop ([`Response`]).
+    pub device_clock_offset_ms: Option<i64>,
+}
+
+/// What devices before the clock offset decode, and what older servers send.
+#[derive(Deserialize)]
+struct PushResponseV1 {
+    results: Vec<PushResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +137,64 @@ pub struct PullResponse {
     /// The server's highest sequence number. A device cursor above it means the server lost
     /// changes (restored from a backup, or reset): the device then checks its records' heads.
     pub server_seq: i64,
+    /// As in [`PushResponse`]: the device's clock minus the server's, in ms. Last.
+    pub device_clock_offset_ms: Option<i64>,
+}
+
+/// What devices before the clock offset decode, and what older servers send.
+#[derive(Deserialize)]
+struct PullResponseV1 {
+    pages: Vec<PullPage>,
+    more: bool,
+    server_seq: i64,
+}
+
+/// A response body a device decodes.
+///
+/// postcard is positional and has no field names: a field added at the end of a message is
+/// simply not read by an older device (postcard ignores bytes after the message), but a newer
+/// device cannot read an older server's shorter message as the new type (`#[serde(default)]`
+/// does not apply: postcard has no "field missing", only "input ended"). So a response that
+/// grew a field decodes its previous form when the new one does not parse.
+pub trait Response: DeserializeOwned {
+    fn decode_response(body: &[u8], max_decoded: usize) -> Result<Self, WireError> {
+        decode(body, max_decoded)
+    }
+}
+
+impl Response for HeadsResponse {}
+impl Response for RepairResponse {}
+
+impl Response for PushResponse {
+    fn decode_response(body: &[u8], max_decoded: usize) -> Result<Self, WireError> {
+        decode(body, max_decoded).or_else(|e| match e {
+            WireError::Malformed(_) => {
+                let old: PushResponseV1 = decode(body, max_decoded)?;
+                Ok(PushResponse {
+                    results: old.results,
+                    device_clock_offset_ms: None,
+                })
+            }
+            other => Err(other),
+        })
+    }
+}
+
+impl Response for PullResponse {
+    fn decode_response(body: &[u8], max_decoded: usize) -> Result<Self, WireError> {
+        decode(body, max_decoded).or_else(|e| match e {
+            WireError::Malformed(_) => {
+                let old: PullResponseV1 = decode(body, max_decoded)?;
+                Ok(PullResponse {
+                    pages: old.pages,
+                    more: old.more,
+                    server_seq: old.server_seq,
+                    device_clock_offset_ms: None,
+                })
+            }
+            other => Err(other),
+        })
+    }
 }
 
 /// Changes of one scope, in server order, and the cursor after the last of them.
@@ -301,6 +369,66 @@ fn read_uleb(bytes: &mut &[u8]) -> Option<u64> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A device from before the clock offset reads a newer server's responses (postcard stops
+    /// at the fields it knows), and a newer device reads an older server's responses.
+    #[test]
+    fn responses_that_grew_the_clock_offset_stay_readable_both_ways() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct OldPush {
+            results: Vec<PushResult>,
+        }
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct OldPull {
+            pages: Vec<PullPage>,
+            more: bool,
+            server_seq: i64,
+        }
+        let results = vec![PushResult {
+            hash: vec![7; 32],
+            outcome: PushOutcome::Accepted,
+        }];
+        let new_push = PushResponse {
+            results: results.clone(),
+            device_clock_offset_ms: Some(-259_200_000),
+        };
+        let old: OldPush = decode(&encode(&new_push), 1 << 20).unwrap();
+        assert_eq!(old.results, results);
+        let read = PushResponse::decode_response(&encode(&old), 1 << 20).unwrap();
+        assert_eq!(read.results, results);
+        assert_eq!(read.device_clock_offset_ms, None);
+        assert_eq!(
+            PushResponse::decode_response(&encode(&new_push), 1 << 20).unwrap(),
+            new_push
+        );
+
+        let new_pull = PullResponse {
+            pages: vec![PullPage {
+                scope: "village:530322101201".into(),
+                changes: vec![],
+                cursor: 9,
+            }],
+            more: true,
+            server_seq: 12,
+            device_clock_offset_ms: Some(240_000),
+        };
+        let old: OldPull = decode(&encode(&new_pull), 1 << 20).unwrap();
+        assert_eq!((old.more, old.server_seq, old.pages.len()), (true, 12, 1));
+        let read = PullResponse::decode_response(&encode(&old), 1 << 20).unwrap();
+        assert_eq!(
+            read,
+            PullResponse {
+                device_clock_offset_ms: None,
+                ..new_pull.clone()
+            }
+        );
+        assert_eq!(
+            PullResponse::decode_response(&encode(&new_pull), 1 << 20).unwrap(),
+            new_pull
+        );
+        // Damage is still an error, not an old-format answer.
+        assert!(PullResponse::decode_response(&encode(&[1u8, 2, 3]), 1 << 20).is_err());
+    }
 
     /// A sync message whose Bloom filter header is replaced by `header` (its bits kept).
     fn message_with_bloom(header: &[u8]) -> Vec<u8> {

@@ -257,6 +257,9 @@ pub trait Tx {
     ) -> StoreResult<Vec<(i64, String, Vec<u8>)>>;
     /// The highest sequence number in the change log.
     fn max_seq(&mut self) -> StoreResult<i64>;
+    /// Every change of one record in the log, in the order they were stored (each after its
+    /// dependencies), to rebuild a damaged stored document. Rare: a scan of the log.
+    fn doc_changes(&mut self, doc_id: &str) -> StoreResult<Vec<Vec<u8>>>;
     fn repair_state(&mut self, device_id: &str, doc_id: &str) -> StoreResult<Option<Vec<u8>>>;
     fn put_repair_state(&mut self, device_id: &str, doc_id: &str, state: &[u8]) -> StoreResult<()>;
 

@@ -872,6 +872,16 @@ impl Tx for PgTx<'_> {
             .try_get(0)?)
     }
 
+    fn doc_changes(&mut self, doc_id: &str) -> StoreResult<Vec<Vec<u8>>> {
+        self.all(
+            "SELECT bytes FROM changes WHERE doc_id = $1 ORDER BY seq",
+            &[&doc_id],
+        )?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
+    }
+
     fn repair_state(&mut self, device_id: &str, doc_id: &str) -> StoreResult<Option<Vec<u8>>> {
         self.opt(
             "SELECT state FROM repair_states WHERE device_id = $1 AND doc_id = $2",

@@ -556,6 +556,16 @@ impl Tx for SqliteTx<'_> {
             })?)
     }
 
+    fn doc_changes(&mut self, doc_id: &str) -> StoreResult<Vec<Vec<u8>>> {
+        let mut stmt = self
+            .tx
+            .prepare("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+        let rows = stmt
+            .query_map([doc_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     fn repair_state(&mut self, device_id: &str, doc_id: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(self
             .tx
