@@ -15,4 +15,10 @@ waiting_to_sync: number, conflicts: number,
 /**
  * The leave or trip covering today, if any.
  */
-on_leave: LeaveRow | null, };
+on_leave: LeaveRow | null, 
+/**
+ * How far this phone's clock was off the server's at the last sync, in whole seconds
+ * (positive: fast), when it is further off than R2 allows: check-ins then do not count
+ * as 在村, so the home screen asks the cadre to set the clock. `None` when within.
+ */
+clock_off_s: number | null, };

@@ -3,4 +3,10 @@
 /**
  * What a sync did.
  */
-export type SyncReport = { pushed: number, rejected: number, pulled: number, repaired: number, requests: number, bytes_sent: number, bytes_received: number, };
+export type SyncReport = { pushed: number, rejected: number, pulled: number, repaired: number, requests: number, bytes_sent: number, bytes_received: number, 
+/**
+ * This device's clock minus the server's (ms), as the server measured it during this
+ * sync; also kept in the store ([`Store::clock_offset`]) for the app's clock warning.
+ * `None` from a server that does not measure it.
+ */
+device_clock_offset_ms: bigint | null, };
