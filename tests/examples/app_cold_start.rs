@@ -4,6 +4,8 @@
 //!
 //!     cargo build -p cunji-app -p cunji-sync-server && (cd ui && npm run build)
 //!     xvfb-run -a cargo run -p cunji-tests --example app_cold_start
+//!     # the release app (`ui/node_modules/.bin/tauri build`):
+//!     CUNJI_APP=target/release/cunji-app xvfb-run -a cargo run -p cunji-tests --example app_cold_start
 //!
 //! Steps: a real sync server with the demo village; the app's store signed in once through
 //! the core (the same code as the sign-in screen); 10,000 records recorded locally
@@ -31,6 +33,14 @@ const PIN: &str = "258036";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The app to start: `CUNJI_APP` (e.g. the release build, `target/release/cunji-app`), else
+/// the debug build.
+fn app_binary() -> PathBuf {
+    std::env::var_os("CUNJI_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/debug/cunji-app"))
 }
 
 fn free_port() -> u16 {
@@ -151,7 +161,6 @@ async fn main() {
         let mut visit = Visit::example();
         visit.visitor_id = demo::TEAM_MEMBER.into();
         let log = WorkLog::example();
-        store.conn().execute_batch("BEGIN").unwrap();
         for i in 0..RECORDS {
             match i % 3 {
                 0 => store.create(&me, &checkin).unwrap(),
@@ -159,7 +168,6 @@ async fn main() {
                 _ => store.create(&me, &log).unwrap(),
             };
         }
-        store.conn().execute_batch("COMMIT").ok();
     }
     eprintln!(
         "{RECORDS} records written in {:.1}s",
@@ -207,7 +215,7 @@ async fn main() {
         caps.set("browserName", "wry").unwrap();
         caps.set(
             "tauri:options",
-            serde_json::json!({ "application": root().join("target/debug/cunji-app") }),
+            serde_json::json!({ "application": app_binary() }),
         )
         .unwrap();
         let t = Instant::now();
@@ -243,6 +251,7 @@ async fn main() {
     let app_ms = median(starts.clone());
     let base_ms = median(base.clone());
     let app_rss = median(rss.iter().map(|&k| k as f64).collect());
+    println!("app: {}", app_binary().display());
     println!(
         "records: {RECORDS}, store file {:.1} MB",
         bytes as f64 / 1e6
