@@ -15,9 +15,13 @@ fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-/// An app signed in as `cadre` (no server: the session row as a login leaves it), holding the
-/// example village, its team, one household assigned to `cadre` and one entitlement.
-fn app_with_village(cadre: &str, role: &str) -> (tempfile::TempDir, FieldApp, String, String) {
+/// An app signed in as `cadre` with `role` (no server: the session row a login leaves),
+/// holding the example village, its team and the example household, assigned to `cadre`.
+/// Shared with the forms' tests.
+pub(in crate::field) fn signed_in(
+    cadre: &str,
+    role: &str,
+) -> (tempfile::TempDir, FieldApp, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut app = FieldApp::open(dir.path(), PIN).unwrap();
     app.store
@@ -40,6 +44,13 @@ fn app_with_village(cadre: &str, role: &str) -> (tempfile::TempDir, FieldApp, St
         is_primary: true,
     };
     app.store.create(&admin, &assignment).unwrap();
+    (dir, app, hh)
+}
+
+/// [`signed_in`], and one entitlement of the household.
+fn app_with_village(cadre: &str, role: &str) -> (tempfile::TempDir, FieldApp, String, String) {
+    let (dir, mut app, hh) = signed_in(cadre, role);
+    let admin = Author::now("server", "import");
     let ent = Entitlement {
         household_id: hh.clone(),
         ..Entitlement::example()
@@ -525,8 +536,5 @@ fn home_warns_when_the_server_found_the_clock_off() {
     app.store.set_clock_offset(240_000).unwrap();
     assert_eq!(app.home(today()).unwrap().clock_off_s, None);
     app.store.set_clock_offset(-2 * 86_400_000).unwrap();
-    assert_eq!(
-        app.home(today()).unwrap().clock_off_s,
-        Some(-2 * 86_400)
-    );
+    assert_eq!(app.home(today()).unwrap().clock_off_s, Some(-2 * 86_400));
 }

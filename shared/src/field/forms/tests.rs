@@ -1,10 +1,7 @@
 #![allow(clippy::unwrap_used)]
-
-use rusqlite::params;
-
 use super::*;
 use crate::domain::codes::{InspectionLevel, InspectionMethod, OnPost, Satisfaction, SurveySource};
-use crate::domain::{Assignment, Beneficiaries, Funding, HouseholdCheck, Objection, Team, Village};
+use crate::domain::{Beneficiaries, Funding, HouseholdCheck, Objection, Village};
 use crate::store::Store;
 use crate::values::Money;
 
@@ -12,33 +9,7 @@ fn d(s: &str) -> Date {
     s.parse().unwrap()
 }
 
-/// An app signed in as `cadre` with `role` (the session row a login leaves), holding the
-/// example village, its team and the example household, assigned to `cadre`.
-fn signed_in(cadre: &str, role: &str) -> (tempfile::TempDir, FieldApp, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut app = FieldApp::open(dir.path(), "246810").unwrap();
-    app.store
-        .conn()
-        .execute(
-            "INSERT INTO app_session (id, server_url, login, token, expires_at, cadre_id, role)
-             VALUES (1, 'http://127.0.0.1:9', ?1, 't', '2099-01-01T00:00:00Z', ?1, ?2)",
-            params![cadre, role],
-        )
-        .unwrap();
-    let admin = Author::now("server", "import");
-    app.store.create(&admin, &Village::example()).unwrap();
-    app.store.create(&admin, &Team::example()).unwrap();
-    let hh = app.store.create(&admin, &Household::example()).unwrap();
-    let assignment = Assignment {
-        household_id: hh.clone(),
-        cadre_id: cadre.into(),
-        from: d("2015-08-25"),
-        to: None,
-        is_primary: true,
-    };
-    app.store.create(&admin, &assignment).unwrap();
-    (dir, app, hh)
-}
+use crate::field::tests::signed_in;
 
 fn store(app: &FieldApp) -> &Store {
     &app.store
