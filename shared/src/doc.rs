@@ -357,8 +357,23 @@ impl RecordDoc {
         })
     }
 
-    /// The record's history, oldest change first.
-    pub fn history(&mut self) -> Vec<HistoryEntry> {
+    /// The record's history, oldest change first. A document that loaded but whose changes
+    /// cannot be rebuilt (automerge 0.12 panics on some, found by fuzzing:
+    /// tests/fixtures/fuzz/load_document/panic-in-get-changes) is
+    /// [`Error::CorruptDocument`], not a crash.
+    pub fn history(&mut self) -> Result<Vec<HistoryEntry>> {
+        let id = self.id.clone();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.history_entries())).map_err(
+            |_| Error::CorruptDocument {
+                id,
+                detail:
+                    "the document's history is damaged (automerge panicked rebuilding its changes)"
+                        .into(),
+            },
+        )
+    }
+
+    fn history_entries(&mut self) -> Vec<HistoryEntry> {
         let changes = self.doc.get_changes(&[]);
         let mut out = Vec::with_capacity(changes.len());
         for change in changes {

@@ -209,6 +209,7 @@ pub(crate) async fn record(
                 let meta = json.get("meta").cloned().unwrap_or(Value::Null);
                 let history = doc
                     .history()
+                    .map_err(|e| ApiError::Internal(format!("record {id}: {e}")))?
                     .into_iter()
                     .flat_map(|entry| {
                         let at = chrono::DateTime::from_timestamp_millis(entry.time_ms)

@@ -86,6 +86,37 @@ fn a_document_declaring_billions_of_values_is_refused_as_corrupt() {
     assert!(err.to_string().contains("bundle"), "{err}");
 }
 
+/// A damaged document that loads, but whose changes automerge 0.12 cannot rebuild (it panicked
+/// with `MissingOps` in `get_changes`, found by CI's bounded fuzzing): its history is now an
+/// error for that record, `corrupt_document`, and the rest of the document still reads.
+#[test]
+fn a_document_whose_changes_cannot_be_rebuilt_has_a_corrupt_history() {
+    let found = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/fuzz/load_document/panic-in-get-changes"),
+    )
+    .unwrap();
+    let mut bytes = found[2..].to_vec();
+    fuzz::fix_checksums(&mut bytes);
+    let split = usize::from(u16::from_le_bytes([found[0], found[1]])).min(bytes.len());
+    let (snapshot, chunk) = bytes.split_at(split);
+    let chunks = if chunk.is_empty() {
+        Vec::new()
+    } else {
+        vec![chunk.to_vec()]
+    };
+    let mut doc = cunji_core::doc::RecordDoc::load(
+        "r",
+        Some(snapshot),
+        &chunks,
+        automerge::ActorId::random(),
+    )
+    .unwrap();
+    let _ = doc.to_json();
+    let err = doc.history().unwrap_err();
+    assert_eq!(err.code(), "corrupt_document");
+}
+
 /// The seeds reach what the targets are meant to reach: a record's JSON and its raw change
 /// are checked, validated and accepted (so the fuzzer mutates from inputs that get past the
 /// signature and the parser); a change with its checksum broken is refused as malformed.

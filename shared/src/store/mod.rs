@@ -379,7 +379,7 @@ impl Store {
 
     /// The record's history: every change, its fields' old and new values, who, when and why.
     pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
-        Ok(self.load(id)?.history())
+        self.load(id)?.history()
     }
 
     /// The fields of one record holding more than one value.
