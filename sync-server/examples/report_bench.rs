@@ -41,6 +41,10 @@ use cunji_sync_server::store::Db;
 use cunji_sync_server::{AppState, serve};
 use rusqlite::types::Value;
 
+/// The binary's allocator, so that the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PASSWORD: &str = "bench-password-1";
 
 struct Args {
@@ -440,10 +444,12 @@ fn ledger_sql(
 
 fn plain_export(conn: &rusqlite::Connection, county: &str, out: &Path) -> anyhow::Result<usize> {
     let _ = std::fs::remove_file(out);
+    // The same workbook settings as the export: streamed sheets, compression level 3.
     let mut book = rust_xlsxwriter::Workbook::new();
+    book.set_zip_compression_level(3);
     let mut n = 0;
     for (_, table) in cunji_core::domain::all_tables() {
-        let sheet = book.add_worksheet();
+        let sheet = book.add_worksheet_with_constant_memory()?;
         sheet.set_name(table.name)?;
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT * FROM {} WHERE doc_village >= ?1 AND doc_village < ?1 || '~'",

@@ -2259,6 +2259,34 @@ fn supervisors_pull_and_export(server: &TestServer, town: &Client) {
     );
     let households = book.worksheet_range("p_household").unwrap();
     assert_eq!(households.rows().count(), 1 + 7, "header + H1–H7");
+
+    // A table longer than a sheet continues on `name.2`, `name.3`…, each with the header.
+    let small = dir.path().join("county-small-sheets.xlsx");
+    let written =
+        cunji_sync_server::reports::supervise::export_with(&server.db, &county, &small, 3).unwrap();
+    let visits = written.tables["p_visit"];
+    assert!(visits > 6, "{visits} visits: too few to need three sheets");
+    let mut book: Xlsx<_> = open_workbook(&small).unwrap();
+    let names = book.sheet_names();
+    let parts: Vec<String> = names
+        .iter()
+        .filter(|n| *n == "p_visit" || n.starts_with("p_visit."))
+        .cloned()
+        .collect();
+    assert_eq!(parts.len(), visits.div_ceil(3), "{names:?}");
+    let mut rows = 0;
+    for (i, part) in parts.iter().enumerate() {
+        let range = book.worksheet_range(part).unwrap();
+        let mut it = range.rows();
+        assert_eq!(it.next().unwrap()[0].to_string(), "doc_id", "{part}");
+        let n = it.count();
+        assert!((1..=3).contains(&n), "{part}: {n} rows");
+        if i > 0 {
+            assert_eq!(part, &format!("p_visit.{}", i + 1));
+        }
+        rows += n;
+    }
+    assert_eq!(rows, visits);
 }
 
 #[test]

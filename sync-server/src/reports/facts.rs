@@ -87,8 +87,9 @@ impl Row<'_> {
         self.i(c).is_some_and(|n| n != 0)
     }
     pub fn date(&self, c: usize) -> Option<Date> {
-        self.s(c)
-            .and_then(|s| Date::parse_from_str(&s, "%Y-%m-%d").ok())
+        // `FromStr` is the ISO 8601 date (what the projections store), parsed without the
+        // format-string machinery of `parse_from_str`.
+        self.s(c).and_then(|s| s.parse::<Date>().ok())
     }
     pub fn ts(&self, c: usize) -> Option<DateTime<Utc>> {
         self.s(c).and_then(|s| parse_ts(&s))

@@ -175,6 +175,18 @@ pub struct Between<'a> {
     pub to: &'a str,
 }
 
+/// The projection columns the reports' periods filter on ([`Between`]), each with a server-side
+/// index `{table}_period` (both backends create them on open: they are not part of the kinds'
+/// declarations, which devices share and which have no use for them).
+pub(crate) const PERIOD_COLUMNS: [(&str, &str); 3] = [
+    ("p_visit", "start_date"),
+    ("p_checkin", "local_date"),
+    ("p_work_log", "date"),
+];
+
+/// Digits in a county's code (a city's has 4, a township's 9, a village's 12).
+pub(crate) const COUNTY_CODE_LEN: usize = 6;
+
 /// The kind whose projection tables include `table`.
 pub(crate) fn kind_of_table(table: &str) -> Option<Kind> {
     cunji_core::domain::all_tables()
