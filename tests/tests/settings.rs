@@ -233,3 +233,68 @@ fn a_county_office_changes_settings_from_a_browser_session() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["settings"]["check_in_photo"], "optional");
 }
+
+/// A phone (a `FieldApp` over a real encrypted store) fetches its county's settings after
+/// each sync, applies them at once, and keeps applying them offline.
+#[test]
+fn a_phone_fetches_its_countys_settings_and_keeps_them_offline() {
+    for backend in Backend::available() {
+        phone_fetches_settings(backend);
+    }
+}
+
+fn phone_fetches_settings(backend: Backend) {
+    use cunji_core::field::{FieldApp, LoginInput};
+    use cunji_core::rules::{CheckInPhoto, SettingsSource};
+
+    let server = world(backend);
+    let office = Device::new(&server.url, OFFICE).sign_in();
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = FieldApp::open(dir.path(), "246810").unwrap();
+    app.login(&LoginInput {
+        server_url: server.url.clone(),
+        login: MEMBER.into(),
+        password: PASSWORD.into(),
+    })
+    .unwrap();
+    // Signing in synced, and fetched the (default) settings of the county.
+    let s = app.settings().unwrap();
+    assert_eq!(s.source, SettingsSource::Default);
+    assert_eq!(s.county_code.as_deref(), Some(COUNTY));
+    let today = cunji_core::field::today();
+    assert_eq!(app.home(today).unwrap().check_in_photo, CheckInPhoto::Off);
+
+    let (status, body) = call(
+        "PUT",
+        &format!("{}/v1/settings/county/{COUNTY}", server.url),
+        office.token(),
+        Some(r#"{"check_in_photo":"optional","rules":{"attendance":{"required_days":18}}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    // Not before the next sync: the phone does not poll.
+    assert_eq!(app.home(today).unwrap().check_in_photo, CheckInPhoto::Off);
+    // A sync job, as the app runs it (its own connection), then the app sees them at once.
+    app.sync_job().unwrap().run(&mut |_| {}).unwrap();
+    let home = app.home(today).unwrap();
+    assert_eq!(home.check_in_photo, CheckInPhoto::Optional);
+    assert_eq!(home.settings_source, SettingsSource::County);
+    // On the team all of October 2015: the county's 18 days, not DOMAIN's 20.
+    let month = app
+        .my_month(2015, 10, "2015-10-31".parse().unwrap())
+        .unwrap();
+    assert_eq!(month.me.summary.required_days, 18);
+
+    // Offline: the server is gone; the sync fails and the settings stay, also after reopening.
+    drop(server);
+    assert_eq!(app.sync(&mut |_| {}).unwrap_err().code(), "network");
+    drop(app);
+    let app = FieldApp::open(dir.path(), "246810").unwrap();
+    let s = app.settings().unwrap();
+    assert_eq!(s.source, SettingsSource::County);
+    assert_eq!(s.settings.rules.attendance.required_days, 18);
+    assert_eq!(s.updated_by.as_deref(), Some(OFFICE));
+    assert_eq!(
+        app.home(today).unwrap().check_in_photo,
+        CheckInPhoto::Optional
+    );
+}
