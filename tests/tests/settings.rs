@@ -67,6 +67,20 @@ fn sets_and_reads(backend: Backend) {
     assert_eq!(body["updated_ts"], Value::Null);
     assert_eq!(body["settings"]["check_in_photo"], "off");
     assert_eq!(body["settings"]["rules"]["attendance"]["required_days"], 20);
+    // The answer has exactly the fields the OpenAPI document describes.
+    let doc: Value = reqwest::blocking::get(format!("{}/v1/openapi.json", server.url))
+        .unwrap()
+        .json()
+        .unwrap();
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&body),
+        keys(&doc["components"]["schemas"]["EffectiveSettings"]["properties"])
+    );
 
     // Out of range, of the wrong type, unknown, not JSON: refused, each field named, nothing kept.
     let bad = [
