@@ -28,6 +28,7 @@ handler![
     sync::sync_now,
     sync::server_reachable,
     attendance::check_in,
+    attendance::save_check_in_photo,
     attendance::my_leaves,
     attendance::request_leave,
     attendance::return_from_leave,
@@ -165,6 +166,17 @@ pub mod attendance {
     #[tauri::command]
     pub fn check_in(state: State<'_, AppState>, input: CheckInInput) -> CmdResult<CheckInDone> {
         Ok(state.app()?.check_in(&input, now())?)
+    }
+
+    /// Keeps a check-in photo (the raw bytes of the invoke) and returns its SHA-256.
+    #[tauri::command]
+    pub fn save_check_in_photo(
+        state: State<'_, AppState>,
+        request: tauri::ipc::Request<'_>,
+    ) -> CmdResult<String> {
+        Ok(state
+            .app()?
+            .save_check_in_photo(&crate::raw_bytes(&request)?)?)
     }
 
     #[tauri::command]

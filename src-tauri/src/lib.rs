@@ -110,6 +110,21 @@ impl ShellError {
 
 pub type CmdResult<T> = Result<T, ShellError>;
 
+/// The bytes a command was invoked with (`invoke(cmd, uint8Array)`): a photo crosses the IPC
+/// as raw bytes. Tauri falls back to a JSON array of numbers where the raw channel is missing;
+/// that is taken too.
+pub fn raw_bytes(request: &tauri::ipc::Request<'_>) -> CmdResult<Vec<u8>> {
+    match request.body() {
+        tauri::ipc::InvokeBody::Raw(bytes) => Ok(bytes.clone()),
+        tauri::ipc::InvokeBody::Json(value) => {
+            serde_json::from_value(value.clone()).map_err(|_| ShellError {
+                code: "not_a_photo".into(),
+                message: "没有收到照片,请重拍 / no photo bytes received: take it again".into(),
+            })
+        }
+    }
+}
+
 /// Where the app stands before any screen: the UI asks the cadre to choose a PIN (`new`),
 /// to enter it (`locked`), or goes on (`open`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]

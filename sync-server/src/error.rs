@@ -39,6 +39,8 @@ pub enum ApiError {
     OutOfScope(String),
     #[error("not found: {0}")]
     NotFound(String),
+    #[error("invalid settings: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    InvalidSettings(Vec<cunji_core::rules::SettingsProblem>),
     #[error("a browser session cannot sync")]
     DeviceRequired,
     #[error("storage: {0}")]
@@ -136,6 +138,26 @@ impl ApiError {
                 "not_found",
                 format!("找不到{what},它可能尚未同步到服务器"),
                 format!("{what} was not found; it may not have been synced yet."),
+            ),
+            InvalidSettings(problems) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_settings",
+                format!(
+                    "设置不正确,请修改后再保存:{}",
+                    problems
+                        .iter()
+                        .map(|p| format!("{}:{}", p.field, p.message))
+                        .collect::<Vec<_>>()
+                        .join(";")
+                ),
+                format!(
+                    "The settings are not valid; fix and save again: {}",
+                    problems
+                        .iter()
+                        .map(|p| format!("{}: {}", p.field, p.message_en))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
             ),
             DeviceRequired => (
                 StatusCode::FORBIDDEN,

@@ -15,6 +15,8 @@
 //!   reports 1–9 as JSON, or CSV/xlsx with `format=` or `Accept` ([`reports`]);
 //! - `GET /v1/supervisor/pull?scope=…&after=…`: a scope's merged projection rows by cursor,
 //!   masked for the caller ([`reports::supervise`]);
+//! - `GET /v1/settings` (a device's county's ⚙ settings) and `GET`/`PUT
+//!   /v1/settings/county/{code}` (the county poverty office's): see [`settings`];
 //! - `GET /v1/openapi.json`: the OpenAPI 3 description of the JSON API (no sign-in needed);
 //! - `GET /healthz`, `GET /metrics` (Prometheus).
 //!
@@ -33,6 +35,7 @@ pub mod openapi;
 pub mod pull;
 pub mod records;
 pub mod reports;
+pub mod settings;
 pub mod store;
 
 use std::collections::HashMap;
@@ -204,6 +207,19 @@ fn routes() -> Routes {
     .add("GET", "/v1/openapi.json", false, get(openapi))
     .add("POST", "/v1/session", false, post(dashboard::session))
     .add("GET", "/v1/records/{id}", true, get(dashboard::record))
+    .add("GET", "/v1/settings", true, get(settings::mine))
+    .add(
+        "GET",
+        "/v1/settings/county/{code}",
+        true,
+        get(settings::get_county),
+    )
+    .add(
+        "PUT",
+        "/v1/settings/county/{code}",
+        true,
+        axum::routing::put(settings::put_county),
+    )
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes: over TLS when the config

@@ -5,6 +5,9 @@
 //! end-to-end test `tests/tests/reports.rs` checks every documented row field against real
 //! responses, both ways, so the document cannot drift from the server unnoticed.
 //!
+//! The county settings endpoints ([`crate::settings`]) are described here too; a unit test
+//! keeps their schema's fields equal to `CountySettings`'.
+//!
 //! Not here: the devices' binary sync endpoints (`/v1/sync/*`, brotli(postcard) bodies, see
 //! [`cunji_core::sync::protocol`]), listed only by name.
 
@@ -680,6 +683,7 @@ pub fn document() -> Value {
             "content": {"application/json": {"schema": {"type": "object"}}}},
             "401": error_response("bad_login"), "409": error_response("device_conflict")}
     }}));
+    settings_paths(&mut paths, &mut schemas);
     paths.insert("/v1/openapi.json".into(), json!({"get": {
         "tags": ["meta"], "summary": "This document", "operationId": "openapi",
         "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {"schema": {"type": "object"}}}}}
@@ -689,7 +693,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Cunji 村记 sync server",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Supervisors' reports (DOMAIN §4) and pulls. Every request but login and this document needs `Authorization: Bearer <token>` from /v1/login. Errors are {code, message, message_en}. The devices' sync endpoints (/v1/sync/push, pull, heads, repair) carry brotli(postcard) bodies and are not described here."
+            "description": "Supervisors' reports (DOMAIN §4) and pulls, and the counties' ⚙ settings. Every request but login and this document needs `Authorization: Bearer <token>` from /v1/login. Errors are {code, message, message_en}. The devices' sync endpoints (/v1/sync/push, pull, heads, repair) carry brotli(postcard) bodies and are not described here."
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -697,6 +701,91 @@ pub fn document() -> Value {
         },
         "paths": paths
     })
+}
+
+/// The county settings endpoints ([`crate::settings`]) and their schemas.
+fn settings_paths(
+    paths: &mut serde_json::Map<String, Value>,
+    schemas: &mut serde_json::Map<String, Value>,
+) {
+    let int = |min: i64, max: i64, description: &str| json!({"type": "integer", "minimum": min, "maximum": max, "description": description});
+    schemas.insert("CountySettings".into(), json!({
+        "type": "object",
+        "description": "A county's ⚙ settings (DOMAIN). Every field is optional in a PUT: a missing one takes DOMAIN's default; an unknown one is refused.",
+        "properties": {
+            "check_in_photo": {"type": "string", "enum": ["off", "optional", "required"], "description": "whether the phone's check-in offers (optional) or requires a photo; off by default (DOMAIN compliance caution)"},
+            "rules": {"type": "object", "properties": {
+                "attendance": {"type": "object", "properties": {
+                    "required_days": int(1, 31, "R1: in-village days required in a full month (20)"),
+                    "count_official_days": {"type": "boolean", "description": "R1: 公务外出 days count (true)"},
+                    "min_checkins": int(1, 10, "R2: valid check-ins for a 在村 day (1)"),
+                    "window_start": {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$", "description": "R2: check-in window start, local time (06:00:00)"},
+                    "window_end": {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$", "description": "R2: check-in window end, after the start (22:00:00)"},
+                    "max_clock_drift_s": int(0, 86_400, "R2: largest clock drift in seconds (600)"),
+                    "sick_leave_grace_days": int(0, 31, "R3: sick leave may be requested this many days after it starts (2)"),
+                    "township_max_leave_days": int(1, 366, "R3: leave up to this many days is approved by the township (3)")
+                }},
+                "visits": {"type": "object", "properties": {
+                    "interval_days": int(1, 366, "R5: longest gap between counting visits (60)")
+                }}
+            }}
+        }
+    }));
+    schemas.insert("EffectiveSettings".into(), json!({
+        "type": "object",
+        "required": ["county_code", "source", "updated_ts", "updated_by", "settings"],
+        "properties": {
+            "county_code": {"type": "string", "nullable": true, "description": "6 digits; null when the account has no county (admin, city)"},
+            "source": {"type": "string", "enum": ["default", "county"], "description": "default: the county set nothing, DOMAIN's defaults apply"},
+            "updated_ts": {"type": "string", "format": "date-time", "nullable": true},
+            "updated_by": {"type": "string", "nullable": true, "description": "login of the last change"},
+            "settings": {"$ref": "#/components/schemas/CountySettings"}
+        }
+    }));
+    let ok = |description: &str| {
+        json!({"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EffectiveSettings"}}}})
+    };
+    paths.insert("/v1/settings".into(), json!({"get": {
+        "tags": ["settings"],
+        "summary": "The caller's county's ⚙ settings (phones fetch them after each sync)",
+        "operationId": "mySettings", "security": [{"bearer": []}],
+        "responses": {"200": ok("the county's settings, or the defaults (source: default)"),
+            "401": error_response("missing_token / bad_token"), "429": error_response("rate_limited")}
+    }}));
+    let code = json!({"name": "code", "in": "path", "required": true,
+        "description": "county code, 6 digits", "schema": {"type": "string", "pattern": "^[0-9]{6}$"}});
+    let responses = |verb_ok: &str, put: bool| {
+        let mut r = json!({
+            "200": ok(verb_ok),
+            "400": error_response("bad_param: the code is not 6 digits; malformed: the body is not JSON"),
+            "401": error_response("missing_token / bad_token"),
+            "403": error_response("forbidden: only the county poverty office (county_office) and admin; out_of_scope: another county's office"),
+            "404": error_response("not_found: no village or account of that county on this server"),
+            "429": error_response("rate_limited"),
+        });
+        if put {
+            r["422"] = error_response(
+                "invalid_settings: fields out of range, of the wrong type or unknown, each named",
+            );
+        }
+        r
+    };
+    paths.insert("/v1/settings/county/{code}".into(), json!({
+        "get": {
+            "tags": ["settings"], "summary": "A county's ⚙ settings (县扶贫办, admin)",
+            "operationId": "countySettings", "security": [{"bearer": []}],
+            "parameters": [code.clone()],
+            "responses": responses("the county's settings, or the defaults (source: default)", false)
+        },
+        "put": {
+            "tags": ["settings"], "summary": "Replace a county's ⚙ settings (县扶贫办, admin); the change is kept in the county's history",
+            "operationId": "putCountySettings", "security": [{"bearer": []}],
+            "parameters": [code],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CountySettings"}}}},
+            "responses": responses("the settings now in force", true)
+        }
+    }));
 }
 
 #[cfg(test)]
@@ -732,6 +821,42 @@ mod tests {
             checked_in == served,
             "sync-server/openapi.json is out of date: run CUNJI_WRITE_OPENAPI=1 cargo test -p cunji-sync-server openapi"
         );
+    }
+
+    /// The settings schema lists exactly the fields `CountySettings` serialises.
+    #[test]
+    fn the_settings_schema_has_every_settings_field() {
+        fn paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
+            if let Some(map) = v.as_object() {
+                for (k, v) in map {
+                    out.push(format!("{prefix}{k}"));
+                    paths(v, &format!("{prefix}{k}."), out);
+                }
+            }
+        }
+        fn schema_paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
+            if let Some(map) = v["properties"].as_object() {
+                for (k, v) in map {
+                    out.push(format!("{prefix}{k}"));
+                    schema_paths(v, &format!("{prefix}{k}."), out);
+                }
+            }
+        }
+        let mut served = Vec::new();
+        paths(
+            &serde_json::to_value(cunji_core::rules::CountySettings::default()).unwrap(),
+            "",
+            &mut served,
+        );
+        let mut documented = Vec::new();
+        schema_paths(
+            &document()["components"]["schemas"]["CountySettings"],
+            "",
+            &mut documented,
+        );
+        served.sort();
+        documented.sort();
+        assert_eq!(served, documented);
     }
 
     #[test]

@@ -23,8 +23,8 @@ use cunji_core::domain::{
 use cunji_core::projection::Rows;
 use cunji_sync_server::accounts::Role;
 use cunji_sync_server::store::{
-    Account, ChangeRow, Db, DeviceRow, DocRow, HeldRow, ScopeFilter, StoreError, StoreResult,
-    TokenRow,
+    Account, ChangeRow, Db, DeviceRow, DocRow, HeldRow, ScopeFilter, SettingsRow, StoreError,
+    StoreResult, TokenRow,
 };
 
 const ENV: &str = "CUNJI_TEST_POSTGRES_URL";
@@ -294,6 +294,7 @@ fn story(db: &Db) {
     held_changes(db);
     projections(db);
     repair_states(db);
+    county_settings(db);
     a_failed_write_leaves_nothing(db);
 }
 
@@ -380,6 +381,78 @@ fn accounts_devices_and_tokens(db: &Db) {
             .expect("admin's token")
             .revoked
     );
+}
+
+/// A county's settings row is replaced; every change is appended to its history, old → new;
+/// a county is known by its villages or its accounts.
+fn county_settings(db: &Db) {
+    let row = |json: &str, by: &str, ts: &str| SettingsRow {
+        county_code: "530322".into(),
+        settings_json: json.into(),
+        updated_by: by.into(),
+        updated_ts: ts.into(),
+    };
+    assert_eq!(db.read(|tx| tx.county_settings("530322")).unwrap(), None);
+    let first = row(
+        r#"{"check_in_photo":"optional"}"#,
+        "county-office",
+        "2026-11-22T08:00:00Z",
+    );
+    db.write(|tx| tx.put_county_settings(&first)).unwrap();
+    let second = row(
+        r#"{"check_in_photo":"required"}"#,
+        "admin",
+        "2026-11-22T09:00:00Z",
+    );
+    db.write(|tx| tx.put_county_settings(&second)).unwrap();
+    assert_eq!(
+        db.read(|tx| tx.county_settings("530322")).unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(db.read(|tx| tx.county_settings("530423")).unwrap(), None);
+    let history = db.read(|tx| tx.county_settings_history("530322")).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].old_json, None);
+    assert_eq!(history[0].new_json, first.settings_json);
+    assert_eq!(
+        (
+            history[0].changed_by.as_str(),
+            history[0].changed_ts.as_str()
+        ),
+        ("county-office", "2026-11-22T08:00:00Z")
+    );
+    assert_eq!(
+        history[1].old_json.as_deref(),
+        Some(first.settings_json.as_str())
+    );
+    assert_eq!(history[1].new_json, second.settings_json);
+    assert_eq!(history[1].changed_by, "admin");
+    assert!(
+        db.read(|tx| tx.county_settings_history("530423"))
+            .unwrap()
+            .is_empty()
+    );
+
+    // Known by an account's division or by a village under it (counties no other behaviour
+    // uses).
+    assert!(!db.read(|tx| tx.county_known("620102")).unwrap());
+    db.write(|tx| {
+        tx.put_account(&Account {
+            division: "620102101".into(),
+            ..account("township-620102101", Role::Township)
+        })
+    })
+    .unwrap();
+    assert!(db.read(|tx| tx.county_known("620102")).unwrap());
+    assert!(!db.read(|tx| tx.county_known("621122")).unwrap());
+    let village = Village {
+        code: "621122102305".into(),
+        township_code: "621122102".into(),
+        ..Village::example()
+    };
+    project(db, "village-621122", &village, RecordState::Submitted);
+    assert!(db.read(|tx| tx.county_known("621122")).unwrap());
+    assert!(!db.read(|tx| tx.county_known("621123")).unwrap());
 }
 
 fn server_identity(db: &Db) {

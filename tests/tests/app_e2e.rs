@@ -4,8 +4,10 @@
 //!
 //! One cadre signs in online, the server goes away, and offline they check in, record a
 //! visit (with a finger signature), a delivery and a work log; the home screen shows what
-//! waits. The server comes back, the app syncs, and a second app instance with its own
-//! XDG_DATA_HOME (the same cadre's new phone) receives all of it. Every main screen is
+//! waits. The server comes back, the app syncs, the county turns on the optional check-in
+//! photo (`PUT /v1/settings/county/…`), and a second app instance with its own XDG_DATA_HOME
+//! (the same cadre's new phone) receives all of it and offers the photo on its check-in
+//! screen. Every main screen is
 //! saved at 360×640 under target/screenshots/ and checked not to be blank.
 //!
 //! Needs the built app (`cargo build -p cunji-app` after `npm run build` in ui/), the server
@@ -335,6 +337,27 @@ async fn sign_in(app: &App, url: &str) {
         .await;
 }
 
+/// Sets the demo county's check-in photo to `optional` through the API, as its office would
+/// (the seed's administrator, signed in from a browser session).
+fn offer_check_in_photo(url: &str) {
+    let http = reqwest::blocking::Client::new();
+    let session: serde_json::Value = http
+        .post(format!("{url}/v1/session"))
+        .json(&serde_json::json!({"login": "admin", "password": demo::DEMO_PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let county = &demo::VILLAGE_CODE[..6];
+    let resp = http
+        .put(format!("{url}/v1/settings/county/{county}"))
+        .bearer_auth(session["token"].as_str().unwrap())
+        .json(&serde_json::json!({"check_in_photo": "optional"}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the built app, tauri-driver, WebKitWebDriver and a display: scripts/test runs it"]
 async fn offline_records_sync_to_a_second_device() {
@@ -631,6 +654,14 @@ async fn offline_records_sync_to_a_second_device() {
         .await;
     a.quit().await;
 
+    // --- the county offers a check-in photo (a ⚙ setting, off by default) ------------------
+    tokio::task::spawn_blocking({
+        let url = server.url.clone();
+        move || offer_check_in_photo(&url)
+    })
+    .await
+    .unwrap();
+
     // --- a second phone of the same cadre receives it all ---------------------------------
     let b = App::start(&tmp.path().join("phone-b")).await;
     choose_pin(&b).await;
@@ -642,6 +673,16 @@ async fn offline_records_sync_to_a_second_device() {
         "the check-in on phone B",
     )
     .await;
+    // Its sign-in synced and fetched the county's settings: the check-in offers a photo.
+    b.click("[data-test=go-checkin]").await;
+    b.wait_text(
+        "[data-test=photo-tap]",
+        |t| t.contains("拍照 (可选)"),
+        "the optional photo button",
+    )
+    .await;
+    b.shot("18-checkin-photo-optional").await;
+    b.back().await;
     b.click("[data-test=go-households]").await;
     b.type_into("[data-test=hh-search] input", "张建国").await;
     b.wait_text(

@@ -58,6 +58,26 @@ enum Check {
     SupervisorPull,
     /// One record with its history, for drilling down from a report.
     Record,
+    /// The caller's county's settings: any signed-in account, each told its own county.
+    MySettings,
+    /// A county's settings, read (`GET`) or replaced (`PUT`): county X's or county Y's.
+    CountySettings,
+}
+
+/// Who manages a county's ⚙ settings (DOMAIN §1: the county poverty office's right): its own
+/// office and the administrator; nobody else, not even the county organisation department.
+fn manages_settings(role: Role, in_scope: bool) -> bool {
+    role == Role::Admin || (role == Role::CountyOffice && in_scope)
+}
+
+/// The county each role's account belongs to: village X's for the team, the pairing cadre (by
+/// the household assigned to them) and the township and county accounts; none for the city
+/// and the administrator.
+fn county_of(role: Role) -> Option<&'static str> {
+    match role {
+        Role::Admin | Role::City => None,
+        _ => Some(&X[..6]),
+    }
 }
 
 /// Who reads reports and records of village X through the report API (DOMAIN §1: reports
@@ -92,6 +112,9 @@ const MATRIX: &[(&str, &str, Check)] = &[
     ("GET", "/v1/reports/{name}", Check::Report),
     ("GET", "/v1/supervisor/pull", Check::SupervisorPull),
     ("GET", "/v1/records/{id}", Check::Record),
+    ("GET", "/v1/settings", Check::MySettings),
+    ("GET", "/v1/settings/county/{code}", Check::CountySettings),
+    ("PUT", "/v1/settings/county/{code}", Check::CountySettings),
 ];
 
 /// Each role's account: login and division.
@@ -461,6 +484,9 @@ fn check_endpoint(
             }
         }
         Check::Push => check_push(w, device, role, &mut fail),
+        Check::MySettings | Check::CountySettings => {
+            check_settings(w, device, method, check, role, &mut fail)
+        }
         Check::Session => {
             let body = |password: &str| serde_json::json!({ "login": login, "password": password });
             let right = http.post(&url).json(&body(PASSWORD)).send().unwrap();
@@ -543,6 +569,70 @@ fn check_endpoint(
                     fail(format!("policy item: status {status}"));
                 }
             }
+        }
+    }
+}
+
+fn check_settings(
+    w: &World,
+    device: &Device,
+    method: &str,
+    check: Check,
+    role: Role,
+    fail: &mut impl FnMut(String),
+) {
+    let http = reqwest::blocking::Client::new();
+    if check == Check::MySettings {
+        let resp = http
+            .get(format!("{}/v1/settings", w.server.url))
+            .bearer_auth(device.token())
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = resp.json().unwrap();
+        if status != 200 || body["county_code"].as_str() != county_of(role) {
+            fail(format!(
+                "status {status}, county {}, expected 200 and {:?}",
+                body["county_code"],
+                county_of(role)
+            ));
+        }
+        return;
+    }
+    for (in_scope, county) in [(true, &X[..6]), (false, &Y[..6])] {
+        let url = format!("{}/v1/settings/county/{county}", w.server.url);
+        let req = if method == "PUT" {
+            http.put(&url)
+                .json(&serde_json::json!({"check_in_photo": "optional"}))
+        } else {
+            http.get(&url)
+        };
+        let resp = req.bearer_auth(device.token()).send().unwrap();
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = resp.json().unwrap();
+        let expected = manages_settings(role, in_scope);
+        let refusal = if role == Role::CountyOffice {
+            "out_of_scope"
+        } else {
+            "forbidden"
+        };
+        let ok = if expected {
+            status == 200 && body["county_code"] == county
+        } else {
+            status == 403
+                && body["code"] == refusal
+                && !body["message"].as_str().unwrap_or("").is_empty()
+        };
+        if !ok {
+            fail(format!(
+                "county {county}: status {status} {}, expected {}",
+                body["code"],
+                if expected {
+                    "200".to_string()
+                } else {
+                    format!("403 {refusal}")
+                }
+            ));
         }
     }
 }

@@ -60,7 +60,10 @@ export function toAppError(e: unknown): AppError {
   return new AppError('internal', String(e))
 }
 
-type Invoke = (cmd: string, args?: Record<string, unknown>) => Promise<unknown>
+/** A command's arguments: named values, or raw bytes (a photo crosses as bytes, not as a JSON
+ *  array of numbers four times its size). */
+export type InvokeArgs = Record<string, unknown> | Uint8Array
+type Invoke = (cmd: string, args?: InvokeArgs) => Promise<unknown>
 let invoker: Invoke = invoke
 
 /** Unit tests replace the Tauri bridge with an in-memory one. */
@@ -68,7 +71,7 @@ export function setInvoker(fn: Invoke) {
   invoker = fn
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(cmd: string, args?: InvokeArgs): Promise<T> {
   try {
     return (await invoker(cmd, args)) as T
   } catch (e) {
@@ -89,6 +92,8 @@ export const api = {
   syncNow: () => call<SyncReport>('sync_now'),
   serverReachable: () => call<boolean>('server_reachable'),
   checkIn: (input: CheckInInput) => call<CheckInDone>('check_in', { input }),
+  /** Keeps a check-in photo on the phone; returns its SHA-256 (hex), hashed by the core. */
+  saveCheckInPhoto: (bytes: Uint8Array) => call<string>('save_check_in_photo', bytes),
   myLeaves: () => call<LeaveRow[]>('my_leaves'),
   requestLeave: (input: LeaveInput) => call<string>('request_leave', { input }),
   returnFromLeave: (id: string) => call<void>('return_from_leave', { id }),

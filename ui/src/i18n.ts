@@ -37,6 +37,10 @@ export const messages = {
       title: '打卡', locating: '正在获取位置…', accuracy: '精度约 {m} 米', noLocation: '无法获取位置:请到室外开阔处重试',
       tap: '点此打卡', done: '打卡成功', village: '村', noFence: '本机还没有本村范围,同步后可显示',
       note: '考勤是审核依据,不排名、不强制上传。',
+      photoOptional: '拍照 (可选)', photoRequired: '拍照 (本县要求)', photoRetake: '重拍',
+      photoTaken: '已拍照', photoSaving: '正在保存照片…',
+      photoNeeded: '本县要求打卡时拍照:请先点上面的“拍照”,再打卡。',
+      photoNote: '照片只保存在本机,只同步照片的校验码。',
     },
     leave: {
       title: '请假/外出报备', type: '类型', from: '开始日期', to: '结束日期', reason: '事由',
@@ -165,6 +169,10 @@ export const messages = {
       title: 'Check in', locating: 'Finding your location…', accuracy: 'Accuracy about {m} m', noLocation: 'No location: try again outdoors',
       tap: 'Tap to check in', done: 'Checked in', village: 'Village', noFence: "The village boundary is not on this phone yet; sync to see it",
       note: 'Attendance is evidence for review: no rankings, no forced uploads.',
+      photoOptional: 'Take a photo (optional)', photoRequired: 'Take a photo (county rule)', photoRetake: 'Retake',
+      photoTaken: 'Photo taken', photoSaving: 'Saving the photo…',
+      photoNeeded: 'Your county requires a photo with each check-in: tap “Take a photo” above first.',
+      photoNote: 'The photo stays on this phone; only its checksum syncs.',
     },
     leave: {
       title: 'Leave or trip', type: 'Type', from: 'First day', to: 'Last day', reason: 'Reason',

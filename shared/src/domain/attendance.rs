@@ -8,7 +8,11 @@
 //! ([`DayStatus`](super::codes::DayStatus)). They depend on the village's geofence, the
 //! server's receipt time and the county's settings, so the rules derive them when read; the
 //! check-in keeps only what the device saw. Mandatory photo or GPS check-in is a county
-//! setting, not a default (see DOMAIN's compliance caution), so the photo is optional here.
+//! setting, not a default (see DOMAIN's compliance caution), so the photo is optional here:
+//! the record holds its SHA-256 only, and whether the phone offers or requires a photo is the
+//! county's [`CheckInPhoto`](crate::rules::CheckInPhoto) (enforced by the field app when the
+//! check-in is made, not by this record's validation: a check-in made before the county
+//! changed its setting stays valid).
 
 use serde::{Deserialize, Serialize};
 

@@ -11,13 +11,34 @@
 //! satisfaction surveys) live in `forms`, which also says which role may record which.
 //!
 //! ## State kept beside the store
-//! The store's own tables hold records; this module adds two small tables of its own in the
-//! same SQLite file: `app_session` (server, token, who is signed in, last sync) and
-//! `app_drafts` (one JSON draft per form). Neither syncs.
+//! The store's own tables hold records; this module adds three small tables of its own in the
+//! same SQLite file: `app_session` (server, token, who is signed in, last sync), `app_drafts`
+//! (one JSON draft per form) and `app_settings` (the county's ⚙ settings as last fetched). None
+//! of them syncs.
+//!
+//! ## County settings
+//! After each successful sync, a [`SyncJob`] fetches the county's settings
+//! (`GET /v1/settings`, a [`crate::rules::EffectiveSettings`]) and keeps them in
+//! `app_settings`; until the next successful fetch, offline included, those apply. Every use
+//! reads them from the table ([`FieldApp::settings`]: one small row), so settings a sync job
+//! fetched on its own connection apply at once. A phone that never fetched any uses DOMAIN's
+//! defaults. They give the rules' thresholds ([`crate::rules::RulesConfig`]: R1–R3 in "my
+//! month", R3's approval level, R5's visit interval, the home screen's clock warning) and
+//! whether the check-in offers a photo ([`crate::rules::CheckInPhoto`]). A failed fetch never
+//! fails the sync: the records were exchanged, and the last settings stay.
+//!
+//! ## Check-in photos
+//! When the county's setting is `optional` or `required`, the UI hands the photo's bytes to
+//! [`FieldApp::save_check_in_photo`], which checks they are an image, hashes them (SHA-256)
+//! and keeps them as `photos/<sha256>.<ext>` in the app's data directory; the check-in records
+//! only the hash (`photo_sha256`), which is all that syncs. The photo files stay on the phone,
+//! **outside the encrypted store** (they are not records and the server never asks for them);
+//! deleting the app's data deletes them. `required` refuses a check-in without a photo, with a
+//! message saying so.
 //!
 //! Not here: windows, events and the HTTP health check's scheduling (the shell and the UI
-//! decide when to call [`FieldApp::sync`]), photos (stored by hash elsewhere), and supervisors'
-//! reports (issue 5).
+//! decide when to call [`FieldApp::sync`]), uploading photo files, and supervisors' reports
+//! (issue 5).
 
 mod forms;
 mod month;
@@ -32,7 +53,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::domain::codes::{CadreRole, LeaveStatus, LeaveType};
 use crate::domain::{CheckIn, Delivery, Entitlement, Household, Leave, Record, Visit, WorkLog};
 use crate::error::Error;
-use crate::rules::RulesConfig;
+use crate::rules::{CheckInPhoto, EffectiveSettings, RulesConfig};
 use crate::store::key::{DeviceKey, KeySalt};
 use crate::store::{Author, CreateOptions, HouseholdFilter, Page, Store};
 use crate::sync::client::{self, HttpTransport, SyncEvent, SyncOptions, SyncReport};
@@ -44,6 +65,13 @@ pub use types::*;
 
 /// The name of the store file inside the app's data directory.
 pub const STORE_FILE: &str = "cunji.sqlite3";
+
+/// The directory, inside the app's data directory, that keeps check-in photos.
+pub const PHOTO_DIR: &str = "photos";
+
+/// The largest photo [`FieldApp::save_check_in_photo`] keeps: a phone camera's full-size
+/// JPEG is 2–8 MB.
+pub const MAX_PHOTO_BYTES: usize = 20 * 1024 * 1024;
 
 /// An error of the field app: a stable code and a message a person can act on.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +163,6 @@ pub type FieldResult<T> = std::result::Result<T, FieldError>;
 pub struct FieldApp {
     store: Store,
     dir: PathBuf,
-    rules: RulesConfig,
     /// The store's key, derived from the PIN, held only in memory: a [`SyncJob`] opens its
     /// own connection with it.
     key: Arc<DeviceKey>,
@@ -171,12 +198,14 @@ impl FieldApp {
                  expires_at TEXT NOT NULL, cadre_id TEXT NOT NULL, role TEXT NOT NULL,
                  last_sync TEXT);
              CREATE TABLE IF NOT EXISTS app_drafts (
-                 form TEXT PRIMARY KEY, json TEXT NOT NULL, saved_at TEXT NOT NULL);",
+                 form TEXT PRIMARY KEY, json TEXT NOT NULL, saved_at TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS app_settings (
+                 id INTEGER PRIMARY KEY CHECK (id = 1),
+                 json TEXT NOT NULL, fetched_at TEXT NOT NULL);",
         )?;
         Ok(FieldApp {
             store,
             dir: dir.to_path_buf(),
-            rules: RulesConfig::default(),
             key: Arc::new(key),
             syncing: Arc::new(Mutex::new(())),
         })
@@ -202,6 +231,80 @@ impl FieldApp {
 
     pub fn data_dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The county's ⚙ settings as last fetched, or DOMAIN's defaults when none ever were
+    /// (see the module docs). Settings this build cannot read count as none.
+    pub fn settings(&self) -> FieldResult<EffectiveSettings> {
+        let json: Option<String> = self
+            .store
+            .conn()
+            .query_row("SELECT json FROM app_settings WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(json
+            .and_then(|j| {
+                serde_json::from_str(&j)
+                    .map_err(|e| tracing::warn!(error = %e, "stored county settings unreadable"))
+                    .ok()
+            })
+            .unwrap_or_default())
+    }
+
+    fn rules(&self) -> FieldResult<RulesConfig> {
+        Ok(self.settings()?.settings.rules)
+    }
+
+    /// Keeps a check-in photo on the phone and returns its SHA-256 (hex), for
+    /// [`CheckInInput::photo_sha256`]. The bytes must be a JPEG, PNG, WebP or HEIC image of at
+    /// most [`MAX_PHOTO_BYTES`]; the same photo saved twice is kept once.
+    pub fn save_check_in_photo(&self, bytes: &[u8]) -> FieldResult<String> {
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return Err(FieldError::input(
+                "photo_too_large",
+                format!(
+                    "照片太大({} MB),请降低相机分辨率后重拍 / the photo is over {} MB",
+                    bytes.len() / (1024 * 1024),
+                    MAX_PHOTO_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
+        let ext = photo_extension(bytes).ok_or_else(|| {
+            FieldError::input(
+                "not_a_photo",
+                "这不是照片(需要 JPEG、PNG、WebP 或 HEIC),请用相机重拍 / not a photo",
+            )
+        })?;
+        let hash = sha256_hex(bytes);
+        let dir = self.dir.join(PHOTO_DIR);
+        let path = dir.join(format!("{hash}.{ext}"));
+        if !path.exists() {
+            let save = || -> std::io::Result<()> {
+                std::fs::create_dir_all(&dir)?;
+                // Written aside, then renamed: a photo file is whole or absent.
+                let partial = dir.join(format!("{hash}.partial"));
+                std::fs::write(&partial, bytes)?;
+                std::fs::rename(&partial, &path)
+            };
+            save().map_err(|e| {
+                FieldError::input(
+                    "photo_not_saved",
+                    format!("照片没能保存到手机(存储空间可能已满):{e}"),
+                )
+            })?;
+        }
+        Ok(hash)
+    }
+
+    /// Whether a photo with this hash is kept on the phone.
+    fn photo_kept(&self, hash: &str) -> bool {
+        ["jpg", "png", "webp", "heic"].iter().any(|ext| {
+            self.dir
+                .join(PHOTO_DIR)
+                .join(format!("{hash}.{ext}"))
+                .exists()
+        })
     }
 
     /// Who is signed in on this device, if anyone.
@@ -334,6 +437,7 @@ impl FieldApp {
             village = self.my_village(&me.cadre_id, today)?;
         }
         let conflicts = self.store.all_conflicts()?.len();
+        let settings = self.settings()?;
         Ok(Home {
             me,
             today: today.to_string(),
@@ -345,8 +449,10 @@ impl FieldApp {
             clock_off_s: self
                 .store
                 .clock_offset()?
-                .filter(|o| o.is_off(self.rules.attendance.max_clock_drift_s))
+                .filter(|o| o.is_off(settings.settings.rules.attendance.max_clock_drift_s))
                 .map(|o| o.offset_ms / 1000),
+            check_in_photo: settings.settings.check_in_photo,
+            settings_source: settings.source,
         })
     }
 
@@ -389,9 +495,27 @@ impl FieldApp {
         Ok(Some(village.geofence.contains(at)))
     }
 
-    /// One-tap check-in. The geofence result is reported, never a reason to refuse.
+    /// One-tap check-in. The geofence result is reported, never a reason to refuse. A photo
+    /// is recorded by its hash when one was taken ([`FieldApp::save_check_in_photo`]); when the
+    /// county requires one, a check-in without it is refused (`photo_required`).
     pub fn check_in(&mut self, input: &CheckInInput, at: Timestamp) -> FieldResult<CheckInDone> {
         let me = self.require_me()?;
+        let photo = input.photo_sha256.as_deref().filter(|h| !h.is_empty());
+        match photo {
+            None if self.settings()?.settings.check_in_photo == CheckInPhoto::Required => {
+                return Err(FieldError::input(
+                    "photo_required",
+                    "本县要求打卡时拍照:请先点“拍照”,再打卡 / your county requires a photo with each check-in: take one first",
+                ));
+            }
+            Some(hash) if !self.photo_kept(hash) => {
+                return Err(FieldError::input(
+                    "photo_missing",
+                    "这张照片没有保存在手机上,请重新拍照 / that photo is not on this phone: take it again",
+                ));
+            }
+            _ => {}
+        }
         let village = self
             .my_village(&me.cadre_id, at.date_naive())?
             .ok_or_else(|| {
@@ -411,7 +535,7 @@ impl FieldApp {
             ts: at,
             geo,
             slot: None,
-            photo_sha256: None,
+            photo_sha256: photo.map(str::to_string),
             mock_flag: false,
         };
         let id = self.create(&me, "打卡 check-in", &record, Some(geo))?;
@@ -503,7 +627,7 @@ impl FieldApp {
             returned_ts: None,
             evidence: input.evidence.clone().filter(|e| !e.trim().is_empty()),
         };
-        leave.level = leave.required_level(self.rules.attendance.township_max_leave_days);
+        leave.level = leave.required_level(self.rules()?.attendance.township_max_leave_days);
         if leave.leave_type == LeaveType::OfficialTrip {
             // A trip is reported, not asked for.
             leave.status = LeaveStatus::Approved;
@@ -721,13 +845,14 @@ impl FieldApp {
         if chrono::NaiveDate::from_ymd_opt(year, month, 1).is_none() {
             return Err(FieldError::input("bad_month", "月份不对 / not a month"));
         }
-        let cfg = &self.rules.attendance;
+        let rules = self.rules()?;
+        let cfg = &rules.attendance;
         let mine = self
             .store
             .attendance_month(&me.cadre_id, year, month, today, cfg)?;
         let due = self
             .store
-            .households_overdue(&me.cadre_id, today, &self.rules.visits)?;
+            .households_overdue(&me.cadre_id, today, &rules.visits)?;
         let mut team = Vec::new();
         if me.role == CadreRole::FirstSecretary.code()
             && let Some(village) = self.my_village(&me.cadre_id, today)?
@@ -897,8 +1022,51 @@ impl SyncJob {
             "UPDATE app_session SET last_sync = ?1",
             [now().to_rfc3339()],
         )?;
+        // The records are exchanged: a settings fetch that fails now keeps the last ones.
+        let fetched = transport
+            .county_settings()
+            .map_err(|e| e.to_string())
+            .and_then(|s| serde_json::to_string(&s).map_err(|e| e.to_string()));
+        match fetched {
+            Ok(json) => {
+                store.conn().execute(
+                    "INSERT INTO app_settings (id, json, fetched_at) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET json = ?1, fetched_at = ?2",
+                    params![json, now().to_rfc3339()],
+                )?;
+            }
+            Err(e) => tracing::warn!(error = %e, "county settings not fetched; the last ones stay"),
+        }
         Ok(report)
     }
+}
+
+/// The file extension of an image by its first bytes, `None` when it is not one the camera
+/// gives (JPEG, PNG, WebP, HEIC).
+fn photo_extension(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("jpg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("png")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("webp")
+    } else if bytes.len() >= 12
+        && &bytes[4..8] == b"ftyp"
+        && matches!(
+            &bytes[8..12],
+            b"heic" | b"heix" | b"mif1" | b"msf1" | b"hevc"
+        )
+    {
+        Some("heic")
+    } else {
+        None
+    }
+}
+
+/// SHA-256 of `bytes`, lowercase hex (the form `photo_sha256` is validated in).
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A fixed location given as `lat,lon[,accuracy_m]`: desktops have no GPS, so the desktop
@@ -916,6 +1084,7 @@ pub fn location_from_env(value: Option<&str>) -> Option<CheckInInput> {
         lat,
         lon,
         accuracy_m,
+        photo_sha256: None,
     })
 }
 

@@ -3,6 +3,7 @@
 use super::*;
 use crate::domain::codes::{DayStatus, LeaveType};
 use crate::domain::{Assignment, Team, Village};
+use crate::rules::EffectiveSettings;
 
 /// The PIN the tests' stores are encrypted with.
 const PIN: &str = "246810";
@@ -70,6 +71,7 @@ fn commands_other_than_reading_need_a_signed_in_cadre() {
                 lat: 25.0,
                 lon: 103.6,
                 accuracy_m: None,
+                photo_sha256: None,
             },
             now(),
         )
@@ -123,6 +125,7 @@ fn check_in_reports_the_geofence_and_shows_on_home() {
                 lat: village.geofence.centroid.lat,
                 lon: village.geofence.centroid.lon,
                 accuracy_m: Some(8.0),
+                photo_sha256: None,
             },
             at,
         )
@@ -136,6 +139,7 @@ fn check_in_reports_the_geofence_and_shows_on_home() {
                 lat: 39.9,
                 lon: 116.4,
                 accuracy_m: Some(30.0),
+                photo_sha256: None,
             },
             ts("2015-09-14T15:10:00+08:00"),
         )
@@ -159,6 +163,7 @@ fn a_cadre_without_a_team_gets_told_what_to_do() {
                 lat: 25.0,
                 lon: 103.6,
                 accuracy_m: None,
+                photo_sha256: None,
             },
             ts("2015-09-14T07:52:00+08:00"),
         )
@@ -332,6 +337,7 @@ fn my_month_lays_out_day_statuses_and_due_households() {
         lat: village.geofence.centroid.lat,
         lon: village.geofence.centroid.lon,
         accuracy_m: Some(5.0),
+        photo_sha256: None,
     };
     // Two check-ins in the window on the 14th: 在村 under R2's defaults.
     app.check_in(&here, ts("2015-09-14T08:00:00+08:00"))
@@ -473,7 +479,8 @@ fn location_from_env_parses_or_gives_none() {
         Some(CheckInInput {
             lat: 25.03,
             lon: 103.66,
-            accuracy_m: Some(12.0)
+            accuracy_m: Some(12.0),
+            photo_sha256: None,
         })
     );
     assert_eq!(
@@ -537,4 +544,190 @@ fn home_warns_when_the_server_found_the_clock_off() {
     assert_eq!(app.home(today()).unwrap().clock_off_s, None);
     app.store.set_clock_offset(-2 * 86_400_000).unwrap();
     assert_eq!(app.home(today()).unwrap().clock_off_s, Some(-2 * 86_400));
+}
+
+/// Stores settings as a sync job does after fetching them.
+fn fetched(app: &FieldApp, settings: &crate::rules::EffectiveSettings) {
+    app.store
+        .conn()
+        .execute(
+            "INSERT INTO app_settings (id, json, fetched_at) VALUES (1, ?1, 'now')
+             ON CONFLICT (id) DO UPDATE SET json = ?1",
+            [serde_json::to_string(settings).unwrap()],
+        )
+        .unwrap();
+}
+
+fn county(photo: CheckInPhoto, required_days: u32, interval_days: i64) -> EffectiveSettings {
+    let mut s = EffectiveSettings {
+        county_code: Some("530322".into()),
+        source: crate::rules::SettingsSource::County,
+        updated_ts: Some("2026-11-22T08:00:00+00:00".into()),
+        updated_by: Some("county-office".into()),
+        ..EffectiveSettings::default()
+    };
+    s.settings.check_in_photo = photo;
+    s.settings.rules.attendance.required_days = required_days;
+    s.settings.rules.visits.interval_days = interval_days;
+    s
+}
+
+/// A JPEG's first bytes and some more: enough for the photo checks.
+fn jpeg(n: u8) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    b.extend(std::iter::repeat_n(n, 1000));
+    b
+}
+
+#[test]
+fn without_fetched_settings_the_defaults_apply_and_no_photo_is_offered() {
+    let (_dir, app, _) = signed_in("cadre-li-ming", "team_member");
+    let s = app.settings().unwrap();
+    assert_eq!(s.source, crate::rules::SettingsSource::Default);
+    assert_eq!(s.settings, crate::rules::CountySettings::default());
+    let home = app.home(d("2015-09-14")).unwrap();
+    assert_eq!(home.check_in_photo, CheckInPhoto::Off);
+    assert_eq!(home.settings_source, crate::rules::SettingsSource::Default);
+}
+
+#[test]
+fn fetched_settings_set_the_rules_of_my_month() {
+    let (dir, app, hh, _) = app_with_village("cadre-li-ming", "team_member");
+    // Assigned since 2015-08-25, never visited: on 10-15 that is 51 days, within DOMAIN's 60
+    // and past the county's 30.
+    let month = app.my_month(2015, 10, d("2015-10-15")).unwrap();
+    assert_eq!(month.me.summary.required_days, 20);
+    assert!(month.due.is_empty());
+    fetched(&app, &county(CheckInPhoto::Off, 12, 30));
+    let month = app.my_month(2015, 10, d("2015-10-15")).unwrap();
+    assert_eq!(month.me.summary.required_days, 12);
+    assert_eq!(month.due.len(), 1);
+    assert_eq!(month.due[0].household_id, hh);
+    // They are kept in the store: reopening (offline) finds them.
+    drop(app);
+    let app = FieldApp::open(dir.path(), PIN).unwrap();
+    assert_eq!(
+        app.settings()
+            .unwrap()
+            .settings
+            .rules
+            .attendance
+            .required_days,
+        12
+    );
+    // Settings this build cannot read count as none, never as an error.
+    app.store
+        .conn()
+        .execute("UPDATE app_settings SET json = '{\"settings\": 5}'", [])
+        .unwrap();
+    assert_eq!(app.settings().unwrap(), EffectiveSettings::default());
+}
+
+#[test]
+fn a_check_in_photo_is_kept_on_the_phone_and_recorded_by_its_hash() {
+    let (dir, mut app, _) = signed_in("cadre-li-ming", "team_member");
+    fetched(&app, &county(CheckInPhoto::Optional, 20, 60));
+    assert_eq!(
+        app.home(d("2015-09-14")).unwrap().check_in_photo,
+        CheckInPhoto::Optional
+    );
+    let photo = jpeg(7);
+    let hash = app.save_check_in_photo(&photo).unwrap();
+    assert_eq!(hash, sha256_hex(&photo));
+    assert_eq!(hash.len(), 64);
+    let kept = dir.path().join(PHOTO_DIR).join(format!("{hash}.jpg"));
+    assert_eq!(std::fs::read(&kept).unwrap(), photo);
+    // The same photo again: the same hash, one file.
+    assert_eq!(app.save_check_in_photo(&photo).unwrap(), hash);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(PHOTO_DIR))
+            .unwrap()
+            .count(),
+        1
+    );
+
+    let village = Village::example();
+    let mut input = CheckInInput {
+        lat: village.geofence.centroid.lat,
+        lon: village.geofence.centroid.lon,
+        accuracy_m: Some(8.0),
+        photo_sha256: Some(hash.clone()),
+    };
+    let done = app
+        .check_in(&input, ts("2015-09-14T08:00:00+08:00"))
+        .unwrap();
+    let record = app.store.get::<CheckIn>(&done.id).unwrap().record;
+    assert_eq!(record.photo_sha256.as_deref(), Some(hash.as_str()));
+    // Optional: no photo is fine too.
+    input.photo_sha256 = None;
+    let done = app
+        .check_in(&input, ts("2015-09-14T09:00:00+08:00"))
+        .unwrap();
+    assert_eq!(
+        app.store
+            .get::<CheckIn>(&done.id)
+            .unwrap()
+            .record
+            .photo_sha256,
+        None
+    );
+    // A hash of a photo the phone does not have is refused: it would prove nothing.
+    input.photo_sha256 = Some(sha256_hex(&jpeg(8)));
+    let err = app
+        .check_in(&input, ts("2015-09-14T10:00:00+08:00"))
+        .unwrap_err();
+    assert_eq!(err.code(), "photo_missing");
+}
+
+#[test]
+fn a_county_that_requires_a_photo_gets_no_check_in_without_one() {
+    let (_dir, mut app, _) = signed_in("cadre-li-ming", "team_member");
+    fetched(&app, &county(CheckInPhoto::Required, 20, 60));
+    let village = Village::example();
+    let mut input = CheckInInput {
+        lat: village.geofence.centroid.lat,
+        lon: village.geofence.centroid.lon,
+        accuracy_m: Some(8.0),
+        photo_sha256: None,
+    };
+    let outbox = app.store.outbox_len().unwrap();
+    let err = app
+        .check_in(&input, ts("2015-09-14T08:00:00+08:00"))
+        .unwrap_err();
+    assert_eq!(err.code(), "photo_required");
+    assert!(err.to_string().contains("拍照"), "{err}");
+    assert_eq!(
+        app.store.outbox_len().unwrap(),
+        outbox,
+        "nothing was recorded"
+    );
+    input.photo_sha256 = Some(app.save_check_in_photo(&jpeg(1)).unwrap());
+    app.check_in(&input, ts("2015-09-14T08:00:00+08:00"))
+        .unwrap();
+}
+
+#[test]
+fn what_is_not_a_photo_is_refused_with_what_to_do() {
+    let (dir, app, _) = signed_in("cadre-li-ming", "team_member");
+    let err = app.save_check_in_photo(b"hello, not an image").unwrap_err();
+    assert_eq!(err.code(), "not_a_photo");
+    assert!(err.to_string().contains("相机"));
+    let err = app.save_check_in_photo(&[]).unwrap_err();
+    assert_eq!(err.code(), "not_a_photo");
+    let mut big = jpeg(0);
+    big.resize(MAX_PHOTO_BYTES + 1, 0);
+    assert_eq!(
+        app.save_check_in_photo(&big).unwrap_err().code(),
+        "photo_too_large"
+    );
+    assert!(!dir.path().join(PHOTO_DIR).exists(), "nothing kept");
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend([0u8; 64]);
+    let hash = app.save_check_in_photo(&png).unwrap();
+    assert!(
+        dir.path()
+            .join(PHOTO_DIR)
+            .join(format!("{hash}.png"))
+            .exists()
+    );
 }

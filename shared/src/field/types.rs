@@ -18,6 +18,7 @@ use crate::domain::codes::{
 };
 use crate::domain::household::Flags;
 use crate::domain::{Delivery, Entitlement, Household, Leave, Visit};
+use crate::rules::{CheckInPhoto, SettingsSource};
 use crate::values::Date;
 
 /// Who is signed in on this device.
@@ -80,15 +81,26 @@ pub struct Home {
     /// as 在村, so the home screen asks the cadre to set the clock. `None` when within.
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub clock_off_s: Option<i64>,
+    /// Whether the check-in screen shows a photo button (the county's ⚙ setting; `off` unless
+    /// the county chose otherwise).
+    pub check_in_photo: CheckInPhoto,
+    /// Whether the county set its own settings or DOMAIN's defaults apply.
+    pub settings_source: SettingsSource,
 }
 
-/// Where the phone is, as the UI got it from the location provider.
+/// Where the phone is, as the UI got it from the location provider, and the check-in photo
+/// when one was taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckInInput {
     pub lat: f64,
     pub lon: f64,
     pub accuracy_m: Option<f64>,
+    /// The SHA-256 (hex) [`crate::field::FieldApp::save_check_in_photo`] returned; only when
+    /// the county's settings offer a photo ([`crate::rules::CheckInPhoto`]).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub photo_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,8 @@
 //! Each rule is a pure function over plain facts ([`attendance`], [`visits`], [`policy`]),
 //! unit-tested against DOMAIN.md's formulas; the methods on [`Store`] here only gather those
 //! facts from the projection tables. The ⚙ thresholds are fields of [`RulesConfig`], with
-//! DOMAIN's defaults, so a county's settings can replace them.
+//! DOMAIN's defaults; a county's settings ([`settings::CountySettings`], set by its poverty
+//! office on the server and fetched by phones) replace them on the phone.
 //!
 //! Not here: rules that need every team's data (R4, R8–R9, R14–R16 and the reports): they
 //! are the pure functions of [`crate::reports`], which the server runs over its merged
@@ -11,6 +12,7 @@
 
 pub mod attendance;
 pub mod policy;
+pub mod settings;
 pub mod visits;
 
 use std::collections::HashMap;
@@ -26,6 +28,10 @@ use crate::values::{Date, Geo};
 use attendance::{AttendanceConfig, CheckInFact, LeaveFact, MonthSummary, Period};
 use policy::{DeliveryFact, DeliveryGap, EntitlementFact};
 use visits::{AssignmentFact, DueHousehold, VisitConfig, VisitFact};
+
+pub use settings::{
+    CheckInPhoto, CountySettings, EffectiveSettings, SettingsProblem, SettingsSource,
+};
 
 /// Every county-configurable rule setting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]

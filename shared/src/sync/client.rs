@@ -259,6 +259,18 @@ impl HttpTransport {
         serde_json::from_slice(&bytes).map_err(|e| TransportError::Protocol(e.to_string()))
     }
 
+    /// The county's ⚙ settings for this device's account (`GET /v1/settings`).
+    pub fn county_settings(&self) -> Result<crate::rules::EffectiveSettings, TransportError> {
+        let resp = self
+            .client
+            .get(format!("{}/v1/settings", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(|e| TransportError::from_reqwest(&e))?;
+        let bytes = read_response(resp)?;
+        serde_json::from_slice(&bytes).map_err(|e| TransportError::Protocol(e.to_string()))
+    }
+
     fn post(&self, path: &str, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         let resp = self
             .client

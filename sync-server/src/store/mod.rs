@@ -92,6 +92,30 @@ pub struct TokenRow {
     pub revoked: bool,
 }
 
+/// A county's ⚙ settings as stored ([`cunji_core::rules::CountySettings`] as JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsRow {
+    /// Six digits.
+    pub county_code: String,
+    pub settings_json: String,
+    /// The login that made the last change.
+    pub updated_by: String,
+    /// RFC 3339 UTC.
+    pub updated_ts: String,
+}
+
+/// One change of a county's settings, kept for good (append-only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsChange {
+    pub county_code: String,
+    /// `None` for the county's first settings (the defaults applied before).
+    pub old_json: Option<String>,
+    pub new_json: String,
+    pub changed_by: String,
+    /// RFC 3339 UTC.
+    pub changed_ts: String,
+}
+
 /// A merged document's metadata and bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocRow {
@@ -220,6 +244,16 @@ pub trait Tx {
     fn token(&mut self, hash: &[u8]) -> StoreResult<Option<TokenRow>>;
     /// Revokes every token of an account; returns how many.
     fn revoke_tokens(&mut self, login: &str) -> StoreResult<usize>;
+
+    // County settings (DOMAIN ⚙).
+    fn county_settings(&mut self, county_code: &str) -> StoreResult<Option<SettingsRow>>;
+    /// Replaces a county's settings and appends the change (old → new) to its history.
+    fn put_county_settings(&mut self, row: &SettingsRow) -> StoreResult<()>;
+    /// A county's settings changes, oldest first.
+    fn county_settings_history(&mut self, county_code: &str) -> StoreResult<Vec<SettingsChange>>;
+    /// Whether the server knows the county: a village under it, or an account whose division
+    /// lies within it.
+    fn county_known(&mut self, county_code: &str) -> StoreResult<bool>;
 
     /// The server's own signing identity (actor, secret key), for records an admin creates.
     fn server_identity(&mut self) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;

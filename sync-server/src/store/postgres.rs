@@ -59,7 +59,7 @@ use rusqlite::types::Value;
 
 use super::{
     Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
-    ScopeFilter, StoreError, StoreResult, TokenRow, Tx,
+    ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult, TokenRow, Tx,
 };
 
 /// The schema, one script per version; `schema_version` records how many have run.
@@ -155,6 +155,25 @@ pub const MIGRATIONS: &[&str] = &[
     -- 3: reports read a division's records of one kind from this index (covering: the join
     -- to a projection table needs only the id, and the rows carry the received time).
     CREATE INDEX documents_kind_village ON documents(kind, village_code, id, received_ts);
+",
+    "
+    -- 4: each county's ⚙ settings (cunji_core::rules::CountySettings as JSON), and every
+    -- change of them, never updated or deleted.
+    CREATE TABLE county_settings (
+        county_code    TEXT PRIMARY KEY,
+        settings_json  TEXT NOT NULL,
+        updated_by     TEXT NOT NULL,
+        updated_ts     TEXT NOT NULL
+    );
+    CREATE TABLE county_settings_history (
+        seq         BIGSERIAL PRIMARY KEY,
+        county_code TEXT NOT NULL,
+        old_json    TEXT,
+        new_json    TEXT NOT NULL,
+        changed_by  TEXT NOT NULL,
+        changed_ts  TEXT NOT NULL
+    );
+    CREATE INDEX county_settings_history_county ON county_settings_history(county_code, seq);
 ",
 ];
 
@@ -577,6 +596,82 @@ impl Tx for PgTx<'_> {
             &[&login],
         )?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn county_settings(&mut self, county_code: &str) -> StoreResult<Option<SettingsRow>> {
+        self.opt(
+            "SELECT county_code, settings_json, updated_by, updated_ts FROM county_settings
+             WHERE county_code = $1",
+            &[&county_code],
+        )?
+        .map(|r| {
+            Ok(SettingsRow {
+                county_code: r.try_get(0)?,
+                settings_json: r.try_get(1)?,
+                updated_by: r.try_get(2)?,
+                updated_ts: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn put_county_settings(&mut self, row: &SettingsRow) -> StoreResult<()> {
+        let old = self
+            .county_settings(&row.county_code)?
+            .map(|o| o.settings_json);
+        self.exec(
+            "INSERT INTO county_settings (county_code, settings_json, updated_by, updated_ts)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (county_code) DO UPDATE SET settings_json = excluded.settings_json,
+               updated_by = excluded.updated_by, updated_ts = excluded.updated_ts",
+            &[
+                &row.county_code,
+                &row.settings_json,
+                &row.updated_by,
+                &row.updated_ts,
+            ],
+        )?;
+        self.exec(
+            "INSERT INTO county_settings_history (county_code, old_json, new_json, changed_by, changed_ts)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &row.county_code,
+                &old,
+                &row.settings_json,
+                &row.updated_by,
+                &row.updated_ts,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn county_settings_history(&mut self, county_code: &str) -> StoreResult<Vec<SettingsChange>> {
+        self.all(
+            "SELECT county_code, old_json, new_json, changed_by, changed_ts
+             FROM county_settings_history WHERE county_code = $1 ORDER BY seq",
+            &[&county_code],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(SettingsChange {
+                county_code: r.try_get(0)?,
+                old_json: r.try_get(1)?,
+                new_json: r.try_get(2)?,
+                changed_by: r.try_get(3)?,
+                changed_ts: r.try_get(4)?,
+            })
+        })
+        .collect()
+    }
+
+    fn county_known(&mut self, county_code: &str) -> StoreResult<bool> {
+        Ok(self
+            .one(
+                "SELECT EXISTS (SELECT 1 FROM p_village WHERE left(code, length($1)) = $1)
+                     OR EXISTS (SELECT 1 FROM accounts WHERE left(division, length($1)) = $1)",
+                &[&county_code],
+            )?
+            .try_get(0)?)
     }
 
     fn server_identity(&mut self) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
-    ScopeFilter, StoreError, StoreResult, TokenRow, Tx,
+    ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult, TokenRow, Tx,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -99,6 +99,25 @@ const MIGRATIONS: &[&str] = &[
     -- the documents' large rows are never read; covering: the village filter and the received
     -- time come from the index.
     CREATE INDEX documents_kind_id ON documents(kind, id, village_code, received_ts);
+",
+    "
+    -- 4: each county's ⚙ settings (cunji_core::rules::CountySettings as JSON), and every
+    -- change of them, never updated or deleted.
+    CREATE TABLE county_settings (
+        county_code    TEXT PRIMARY KEY,
+        settings_json  TEXT NOT NULL,
+        updated_by     TEXT NOT NULL,
+        updated_ts     TEXT NOT NULL
+    );
+    CREATE TABLE county_settings_history (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        county_code TEXT NOT NULL,
+        old_json    TEXT,
+        new_json    TEXT NOT NULL,
+        changed_by  TEXT NOT NULL,
+        changed_ts  TEXT NOT NULL
+    );
+    CREATE INDEX county_settings_history_county ON county_settings_history(county_code, seq);
 ",
 ];
 
@@ -323,6 +342,81 @@ impl Tx for SqliteTx<'_> {
             "UPDATE tokens SET revoked = 1 WHERE login = ?1 AND revoked = 0",
             [login],
         )?)
+    }
+
+    fn county_settings(&mut self, county_code: &str) -> StoreResult<Option<SettingsRow>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT county_code, settings_json, updated_by, updated_ts FROM county_settings
+                 WHERE county_code = ?1",
+            )?
+            .query_row([county_code], |r| {
+                Ok(SettingsRow {
+                    county_code: r.get(0)?,
+                    settings_json: r.get(1)?,
+                    updated_by: r.get(2)?,
+                    updated_ts: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn put_county_settings(&mut self, row: &SettingsRow) -> StoreResult<()> {
+        let old = self.county_settings(&row.county_code)?;
+        self.tx.execute(
+            "INSERT INTO county_settings (county_code, settings_json, updated_by, updated_ts)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (county_code) DO UPDATE SET settings_json = excluded.settings_json,
+               updated_by = excluded.updated_by, updated_ts = excluded.updated_ts",
+            params![
+                row.county_code,
+                row.settings_json,
+                row.updated_by,
+                row.updated_ts
+            ],
+        )?;
+        self.tx.execute(
+            "INSERT INTO county_settings_history (county_code, old_json, new_json, changed_by, changed_ts)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                row.county_code,
+                old.map(|o| o.settings_json),
+                row.settings_json,
+                row.updated_by,
+                row.updated_ts
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn county_settings_history(&mut self, county_code: &str) -> StoreResult<Vec<SettingsChange>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT county_code, old_json, new_json, changed_by, changed_ts
+             FROM county_settings_history WHERE county_code = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map([county_code], |r| {
+                Ok(SettingsChange {
+                    county_code: r.get(0)?,
+                    old_json: r.get(1)?,
+                    new_json: r.get(2)?,
+                    changed_by: r.get(3)?,
+                    changed_ts: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn county_known(&mut self, county_code: &str) -> StoreResult<bool> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM p_village WHERE substr(code, 1, length(?1)) = ?1)
+                 OR EXISTS (SELECT 1 FROM accounts WHERE substr(division, 1, length(?1)) = ?1)",
+            )?
+            .query_row([county_code], |r| r.get(0))?)
     }
 
     fn server_identity(&mut self) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {

@@ -1,0 +1,167 @@
+//! County ⚙ settings over HTTP: the county poverty office (县扶贫办, DOMAIN §1's "⚙ settings"
+//! right) sets its county's [`CountySettings`]; every device fetches its own county's.
+//!
+//! - `GET /v1/settings`: the caller's county's settings as an [`EffectiveSettings`], with
+//!   `source: "default"` and no `updated_ts` when the county has set nothing (or the account
+//!   has no county: an administrator, a city office). A cadre's county is the first six digits
+//!   of their team's village (or, for a pairing cadre, of an assigned household's village); a
+//!   supervisor's is that of their division. Phones call it after each sync.
+//! - `GET /v1/settings/county/{code}` and `PUT /v1/settings/county/{code}`: that county's
+//!   settings, for its own county poverty office and the administrator only; every other role
+//!   (the county organisation department, townships, the city, cadres) is `403 forbidden`,
+//!   another county's office `403 out_of_scope`. A `PUT` body is a whole [`CountySettings`]
+//!   (missing fields take DOMAIN's defaults); a field out of range, of the wrong type or unknown
+//!   is `422 invalid_settings` naming each field, JSON that does not parse `400 malformed`, a
+//!   county the server knows nothing of (no village, no account) `404 not_found`. Each `PUT`
+//!   replaces the row of `county_settings` and appends old → new, who and when to
+//!   `county_settings_history`, in one transaction.
+//!
+//! A browser session (`POST /v1/session`, the dashboard's sign-in) may call these too: it
+//! cannot sync records, but changing settings is an office's act, not a device's.
+//!
+//! Not here: the reports. They still use DOMAIN's default thresholds whatever a county set
+//! (see [`cunji_core::rules::settings`]); nor an endpoint for the history (it is in the
+//! database for audits: `county_settings_history`).
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use chrono::Utc;
+use cunji_core::rules::{CountySettings, EffectiveSettings, SettingsSource};
+
+use crate::AppState;
+use crate::accounts::{Principal, Role};
+use crate::error::ApiError;
+use crate::store::{SettingsRow, StoreError, StoreResult, Tx};
+
+/// The county (six digits) of an account: its division's, or its team village's, or an
+/// assigned household's village's; `None` for the administrator and a city office.
+pub fn county_of(tx: &mut dyn Tx, principal: &Principal) -> StoreResult<Option<String>> {
+    let county = |code: &str| code.get(..6).map(str::to_string);
+    if !principal.division.is_empty() {
+        return Ok(county(&principal.division));
+    }
+    if let Some(v) = tx.cadre_villages(&principal.login)?.first() {
+        return Ok(county(v));
+    }
+    for h in tx.cadre_households(&principal.login)? {
+        if let Some(v) = tx.household_village(&h)? {
+            return Ok(county(&v));
+        }
+    }
+    Ok(None)
+}
+
+/// The settings in force in `county`: its own, or the defaults.
+pub fn effective(tx: &mut dyn Tx, county: Option<&str>) -> StoreResult<EffectiveSettings> {
+    let Some(code) = county else {
+        return Ok(EffectiveSettings::default());
+    };
+    Ok(match tx.county_settings(code)? {
+        Some(row) => EffectiveSettings {
+            county_code: Some(row.county_code),
+            source: SettingsSource::County,
+            updated_ts: Some(row.updated_ts),
+            updated_by: Some(row.updated_by),
+            settings: serde_json::from_str(&row.settings_json)
+                .map_err(|e| StoreError::Corrupt(format!("settings of county {code}: {e}")))?,
+        },
+        None => EffectiveSettings {
+            county_code: Some(code.to_string()),
+            ..EffectiveSettings::default()
+        },
+    })
+}
+
+/// Refuses anyone but `county`'s own poverty office and the administrator; then a county the
+/// server does not know.
+fn may_manage(tx: &mut dyn Tx, principal: &Principal, county: &str) -> Result<(), ApiError> {
+    if county.len() != 6 || !county.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::BadParam {
+            name: "code".into(),
+            message: format!("县代码应为 6 位数字 / a county code is 6 digits, got `{county}`"),
+        });
+    }
+    match principal.role {
+        Role::Admin => {}
+        Role::CountyOffice if principal.division == county => {}
+        Role::CountyOffice => return Err(ApiError::OutOfScope(format!("county:{county}"))),
+        _ => {
+            return Err(ApiError::Forbidden(
+                "只有县扶贫办和管理员可以查看和修改县级设置 / only the county poverty office and administrators manage county settings".into(),
+            ));
+        }
+    }
+    if !tx.county_known(county)? {
+        return Err(ApiError::NotFound(format!("县 {county} / county {county}")));
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login))]
+pub(crate) async fn mine(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<EffectiveSettings>, ApiError> {
+    let settings = state
+        .blocking(move |db| {
+            db.read(|tx| {
+                let county = county_of(tx, &principal)?;
+                Ok::<_, ApiError>(effective(tx, county.as_deref())?)
+            })
+        })
+        .await?;
+    Ok(Json(settings))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, county = %code))]
+pub(crate) async fn get_county(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+) -> Result<Json<EffectiveSettings>, ApiError> {
+    let settings = state
+        .blocking(move |db| {
+            db.read(|tx| {
+                may_manage(tx, &principal, &code)?;
+                Ok::<_, ApiError>(effective(tx, Some(&code))?)
+            })
+        })
+        .await?;
+    Ok(Json(settings))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, county = %code))]
+pub(crate) async fn put_county(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+    body: Body,
+) -> Result<Json<EffectiveSettings>, ApiError> {
+    let body = crate::read_body(&state, body).await?;
+    let settings =
+        state
+            .blocking(move |db| {
+                db.write(|tx| {
+                may_manage(tx, &principal, &code)?;
+                let settings = CountySettings::from_json(&body).map_err(|problems| {
+                    match problems.first() {
+                        Some(p) if p.field.is_empty() => ApiError::Malformed(p.message_en.clone()),
+                        _ => ApiError::InvalidSettings(problems),
+                    }
+                })?;
+                let json = serde_json::to_string(&settings)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                tx.put_county_settings(&SettingsRow {
+                    county_code: code.clone(),
+                    settings_json: json,
+                    updated_by: principal.login.clone(),
+                    updated_ts: Utc::now().to_rfc3339(),
+                })?;
+                tracing::info!(county = %code, by = %principal.login, "county settings changed");
+                Ok::<_, ApiError>(effective(tx, Some(&code))?)
+            })
+            })
+            .await?;
+    Ok(Json(settings))
+}
