@@ -19,8 +19,9 @@
 //! A browser session (`POST /v1/session`, the dashboard's sign-in) may call these too: it
 //! cannot sync records, but changing settings is an office's act, not a device's.
 //!
-//! Not here: the reports. They still use DOMAIN's default thresholds whatever a county set
-//! (see [`cunji_core::rules::settings`]); nor an endpoint for the history (it is in the
+//! The reports read them through [`effective`]: report 1 per seat's county, report 3's
+//! default interval for a scope inside one county (see [`cunji_core::rules::settings`]).
+//! Not here: an endpoint for the history (it is in the
 //! database for audits: `county_settings_history`).
 
 use axum::Json;

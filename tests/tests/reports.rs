@@ -1197,6 +1197,40 @@ fn reports_story(backend: Backend) {
         "March's statuses do not change"
     );
 
+    // The county's ⚙ settings decide R1 for its villages: with 10 days required in a full
+    // month, 孙丽's 10 在村 days are enough, and 李明's partial month needs ceil(10 × 16 / 31)
+    // = 6, which his 8 meet. Report 3's default interval follows the county too.
+    let office = Client::new(&server, "office");
+    let settings = |body: &str| {
+        let r = reqwest::blocking::Client::new()
+            .put(format!("{}/v1/settings/county/530322", office.url))
+            .bearer_auth(&office.token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    };
+    settings(r#"{"rules":{"attendance":{"required_days":10},"visits":{"interval_days":30}}}"#);
+    let r1c = town.ok(&format!(
+        "/v1/reports/attendance?{TOWN_A}&month=2016-03&today=2016-03-31"
+    ));
+    let county_rules = by(&r1c, "cadre_id");
+    assert_eq!(county_rules["c-sun"]["required_days"], 10);
+    assert_eq!(county_rules["c-sun"]["compliant"], true);
+    assert_eq!(county_rules["c-li"]["required_days"], 6);
+    assert_eq!(county_rules["c-li"]["compliant"], true);
+    assert_eq!(r1c["summary"]["compliant"], 3);
+    let r3 = town.ok(&format!(
+        "/v1/reports/duty-compliance?{TOWN_A}&date=2016-03-31"
+    ));
+    assert_eq!(r3["params"]["interval_days"], "30", "{}", r3["params"]);
+    settings("{}");
+    let back = town.ok(&format!(
+        "/v1/reports/attendance?{TOWN_A}&month=2016-03&today=2016-03-31"
+    ));
+    assert_eq!(back["summary"]["compliant"], 1, "the defaults again");
+
     // ---- Report 2, P = March 2016.
     // Registered on 31 March: H1 未脱贫, H2 已脱贫(享受政策), H4 未脱贫, H5 返贫, and H6, whose
     // 清退 takes effect on 1 May (H3 已脱贫(不再享受政策) is not) → V1 3, V2 2, total 5.

@@ -123,6 +123,18 @@ pub fn ledger(
     today: Date,
     cfg: &AttendanceConfig,
 ) -> LedgerReport {
+    ledger_by_village(f, year, month, today, &|_| cfg)
+}
+
+/// [`ledger`] with each seat's R1–R3 thresholds those of its village (a county's ⚙
+/// settings apply to its villages, so a city's ledger mixes counties' rules row by row).
+pub fn ledger_by_village<'c>(
+    f: &AttendanceFacts,
+    year: i32,
+    month: u32,
+    today: Date,
+    cfg_for: &dyn Fn(&str) -> &'c AttendanceConfig,
+) -> LedgerReport {
     let mut seats: BTreeMap<(&str, &str), (Vec<Period>, bool)> = BTreeMap::new();
     for s in &f.seats {
         let e = seats.entry((&s.cadre_id, &s.village_code)).or_default();
@@ -135,6 +147,7 @@ pub fn ledger(
     let year_start = Date::from_ymd_opt(year, 1, 1).unwrap_or(today);
     let mut rows = Vec::new();
     for ((cadre, village), (periods, leader)) in seats {
+        let cfg = cfg_for(village);
         let checkins = f.checkins.get(cadre).map_or(&[][..], |v| v);
         let leaves = f.leaves.get(cadre).map_or(&[][..], |v| v);
         let days = month_statuses(year, month, &periods, checkins, leaves, today, cfg);

@@ -17,9 +17,11 @@
 //! `required_day` would otherwise be dropped silently and the default kept), so a county
 //! office is told exactly what to fix.
 //!
-//! Not here: the server's reports. They still use DOMAIN's default thresholds; whether a
-//! county's report should follow its own settings (and what a city report mixing counties then
-//! means) is for the lead to decide. Also not here: storage (the server's `county_settings`
+//! The server's reports follow them where a threshold belongs to a place: the attendance
+//! ledger (report 1) judges each seat by its village's county's R1–R3 settings, so a city's
+//! ledger mixes counties row by row; duty compliance (report 3) takes its interval from the
+//! county for a scope inside one county (a city scope uses DOMAIN's 60 days unless the
+//! request names one). R8–R9's evidence thresholds are not county settings. Not here: storage (the server's `county_settings`
 //! table, the phone's `app_settings` table) and who may change settings (the server).
 
 use serde::{Deserialize, Serialize};

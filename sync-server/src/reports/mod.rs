@@ -563,7 +563,19 @@ pub fn run(
         ReportName::VisitCoverage => parts(visit_coverage(tx, &scope, q.period()?)?),
         ReportName::DutyCompliance => {
             let d = q.date("date", Some(today()))?;
-            let interval = q.int("interval_days", Some(60), (1, 3650))?;
+            // R5's interval: the county's ⚙ setting for a scope inside one county, DOMAIN's
+            // 60 days for a city (whose counties may differ: pass `interval_days` to choose).
+            let default_interval = match scope.code.get(..6) {
+                Some(county) => {
+                    crate::settings::effective(tx, Some(county))?
+                        .settings
+                        .rules
+                        .visits
+                        .interval_days
+                }
+                None => cunji_core::rules::visits::VisitConfig::default().interval_days,
+            };
+            let interval = q.int("interval_days", Some(default_interval), (1, 3650))?;
             parts(duty_compliance(tx, &scope, d, interval)?)
         }
         ReportName::NotVisited => {
@@ -730,13 +742,29 @@ pub fn attendance_ledger(
             f.cadre_names.insert(id.to_string(), name);
         }
     }
+    // Each county's ⚙ settings (R1's required days, R2's window…) for its own villages.
+    let mut by_county: HashMap<String, AttendanceConfig> = HashMap::new();
+    for s in &seats {
+        if let Some(county) = s.village_code.get(..6)
+            && !by_county.contains_key(county)
+        {
+            let settings = crate::settings::effective(tx, Some(county))?;
+            by_county.insert(county.to_string(), settings.settings.rules.attendance);
+        }
+    }
     f.seats = seats;
-    Ok(cunji_core::reports::attendance::ledger(
+    let default = AttendanceConfig::default();
+    Ok(cunji_core::reports::attendance::ledger_by_village(
         &f,
         year,
         month,
         today,
-        &AttendanceConfig::default(),
+        &|village| {
+            village
+                .get(..6)
+                .and_then(|c| by_county.get(c))
+                .unwrap_or(&default)
+        },
     ))
 }
 
