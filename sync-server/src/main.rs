@@ -121,6 +121,14 @@ enum Command {
         /// The file to write (.sqlite3, .sqlite, .db or .xlsx); must not exist yet.
         #[arg(long)]
         out: PathBuf,
+        /// With `--to`: only the visits, check-ins, work logs, deliveries, petitions,
+        /// inspections and leave dated from this day (YYYY-MM-DD) to `--to`, both included;
+        /// registers and reference data come whole.
+        #[arg(long, requires = "to")]
+        from: Option<cunji_core::values::Date>,
+        /// The period's last day (YYYY-MM-DD), with `--from`.
+        #[arg(long, requires = "from")]
+        to: Option<cunji_core::values::Date>,
     },
 }
 
@@ -260,10 +268,23 @@ fn main() -> anyhow::Result<()> {
             tracing::info!(records = n, "projections rebuilt");
             Ok(())
         }
-        Command::Export { scope, out } => {
+        Command::Export {
+            scope,
+            out,
+            from,
+            to,
+        } => {
             let db = Db::open(&config.database)?;
-            let report = cunji_sync_server::reports::supervise::export(&db, &scope, &out)
-                .with_context(|| format!("exporting {scope} to {}", out.display()))?;
+            let period = from
+                .zip(to)
+                .map(|(from, to)| cunji_core::reports::DateRange { from, to });
+            let report = match period {
+                Some(p) => {
+                    cunji_sync_server::reports::supervise::export_period(&db, &scope, p, &out)
+                }
+                None => cunji_sync_server::reports::supervise::export(&db, &scope, &out),
+            }
+            .with_context(|| format!("exporting {scope} to {}", out.display()))?;
             let rows: usize = report.tables.values().sum();
             tracing::info!(%scope, file = %out.display(), rows, "exported");
             Ok(())

@@ -2272,6 +2272,93 @@ fn supervisors_pull_and_export(server: &TestServer, town: &Client) {
             _
         ))
     ));
+    // A period's export: the township's event records dated in the period (a leave by its
+    // overlap with it) and the rows of their other tables (an inspection's households);
+    // registers whole. Each table is checked against the whole export above, filtered here
+    // in SQL; then the records each period must and must not hold, by hand.
+    let d = |s: &str| s.parse::<cunji_core::values::Date>().unwrap();
+    let tables = cunji_core::domain::all_tables();
+    let export_part = |from: &str, to: &str| -> BTreeMap<String, Vec<String>> {
+        let period = cunji_core::reports::DateRange {
+            from: d(from),
+            to: d(to),
+        };
+        let part = dir.path().join(format!("township-{from}-{to}.sqlite3"));
+        let got =
+            cunji_sync_server::reports::supervise::export_period(&server.db, &scope, period, &part)
+                .unwrap();
+        conn.execute("ATTACH ?1 AS part", [part.to_str().unwrap()])
+            .unwrap();
+        let ids = |sql: &str| -> Vec<String> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let mut out = BTreeMap::new();
+        for (kind, table) in &tables {
+            let name = table.name;
+            let main = tables.iter().find(|(k, _)| k == kind).unwrap().1.name;
+            let whole = match kind.event_date() {
+                None => format!("SELECT doc_id FROM main.{name}"),
+                Some(cunji_core::domain::EventDate::On(c)) => format!(
+                    "SELECT doc_id FROM main.{name} WHERE doc_id IN
+                       (SELECT doc_id FROM main.{main} WHERE {c} BETWEEN '{from}' AND '{to}')"
+                ),
+                Some(cunji_core::domain::EventDate::Span(a, b)) => format!(
+                    "SELECT doc_id FROM main.{name} WHERE doc_id IN
+                       (SELECT doc_id FROM main.{main} WHERE {a} <= '{to}' AND {b} >= '{from}')"
+                ),
+            };
+            let want = ids(&format!("{whole} ORDER BY doc_id"));
+            let have = ids(&format!("SELECT doc_id FROM part.{name} ORDER BY doc_id"));
+            assert_eq!(have, want, "{name}, {from} to {to}");
+            assert_eq!(got.tables[name], have.len(), "{name}");
+            out.insert(name.to_string(), have);
+        }
+        out.insert(
+            "leave".into(),
+            ids("SELECT from_date || '..' || to_date FROM part.p_leave ORDER BY 1"),
+        );
+        conn.execute("DETACH part", []).unwrap();
+        out
+    };
+    let mid = export_part("2016-03-14", "2016-03-22");
+    for (id, inside) in [("v1", false), ("v2", false), ("v4", true), ("v7", true)] {
+        assert_eq!(mid["p_visit"].contains(&id.to_string()), inside, "{id}");
+    }
+    // The township's leave: 11–13 ends before the period, 24–25 starts after it, 21–23 and
+    // 22–24 overlap it.
+    assert_eq!(
+        mid["leave"],
+        ["2016-03-21..2016-03-23", "2016-03-22..2016-03-24"]
+    );
+    assert!(mid["p_inspection"].is_empty());
+    let end = export_part("2016-03-25", "2016-03-31");
+    assert!(end["p_visit"].is_empty());
+    assert_eq!(end["leave"], ["2016-03-24..2016-03-25"]);
+    assert_eq!(end["p_inspection"].len(), 1);
+    assert_eq!(end["p_inspection_household"].len(), 3, "hh-1, hh-2, hh-4");
+    for (register, n) in [
+        ("p_household", 6),
+        ("p_policy_item", mid["p_policy_item"].len()),
+    ] {
+        assert_eq!(end[register].len(), n, "{register}: whole in any period");
+    }
+    let backwards = dir.path().join("backwards.xlsx");
+    let bad = cunji_core::reports::DateRange {
+        from: d("2016-03-22"),
+        to: d("2016-03-12"),
+    };
+    assert!(matches!(
+        cunji_sync_server::reports::supervise::export_period(&server.db, &scope, bad, &backwards),
+        Err(cunji_sync_server::reports::supervise::ExportError::Period(
+            ..
+        ))
+    ));
+    assert!(!backwards.exists());
+
     use calamine::{Reader, Xlsx, open_workbook};
     let xlsx = dir.path().join("county.xlsx");
     let county = "county:530322".parse().unwrap();
@@ -2297,7 +2384,8 @@ fn supervisors_pull_and_export(server: &TestServer, town: &Client) {
     // A table longer than a sheet continues on `name.2`, `name.3`…, each with the header.
     let small = dir.path().join("county-small-sheets.xlsx");
     let written =
-        cunji_sync_server::reports::supervise::export_with(&server.db, &county, &small, 3).unwrap();
+        cunji_sync_server::reports::supervise::export_with(&server.db, &county, None, &small, 3)
+            .unwrap();
     let visits = written.tables["p_visit"];
     assert!(visits > 6, "{visits} visits: too few to need three sheets");
     let mut book: Xlsx<_> = open_workbook(&small).unwrap();

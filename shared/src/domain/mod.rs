@@ -87,6 +87,35 @@ impl Kind {
     }
 }
 
+/// How a period (a supervisor's export of a month, say) picks a kind's records: by columns of
+/// the kind's main projection table (its first), read as ISO dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventDate {
+    /// The record happened on this day.
+    On(&'static str),
+    /// The record covers the days from the first column to the second, both included (a
+    /// leave): it belongs to every period it overlaps.
+    Span(&'static str, &'static str),
+}
+
+impl Kind {
+    /// The date a period selects this kind's records by. `None` for registers and reference
+    /// data (villages, teams, households, entitlements, status changes, projects, surveys…),
+    /// whose rows describe a state rather than an event of a day: a period takes them whole.
+    pub fn event_date(self) -> Option<EventDate> {
+        match self {
+            Kind::Visit => Some(EventDate::On("start_date")),
+            Kind::CheckIn => Some(EventDate::On("local_date")),
+            Kind::WorkLog => Some(EventDate::On("date")),
+            Kind::Delivery => Some(EventDate::On("delivered_date")),
+            Kind::Petition => Some(EventDate::On("received_date")),
+            Kind::Inspection => Some(EventDate::On("date")),
+            Kind::Leave => Some(EventDate::Span("from_date", "to_date")),
+            _ => None,
+        }
+    }
+}
+
 code_enum! {
     /// The life cycle state of any record.
     pub enum RecordState {
@@ -324,5 +353,42 @@ pub(crate) mod check {
         } else {
             Err(ValidationError::new(field, Problem::Inconsistent, message))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each event date names text columns of the kind's main table: the first table of the
+    /// kind in [`all_tables`].
+    #[test]
+    fn event_dates_name_columns_of_the_main_table() {
+        let tables = all_tables();
+        let mut dated = 0;
+        for kind in Kind::ALL {
+            let Some(date) = kind.event_date() else {
+                continue;
+            };
+            dated += 1;
+            let (_, main) = tables
+                .iter()
+                .find(|(k, _)| k == kind)
+                .unwrap_or_else(|| panic!("{kind:?} has no table"));
+            let columns = match date {
+                EventDate::On(c) => vec![c],
+                EventDate::Span(a, b) => vec![a, b],
+            };
+            for c in columns {
+                assert!(
+                    main.columns
+                        .iter()
+                        .any(|(n, t)| *n == c && *t == crate::projection::SqlType::Text),
+                    "{kind:?}: {c} is not a text column of {}",
+                    main.name
+                );
+            }
+        }
+        assert_eq!(dated, 7);
     }
 }

@@ -16,15 +16,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use cunji_core::domain::{Kind, all_tables};
+use cunji_core::domain::{EventDate, Kind, all_tables};
 use cunji_core::projection::Table;
+use cunji_core::reports::DateRange;
 use rusqlite::types::Value;
 use rust_xlsxwriter::Workbook;
 use serde::Serialize;
 
 use super::{Masking, ReportError, ReportScope, authorize, bad, mask_name, mask_number};
 use crate::accounts::Principal;
-use crate::store::{Db, RowFilter, StoreError, Tx};
+use crate::store::{Between, Db, RowFilter, StoreError, Tx};
 
 /// One record in a pull page.
 #[derive(Debug, Clone, Serialize)]
@@ -172,6 +173,8 @@ pub enum ExportError {
     Exists(String),
     #[error("the output file must end in .sqlite3, .sqlite, .db or .xlsx: {0}")]
     Extension(String),
+    #[error("the period ends ({1}) before it starts ({0})")]
+    Period(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("writing the SQLite file: {0}")]
@@ -201,34 +204,63 @@ trait Sink {
 /// Streams `scope`'s rows of every projection table into `sink`, masked for the scope's
 /// level. Each table is read through the scope's index (a county reads its own rows, not the
 /// city's), and rows go to the sink as they are read: nothing holds a whole table.
+///
+/// With a `period`, the records of a kind with an event date ([`Kind::event_date`]: visits,
+/// check-ins, work logs, deliveries, petitions, inspections, leave) are those dated in it, and
+/// the rows of their other tables (a visit's photos) follow them; registers and reference data
+/// come whole, as the period's records need them to be read.
 fn stream_scope(
     db: &Db,
     scope: &ReportScope,
+    period: Option<DateRange>,
     sink: &mut dyn Sink,
 ) -> Result<ExportReport, ExportError> {
     let masking = Masking {
         household_pii: false,
         sensitive: scope.level.above_township(),
     };
+    let (from, to) = match period {
+        Some(p) if p.from > p.to => {
+            return Err(ExportError::Period(p.from.to_string(), p.to.to_string()));
+        }
+        Some(p) => (p.from.to_string(), p.to.to_string()),
+        None => Default::default(),
+    };
     let tables = all_tables();
     db.read(|tx| {
         let mut report = ExportReport::default();
         let mut first_of_kind = None;
+        // The records of the current kind dated in the period (when the kind has more tables
+        // than its main one): its other tables are read by these ids.
+        let mut dated: Vec<String> = Vec::new();
         for (kind, table) in &tables {
             let main = first_of_kind != Some(*kind);
             first_of_kind = Some(*kind);
             let columns: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();
+            let event_date = period.and(kind.event_date());
+            let more_tables = tables.iter().filter(|(k, _)| k == kind).count() > 1;
             let global = GLOBAL_KINDS.contains(kind);
-            let filter = if global {
-                RowFilter::All
-            } else {
-                RowFilter::Division(&scope.code)
+            let at = |c: &str| columns.iter().position(|n| *n == c).map(|i| i + 3);
+            // Which of the main table's rows a period keeps: `On` is a condition of the
+            // query; a span is checked here, as overlapping [from, to].
+            let (between, span) = match (main, event_date) {
+                (true, Some(EventDate::On(column))) => (
+                    Some(Between {
+                        column,
+                        from: &from,
+                        to: &to,
+                    }),
+                    None,
+                ),
+                (true, Some(EventDate::Span(a, b))) => (None, at(a).zip(at(b))),
+                _ => (None, None),
             };
+            let mut found: Vec<String> = Vec::new();
             sink.begin(table, main)?;
             let mut failed: Option<ExportError> = None;
             let mut rows = 0usize;
             let mut row: Vec<Value> = Vec::with_capacity(columns.len() + 3);
-            tx.scan(table.name, &columns, filter, &mut |v| {
+            let mut each = |v: &[Value]| {
                 if failed.is_some() {
                     return;
                 }
@@ -240,6 +272,22 @@ fn stream_scope(
                 {
                     return;
                 }
+                if let Some((a, b)) = span {
+                    let text = |i: usize| match v.get(i) {
+                        Some(Value::Text(s)) => s.as_str(),
+                        _ => "",
+                    };
+                    if text(a) > to.as_str() || text(b) < from.as_str() {
+                        return;
+                    }
+                }
+                if main
+                    && event_date.is_some()
+                    && more_tables
+                    && let Some(Value::Text(id)) = v.first()
+                {
+                    found.push(id.clone());
+                }
                 row.clear();
                 row.extend_from_slice(&v[..3]);
                 for (i, col) in columns.iter().enumerate() {
@@ -250,9 +298,24 @@ fn stream_scope(
                     Ok(()) => rows += 1,
                     Err(e) => failed = Some(e),
                 }
-            })?;
+            };
+            if !main && event_date.is_some() {
+                for id in &dated {
+                    tx.scan(table.name, &columns, RowFilter::Doc(id), &mut each)?;
+                }
+            } else {
+                let filter = if global {
+                    RowFilter::All
+                } else {
+                    RowFilter::Division(&scope.code)
+                };
+                tx.scan_where(table.name, &columns, filter, between, &mut each)?;
+            }
             if let Some(e) = failed {
                 return Err(e);
+            }
+            if main {
+                dated = found;
             }
             sink.end()?;
             report.tables.insert(table.name, rows);
@@ -267,14 +330,26 @@ fn stream_scope(
 /// 1,048,575 rows). ID numbers, health data and home coordinates are masked for county and
 /// city scopes. An existing file is never overwritten; a failed export leaves nothing.
 pub fn export(db: &Db, scope: &ReportScope, out: &Path) -> Result<ExportReport, ExportError> {
-    export_with(db, scope, out, SHEET_ROWS)
+    export_with(db, scope, None, out, SHEET_ROWS)
 }
 
-/// [`export`] with at most `sheet_rows` rows per xlsx sheet (tests use a small number to see
-/// a table continue on a second sheet).
+/// [`export`] of the records of `period` (see [`stream_scope`]): a county's month of
+/// visits, check-ins, logs, deliveries, petitions, inspections and leave, with its registers.
+pub fn export_period(
+    db: &Db,
+    scope: &ReportScope,
+    period: DateRange,
+    out: &Path,
+) -> Result<ExportReport, ExportError> {
+    export_with(db, scope, Some(period), out, SHEET_ROWS)
+}
+
+/// [`export`], for a period or not, with at most `sheet_rows` rows per xlsx sheet (tests use
+/// a small number to see a table continue on a second sheet).
 pub fn export_with(
     db: &Db,
     scope: &ReportScope,
+    period: Option<DateRange>,
     out: &Path,
     sheet_rows: u32,
 ) -> Result<ExportReport, ExportError> {
@@ -291,9 +366,9 @@ pub fn export_with(
         return Err(ExportError::Extension(name));
     }
     let written = if ext == "xlsx" {
-        write_xlsx(db, scope, out, sheet_rows.max(1))
+        write_xlsx(db, scope, period, out, sheet_rows.max(1))
     } else {
-        write_sqlite(db, scope, out)
+        write_sqlite(db, scope, period, out)
     };
     if written.is_err() {
         for suffix in ["", "-wal", "-shm", "-journal"] {
@@ -303,7 +378,12 @@ pub fn export_with(
     written
 }
 
-fn write_sqlite(db: &Db, scope: &ReportScope, out: &Path) -> Result<ExportReport, ExportError> {
+fn write_sqlite(
+    db: &Db,
+    scope: &ReportScope,
+    period: Option<DateRange>,
+    out: &Path,
+) -> Result<ExportReport, ExportError> {
     struct ToSqlite<'c> {
         tx: rusqlite::Transaction<'c>,
         insert: String,
@@ -355,7 +435,7 @@ fn write_sqlite(db: &Db, scope: &ReportScope, out: &Path) -> Result<ExportReport
             insert: String::new(),
             main: "",
         };
-        let report = stream_scope(db, scope, &mut sink)?;
+        let report = stream_scope(db, scope, period, &mut sink)?;
         sink.tx.commit()?;
         report
     };
@@ -369,6 +449,7 @@ const SHEET_ROWS: u32 = 1_048_575;
 fn write_xlsx(
     db: &Db,
     scope: &ReportScope,
+    period: Option<DateRange>,
     out: &Path,
     sheet_rows: u32,
 ) -> Result<ExportReport, ExportError> {
@@ -455,7 +536,7 @@ fn write_xlsx(
         sheets: 0,
         rows: 0,
     };
-    let report = stream_scope(db, scope, &mut sink)?;
+    let report = stream_scope(db, scope, period, &mut sink)?;
     sink.book.save(out)?;
     Ok(report)
 }
