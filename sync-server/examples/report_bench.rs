@@ -12,7 +12,8 @@
 //!   (`GET /v1/reports/attendance?scope=county:…`, signed in as that county's office);
 //! - report 2, visit coverage of the whole city over a quarter (`scope=city:…`, as the city);
 //! - the attendance ledger of the county as .xlsx (`format=xlsx`), and the `export` command's
-//!   .xlsx of the county's records ([`reports::supervise::export`]).
+//!   .xlsx of the county's records: all of them ([`reports::supervise::export`]), and those of
+//!   the month (`--from`/`--to`, [`reports::supervise::export_period`]).
 //!
 //! The server runs in this process (the router of `cunji-sync-server serve`, plain HTTP on
 //! 127.0.0.1), so peak RSS (VmHWM, reset through `/proc/self/clear_refs` before each report)
@@ -58,7 +59,8 @@ struct Args {
     from: String,
     to: String,
     runs: usize,
-    /// Only this figure (`ledger`, `coverage`, `ledger-xlsx`, `export`, `baseline`): one
+    /// Only this figure (`ledger`, `coverage`, `ledger-xlsx`, `export`, `export-month`,
+    /// `baseline`): one
     /// process per figure gives each its own peak RSS (freed memory stays with the process).
     only: Option<String>,
     /// Write the reports' JSON (without `generated_at`) here, to compare two builds.
@@ -248,6 +250,32 @@ fn main() -> anyhow::Result<()> {
         )?);
         println!("export rows: {export_rows}");
     }
+    let (y, m) = a.month.split_once('-').context("month is YYYY-MM")?;
+    let month_from = format!("{y}-{m}-01");
+    let month_to = format!("{y}-{m}-31");
+    if want("export-month") {
+        let first: cunji_core::values::Date = month_from.parse()?;
+        let month = cunji_core::reports::DateRange {
+            from: first,
+            to: first
+                .checked_add_months(chrono::Months::new(1))
+                .and_then(|d| d.pred_opt())
+                .context("a month")?,
+        };
+        let mut export_rows = 0;
+        results.push(time(
+            a.runs,
+            "export --scope county --from --to (a month) --out .xlsx",
+            || {
+                let _ = std::fs::remove_file(&export_file);
+                let t = Instant::now();
+                let r = reports::supervise::export_period(&db, &scope, month, &export_file)?;
+                export_rows = r.tables.values().sum::<usize>();
+                Ok(t.elapsed().as_secs_f64())
+            },
+        )?);
+        println!("export rows (month): {export_rows}");
+    }
     let _ = stop.send(());
     let _ = rt.block_on(server);
     drop(rt);
@@ -265,9 +293,6 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let conn = plain_tables(Path::new(sqlite_path), &a.plain)?;
     println!("plain tables built in {:.1} s", t.elapsed().as_secs_f64());
-    let (y, m) = a.month.split_once('-').context("month is YYYY-MM")?;
-    let month_from = format!("{y}-{m}-01");
-    let month_to = format!("{y}-{m}-31");
     let mut base = Vec::new();
     let mut n = 0;
     base.push(time(
@@ -322,11 +347,21 @@ fn main() -> anyhow::Result<()> {
         "baseline export: SELECT * per plain table, county, .xlsx",
         || {
             let t = Instant::now();
-            base_rows = plain_export(&conn, &a.county, &base_xlsx)?;
+            base_rows = plain_export(&conn, &a.county, None, &base_xlsx)?;
             Ok(t.elapsed().as_secs_f64())
         },
     )?);
     println!("baseline export rows: {base_rows}");
+    base.push(time(
+        a.runs,
+        "baseline export of a month: the same, event records of the month",
+        || {
+            let t = Instant::now();
+            base_rows = plain_export(&conn, &a.county, Some((&month_from, &month_to)), &base_xlsx)?;
+            Ok(t.elapsed().as_secs_f64())
+        },
+    )?);
+    println!("baseline export rows (month): {base_rows}");
     for f in [&export_file, &base_xlsx] {
         let _ = std::fs::remove_file(f);
     }
@@ -442,21 +477,48 @@ fn ledger_sql(
     Ok(rows)
 }
 
-fn plain_export(conn: &rusqlite::Connection, county: &str, out: &Path) -> anyhow::Result<usize> {
+/// The county's rows of every plain table into a workbook; with a period, the event kinds'
+/// records of the period as the export picks them (by date, a leave by overlap, other tables
+/// by their record), in SQL.
+fn plain_export(
+    conn: &rusqlite::Connection,
+    county: &str,
+    period: Option<(&str, &str)>,
+    out: &Path,
+) -> anyhow::Result<usize> {
+    use cunji_core::domain::EventDate;
     let _ = std::fs::remove_file(out);
     // The same workbook settings as the export: streamed sheets, compression level 3.
     let mut book = rust_xlsxwriter::Workbook::new();
     book.set_zip_compression_level(3);
     let mut n = 0;
-    for (_, table) in cunji_core::domain::all_tables() {
+    let tables = cunji_core::domain::all_tables();
+    for (kind, table) in &tables {
         let sheet = book.add_worksheet_with_constant_memory()?;
         sheet.set_name(table.name)?;
+        let main = tables
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map_or("", |t| t.1.name);
+        let dated = match (period.and(kind.event_date()), main == table.name) {
+            (None, _) => String::new(),
+            (Some(EventDate::On(c)), true) => format!(" AND {c} BETWEEN ?2 AND ?3"),
+            (Some(EventDate::Span(a, b)), true) => format!(" AND {a} <= ?3 AND {b} >= ?2"),
+            (Some(EventDate::On(c)), false) => {
+                format!(" AND doc_id IN (SELECT doc_id FROM {main} WHERE {c} BETWEEN ?2 AND ?3)")
+            }
+            (Some(EventDate::Span(a, b)), false) => {
+                format!(" AND doc_id IN (SELECT doc_id FROM {main} WHERE {a} <= ?3 AND {b} >= ?2)")
+            }
+        };
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT * FROM {} WHERE doc_village >= ?1 AND doc_village < ?1 || '~'",
+            "SELECT * FROM {} WHERE doc_village >= ?1 AND doc_village < ?1 || '~'{dated}
+                AND coalesce(?2, ?3, 1) IS NOT NULL",
             table.name
         ))?;
         let cols = stmt.column_count();
-        let mut rows = stmt.query([county])?;
+        let (from, to) = period.unzip();
+        let mut rows = stmt.query(rusqlite::params![county, from, to])?;
         let mut r = 0u32;
         while let Some(row) = rows.next()? {
             for c in 0..cols {

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::mpsc::SyncSender;
 
 use cunji_core::domain::{EventDate, Kind, all_tables};
 use cunji_core::projection::Table;
@@ -175,6 +176,9 @@ pub enum ExportError {
     Extension(String),
     #[error("the period ends ({1}) before it starts ({0})")]
     Period(String, String),
+    /// The writer failed (its own error is the one returned): the reader stopped.
+    #[error("the export's writer stopped")]
+    WriterStopped,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("writing the SQLite file: {0}")]
@@ -201,19 +205,68 @@ trait Sink {
     fn end(&mut self) -> Result<(), ExportError>;
 }
 
-/// Streams `scope`'s rows of every projection table into `sink`, masked for the scope's
-/// level. Each table is read through the scope's index (a county reads its own rows, not the
-/// city's), and rows go to the sink as they are read: nothing holds a whole table.
-///
-/// With a `period`, the records of a kind with an event date ([`Kind::event_date`]: visits,
-/// check-ins, work logs, deliveries, petitions, inspections, leave) are those dated in it, and
-/// the rows of their other tables (a visit's photos) follow them; registers and reference data
-/// come whole, as the period's records need them to be read.
+/// What the reader of an export sends its writer: a table starts (with whether it is its
+/// kind's main table), rows of it (flat, `width` values each:
+/// `[doc_id, server_received_ts, village_code, columns…]`), the table ends.
+enum Batch {
+    Begin(&'static Table, bool),
+    Rows(Vec<Value>, usize),
+    End,
+}
+
+/// Rows per batch, and batches in flight between the reader and the writer.
+const BATCH_ROWS: usize = 1_024;
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// Streams `scope`'s rows of every projection table into `sink` (see [`read_scope`]). The
+/// store is read on a thread of its own while this one writes: reading and masking the rows
+/// and writing them (xlsx cells, SQLite inserts) take about as long as each other, and a
+/// server has more than one core.
 fn stream_scope(
     db: &Db,
     scope: &ReportScope,
     period: Option<DateRange>,
     sink: &mut dyn Sink,
+) -> Result<ExportReport, ExportError> {
+    let (out, batches) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+    std::thread::scope(|threads| {
+        let reader = threads.spawn(move || read_scope(db, scope, period, &out));
+        let mut written = Ok(());
+        for batch in batches.iter() {
+            written = match batch {
+                Batch::Begin(table, main) => sink.begin(table, main),
+                Batch::Rows(values, width) => values
+                    .chunks_exact(width.max(1))
+                    .try_for_each(|row| sink.row(row)),
+                Batch::End => sink.end(),
+            };
+            if written.is_err() {
+                break;
+            }
+        }
+        // A failed writer lets the reader go: its next send fails.
+        drop(batches);
+        let read = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        written?;
+        read
+    })
+}
+
+/// Reads `scope`'s rows of every projection table, masked for the scope's level, and sends
+/// them to `out` in batches, table after table. Each table is read through the scope's index
+/// (a county reads its own rows, not the city's), and nothing holds a whole table.
+///
+/// With a `period`, the records of a kind with an event date ([`Kind::event_date`]: visits,
+/// check-ins, work logs, deliveries, petitions, inspections, leave) are those dated in it, and
+/// the rows of their other tables (a visit's photos) follow them; registers and reference data
+/// come whole, as the period's records need them to be read.
+fn read_scope(
+    db: &Db,
+    scope: &ReportScope,
+    period: Option<DateRange>,
+    out: &SyncSender<Batch>,
 ) -> Result<ExportReport, ExportError> {
     let masking = Masking {
         household_pii: false,
@@ -256,12 +309,12 @@ fn stream_scope(
                 _ => (None, None),
             };
             let mut found: Vec<String> = Vec::new();
-            sink.begin(table, main)?;
-            let mut failed: Option<ExportError> = None;
+            let width = columns.len() + 3;
+            let mut batch = Vec::with_capacity(width * BATCH_ROWS);
+            let mut failed = out.send(Batch::Begin(table, main)).is_err();
             let mut rows = 0usize;
-            let mut row: Vec<Value> = Vec::with_capacity(columns.len() + 3);
             let mut each = |v: &[Value]| {
-                if failed.is_some() {
+                if failed {
                     return;
                 }
                 // A global kind's record placed in a village after all belongs to that
@@ -288,15 +341,16 @@ fn stream_scope(
                 {
                     found.push(id.clone());
                 }
-                row.clear();
-                row.extend_from_slice(&v[..3]);
+                batch.extend_from_slice(&v[..3]);
                 for (i, col) in columns.iter().enumerate() {
                     let cell = v.get(i + 3).unwrap_or(&Value::Null);
-                    row.push(mask_cell(table.name, col, cell, masking));
+                    batch.push(mask_cell(table.name, col, cell, masking));
                 }
-                match sink.row(&row) {
-                    Ok(()) => rows += 1,
-                    Err(e) => failed = Some(e),
+                rows += 1;
+                if batch.len() >= width * BATCH_ROWS {
+                    let full =
+                        std::mem::replace(&mut batch, Vec::with_capacity(width * BATCH_ROWS));
+                    failed = out.send(Batch::Rows(full, width)).is_err();
                 }
             };
             if !main && event_date.is_some() {
@@ -311,13 +365,15 @@ fn stream_scope(
                 };
                 tx.scan_where(table.name, &columns, filter, between, &mut each)?;
             }
-            if let Some(e) = failed {
-                return Err(e);
+            if failed
+                || out.send(Batch::Rows(batch, width)).is_err()
+                || out.send(Batch::End).is_err()
+            {
+                return Err(ExportError::WriterStopped);
             }
             if main {
                 dated = found;
             }
-            sink.end()?;
             report.tables.insert(table.name, rows);
         }
         Ok(report)
@@ -539,4 +595,52 @@ fn write_xlsx(
     let report = stream_scope(db, scope, period, &mut sink)?;
     sink.book.save(out)?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink that fails when the `n`th table begins.
+    struct FailingSink {
+        tables: usize,
+        n: usize,
+    }
+
+    impl Sink for FailingSink {
+        fn begin(&mut self, _: &'static Table, _: bool) -> Result<(), ExportError> {
+            self.tables += 1;
+            if self.tables == self.n {
+                return Err(ExportError::Extension("the sink's own error".into()));
+            }
+            Ok(())
+        }
+        fn row(&mut self, _: &[Value]) -> Result<(), ExportError> {
+            Ok(())
+        }
+        fn end(&mut self) -> Result<(), ExportError> {
+            Ok(())
+        }
+    }
+
+    /// A writer that fails stops the reader (no hang on a full channel) and its own error is
+    /// the one returned; a whole run visits every table.
+    #[test]
+    fn a_failed_writer_stops_the_reader_and_its_error_is_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("server.sqlite3").to_str().unwrap()).unwrap();
+        let scope: ReportScope = "county:530322".parse().unwrap();
+        let mut whole = FailingSink { tables: 0, n: 0 };
+        let report = stream_scope(&db, &scope, None, &mut whole).unwrap();
+        assert_eq!(whole.tables, all_tables().len());
+        assert_eq!(report.tables.len(), all_tables().len());
+        for n in [1, 2, all_tables().len()] {
+            let mut sink = FailingSink { tables: 0, n };
+            match stream_scope(&db, &scope, None, &mut sink) {
+                Err(ExportError::Extension(e)) => assert_eq!(e, "the sink's own error"),
+                other => panic!("table {n}: {other:?}"),
+            }
+            assert_eq!(sink.tables, n);
+        }
+    }
 }
