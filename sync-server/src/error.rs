@@ -139,26 +139,28 @@ impl ApiError {
                 format!("找不到{what},它可能尚未同步到服务器"),
                 format!("{what} was not found; it may not have been synced yet."),
             ),
-            InvalidSettings(problems) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_settings",
-                format!(
-                    "设置不正确,请修改后再保存:{}",
+            InvalidSettings(problems) => {
+                // Each problem as `field: message`, in the language of the text.
+                let list = |colon: &str, sep: &str, zh: bool| {
                     problems
                         .iter()
-                        .map(|p| format!("{}:{}", p.field, p.message))
+                        .map(|p| {
+                            let message = if zh { &p.message } else { &p.message_en };
+                            format!("{}{colon}{message}", p.field)
+                        })
                         .collect::<Vec<_>>()
-                        .join(";")
-                ),
-                format!(
-                    "The settings are not valid; fix and save again: {}",
-                    problems
-                        .iter()
-                        .map(|p| format!("{}: {}", p.field, p.message_en))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            ),
+                        .join(sep)
+                };
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_settings",
+                    format!("设置不正确,请修改后再保存:{}", list(":", ";", true)),
+                    format!(
+                        "The settings are not valid; fix and save again: {}",
+                        list(": ", "; ", false)
+                    ),
+                )
+            }
             DeviceRequired => (
                 StatusCode::FORBIDDEN,
                 "device_required",
