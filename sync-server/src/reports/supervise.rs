@@ -1,6 +1,12 @@
 //! Supervisors' own tools: an incremental pull of a scope's merged projection rows (JSON, by
 //! cursor) and the `export` command that writes a scope's projection tables to a SQLite file
-//! or an xlsx workbook.
+//! or an xlsx workbook, whole or for a period (a county's month: the event records dated in
+//! it, with the registers they refer to).
+//!
+//! The export reads the store on a thread of its own and hands batches of masked rows to the
+//! writer (a `Sink`: SQLite inserts or constant-memory xlsx sheets) in the caller's thread.
+//! An xlsx of a whole county's year is millions of rows; that belongs in a SQLite file, and
+//! a month's workbook is what meets the 10 s target on the generated city (BENCHMARKS.md).
 //!
 //! The pull's cursor is the server's change sequence number: a page lists the records that
 //! changed after it (each once, with its current rows in every table of its kind), in the
@@ -389,8 +395,9 @@ pub fn export(db: &Db, scope: &ReportScope, out: &Path) -> Result<ExportReport, 
     export_with(db, scope, None, out, SHEET_ROWS)
 }
 
-/// [`export`] of the records of `period` (see [`stream_scope`]): a county's month of
-/// visits, check-ins, logs, deliveries, petitions, inspections and leave, with its registers.
+/// [`export`] of the records of `period`: of the kinds with an event date
+/// ([`Kind::event_date`]), those dated in it (a leave by overlap) with the rows of their other
+/// tables (a visit's photos, an inspection's households); registers and reference data whole.
 pub fn export_period(
     db: &Db,
     scope: &ReportScope,
@@ -598,6 +605,7 @@ fn write_xlsx(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
