@@ -123,17 +123,21 @@ pub fn repair(
 }
 
 /// Which of the device's records differ from the server's (see [`HeadsResponse`]).
+/// A record the caller may not read gets the answer of a record the server lacks (empty
+/// heads): the answer must not tell whether an id exists outside the caller's scope.
 pub fn heads(tx: &mut dyn Tx, who: &Principal, req: &HeadsRequest) -> StoreResult<HeadsResponse> {
     let mut differ = Vec::new();
     for d in &req.docs {
+        let unknown = DocHeads {
+            doc_id: d.doc_id.clone(),
+            heads: Vec::new(),
+        };
         let Some(row) = tx.doc(&d.doc_id)? else {
-            differ.push(DocHeads {
-                doc_id: d.doc_id.clone(),
-                heads: Vec::new(),
-            });
+            differ.push(unknown);
             continue;
         };
         if !who.may_read(tx, row.village_code.as_deref(), row.household_id.as_deref())? {
+            differ.push(unknown);
             continue;
         }
         let mut doc = RecordDoc::load(
