@@ -21,8 +21,8 @@
 //!
 //! The reports read them through [`effective`]: report 1 per seat's county, report 3's
 //! default interval for a scope inside one county (see [`cunji_core::rules::settings`]).
-//! Not here: an endpoint for the history (it is in the
-//! database for audits: `county_settings_history`).
+//! Not here: an endpoint for the history (it is in the database for audits:
+//! `county_settings_history`).
 
 use axum::Json;
 use axum::body::Body;
@@ -33,12 +33,13 @@ use cunji_core::rules::{CountySettings, EffectiveSettings, SettingsSource};
 use crate::AppState;
 use crate::accounts::{Principal, Role};
 use crate::error::ApiError;
+use crate::reports::ScopeLevel;
 use crate::store::{SettingsRow, StoreError, StoreResult, Tx};
 
 /// The county (six digits) of an account: its division's, or its team village's, or an
 /// assigned household's village's; `None` for the administrator and a city office.
 pub fn county_of(tx: &mut dyn Tx, principal: &Principal) -> StoreResult<Option<String>> {
-    let county = |code: &str| code.get(..6).map(str::to_string);
+    let county = |code: &str| ScopeLevel::County.part_of(code).map(str::to_string);
     if !principal.division.is_empty() {
         return Ok(county(&principal.division));
     }

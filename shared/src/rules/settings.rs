@@ -21,8 +21,10 @@
 //! ledger (report 1) judges each seat by its village's county's R1–R3 settings, so a city's
 //! ledger mixes counties row by row; duty compliance (report 3) takes its interval from the
 //! county for a scope inside one county (a city scope uses DOMAIN's 60 days unless the
-//! request names one). R8–R9's evidence thresholds are not county settings. Not here: storage (the server's `county_settings`
-//! table, the phone's `app_settings` table) and who may change settings (the server).
+//! request names one). R8–R9's evidence thresholds are not county settings.
+//!
+//! Not here: storage (the server's `county_settings` table, the phone's `app_settings` table)
+//! and who may change settings (the server).
 
 use serde::{Deserialize, Serialize};
 

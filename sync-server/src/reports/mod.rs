@@ -65,9 +65,15 @@ impl ScopeLevel {
         match self {
             ScopeLevel::Village => 12,
             ScopeLevel::Township => 9,
-            ScopeLevel::County => 6,
+            ScopeLevel::County => crate::store::COUNTY_CODE_LEN,
             ScopeLevel::City => 4,
         }
+    }
+
+    /// The code of this level that `code` lies in (`530326` for county and `530326126203`),
+    /// `None` when `code` is shorter than this level's.
+    pub fn part_of(self, code: &str) -> Option<&str> {
+        code.get(..self.code_len())
     }
 
     pub fn code(self) -> &'static str {
@@ -565,7 +571,7 @@ pub fn run(
             let d = q.date("date", Some(today()))?;
             // R5's interval: the county's ⚙ setting for a scope inside one county, DOMAIN's
             // 60 days for a city (whose counties may differ: pass `interval_days` to choose).
-            let default_interval = match scope.code.get(..6) {
+            let default_interval = match ScopeLevel::County.part_of(&scope.code) {
                 Some(county) => {
                     crate::settings::effective(tx, Some(county))?
                         .settings
@@ -745,7 +751,7 @@ pub fn attendance_ledger(
     // Each county's ⚙ settings (R1's required days, R2's window…) for its own villages.
     let mut by_county: HashMap<String, AttendanceConfig> = HashMap::new();
     for s in &seats {
-        if let Some(county) = s.village_code.get(..6)
+        if let Some(county) = ScopeLevel::County.part_of(&s.village_code)
             && !by_county.contains_key(county)
         {
             let settings = crate::settings::effective(tx, Some(county))?;
@@ -760,8 +766,8 @@ pub fn attendance_ledger(
         month,
         today,
         &|village| {
-            village
-                .get(..6)
+            ScopeLevel::County
+                .part_of(village)
                 .and_then(|c| by_county.get(c))
                 .unwrap_or(&default)
         },

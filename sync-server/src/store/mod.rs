@@ -208,7 +208,8 @@ pub(crate) const PERIOD_COLUMNS: [(&str, &str); 3] = [
     ("p_work_log", "date"),
 ];
 
-/// Digits in a county's code (a city's has 4, a township's 9, a village's 12).
+/// Digits in a county's code (a city's has 4, a township's 9, a village's 12); the reports'
+/// `ScopeLevel::County` has the same length.
 pub(crate) const COUNTY_CODE_LEN: usize = 6;
 
 /// The kind whose projection tables include `table`.
