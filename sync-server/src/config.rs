@@ -1,5 +1,9 @@
 //! Configuration in layers: defaults, then a TOML file, then `CUNJI_*` environment variables,
 //! then command-line flags. `cunji-sync-server print-config` prints the defaults.
+//!
+//! The environment layer is derived from the struct: every field `name` has the variable
+//! `CUNJI_NAME` ([`env_var`]), found by walking the fields serde sees, so there is no hand list
+//! of variables to forget a field in.
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +82,11 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// The environment variable of the config field `field`: `CUNJI_` and the name in upper case.
+pub fn env_var(field: &str) -> String {
+    format!("CUNJI_{}", field.to_uppercase())
+}
+
 impl Config {
     /// Defaults, overlaid by `file` (if given) and by `CUNJI_*` variables.
     pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
@@ -93,40 +102,30 @@ impl Config {
         Ok(config)
     }
 
+    /// The environment layer, derived from the struct's own fields: each field `name` is
+    /// overridden by `CUNJI_NAME` (upper case), so a new field gets its variable without a
+    /// hand-kept list. A numeric field takes a number, every other field the text as is.
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
-        fn num<T: std::str::FromStr>(name: &str, v: String) -> anyhow::Result<T> {
-            v.parse()
-                .map_err(|_| anyhow::anyhow!("{name}={v} is not a number"))
+        let serde_json::Value::Object(mut fields) = serde_json::to_value(&*self)? else {
+            anyhow::bail!("the config does not serialize as a table");
+        };
+        let mut changed = false;
+        for (name, value) in fields.iter_mut() {
+            let var = env_var(name);
+            let Some(v) = get(&var) else { continue };
+            *value = if value.is_number() {
+                let n: serde_json::Number = v
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{var}={v} is not a number"))?;
+                serde_json::Value::Number(n)
+            } else {
+                serde_json::Value::String(v)
+            };
+            changed = true;
         }
-        if let Some(v) = get("CUNJI_LISTEN") {
-            self.listen = v;
-        }
-        if let Some(v) = get("CUNJI_DATABASE") {
-            self.database = v;
-        }
-        if let Some(v) = get("CUNJI_TOKEN_TTL_HOURS") {
-            self.token_ttl_hours = num("CUNJI_TOKEN_TTL_HOURS", v)?;
-        }
-        if let Some(v) = get("CUNJI_MAX_BODY_BYTES") {
-            self.max_body_bytes = num("CUNJI_MAX_BODY_BYTES", v)?;
-        }
-        if let Some(v) = get("CUNJI_MAX_BATCH_ITEMS") {
-            self.max_batch_items = num("CUNJI_MAX_BATCH_ITEMS", v)?;
-        }
-        if let Some(v) = get("CUNJI_REQUESTS_PER_MINUTE") {
-            self.requests_per_minute = num("CUNJI_REQUESTS_PER_MINUTE", v)?;
-        }
-        if let Some(v) = get("CUNJI_TLS_CERT") {
-            self.tls_cert = Some(v);
-        }
-        if let Some(v) = get("CUNJI_TLS_KEY") {
-            self.tls_key = Some(v);
-        }
-        if let Some(v) = get("CUNJI_WEB_SESSION_HOURS") {
-            self.web_session_hours = num("CUNJI_WEB_SESSION_HOURS", v)?;
-        }
-        if let Some(v) = get("CUNJI_DASHBOARD_DIR") {
-            self.dashboard_dir = Some(v);
+        if changed {
+            *self = serde_json::from_value(serde_json::Value::Object(fields))
+                .map_err(|e| anyhow::anyhow!("CUNJI_* variables: {e}"))?;
         }
         Ok(())
     }
@@ -180,5 +179,44 @@ mod tests {
                 .is_err()
         );
         assert!(toml::from_str::<Config>("listn = 'typo'").is_err());
+    }
+
+    /// Walks every field of the config (as serde sees it, so a new field is covered without
+    /// touching this test), sets its `CUNJI_` variable to a value unlike the default and
+    /// checks the loaded config holds it.
+    #[test]
+    fn every_field_has_a_cunji_variable() {
+        let serde_json::Value::Object(defaults) = serde_json::to_value(Config::default()).unwrap()
+        else {
+            panic!("the config is a table")
+        };
+        assert!(defaults.len() >= 12, "{defaults:?}");
+        for (name, default) in &defaults {
+            let (text, expected) = match default {
+                serde_json::Value::Number(n) => {
+                    let v = n.as_u64().unwrap() + 1;
+                    (v.to_string(), serde_json::json!(v))
+                }
+                _ => (
+                    format!("from-env-{name}"),
+                    serde_json::json!(format!("from-env-{name}")),
+                ),
+            };
+            let var = env_var(name);
+            let mut c = Config::default();
+            c.apply_env(|k| (k == var).then(|| text.clone())).unwrap();
+            let after = serde_json::to_value(&c).unwrap();
+            assert_eq!(after[name.as_str()], expected, "{var} is not honoured");
+            for (other, value) in &defaults {
+                if other != name {
+                    assert_eq!(&after[other.as_str()], value, "{var} changed {other}");
+                }
+            }
+        }
+        assert!(
+            Config::default()
+                .apply_env(|k| (k == "CUNJI_MAX_PULL_BYTES").then(|| "-1".into()))
+                .is_err()
+        );
     }
 }
