@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use cunji_app::{LockState, ShellError};
-use cunji_core::domain::{Delivery, Visit, WorkLog};
+use cunji_core::domain::{Delivery, Role, ScopeLevel, Visit, WorkLog};
 use cunji_core::field::{
     CheckInDone, CheckInInput, CodeLists, ConflictItem, Home, HouseholdItem, HouseholdPage,
     HouseholdQuery, LeaveInput, LeaveRow, LoginInput, Me, MemberOption, MyMonth, ResolveInput,
@@ -57,7 +57,9 @@ fn export_all(dir: &Path) {
         StatusChangeItem,
         ProjectItem,
         InspectionItem,
-        SurveyItem
+        SurveyItem,
+        Role,
+        ScopeLevel
     );
 }
 

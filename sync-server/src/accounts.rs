@@ -12,9 +12,6 @@
 //! Passwords are Argon2id PHC strings. Tokens are 32 random bytes, given to the device once
 //! and stored only as their SHA-256, with an expiry; revocation marks them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
@@ -22,71 +19,14 @@ use sha2::{Digest, Sha256};
 use crate::store::{Account, ScopeFilter, StoreResult, Tx};
 use cunji_core::domain::Kind;
 
-/// What an account is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Admin,
-    FirstSecretary,
-    TeamMember,
-    PairingCadre,
-    Township,
-    CountyOffice,
-    CountyOrg,
-    City,
-}
+/// Roles are core vocabulary (`cunji_core::domain::Role`); re-exported here, where what
+/// each may read and write is decided.
+pub use cunji_core::domain::Role;
 
-impl Role {
-    pub const ALL: [Role; 8] = [
-        Role::Admin,
-        Role::FirstSecretary,
-        Role::TeamMember,
-        Role::PairingCadre,
-        Role::Township,
-        Role::CountyOffice,
-        Role::CountyOrg,
-        Role::City,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::FirstSecretary => "first_secretary",
-            Role::TeamMember => "team_member",
-            Role::PairingCadre => "pairing_cadre",
-            Role::Township => "township",
-            Role::CountyOffice => "county_office",
-            Role::CountyOrg => "county_org",
-            Role::City => "city",
-        }
-    }
-
-    /// Supervisors read a division; cadres read their team's villages or their households.
-    pub fn is_supervisor(self) -> bool {
-        matches!(
-            self,
-            Role::Township | Role::CountyOffice | Role::CountyOrg | Role::City | Role::Admin
-        )
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Role, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.code() == s)
-            .ok_or_else(|| {
-                let all: Vec<&str> = Role::ALL.iter().map(|r| r.code()).collect();
-                format!("unknown role `{s}` (one of {})", all.join(", "))
-            })
-    }
-}
+/// A browser session tried what only a registered device may do (the HTTP layer answers
+/// `device_required`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceRequired;
 
 /// The authenticated account and device of a request.
 #[derive(Debug, Clone)]
@@ -173,9 +113,9 @@ impl Principal {
     }
 
     /// Syncing needs a registered device: its actor and key sign every change.
-    pub fn require_device(&self) -> Result<(), crate::error::ApiError> {
+    pub fn require_device(&self) -> Result<(), DeviceRequired> {
         if self.is_web() {
-            Err(crate::error::ApiError::DeviceRequired)
+            Err(DeviceRequired)
         } else {
             Ok(())
         }
@@ -403,18 +343,5 @@ mod tests {
         assert_ne!(t1, t2);
         assert_eq!(token_hash(&t1), h1);
         assert_eq!(t1.len(), 64);
-    }
-
-    #[test]
-    fn roles_parse_from_their_codes() {
-        for r in Role::ALL {
-            assert_eq!(r.code().parse::<Role>().unwrap(), r);
-        }
-        assert!(
-            "mayor"
-                .parse::<Role>()
-                .unwrap_err()
-                .contains("unknown role")
-        );
     }
 }

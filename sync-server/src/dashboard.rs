@@ -16,6 +16,11 @@
 //!   masked in the record *and* in the history's old/new values, so the history cannot be used
 //!   to read a masked number.
 //!
+//! - `dashboard/src/divisions.ts` is generated from the core's
+//!   [`ScopeLevel`](cunji_core::domain::ScopeLevel) ([`divisions_ts`]; a unit test fails when the
+//!   committed file differs), so the page's division levels and code lengths are not a second
+//!   copy.
+//!
 //! Not here: the reports themselves ([`crate::reports`]) and any write. The dashboard never
 //! changes data; corrections are made on the devices, where they are signed.
 
@@ -330,10 +335,51 @@ pub fn mask_json(value: &mut Value, masking: Masking, household: bool) {
     }
 }
 
+/// The dashboard's `src/divisions.ts`: the division levels and their code lengths, from
+/// [`cunji_core::domain::ScopeLevel`].
+pub fn divisions_ts() -> String {
+    use cunji_core::domain::ScopeLevel;
+    let quoted: Vec<String> = ScopeLevel::ALL
+        .iter()
+        .map(|l| format!("'{}'", l.code()))
+        .collect();
+    let lens: Vec<String> = ScopeLevel::ALL
+        .iter()
+        .map(|l| format!("{}: {}", l.code(), l.code_len()))
+        .collect();
+    format!(
+        "// Generated from cunji_core::domain::ScopeLevel by the sync server's unit test \
+         `divisions_ts_is_current`\n\
+         // (CUNJI_WRITE_BINDINGS=1 cargo test -p cunji-sync-server --lib divisions_ts). Do not edit.\n\
+         \n\
+         export type Level = {};\n\
+         export const LEVELS: Level[] = [{}];\n\
+         /** Digits of a division's code at each level. */\n\
+         export const CODE_LEN: Record<Level, number> = {{ {} }};\n",
+        quoted.join(" | "),
+        quoted.join(", "),
+        lens.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn divisions_ts_is_current() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboard/src/divisions.ts");
+        if std::env::var_os("CUNJI_WRITE_BINDINGS").is_some() {
+            std::fs::write(&path, divisions_ts()).expect("write divisions.ts");
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read divisions.ts"),
+            divisions_ts(),
+            "{} is out of date: run CUNJI_WRITE_BINDINGS=1 cargo test -p cunji-sync-server --lib divisions_ts",
+            path.display()
+        );
+    }
 
     const ABOVE: Masking = Masking {
         household_pii: false,

@@ -184,6 +184,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::accounts::DeviceRequired> for ApiError {
+    fn from(_: crate::accounts::DeviceRequired) -> Self {
+        ApiError::DeviceRequired
+    }
+}
+
 impl From<ReportError> for ApiError {
     fn from(e: ReportError) -> Self {
         match e {

@@ -22,6 +22,17 @@
 //!
 //! Every request is authenticated by its token except login, health and metrics; errors are
 //! [`error::ApiError`]s with a stable code and a message in Chinese and English.
+//!
+//! ## Layers
+//!
+//! Modules import downwards only: the store speaks rows and transactions, the domain modules
+//! (accounts, merge, pull, settings, reports) speak the store, and only the HTTP layer
+//! (`http`, and still `dashboard` and this file's handlers) speaks axum and [`error::ApiError`].
+//! Bottom up, each layer importing only from the layers before it (a unit test reads the
+//! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
+//! top):
+//!
+//! backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < dashboard, http
 
 pub mod accounts;
 pub mod backup;
@@ -30,6 +41,7 @@ pub mod dashboard;
 pub mod error;
 pub mod generate;
 pub mod handover;
+mod http;
 pub mod merge;
 pub mod openapi;
 pub mod pull;
@@ -207,18 +219,18 @@ fn routes() -> Routes {
     .add("GET", "/v1/openapi.json", false, get(openapi))
     .add("POST", "/v1/session", false, post(dashboard::session))
     .add("GET", "/v1/records/{id}", true, get(dashboard::record))
-    .add("GET", "/v1/settings", true, get(settings::mine))
+    .add("GET", "/v1/settings", true, get(http::settings::mine))
     .add(
         "GET",
         "/v1/settings/county/{code}",
         true,
-        get(settings::get_county),
+        get(http::settings::get_county),
     )
     .add(
         "PUT",
         "/v1/settings/county/{code}",
         true,
-        axum::routing::put(settings::put_county),
+        axum::routing::put(http::settings::put_county),
     )
 }
 
@@ -715,4 +727,133 @@ async fn supervisor_pull(
         })
         .await?;
     Ok(Json(page))
+}
+
+/// The layering check of the module docs: the modules' `crate::` imports form no circle.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod layering {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// Each module of `src/` (a file or a folder, the crate root left out) and the other
+    /// modules it names as `crate::module` or in `use crate::{a, b}`, comments left out.
+    /// The crate root is left out because it is the top: it declares every module and
+    /// holds [`crate::AppState`], which the handlers take.
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        let mut stack = vec![src.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for path in files {
+            let rel = path.strip_prefix(&src).unwrap();
+            let first = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_str()
+                .unwrap();
+            let module = first.trim_end_matches(".rs").to_string();
+            if module == "lib" || module == "main" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let deps = out.entry(module.clone()).or_default();
+            for line in text.lines() {
+                let code = line.split("//").next().unwrap_or_default();
+                let mut rest = code;
+                while let Some(i) = rest.find("crate::") {
+                    rest = &rest[i + "crate::".len()..];
+                    let names: Vec<&str> = match rest.strip_prefix('{') {
+                        Some(group) => group
+                            .split('}')
+                            .next()
+                            .unwrap_or_default()
+                            .split(',')
+                            .collect(),
+                        None => vec![rest],
+                    };
+                    for name in names {
+                        let name: String = name
+                            .trim()
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        let is_module = name.chars().next().is_some_and(|c| c.is_lowercase());
+                        if is_module && name != module {
+                            deps.insert(name);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The modules in layers where each imports only modules of the layers before it, or the
+    /// modules left in or above a circle.
+    fn order(graph: &BTreeMap<String, BTreeSet<String>>) -> Result<Vec<Vec<String>>, Vec<String>> {
+        let mut layers: Vec<Vec<String>> = Vec::new();
+        let mut done: Vec<String> = Vec::new();
+        let mut left: BTreeSet<&String> = graph.keys().collect();
+        while !left.is_empty() {
+            let ready: Vec<&String> = left
+                .iter()
+                .copied()
+                .filter(|m| {
+                    graph[*m]
+                        .iter()
+                        .all(|d| !graph.contains_key(d) || done.contains(d))
+                })
+                .collect();
+            if ready.is_empty() {
+                return Err(left.into_iter().cloned().collect());
+            }
+            for m in &ready {
+                left.remove(*m);
+            }
+            done.extend(ready.iter().map(|m| (*m).clone()));
+            layers.push(ready.into_iter().cloned().collect());
+        }
+        Ok(layers)
+    }
+
+    #[test]
+    fn modules_import_in_one_direction() {
+        let graph = imports();
+        assert!(graph.len() > 10, "{graph:?}");
+        assert!(graph["http"].contains("settings"), "{graph:?}");
+        let order = order(&graph)
+            .unwrap_or_else(|circle| panic!("an import circle among {circle:?}: {graph:?}"));
+        let stated: Vec<String> = order.iter().map(|layer| layer.join(", ")).collect();
+        let stated = format!("//! {}", stated.join(" < "));
+        let docs = include_str!("lib.rs");
+        assert!(
+            docs.lines().any(|l| l == stated),
+            "the module docs should state the order\n{stated}"
+        );
+    }
+
+    #[test]
+    fn the_check_finds_a_circle() {
+        let mut graph = BTreeMap::new();
+        graph.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
+        graph.insert("b".to_string(), BTreeSet::from(["a".to_string()]));
+        graph.insert("c".to_string(), BTreeSet::from(["a".to_string()]));
+        assert!(order(&graph).is_err());
+        graph.remove("b");
+        graph.insert("b".to_string(), BTreeSet::new());
+        assert_eq!(order(&graph).unwrap(), [["b"], ["a"], ["c"]]);
+    }
 }

@@ -264,7 +264,8 @@ fn main() -> anyhow::Result<()> {
         }
         Command::RebuildProjections => {
             let db = Db::open(&config.database)?;
-            let n = db.rebuild_projections(cunji_core::domain::Kind::ALL)?;
+            let n =
+                cunji_sync_server::merge::rebuild_projections(&db, cunji_core::domain::Kind::ALL)?;
             tracing::info!(records = n, "projections rebuilt");
             Ok(())
         }

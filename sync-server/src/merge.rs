@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 
 use automerge::{ActorId, Change};
 use cunji_core::doc::{ChangeMeta, RecordDoc};
-use cunji_core::domain::{Envelope, Kind, RecordFacts, ScopeHint, facts_and_rows, project_json};
+use cunji_core::domain::{Envelope, Kind, RecordFacts, ScopeHint, facts_and_rows};
 use cunji_core::identity::verify_message;
 use cunji_core::projection::Rows;
 use cunji_core::sync::protocol::{PushOutcome, PushRequest, push_manifest};
@@ -591,23 +591,42 @@ fn merge_doc(
 }
 
 pub(crate) fn project(doc: &mut RecordDoc) -> StoreResult<(Kind, Rows)> {
-    let env = doc
-        .envelope()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let data = doc
-        .data_json()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut rows = Rows::default();
-    if let Err(problem) = project_json(&env, data, &mut rows) {
+    let (kind, rows, broken) =
+        cunji_core::domain::project_doc(doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let Some(problem) = broken {
         // A merged state that breaks a rule still projects; the reports flag it.
         tracing::info!(doc_id = doc.id(), %problem, "merged record breaks a rule");
     }
-    Ok((env.kind, rows))
+    Ok((kind, rows))
 }
 
-/// Projection rows of a stored document (for rebuilding projection tables).
-pub fn project_stored(id: &str, snapshot: &[u8], chunks: &[Vec<u8>]) -> StoreResult<(Kind, Rows)> {
-    let mut doc = RecordDoc::load(id, Some(snapshot), chunks, server_actor())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    project(&mut doc)
+/// Refills the projection tables of `kinds` from the stored documents, 500 records per
+/// transaction; returns how many records were projected. Needed on PostgreSQL after a
+/// release changes a projection declaration (its tables are recreated empty; SQLite
+/// refills them when it opens), harmless anywhere else. It lives here, above [`Tx`], because
+/// it reads documents, projects them with the core and writes rows: the store only does the
+/// reading and writing.
+pub fn rebuild_projections(db: &crate::store::Db, kinds: &[Kind]) -> StoreResult<usize> {
+    const BATCH: usize = 500;
+    let mut n = 0;
+    for kind in kinds {
+        let mut after = String::new();
+        loop {
+            let done = db.write(|tx| {
+                let ids = tx.doc_ids_of_kind(*kind, &after, BATCH)?;
+                for id in &ids {
+                    let Some(doc) = tx.doc(id)? else { continue };
+                    let (k, rows) = crate::store::project_stored(id, &doc.snapshot, &doc.chunks)?;
+                    tx.replace_projection(k, id, rows)?;
+                }
+                Ok::<_, StoreError>(ids)
+            })?;
+            n += done.len();
+            match done.last() {
+                Some(last) if done.len() == BATCH => after = last.clone(),
+                _ => break,
+            }
+        }
+    }
+    Ok(n)
 }

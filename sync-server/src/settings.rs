@@ -1,4 +1,4 @@
-//! County ⚙ settings over HTTP: the county poverty office (县扶贫办, DOMAIN §1's "⚙ settings"
+//! County ⚙ settings: the county poverty office (县扶贫办, DOMAIN §1's "⚙ settings"
 //! right) sets its county's [`CountySettings`]; every device fetches its own county's.
 //!
 //! - `GET /v1/settings`: the caller's county's settings as an [`EffectiveSettings`], with
@@ -19,22 +19,19 @@
 //! A browser session (`POST /v1/session`, the dashboard's sign-in) may call these too: it
 //! cannot sync records, but changing settings is an office's act, not a device's.
 //!
+//! This module reads them ([`effective`], [`county_of`]); the endpoints below are
+//! `crate::http::settings`, which also decides who may manage a county's settings.
+//!
 //! The reports read them through [`effective`]: report 1 per seat's county, report 3's
 //! default interval for a scope inside one county (see [`cunji_core::rules::settings`]).
 //! Not here: an endpoint for the history (it is in the database for audits:
 //! `county_settings_history`).
 
-use axum::Json;
-use axum::body::Body;
-use axum::extract::{Path, State};
-use chrono::Utc;
-use cunji_core::rules::{CountySettings, EffectiveSettings, SettingsSource};
+use cunji_core::domain::ScopeLevel;
+use cunji_core::rules::{EffectiveSettings, SettingsSource};
 
-use crate::AppState;
-use crate::accounts::{Principal, Role};
-use crate::error::ApiError;
-use crate::reports::ScopeLevel;
-use crate::store::{SettingsRow, StoreError, StoreResult, Tx};
+use crate::accounts::Principal;
+use crate::store::{StoreError, StoreResult, Tx};
 
 /// The county (six digits) of an account: its division's, or its team village's, or an
 /// assigned household's village's; `None` for the administrator and a city office.
@@ -73,97 +70,4 @@ pub fn effective(tx: &mut dyn Tx, county: Option<&str>) -> StoreResult<Effective
             ..EffectiveSettings::default()
         },
     })
-}
-
-/// Refuses anyone but `county`'s own poverty office and the administrator; then a county the
-/// server does not know.
-fn may_manage(tx: &mut dyn Tx, principal: &Principal, county: &str) -> Result<(), ApiError> {
-    if county.len() != 6 || !county.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::BadParam {
-            name: "code".into(),
-            message: format!("县代码应为 6 位数字 / a county code is 6 digits, got `{county}`"),
-        });
-    }
-    match principal.role {
-        Role::Admin => {}
-        Role::CountyOffice if principal.division == county => {}
-        Role::CountyOffice => return Err(ApiError::OutOfScope(format!("county:{county}"))),
-        _ => {
-            return Err(ApiError::Forbidden(
-                "只有县扶贫办和管理员可以查看和修改县级设置 / only the county poverty office and administrators manage county settings".into(),
-            ));
-        }
-    }
-    if !tx.county_known(county)? {
-        return Err(ApiError::NotFound(format!("县 {county} / county {county}")));
-    }
-    Ok(())
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %principal.login))]
-pub(crate) async fn mine(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<Json<EffectiveSettings>, ApiError> {
-    let settings = state
-        .blocking(move |db| {
-            db.read(|tx| {
-                let county = county_of(tx, &principal)?;
-                Ok::<_, ApiError>(effective(tx, county.as_deref())?)
-            })
-        })
-        .await?;
-    Ok(Json(settings))
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, county = %code))]
-pub(crate) async fn get_county(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(code): Path<String>,
-) -> Result<Json<EffectiveSettings>, ApiError> {
-    let settings = state
-        .blocking(move |db| {
-            db.read(|tx| {
-                may_manage(tx, &principal, &code)?;
-                Ok::<_, ApiError>(effective(tx, Some(&code))?)
-            })
-        })
-        .await?;
-    Ok(Json(settings))
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, county = %code))]
-pub(crate) async fn put_county(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(code): Path<String>,
-    body: Body,
-) -> Result<Json<EffectiveSettings>, ApiError> {
-    let body = crate::read_body(&state, body).await?;
-    let settings =
-        state
-            .blocking(move |db| {
-                db.write(|tx| {
-                may_manage(tx, &principal, &code)?;
-                let settings = CountySettings::from_json(&body).map_err(|problems| {
-                    match problems.first() {
-                        Some(p) if p.field.is_empty() => ApiError::Malformed(p.message_en.clone()),
-                        _ => ApiError::InvalidSettings(problems),
-                    }
-                })?;
-                let json = serde_json::to_string(&settings)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                tx.put_county_settings(&SettingsRow {
-                    county_code: code.clone(),
-                    settings_json: json,
-                    updated_by: principal.login.clone(),
-                    updated_ts: Utc::now().to_rfc3339(),
-                })?;
-                tracing::info!(county = %code, by = %principal.login, "county settings changed");
-                Ok::<_, ApiError>(effective(tx, Some(&code))?)
-            })
-            })
-            .await?;
-    Ok(Json(settings))
 }

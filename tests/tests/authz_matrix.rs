@@ -245,7 +245,7 @@ struct World {
 
 fn world(backend: Backend) -> World {
     let server = TestServer::start(backend);
-    for role in Role::ALL {
+    for &role in Role::ALL {
         let (login, division) = login_of(role);
         server.account(login, role, division);
     }
@@ -355,7 +355,7 @@ fn every_role_on_every_endpoint(backend: Backend) {
         })
         .collect();
     for &(method, path, check) in MATRIX {
-        for role in Role::ALL {
+        for &role in Role::ALL {
             let device = devices.get_mut(role.code()).unwrap();
             check_endpoint(&w, device, method, path, check, role, &mut failures);
         }

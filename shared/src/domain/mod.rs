@@ -13,6 +13,7 @@
 //! calendar (a member's age, the 两不愁三保障 flags, a cadre's day status) are computed when read
 //! ([`household::Household::flags`], [`crate::rules`]), never frozen into a document.
 
+pub mod access;
 pub mod attendance;
 pub mod codes;
 pub mod household;
@@ -34,6 +35,7 @@ use crate::error::ValidationError;
 use crate::projection::{Rows, Table};
 use crate::values::{Geo, Timestamp, code_enum};
 
+pub use access::{Role, ScopeLevel};
 pub use attendance::{CheckIn, Leave};
 pub use household::{Household, Income, Member};
 pub use inspection::{HouseholdCheck, Inspection};
@@ -266,6 +268,31 @@ pub fn project_json(
         };
     }
     for_each_kind!(dispatch)
+}
+
+/// A stored document's projection: its kind, its rows, and the rule its merged state breaks,
+/// if any. A merged state that breaks a rule still projects (two cadres each named a different
+/// head); the caller logs the rule and the reports flag it.
+pub fn project_doc(
+    doc: &crate::doc::RecordDoc,
+) -> crate::Result<(Kind, Rows, Option<ValidationError>)> {
+    let env = doc.envelope()?;
+    let data = doc.data_json()?;
+    let mut rows = Rows::default();
+    let broken = project_json(&env, data, &mut rows).err();
+    Ok((env.kind, rows, broken))
+}
+
+/// Loads a stored document from its snapshot and chunks and projects it ([`project_doc`]).
+/// Nothing is written, so the loading actor is a fixed one.
+pub fn project_stored(
+    id: &str,
+    snapshot: &[u8],
+    chunks: &[Vec<u8>],
+) -> crate::Result<(Kind, Rows, Option<ValidationError>)> {
+    let actor = automerge::ActorId::from(b"cunji-projection".as_slice());
+    let doc = crate::doc::RecordDoc::load(id, Some(snapshot), chunks, actor)?;
+    project_doc(&doc)
 }
 
 /// What the sync server needs to know of a record to authorise a write: where it belongs and,

@@ -8,7 +8,7 @@ export interface Session {
   login: string;
   name: string;
   role: string;
-  /** The account's division code (village 12, township 9, county 6, city 4 digits). */
+  /** The account's division code (its digits per level: `CODE_LEN` in ./divisions). */
   division: string | null;
 }
 

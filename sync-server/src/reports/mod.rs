@@ -48,48 +48,8 @@ use serde::Serialize;
 use crate::accounts::{Principal, Role};
 use crate::store::{RowFilter, StoreError, StoreResult, Tx};
 
-/// The level of a report scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScopeLevel {
-    Village,
-    Township,
-    County,
-    City,
-}
-
-impl ScopeLevel {
-    /// Digits of the administrative code at this level (village 12, township 9, county 6,
-    /// city 4: the prefixes accounts' divisions use).
-    pub fn code_len(self) -> usize {
-        match self {
-            ScopeLevel::Village => 12,
-            ScopeLevel::Township => 9,
-            ScopeLevel::County => crate::store::COUNTY_CODE_LEN,
-            ScopeLevel::City => 4,
-        }
-    }
-
-    /// The code of this level that `code` lies in (`530326` for county and `530326126203`),
-    /// `None` when `code` is shorter than this level's.
-    pub fn part_of(self, code: &str) -> Option<&str> {
-        code.get(..self.code_len())
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            ScopeLevel::Village => "village",
-            ScopeLevel::Township => "township",
-            ScopeLevel::County => "county",
-            ScopeLevel::City => "city",
-        }
-    }
-
-    /// Above the township, sensitive personal information is masked (DOMAIN §1).
-    pub fn above_township(self) -> bool {
-        matches!(self, ScopeLevel::County | ScopeLevel::City)
-    }
-}
+/// The level of a report scope: core vocabulary, with the digits of each level's code.
+pub use cunji_core::domain::ScopeLevel;
 
 /// A report's scope: `village:530322101201`, `township:530322101`, `county:530322`,
 /// `city:5303`.

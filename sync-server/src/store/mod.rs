@@ -9,7 +9,10 @@
 //! are blocking (rusqlite, the `postgres` crate); handlers call them through
 //! `tokio::task::spawn_blocking`.
 //!
-//! Not here: HTTP, authorisation decisions, Automerge. The store keeps bytes and rows.
+//! Not here: HTTP, authorisation decisions, merge, Automerge. The store keeps bytes and rows;
+//! a stored document is projected by the core ([`cunji_core::domain::project_stored`]), and
+//! refilling projection tables from the documents is [`crate::merge::rebuild_projections`],
+//! above [`Tx`].
 
 pub mod postgres;
 pub mod sqlite;
@@ -61,7 +64,7 @@ pub struct Account {
     /// The login, equal to the cadre id for cadres.
     pub login: String,
     pub name: String,
-    pub role: crate::accounts::Role,
+    pub role: cunji_core::domain::Role,
     /// For supervisors: the administrative code prefix they oversee (township, county or
     /// city part of a village code). Empty for cadres, whose scope comes from their team and
     /// assignments, and for admins.
@@ -208,9 +211,8 @@ pub(crate) const PERIOD_COLUMNS: [(&str, &str); 3] = [
     ("p_work_log", "date"),
 ];
 
-/// Digits in a county's code (a city's has 4, a township's 9, a village's 12); the reports'
-/// `ScopeLevel::County` has the same length.
-pub(crate) const COUNTY_CODE_LEN: usize = 6;
+/// Digits in a county's code, from the core's division levels.
+pub(crate) const COUNTY_CODE_LEN: usize = cunji_core::domain::ScopeLevel::County.code_len();
 
 /// The kind whose projection tables include `table`.
 pub(crate) fn kind_of_table(table: &str) -> Option<Kind> {
@@ -405,36 +407,6 @@ impl Db {
         }
     }
 
-    /// Refills the projection tables of `kinds` from the stored documents, 500 records per
-    /// transaction; returns how many records were projected. Needed on PostgreSQL after a
-    /// release changes a projection declaration (its tables are recreated empty; SQLite
-    /// refills them when it opens), harmless anywhere else.
-    pub fn rebuild_projections(&self, kinds: &[Kind]) -> StoreResult<usize> {
-        const BATCH: usize = 500;
-        let mut n = 0;
-        for kind in kinds {
-            let mut after = String::new();
-            loop {
-                let done = self.write(|tx| {
-                    let ids = tx.doc_ids_of_kind(*kind, &after, BATCH)?;
-                    for id in &ids {
-                        let Some(doc) = tx.doc(id)? else { continue };
-                        let (k, rows) =
-                            crate::merge::project_stored(id, &doc.snapshot, &doc.chunks)?;
-                        tx.replace_projection(k, id, rows)?;
-                    }
-                    Ok::<_, StoreError>(ids)
-                })?;
-                n += done.len();
-                match done.last() {
-                    Some(last) if done.len() == BATCH => after = last.clone(),
-                    _ => break,
-                }
-            }
-        }
-        Ok(n)
-    }
-
     /// Runs `f` in a read transaction.
     pub fn read<R, E: From<StoreError>>(
         &self,
@@ -445,4 +417,20 @@ impl Db {
             Db::Postgres(db) => db.read(f),
         }
     }
+}
+
+/// Projection rows of a stored document, by the core's [`cunji_core::domain::project_stored`]
+/// (the store never loads Automerge itself). A merged state that breaks a rule still projects;
+/// the rule is logged and the reports flag it.
+pub(crate) fn project_stored(
+    id: &str,
+    snapshot: &[u8],
+    chunks: &[Vec<u8>],
+) -> StoreResult<(Kind, Rows)> {
+    let (kind, rows, broken) = cunji_core::domain::project_stored(id, snapshot, chunks)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let Some(problem) = broken {
+        tracing::info!(doc_id = id, %problem, "stored record breaks a rule");
+    }
+    Ok((kind, rows))
 }

@@ -11,7 +11,7 @@
 //!
 //! Unlike SQLite, which refills such tables from the documents at once, PostgreSQL recreates
 //! them **empty**: after a release that changes a projection declaration, run
-//! `cunji-sync-server rebuild-projections` against the database ([`super::Db::rebuild_projections`]). Opening logs a warning naming
+//! `cunji-sync-server rebuild-projections` against the database ([`crate::merge::rebuild_projections`]). Opening logs a warning naming
 //! the kinds whose stored documents lost their rows, and [`PgDb::projections_to_rebuild`]
 //! lists them.
 //!

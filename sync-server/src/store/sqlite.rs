@@ -245,7 +245,7 @@ struct SqliteTx<'a> {
     tx: rusqlite::Transaction<'a>,
 }
 
-fn role_from(s: String) -> rusqlite::Result<crate::accounts::Role> {
+fn role_from(s: String) -> rusqlite::Result<cunji_core::domain::Role> {
     s.parse()
         .map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
 }
@@ -857,7 +857,7 @@ fn rebuild_projections(conn: &mut Connection, kinds: &[Kind]) -> StoreResult<()>
             .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?
             .query_map([&id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        let (kind, rows) = crate::merge::project_stored(&id, &snapshot, &chunks)?;
+        let (kind, rows) = super::project_stored(&id, &snapshot, &chunks)?;
         write_rows(&tx, kind, &id, rows)?;
     }
     tx.commit()?;
