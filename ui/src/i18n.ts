@@ -1,6 +1,12 @@
 // Screen texts, Chinese first. Code-list labels (visit modes, day statuses…) are not here:
-// they come from the core with the code lists (api.codeLists), in both languages.
+// they come from the core with the code lists (api.codeLists), in both languages. Vant's own
+// texts (a dialog's buttons, a calendar's weekdays) follow the same language: its locale is
+// switched whenever vue-i18n's is.
+import { watch } from 'vue'
 import { createI18n } from 'vue-i18n'
+import { Locale as VantLocale } from 'vant'
+import vantEnUS from 'vant/es/locale/lang/en-US'
+import vantZhCN from 'vant/es/locale/lang/zh-CN'
 
 export const messages = {
   'zh-CN': {
@@ -282,6 +288,14 @@ export const i18n = createI18n({
   fallbackLocale: 'zh-CN',
   messages,
 })
+
+/** Vant's texts in `locale`. */
+function useVantLocale(locale: Locale) {
+  if (locale === 'en') VantLocale.use('en-US', vantEnUS)
+  else VantLocale.use('zh-CN', vantZhCN)
+}
+useVantLocale(i18n.global.locale.value)
+watch(i18n.global.locale, useVantLocale, { flush: 'sync' })
 
 export function setLocale(locale: Locale) {
   i18n.global.locale.value = locale
