@@ -1,6 +1,13 @@
 // The dashboard's only way to the server: JSON over fetch with the session's bearer token.
 // Every failure becomes an ApiError carrying the server's stable code and its messages, so a
 // screen can say what went wrong and what to do next.
+//
+// The types the OpenAPI document describes come from src/openapi.ts, generated from
+// sync-server/openapi.json (`npm run gen:api`; `npm run check:api` fails when it is stale).
+// Session, ReportInfo and RecordView are written here because the document does not describe
+// POST /v1/session, GET /v1/records/{id} or the entries of GET /v1/reports yet.
+
+import type { components } from './openapi';
 
 export interface Session {
   token: string;
@@ -35,19 +42,11 @@ export interface ReportInfo {
   columns: Column[];
 }
 
-export interface ReportDocument {
-  report: string;
-  number: number;
-  title: string;
-  scope: string;
-  params: Record<string, string>;
-  time_basis: string;
-  time_basis_note: string;
-  time_basis_note_en: string;
-  generated_at: string;
-  summary: Record<string, unknown>;
-  rows: Record<string, unknown>[];
-}
+/** A report as the server answers it (generated from the OpenAPI document). */
+export type ReportDocument = components['schemas']['ReportDocument'];
+
+/** The body of every failure (generated from the OpenAPI document). */
+export type ErrorBody = components['schemas']['Error'];
 
 export interface HistoryEntry {
   field: string;
@@ -100,7 +99,7 @@ export function saveSession(s: Session | null) {
 
 async function failure(resp: Response): Promise<ApiError> {
   try {
-    const body = await resp.json();
+    const body = (await resp.json()) as Partial<ErrorBody>;
     return new ApiError(resp.status, body.code ?? 'http_' + resp.status, body.message ?? '', body.message_en ?? '');
   } catch {
     return new ApiError(resp.status, 'http_' + resp.status, `服务器返回 ${resp.status}`, `server answered ${resp.status}`);
