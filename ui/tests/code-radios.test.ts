@@ -25,7 +25,10 @@ function host(template: string, start: string) {
 }
 const texts = (w: ReturnType<typeof host>['w']) => w.findAll('.van-radio').map((r) => r.text())
 const checked = (w: ReturnType<typeof host>['w']) =>
-  w.findAll('.van-radio').filter((r) => r.attributes('aria-checked') === 'true').map((r) => r.text())
+  w
+    .findAll('.van-radio')
+    .filter((r) => r.attributes('aria-checked') === 'true')
+    .map((r) => r.text())
 
 afterEach(() => {
   setLocale('zh-CN')
@@ -34,7 +37,10 @@ afterEach(() => {
 
 describe('CodeRadios', () => {
   it('shows a code list in the current language and follows a switch', async () => {
-    const { w } = host('<CodeRadios v-model="value" class="radios" :codes="channels" test="channel" />', 'phone')
+    const { w } = host(
+      '<CodeRadios v-model="value" class="radios" :codes="channels" test="channel" />',
+      'phone',
+    )
     expect(texts(w)).toEqual(['来访', '来电', '来信'])
     expect(checked(w)).toEqual(['来电'])
     expect(w.classes()).toContain('radios')
@@ -45,7 +51,10 @@ describe('CodeRadios', () => {
   })
 
   it('writes the tapped code to v-model and checks what v-model holds', async () => {
-    const { w, value } = host('<CodeRadios v-model="value" :codes="channels" test="channel" />', 'phone')
+    const { w, value } = host(
+      '<CodeRadios v-model="value" :codes="channels" test="channel" />',
+      'phone',
+    )
     await w.find('[data-test=channel-letter]').trigger('click')
     expect(value.value).toBe('letter')
     expect(checked(w)).toEqual(['来信'])
@@ -55,9 +64,15 @@ describe('CodeRadios', () => {
   })
 
   it('offers only the given codes, in their order', () => {
-    const { w } = host('<CodeRadios v-model="value" :codes="channels" :only="[\'letter\', \'in_person\']" test="next" />', 'letter')
+    const { w } = host(
+      '<CodeRadios v-model="value" :codes="channels" :only="[\'letter\', \'in_person\']" test="next" />',
+      'letter',
+    )
     expect(texts(w)).toEqual(['来信', '来访'])
-    expect(w.findAll('[data-test^=next-]').map((r) => r.attributes('data-test'))).toEqual(['next-letter', 'next-in_person'])
+    expect(w.findAll('[data-test^=next-]').map((r) => r.attributes('data-test'))).toEqual([
+      'next-letter',
+      'next-in_person',
+    ])
   })
 
   it("shows a form's own choices with the empty one first or last", async () => {
@@ -67,11 +82,17 @@ describe('CodeRadios', () => {
     )
     expect(texts(first.w)).toEqual(['无', '张三', '李四'])
     expect(checked(first.w)).toEqual(['无'])
-    expect(first.w.findAll('[data-test]').map((r) => r.attributes('data-test'))).toEqual(['who-m1', 'who-m2'])
+    expect(first.w.findAll('[data-test]').map((r) => r.attributes('data-test'))).toEqual([
+      'who-m1',
+      'who-m2',
+    ])
     await first.w.find('[data-test=who-m2]').trigger('click')
     expect(first.value.value).toBe('m2')
 
-    const last = host('<CodeRadios v-model="value" :options="[{ value: \'m1\', text: \'张三\' }]" none="—" none-last />', 'm1')
+    const last = host(
+      '<CodeRadios v-model="value" :options="[{ value: \'m1\', text: \'张三\' }]" none="—" none-last />',
+      'm1',
+    )
     expect(texts(last.w)).toEqual(['张三', '—'])
     expect(last.w.find('[data-test]').exists()).toBe(false)
     await last.w.findAll('.van-radio')[1].trigger('click')
