@@ -10,7 +10,11 @@ export interface DraftOptions {
 }
 
 /** Restores `form` from its saved draft, then saves it after each change. Returns `discard`. */
-export async function useDraft<T extends object>(key: string, form: Ref<T>, opts: DraftOptions = {}) {
+export async function useDraft<T extends object>(
+  key: string,
+  form: Ref<T>,
+  opts: DraftOptions = {},
+) {
   const saved = await api.draft(key)
   if (saved) {
     try {

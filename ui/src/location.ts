@@ -10,7 +10,11 @@ export async function currentLocation(timeoutMs = 5000): Promise<CheckInInput | 
     navigator.geolocation.getCurrentPosition(
       (p) => {
         clearTimeout(timer)
-        resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracy_m: p.coords.accuracy ?? null })
+        resolve({
+          lat: p.coords.latitude,
+          lon: p.coords.longitude,
+          accuracy_m: p.coords.accuracy ?? null,
+        })
       },
       () => {
         clearTimeout(timer)

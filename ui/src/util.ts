@@ -4,7 +4,11 @@ import type { MonthGrid } from './bindings/MonthGrid'
 import type { DayCell } from './bindings/DayCell'
 
 /** The label of a code in the current language, or the code itself when unknown. */
-export function label(list: CodeOption[] | undefined, code: string | null | undefined, locale: string): string {
+export function label(
+  list: CodeOption[] | undefined,
+  code: string | null | undefined,
+  locale: string,
+): string {
   if (!code) return ''
   const o = list?.find((c) => c.code === code)
   if (!o) return code
@@ -46,20 +50,29 @@ export function shortTime(rfc3339: string | null | undefined): string {
 /** Colour of a day status in the calendar. */
 export function statusColor(code: string | null | undefined): string {
   switch (code) {
-    case 'in_village': return '#07c160'
-    case 'official_trip': return '#1989fa'
-    case 'on_leave': return '#ff976a'
-    case 'rotation': return '#7232dd'
-    case 'absent': return '#ee0a24'
-    case 'no_record': return '#c8c9cc'
-    default: return 'transparent'
+    case 'in_village':
+      return '#07c160'
+    case 'official_trip':
+      return '#1989fa'
+    case 'on_leave':
+      return '#ff976a'
+    case 'rotation':
+      return '#7232dd'
+    case 'absent':
+      return '#ee0a24'
+    case 'no_record':
+      return '#c8c9cc'
+    default:
+      return 'transparent'
   }
 }
 
 /** SHA-256 of bytes as lowercase hex. */
 export async function sha256Hex(data: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', data as BufferSource)
-  return Array.from(new Uint8Array(digest)).map((b) => b.toString(16).padStart(2, '0')).join('')
+  return Array.from(new Uint8Array(digest))
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('')
 }
 
 /** The shortest PIN the app lets a cadre choose (the core refuses under 4; six digits make
@@ -76,13 +89,19 @@ export function pinProblem(pin: string, again: string): 'tooShort' | 'mismatch' 
 /** Where to go after a form is saved: back to the screen that opened it, so the phone's back
  *  button does not return to a second copy of it; or, when the form was the first screen
  *  (reopened from a draft), to `fallback`. */
-export function leaveForm(router: { back(): void; replace(to: string): unknown }, fallback: string) {
+export function leaveForm(
+  router: { back(): void; replace(to: string): unknown },
+  fallback: string,
+) {
   if (window.history.state?.back) router.back()
   else router.replace(fallback)
 }
 
 /** How far the phone's clock is off, for a person: "3 天", "25 分钟" (with the `time` texts). */
-export function clockOff(seconds: number, t: (key: string, values: Record<string, unknown>) => string): string {
+export function clockOff(
+  seconds: number,
+  t: (key: string, values: Record<string, unknown>) => string,
+): string {
   const s = Math.abs(seconds)
   if (s >= 86_400) return t('time.days', { n: Math.round(s / 86_400) })
   if (s >= 3_600) return t('time.hours', { n: Math.round(s / 3_600) })

@@ -22,7 +22,10 @@ describe('api', () => {
     setInvoker(async () => {
       throw { code: 'no_team', message: '还没有你的驻村工作队记录' }
     })
-    await expect(api.home()).rejects.toMatchObject({ code: 'no_team', message: '还没有你的驻村工作队记录' })
+    await expect(api.home()).rejects.toMatchObject({
+      code: 'no_team',
+      message: '还没有你的驻村工作队记录',
+    })
   })
 
   it('keeps anything else as an internal error with its text', () => {

@@ -67,7 +67,8 @@ describe('check-in photo', () => {
 
     await takePhoto(wrapper, [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])
     // The bytes went to the core as bytes, and the screen says a photo is taken.
-    const sent = app.calls.find((c) => c.cmd === 'save_check_in_photo')!.args as unknown as Uint8Array
+    const sent = app.calls.find((c) => c.cmd === 'save_check_in_photo')!
+      .args as unknown as Uint8Array
     expect(Array.from(sent)).toEqual([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])
     expect(wrapper.find('[data-test=photo-tap]').text()).toContain('已拍照')
     expect(wrapper.find('[data-test=photo-thumb]').exists()).toBe(true)
@@ -97,7 +98,10 @@ describe('check-in photo', () => {
   })
 
   it('a file that is not a photo: the core’s message is shown and the check-in stays blocked', async () => {
-    const app = phone('required', fails('not_a_photo', '这不是照片(需要 JPEG、PNG、WebP 或 HEIC),请用相机重拍'))
+    const app = phone(
+      'required',
+      fails('not_a_photo', '这不是照片(需要 JPEG、PNG、WebP 或 HEIC),请用相机重拍'),
+    )
     const { wrapper } = await mountAt(CheckIn, '/checkin', '/checkin')
     await takePhoto(wrapper, [1, 2, 3])
     expect(toasts()).toContain('请用相机重拍')

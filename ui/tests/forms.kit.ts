@@ -21,11 +21,19 @@ afterEach(() => {
 })
 afterAll(() => new Promise((resolve) => setTimeout(resolve, 400)))
 
+// The commands' arguments as the UI sends them; each fake reads the ones it knows.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a stand-in for every command's own argument type
 export type Args = Record<string, any>
-export interface Call { cmd: string; args: Args }
+export interface Call {
+  cmd: string
+  args: Args
+}
 
 /** Answers commands from `handlers`; drafts live in a map, as on the device. */
-export function fakeApp(handlers: Record<string, (args: Args) => unknown>, drafts = new Map<string, string>()) {
+export function fakeApp(
+  handlers: Record<string, (args: Args) => unknown>,
+  drafts = new Map<string, string>(),
+) {
   const calls: Call[] = []
   setInvoker(async (cmd, raw) => {
     const args = (raw ?? {}) as Args
@@ -37,7 +45,11 @@ export function fakeApp(handlers: Record<string, (args: Args) => unknown>, draft
     if (!h) throw { code: 'unknown_command', message: `no fake for ${cmd}` }
     return h(args)
   })
-  return { calls, drafts, of: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args) }
+  return {
+    calls,
+    drafts,
+    of: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),
+  }
 }
 
 /** A command that fails the way the core does. */
@@ -48,10 +60,16 @@ export function fails(code: string, message: string) {
 }
 
 export const rights = (r: Partial<RecordRights> = {}): RecordRights => ({
-  petition: false, status_change: false, project: false, inspection: false, survey: false, ...r,
+  petition: false,
+  status_change: false,
+  project: false,
+  inspection: false,
+  survey: false,
+  ...r,
 })
 
-const opts = (...codes: [string, string][]): CodeOption[] => codes.map(([code, zh]) => ({ code, zh, en: code }))
+const opts = (...codes: [string, string][]): CodeOption[] =>
+  codes.map(([code, zh]) => ({ code, zh, en: code }))
 
 /** The code lists the new forms use (labels as the core gives them). */
 export const codes = {
@@ -59,10 +77,29 @@ export const codes = {
   petition_source: opts(['public_complaint', '群众反映'], ['inspection', '督查发现']),
   petition_domain: opts(['identification', '精准识别'], ['housing_renovation', '危房改造']),
   subject_level: opts(['village_cadre', '行政村干部']),
-  petition_status: opts(['accepted', '受理'], ['in_progress', '办理中'], ['closed', '办结'], ['not_accepted', '不予受理']),
-  return_visit_result: opts(['satisfied', '满意'], ['fairly_satisfied', '基本满意'], ['dissatisfied', '不满意']),
-  status_change_type: opts(['new_inclusion', '新识别纳入'], ['marked_exit', '标注脱贫'], ['member_change', '成员自然增减']),
-  status_change_step: opts(['application', '申请/村初选'], ['democratic_review', '村民代表大会民主评议'], ['verification', '村两委+工作队核实'], ['household_consent', '农户认可签字'], ['publicity', '村内公示']),
+  petition_status: opts(
+    ['accepted', '受理'],
+    ['in_progress', '办理中'],
+    ['closed', '办结'],
+    ['not_accepted', '不予受理'],
+  ),
+  return_visit_result: opts(
+    ['satisfied', '满意'],
+    ['fairly_satisfied', '基本满意'],
+    ['dissatisfied', '不满意'],
+  ),
+  status_change_type: opts(
+    ['new_inclusion', '新识别纳入'],
+    ['marked_exit', '标注脱贫'],
+    ['member_change', '成员自然增减'],
+  ),
+  status_change_step: opts(
+    ['application', '申请/村初选'],
+    ['democratic_review', '村民代表大会民主评议'],
+    ['verification', '村两委+工作队核实'],
+    ['household_consent', '农户认可签字'],
+    ['publicity', '村内公示'],
+  ),
   step_outcome: opts(['passed', '通过'], ['failed', '未通过'], ['returned', '退回补正']),
   status_change_result: opts(['approved', '批准'], ['withdrawn', '撤回']),
   project_category: opts(['industry', '产业'], ['infrastructure', '水电路基础设施']),
@@ -90,7 +127,10 @@ export async function mountAt(component: Component, pattern: string, path: strin
   })
   await router.push(path)
   await router.isReady()
-  const wrapper = mount(RouterView, { global: { plugins: [Vant, i18n, router] }, attachTo: document.body })
+  const wrapper = mount(RouterView, {
+    global: { plugins: [Vant, i18n, router] },
+    attachTo: document.body,
+  })
   mounted.push(wrapper)
   await flushPromises()
   return { wrapper, router }
@@ -98,5 +138,7 @@ export async function mountAt(component: Component, pattern: string, path: strin
 
 /** The text of the toasts on screen. */
 export function toasts(): string {
-  return Array.from(document.querySelectorAll('.van-toast')).map((e) => e.textContent ?? '').join(' | ')
+  return Array.from(document.querySelectorAll('.van-toast'))
+    .map((e) => e.textContent ?? '')
+    .join(' | ')
 }

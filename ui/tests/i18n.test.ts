@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { messages } from '../src/i18n'
 
 function keys(o: object, prefix = ''): string[] {
-  return Object.entries(o).flatMap(([k, v]) => (typeof v === 'object' ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`]))
+  return Object.entries(o).flatMap(([k, v]) =>
+    typeof v === 'object' ? keys(v, `${prefix}${k}.`) : [`${prefix}${k}`],
+  )
 }
 
 describe('messages', () => {
@@ -14,7 +16,18 @@ describe('messages', () => {
     expect(keys(messages['zh-CN']).every((k) => k.length > 0)).toBe(true)
   })
   it('use the same placeholders in both languages', () => {
-    const flat = (o: object) => Object.fromEntries(keys(o).map((k) => [k, k.split('.').reduce((a: any, p) => a[p], o) as string]))
+    const flat = (o: object) =>
+      Object.fromEntries(
+        keys(o).map((k) => [
+          k,
+          k
+            .split('.')
+            .reduce(
+              (a: Record<string, unknown>, p) => a[p] as Record<string, unknown>,
+              o as Record<string, unknown>,
+            ) as unknown as string,
+        ]),
+      )
     const zh = flat(messages['zh-CN'])
     const en = flat(messages.en)
     for (const k of Object.keys(zh)) {

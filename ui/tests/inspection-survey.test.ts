@@ -16,7 +16,8 @@ describe('inspection', () => {
   const world = () => ({
     villages: () => [village],
     my_inspections: () => [],
-    village_cadres: (a: Record<string, any>) => (a.village === village.id ? [{ id: 'cadre-li-ming', name: '李明' }] : []),
+    village_cadres: (a: Record<string, unknown>) =>
+      a.village === village.id ? [{ id: 'cadre-li-ming', name: '李明' }] : [],
     village_households: () => [{ id: 'hh1', name: '张建国' }],
     record_inspection: () => 'i1',
   })
@@ -44,16 +45,35 @@ describe('inspection', () => {
     await flushPromises()
     const [{ inspection }] = app.of('record_inspection')
     expect(inspection).toMatchObject({
-      level: 'township', method: 'field_visit', unannounced: true, village_code: village.id,
-      target_cadre_id: 'cadre-li-ming', on_post: 'absent', findings: '驻村队员当日不在岗', deadline: null,
-      households_checked: [{ household_id: 'hh1', knows_cadre: true, claimed_visit_confirmed: true, satisfaction: null }],
+      level: 'township',
+      method: 'field_visit',
+      unannounced: true,
+      village_code: village.id,
+      target_cadre_id: 'cadre-li-ming',
+      on_post: 'absent',
+      findings: '驻村队员当日不在岗',
+      deadline: null,
+      households_checked: [
+        {
+          household_id: 'hh1',
+          knows_cadre: true,
+          claimed_visit_confirmed: true,
+          satisfaction: null,
+        },
+      ],
     })
     expect(toasts()).toContain('督查记录已保存')
   })
 
   it('shows the core’s message for a deadline without findings', async () => {
     signIn('county_org')
-    fakeApp({ ...world(), record_inspection: fails('invalid_record', '「整改期限」与其他内容矛盾:there is nothing to rectify without findings') })
+    fakeApp({
+      ...world(),
+      record_inspection: fails(
+        'invalid_record',
+        '「整改期限」与其他内容矛盾:there is nothing to rectify without findings',
+      ),
+    })
     const { wrapper } = await mountAt(Inspection, '/inspection', '/inspection')
     await wrapper.find(`[data-test=village-${village.id}]`).trigger('click')
     await flushPromises()
@@ -66,7 +86,10 @@ describe('inspection', () => {
 
 describe('satisfaction survey', () => {
   const world = () => ({
-    household_members: () => [{ id: 'm1', name: '张建国' }, { id: 'm2', name: '李秀英' }],
+    household_members: () => [
+      { id: 'm1', name: '张建国' },
+      { id: 'm2', name: '李秀英' },
+    ],
     surveys: () => [],
     record_survey: () => 's1',
   })
@@ -90,15 +113,26 @@ describe('satisfaction survey', () => {
     await wrapper.find('[data-test=survey-save]').trigger('click')
     await flushPromises()
     expect(app.of('record_survey')[0].survey).toEqual({
-      household_id: 'hh1', period: '2016-Q3', surveyor_id: 'cadre-me', source: 'pairing_cadre_visit',
-      respondent_member_id: 'm2', result: 'dissatisfied', reasons: '产业补助未到位',
+      household_id: 'hh1',
+      period: '2016-Q3',
+      surveyor_id: 'cadre-me',
+      source: 'pairing_cadre_visit',
+      respondent_member_id: 'm2',
+      result: 'dissatisfied',
+      reasons: '产业补助未到位',
     })
     expect(toasts()).toContain('测评已保存')
   })
 
   it('shows the core’s message when the period is refused', async () => {
     signIn('township')
-    fakeApp({ ...world(), record_survey: fails('invalid_record', '「测评期」格式不对:a period is a year (2016) or a quarter (2016-Q3)') })
+    fakeApp({
+      ...world(),
+      record_survey: fails(
+        'invalid_record',
+        '「测评期」格式不对:a period is a year (2016) or a quarter (2016-Q3)',
+      ),
+    })
     const { wrapper } = await mountAt(Survey, '/survey/:household', '/survey/hh1')
     await wrapper.find('[data-test=respondent-m1]').trigger('click')
     await wrapper.find('[data-test=survey-year] input').setValue('16')

@@ -15,7 +15,11 @@ afterEach(() => {
 describe('petition intake', () => {
   it('submits the petition of the household it was opened from', async () => {
     const app = fakeApp({ record_petition: () => 'p1' })
-    const { wrapper, router } = await mountAt(PetitionForm, '/petition/new', '/petition/new?household=hh1')
+    const { wrapper, router } = await mountAt(
+      PetitionForm,
+      '/petition/new',
+      '/petition/new?household=hh1',
+    )
     await wrapper.find('[data-test=channel-phone]').trigger('click')
     await wrapper.find('[data-test=domain-housing_renovation]').trigger('click')
     await wrapper.find('[data-test=petition-summary] textarea').setValue('  危房改造补助尚无答复 ')
@@ -23,8 +27,13 @@ describe('petition intake', () => {
     await flushPromises()
     const [{ input }] = app.of('record_petition')
     expect(input).toMatchObject({
-      household_id: 'hh1', channel: 'phone', source: 'public_complaint', domain: 'housing_renovation',
-      subject_level: null, summary: '危房改造补助尚无答复', due_date: null,
+      household_id: 'hh1',
+      channel: 'phone',
+      source: 'public_complaint',
+      domain: 'housing_renovation',
+      subject_level: null,
+      summary: '危房改造补助尚无答复',
+      due_date: null,
     })
     expect(input.received_date).toMatch(/^\d{4}-\d{2}-\d{2}$/)
     expect(toasts()).toContain('诉求已受理')
@@ -48,10 +57,14 @@ describe('petition intake', () => {
   })
 
   it('comes back with what was typed after the app was closed', async () => {
-    const drafts = new Map([['petition:hh1', JSON.stringify({ summary: '饮水管破裂', channel: 'phone' })]])
+    const drafts = new Map([
+      ['petition:hh1', JSON.stringify({ summary: '饮水管破裂', channel: 'phone' })],
+    ])
     fakeApp({}, drafts)
     const { wrapper } = await mountAt(PetitionForm, '/petition/new', '/petition/new?household=hh1')
-    expect((wrapper.find('[data-test=petition-summary] textarea').element as HTMLTextAreaElement).value).toBe('饮水管破裂')
+    expect(
+      (wrapper.find('[data-test=petition-summary] textarea').element as HTMLTextAreaElement).value,
+    ).toBe('饮水管破裂')
   })
 })
 
@@ -59,15 +72,30 @@ const accepted: PetitionItem = {
   id: 'p1',
   overdue: true,
   petition: {
-    received_date: '2015-10-09', channel: 'in_person', source: 'public_complaint', household_id: 'hh1',
-    village_code: '530322101201', domain: 'housing_renovation', subject_level: null, summary: '危房改造补助尚无答复',
-    handler_id: 'cadre-me', due_date: '2015-12-08', status: 'accepted', resolution: null, closed_date: null, return_visit: null,
+    received_date: '2015-10-09',
+    channel: 'in_person',
+    source: 'public_complaint',
+    household_id: 'hh1',
+    village_code: '530322101201',
+    domain: 'housing_renovation',
+    subject_level: null,
+    summary: '危房改造补助尚无答复',
+    handler_id: 'cadre-me',
+    due_date: '2015-12-08',
+    status: 'accepted',
+    resolution: null,
+    closed_date: null,
+    return_visit: null,
   },
 }
 
 describe('petition handling', () => {
   it('closes a petition with its resolution', async () => {
-    const app = fakeApp({ record_rights: () => rights({ petition: true }), petitions: () => [accepted], advance_petition: () => null })
+    const app = fakeApp({
+      record_rights: () => rights({ petition: true }),
+      petitions: () => [accepted],
+      advance_petition: () => null,
+    })
     const { wrapper } = await mountAt(Petitions, '/petitions', '/petitions?household=hh1')
     expect(app.of('petitions')).toEqual([{ household: 'hh1' }])
     expect(wrapper.find('[data-test=overdue]').exists()).toBe(true)
@@ -91,7 +119,10 @@ describe('petition handling', () => {
     fakeApp({
       record_rights: () => rights({ petition: true }),
       petitions: () => [accepted],
-      advance_petition: fails('invalid_record', '「办结日期」超出范围或日期先后不对:a petition is closed after it is received'),
+      advance_petition: fails(
+        'invalid_record',
+        '「办结日期」超出范围或日期先后不对:a petition is closed after it is received',
+      ),
     })
     const { wrapper } = await mountAt(Petitions, '/petitions', '/petitions')
     await wrapper.find('[data-test=handle]').trigger('click')

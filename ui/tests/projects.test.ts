@@ -14,17 +14,32 @@ afterEach(() => {
 const water: ProjectItem = {
   id: 'pr1',
   project: {
-    name: '人畜饮水管网延伸工程', category: 'infrastructure', village_code: '530322101201',
+    name: '人畜饮水管网延伸工程',
+    category: 'infrastructure',
+    village_code: '530322101201',
     beneficiaries: { households: 23, persons: 87 },
-    funding: { fiscal_special: '180000.00', integrated: '60000.00', sending_unit: '20000.00', self_raised: '0.00' },
-    performance_target: '解决23户饮水安全', benefit_link: null, planned_start: '2016-03-01', planned_end: '2016-06-30',
-    progress: [{ date: '2016-04-15', percent: 40, disbursed: '80000.00', photo_sha256: null }], publicity: null,
+    funding: {
+      fiscal_special: '180000.00',
+      integrated: '60000.00',
+      sending_unit: '20000.00',
+      self_raised: '0.00',
+    },
+    performance_target: '解决23户饮水安全',
+    benefit_link: null,
+    planned_start: '2016-03-01',
+    planned_end: '2016-06-30',
+    progress: [{ date: '2016-04-15', percent: 40, disbursed: '80000.00', photo_sha256: null }],
+    publicity: null,
   },
 }
 
 describe('projects', () => {
   it('creates a project with its funding, blanks as zero', async () => {
-    const app = fakeApp({ record_rights: () => rights({ project: true }), projects: () => [], create_project: () => 'pr2' })
+    const app = fakeApp({
+      record_rights: () => rights({ project: true }),
+      projects: () => [],
+      create_project: () => 'pr2',
+    })
     const { wrapper } = await mountAt(Projects, '/projects', '/projects')
     await wrapper.find('[data-test=new-project]').trigger('click')
     await flushPromises()
@@ -40,9 +55,12 @@ describe('projects', () => {
     await flushPromises()
     const [{ project }] = app.of('create_project')
     expect(project).toMatchObject({
-      name: '核桃种植基地', category: 'industry', beneficiaries: { households: 30, persons: null },
+      name: '核桃种植基地',
+      category: 'industry',
+      beneficiaries: { households: 30, persons: null },
       funding: { fiscal_special: '150000', integrated: '0', sending_unit: '0', self_raised: '0' },
-      performance_target: '带动30户增收', progress: [],
+      performance_target: '带动30户增收',
+      progress: [],
     })
     expect(toasts()).toContain('项目已保存')
   })
@@ -52,7 +70,10 @@ describe('projects', () => {
     const app = fakeApp({
       record_rights: () => rights({ project: true }),
       projects: () => [water],
-      report_project_progress: (a) => (refuse ? fails('invalid_record', '「第2次进度完成比例」与其他内容矛盾:progress is cumulative')() : a),
+      report_project_progress: (a) =>
+        refuse
+          ? fails('invalid_record', '「第2次进度完成比例」与其他内容矛盾:progress is cumulative')()
+          : a,
     })
     const { wrapper } = await mountAt(Projects, '/projects', '/projects')
     expect(wrapper.text()).toContain('进度 40% · 已拨付 80000.00 元')
@@ -68,7 +89,10 @@ describe('projects', () => {
     await wrapper.find('[data-test=progress-save]').trigger('click')
     await flushPromises()
     const calls = app.of('report_project_progress')
-    expect(calls[1]).toMatchObject({ id: 'pr1', progress: { percent: 70, disbursed: '90000', photo_sha256: null } })
+    expect(calls[1]).toMatchObject({
+      id: 'pr1',
+      progress: { percent: 70, disbursed: '90000', photo_sha256: null },
+    })
     expect(toasts()).toContain('进度已保存')
   })
 

@@ -7,12 +7,21 @@ import { fakeApp, mountAt, rights, signIn } from './forms.kit'
 // The forms are reachable from the home screen (village records) and the household page
 // (household records), and only for the roles the server accepts them from.
 const home = (r: RecordRights) => ({
-  home: () => ({ me: null, today: '2016-10-08', village: null, check_ins: [], waiting_to_sync: 0, conflicts: 0, on_leave: null }),
+  home: () => ({
+    me: null,
+    today: '2016-10-08',
+    village: null,
+    check_ins: [],
+    waiting_to_sync: 0,
+    conflicts: 0,
+    on_leave: null,
+  }),
   record_rights: () => r,
   server_reachable: () => false,
 })
-const links = (w: { findAll: (s: string) => { attributes: (a: string) => string | undefined }[] }) =>
-  w.findAll('[data-test^=go-]').map((e) => e.attributes('data-test'))
+const links = (w: {
+  findAll: (s: string) => { attributes: (a: string) => string | undefined }[]
+}) => w.findAll('[data-test^=go-]').map((e) => e.attributes('data-test'))
 
 describe('links to the forms', () => {
   it('on the home screen follow the role', async () => {
@@ -38,8 +47,17 @@ describe('links to the forms', () => {
     const page = {
       id: 'hh1',
       household: { members: {}, head_member_id: 'm1', status: 'not_exited' },
-      flags: { food_clothing_ok: true, education_ok: true, medical_ok: true, housing_ok: true, water_ok: true },
-      visits: [], entitlements: [], history: [], conflicts: [],
+      flags: {
+        food_clothing_ok: true,
+        education_ok: true,
+        medical_ok: true,
+        housing_ok: true,
+        water_ok: true,
+      },
+      visits: [],
+      entitlements: [],
+      history: [],
+      conflicts: [],
     }
     signIn('pairing_cadre')
     fakeApp({ household: () => page, record_rights: () => rights({ survey: true }) })

@@ -1,12 +1,35 @@
 import { describe, expect, it } from 'vitest'
-import { calendarRows, clockOff, label, leaveForm, nowRfc3339, pinProblem, shortTime, statusColor } from '../src/util'
+import {
+  calendarRows,
+  clockOff,
+  label,
+  leaveForm,
+  nowRfc3339,
+  pinProblem,
+  shortTime,
+  statusColor,
+} from '../src/util'
 import type { MonthGrid } from '../src/bindings/MonthGrid'
 
 const grid = (blanks: number, n: number): MonthGrid => ({
   cadre_id: 'c',
   leading_blanks: blanks,
-  days: Array.from({ length: n }, (_, i) => ({ day: i + 1, status: i === 0 ? 'in_village' : 'no_record' })),
-  summary: { in_village_days: 1, official_days: 0, leave_days: 0, rest_days: 0, absent_days: 0, no_record_days: n - 1, assigned_days: n, required_days: 20, counted_days: 1, compliant: false },
+  days: Array.from({ length: n }, (_, i) => ({
+    day: i + 1,
+    status: i === 0 ? 'in_village' : 'no_record',
+  })),
+  summary: {
+    in_village_days: 1,
+    official_days: 0,
+    leave_days: 0,
+    rest_days: 0,
+    absent_days: 0,
+    no_record_days: n - 1,
+    assigned_days: n,
+    required_days: 20,
+    counted_days: 1,
+    compliant: false,
+  },
 })
 
 describe('calendarRows', () => {
@@ -70,7 +93,13 @@ describe('pinProblem', () => {
 describe('leaveForm', () => {
   const fake = () => {
     const calls: string[] = []
-    return { calls, router: { back: () => calls.push('back'), replace: (to: string) => calls.push(`replace ${to}`) } }
+    return {
+      calls,
+      router: {
+        back: () => calls.push('back'),
+        replace: (to: string) => calls.push(`replace ${to}`),
+      },
+    }
   }
   it('goes back to the screen that opened the form', () => {
     const { calls, router } = fake()

@@ -1,72 +1,71 @@
 // The dashboard's only way to the server: JSON over fetch with the session's bearer token.
 // Every failure becomes an ApiError carrying the server's stable code and its messages, so a
 // screen can say what went wrong and what to do next.
+//
+// The types the OpenAPI document describes come from src/openapi.ts, generated from
+// sync-server/openapi.json (`npm run gen:api`; `npm run check:api` fails when it is stale).
+// Session, ReportInfo and RecordView are written here because the document does not describe
+// POST /v1/session, GET /v1/records/{id} or the entries of GET /v1/reports yet.
+
+import type { components } from './openapi'
 
 export interface Session {
-  token: string;
-  expires_at: string;
-  login: string;
-  name: string;
-  role: string;
+  token: string
+  expires_at: string
+  login: string
+  name: string
+  role: string
   /** The account's division code (its digits per level: `CODE_LEN` in ./divisions). */
-  division: string | null;
+  division: string | null
 }
 
 export interface ParamSpec {
-  name: string;
-  required: boolean;
-  kind: string;
-  description: string;
+  name: string
+  required: boolean
+  kind: string
+  description: string
 }
 
 export interface Column {
-  key: string;
-  title: string;
-  show: 'text' | 'number' | 'rate' | 'yes_no';
+  key: string
+  title: string
+  show: 'text' | 'number' | 'rate' | 'yes_no'
 }
 
 export interface ReportInfo {
-  report: string;
-  number: number;
-  title: string;
-  path: string;
-  time_basis: string;
-  params: ParamSpec[];
-  columns: Column[];
+  report: string
+  number: number
+  title: string
+  path: string
+  time_basis: string
+  params: ParamSpec[]
+  columns: Column[]
 }
 
-export interface ReportDocument {
-  report: string;
-  number: number;
-  title: string;
-  scope: string;
-  params: Record<string, string>;
-  time_basis: string;
-  time_basis_note: string;
-  time_basis_note_en: string;
-  generated_at: string;
-  summary: Record<string, unknown>;
-  rows: Record<string, unknown>[];
-}
+/** A report as the server answers it (generated from the OpenAPI document). */
+export type ReportDocument = components['schemas']['ReportDocument']
+
+/** The body of every failure (generated from the OpenAPI document). */
+export type ErrorBody = components['schemas']['Error']
 
 export interface HistoryEntry {
-  field: string;
-  old: unknown;
-  new: unknown;
-  cadre_id: string | null;
-  device_id: string | null;
-  at: string | null;
-  reason: string | null;
+  field: string
+  old: unknown
+  new: unknown
+  cadre_id: string | null
+  device_id: string | null
+  at: string | null
+  reason: string | null
 }
 
 export interface RecordView {
-  id: string;
-  kind: string;
-  scope: string;
-  record: Record<string, unknown>;
-  meta: Record<string, unknown>;
-  history: HistoryEntry[];
-  masked: string[];
+  id: string
+  kind: string
+  scope: string
+  record: Record<string, unknown>
+  meta: Record<string, unknown>
+  history: HistoryEntry[]
+  masked: string[]
 }
 
 export class ApiError extends Error {
@@ -76,46 +75,61 @@ export class ApiError extends Error {
     message: string,
     readonly messageEn: string,
   ) {
-    super(message);
+    super(message)
   }
 }
 
-const SESSION_KEY = 'cunji.dashboard.session';
+const SESSION_KEY = 'cunji.dashboard.session'
 
 export function loadSession(): Session | null {
-  const raw = sessionStorage.getItem(SESSION_KEY);
-  if (!raw) return null;
+  const raw = sessionStorage.getItem(SESSION_KEY)
+  if (!raw) return null
   try {
-    const s = JSON.parse(raw) as Session;
-    return new Date(s.expires_at) > new Date() ? s : null;
+    const s = JSON.parse(raw) as Session
+    return new Date(s.expires_at) > new Date() ? s : null
   } catch {
-    return null;
+    return null
   }
 }
 
 export function saveSession(s: Session | null) {
-  if (s) sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
-  else sessionStorage.removeItem(SESSION_KEY);
+  if (s) sessionStorage.setItem(SESSION_KEY, JSON.stringify(s))
+  else sessionStorage.removeItem(SESSION_KEY)
 }
 
 async function failure(resp: Response): Promise<ApiError> {
   try {
-    const body = await resp.json();
-    return new ApiError(resp.status, body.code ?? 'http_' + resp.status, body.message ?? '', body.message_en ?? '');
+    const body = (await resp.json()) as Partial<ErrorBody>
+    return new ApiError(
+      resp.status,
+      body.code ?? 'http_' + resp.status,
+      body.message ?? '',
+      body.message_en ?? '',
+    )
   } catch {
-    return new ApiError(resp.status, 'http_' + resp.status, `服务器返回 ${resp.status}`, `server answered ${resp.status}`);
+    return new ApiError(
+      resp.status,
+      'http_' + resp.status,
+      `服务器返回 ${resp.status}`,
+      `server answered ${resp.status}`,
+    )
   }
 }
 
 async function send(input: string, init: RequestInit): Promise<Response> {
-  let resp: Response;
+  let resp: Response
   try {
-    resp = await fetch(input, init);
+    resp = await fetch(input, init)
   } catch {
-    throw new ApiError(0, 'network', '无法连接服务器，请检查网络后重试', 'cannot reach the server; check the network and retry');
+    throw new ApiError(
+      0,
+      'network',
+      '无法连接服务器，请检查网络后重试',
+      'cannot reach the server; check the network and retry',
+    )
   }
-  if (!resp.ok) throw await failure(resp);
-  return resp;
+  if (!resp.ok) throw await failure(resp)
+  return resp
 }
 
 export async function signIn(login: string, password: string): Promise<Session> {
@@ -123,56 +137,58 @@ export async function signIn(login: string, password: string): Promise<Session> 
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ login, password }),
-  });
-  return (await resp.json()) as Session;
+  })
+  return (await resp.json()) as Session
 }
 
 function query(params: Record<string, string | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
-  const s = q.toString();
-  return s ? '?' + s : '';
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v)
+  const s = q.toString()
+  return s ? '?' + s : ''
 }
 
 export class Api {
   constructor(private readonly session: Session) {}
 
   private auth(): HeadersInit {
-    return { authorization: 'Bearer ' + this.session.token };
+    return { authorization: 'Bearer ' + this.session.token }
   }
 
   async json<T>(path: string, params: Record<string, string | undefined> = {}): Promise<T> {
-    const resp = await send(path + query(params), { headers: this.auth() });
-    return (await resp.json()) as T;
+    const resp = await send(path + query(params), { headers: this.auth() })
+    return (await resp.json()) as T
   }
 
   reports(): Promise<{ reports: ReportInfo[] }> {
-    return this.json('/v1/reports');
+    return this.json('/v1/reports')
   }
 
   report(name: string, params: Record<string, string | undefined>): Promise<ReportDocument> {
-    return this.json('/v1/reports/' + name, params);
+    return this.json('/v1/reports/' + name, params)
   }
 
   record(id: string): Promise<RecordView> {
-    return this.json('/v1/records/' + encodeURIComponent(id));
+    return this.json('/v1/records/' + encodeURIComponent(id))
   }
 
   /** Fetches an export and hands it to the browser as a download. */
   async download(name: string, params: Record<string, string | undefined>, format: 'xlsx' | 'csv') {
-    const resp = await send('/v1/reports/' + name + query({ ...params, format }), { headers: this.auth() });
-    const blob = await resp.blob();
-    const disposition = resp.headers.get('content-disposition') ?? '';
-    const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
-    const file = match ? decodeURIComponent(match[1]) : `${name}.${format}`;
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = file;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    return file;
+    const resp = await send('/v1/reports/' + name + query({ ...params, format }), {
+      headers: this.auth(),
+    })
+    const blob = await resp.blob()
+    const disposition = resp.headers.get('content-disposition') ?? ''
+    const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition)
+    const file = match ? decodeURIComponent(match[1]) : `${name}.${format}`
+    const url = URL.createObjectURL(blob)
+    const a = document.createElement('a')
+    a.href = url
+    a.download = file
+    document.body.appendChild(a)
+    a.click()
+    a.remove()
+    setTimeout(() => URL.revokeObjectURL(url), 10_000)
+    return file
   }
 }

@@ -1,7 +1,7 @@
 // How figures read: rates as percentages, yes/no as 是/否, and Chinese names for the summary
 // keys the reports return (unknown keys are shown as they are, so a new figure is never hidden).
-import type { Column } from './api';
-import { valueAt } from './charts';
+import type { Column } from './api'
+import { valueAt } from './charts'
 
 export const SUMMARY_LABELS: Record<string, [string, string]> = {
   cadres: ['干部数', 'Cadres'],
@@ -44,58 +44,69 @@ export const SUMMARY_LABELS: Record<string, [string, string]> = {
   confirm_rate: ['暗访核实率', 'Confirm rate'],
   checked: ['暗访核查户数', 'Households checked'],
   confirmed: ['核实走访户数', 'Confirmed'],
-};
+}
 
 export function isRateKey(key: string): boolean {
-  const last = key.split('.').pop() ?? key;
-  return last === 'rate' || last.endsWith('_rate') || last === 'coverage' || last === 'strict' || last === 'sample' || last === 'satisfaction';
+  const last = key.split('.').pop() ?? key
+  return (
+    last === 'rate' ||
+    last.endsWith('_rate') ||
+    last === 'coverage' ||
+    last === 'strict' ||
+    last === 'sample' ||
+    last === 'satisfaction'
+  )
 }
 
 export function percent(v: number): string {
-  return (Math.round(v * 1000) / 10).toFixed(1) + '%';
+  return (Math.round(v * 1000) / 10).toFixed(1) + '%'
 }
 
 export function showValue(v: unknown, kind: Column['show'] | 'auto', key = ''): string {
-  if (v === null || v === undefined || v === '') return '—';
+  if (v === null || v === undefined || v === '') return '—'
   if (kind === 'rate' || (kind === 'auto' && typeof v === 'number' && isRateKey(key))) {
-    return typeof v === 'number' ? percent(v) : String(v);
+    return typeof v === 'number' ? percent(v) : String(v)
   }
-  if (kind === 'yes_no' || typeof v === 'boolean') return v === true ? '是' : v === false ? '否' : String(v);
-  if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('zh-CN') : v.toFixed(2);
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (kind === 'yes_no' || typeof v === 'boolean')
+    return v === true ? '是' : v === false ? '否' : String(v)
+  if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('zh-CN') : v.toFixed(2)
+  if (typeof v === 'object') return JSON.stringify(v)
+  return String(v)
 }
 
 /** The summary's scalar figures, flattened one level (`counts.received`). */
-export function summaryFigures(summary: Record<string, unknown>): { key: string; value: unknown }[] {
-  const out: { key: string; value: unknown }[] = [];
+export function summaryFigures(
+  summary: Record<string, unknown>,
+): { key: string; value: unknown }[] {
+  const out: { key: string; value: unknown }[] = []
   for (const [k, v] of Object.entries(summary ?? {})) {
-    if (Array.isArray(v)) continue;
+    if (Array.isArray(v)) continue
     if (v && typeof v === 'object') {
       for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) {
-        if (!Array.isArray(v2) && (v2 === null || typeof v2 !== 'object')) out.push({ key: `${k}.${k2}`, value: v2 });
+        if (!Array.isArray(v2) && (v2 === null || typeof v2 !== 'object'))
+          out.push({ key: `${k}.${k2}`, value: v2 })
       }
     } else {
-      out.push({ key: k, value: v });
+      out.push({ key: k, value: v })
     }
   }
-  return out;
+  return out
 }
 
 export function label(key: string, locale: string): string {
-  const last = key.split('.').pop() ?? key;
-  const l = SUMMARY_LABELS[last];
-  return l ? (locale === 'en' ? l[1] : l[0]) : key;
+  const last = key.split('.').pop() ?? key
+  const l = SUMMARY_LABELS[last]
+  return l ? (locale === 'en' ? l[1] : l[0]) : key
 }
 
 export function cell(row: Record<string, unknown>, col: Column): string {
-  return showValue(valueAt(row, col.key), col.show, col.key);
+  return showValue(valueAt(row, col.key), col.show, col.key)
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** A cell that names a record the server can open (households, visits…). */
 export function recordLink(row: Record<string, unknown>, col: Column): string | null {
-  const v = valueAt(row, col.key);
-  return typeof v === 'string' && col.key.endsWith('_id') && UUID.test(v) ? v : null;
+  const v = valueAt(row, col.key)
+  return typeof v === 'string' && col.key.endsWith('_id') && UUID.test(v) ? v : null
 }

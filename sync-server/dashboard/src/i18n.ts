@@ -1,4 +1,4 @@
-import { createI18n } from 'vue-i18n';
+import { createI18n } from 'vue-i18n'
 
 // Chinese first (the supervisors' language), English a click away. Report titles, column
 // headers and error messages come from the server in Chinese with English beside them.
@@ -109,13 +109,13 @@ const messages = {
       session: 'Your session has expired; please sign in again.',
     },
   },
-};
+}
 
-export type Locale = keyof typeof messages;
+export type Locale = keyof typeof messages
 
 export const i18n = createI18n({
   legacy: false,
   locale: (localStorage.getItem('cunji.dashboard.locale') as Locale) ?? 'zh-CN',
   fallbackLocale: 'zh-CN',
   messages,
-});
+})
