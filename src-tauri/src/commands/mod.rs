@@ -4,7 +4,7 @@
 //! must not run on the async runtime or the main thread.
 //!
 //! ## One list of commands
-//! A command is written once, in its module's [`commands!`] block: its name, the arguments
+//! A command is written once, in its module's `commands!` block: its name, the arguments
 //! the UI sends (name and type), what it answers, and its body. The block makes the
 //! `#[tauri::command]` function, the module's part of the invoke handler, and a
 //! [`CommandSpec`] from which the UI's typed calls are generated (`ui/src/commands.ts`,
