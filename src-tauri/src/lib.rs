@@ -1,12 +1,14 @@
 //! The Cunji 村记 field app: a Tauri v2 shell over `cunji_core::field`.
 //!
 //! Every command is one line forwarding to a [`FieldApp`] method; the behaviour and its tests
-//! live in the core.
+//! live in the core. Each command is declared once ([`commands`]), and both the invoke handler
+//! and the UI's typed calls (`ui/src/commands.ts`) are made from that declaration.
 //!
 //! The store is encrypted with a key derived from the cadre's PIN, so the app starts locked:
 //! [`AppState`] holds no [`FieldApp`] until the UI sends the PIN ([`commands::lock::unlock`];
 //! the first time it creates the store with the PIN the cadre chose). Every other command on a
-//! locked app answers `locked`, and the UI shows the PIN screen. Commands are grouped by domain in [`commands`]. Errors cross to the UI as
+//! locked app answers `locked`, and the UI shows the PIN screen. Commands are grouped by use
+//! case in [`commands`], as the core's methods are in `cunji_core::field`. Errors cross to the UI as
 //! `{code, message}` ([`ShellError`]). The data lives in the platform's app data directory
 //! (`$XDG_DATA_HOME/org.cunji.field` on Linux, so each test instance can have its own), or in
 //! `CUNJI_DATA_DIR` when set.

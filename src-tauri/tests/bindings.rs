@@ -111,3 +111,47 @@ fn typescript_bindings_match_the_rust_types() {
          CUNJI_WRITE_BINDINGS=1 cargo test -p cunji-app --test bindings"
     );
 }
+
+/// The UI's typed calls (`ui/src/commands.ts`) are generated from the commands' one list
+/// (`src-tauri/src/commands/`): a command added, renamed or retyped on the Rust side cannot
+/// leave the UI calling the old one. Written by the same `CUNJI_WRITE_BINDINGS=1` run.
+#[test]
+fn typescript_commands_match_the_rust_commands() {
+    let all = cunji_app::commands::all();
+    let mut names: Vec<_> = all.iter().map(|c| c.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), all.len(), "a command is declared twice");
+    let generated = cunji_app::commands::typescript(&all);
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/commands.ts");
+    if std::env::var_os("CUNJI_WRITE_BINDINGS").is_some() {
+        std::fs::write(&committed, &generated).unwrap();
+        return;
+    }
+    let existing = std::fs::read_to_string(&committed).unwrap_or_default();
+    assert!(
+        existing == generated,
+        "ui/src/commands.ts is out of date: run \
+         CUNJI_WRITE_BINDINGS=1 cargo test -p cunji-app --test bindings"
+    );
+}
+
+/// Every type a command takes or answers is among the exported bindings.
+#[test]
+fn every_command_type_is_exported() {
+    let fresh = tempfile::tempdir().unwrap();
+    export_all(fresh.path());
+    let exported = read_tree(fresh.path());
+    for c in cunji_app::commands::all() {
+        let types = c.args.iter().map(|(_, t)| t).chain([&c.returns]);
+        for t in types {
+            for (name, path) in &t.imports {
+                assert!(
+                    exported.contains_key(&PathBuf::from(format!("{path}.ts"))),
+                    "{}: {name} is not exported to ui/src/bindings",
+                    c.name
+                );
+            }
+        }
+    }
+}

@@ -1,9 +1,14 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::domain::codes::{DayStatus, LeaveType};
-use crate::domain::{Assignment, Team, Village};
+use crate::domain::codes::{DayStatus, LeaveStatus, LeaveType};
+use crate::domain::{
+    Assignment, CheckIn, Delivery, Entitlement, Household, Team, Village, Visit, WorkLog,
+};
+use crate::rules::CheckInPhoto;
 use crate::rules::EffectiveSettings;
+use crate::store::{Author, Store};
+use attendance::sha256_hex;
 
 /// The PIN the tests' stores are encrypted with.
 const PIN: &str = "246810";
@@ -26,12 +31,15 @@ pub(in crate::field) fn signed_in(
     let dir = tempfile::tempdir().unwrap();
     let mut app = FieldApp::open(dir.path(), PIN).unwrap();
     app.store
-        .conn()
-        .execute(
-            "INSERT INTO app_session (id, server_url, login, token, expires_at, cadre_id, role)
-             VALUES (1, 'http://127.0.0.1:9', ?1, 't', '2099-01-01T00:00:00Z', ?1, ?2)",
-            params![cadre, role],
-        )
+        .set_app_session(&crate::store::AppSession {
+            server_url: "http://127.0.0.1:9".into(),
+            login: cadre.into(),
+            token: "t".into(),
+            expires_at: "2099-01-01T00:00:00Z".into(),
+            cadre_id: cadre.into(),
+            role: role.into(),
+            last_sync: None,
+        })
         .unwrap();
     let admin = Author::now("server", "import");
     app.store.create(&admin, &Village::example()).unwrap();
@@ -548,14 +556,7 @@ fn home_warns_when_the_server_found_the_clock_off() {
 
 /// Stores settings as a sync job does after fetching them.
 fn fetched(app: &FieldApp, settings: &crate::rules::EffectiveSettings) {
-    app.store
-        .conn()
-        .execute(
-            "INSERT INTO app_settings (id, json, fetched_at) VALUES (1, ?1, 'now')
-             ON CONFLICT (id) DO UPDATE SET json = ?1",
-            [serde_json::to_string(settings).unwrap()],
-        )
-        .unwrap();
+    app.store.set_county_settings(settings, "now").unwrap();
 }
 
 fn county(photo: CheckInPhoto, required_days: u32, interval_days: i64) -> EffectiveSettings {
@@ -617,8 +618,7 @@ fn fetched_settings_set_the_rules_of_my_month() {
     );
     // Settings this build cannot read count as none, never as an error.
     app.store
-        .conn()
-        .execute("UPDATE app_settings SET json = '{\"settings\": 5}'", [])
+        .set_county_settings_json("{\"settings\": 5}", "now")
         .unwrap();
     assert_eq!(app.settings().unwrap(), EffectiveSettings::default());
 }

@@ -14,7 +14,10 @@
 //! - `clock_offset`: how far the server last found this device's clock off ([`ClockOffset`]).
 //! - `conflicts`, `record_problems`: fields left with two values by a merge, and merged
 //!   records that break a rule, for a person to settle.
-//! - `p_*`: one projection table (or a few) per record kind ([`crate::projection`]).
+//! - `p_*`: one projection table (or a few) per record kind ([`crate::projection`]); the
+//!   field app's screens read them through the typed methods of `screens`.
+//! - `app_session`, `app_drafts`, `app_settings`: the field app's own state, which never
+//!   syncs ([`AppSession`]; the typed methods of `app`).
 //!
 //! [`Store::compact`] re-encodes every document in Automerge's compact form and gives the
 //! freed pages back, keeping every change ([`compact`] says what it does not do).
@@ -30,11 +33,13 @@
 //! Not here: the network. The sync client (issue 3) reads the outbox and applies pulled
 //! changes through [`Store::apply_changes`].
 
+mod app;
 mod apply;
 pub mod compact;
 pub mod key;
 mod queries;
 pub mod schema;
+mod screens;
 
 use std::path::Path;
 use std::time::Duration;
@@ -51,9 +56,11 @@ use crate::projection::{Rows, utc_text};
 use crate::values::{Geo, Timestamp};
 use key::{DeviceKey, KeySalt};
 
+pub use app::AppSession;
 pub use apply::{ApplyOutcome, ApplyReport, IncomingChange};
 pub use compact::CompactReport;
 pub use queries::{HouseholdFilter, HouseholdRow, OutboxItem, Page};
+pub use screens::{CheckInRow, PetitionsOf, TeamVillage};
 
 /// Chunks are folded into the snapshot once they exceed both the snapshot and this size.
 pub const FOLD_MIN_BYTES: i64 = 4096;

@@ -101,6 +101,21 @@ const MIGRATIONS: &[&str] = &[
         measured_ts  TEXT NOT NULL
     );
     ",
+    // 4: the field app's own tables (`app`): its session, its form drafts and the county's
+    // settings as last fetched. Builds before this one made them when the app opened, with
+    // this same DDL, so a device's store may already hold them with their rows.
+    "
+    CREATE TABLE IF NOT EXISTS app_session (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        server_url TEXT NOT NULL, login TEXT NOT NULL, token TEXT NOT NULL,
+        expires_at TEXT NOT NULL, cadre_id TEXT NOT NULL, role TEXT NOT NULL,
+        last_sync TEXT);
+    CREATE TABLE IF NOT EXISTS app_drafts (
+        form TEXT PRIMARY KEY, json TEXT NOT NULL, saved_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS app_settings (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        json TEXT NOT NULL, fetched_at TEXT NOT NULL);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -42,7 +42,7 @@ use crate::domain::{
     StatusChange,
 };
 use crate::error::{Problem, ValidationError};
-use crate::store::{Author, HouseholdFilter, Page};
+use crate::store::{Author, HouseholdFilter, Page, PetitionsOf};
 use crate::values::Date;
 
 /// Which process records the signed-in role may write (see the module docs).
@@ -347,20 +347,16 @@ impl FieldApp {
         today: Date,
     ) -> FieldResult<Vec<PetitionItem>> {
         let me = self.require_me()?;
-        let (sql, arg) = match household_id {
-            Some(h) => ("household_id = ?1", h.to_string()),
-            None => match self.my_village(&me.cadre_id, today)? {
-                Some(v) => ("village_code = ?1", v.code),
-                None => ("?1 = ?1", String::new()),
-            },
+        let village = match household_id {
+            Some(_) => None,
+            None => self.my_village(&me.cadre_id, today)?,
         };
-        let ids = self.ids(
-            &format!(
-                "SELECT doc_id FROM p_petition WHERE {sql} AND state = 'submitted'
-                 ORDER BY received_date DESC, doc_id DESC"
-            ),
-            &arg,
-        )?;
+        let of = match (household_id, &village) {
+            (Some(h), _) => PetitionsOf::Household(h),
+            (None, Some(v)) => PetitionsOf::Village(&v.code),
+            (None, None) => PetitionsOf::All,
+        };
+        let ids = self.store.petition_ids(of)?;
         ids.into_iter()
             .map(|id| {
                 let petition = self.store.get::<Petition>(&id)?.record;
@@ -546,11 +542,7 @@ impl FieldApp {
     }
 
     fn cases_of(&self, household_id: &str) -> FieldResult<Vec<(String, StatusChange)>> {
-        let ids = self.ids(
-            "SELECT doc_id FROM p_status_change WHERE household_id = ?1 AND state = 'submitted'
-             ORDER BY first_step_date, doc_id",
-            household_id,
-        )?;
+        let ids = self.store.status_change_ids(household_id)?;
         ids.into_iter()
             .map(|id| {
                 let case = self.store.get::<StatusChange>(&id)?.record;
@@ -602,18 +594,10 @@ impl FieldApp {
     /// latest start first.
     pub fn projects(&self, today: Date) -> FieldResult<Vec<ProjectItem>> {
         let me = self.require_me()?;
-        let ids = match self.my_village(&me.cadre_id, today)? {
-            Some(v) => self.ids(
-                "SELECT doc_id FROM p_project WHERE village_code = ?1 AND state = 'submitted'
-                 ORDER BY planned_start DESC, doc_id",
-                &v.code,
-            )?,
-            None => self.ids(
-                "SELECT doc_id FROM p_project WHERE ?1 = ?1 AND state = 'submitted'
-                 ORDER BY planned_start DESC, doc_id",
-                "",
-            )?,
-        };
+        let village = self.my_village(&me.cadre_id, today)?;
+        let ids = self
+            .store
+            .project_ids(village.as_ref().map(|v| v.code.as_str()))?;
         ids.into_iter()
             .map(|id| {
                 let project = self.store.get::<Project>(&id)?.record;
@@ -645,11 +629,7 @@ impl FieldApp {
     /// The signed-in inspector's inspections, newest first.
     pub fn my_inspections(&self) -> FieldResult<Vec<InspectionItem>> {
         let me = self.require_me()?;
-        let ids = self.ids(
-            "SELECT doc_id FROM p_inspection WHERE inspector_id = ?1 AND state = 'submitted'
-             ORDER BY date DESC, doc_id DESC",
-            &me.cadre_id,
-        )?;
+        let ids = self.store.inspection_ids(&me.cadre_id)?;
         ids.into_iter()
             .map(|id| {
                 let inspection = self.store.get::<Inspection>(&id)?.record;
@@ -660,21 +640,12 @@ impl FieldApp {
 
     /// The villages on this phone, for the inspection form.
     pub fn villages(&self) -> FieldResult<Vec<Choice>> {
-        self.choices(
-            "SELECT code, name FROM p_village WHERE state <> 'void' AND ?1 = ?1 ORDER BY code",
-            "",
-        )
+        Ok(choices(self.store.village_names()?))
     }
 
     /// The resident cadres of a village's team (name when the cadre's file is on the phone).
     pub fn village_cadres(&self, village_code: &str) -> FieldResult<Vec<Choice>> {
-        self.choices(
-            "SELECT DISTINCT m.cadre_id, COALESCE(c.name, m.cadre_id) FROM p_team_member m
-             JOIN p_team t ON t.doc_id = m.doc_id
-             LEFT JOIN p_cadre c ON c.doc_id = m.cadre_id
-             WHERE m.village_code = ?1 AND t.state <> 'void' ORDER BY m.cadre_id",
-            village_code,
-        )
+        Ok(choices(self.store.village_cadre_names(village_code)?))
     }
 
     /// A village's households (head's name), for the inspection's household checks.
@@ -723,11 +694,7 @@ impl FieldApp {
 
     /// A household's survey answers, latest period first.
     pub fn surveys(&self, household_id: &str) -> FieldResult<Vec<SurveyItem>> {
-        let ids = self.ids(
-            "SELECT doc_id FROM p_survey WHERE household_id = ?1 AND state = 'submitted'
-             ORDER BY period DESC, doc_id DESC",
-            household_id,
-        )?;
+        let ids = self.store.survey_ids(household_id)?;
         ids.into_iter()
             .map(|id| {
                 let survey = self.store.get::<SatisfactionSurvey>(&id)?.record;
@@ -735,31 +702,14 @@ impl FieldApp {
             })
             .collect()
     }
+}
 
-    // ---- helpers ----
-
-    fn ids(&self, sql: &str, arg: &str) -> FieldResult<Vec<String>> {
-        Ok(self
-            .store
-            .conn()
-            .prepare_cached(sql)?
-            .query_map([arg], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn choices(&self, sql: &str, arg: &str) -> FieldResult<Vec<Choice>> {
-        Ok(self
-            .store
-            .conn()
-            .prepare_cached(sql)?
-            .query_map([arg], |r| {
-                Ok(Choice {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?)
-    }
+/// (id, name) pairs as a form's choices.
+fn choices(pairs: Vec<(String, String)>) -> Vec<Choice> {
+    pairs
+        .into_iter()
+        .map(|(id, name)| Choice { id, name })
+        .collect()
 }
 
 /// The village steps that may follow where `case` stands: the current step again (a step
