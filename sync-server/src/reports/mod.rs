@@ -8,6 +8,20 @@
 //! dates come from (`time_basis`). [`export`] renders the same rows as CSV or xlsx with
 //! Chinese headers.
 //!
+//! ## One declaration per report
+//! What a report is (path, number, title, time basis, parameters, summary and row fields,
+//! export columns, which columns are personal) is its row type's spec in the core
+//! ([`cunji_core::reports::spec::ReportRow`]). The server adds its query: the files here
+//! mirror the core's report families (`attendance`, `visits`, `delivery`, `satisfaction`,
+//! `petitions`, `status_changes`), each holding its reports' queries (a [`Def`]: parse the
+//! report's own parameters, read the facts, run the core function) and library functions.
+//! [`ReportName::ALL`] is the registry, one line per report; the run, the report list, the
+//! OpenAPI document and [`export`] read it and know no report by name.
+//!
+//! Rows stay typed ([`Rows`]) until a writer renders them: masking and the CSV/xlsx cells go
+//! through the row type's columns; the JSON answer converts them to `serde_json::Value` only
+//! as it is written, so its bytes are what they always were.
+//!
 //! Each report is also a library function (`visit_coverage`, `attendance_ledger`, …) taking a
 //! [`Tx`] and a [`ReportScope`], so benchmarks and tools can time and call them directly.
 //!
