@@ -1,7 +1,8 @@
 //! The OpenAPI 3 description of the server's JSON API, served at `GET /v1/openapi.json`.
 //!
-//! Built from the same declarations the handlers use (the report list, each report's
-//! parameters and time basis), with the row and summary fields written out here; the
+//! Built from the same declarations the handlers use: each report's spec
+//! ([`cunji_core::reports::spec::ReportSpec`] and its row type's columns) gives its
+//! parameters, time basis, summary and row fields; the
 //! end-to-end test `tests/tests/reports.rs` checks every documented row field against real
 //! responses, both ways, so the document cannot drift from the server unnoticed.
 //!
@@ -11,451 +12,35 @@
 //! Not here: the devices' binary sync endpoints (`/v1/sync/*`, brotli(postcard) bodies, see
 //! [`cunji_core::sync::protocol`]), listed only by name.
 
+use cunji_core::reports::spec::{ColumnType, Field};
 use serde_json::{Value, json};
 
 use crate::reports::ReportName;
 use crate::reports::export::{CSV, XLSX};
 
-/// (field, JSON type, nullable, description).
-type Field = (&'static str, &'static str, bool, &'static str);
-
-const S: &str = "string";
-const I: &str = "integer";
-const N: &str = "number";
-const B: &str = "boolean";
-const A: &str = "array";
-const O: &str = "object";
-
-fn row_fields(report: ReportName) -> &'static [Field] {
-    match report {
-        ReportName::Attendance => &[
-            ("cadre_id", S, false, "cadre id (= login)"),
-            ("cadre_name", S, true, "姓名, from the Cadre record"),
-            ("village_code", S, false, "村代码"),
-            ("village_name", S, true, "村名"),
-            ("team_role", S, false, "第一书记 or 驻村队员"),
-            ("in_village_days", I, false, "在村 days (R2)"),
-            ("official_days", I, false, "公务外出 days"),
-            ("leave_days", I, false, "请假 days (事假 + 病假)"),
-            ("personal_leave_days", I, false, "事假 days"),
-            ("sick_leave_days", I, false, "病假 days"),
-            ("rest_days", I, false, "轮休 days"),
-            ("absent_days", I, false, "无故不在岗 days (R3)"),
-            ("no_record_days", I, false, "无记录 days"),
-            ("assigned_days", I, false, "days of the month on the team"),
-            (
-                "required_days",
-                I,
-                false,
-                "R1: ceil(20 × assigned / days in month)",
-            ),
-            (
-                "counted_days",
-                I,
-                false,
-                "in-village days as R1 counts them (with 公务外出)",
-            ),
-            ("compliant", B, false, "counted_days ≥ required_days"),
-            (
-                "inspection_absences",
-                I,
-                false,
-                "inspections this month finding 无故不在岗",
-            ),
-            (
-                "inspection_absences_year",
-                I,
-                false,
-                "the same, this year to the month's end (R4)",
-            ),
-            (
-                "r4_rating_cap",
-                S,
-                false,
-                "none | not_excellent | basically_competent | incompetent_recall_candidate",
-            ),
-            (
-                "unreturned_leaves",
-                I,
-                false,
-                "approved leave past its end without 销假",
-            ),
-            ("log_days", I, false, "days of the month with a 驻村日志"),
-            (
-                "in_village_days_without_log",
-                I,
-                false,
-                "R16: 在村 days without a log",
-            ),
-            (
-                "logs_reviewed_late",
-                I,
-                false,
-                "R16: logs not reviewed by day 10 of the next month",
-            ),
-        ],
-        ReportName::VisitCoverage => &[
-            ("village_code", S, false, "村代码"),
-            ("village_name", S, true, "村名"),
-            ("registered", I, false, "households registered at P.end"),
-            (
-                "covered",
-                I,
-                false,
-                "registered households with a counting visit (R6–R8) in P",
-            ),
-            (
-                "coverage",
-                N,
-                true,
-                "covered / registered; null when none registered",
-            ),
-        ],
-        ReportName::DutyCompliance => &[
-            ("cadre_id", S, false, "帮扶责任人 id"),
-            ("cadre_name", S, true, "姓名"),
-            ("unit_id", S, true, "sending unit id"),
-            ("unit_name", S, true, "派出单位"),
-            ("level", S, true, "cadre level code"),
-            ("level_label", S, true, "干部级别"),
-            (
-                "assignments",
-                I,
-                false,
-                "active primary assignments on D (registered households)",
-            ),
-            ("overdue", I, false, "assignments with gap > interval_days"),
-            (
-                "max_gap_days",
-                I,
-                true,
-                "largest gap = D − max(last counting visit, assignment.from)",
-            ),
-            ("compliant", B, false, "no overdue assignment"),
-            (
-                "overdue_households",
-                A,
-                false,
-                "[{household_id, last_visit, gap_days}], most overdue first",
-            ),
-        ],
-        ReportName::NotVisited => &[
-            ("household_id", S, false, "户编号"),
-            ("head_name", S, true, "户主 (masked for 组织部 and city)"),
-            ("village_code", S, false, "村代码"),
-            ("village_name", S, true, "村名"),
-            ("status", S, false, "脱贫状态 code"),
-            ("status_label", S, false, "脱贫状态"),
-            ("assignee_id", S, true, "primary 帮扶责任人 on D"),
-            ("assignee_name", S, true, "their name"),
-            (
-                "last_visitor_id",
-                S,
-                true,
-                "who made the latest counting visit",
-            ),
-            ("last_visit_date", S, true, "its date (YYYY-MM-DD)"),
-            ("days", I, true, "D − last visit; null when never visited"),
-        ],
-        ReportName::DeliveryGaps => &[
-            ("policy_code", S, false, "政策代码"),
-            ("policy_name", S, true, "政策名称"),
-            ("village_code", S, false, "村代码"),
-            ("village_name", S, true, "村名"),
-            ("due", I, false, "entitlements with due_date ≤ D"),
-            (
-                "delivered",
-                I,
-                false,
-                "of those, with an 已兑现 delivery dated ≤ D",
-            ),
-            ("gap", I, false, "due − delivered"),
-            ("due_amount", N, false, "yuan"),
-            (
-                "delivered_amount",
-                N,
-                false,
-                "yuan, 已兑现 and 部分兑现 deliveries dated ≤ D",
-            ),
-            (
-                "gap_amount",
-                N,
-                false,
-                "due_amount − delivered_amount, yuan",
-            ),
-            (
-                "unverified",
-                I,
-                false,
-                "deliveries without household_ack (R11)",
-            ),
-            (
-                "mean_delay_days",
-                N,
-                true,
-                "mean(delivered_date − due_date) over late deliveries",
-            ),
-            ("late", I, false, "late deliveries"),
-        ],
-        ReportName::Satisfaction => &[
-            ("village_code", S, false, "村代码"),
-            ("village_name", S, true, "村名"),
-            ("registered", I, false, "households registered at P.end"),
-            // official: 乡镇核查/县级暗访/第三方评估; cadre_collected: 帮扶干部走访, separate.
-            ("official", O, false, TALLY),
-            ("cadre_collected", O, false, TALLY),
-            (
-                "below_threshold",
-                B,
-                false,
-                "R14: official rate below the threshold",
-            ),
-            (
-                "first_secretary_id",
-                S,
-                true,
-                "the village's first secretary on P.end",
-            ),
-        ],
-        ReportName::Petitions => &[
-            ("village_code", S, false, "村代码"),
-            ("village_name", S, true, "村名"),
-            ("received", I, false, "received in P"),
-            ("closed", I, false, "of those, 办结 by P.end"),
-            ("closure_rate", N, true, "closed / received"),
-            (
-                "overdue_open",
-                I,
-                false,
-                "open on P.end past due_date (R15)",
-            ),
-            (
-                "closed_without_timely_return_visit",
-                I,
-                false,
-                "closed with no 回访 within 15 days (R15)",
-            ),
-            ("with_return_visit", I, false, "petitions with a 回访"),
-            ("return_visit_satisfied", I, false, "回访 满意 or 基本满意"),
-            (
-                "satisfaction",
-                N,
-                true,
-                "(满意 + 基本满意) / petitions with a 回访",
-            ),
-        ],
-        ReportName::StatusChanges => &[
-            ("case_id", S, false, "动态调整 record id"),
-            ("household_id", S, false, "户编号"),
-            ("head_name", S, true, "户主 (masked for 组织部 and city)"),
-            ("village_code", S, false, "村代码"),
-            ("village_name", S, true, "村名"),
-            ("change_type", S, false, "type code"),
-            ("change_type_label", S, false, "调整类型"),
-            ("current_step", S, true, "step code"),
-            ("current_step_label", S, true, "当前环节"),
-            ("current_step_date", S, true, "YYYY-MM-DD"),
-            ("result", S, true, "approved | rejected | withdrawn"),
-            ("result_label", S, true, "结果"),
-            ("publicity_days", I, true, "公示 length, both ends counted"),
-            (
-                "r12_blockers",
-                A,
-                false,
-                "R12 codes missing for a 标注脱贫 case",
-            ),
-            (
-                "r12_blockers_label",
-                S,
-                false,
-                "the same in Chinese, joined with 、",
-            ),
-        ],
-        ReportName::Integrity => &[
-            ("cadre_id", S, false, "visitor id"),
-            ("cadre_name", S, true, "姓名"),
-            ("visits", I, false, "submitted visits started in P"),
-            ("level_a", I, false, "R8 level A"),
-            ("level_b", I, false, "R8 level B"),
-            ("level_c", I, false, "R8 level C"),
-            ("mock_location", I, false, "visits with a mock location"),
-            ("remote_visits", I, false, "电话/微信视频 visits (R7)"),
-            ("anomalous_visits", I, false, "visits with ≥ 1 R9 anomaly"),
-            (
-                "reused_hash",
-                I,
-                false,
-                "R9: photo or signature hash on another visit",
-            ),
-            (
-                "too_fast",
-                I,
-                false,
-                "R9: > 60 km/h from the previous visit",
-            ),
-            (
-                "shared_device",
-                I,
-                false,
-                "R9: device used by ≥ 2 accounts that day",
-            ),
-            (
-                "checkin_elsewhere",
-                I,
-                false,
-                "R9: a check-in that day places the cadre elsewhere",
-            ),
-            ("too_short", I, false, "R9: under 5 minutes"),
-            (
-                "entered_late",
-                I,
-                false,
-                "R9: server_received_ts more than 7 days after start",
-            ),
-            (
-                "households_checked",
-                I,
-                false,
-                "inspected households assigned to the cadre",
-            ),
-            ("confirmed", I, false, "of those, claimed visit confirmed"),
-            ("confirm_rate", N, true, "confirmed / households_checked"),
-        ],
-    }
-}
-
-const GROUPS: &str = "GroupCount";
-const TALLY: &str = "Tally";
-
-/// The summary's fields; `object`/`array` fields name their item schema in the description
-/// when it is a shared one (`GroupCount`, `Tally`).
-fn summary_fields(report: ReportName) -> &'static [Field] {
-    match report {
-        ReportName::Attendance => &[
-            ("cadres", I, false, "cadres with a team role that month"),
-            ("compliant", I, false, "of those, compliant"),
-            ("compliance_rate", N, true, "compliant / cadres"),
-            (
-                "due_to_county_org",
-                S,
-                false,
-                "the ledger reaches the 组织部 by this day (10th of next month)",
-            ),
-        ],
-        ReportName::VisitCoverage => &[
-            ("registered", I, false, "households registered at P.end"),
-            ("covered", I, false, "of those, with a counting visit in P"),
-            ("coverage", N, true, "covered / registered"),
-            ("by_unit", A, false, GROUPS),
-            ("by_cadre_level", A, false, GROUPS),
-        ],
-        ReportName::DutyCompliance => &[
-            ("cadres", I, false, "cadres with active primary assignments"),
-            ("compliant", I, false, "of those, none overdue"),
-            ("rate", N, true, "compliant / cadres"),
-            ("by_unit", A, false, GROUPS),
-        ],
-        ReportName::NotVisited => &[
-            ("registered", I, false, "households registered on D"),
-            (
-                "not_visited",
-                I,
-                false,
-                "rows: not visited in more than N days",
-            ),
-            ("never_visited", I, false, "of those, never visited"),
-        ],
-        ReportName::DeliveryGaps => &[
-            ("due", I, false, ""),
-            ("delivered", I, false, ""),
-            ("gap", I, false, ""),
-            ("due_amount", N, false, "yuan"),
-            ("delivered_amount", N, false, "yuan"),
-            ("gap_amount", N, false, "yuan"),
-            ("unverified", I, false, ""),
-            ("mean_delay_days", N, true, ""),
-        ],
-        ReportName::Satisfaction => &[
-            ("registered", I, false, "households registered at P.end"),
-            ("official", O, false, TALLY),
-            ("cadre_collected", O, false, TALLY),
-            ("threshold", N, false, "R14 threshold as a fraction (0.9)"),
-            (
-                "villages_below_threshold",
-                I,
-                false,
-                "villages flagged by R14",
-            ),
-        ],
-        ReportName::Petitions => &[
-            ("received", I, false, ""),
-            ("closed", I, false, ""),
-            ("closure_rate", N, true, ""),
-            ("overdue_open", I, false, ""),
-            ("closed_without_timely_return_visit", I, false, ""),
-            ("with_return_visit", I, false, ""),
-            ("return_visit_satisfied", I, false, ""),
-            ("satisfaction", N, true, ""),
-            ("by_domain", A, false, GROUPS),
-            ("by_channel", A, false, GROUPS),
-        ],
-        ReportName::StatusChanges => &[
-            ("cases", I, false, "cases open at some time in P"),
-            (
-                "by_type_step",
-                A,
-                false,
-                "[{change_type, change_type_label, step, step_label, count}]",
-            ),
-            ("exits", I, false, "标注脱贫 cases"),
-            (
-                "exits_missing_prerequisites",
-                I,
-                false,
-                "of those, with an R12 blocker",
-            ),
-            (
-                "publicity",
-                O,
-                false,
-                "{cases_with_publicity, min_days, max_days, mean_days, shorter_than_minimum}",
-            ),
-        ],
-        ReportName::Integrity => &[
-            ("visits", I, false, ""),
-            ("level_c", I, false, ""),
-            ("remote_visits", I, false, ""),
-            ("anomalous_visits", I, false, ""),
-            ("households_checked", I, false, ""),
-            ("confirmed", I, false, ""),
-            ("confirm_rate", N, true, ""),
-        ],
-    }
-}
-
-/// An object schema from field declarations.
+/// An object schema from field declarations (a row's columns or a summary's fields, from the
+/// report's spec).
 fn object(fields: &[Field]) -> Value {
     let mut props = serde_json::Map::new();
     let mut required = Vec::new();
-    for (field, ty, nullable, description) in fields {
-        let shared = [GROUPS, TALLY].contains(description);
-        let s = match (*ty, shared) {
-            (A, true) => {
-                json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{description}")}})
+    for f in fields {
+        let s = match (f.ty, f.schema) {
+            (ColumnType::Array, Some(name)) => {
+                json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{name}")}})
             }
-            (O, true) => {
-                json!({"allOf": [{"$ref": format!("#/components/schemas/{description}")}]})
+            (ColumnType::Object, Some(name)) => {
+                json!({"allOf": [{"$ref": format!("#/components/schemas/{name}")}]})
             }
             _ => {
-                let mut s = json!({"type": ty, "description": description});
-                if *nullable {
+                let mut s = json!({"type": f.ty.json(), "description": f.description});
+                if f.nullable {
                     s["nullable"] = json!(true);
                 }
                 s
             }
         };
-        props.insert((*field).into(), s);
-        required.push(*field);
+        props.insert(f.key.into(), s);
+        required.push(f.key);
     }
     json!({"type": "object", "required": required, "properties": props})
 }
@@ -536,8 +121,8 @@ pub fn document() -> Value {
                 "description": p.description, "schema": schema,
             }));
         }
-        schemas.insert(format!("{name}Row"), object(row_fields(report)));
-        schemas.insert(format!("{name}Summary"), object(summary_fields(report)));
+        schemas.insert(format!("{name}Row"), object(&report.row_fields()));
+        schemas.insert(format!("{name}Summary"), object(report.spec().summary));
         schemas.insert(
             format!("{name}Report"),
             json!({"allOf": [

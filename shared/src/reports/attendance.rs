@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Datelike;
 use serde::Serialize;
 
+use super::spec::{Column, ColumnType as T, Field, ReportRow, ReportSpec, Show, ToCell, param};
+
 use super::ratio;
 use crate::domain::codes::{DayStatus, LeaveStatus, LeaveType};
 use crate::rules::attendance::{
@@ -47,7 +49,7 @@ pub struct AttendanceFacts {
 pub const LOG_REVIEW_DAY: u32 = 10;
 
 /// One cadre's month in one village.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct LedgerRow {
     pub cadre_id: String,
     pub cadre_name: Option<String>,
@@ -258,4 +260,217 @@ pub fn ledger_by_village<'c>(
         },
         rows,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reports' specs (what the list, the OpenAPI document and the export say).
+
+impl ReportRow for LedgerRow {
+    const SPEC: &'static ReportSpec = &ReportSpec {
+        path: "attendance",
+        number: 1,
+        title_zh: "考勤台账",
+        title_en: "Attendance ledger",
+        time_basis: super::TimeBasis::DeviceEventTime,
+        params: &[
+            param("month", true, "month", "the month, YYYY-MM"),
+            param(
+                "today",
+                false,
+                "date",
+                "days after it have no status yet; default today (UTC+8)",
+            ),
+        ],
+        summary: &[
+            Field::new(
+                "cadres",
+                T::Integer,
+                false,
+                "cadres with a team role that month",
+            ),
+            Field::new("compliant", T::Integer, false, "of those, compliant"),
+            Field::new("compliance_rate", T::Number, true, "compliant / cadres"),
+            Field::new(
+                "due_to_county_org",
+                T::String,
+                false,
+                "the ledger reaches the 组织部 by this day (10th of next month)",
+            ),
+        ],
+    };
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column::new(
+            "cadre_id",
+            T::String,
+            false,
+            "干部编号",
+            "cadre id (= login)",
+        )
+        .show(Show::Text, |r| r.cadre_id.cell()),
+        Column::new(
+            "cadre_name",
+            T::String,
+            true,
+            "姓名",
+            "姓名, from the Cadre record",
+        )
+        .show(Show::Text, |r| r.cadre_name.cell()),
+        Column::new("village_code", T::String, false, "村代码", "村代码")
+            .show(Show::Text, |r| r.village_code.cell()),
+        Column::new("village_name", T::String, true, "村名", "村名")
+            .show(Show::Text, |r| r.village_name.cell()),
+        Column::new(
+            "team_role",
+            T::String,
+            false,
+            "职务",
+            "第一书记 or 驻村队员",
+        )
+        .show(Show::Text, |r| r.team_role.cell()),
+        Column::new(
+            "in_village_days",
+            T::Integer,
+            false,
+            "在村天数",
+            "在村 days (R2)",
+        )
+        .show(Show::Number, |r| r.in_village_days.cell()),
+        Column::new(
+            "official_days",
+            T::Integer,
+            false,
+            "公务外出天数",
+            "公务外出 days",
+        )
+        .show(Show::Number, |r| r.official_days.cell()),
+        Column::new(
+            "leave_days",
+            T::Integer,
+            false,
+            "请假天数",
+            "请假 days (事假 + 病假)",
+        )
+        .show(Show::Number, |r| r.leave_days.cell()),
+        Column::new(
+            "personal_leave_days",
+            T::Integer,
+            false,
+            "事假天数",
+            "事假 days",
+        )
+        .show(Show::Number, |r| r.personal_leave_days.cell()),
+        Column::new(
+            "sick_leave_days",
+            T::Integer,
+            false,
+            "病假天数",
+            "病假 days",
+        )
+        .show(Show::Number, |r| r.sick_leave_days.cell()),
+        Column::new("rest_days", T::Integer, false, "轮休天数", "轮休 days")
+            .show(Show::Number, |r| r.rest_days.cell()),
+        Column::new(
+            "absent_days",
+            T::Integer,
+            false,
+            "无故不在岗天数",
+            "无故不在岗 days (R3)",
+        )
+        .show(Show::Number, |r| r.absent_days.cell()),
+        Column::new(
+            "no_record_days",
+            T::Integer,
+            false,
+            "无记录天数",
+            "无记录 days",
+        )
+        .show(Show::Number, |r| r.no_record_days.cell()),
+        Column::new(
+            "assigned_days",
+            T::Integer,
+            false,
+            "在队天数",
+            "days of the month on the team",
+        )
+        .show(Show::Number, |r| r.assigned_days.cell()),
+        Column::new(
+            "required_days",
+            T::Integer,
+            false,
+            "应在村天数",
+            "R1: ceil(20 × assigned / days in month)",
+        )
+        .show(Show::Number, |r| r.required_days.cell()),
+        Column::new(
+            "counted_days",
+            T::Integer,
+            false,
+            "计入在村天数",
+            "in-village days as R1 counts them (with 公务外出)",
+        )
+        .show(Show::Number, |r| r.counted_days.cell()),
+        Column::new(
+            "compliant",
+            T::Boolean,
+            false,
+            "是否达标",
+            "counted_days ≥ required_days",
+        )
+        .show(Show::YesNo, |r| r.compliant.cell()),
+        Column::new(
+            "inspection_absences",
+            T::Integer,
+            false,
+            "本月督查不在岗次数",
+            "inspections this month finding 无故不在岗",
+        )
+        .show(Show::Number, |r| r.inspection_absences.cell()),
+        Column::new(
+            "inspection_absences_year",
+            T::Integer,
+            false,
+            "本年督查不在岗次数",
+            "the same, this year to the month's end (R4)",
+        )
+        .show(Show::Number, |r| r.inspection_absences_year.cell()),
+        Column::new(
+            "r4_rating_cap",
+            T::String,
+            false,
+            "R4评定等次上限",
+            "none | not_excellent | basically_competent | incompetent_recall_candidate",
+        ),
+        Column::new(
+            "unreturned_leaves",
+            T::Integer,
+            false,
+            "超期未销假次数",
+            "approved leave past its end without 销假",
+        )
+        .show(Show::Number, |r| r.unreturned_leaves.cell()),
+        Column::new(
+            "log_days",
+            T::Integer,
+            false,
+            "日志天数",
+            "days of the month with a 驻村日志",
+        )
+        .show(Show::Number, |r| r.log_days.cell()),
+        Column::new(
+            "in_village_days_without_log",
+            T::Integer,
+            false,
+            "在村无日志天数",
+            "R16: 在村 days without a log",
+        )
+        .show(Show::Number, |r| r.in_village_days_without_log.cell()),
+        Column::new(
+            "logs_reviewed_late",
+            T::Integer,
+            false,
+            "日志未按时审阅篇数",
+            "R16: logs not reviewed by day 10 of the next month",
+        )
+        .show(Show::Number, |r| r.logs_reviewed_late.cell()),
+    ];
 }

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::spec::{Column, ColumnType as T, DATE, Field, ReportRow, ReportSpec, Show, ToCell};
+
 use crate::domain::codes::DeliveryStatus;
 use crate::rules::policy::{DeliveryFact, EntitlementFact, unverified_deliveries};
 use crate::values::Date;
@@ -24,7 +26,7 @@ pub struct DeliveryFacts {
 }
 
 /// One policy in one village.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct DeliveryRow {
     pub policy_code: String,
     pub policy_name: Option<String>,
@@ -157,4 +159,107 @@ pub fn delivery_gaps(f: &DeliveryFacts, d: Date) -> DeliveryReport {
         },
         rows,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reports' specs (what the list, the OpenAPI document and the export say).
+
+impl ReportRow for DeliveryRow {
+    const SPEC: &'static ReportSpec = &ReportSpec {
+        path: "delivery-gaps",
+        number: 5,
+        title_zh: "政策兑现缺口",
+        title_en: "Policy delivery gaps",
+        time_basis: super::TimeBasis::RecordDates,
+        params: &[DATE],
+        summary: &[
+            Field::new("due", T::Integer, false, ""),
+            Field::new("delivered", T::Integer, false, ""),
+            Field::new("gap", T::Integer, false, ""),
+            Field::new("due_amount", T::Number, false, "yuan"),
+            Field::new("delivered_amount", T::Number, false, "yuan"),
+            Field::new("gap_amount", T::Number, false, "yuan"),
+            Field::new("unverified", T::Integer, false, ""),
+            Field::new("mean_delay_days", T::Number, true, ""),
+        ],
+    };
+    const EXPORT_ORDER: &'static [&'static str] = &[
+        "policy_code",
+        "policy_name",
+        "village_code",
+        "village_name",
+        "due",
+        "delivered",
+        "gap",
+        "due_amount",
+        "delivered_amount",
+        "gap_amount",
+        "unverified",
+        "late",
+        "mean_delay_days",
+    ];
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column::new("policy_code", T::String, false, "政策代码", "政策代码")
+            .show(Show::Text, |r| r.policy_code.cell()),
+        Column::new("policy_name", T::String, true, "政策名称", "政策名称")
+            .show(Show::Text, |r| r.policy_name.cell()),
+        Column::new("village_code", T::String, false, "村代码", "村代码")
+            .show(Show::Text, |r| r.village_code.cell()),
+        Column::new("village_name", T::String, true, "村名", "村名")
+            .show(Show::Text, |r| r.village_name.cell()),
+        Column::new(
+            "due",
+            T::Integer,
+            false,
+            "应兑现笔数",
+            "entitlements with due_date ≤ D",
+        )
+        .show(Show::Number, |r| r.due.cell()),
+        Column::new(
+            "delivered",
+            T::Integer,
+            false,
+            "已兑现笔数",
+            "of those, with an 已兑现 delivery dated ≤ D",
+        )
+        .show(Show::Number, |r| r.delivered.cell()),
+        Column::new("gap", T::Integer, false, "未兑现笔数", "due − delivered")
+            .show(Show::Number, |r| r.gap.cell()),
+        Column::new("due_amount", T::Number, false, "应兑现金额(元)", "yuan")
+            .show(Show::Number, |r| r.due_amount.cell()),
+        Column::new(
+            "delivered_amount",
+            T::Number,
+            false,
+            "已兑现金额(元)",
+            "yuan, 已兑现 and 部分兑现 deliveries dated ≤ D",
+        )
+        .show(Show::Number, |r| r.delivered_amount.cell()),
+        Column::new(
+            "gap_amount",
+            T::Number,
+            false,
+            "缺口金额(元)",
+            "due_amount − delivered_amount, yuan",
+        )
+        .show(Show::Number, |r| r.gap_amount.cell()),
+        Column::new(
+            "unverified",
+            T::Integer,
+            false,
+            "农户未确认笔数",
+            "deliveries without household_ack (R11)",
+        )
+        .show(Show::Number, |r| r.unverified.cell()),
+        Column::new(
+            "mean_delay_days",
+            T::Number,
+            true,
+            "平均逾期天数",
+            "mean(delivered_date − due_date) over late deliveries",
+        )
+        .show(Show::Number, |r| r.mean_delay_days.cell()),
+        Column::new("late", T::Integer, false, "逾期兑现笔数", "late deliveries")
+            .show(Show::Number, |r| r.late.cell()),
+    ];
 }

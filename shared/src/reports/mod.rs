@@ -20,6 +20,7 @@ pub mod delivery;
 pub mod evidence;
 pub mod petitions;
 pub mod satisfaction;
+pub mod spec;
 pub mod status_changes;
 pub mod visits;
 

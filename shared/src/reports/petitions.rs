@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::spec::{Column, ColumnType as T, Field, PERIOD, ReportRow, ReportSpec, Show, ToCell};
+
 use super::{DateRange, GroupCount, ratio};
 use crate::domain::codes::{PetitionChannel, PetitionDomain, PetitionStatus, ReturnVisitResult};
 use crate::values::Date;
@@ -49,7 +51,7 @@ pub struct PetitionCounts {
 }
 
 /// One village.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct PetitionRow {
     pub village_code: String,
     pub village_name: Option<String>,
@@ -160,4 +162,95 @@ pub fn petitions(f: &PetitionFacts, p: DateRange, return_visit_days: i64) -> Pet
         },
         rows,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reports' specs (what the list, the OpenAPI document and the export say).
+
+impl ReportRow for PetitionRow {
+    const SPEC: &'static ReportSpec = &ReportSpec {
+        path: "petitions",
+        number: 7,
+        title_zh: "信访及群众诉求",
+        title_en: "Petitions and requests",
+        time_basis: super::TimeBasis::RecordDates,
+        params: &PERIOD,
+        summary: &[
+            Field::new("received", T::Integer, false, ""),
+            Field::new("closed", T::Integer, false, ""),
+            Field::new("closure_rate", T::Number, true, ""),
+            Field::new("overdue_open", T::Integer, false, ""),
+            Field::new("closed_without_timely_return_visit", T::Integer, false, ""),
+            Field::new("with_return_visit", T::Integer, false, ""),
+            Field::new("return_visit_satisfied", T::Integer, false, ""),
+            Field::new("satisfaction", T::Number, true, ""),
+            Field::shared("by_domain", T::Array, "GroupCount"),
+            Field::shared("by_channel", T::Array, "GroupCount"),
+        ],
+    };
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column::new("village_code", T::String, false, "村代码", "村代码")
+            .show(Show::Text, |r| r.village_code.cell()),
+        Column::new("village_name", T::String, true, "村名", "村名")
+            .show(Show::Text, |r| r.village_name.cell()),
+        Column::new("received", T::Integer, false, "受理件数", "received in P")
+            .show(Show::Number, |r| r.counts.received.cell()),
+        Column::new(
+            "closed",
+            T::Integer,
+            false,
+            "办结件数",
+            "of those, 办结 by P.end",
+        )
+        .show(Show::Number, |r| r.counts.closed.cell()),
+        Column::new(
+            "closure_rate",
+            T::Number,
+            true,
+            "办结率",
+            "closed / received",
+        )
+        .show(Show::Rate, |r| r.counts.closure_rate.cell()),
+        Column::new(
+            "overdue_open",
+            T::Integer,
+            false,
+            "超期未办结件数",
+            "open on P.end past due_date (R15)",
+        )
+        .show(Show::Number, |r| r.counts.overdue_open.cell()),
+        Column::new(
+            "closed_without_timely_return_visit",
+            T::Integer,
+            false,
+            "办结未及时回访件数",
+            "closed with no 回访 within 15 days (R15)",
+        )
+        .show(Show::Number, |r| {
+            r.counts.closed_without_timely_return_visit.cell()
+        }),
+        Column::new(
+            "with_return_visit",
+            T::Integer,
+            false,
+            "已回访件数",
+            "petitions with a 回访",
+        )
+        .show(Show::Number, |r| r.counts.with_return_visit.cell()),
+        Column::new(
+            "return_visit_satisfied",
+            T::Integer,
+            false,
+            "回访满意件数",
+            "回访 满意 or 基本满意",
+        ),
+        Column::new(
+            "satisfaction",
+            T::Number,
+            true,
+            "回访满意率",
+            "(满意 + 基本满意) / petitions with a 回访",
+        )
+        .show(Show::Rate, |r| r.counts.satisfaction.cell()),
+    ];
 }

@@ -9,6 +9,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::spec::{
+    Column, ColumnType as T, ExportColumn, FROM, Field, ReportRow, ReportSpec, Show, TO, ToCell,
+    param,
+};
+
 use super::{DateRange, HouseholdFact, StatusEventFact, ratio, registered_at};
 use crate::domain::codes::{Satisfaction, SurveySource};
 use crate::values::Date;
@@ -70,7 +75,7 @@ impl Tally {
 }
 
 /// One village.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct SatisfactionRow {
     pub village_code: String,
     pub village_name: Option<String>,
@@ -165,4 +170,149 @@ pub fn satisfaction(f: &SatisfactionFacts, p: DateRange, threshold: f64) -> Sati
         },
         rows,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reports' specs (what the list, the OpenAPI document and the export say).
+
+impl ReportRow for SatisfactionRow {
+    const SPEC: &'static ReportSpec = &ReportSpec {
+        path: "satisfaction",
+        number: 6,
+        title_zh: "群众满意度",
+        title_en: "Satisfaction",
+        time_basis: super::TimeBasis::RecordDates,
+        params: &[
+            FROM,
+            TO,
+            param(
+                "threshold",
+                false,
+                "number",
+                "R14 threshold in percent; default 90",
+            ),
+        ],
+        summary: &[
+            Field::new(
+                "registered",
+                T::Integer,
+                false,
+                "households registered at P.end",
+            ),
+            Field::shared("official", T::Object, "Tally"),
+            Field::shared("cadre_collected", T::Object, "Tally"),
+            Field::new(
+                "threshold",
+                T::Number,
+                false,
+                "R14 threshold as a fraction (0.9)",
+            ),
+            Field::new(
+                "villages_below_threshold",
+                T::Integer,
+                false,
+                "villages flagged by R14",
+            ),
+        ],
+    };
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column::new("village_code", T::String, false, "村代码", "村代码")
+            .show(Show::Text, |r| r.village_code.cell()),
+        Column::new("village_name", T::String, true, "村名", "村名")
+            .show(Show::Text, |r| r.village_name.cell()),
+        Column::new(
+            "registered",
+            T::Integer,
+            false,
+            "建档立卡户数",
+            "households registered at P.end",
+        )
+        .show(Show::Number, |r| r.registered.cell()),
+        Column::shared(
+            "official",
+            T::Object,
+            "乡镇核查、县级暗访、第三方评估",
+            "Tally",
+        )
+        .parts(&[
+            ExportColumn {
+                key: "official.surveyed",
+                label_zh: "测评户数",
+                show: Show::Number,
+                get: |r| r.official.surveyed.cell(),
+            },
+            ExportColumn {
+                key: "official.satisfied",
+                label_zh: "满意",
+                show: Show::Number,
+                get: |r| r.official.satisfied.cell(),
+            },
+            ExportColumn {
+                key: "official.fairly_satisfied",
+                label_zh: "基本满意",
+                show: Show::Number,
+                get: |r| r.official.fairly_satisfied.cell(),
+            },
+            ExportColumn {
+                key: "official.dissatisfied",
+                label_zh: "不满意",
+                show: Show::Number,
+                get: |r| r.official.dissatisfied.cell(),
+            },
+            ExportColumn {
+                key: "official.cannot_say",
+                label_zh: "说不清",
+                show: Show::Number,
+                get: |r| r.official.cannot_say.cell(),
+            },
+            ExportColumn {
+                key: "official.rate",
+                label_zh: "满意率",
+                show: Show::Rate,
+                get: |r| r.official.rate.cell(),
+            },
+            ExportColumn {
+                key: "official.strict",
+                label_zh: "满意占比",
+                show: Show::Rate,
+                get: |r| r.official.strict.cell(),
+            },
+            ExportColumn {
+                key: "official.sample",
+                label_zh: "测评覆盖率",
+                show: Show::Rate,
+                get: |r| r.official.sample.cell(),
+            },
+        ]),
+        Column::shared("cadre_collected", T::Object, "帮扶干部自查", "Tally").parts(&[
+            ExportColumn {
+                key: "cadre_collected.surveyed",
+                label_zh: "帮扶干部自查户数",
+                show: Show::Number,
+                get: |r| r.cadre_collected.surveyed.cell(),
+            },
+            ExportColumn {
+                key: "cadre_collected.rate",
+                label_zh: "帮扶干部自查满意率",
+                show: Show::Rate,
+                get: |r| r.cadre_collected.rate.cell(),
+            },
+        ]),
+        Column::new(
+            "below_threshold",
+            T::Boolean,
+            false,
+            "低于标准",
+            "R14: official rate below the threshold",
+        )
+        .show(Show::YesNo, |r| r.below_threshold.cell()),
+        Column::new(
+            "first_secretary_id",
+            T::String,
+            true,
+            "第一书记",
+            "the village's first secretary on P.end",
+        )
+        .show(Show::Text, |r| r.first_secretary_id.cell()),
+    ];
 }

@@ -13,6 +13,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::spec::{
+    Column, ColumnType as T, FROM, Field, ReportRow, ReportSpec, Show, TO, ToCell, param,
+};
+
 use super::{DateRange, ratio};
 use crate::domain::codes::{StatusChangeResult, StatusChangeStep, StatusChangeType};
 use crate::domain::status_change::{MIN_PUBLICITY_DAYS, r12_household_blockers};
@@ -220,4 +224,131 @@ pub fn status_changes(
         },
         rows,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reports' specs (what the list, the OpenAPI document and the export say).
+
+impl ReportRow for CaseRow {
+    const SPEC: &'static ReportSpec = &ReportSpec {
+        path: "status-changes",
+        number: 8,
+        title_zh: "动态调整",
+        title_en: "Status changes",
+        time_basis: super::TimeBasis::RecordDates,
+        params: &[
+            FROM,
+            TO,
+            param(
+                "poverty_line",
+                false,
+                "number",
+                "R12 poverty line in yuan per person-year; default by income year (2014: 2800, 2015: 2855, 2016 on: 2952)",
+            ),
+        ],
+        summary: &[
+            Field::new("cases", T::Integer, false, "cases open at some time in P"),
+            Field::new(
+                "by_type_step",
+                T::Array,
+                false,
+                "[{change_type, change_type_label, step, step_label, count}]",
+            ),
+            Field::new("exits", T::Integer, false, "标注脱贫 cases"),
+            Field::new(
+                "exits_missing_prerequisites",
+                T::Integer,
+                false,
+                "of those, with an R12 blocker",
+            ),
+            Field::new(
+                "publicity",
+                T::Object,
+                false,
+                "{cases_with_publicity, min_days, max_days, mean_days, shorter_than_minimum}",
+            ),
+        ],
+    };
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column::new(
+            "case_id",
+            T::String,
+            false,
+            "动态调整编号",
+            "动态调整 record id",
+        ),
+        Column::new("household_id", T::String, false, "户编号", "户编号")
+            .show(Show::Text, |r| r.household_id.cell()),
+        Column::new(
+            "head_name",
+            T::String,
+            true,
+            "户主",
+            "户主 (masked for 组织部 and city)",
+        )
+        .show(Show::Text, |r: &Self| r.head_name.cell())
+        .personal(|r: &mut Self| r.head_name.as_mut()),
+        Column::new("village_code", T::String, false, "村代码", "村代码")
+            .show(Show::Text, |r| r.village_code.cell()),
+        Column::new("village_name", T::String, true, "村名", "村名")
+            .show(Show::Text, |r| r.village_name.cell()),
+        Column::new("change_type", T::String, false, "调整类型代码", "type code"),
+        Column::new(
+            "change_type_label",
+            T::String,
+            false,
+            "调整类型",
+            "调整类型",
+        )
+        .show(Show::Text, |r| r.change_type_label.cell()),
+        Column::new("current_step", T::String, true, "当前环节代码", "step code"),
+        Column::new(
+            "current_step_label",
+            T::String,
+            true,
+            "当前环节",
+            "当前环节",
+        )
+        .show(Show::Text, |r| r.current_step_label.cell()),
+        Column::new(
+            "current_step_date",
+            T::String,
+            true,
+            "环节日期",
+            "YYYY-MM-DD",
+        )
+        .show(Show::Text, |r| r.current_step_date.cell()),
+        Column::new(
+            "result",
+            T::String,
+            true,
+            "结果代码",
+            "approved | rejected | withdrawn",
+        ),
+        Column::new("result_label", T::String, true, "结果", "结果")
+            .show(Show::Text, |r| r.result_label.cell()),
+        Column::new(
+            "publicity_days",
+            T::Integer,
+            true,
+            "公示天数",
+            "公示 length, both ends counted",
+        )
+        .show(Show::Number, |r| r.publicity_days.cell()),
+        Column::new(
+            "r12_blockers",
+            T::Array,
+            false,
+            "退出条件缺项代码",
+            "R12 codes missing for a 标注脱贫 case",
+        ),
+        Column::new(
+            "r12_blockers_label",
+            T::String,
+            false,
+            "退出条件缺项",
+            "the same in Chinese, joined with 、",
+        )
+        .show(Show::Text, |r| r.r12_blockers_label.cell()),
+    ];
 }

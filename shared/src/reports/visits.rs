@@ -11,6 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::spec::{
+    Column, ColumnType as T, DATE, Field, PERIOD, ReportRow, ReportSpec, Show, ToCell, param,
+};
+
 use super::evidence::{self, Anomaly, CheckInPoint, EvidenceConfig, EvidenceLevel, VisitRecord};
 use super::{DateRange, GroupCount, HouseholdFact, StatusEventFact, ratio, registered_at};
 use crate::domain::RecordState;
@@ -118,7 +122,7 @@ impl VisitFacts {
 // Report 2
 
 /// Report 2, one village.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct CoverageRow {
     pub village_code: String,
     pub village_name: Option<String>,
@@ -227,7 +231,7 @@ pub fn coverage(f: &VisitFacts, p: DateRange, cfg: &EvidenceConfig) -> CoverageR
 // Report 3
 
 /// Report 3, one cadre.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct DutyRow {
     pub cadre_id: String,
     pub cadre_name: Option<String>,
@@ -564,4 +568,373 @@ pub fn integrity(f: &VisitFacts, p: DateRange, cfg: &EvidenceConfig) -> Integrit
         },
         rows,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reports' specs (what the list, the OpenAPI document and the export say).
+
+impl ReportRow for CoverageRow {
+    const SPEC: &'static ReportSpec = &ReportSpec {
+        path: "visit-coverage",
+        number: 2,
+        title_zh: "走访覆盖率",
+        title_en: "Visit coverage",
+        time_basis: super::TimeBasis::DeviceEventTime,
+        params: &PERIOD,
+        summary: &[
+            Field::new(
+                "registered",
+                T::Integer,
+                false,
+                "households registered at P.end",
+            ),
+            Field::new(
+                "covered",
+                T::Integer,
+                false,
+                "of those, with a counting visit in P",
+            ),
+            Field::new("coverage", T::Number, true, "covered / registered"),
+            Field::shared("by_unit", T::Array, "GroupCount"),
+            Field::shared("by_cadre_level", T::Array, "GroupCount"),
+        ],
+    };
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column::new("village_code", T::String, false, "村代码", "村代码")
+            .show(Show::Text, |r| r.village_code.cell()),
+        Column::new("village_name", T::String, true, "村名", "村名")
+            .show(Show::Text, |r| r.village_name.cell()),
+        Column::new(
+            "registered",
+            T::Integer,
+            false,
+            "建档立卡户数",
+            "households registered at P.end",
+        )
+        .show(Show::Number, |r| r.registered.cell()),
+        Column::new(
+            "covered",
+            T::Integer,
+            false,
+            "已走访户数",
+            "registered households with a counting visit (R6–R8) in P",
+        )
+        .show(Show::Number, |r| r.covered.cell()),
+        Column::new(
+            "coverage",
+            T::Number,
+            true,
+            "走访覆盖率",
+            "covered / registered; null when none registered",
+        )
+        .show(Show::Rate, |r| r.coverage.cell()),
+    ];
+}
+
+impl ReportRow for DutyRow {
+    const SPEC: &'static ReportSpec = &ReportSpec {
+        path: "duty-compliance",
+        number: 3,
+        title_zh: "帮扶责任人履职情况",
+        title_en: "Pairing cadres' duty compliance",
+        time_basis: super::TimeBasis::DeviceEventTime,
+        params: &[
+            DATE,
+            param(
+                "interval_days",
+                false,
+                "integer",
+                "R5 longest gap between counting visits; default 60",
+            ),
+        ],
+        summary: &[
+            Field::new(
+                "cadres",
+                T::Integer,
+                false,
+                "cadres with active primary assignments",
+            ),
+            Field::new("compliant", T::Integer, false, "of those, none overdue"),
+            Field::new("rate", T::Number, true, "compliant / cadres"),
+            Field::shared("by_unit", T::Array, "GroupCount"),
+        ],
+    };
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column::new("cadre_id", T::String, false, "干部编号", "帮扶责任人 id")
+            .show(Show::Text, |r| r.cadre_id.cell()),
+        Column::new("cadre_name", T::String, true, "姓名", "姓名")
+            .show(Show::Text, |r| r.cadre_name.cell()),
+        Column::new(
+            "unit_id",
+            T::String,
+            true,
+            "派出单位编号",
+            "sending unit id",
+        ),
+        Column::new("unit_name", T::String, true, "派出单位", "派出单位")
+            .show(Show::Text, |r| r.unit_name.cell()),
+        Column::new("level", T::String, true, "干部级别代码", "cadre level code"),
+        Column::new("level_label", T::String, true, "干部级别", "干部级别")
+            .show(Show::Text, |r| r.level_label.cell()),
+        Column::new(
+            "assignments",
+            T::Integer,
+            false,
+            "结对户数",
+            "active primary assignments on D (registered households)",
+        )
+        .show(Show::Number, |r| r.assignments.cell()),
+        Column::new(
+            "overdue",
+            T::Integer,
+            false,
+            "超期未走访户数",
+            "assignments with gap > interval_days",
+        )
+        .show(Show::Number, |r| r.overdue.cell()),
+        Column::new(
+            "max_gap_days",
+            T::Integer,
+            true,
+            "最长间隔天数",
+            "largest gap = D − max(last counting visit, assignment.from)",
+        )
+        .show(Show::Number, |r| r.max_gap_days.cell()),
+        Column::new(
+            "compliant",
+            T::Boolean,
+            false,
+            "是否履职到位",
+            "no overdue assignment",
+        )
+        .show(Show::YesNo, |r| r.compliant.cell()),
+        Column::new(
+            "overdue_households",
+            T::Array,
+            false,
+            "超期未走访农户",
+            "[{household_id, last_visit, gap_days}], most overdue first",
+        ),
+    ];
+}
+
+impl ReportRow for NotVisitedRow {
+    const SPEC: &'static ReportSpec = &ReportSpec {
+        path: "not-visited",
+        number: 4,
+        title_zh: "超期未走访农户",
+        title_en: "Households not visited",
+        time_basis: super::TimeBasis::DeviceEventTime,
+        params: &[DATE, param("days", true, "integer", "N: 30, 60 or 90")],
+        summary: &[
+            Field::new(
+                "registered",
+                T::Integer,
+                false,
+                "households registered on D",
+            ),
+            Field::new(
+                "not_visited",
+                T::Integer,
+                false,
+                "rows: not visited in more than N days",
+            ),
+            Field::new(
+                "never_visited",
+                T::Integer,
+                false,
+                "of those, never visited",
+            ),
+        ],
+    };
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column::new("household_id", T::String, false, "户编号", "户编号")
+            .show(Show::Text, |r| r.household_id.cell()),
+        Column::new(
+            "head_name",
+            T::String,
+            true,
+            "户主",
+            "户主 (masked for 组织部 and city)",
+        )
+        .show(Show::Text, |r: &Self| r.head_name.cell())
+        .personal(|r: &mut Self| r.head_name.as_mut()),
+        Column::new("village_code", T::String, false, "村代码", "村代码")
+            .show(Show::Text, |r| r.village_code.cell()),
+        Column::new("village_name", T::String, true, "村名", "村名")
+            .show(Show::Text, |r| r.village_name.cell()),
+        Column::new("status", T::String, false, "脱贫状态代码", "脱贫状态 code"),
+        Column::new("status_label", T::String, false, "脱贫状态", "脱贫状态")
+            .show(Show::Text, |r| r.status_label.cell()),
+        Column::new(
+            "assignee_id",
+            T::String,
+            true,
+            "帮扶责任人编号",
+            "primary 帮扶责任人 on D",
+        )
+        .show(Show::Text, |r| r.assignee_id.cell()),
+        Column::new("assignee_name", T::String, true, "帮扶责任人", "their name")
+            .show(Show::Text, |r| r.assignee_name.cell()),
+        Column::new(
+            "last_visitor_id",
+            T::String,
+            true,
+            "最近走访人",
+            "who made the latest counting visit",
+        )
+        .show(Show::Text, |r| r.last_visitor_id.cell()),
+        Column::new(
+            "last_visit_date",
+            T::String,
+            true,
+            "最近走访日期",
+            "its date (YYYY-MM-DD)",
+        )
+        .show(Show::Text, |r| r.last_visit_date.cell()),
+        Column::new(
+            "days",
+            T::Integer,
+            true,
+            "未走访天数",
+            "D − last visit; null when never visited",
+        )
+        .show(Show::Number, |r| r.days.cell()),
+    ];
+}
+
+impl ReportRow for IntegrityRow {
+    const SPEC: &'static ReportSpec = &ReportSpec {
+        path: "integrity",
+        number: 9,
+        title_zh: "走访真实性核查",
+        title_en: "Visit integrity",
+        time_basis: super::TimeBasis::DeviceEventAndServerReceived,
+        params: &PERIOD,
+        summary: &[
+            Field::new("visits", T::Integer, false, ""),
+            Field::new("level_c", T::Integer, false, ""),
+            Field::new("remote_visits", T::Integer, false, ""),
+            Field::new("anomalous_visits", T::Integer, false, ""),
+            Field::new("households_checked", T::Integer, false, ""),
+            Field::new("confirmed", T::Integer, false, ""),
+            Field::new("confirm_rate", T::Number, true, ""),
+        ],
+    };
+    const COLUMNS: &'static [Column<Self>] = &[
+        Column::new("cadre_id", T::String, false, "干部编号", "visitor id")
+            .show(Show::Text, |r| r.cadre_id.cell()),
+        Column::new("cadre_name", T::String, true, "姓名", "姓名")
+            .show(Show::Text, |r| r.cadre_name.cell()),
+        Column::new(
+            "visits",
+            T::Integer,
+            false,
+            "走访次数",
+            "submitted visits started in P",
+        )
+        .show(Show::Number, |r| r.visits.cell()),
+        Column::new("level_a", T::Integer, false, "A级佐证", "R8 level A")
+            .show(Show::Number, |r| r.level_a.cell()),
+        Column::new("level_b", T::Integer, false, "B级佐证", "R8 level B")
+            .show(Show::Number, |r| r.level_b.cell()),
+        Column::new("level_c", T::Integer, false, "C级佐证", "R8 level C")
+            .show(Show::Number, |r| r.level_c.cell()),
+        Column::new(
+            "mock_location",
+            T::Integer,
+            false,
+            "模拟定位",
+            "visits with a mock location",
+        )
+        .show(Show::Number, |r| r.mock_location.cell()),
+        Column::new(
+            "remote_visits",
+            T::Integer,
+            false,
+            "电话或视频走访",
+            "电话/微信视频 visits (R7)",
+        )
+        .show(Show::Number, |r| r.remote_visits.cell()),
+        Column::new(
+            "anomalous_visits",
+            T::Integer,
+            false,
+            "疑似异常走访",
+            "visits with ≥ 1 R9 anomaly",
+        )
+        .show(Show::Number, |r| r.anomalous_visits.cell()),
+        Column::new(
+            "reused_hash",
+            T::Integer,
+            false,
+            "照片或签字重复",
+            "R9: photo or signature hash on another visit",
+        )
+        .show(Show::Number, |r| r.reused_hash.cell()),
+        Column::new(
+            "too_fast",
+            T::Integer,
+            false,
+            "行程速度异常",
+            "R9: > 60 km/h from the previous visit",
+        )
+        .show(Show::Number, |r| r.too_fast.cell()),
+        Column::new(
+            "shared_device",
+            T::Integer,
+            false,
+            "一机多号",
+            "R9: device used by ≥ 2 accounts that day",
+        )
+        .show(Show::Number, |r| r.shared_device.cell()),
+        Column::new(
+            "checkin_elsewhere",
+            T::Integer,
+            false,
+            "打卡位置冲突",
+            "R9: a check-in that day places the cadre elsewhere",
+        )
+        .show(Show::Number, |r| r.checkin_elsewhere.cell()),
+        Column::new(
+            "too_short",
+            T::Integer,
+            false,
+            "走访时长过短",
+            "R9: under 5 minutes",
+        )
+        .show(Show::Number, |r| r.too_short.cell()),
+        Column::new(
+            "entered_late",
+            T::Integer,
+            false,
+            "超期补录",
+            "R9: server_received_ts more than 7 days after start",
+        )
+        .show(Show::Number, |r| r.entered_late.cell()),
+        Column::new(
+            "households_checked",
+            T::Integer,
+            false,
+            "督查抽查户数",
+            "inspected households assigned to the cadre",
+        )
+        .show(Show::Number, |r| r.households_checked.cell()),
+        Column::new(
+            "confirmed",
+            T::Integer,
+            false,
+            "核实确认户数",
+            "of those, claimed visit confirmed",
+        )
+        .show(Show::Number, |r| r.confirmed.cell()),
+        Column::new(
+            "confirm_rate",
+            T::Number,
+            true,
+            "核实确认率",
+            "confirmed / households_checked",
+        )
+        .show(Show::Rate, |r| r.confirm_rate.cell()),
+    ];
 }

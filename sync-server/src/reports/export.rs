@@ -1,7 +1,9 @@
 //! CSV and xlsx renderings of a report, with Chinese column headers.
 //!
-//! Each report declares its export columns: a key into the JSON row (dotted for nested
-//! objects, `official.rate`), the Chinese header and how to show the value. CSV is UTF-8 with
+//! A report's export columns come from its row type's spec
+//! ([`cunji_core::reports::spec::ReportRow`]): the JSON key (dotted for a figure of an object,
+//! `official.rate`), the Chinese header, how to show the value, and how to read it from the
+//! typed row (a [`Cell`]); nothing here looks a row up by key. CSV is UTF-8 with
 //! a byte-order mark, so Excel on a Chinese Windows opens it with the right characters; rates
 //! are written as percentages (`87.5%`), yes/no as 是/否. The xlsx has the rows on a sheet
 //! named after the report and a second sheet 说明 with the scope, parameters, time basis and
@@ -9,8 +11,8 @@
 //!
 //! Not here: the summaries' breakdowns (by unit, by domain…), which stay in the JSON.
 
+use cunji_core::reports::spec::Cell;
 use rust_xlsxwriter::{Format as CellFormat, Workbook, XlsxError};
-use serde_json::Value;
 
 use super::{ReportDocument, ReportError, ReportName};
 
@@ -50,193 +52,41 @@ pub fn negotiate(format: Option<&str>, accept: Option<&str>) -> Result<Format, R
     })
 }
 
-/// How a column's value is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Show {
-    Text,
-    Number,
-    /// A fraction shown as a percentage.
-    Rate,
-    /// true/false as 是/否.
-    YesNo,
+pub use cunji_core::reports::spec::Show;
+
+/// The export columns of a report: (JSON key, Chinese header, how to show it), from its row
+/// type's spec.
+pub fn columns(report: ReportName) -> Vec<(&'static str, &'static str, Show)> {
+    report.export_columns()
 }
 
-impl Show {
-    /// How the JSON index names it (`text`, `number`, `rate`, `yes_no`).
-    pub fn code(self) -> &'static str {
-        match self {
-            Show::Text => "text",
-            Show::Number => "number",
-            Show::Rate => "rate",
-            Show::YesNo => "yes_no",
-        }
+/// A float as the JSON answer writes it (`1500.0`, `0.5`); a non-finite one is empty there.
+fn number(f: f64) -> Option<String> {
+    serde_json::Number::from_f64(f).map(|n| n.to_string())
+}
+
+/// The numeric value of a cell, if it is a finite number.
+fn numeric(c: &Cell<'_>) -> Option<f64> {
+    match c {
+        Cell::Count(n) => Some(*n as f64),
+        Cell::Int(n) => Some(*n as f64),
+        Cell::Number(f) if f.is_finite() => Some(*f),
+        _ => None,
     }
-}
-
-use Show::*;
-
-/// The export columns of a report: (JSON key, Chinese header, how to show it).
-pub fn columns(report: ReportName) -> &'static [(&'static str, &'static str, Show)] {
-    match report {
-        ReportName::Attendance => &[
-            ("cadre_id", "干部编号", Text),
-            ("cadre_name", "姓名", Text),
-            ("village_code", "村代码", Text),
-            ("village_name", "村名", Text),
-            ("team_role", "职务", Text),
-            ("in_village_days", "在村天数", Number),
-            ("official_days", "公务外出天数", Number),
-            ("leave_days", "请假天数", Number),
-            ("personal_leave_days", "事假天数", Number),
-            ("sick_leave_days", "病假天数", Number),
-            ("rest_days", "轮休天数", Number),
-            ("absent_days", "无故不在岗天数", Number),
-            ("no_record_days", "无记录天数", Number),
-            ("assigned_days", "在队天数", Number),
-            ("required_days", "应在村天数", Number),
-            ("counted_days", "计入在村天数", Number),
-            ("compliant", "是否达标", YesNo),
-            ("inspection_absences", "本月督查不在岗次数", Number),
-            ("inspection_absences_year", "本年督查不在岗次数", Number),
-            ("unreturned_leaves", "超期未销假次数", Number),
-            ("log_days", "日志天数", Number),
-            ("in_village_days_without_log", "在村无日志天数", Number),
-            ("logs_reviewed_late", "日志未按时审阅篇数", Number),
-        ],
-        ReportName::VisitCoverage => &[
-            ("village_code", "村代码", Text),
-            ("village_name", "村名", Text),
-            ("registered", "建档立卡户数", Number),
-            ("covered", "已走访户数", Number),
-            ("coverage", "走访覆盖率", Rate),
-        ],
-        ReportName::DutyCompliance => &[
-            ("cadre_id", "干部编号", Text),
-            ("cadre_name", "姓名", Text),
-            ("unit_name", "派出单位", Text),
-            ("level_label", "干部级别", Text),
-            ("assignments", "结对户数", Number),
-            ("overdue", "超期未走访户数", Number),
-            ("max_gap_days", "最长间隔天数", Number),
-            ("compliant", "是否履职到位", YesNo),
-        ],
-        ReportName::NotVisited => &[
-            ("household_id", "户编号", Text),
-            ("head_name", "户主", Text),
-            ("village_code", "村代码", Text),
-            ("village_name", "村名", Text),
-            ("status_label", "脱贫状态", Text),
-            ("assignee_id", "帮扶责任人编号", Text),
-            ("assignee_name", "帮扶责任人", Text),
-            ("last_visitor_id", "最近走访人", Text),
-            ("last_visit_date", "最近走访日期", Text),
-            ("days", "未走访天数", Number),
-        ],
-        ReportName::DeliveryGaps => &[
-            ("policy_code", "政策代码", Text),
-            ("policy_name", "政策名称", Text),
-            ("village_code", "村代码", Text),
-            ("village_name", "村名", Text),
-            ("due", "应兑现笔数", Number),
-            ("delivered", "已兑现笔数", Number),
-            ("gap", "未兑现笔数", Number),
-            ("due_amount", "应兑现金额(元)", Number),
-            ("delivered_amount", "已兑现金额(元)", Number),
-            ("gap_amount", "缺口金额(元)", Number),
-            ("unverified", "农户未确认笔数", Number),
-            ("late", "逾期兑现笔数", Number),
-            ("mean_delay_days", "平均逾期天数", Number),
-        ],
-        ReportName::Satisfaction => &[
-            ("village_code", "村代码", Text),
-            ("village_name", "村名", Text),
-            ("registered", "建档立卡户数", Number),
-            ("official.surveyed", "测评户数", Number),
-            ("official.satisfied", "满意", Number),
-            ("official.fairly_satisfied", "基本满意", Number),
-            ("official.dissatisfied", "不满意", Number),
-            ("official.cannot_say", "说不清", Number),
-            ("official.rate", "满意率", Rate),
-            ("official.strict", "满意占比", Rate),
-            ("official.sample", "测评覆盖率", Rate),
-            ("cadre_collected.surveyed", "帮扶干部自查户数", Number),
-            ("cadre_collected.rate", "帮扶干部自查满意率", Rate),
-            ("below_threshold", "低于标准", YesNo),
-            ("first_secretary_id", "第一书记", Text),
-        ],
-        ReportName::Petitions => &[
-            ("village_code", "村代码", Text),
-            ("village_name", "村名", Text),
-            ("received", "受理件数", Number),
-            ("closed", "办结件数", Number),
-            ("closure_rate", "办结率", Rate),
-            ("overdue_open", "超期未办结件数", Number),
-            (
-                "closed_without_timely_return_visit",
-                "办结未及时回访件数",
-                Number,
-            ),
-            ("with_return_visit", "已回访件数", Number),
-            ("satisfaction", "回访满意率", Rate),
-        ],
-        ReportName::StatusChanges => &[
-            ("household_id", "户编号", Text),
-            ("head_name", "户主", Text),
-            ("village_code", "村代码", Text),
-            ("village_name", "村名", Text),
-            ("change_type_label", "调整类型", Text),
-            ("current_step_label", "当前环节", Text),
-            ("current_step_date", "环节日期", Text),
-            ("result_label", "结果", Text),
-            ("publicity_days", "公示天数", Number),
-            ("r12_blockers_label", "退出条件缺项", Text),
-        ],
-        ReportName::Integrity => &[
-            ("cadre_id", "干部编号", Text),
-            ("cadre_name", "姓名", Text),
-            ("visits", "走访次数", Number),
-            ("level_a", "A级佐证", Number),
-            ("level_b", "B级佐证", Number),
-            ("level_c", "C级佐证", Number),
-            ("mock_location", "模拟定位", Number),
-            ("remote_visits", "电话或视频走访", Number),
-            ("anomalous_visits", "疑似异常走访", Number),
-            ("reused_hash", "照片或签字重复", Number),
-            ("too_fast", "行程速度异常", Number),
-            ("shared_device", "一机多号", Number),
-            ("checkin_elsewhere", "打卡位置冲突", Number),
-            ("too_short", "走访时长过短", Number),
-            ("entered_late", "超期补录", Number),
-            ("households_checked", "督查抽查户数", Number),
-            ("confirmed", "核实确认户数", Number),
-            ("confirm_rate", "核实确认率", Rate),
-        ],
-    }
-}
-
-fn get<'a>(row: &'a Value, key: &str) -> &'a Value {
-    key.split('.')
-        .try_fold(row, |v, k| v.get(k))
-        .unwrap_or(&Value::Null)
 }
 
 /// A cell as text (CSV, and text cells of the xlsx).
-fn text(v: &Value, show: Show) -> String {
-    match (v, show) {
-        (Value::Null, _) => String::new(),
-        (Value::Bool(b), _) => if *b { "是" } else { "否" }.into(),
-        (Value::Number(n), Rate) => n
-            .as_f64()
+fn text(c: &Cell<'_>, show: Show) -> String {
+    match (c, show) {
+        (Cell::Empty, _) => String::new(),
+        (Cell::Bool(b), _) => if *b { "是" } else { "否" }.into(),
+        (Cell::Text(s), _) => s.to_string(),
+        (c, Show::Rate) => numeric(c)
             .map(|f| format!("{:.1}%", f * 100.0))
             .unwrap_or_default(),
-        (Value::Number(n), _) => n.to_string(),
-        (Value::String(s), _) => s.clone(),
-        (Value::Array(a), _) => a
-            .iter()
-            .filter_map(|x| x.as_str())
-            .collect::<Vec<_>>()
-            .join("、"),
-        (Value::Object(_), _) => v.to_string(),
+        (Cell::Count(n), _) => n.to_string(),
+        (Cell::Int(n), _) => n.to_string(),
+        (Cell::Number(f), _) => number(*f).unwrap_or_default(),
     }
 }
 
@@ -247,8 +97,13 @@ pub fn csv(report: ReportName, doc: &ReportDocument) -> Result<Vec<u8>, csv::Err
     {
         let mut w = csv::Writer::from_writer(&mut out);
         w.write_record(cols.iter().map(|c| c.1))?;
-        for row in &doc.rows {
-            w.write_record(cols.iter().map(|(k, _, show)| text(get(row, k), *show)))?;
+        for i in 0..doc.rows.len() {
+            let cells = doc.rows.cells(i);
+            w.write_record(
+                cols.iter()
+                    .zip(&cells)
+                    .map(|((_, _, show), c)| text(c, *show)),
+            )?;
         }
         w.flush()?;
     }
@@ -267,20 +122,21 @@ pub fn xlsx(report: ReportName, doc: &ReportDocument) -> Result<Vec<u8>, XlsxErr
         sheet.write_string_with_format(0, c as u16, *header, &bold)?;
         sheet.set_column_width(c as u16, 14)?;
     }
-    for (r, row) in doc.rows.iter().enumerate() {
-        let r = r as u32 + 1;
-        for (c, (key, _, show)) in cols.iter().enumerate() {
+    for i in 0..doc.rows.len() {
+        let r = i as u32 + 1;
+        let cells = doc.rows.cells(i);
+        for (c, ((_, _, show), cell)) in cols.iter().zip(&cells).enumerate() {
             let c = c as u16;
-            match (get(row, key), show) {
-                (Value::Null, _) => {}
-                (Value::Number(n), Rate) => {
-                    sheet.write_number_with_format(r, c, n.as_f64().unwrap_or(0.0), &percent)?;
+            match (cell, numeric(cell), show) {
+                (Cell::Empty, _, _) | (Cell::Number(_), None, _) => {}
+                (_, Some(n), Show::Rate) => {
+                    sheet.write_number_with_format(r, c, n, &percent)?;
                 }
-                (Value::Number(n), _) => {
-                    sheet.write_number(r, c, n.as_f64().unwrap_or(0.0))?;
+                (_, Some(n), _) => {
+                    sheet.write_number(r, c, n)?;
                 }
-                (v, show) => {
-                    sheet.write_string(r, c, text(v, *show))?;
+                (cell, None, show) => {
+                    sheet.write_string(r, c, text(cell, *show))?;
                 }
             }
         }

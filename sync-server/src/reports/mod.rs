@@ -8,6 +8,20 @@
 //! dates come from (`time_basis`). [`export`] renders the same rows as CSV or xlsx with
 //! Chinese headers.
 //!
+//! ## One declaration per report
+//! What a report is (path, number, title, time basis, parameters, summary and row fields,
+//! export columns, which columns are personal) is its row type's spec in the core
+//! ([`cunji_core::reports::spec::ReportRow`]). The server adds its query: the files here
+//! mirror the core's report families (`attendance`, `visits`, `delivery`, `satisfaction`,
+//! `petitions`, `status_changes`), each holding its reports' queries (a [`Def`]: parse the
+//! report's own parameters, read the facts, run the core function) and library functions.
+//! [`ReportName::ALL`] is the registry, one line per report; the run, the report list, the
+//! OpenAPI document and [`export`] read it and know no report by name.
+//!
+//! Rows stay typed ([`Rows`]) until a writer renders them: masking and the CSV/xlsx cells go
+//! through the row type's columns; the JSON answer converts them to `serde_json::Value` only
+//! as it is written, so its bytes are what they always were.
+//!
 //! Each report is also a library function (`visit_coverage`, `attendance_ledger`, …) taking a
 //! [`Tx`] and a [`ReportScope`], so benchmarks and tools can time and call them directly.
 //!
@@ -22,31 +36,38 @@
 //! Not here: county-specific ⚙ settings (the reports use DOMAIN's defaults, overridable per
 //! request where a parameter says so) and rankings of individual cadres (DOMAIN §3).
 
+mod attendance;
+mod delivery;
 pub mod export;
 pub(crate) mod facts;
+mod petitions;
+mod satisfaction;
+mod status_changes;
 pub mod supervise;
+mod visits;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, Utc};
-use cunji_core::reports::attendance::{AttendanceFacts, LedgerReport};
-use cunji_core::reports::delivery::{DeliveryFacts, DeliveryReport};
-use cunji_core::reports::evidence::EvidenceConfig;
-use cunji_core::reports::petitions::{PetitionFact, PetitionFacts, PetitionReport};
-use cunji_core::reports::satisfaction::{SatisfactionFacts, SatisfactionReport, SurveyFact};
-use cunji_core::reports::status_changes::{CaseFact, StatusChangeFacts, StatusChangeReport};
-use cunji_core::reports::visits::{
-    CoverageReport, DutyReport, IntegrityReport, NotVisitedReport, VisitFacts,
-};
+use chrono::Utc;
+use cunji_core::reports::spec::{Cell, Field, ReportRow, ReportSpec, Show};
 use cunji_core::reports::{DateRange, TimeBasis};
-use cunji_core::rules::attendance::{AttendanceConfig, CheckInFact};
 use cunji_core::values::{Date, Money};
 use serde::Serialize;
 
+pub use attendance::attendance_ledger;
+pub use cunji_core::reports::spec::ParamSpec;
+pub use delivery::delivery_gaps;
+pub use petitions::{RETURN_VISIT_DAYS, petitions};
+pub use satisfaction::satisfaction;
+pub use status_changes::status_changes;
+pub use visits::{
+    coverage_facts, duty_compliance, integrity, not_visited, visit_coverage, visit_facts,
+};
+
 use crate::accounts::{Principal, Role};
-use crate::store::{RowFilter, StoreError, StoreResult, Tx};
+use crate::store::{RowFilter, StoreError, Tx};
 
 /// The level of a report scope: core vocabulary, with the digits of each level's code.
 pub use cunji_core::domain::ScopeLevel;
@@ -194,174 +215,77 @@ pub fn mask_number(s: &str) -> String {
         .collect()
 }
 
-/// The nine reports, by the last segment of their path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportName {
-    Attendance,
-    VisitCoverage,
-    DutyCompliance,
-    NotVisited,
-    DeliveryGaps,
-    Satisfaction,
-    Petitions,
-    StatusChanges,
-    Integrity,
-}
-
-/// One query parameter of a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ParamSpec {
-    pub name: &'static str,
-    pub required: bool,
-    /// `date` (YYYY-MM-DD), `month` (YYYY-MM), `integer`, `number`.
-    pub kind: &'static str,
-    pub description: &'static str,
-}
-
-const fn param(
-    name: &'static str,
-    required: bool,
-    kind: &'static str,
-    description: &'static str,
-) -> ParamSpec {
-    ParamSpec {
-        name,
-        required,
-        kind,
-        description,
-    }
-}
-
-const FROM: ParamSpec = param("from", true, "date", "P.start, YYYY-MM-DD");
-const TO: ParamSpec = param("to", true, "date", "P.end, YYYY-MM-DD (inclusive)");
-const DATE: ParamSpec = param(
-    "date",
-    false,
-    "date",
-    "report date D, YYYY-MM-DD; default today (UTC+8)",
-);
+/// A report, by the last segment of its path: a handle on its entry in the registry
+/// ([`ReportName::ALL`]), whose spec ([`cunji_core::reports::spec::ReportSpec`]) says
+/// everything the list, the OpenAPI document and the export show.
+#[derive(Clone, Copy)]
+pub struct ReportName(&'static dyn Report);
 
 impl ReportName {
+    /// The registry: every report, in DOMAIN §4's order. A new report is its row type's spec
+    /// in the core, its query in its family's file here, and one line in this list.
     pub const ALL: [ReportName; 9] = [
-        ReportName::Attendance,
-        ReportName::VisitCoverage,
-        ReportName::DutyCompliance,
-        ReportName::NotVisited,
-        ReportName::DeliveryGaps,
-        ReportName::Satisfaction,
-        ReportName::Petitions,
-        ReportName::StatusChanges,
-        ReportName::Integrity,
+        ReportName(&attendance::LEDGER),
+        ReportName(&visits::COVERAGE),
+        ReportName(&visits::DUTY),
+        ReportName(&visits::NOT_VISITED),
+        ReportName(&delivery::DELIVERY_GAPS),
+        ReportName(&satisfaction::SATISFACTION),
+        ReportName(&petitions::PETITIONS),
+        ReportName(&status_changes::STATUS_CHANGES),
+        ReportName(&visits::INTEGRITY),
     ];
+
+    pub fn spec(self) -> &'static ReportSpec {
+        self.0.spec()
+    }
 
     /// The path segment: `/v1/reports/<path>`.
     pub fn path(self) -> &'static str {
-        match self {
-            ReportName::Attendance => "attendance",
-            ReportName::VisitCoverage => "visit-coverage",
-            ReportName::DutyCompliance => "duty-compliance",
-            ReportName::NotVisited => "not-visited",
-            ReportName::DeliveryGaps => "delivery-gaps",
-            ReportName::Satisfaction => "satisfaction",
-            ReportName::Petitions => "petitions",
-            ReportName::StatusChanges => "status-changes",
-            ReportName::Integrity => "integrity",
-        }
+        self.spec().path
     }
 
     /// DOMAIN §4 number.
     pub fn number(self) -> u8 {
-        ReportName::ALL
-            .iter()
-            .position(|r| *r == self)
-            .map_or(0, |i| i as u8 + 1)
+        self.spec().number
     }
 
     pub fn title_zh(self) -> &'static str {
-        match self {
-            ReportName::Attendance => "考勤台账",
-            ReportName::VisitCoverage => "走访覆盖率",
-            ReportName::DutyCompliance => "帮扶责任人履职情况",
-            ReportName::NotVisited => "超期未走访农户",
-            ReportName::DeliveryGaps => "政策兑现缺口",
-            ReportName::Satisfaction => "群众满意度",
-            ReportName::Petitions => "信访及群众诉求",
-            ReportName::StatusChanges => "动态调整",
-            ReportName::Integrity => "走访真实性核查",
-        }
+        self.spec().title_zh
     }
 
     pub fn time_basis(self) -> TimeBasis {
-        match self {
-            ReportName::Attendance
-            | ReportName::VisitCoverage
-            | ReportName::DutyCompliance
-            | ReportName::NotVisited => TimeBasis::DeviceEventTime,
-            ReportName::DeliveryGaps
-            | ReportName::Satisfaction
-            | ReportName::Petitions
-            | ReportName::StatusChanges => TimeBasis::RecordDates,
-            ReportName::Integrity => TimeBasis::DeviceEventAndServerReceived,
-        }
+        self.spec().time_basis
     }
 
     /// The report's own parameters (besides `scope` and `format`).
     pub fn params(self) -> &'static [ParamSpec] {
-        match self {
-            ReportName::Attendance => &ATTENDANCE_PARAMS,
-            ReportName::VisitCoverage | ReportName::Petitions | ReportName::Integrity => {
-                &PERIOD_PARAMS
-            }
-            ReportName::Satisfaction => &SATISFACTION_PARAMS,
-            ReportName::StatusChanges => &STATUS_CHANGE_PARAMS,
-            ReportName::DutyCompliance => &DUTY_PARAMS,
-            ReportName::NotVisited => &NOT_VISITED_PARAMS,
-            ReportName::DeliveryGaps => &[DATE],
-        }
+        self.spec().params
+    }
+
+    /// The rows' fields, as the OpenAPI document describes them.
+    pub fn row_fields(self) -> Vec<Field> {
+        self.0.row_fields()
+    }
+
+    /// The export's columns: (JSON key, Chinese header, how the value is shown).
+    pub fn export_columns(self) -> Vec<(&'static str, &'static str, Show)> {
+        self.0.export_columns()
     }
 }
 
-const ATTENDANCE_PARAMS: [ParamSpec; 2] = [
-    param("month", true, "month", "the month, YYYY-MM"),
-    param(
-        "today",
-        false,
-        "date",
-        "days after it have no status yet; default today (UTC+8)",
-    ),
-];
-const PERIOD_PARAMS: [ParamSpec; 2] = [FROM, TO];
-const SATISFACTION_PARAMS: [ParamSpec; 3] = [
-    FROM,
-    TO,
-    param(
-        "threshold",
-        false,
-        "number",
-        "R14 threshold in percent; default 90",
-    ),
-];
-const STATUS_CHANGE_PARAMS: [ParamSpec; 3] = [
-    FROM,
-    TO,
-    param(
-        "poverty_line",
-        false,
-        "number",
-        "R12 poverty line in yuan per person-year; default by income year (2014: 2800, 2015: 2855, 2016 on: 2952)",
-    ),
-];
-const DUTY_PARAMS: [ParamSpec; 2] = [
-    DATE,
-    param(
-        "interval_days",
-        false,
-        "integer",
-        "R5 longest gap between counting visits; default 60",
-    ),
-];
-const NOT_VISITED_PARAMS: [ParamSpec; 2] =
-    [DATE, param("days", true, "integer", "N: 30, 60 or 90")];
+impl PartialEq for ReportName {
+    fn eq(&self, other: &Self) -> bool {
+        self.path() == other.path()
+    }
+}
+impl Eq for ReportName {}
+
+impl fmt::Debug for ReportName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReportName({})", self.path())
+    }
+}
 
 impl FromStr for ReportName {
     type Err = ReportError;
@@ -373,8 +297,124 @@ impl FromStr for ReportName {
     }
 }
 
+/// One registered report, its row type erased.
+trait Report: Sync {
+    fn spec(&self) -> &'static ReportSpec;
+    fn row_fields(&self) -> Vec<Field>;
+    fn export_columns(&self) -> Vec<(&'static str, &'static str, Show)>;
+    fn run(
+        &self,
+        tx: &mut dyn Tx,
+        scope: &ReportScope,
+        q: &mut Query<'_>,
+    ) -> Result<(serde_json::Value, Rows), ReportError>;
+}
+
+/// A report's query: parse its own parameters from `q` (recording what it used), then run it
+/// into its summary and typed rows.
+pub(crate) type RunFn<S, R> =
+    fn(&mut dyn Tx, &ReportScope, &mut Query<'_>) -> Result<(S, Vec<R>), ReportError>;
+
+/// A registry entry: a report's query, with its summary and row types.
+pub(crate) struct Def<S, R> {
+    pub run: RunFn<S, R>,
+}
+
+impl<S: Serialize + 'static, R: ReportRow + Send + 'static> Report for Def<S, R> {
+    fn spec(&self) -> &'static ReportSpec {
+        R::SPEC
+    }
+
+    fn row_fields(&self) -> Vec<Field> {
+        R::COLUMNS.iter().map(|c| c.field).collect()
+    }
+
+    fn export_columns(&self) -> Vec<(&'static str, &'static str, Show)> {
+        R::export_columns()
+            .iter()
+            .map(|c| (c.key, c.label_zh, c.show))
+            .collect()
+    }
+
+    fn run(
+        &self,
+        tx: &mut dyn Tx,
+        scope: &ReportScope,
+        q: &mut Query<'_>,
+    ) -> Result<(serde_json::Value, Rows), ReportError> {
+        let (summary, rows) = (self.run)(tx, scope, q)?;
+        Ok((
+            serde_json::to_value(summary).unwrap_or_default(),
+            Rows(Box::new(rows)),
+        ))
+    }
+}
+
+/// A report's rows, typed until a writer renders them: the JSON answer, or the export's
+/// cells read through the row type's columns.
+pub struct Rows(Box<dyn RowTable>);
+
+trait RowTable: Send {
+    fn len(&self) -> usize;
+    fn json(&self) -> Vec<serde_json::Value>;
+    fn mask_personal(&mut self, mask: &dyn Fn(&str) -> String);
+    fn cells(&self, row: usize) -> Vec<Cell<'_>>;
+}
+
+impl<R: ReportRow + Send> RowTable for Vec<R> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn json(&self) -> Vec<serde_json::Value> {
+        self.iter()
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .collect()
+    }
+
+    fn mask_personal(&mut self, mask: &dyn Fn(&str) -> String) {
+        R::mask_personal(self, mask);
+    }
+
+    fn cells(&self, row: usize) -> Vec<Cell<'_>> {
+        let Some(r) = self.get(row) else {
+            return Vec::new();
+        };
+        R::export_columns().iter().map(|c| (c.get)(r)).collect()
+    }
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row `i`'s export cells, in the export's column order.
+    pub fn cells(&self, i: usize) -> Vec<Cell<'_>> {
+        self.0.cells(i)
+    }
+}
+
+impl fmt::Debug for Rows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Rows({})", self.len())
+    }
+}
+
+/// The rows as JSON objects. They pass through `serde_json::Value` here, at the writer, so
+/// the answer's bytes (key order included) are what they have always been.
+impl Serialize for Rows {
+    fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        self.0.json().serialize(s)
+    }
+}
+
 /// One report run, as the JSON API answers it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ReportDocument {
     /// The path name (`visit-coverage`…).
     pub report: &'static str,
@@ -393,7 +433,7 @@ pub struct ReportDocument {
     pub generated_at: String,
     pub masking: Masking,
     pub summary: serde_json::Value,
-    pub rows: Vec<serde_json::Value>,
+    pub rows: Rows,
 }
 
 /// Today in China (UTC+8), the default report date.
@@ -411,20 +451,20 @@ pub fn default_poverty_line(year: i32) -> Money {
 }
 
 /// The parsed query of one request.
-struct Query<'a> {
+pub(crate) struct Query<'a> {
     values: &'a BTreeMap<String, String>,
-    used: BTreeMap<String, String>,
+    pub(crate) used: BTreeMap<String, String>,
 }
 
 impl<'a> Query<'a> {
-    fn raw(&self, name: &str) -> Option<&'a str> {
+    pub(crate) fn raw(&self, name: &str) -> Option<&'a str> {
         self.values
             .get(name)
             .map(|s| s.trim())
             .filter(|s| !s.is_empty())
     }
 
-    fn date(&mut self, name: &str, default: Option<Date>) -> Result<Date, ReportError> {
+    pub(crate) fn date(&mut self, name: &str, default: Option<Date>) -> Result<Date, ReportError> {
         let d = match self.raw(name) {
             Some(s) => Date::parse_from_str(s, "%Y-%m-%d")
                 .map_err(|_| bad(name, format!("`{s}` is not a date YYYY-MM-DD")))?,
@@ -434,7 +474,7 @@ impl<'a> Query<'a> {
         Ok(d)
     }
 
-    fn int(
+    pub(crate) fn int(
         &mut self,
         name: &str,
         default: Option<i64>,
@@ -456,7 +496,11 @@ impl<'a> Query<'a> {
         Ok(n)
     }
 
-    fn number(&mut self, name: &str, range: (f64, f64)) -> Result<Option<f64>, ReportError> {
+    pub(crate) fn number(
+        &mut self,
+        name: &str,
+        range: (f64, f64),
+    ) -> Result<Option<f64>, ReportError> {
         let Some(s) = self.raw(name) else {
             return Ok(None);
         };
@@ -473,7 +517,7 @@ impl<'a> Query<'a> {
         Ok(Some(n))
     }
 
-    fn period(&mut self) -> Result<DateRange, ReportError> {
+    pub(crate) fn period(&mut self) -> Result<DateRange, ReportError> {
         let from = self.date("from", None)?;
         let to = self.date("to", None)?;
         if from > to {
@@ -507,77 +551,9 @@ pub fn run(
         values: query,
         used: BTreeMap::new(),
     };
-    let (summary, rows) = match report {
-        ReportName::Attendance => {
-            let month = q.raw("month").ok_or_else(|| bad("month", "is required"))?;
-            let first = Date::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-                .map_err(|_| bad("month", format!("`{month}` is not a month YYYY-MM")))?;
-            q.used
-                .insert("month".into(), first.format("%Y-%m").to_string());
-            let last = cunji_core::rules::attendance::month_days(first.year(), first.month())
-                .last()
-                .unwrap_or(first);
-            let today = q.date("today", Some(today().min(last)))?;
-            parts(attendance_ledger(
-                tx,
-                &scope,
-                first.year(),
-                first.month(),
-                today,
-            )?)
-        }
-        ReportName::VisitCoverage => parts(visit_coverage(tx, &scope, q.period()?)?),
-        ReportName::DutyCompliance => {
-            let d = q.date("date", Some(today()))?;
-            // R5's interval: the county's ⚙ setting for a scope inside one county, DOMAIN's
-            // 60 days for a city (whose counties may differ: pass `interval_days` to choose).
-            let default_interval = match ScopeLevel::County.part_of(&scope.code) {
-                Some(county) => {
-                    crate::settings::effective(tx, Some(county))?
-                        .settings
-                        .rules
-                        .visits
-                        .interval_days
-                }
-                None => cunji_core::rules::visits::VisitConfig::default().interval_days,
-            };
-            let interval = q.int("interval_days", Some(default_interval), (1, 3650))?;
-            parts(duty_compliance(tx, &scope, d, interval)?)
-        }
-        ReportName::NotVisited => {
-            let d = q.date("date", Some(today()))?;
-            let n = q.int("days", None, (30, 90))?;
-            if ![30, 60, 90].contains(&n) {
-                return Err(bad("days", "must be 30, 60 or 90"));
-            }
-            parts(not_visited(tx, &scope, d, n)?)
-        }
-        ReportName::DeliveryGaps => {
-            let d = q.date("date", Some(today()))?;
-            parts(delivery_gaps(tx, &scope, d)?)
-        }
-        ReportName::Satisfaction => {
-            let p = q.period()?;
-            let threshold = q.number("threshold", (0.0, 100.0))?.unwrap_or(90.0) / 100.0;
-            parts(satisfaction(tx, &scope, p, threshold)?)
-        }
-        ReportName::Petitions => parts(petitions(tx, &scope, q.period()?)?),
-        ReportName::StatusChanges => {
-            let p = q.period()?;
-            let line = q
-                .number("poverty_line", (0.0, 1_000_000.0))?
-                .map(|y| Money::from_fen((y * 100.0).round() as i64));
-            parts(status_changes(tx, &scope, p, line)?)
-        }
-        ReportName::Integrity => parts(integrity(tx, &scope, q.period()?)?),
-    };
-    let mut rows = rows;
+    let (summary, mut rows) = report.0.run(tx, &scope, &mut q)?;
     if masking.household_pii {
-        for row in &mut rows {
-            if let Some(serde_json::Value::String(name)) = row.get_mut("head_name") {
-                *name = mask_name(name);
-            }
-        }
+        rows.0.mask_personal(&mask_name);
     }
     let basis = report.time_basis();
     Ok(ReportDocument {
@@ -594,437 +570,6 @@ pub fn run(
         summary,
         rows,
     })
-}
-
-/// A report's summary and rows as JSON.
-fn parts<T: Split>(report: T) -> (serde_json::Value, Vec<serde_json::Value>) {
-    let (summary, rows) = report.split();
-    (
-        serde_json::to_value(summary).unwrap_or_default(),
-        rows.into_iter()
-            .map(|r| serde_json::to_value(r).unwrap_or_default())
-            .collect(),
-    )
-}
-
-trait Split {
-    type S: Serialize;
-    type R: Serialize;
-    fn split(self) -> (Self::S, Vec<Self::R>);
-}
-
-macro_rules! split {
-    ($($t:ty => $s:ty, $r:ty);+ $(;)?) => {$(
-        impl Split for $t {
-            type S = $s;
-            type R = $r;
-            fn split(self) -> ($s, Vec<$r>) {
-                (self.summary, self.rows)
-            }
-        }
-    )+};
-}
-
-split! {
-    LedgerReport => cunji_core::reports::attendance::LedgerSummary, cunji_core::reports::attendance::LedgerRow;
-    CoverageReport => cunji_core::reports::visits::CoverageSummary, cunji_core::reports::visits::CoverageRow;
-    DutyReport => cunji_core::reports::visits::DutySummary, cunji_core::reports::visits::DutyRow;
-    NotVisitedReport => cunji_core::reports::visits::NotVisitedSummary, cunji_core::reports::visits::NotVisitedRow;
-    DeliveryReport => cunji_core::reports::delivery::DeliverySummary, cunji_core::reports::delivery::DeliveryRow;
-    SatisfactionReport => cunji_core::reports::satisfaction::SatisfactionSummary, cunji_core::reports::satisfaction::SatisfactionRow;
-    PetitionReport => cunji_core::reports::petitions::PetitionSummary, cunji_core::reports::petitions::PetitionRow;
-    StatusChangeReport => cunji_core::reports::status_changes::StatusChangeSummary, cunji_core::reports::status_changes::CaseRow;
-    IntegrityReport => cunji_core::reports::visits::IntegritySummary, cunji_core::reports::visits::IntegrityRow;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The reports as library functions.
-
-/// Report 1 for one month, as of `today`.
-pub fn attendance_ledger(
-    tx: &mut dyn Tx,
-    scope: &ReportScope,
-    year: i32,
-    month: u32,
-    today: Date,
-) -> StoreResult<LedgerReport> {
-    let filter = scope.filter();
-    let days: Vec<Date> = cunji_core::rules::attendance::month_days(year, month).collect();
-    let Some(month_range) = days.first().zip(days.last()).map(|(from, to)| DateRange {
-        from: *from,
-        to: *to,
-    }) else {
-        return Ok(cunji_core::reports::attendance::ledger(
-            &AttendanceFacts::default(),
-            year,
-            month,
-            today,
-            &AttendanceConfig::default(),
-        ));
-    };
-    let villages = facts::villages(tx, filter)?;
-    let seats = facts::team_seats(tx, filter)?;
-    let cadres: std::collections::HashSet<&str> =
-        seats.iter().map(|s| s.cadre_id.as_str()).collect();
-    let mut f = AttendanceFacts {
-        village_names: facts::village_names(&villages),
-        ..AttendanceFacts::default()
-    };
-    // Only this month's check-ins make its day statuses (the range is read from SQL; the
-    // check below keeps the rule in one place should the range be widened).
-    for c in facts::checkins(tx, filter, Some(month_range))? {
-        if !cadres.contains(c.cadre_id.as_str()) || c.date.year() != year || c.date.month() != month
-        {
-            continue;
-        }
-        let inside = villages
-            .get(&c.village_code)
-            .is_some_and(|v| v.fence.contains(&c.geo));
-        f.checkins
-            .entry(c.cadre_id.clone())
-            .or_default()
-            .push(CheckInFact {
-                date: c.date,
-                time: c.time,
-                inside_geofence: inside,
-                mock: c.mock,
-                clock_drift_s: None,
-            });
-    }
-    for (cadre, l) in facts::leaves(tx, filter)? {
-        f.leaves.entry(cadre).or_default().push(l);
-    }
-    // The ledger reads only the month's logs (R16).
-    for (cadre, date, reviewed) in facts::work_logs(tx, filter, Some(month_range))? {
-        f.logs.entry(cadre).or_default().push((date, reviewed));
-    }
-    for (cadre, d) in facts::inspection_absences(tx, filter)? {
-        f.inspection_absences.entry(cadre).or_default().push(d);
-    }
-    // The names of the scope's team cadres only, each read by id: the city's cadre list
-    // (80,000 at scale 1, mostly pairing cadres) is not the county ledger's to read.
-    for id in &cadres {
-        if let Some(name) = facts::cadre_name(tx, id)? {
-            f.cadre_names.insert(id.to_string(), name);
-        }
-    }
-    // Each county's ⚙ settings (R1's required days, R2's window…) for its own villages.
-    let mut by_county: HashMap<String, AttendanceConfig> = HashMap::new();
-    for s in &seats {
-        if let Some(county) = ScopeLevel::County.part_of(&s.village_code)
-            && !by_county.contains_key(county)
-        {
-            let settings = crate::settings::effective(tx, Some(county))?;
-            by_county.insert(county.to_string(), settings.settings.rules.attendance);
-        }
-    }
-    f.seats = seats;
-    let default = AttendanceConfig::default();
-    Ok(cunji_core::reports::attendance::ledger_by_village(
-        &f,
-        year,
-        month,
-        today,
-        &|village| {
-            ScopeLevel::County
-                .part_of(village)
-                .and_then(|c| by_county.get(c))
-                .unwrap_or(&default)
-        },
-    ))
-}
-
-/// The facts reports 2–4 and 9 share.
-pub fn visit_facts(tx: &mut dyn Tx, scope: &ReportScope) -> StoreResult<VisitFacts> {
-    let filter = scope.filter();
-    let villages = facts::villages(tx, filter)?;
-    Ok(VisitFacts {
-        households: facts::households(tx, filter)?,
-        status_changes: facts::status_events(tx, filter)?,
-        assignments: facts::assignments(tx, filter)?,
-        visits: facts::visits(tx, filter, None, true)?,
-        checkins: facts::checkin_points(&facts::checkins(tx, filter, None)?),
-        cadres: facts::cadres(tx)?,
-        villages: facts::village_names(&villages),
-        inspection_checks: facts::inspection_checks(tx, filter)?,
-    })
-}
-
-/// The facts report 2 reads: [`visit_facts`] without what coverage does not look at (R9's
-/// photo hashes, check-ins and inspections) and with only the visits that started in P
-/// (a visit outside P covers nothing in P).
-pub fn coverage_facts(
-    tx: &mut dyn Tx,
-    scope: &ReportScope,
-    p: DateRange,
-) -> StoreResult<VisitFacts> {
-    let filter = scope.filter();
-    let villages = facts::villages(tx, filter)?;
-    Ok(VisitFacts {
-        households: facts::households(tx, filter)?,
-        status_changes: facts::status_events(tx, filter)?,
-        assignments: facts::assignments(tx, filter)?,
-        visits: facts::visits(tx, filter, Some(p), false)?,
-        checkins: Vec::new(),
-        cadres: facts::cadres(tx)?,
-        villages: facts::village_names(&villages),
-        inspection_checks: Vec::new(),
-    })
-}
-
-/// Report 2 over P.
-pub fn visit_coverage(
-    tx: &mut dyn Tx,
-    scope: &ReportScope,
-    p: DateRange,
-) -> StoreResult<CoverageReport> {
-    let f = coverage_facts(tx, scope, p)?;
-    Ok(cunji_core::reports::visits::coverage(
-        &f,
-        p,
-        &EvidenceConfig::default(),
-    ))
-}
-
-/// Report 3 at D.
-pub fn duty_compliance(
-    tx: &mut dyn Tx,
-    scope: &ReportScope,
-    d: Date,
-    interval_days: i64,
-) -> StoreResult<DutyReport> {
-    let f = visit_facts(tx, scope)?;
-    Ok(cunji_core::reports::visits::duty(
-        &f,
-        d,
-        interval_days,
-        &EvidenceConfig::default(),
-    ))
-}
-
-/// Report 4 at D for N days.
-pub fn not_visited(
-    tx: &mut dyn Tx,
-    scope: &ReportScope,
-    d: Date,
-    n: i64,
-) -> StoreResult<NotVisitedReport> {
-    let f = visit_facts(tx, scope)?;
-    Ok(cunji_core::reports::visits::not_visited(
-        &f,
-        d,
-        n,
-        &EvidenceConfig::default(),
-    ))
-}
-
-/// Report 5 at D.
-pub fn delivery_gaps(tx: &mut dyn Tx, scope: &ReportScope, d: Date) -> StoreResult<DeliveryReport> {
-    let filter = scope.filter();
-    let villages = facts::villages(tx, filter)?;
-    let (deliveries, amounts) = facts::deliveries(tx, filter)?;
-    let f = DeliveryFacts {
-        entitlements: facts::entitlements(tx, filter)?,
-        deliveries,
-        amounts,
-        policy_names: facts::policy_names(tx)?,
-        village_names: facts::village_names(&villages),
-    };
-    Ok(cunji_core::reports::delivery::delivery_gaps(&f, d))
-}
-
-/// Report 6 over P, `threshold` a fraction (0.9).
-pub fn satisfaction(
-    tx: &mut dyn Tx,
-    scope: &ReportScope,
-    p: DateRange,
-    threshold: f64,
-) -> StoreResult<SatisfactionReport> {
-    use cunji_core::domain::codes::{Satisfaction, SurveySource};
-    let filter = scope.filter();
-    let villages = facts::villages(tx, filter)?;
-    let surveys = facts::load(
-        tx,
-        "p_survey",
-        &["household_id", "period", "source", "result", "state"],
-        filter,
-        |r| {
-            r.submitted(4).then_some(())?;
-            let period = cunji_core::domain::survey::Period::parse(&r.s(1)?)?;
-            let end = match period.quarter {
-                None => Date::from_ymd_opt(period.year, 12, 31)?,
-                Some(q) => {
-                    let next = u32::from(q) * 3 + 1;
-                    if next > 12 {
-                        Date::from_ymd_opt(period.year, 12, 31)?
-                    } else {
-                        Date::from_ymd_opt(period.year, next, 1)?.pred_opt()?
-                    }
-                }
-            };
-            Some(SurveyFact {
-                household_id: r.s(0)?,
-                period_end: end,
-                source: r.s(2).as_deref().and_then(SurveySource::from_code)?,
-                result: r.s(3).as_deref().and_then(Satisfaction::from_code)?,
-                received: r.received(),
-            })
-        },
-    )?;
-    let first_secretaries: HashMap<String, String> = facts::team_seats(tx, filter)?
-        .into_iter()
-        .filter(|s| s.is_leader && s.period.contains(p.to))
-        .map(|s| (s.village_code, s.cadre_id))
-        .collect();
-    let f = SatisfactionFacts {
-        households: facts::households(tx, filter)?,
-        status_changes: facts::status_events(tx, filter)?,
-        surveys,
-        village_names: facts::village_names(&villages),
-        first_secretaries,
-    };
-    Ok(cunji_core::reports::satisfaction::satisfaction(
-        &f, p, threshold,
-    ))
-}
-
-/// R15's ⚙ days within which a closed petition gets its 回访.
-pub const RETURN_VISIT_DAYS: i64 = 15;
-
-/// Report 7 over P.
-pub fn petitions(
-    tx: &mut dyn Tx,
-    scope: &ReportScope,
-    p: DateRange,
-) -> StoreResult<PetitionReport> {
-    use cunji_core::domain::codes::{
-        PetitionChannel, PetitionDomain, PetitionStatus, ReturnVisitResult,
-    };
-    let filter = scope.filter();
-    let villages = facts::villages(tx, filter)?;
-    let petitions = facts::load(
-        tx,
-        "p_petition",
-        &[
-            "village_code",
-            "received_date",
-            "channel",
-            "domain",
-            "status",
-            "due_date",
-            "closed_date",
-            "return_visit_date",
-            "return_visit_result",
-            "state",
-        ],
-        filter,
-        |r| {
-            r.submitted(9).then_some(())?;
-            Some(PetitionFact {
-                village_code: r.s(0)?,
-                received_date: r.date(1)?,
-                channel: r.s(2).as_deref().and_then(PetitionChannel::from_code)?,
-                domain: r.s(3).as_deref().and_then(PetitionDomain::from_code)?,
-                status: r.s(4).as_deref().and_then(PetitionStatus::from_code)?,
-                due_date: r.date(5)?,
-                closed_date: r.date(6),
-                return_visit_date: r.date(7),
-                return_visit_result: r.s(8).as_deref().and_then(ReturnVisitResult::from_code),
-            })
-        },
-    )?;
-    let f = PetitionFacts {
-        petitions,
-        village_names: facts::village_names(&villages),
-    };
-    Ok(cunji_core::reports::petitions::petitions(
-        &f,
-        p,
-        RETURN_VISIT_DAYS,
-    ))
-}
-
-/// Report 8 over P; `poverty_line` overrides the default line of every income year.
-pub fn status_changes(
-    tx: &mut dyn Tx,
-    scope: &ReportScope,
-    p: DateRange,
-    poverty_line: Option<Money>,
-) -> StoreResult<StatusChangeReport> {
-    use cunji_core::domain::codes::{StatusChangeResult, StatusChangeStep, StatusChangeType};
-    let filter = scope.filter();
-    let villages = facts::villages(tx, filter)?;
-    let cases = facts::load(
-        tx,
-        "p_status_change",
-        &[
-            "household_id",
-            "change_type",
-            "first_step_date",
-            "current_step",
-            "current_step_date",
-            "result",
-            "income_year",
-            "snapshot_per_capita",
-            "snapshot_flags_ok",
-            "procedure_blockers",
-            "publicity_days",
-            "state",
-        ],
-        filter,
-        |r| {
-            r.live(11).then_some(())?;
-            Some(CaseFact {
-                id: r.id(),
-                village_code: r.doc_village()?,
-                household_id: r.s(0)?,
-                change_type: r.s(1).as_deref().and_then(StatusChangeType::from_code)?,
-                first_step_date: r.date(2),
-                current_step: r.s(3).as_deref().and_then(StatusChangeStep::from_code),
-                current_step_date: r.date(4),
-                result: r.s(5).as_deref().and_then(StatusChangeResult::from_code),
-                income_year: r.i(6)? as i32,
-                snapshot_per_capita: r.i(7).map(Money::from_fen),
-                snapshot_flags_ok: r.b(8),
-                procedure_blockers: r
-                    .s(9)
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect(),
-                publicity_days: r.i(10),
-            })
-        },
-    )?;
-    let head_names = facts::households(tx, filter)?
-        .into_iter()
-        .filter_map(|h| Some((h.id, h.head_name?)))
-        .collect();
-    let f = StatusChangeFacts {
-        cases,
-        head_names,
-        village_names: facts::village_names(&villages),
-    };
-    Ok(cunji_core::reports::status_changes::status_changes(
-        &f,
-        p,
-        |year| poverty_line.unwrap_or_else(|| default_poverty_line(year)),
-    ))
-}
-
-/// Report 9 over P.
-pub fn integrity(
-    tx: &mut dyn Tx,
-    scope: &ReportScope,
-    p: DateRange,
-) -> StoreResult<IntegrityReport> {
-    let f = visit_facts(tx, scope)?;
-    Ok(cunji_core::reports::visits::integrity(
-        &f,
-        p,
-        &EvidenceConfig::default(),
-    ))
 }
 
 #[cfg(test)]
