@@ -1,4 +1,4 @@
-//! Report benchmark (BENCHMARKS.md, issue 5): times the supervisors' reports on a generated
+//! Report benchmark (BENCHMARKS.md): times the supervisors' reports on a generated
 //! database through the real server, over HTTP on loopback, against hand-written SQL over
 //! plain tables built in the same run.
 //!

@@ -43,7 +43,7 @@ impl DateRange {
     }
 }
 
-/// Which clock a report's dates come from (issue 6: device clocks can be wrong).
+/// Which clock a report's dates come from (device clocks can be wrong: DOMAIN §2 envelope, R2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeBasis {

@@ -30,7 +30,7 @@
 //! key from elsewhere): a SQLCipher file whose key is derived from the cadre's PIN ([`key`]).
 //! [`Store::open`] opens an unencrypted file, for tests, benchmarks and tools only.
 //!
-//! Not here: the network. The sync client (issue 3) reads the outbox and applies pulled
+//! Not here: the network. The sync client (`crate::sync`) reads the outbox and applies pulled
 //! changes through [`Store::apply_changes`].
 
 mod app;
