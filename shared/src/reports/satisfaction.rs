@@ -216,10 +216,8 @@ impl ReportRow for SatisfactionRow {
         ],
     };
     const COLUMNS: &'static [Column<Self>] = &[
-        Column::new("village_code", T::String, false, "村代码", "村代码")
-            .show(Show::Text, |r| r.village_code.cell()),
-        Column::new("village_name", T::String, true, "村名", "村名")
-            .show(Show::Text, |r| r.village_name.cell()),
+        Column::village_code(|r| r.village_code.cell()),
+        Column::village_name(|r| r.village_name.cell()),
         Column::new(
             "registered",
             T::Integer,

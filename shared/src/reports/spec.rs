@@ -312,6 +312,39 @@ impl<R> Column<R> {
         }
     }
 
+    /// The village code column most rows open with, exported as text.
+    pub const fn village_code(get: fn(&R) -> Cell<'_>) -> Self {
+        Self::new(
+            "village_code",
+            ColumnType::String,
+            false,
+            "村代码",
+            "村代码",
+        )
+        .show(Show::Text, get)
+    }
+
+    /// The village name beside its code (none for a code the registers do not know).
+    pub const fn village_name(get: fn(&R) -> Cell<'_>) -> Self {
+        Self::new("village_name", ColumnType::String, true, "村名", "村名").show(Show::Text, get)
+    }
+
+    /// The household head's name: exported as text and masked for 组织部 and the city.
+    pub const fn head_name(
+        get: fn(&R) -> Cell<'_>,
+        name: fn(&mut R) -> Option<&mut String>,
+    ) -> Self {
+        Self::new(
+            "head_name",
+            ColumnType::String,
+            true,
+            "户主",
+            "户主 (masked for 组织部 and city)",
+        )
+        .show(Show::Text, get)
+        .personal(name)
+    }
+
     /// The column holds a household's name (masked for some roles).
     pub const fn personal(self, name: fn(&mut R) -> Option<&mut String>) -> Self {
         Column {

@@ -279,19 +279,12 @@ impl ReportRow for CaseRow {
         ),
         Column::new("household_id", T::String, false, "户编号", "户编号")
             .show(Show::Text, |r| r.household_id.cell()),
-        Column::new(
-            "head_name",
-            T::String,
-            true,
-            "户主",
-            "户主 (masked for 组织部 and city)",
-        )
-        .show(Show::Text, |r: &Self| r.head_name.cell())
-        .personal(|r: &mut Self| r.head_name.as_mut()),
-        Column::new("village_code", T::String, false, "村代码", "村代码")
-            .show(Show::Text, |r| r.village_code.cell()),
-        Column::new("village_name", T::String, true, "村名", "村名")
-            .show(Show::Text, |r| r.village_name.cell()),
+        Column::head_name(
+            |r: &Self| r.head_name.cell(),
+            |r: &mut Self| r.head_name.as_mut(),
+        ),
+        Column::village_code(|r| r.village_code.cell()),
+        Column::village_name(|r| r.village_name.cell()),
         Column::new("change_type", T::String, false, "调整类型代码", "type code"),
         Column::new(
             "change_type_label",
