@@ -38,12 +38,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_http::services::ServeDir;
 
-use crate::AppState;
 use crate::accounts::{self, Principal};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::merge::server_actor;
 use crate::reports::{self, Masking, ReportScope, ScopeLevel, mask_name, mask_number};
+use crate::state::AppState;
 use crate::store::TokenRow;
 
 /// The dashboard's page (the API it calls is in the server's endpoint list: `session`,

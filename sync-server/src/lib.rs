@@ -32,7 +32,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < dashboard, http
+//! backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < state < dashboard, http
 
 pub mod accounts;
 pub mod backup;
@@ -48,10 +48,12 @@ pub mod pull;
 pub mod records;
 pub mod reports;
 pub mod settings;
+mod state;
 pub mod store;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+pub use state::AppState;
+
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
@@ -65,91 +67,10 @@ use chrono::{Duration, Utc};
 use cunji_core::sync::protocol::{
     self, LoginRequest, LoginResponse, PushRequest, PushResponse, PushResult,
 };
-use metrics_exporter_prometheus::PrometheusHandle;
 
 use accounts::Principal;
-use config::Config;
 use error::ApiError;
-use store::{Db, DeviceRow, TokenRow};
-
-/// Everything a handler needs; passed in, never global.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Arc<Db>,
-    pub config: Arc<Config>,
-    metrics: Option<PrometheusHandle>,
-    limiter: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
-    /// Password checks running at once. Argon2id takes ~19 MiB and tens of milliseconds of a
-    /// core each: 1,000 sign-ins at once (found by the load test) made 1,000 of them run
-    /// together, and sign-in needs no token, so anyone could. They now queue, cheaply.
-    password_checks: Arc<tokio::sync::Semaphore>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("db", &self.db)
-            .field("config", &self.config)
-            .finish()
-    }
-}
-
-impl AppState {
-    pub fn new(db: Db, config: Config) -> AppState {
-        AppState {
-            db: Arc::new(db),
-            config: Arc::new(config),
-            metrics: None,
-            limiter: Arc::new(Mutex::new(HashMap::new())),
-            password_checks: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            )),
-        }
-    }
-
-    /// Serves `/metrics` from this Prometheus recorder (installed once per process).
-    pub fn with_metrics(mut self, handle: PrometheusHandle) -> AppState {
-        self.metrics = Some(handle);
-        self
-    }
-
-    /// Token bucket per device: `requests_per_minute` sustained, the same as burst.
-    fn allow(&self, device: &str) -> bool {
-        let rate = f64::from(self.config.requests_per_minute.max(1));
-        let mut buckets = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let (tokens, last) = buckets.entry(device.to_string()).or_insert((rate, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate / 60.0).min(rate);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// A turn to check a password: Argon2 is slow and memory-hungry on purpose, so checks
-    /// queue, one per core, whichever endpoint signs in (devices or browsers).
-    async fn password_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
-        self.password_checks
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))
-    }
-
-    /// Runs blocking storage work off the async threads.
-    async fn blocking<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Db) -> Result<R, ApiError> + Send + 'static,
-    ) -> Result<R, ApiError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-    }
-}
+use store::{DeviceRow, TokenRow};
 
 /// The application.
 pub fn router(state: AppState) -> Router {
@@ -235,8 +156,8 @@ fn routes() -> Routes {
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes: over TLS when the config
-/// names a certificate and key ([`Config::tls`]), plain HTTP otherwise (behind a reverse proxy
-/// that terminates TLS).
+/// names a certificate and key ([`config::Config::tls`]), plain HTTP otherwise (behind a
+/// reverse proxy that terminates TLS).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -739,7 +660,9 @@ mod layering {
     /// Each module of `src/` (a file or a folder, the crate root left out) and the other
     /// modules it names as `crate::module` or in `use crate::{a, b}`, comments left out.
     /// The crate root is left out because it is the top: it declares every module and
-    /// holds [`crate::AppState`], which the handlers take.
+    /// builds the router from the handlers. A module naming one of the root's re-exports
+    /// (`crate::AppState` rather than `crate::state::AppState`) fails the check: it would
+    /// hide the dependency.
     fn imports() -> BTreeMap<String, BTreeSet<String>> {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = Vec::new();
@@ -790,6 +713,13 @@ mod layering {
                             .chars()
                             .take_while(|c| c.is_alphanumeric() || *c == '_')
                             .collect();
+                        // `crate::AppState` and the like are the root's re-exports: they hide
+                        // the module the item comes from, so the check could not see it.
+                        assert!(
+                            !name.chars().next().is_some_and(|c| c.is_uppercase()),
+                            "{}: name `crate::{name}` by its module, not the root's re-export",
+                            rel.display()
+                        );
                         let is_module = name.chars().next().is_some_and(|c| c.is_lowercase());
                         if is_module && name != module {
                             deps.insert(name);

@@ -8,10 +8,10 @@ use chrono::Utc;
 use cunji_core::domain::ScopeLevel;
 use cunji_core::rules::{CountySettings, EffectiveSettings};
 
-use crate::AppState;
 use crate::accounts::{Principal, Role};
 use crate::error::ApiError;
 use crate::settings::{county_of, effective};
+use crate::state::AppState;
 use crate::store::{SettingsRow, Tx};
 
 /// Refuses anyone but `county`'s own poverty office and the administrator; then a county the
