@@ -119,7 +119,7 @@ pub(crate) async fn session(
     let resp = state
         .blocking(move |db| {
             db.write(|tx| {
-                let account = crate::authenticate(tx, &req.login, &req.password)?;
+                let account = crate::http::auth::authenticate(tx, &req.login, &req.password)?;
                 let division = if account.division.is_empty() {
                     tx.cadre_villages(&account.login)?.into_iter().next()
                 } else {

@@ -27,12 +27,12 @@
 //!
 //! Modules import downwards only: the store speaks rows and transactions, the domain modules
 //! (accounts, merge, pull, settings, reports) speak the store, and only the HTTP layer
-//! (`http`, and still `dashboard` and this file's handlers) speaks axum and [`error::ApiError`].
+//! (`http`, and still `dashboard`) speaks axum and [`error::ApiError`].
 //! Bottom up, each layer importing only from the layers before it (a unit test reads the
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < state < dashboard, http
+//! backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < state < http < dashboard
 
 pub mod accounts;
 pub mod backup;
@@ -53,24 +53,11 @@ pub mod store;
 
 pub use state::AppState;
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::Router;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use chrono::{Duration, Utc};
-use cunji_core::sync::protocol::{
-    self, LoginRequest, LoginResponse, PushRequest, PushResponse, PushResult,
-};
-
-use accounts::Principal;
-use error::ApiError;
-use store::{DeviceRow, TokenRow};
+use http::auth::login;
+use http::reports::{report_handler, reports_index, supervisor_pull};
+use http::sync::{heads_handler, pull_handler, push, repair_handler};
 
 /// The application.
 pub fn router(state: AppState) -> Router {
@@ -94,7 +81,8 @@ pub fn endpoints() -> Vec<Endpoint> {
 pub struct Endpoint {
     pub method: &'static str,
     pub path: &'static str,
-    /// Whether the handler takes a [`Principal`] (a bearer token); the others are public.
+    /// Whether the handler takes an [`accounts::Principal`] (a bearer token); the others are
+    /// public.
     pub authenticated: bool,
 }
 
@@ -127,8 +115,8 @@ fn routes() -> Routes {
         router: Router::new(),
         list: Vec::new(),
     }
-    .add("GET", "/healthz", false, get(healthz))
-    .add("GET", "/metrics", false, get(metrics))
+    .add("GET", "/healthz", false, get(http::ops::healthz))
+    .add("GET", "/metrics", false, get(http::ops::metrics))
     .add("POST", "/v1/login", false, post(login))
     .add("POST", "/v1/sync/push", true, post(push))
     .add("POST", "/v1/sync/pull", true, post(pull_handler))
@@ -137,7 +125,7 @@ fn routes() -> Routes {
     .add("GET", "/v1/reports", true, get(reports_index))
     .add("GET", "/v1/reports/{name}", true, get(report_handler))
     .add("GET", "/v1/supervisor/pull", true, get(supervisor_pull))
-    .add("GET", "/v1/openapi.json", false, get(openapi))
+    .add("GET", "/v1/openapi.json", false, get(http::ops::openapi))
     .add("POST", "/v1/session", false, post(dashboard::session))
     .add("GET", "/v1/records/{id}", true, get(dashboard::record))
     .add("GET", "/v1/settings", true, get(http::settings::mine))
@@ -173,481 +161,8 @@ pub async fn serve(
                 .with_graceful_shutdown(shutdown)
                 .await
         }
-        Some(tls) => serve_tls(listener, router(state), tls, shutdown).await,
+        Some(tls) => http::tls::serve_tls(listener, router(state), tls, shutdown).await,
     }
-}
-
-/// HTTPS: each accepted connection's TLS handshake and HTTP/1.1 run on their own task; a
-/// failed handshake (an untrusting client, a port scan) ends that connection only. On
-/// `shutdown` the server stops accepting; connections in flight end with the runtime.
-async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    tls: Arc<rustls::ServerConfig>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait, do not spin.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => return Ok(()),
-        };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let stream = match acceptor.accept(tcp).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::info!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-            };
-            let service = hyper_util::service::TowerToHyperService::new(app);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%peer, error = %e, "connection ended");
-            }
-        });
-    }
-}
-
-async fn healthz(State(state): State<AppState>) -> Response {
-    let backend = state.db.backend();
-    match state
-        .blocking(|db| db.read(|tx| tx.max_seq().map_err(ApiError::from)))
-        .await
-    {
-        Ok(seq) => Json(serde_json::json!({ "status": "ok", "backend": backend, "changes": seq }))
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    match &state.metrics {
-        Some(h) => h.render().into_response(),
-        None => (StatusCode::NOT_FOUND, "metrics recorder not installed").into_response(),
-    }
-}
-
-/// Reads a body up to the configured size, as a typed error past it.
-async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, state.config.max_body_bytes)
-        .await
-        .map_err(|_| ApiError::TooLarge)
-}
-
-fn decode<T: serde::de::DeserializeOwned>(state: &AppState, body: &[u8]) -> Result<T, ApiError> {
-    protocol::decode(body, state.config.max_decoded_bytes).map_err(|e| match e {
-        protocol::WireError::TooLarge(_) => ApiError::TooLarge,
-        other => ApiError::Malformed(other.to_string()),
-    })
-}
-
-fn binary<T: serde::Serialize>(message: &T) -> Response {
-    (
-        [(header::CONTENT_TYPE, protocol::CONTENT_TYPE)],
-        protocol::encode(message),
-    )
-        .into_response()
-}
-
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer(&parts.headers).ok_or(ApiError::MissingToken)?;
-        let hash = accounts::token_hash(&token);
-        let principal = state
-            .blocking(move |db| {
-                db.read(|tx| {
-                    let Some(t) = tx.token(&hash)? else {
-                        return Err(ApiError::BadToken);
-                    };
-                    let expired = chrono::DateTime::parse_from_rfc3339(&t.expires_ts)
-                        .map_or(true, |e| e < Utc::now());
-                    if t.revoked || expired {
-                        return Err(ApiError::BadToken);
-                    }
-                    let account = tx.account(&t.login)?.ok_or(ApiError::BadToken)?;
-                    if !account.active {
-                        return Err(ApiError::BadToken);
-                    }
-                    if t.device_id.is_empty() {
-                        // A browser session (dashboard::session): reads only.
-                        return Ok(Principal::web(account));
-                    }
-                    let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
-                    if device.login != account.login {
-                        return Err(ApiError::BadToken);
-                    }
-                    Ok(Principal::new(account, device))
-                })
-            })
-            .await?;
-        let bucket = if principal.is_web() {
-            format!("web:{}", principal.login)
-        } else {
-            principal.device_id.clone()
-        };
-        if !state.allow(&bucket) {
-            metrics::counter!("cunji_rate_limited_total").increment(1);
-            return Err(ApiError::RateLimited);
-        }
-        Ok(principal)
-    }
-}
-
-fn bearer(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ")?.trim();
-    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| token.to_string())
-}
-
-/// The active account `login` if `password` is its password, else `bad_login` (the same for
-/// an unknown login, a wrong password and a disabled account). Hold a
-/// [`AppState::password_permit`] around it.
-pub(crate) fn authenticate(
-    tx: &mut dyn store::Tx,
-    login: &str,
-    password: &str,
-) -> Result<store::Account, ApiError> {
-    let account = tx
-        .account(login)?
-        .filter(|a| a.active)
-        .ok_or(ApiError::BadLogin)?;
-    if !accounts::verify_password(password, &account.password_hash) {
-        return Err(ApiError::BadLogin);
-    }
-    Ok(account)
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %req.login, device = %req.device_id))]
-async fn login(
-    State(state): State<AppState>,
-    Json(req): Json<LoginRequest>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    let actor =
-        hex::decode(&req.actor).map_err(|_| ApiError::Malformed("actor is not hex".into()))?;
-    let public_key = hex::decode(&req.public_key)
-        .map_err(|_| ApiError::Malformed("public_key is not hex".into()))?;
-    if actor.is_empty()
-        || actor.len() > 32
-        || public_key.len() != 32
-        || req.device_id.trim().is_empty()
-    {
-        return Err(ApiError::Malformed(
-            "device_id, actor (1–32 bytes) and a 32-byte public key are required".into(),
-        ));
-    }
-    let ttl = state.config.token_ttl_hours;
-    let _permit = state.password_permit().await?;
-    let resp = state
-        .blocking(move |db| {
-            db.write(|tx| {
-                let account = authenticate(tx, &req.login, &req.password)?;
-                match tx.device(&req.device_id)? {
-                    Some(d)
-                        if d.login != account.login
-                            || d.actor != actor
-                            || d.public_key != public_key =>
-                    {
-                        return Err(ApiError::DeviceConflict);
-                    }
-                    Some(_) => {}
-                    None => {
-                        if tx.device_by_actor(&actor)?.is_some() {
-                            return Err(ApiError::DeviceConflict);
-                        }
-                        tx.put_device(&DeviceRow {
-                            device_id: req.device_id.clone(),
-                            login: account.login.clone(),
-                            actor: actor.clone(),
-                            public_key: public_key.clone(),
-                            registered_ts: Utc::now().to_rfc3339(),
-                        })?;
-                    }
-                }
-                let (token, hash) = accounts::new_token();
-                let expires = Utc::now() + Duration::hours(ttl);
-                tx.put_token(&TokenRow {
-                    hash,
-                    login: account.login.clone(),
-                    device_id: req.device_id.clone(),
-                    expires_ts: expires.to_rfc3339(),
-                    revoked: false,
-                })?;
-                Ok(LoginResponse {
-                    token,
-                    expires_at: expires.to_rfc3339(),
-                    cadre_id: account.login,
-                    role: account.role.code().to_string(),
-                })
-            })
-        })
-        .await?;
-    Ok(Json(resp))
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
-async fn push(
-    State(state): State<AppState>,
-    principal: Principal,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    principal.require_device()?;
-    let started = Instant::now();
-    // Measured when the request's headers arrive, before its body: a slow upload does not
-    // count as drift.
-    let clock_offset = device_clock_offset_ms(&headers, Utc::now());
-    let body = read_body(&state, body).await?;
-    let req: PushRequest = decode(&state, &body)?;
-    if req.items.len() > state.config.max_batch_items {
-        return Err(ApiError::BatchTooLarge(req.items.len()));
-    }
-    let n = req.items.len();
-    let results = state
-        .blocking(move |db| {
-            let now = Utc::now().to_rfc3339();
-            let mut checked = merge::check_batch(&principal, req);
-            checked.device_clock_offset_ms = clock_offset;
-            db.write(|tx| merge::ingest(tx, checked, &now).map_err(ApiError::from))
-        })
-        .await?;
-    let mut counts = [0u64; 4];
-    let results: Vec<PushResult> = results
-        .into_iter()
-        .map(|(hash, outcome)| {
-            let i = match &outcome {
-                protocol::PushOutcome::Accepted => 0,
-                protocol::PushOutcome::Duplicate => 1,
-                protocol::PushOutcome::Held => 2,
-                protocol::PushOutcome::Rejected { .. } => 3,
-            };
-            counts[i] += 1;
-            PushResult { hash, outcome }
-        })
-        .collect();
-    for (i, label) in ["accepted", "duplicate", "held", "rejected"]
-        .iter()
-        .enumerate()
-    {
-        metrics::counter!("cunji_push_changes_total", "outcome" => *label).increment(counts[i]);
-    }
-    metrics::histogram!("cunji_push_seconds").record(started.elapsed().as_secs_f64());
-    tracing::info!(
-        items = n,
-        accepted = counts[0],
-        duplicate = counts[1],
-        held = counts[2],
-        rejected = counts[3],
-        "push"
-    );
-    Ok(binary(&PushResponse {
-        results,
-        device_clock_offset_ms: clock_offset,
-    }))
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
-async fn pull_handler(
-    State(state): State<AppState>,
-    principal: Principal,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    principal.require_device()?;
-    let started = Instant::now();
-    // Returned to the device (it keeps it to warn about its clock, R2); a pull stores nothing.
-    let clock_offset = device_clock_offset_ms(&headers, Utc::now());
-    let body = read_body(&state, body).await?;
-    let req = decode(&state, &body)?;
-    let max = state.config.max_pull_bytes;
-    let resp = state
-        .blocking(move |db| {
-            db.read(|tx| pull::pull(tx, &principal, &req, max).map_err(ApiError::from))
-        })
-        .await?;
-    let resp = protocol::PullResponse {
-        device_clock_offset_ms: clock_offset,
-        ..resp
-    };
-    metrics::histogram!("cunji_pull_seconds").record(started.elapsed().as_secs_f64());
-    Ok(binary(&resp))
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
-async fn repair_handler(
-    State(state): State<AppState>,
-    principal: Principal,
-    body: Body,
-) -> Result<Response, ApiError> {
-    principal.require_device()?;
-    let body = read_body(&state, body).await?;
-    let req: protocol::RepairRequest = decode(&state, &body)?;
-    // A message automerge would crash on is refused before it reaches a document.
-    for m in &req.docs {
-        if let Some(bytes) = &m.message {
-            protocol::decode_sync_message(bytes)
-                .map_err(|e| ApiError::Malformed(format!("{}: {e}", m.doc_id)))?;
-        }
-    }
-    let resp = state
-        .blocking(move |db| {
-            db.write(|tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))
-        })
-        .await?;
-    Ok(binary(&resp))
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
-async fn heads_handler(
-    State(state): State<AppState>,
-    principal: Principal,
-    body: Body,
-) -> Result<Response, ApiError> {
-    principal.require_device()?;
-    let body = read_body(&state, body).await?;
-    let req = decode(&state, &body)?;
-    let resp = state
-        .blocking(move |db| db.read(|tx| pull::heads(tx, &principal, &req).map_err(ApiError::from)))
-        .await?;
-    Ok(binary(&resp))
-}
-
-/// The device's clock minus the server's, in ms, from the device-time header; `None` when
-/// absent or unreadable.
-fn device_clock_offset_ms(headers: &HeaderMap, server_now: chrono::DateTime<Utc>) -> Option<i64> {
-    let text = headers.get(protocol::DEVICE_TIME_HEADER)?.to_str().ok()?;
-    let device = chrono::DateTime::parse_from_rfc3339(text).ok()?;
-    Some((device.with_timezone(&Utc) - server_now).num_milliseconds())
-}
-
-async fn openapi() -> Json<serde_json::Value> {
-    Json(openapi::document())
-}
-
-/// The reports and their parameters, for a dashboard to build its forms from.
-async fn reports_index(_principal: Principal) -> Json<serde_json::Value> {
-    let list: Vec<serde_json::Value> = reports::ReportName::ALL
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "report": r.path(),
-                "number": r.number(),
-                "title": r.title_zh(),
-                "path": format!("/v1/reports/{}", r.path()),
-                "time_basis": r.time_basis(),
-                "params": r.params(),
-                "columns": reports::export::columns(*r)
-                    .iter()
-                    .map(|(key, title, show)| {
-                        serde_json::json!({ "key": key, "title": title, "show": show.code() })
-                    })
-                    .collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Json(serde_json::json!({ "reports": list }))
-}
-
-type QueryMap = std::collections::BTreeMap<String, String>;
-
-fn query_of(
-    q: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
-) -> Result<QueryMap, ApiError> {
-    q.map(|q| q.0)
-        .map_err(|e| ApiError::Malformed(format!("query string: {e}")))
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, report = %name))]
-async fn report_handler(
-    State(state): State<AppState>,
-    principal: Principal,
-    axum::extract::Path(name): axum::extract::Path<String>,
-    headers: HeaderMap,
-    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let report: reports::ReportName = name.parse()?;
-    let query = query_of(query)?;
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let format =
-        reports::export::negotiate(query.get("format").map(|s| s.as_str()), accept.as_deref())?;
-    let started = Instant::now();
-    let doc = state
-        .blocking(move |db| {
-            db.read(|tx| reports::run(tx, &principal, report, &query).map_err(ApiError::from))
-        })
-        .await?;
-    metrics::histogram!("cunji_report_seconds", "report" => report.path())
-        .record(started.elapsed().as_secs_f64());
-    let file = |ext: &str| {
-        format!(
-            "attachment; filename=\"{}-{}.{ext}\"",
-            report.path(),
-            doc.scope.replace(':', "-")
-        )
-    };
-    Ok(match format {
-        reports::export::Format::Json => Json(doc).into_response(),
-        reports::export::Format::Csv => {
-            let body = reports::export::csv(report, &doc)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            (
-                [
-                    (header::CONTENT_TYPE, reports::export::CSV.to_string()),
-                    (header::CONTENT_DISPOSITION, file("csv")),
-                ],
-                body,
-            )
-                .into_response()
-        }
-        reports::export::Format::Xlsx => {
-            let body = reports::export::xlsx(report, &doc)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            (
-                [
-                    (header::CONTENT_TYPE, reports::export::XLSX.to_string()),
-                    (header::CONTENT_DISPOSITION, file("xlsx")),
-                ],
-                body,
-            )
-                .into_response()
-        }
-    })
-}
-
-#[tracing::instrument(skip_all, err, fields(login = %principal.login))]
-async fn supervisor_pull(
-    State(state): State<AppState>,
-    principal: Principal,
-    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<reports::supervise::PullPage>, ApiError> {
-    let query = query_of(query)?;
-    let page = state
-        .blocking(move |db| {
-            db.read(|tx| reports::supervise::pull(tx, &principal, &query).map_err(ApiError::from))
-        })
-        .await?;
-    Ok(Json(page))
 }
 
 /// The layering check of the module docs: the modules' `crate::` imports form no circle.

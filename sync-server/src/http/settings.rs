@@ -80,7 +80,7 @@ pub(crate) async fn put_county(
     Path(code): Path<String>,
     body: Body,
 ) -> Result<Json<EffectiveSettings>, ApiError> {
-    let body = crate::read_body(&state, body).await?;
+    let body = super::read_body(&state, body).await?;
     let settings =
         state
             .blocking(move |db| {

@@ -1,0 +1,123 @@
+//! The supervisors' endpoints: `GET /v1/reports` (the list), `GET /v1/reports/{name}` (one
+//! report as JSON, CSV or xlsx, see [`crate::reports`]) and `GET /v1/supervisor/pull` (a
+//! scope's projection rows by cursor, [`crate::reports::supervise`]).
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::accounts::Principal;
+use crate::error::ApiError;
+use crate::reports;
+use crate::state::AppState;
+
+/// The reports and their parameters, for a dashboard to build its forms from.
+pub(crate) async fn reports_index(_principal: Principal) -> Json<serde_json::Value> {
+    let list: Vec<serde_json::Value> = reports::ReportName::ALL
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "report": r.path(),
+                "number": r.number(),
+                "title": r.title_zh(),
+                "path": format!("/v1/reports/{}", r.path()),
+                "time_basis": r.time_basis(),
+                "params": r.params(),
+                "columns": reports::export::columns(*r)
+                    .iter()
+                    .map(|(key, title, show)| {
+                        serde_json::json!({ "key": key, "title": title, "show": show.code() })
+                    })
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "reports": list }))
+}
+
+type QueryMap = std::collections::BTreeMap<String, String>;
+
+fn query_of(
+    q: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+) -> Result<QueryMap, ApiError> {
+    q.map(|q| q.0)
+        .map_err(|e| ApiError::Malformed(format!("query string: {e}")))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, report = %name))]
+pub(crate) async fn report_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let report: reports::ReportName = name.parse()?;
+    let query = query_of(query)?;
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let format =
+        reports::export::negotiate(query.get("format").map(|s| s.as_str()), accept.as_deref())?;
+    let started = Instant::now();
+    let doc = state
+        .blocking(move |db| {
+            db.read(|tx| reports::run(tx, &principal, report, &query).map_err(ApiError::from))
+        })
+        .await?;
+    metrics::histogram!("cunji_report_seconds", "report" => report.path())
+        .record(started.elapsed().as_secs_f64());
+    let file = |ext: &str| {
+        format!(
+            "attachment; filename=\"{}-{}.{ext}\"",
+            report.path(),
+            doc.scope.replace(':', "-")
+        )
+    };
+    Ok(match format {
+        reports::export::Format::Json => Json(doc).into_response(),
+        reports::export::Format::Csv => {
+            let body = reports::export::csv(report, &doc)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            (
+                [
+                    (header::CONTENT_TYPE, reports::export::CSV.to_string()),
+                    (header::CONTENT_DISPOSITION, file("csv")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        reports::export::Format::Xlsx => {
+            let body = reports::export::xlsx(report, &doc)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            (
+                [
+                    (header::CONTENT_TYPE, reports::export::XLSX.to_string()),
+                    (header::CONTENT_DISPOSITION, file("xlsx")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+    })
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login))]
+pub(crate) async fn supervisor_pull(
+    State(state): State<AppState>,
+    principal: Principal,
+    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<reports::supervise::PullPage>, ApiError> {
+    let query = query_of(query)?;
+    let page = state
+        .blocking(move |db| {
+            db.read(|tx| reports::supervise::pull(tx, &principal, &query).map_err(ApiError::from))
+        })
+        .await?;
+    Ok(Json(page))
+}

@@ -1,0 +1,172 @@
+//! The sync endpoints (`POST /v1/sync/push`, `/pull`, `/repair`, `/heads`, described in
+//! [`crate::merge`] and [`crate::pull`]): their `brotli(postcard)` bodies decoded and encoded,
+//! the batch limit, the device's clock offset, and the push and pull metrics.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use cunji_core::sync::protocol::{self, PushRequest, PushResponse, PushResult};
+
+use super::read_body;
+use crate::accounts::Principal;
+use crate::error::ApiError;
+use crate::merge;
+use crate::pull;
+use crate::state::AppState;
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+pub(crate) async fn push(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    principal.require_device()?;
+    let started = Instant::now();
+    // Measured when the request's headers arrive, before its body: a slow upload does not
+    // count as drift.
+    let clock_offset = device_clock_offset_ms(&headers, Utc::now());
+    let body = read_body(&state, body).await?;
+    let req: PushRequest = decode(&state, &body)?;
+    if req.items.len() > state.config.max_batch_items {
+        return Err(ApiError::BatchTooLarge(req.items.len()));
+    }
+    let n = req.items.len();
+    let results = state
+        .blocking(move |db| {
+            let now = Utc::now().to_rfc3339();
+            let mut checked = merge::check_batch(&principal, req);
+            checked.device_clock_offset_ms = clock_offset;
+            db.write(|tx| merge::ingest(tx, checked, &now).map_err(ApiError::from))
+        })
+        .await?;
+    let mut counts = [0u64; 4];
+    let results: Vec<PushResult> = results
+        .into_iter()
+        .map(|(hash, outcome)| {
+            let i = match &outcome {
+                protocol::PushOutcome::Accepted => 0,
+                protocol::PushOutcome::Duplicate => 1,
+                protocol::PushOutcome::Held => 2,
+                protocol::PushOutcome::Rejected { .. } => 3,
+            };
+            counts[i] += 1;
+            PushResult { hash, outcome }
+        })
+        .collect();
+    for (i, label) in ["accepted", "duplicate", "held", "rejected"]
+        .iter()
+        .enumerate()
+    {
+        metrics::counter!("cunji_push_changes_total", "outcome" => *label).increment(counts[i]);
+    }
+    metrics::histogram!("cunji_push_seconds").record(started.elapsed().as_secs_f64());
+    tracing::info!(
+        items = n,
+        accepted = counts[0],
+        duplicate = counts[1],
+        held = counts[2],
+        rejected = counts[3],
+        "push"
+    );
+    Ok(binary(&PushResponse {
+        results,
+        device_clock_offset_ms: clock_offset,
+    }))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+pub(crate) async fn pull_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    principal.require_device()?;
+    let started = Instant::now();
+    // Returned to the device (it keeps it to warn about its clock, R2); a pull stores nothing.
+    let clock_offset = device_clock_offset_ms(&headers, Utc::now());
+    let body = read_body(&state, body).await?;
+    let req = decode(&state, &body)?;
+    let max = state.config.max_pull_bytes;
+    let resp = state
+        .blocking(move |db| {
+            db.read(|tx| pull::pull(tx, &principal, &req, max).map_err(ApiError::from))
+        })
+        .await?;
+    let resp = protocol::PullResponse {
+        device_clock_offset_ms: clock_offset,
+        ..resp
+    };
+    metrics::histogram!("cunji_pull_seconds").record(started.elapsed().as_secs_f64());
+    Ok(binary(&resp))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+pub(crate) async fn repair_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    principal.require_device()?;
+    let body = read_body(&state, body).await?;
+    let req: protocol::RepairRequest = decode(&state, &body)?;
+    // A message automerge would crash on is refused before it reaches a document.
+    for m in &req.docs {
+        if let Some(bytes) = &m.message {
+            protocol::decode_sync_message(bytes)
+                .map_err(|e| ApiError::Malformed(format!("{}: {e}", m.doc_id)))?;
+        }
+    }
+    let resp = state
+        .blocking(move |db| {
+            db.write(|tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))
+        })
+        .await?;
+    Ok(binary(&resp))
+}
+
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+pub(crate) async fn heads_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    principal.require_device()?;
+    let body = read_body(&state, body).await?;
+    let req = decode(&state, &body)?;
+    let resp = state
+        .blocking(move |db| db.read(|tx| pull::heads(tx, &principal, &req).map_err(ApiError::from)))
+        .await?;
+    Ok(binary(&resp))
+}
+
+/// The device's clock minus the server's, in ms, from the device-time header; `None` when
+/// absent or unreadable.
+fn device_clock_offset_ms(headers: &HeaderMap, server_now: chrono::DateTime<Utc>) -> Option<i64> {
+    let text = headers.get(protocol::DEVICE_TIME_HEADER)?.to_str().ok()?;
+    let device = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    Some((device.with_timezone(&Utc) - server_now).num_milliseconds())
+}
+
+/// A sync message from a request body: `too_large` past the decoded-size limit, `malformed`
+/// if it is not one.
+fn decode<T: serde::de::DeserializeOwned>(state: &AppState, body: &[u8]) -> Result<T, ApiError> {
+    protocol::decode(body, state.config.max_decoded_bytes).map_err(|e| match e {
+        protocol::WireError::TooLarge(_) => ApiError::TooLarge,
+        other => ApiError::Malformed(other.to_string()),
+    })
+}
+
+/// A sync message as a response.
+fn binary<T: serde::Serialize>(message: &T) -> Response {
+    (
+        [(header::CONTENT_TYPE, protocol::CONTENT_TYPE)],
+        protocol::encode(message),
+    )
+        .into_response()
+}
