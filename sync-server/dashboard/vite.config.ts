@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
 
-// Served by the sync server under /dashboard/ (see sync-server/src/dashboard.rs).
+// Served by the sync server under /dashboard/ (see sync-server/src/http/dashboard.rs).
 export default defineConfig({
   base: '/dashboard/',
   plugins: [vue()],

@@ -17,27 +17,30 @@
 //!   masked for the caller ([`reports::supervise`]);
 //! - `GET /v1/settings` (a device's county's ⚙ settings) and `GET`/`PUT
 //!   /v1/settings/county/{code}` (the county poverty office's): see [`settings`];
+//! - `POST /v1/session` (a browser's sign-in), `GET /v1/records/{id}` (one record and its
+//!   history) and the page under `/dashboard/`: the supervisors' dashboard;
 //! - `GET /v1/openapi.json`: the OpenAPI 3 description of the JSON API (no sign-in needed);
 //! - `GET /healthz`, `GET /metrics` (Prometheus).
 //!
-//! Every request is authenticated by its token except login, health and metrics; errors are
-//! [`error::ApiError`]s with a stable code and a message in Chinese and English.
+//! Every request is authenticated by its token except the sign-ins (login, session), health,
+//! metrics, the OpenAPI document and the dashboard's page; errors are [`error::ApiError`]s with
+//! a stable code and a message in Chinese and English.
 //!
 //! ## Layers
 //!
 //! Modules import downwards only: the store speaks rows and transactions, the domain modules
-//! (accounts, merge, pull, settings, reports) speak the store, and only the HTTP layer
-//! (`http`, and still `dashboard`) speaks axum and [`error::ApiError`].
+//! (accounts, merge, pull, settings, reports) speak the store, `error` turns their errors into
+//! [`error::ApiError`] responses, `state` holds the [`AppState`] every handler is given, and
+//! only the HTTP layer (`http`: the extractors and handlers, one file per area) takes requests.
 //! Bottom up, each layer importing only from the layers before it (a unit test reads the
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < state < http < dashboard
+//! backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < state < http
 
 pub mod accounts;
 pub mod backup;
 pub mod config;
-pub mod dashboard;
 pub mod error;
 pub mod generate;
 pub mod handover;
@@ -63,7 +66,7 @@ use http::sync::{heads_handler, pull_handler, push, repair_handler};
 pub fn router(state: AppState) -> Router {
     routes()
         .router
-        .merge(dashboard::static_routes(&state.config))
+        .merge(http::dashboard::static_routes(&state.config))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -126,8 +129,13 @@ fn routes() -> Routes {
     .add("GET", "/v1/reports/{name}", true, get(report_handler))
     .add("GET", "/v1/supervisor/pull", true, get(supervisor_pull))
     .add("GET", "/v1/openapi.json", false, get(http::ops::openapi))
-    .add("POST", "/v1/session", false, post(dashboard::session))
-    .add("GET", "/v1/records/{id}", true, get(dashboard::record))
+    .add("POST", "/v1/session", false, post(http::dashboard::session))
+    .add(
+        "GET",
+        "/v1/records/{id}",
+        true,
+        get(http::dashboard::record),
+    )
     .add("GET", "/v1/settings", true, get(http::settings::mine))
     .add(
         "GET",

@@ -9,10 +9,10 @@
 //! - [`sync`]: `POST /v1/sync/push`, `/pull`, `/repair`, `/heads` and their binary bodies;
 //! - [`reports`]: `GET /v1/reports`, `/v1/reports/{name}` and `/v1/supervisor/pull`;
 //! - [`settings`]: `GET /v1/settings` and `GET`/`PUT /v1/settings/county/{code}`;
+//! - [`dashboard`]: the supervisors' dashboard page under `/dashboard/`, `POST /v1/session`
+//!   (browser sign-in) and `GET /v1/records/{id}` (one record and its history, masked);
 //! - [`ops`]: `GET /healthz`, `GET /metrics` and `GET /v1/openapi.json`;
 //! - [`tls`]: the HTTPS accept loop.
-//!
-//! Not here yet: the dashboard's page, browser sessions and record view, in `dashboard.rs`.
 
 use axum::body::{Body, Bytes};
 
@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(crate) mod auth;
+pub(crate) mod dashboard;
 pub(crate) mod ops;
 pub(crate) mod reports;
 pub(crate) mod settings;

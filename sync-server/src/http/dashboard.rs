@@ -119,7 +119,7 @@ pub(crate) async fn session(
     let resp = state
         .blocking(move |db| {
             db.write(|tx| {
-                let account = crate::http::auth::authenticate(tx, &req.login, &req.password)?;
+                let account = super::auth::authenticate(tx, &req.login, &req.password)?;
                 let division = if account.division.is_empty() {
                     tx.cadre_villages(&account.login)?.into_iter().next()
                 } else {
@@ -336,7 +336,8 @@ pub fn mask_json(value: &mut Value, masking: Masking, household: bool) {
 }
 
 /// The dashboard's `src/divisions.ts`: the division levels and their code lengths, from
-/// [`cunji_core::domain::ScopeLevel`].
+/// [`cunji_core::domain::ScopeLevel`]. Only its unit test calls it, to check or rewrite the file.
+#[cfg(test)]
 pub fn divisions_ts() -> String {
     use cunji_core::domain::ScopeLevel;
     let quoted: Vec<String> = ScopeLevel::ALL
