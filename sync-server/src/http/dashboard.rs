@@ -17,7 +17,7 @@
 //!   to read a masked number.
 //!
 //! - `dashboard/src/divisions.ts` is generated from the core's
-//!   [`ScopeLevel`](cunji_core::domain::ScopeLevel) ([`divisions_ts`]; a unit test fails when the
+//!   [`ScopeLevel`](cunji_core::domain::ScopeLevel) (`divisions_ts`; a unit test fails when the
 //!   committed file differs), so the page's division levels and code lengths are not a second
 //!   copy.
 //!
