@@ -36,9 +36,10 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < state < http
+//! api, backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < state < http
 
 pub mod accounts;
+pub mod api;
 pub mod backup;
 pub mod config;
 pub mod error;

@@ -7,16 +7,43 @@
 //! responses, both ways, so the document cannot drift from the server unnoticed.
 //!
 //! The county settings endpoints ([`crate::settings`]) are described here too; a unit test
-//! keeps their schema's fields equal to `CountySettings`'.
+//! keeps their schema's fields equal to `CountySettings`'. The browser session, the report
+//! list and the record view have their schemas derived from the structs the handlers
+//! serialise ([`schemars`]); `tests/tests/api_schemas.rs` checks real answers against them.
 //!
 //! Not here: the devices' binary sync endpoints (`/v1/sync/*`, brotli(postcard) bodies, see
 //! [`cunji_core::sync::protocol`]), listed only by name.
 
 use cunji_core::reports::spec::{ColumnType, Field};
+use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
+use crate::api::{RecordView, SessionRequest, SessionResponse};
 use crate::reports::ReportName;
 use crate::reports::export::{CSV, XLSX};
+use crate::reports::list::{ReportList, time_basis_codes};
+
+/// The schemas of the API's own JSON types, derived from the structs the handlers serialise
+/// (OpenAPI 3.0 flavour, as serialised: an `Option` is a required, nullable field), added to
+/// `schemas`; returns the references to the request and response types.
+struct Derived {
+    session_request: Value,
+    session: Value,
+    record: Value,
+    report_list: Value,
+}
+
+fn derived(schemas: &mut serde_json::Map<String, Value>) -> Derived {
+    let mut generator = SchemaSettings::openapi3().for_serialize().into_generator();
+    let derived = Derived {
+        session_request: generator.subschema_for::<SessionRequest>().to_value(),
+        session: generator.subschema_for::<SessionResponse>().to_value(),
+        record: generator.subschema_for::<RecordView>().to_value(),
+        report_list: generator.subschema_for::<ReportList>().to_value(),
+    };
+    schemas.extend(generator.take_definitions(true));
+    derived
+}
 
 /// An object schema from field declarations (a row's columns or a summary's fields, from the
 /// report's spec).
@@ -164,7 +191,7 @@ pub fn document() -> Value {
             "title": {"type": "string", "description": "Chinese title"},
             "scope": {"type": "string", "description": "<level>:<code>"},
             "params": {"type": "object", "additionalProperties": {"type": "string"}, "description": "parameters used, defaults filled in"},
-            "time_basis": {"type": "string", "enum": ["device_event_time", "record_dates", "device_event_and_server_received"], "description": "which clock the report's dates come from"},
+            "time_basis": {"type": "string", "enum": time_basis_codes(), "description": "which clock the report's dates come from"},
             "time_basis_note": {"type": "string"},
             "time_basis_note_en": {"type": "string"},
             "generated_at": {"type": "string", "format": "date-time"},
@@ -234,12 +261,38 @@ pub fn document() -> Value {
                 }}}
         }
     }));
-    paths.insert("/v1/reports".into(), json!({"get": {
-        "tags": ["reports"], "summary": "The reports, their parameters and time bases",
-        "operationId": "listReports", "security": [{"bearer": []}],
-        "responses": {"200": {"description": "{reports: [{report, number, title, path, time_basis, params: [{name, required, kind, description}]}]}",
-            "content": {"application/json": {"schema": {"type": "object"}}}},
-            "401": error_response("sign in first")}
+    let types = derived(&mut schemas);
+    paths.insert(
+        "/v1/reports".into(),
+        json!({"get": {
+            "tags": ["reports"], "summary": "The reports, their parameters, time bases and columns",
+            "operationId": "listReports", "security": [{"bearer": []}],
+            "responses": {"200": {"description": "every report, in DOMAIN §4's order",
+                "content": {"application/json": {"schema": types.report_list}}},
+                "401": error_response("missing_token / bad_token: sign in again")}
+        }}),
+    );
+    paths.insert("/v1/session".into(), json!({"post": {
+        "tags": ["auth"], "summary": "Sign in from a browser (no device); returns a read-only bearer token",
+        "description": "The token reads reports, the supervisors' pull and records for web_session_hours; the sync endpoints refuse it (device_required).",
+        "operationId": "session",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": types.session_request}}},
+        "responses": {"200": {"description": "the session",
+            "content": {"application/json": {"schema": types.session}}},
+            "400": error_response("malformed: the body is not a login and password"),
+            "401": error_response("bad_login: wrong login or password"),
+            "429": error_response("rate_limited")}
+    }}));
+    paths.insert("/v1/records/{id}".into(), json!({"get": {
+        "tags": ["supervisors"], "summary": "One record with its edit history, masked for the caller",
+        "description": "Readable when the caller may read the record's village (the reports' rule); reference data (no village) by every signed-in account.",
+        "operationId": "record", "security": [{"bearer": []}],
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the record's document id"}],
+        "responses": {"200": {"description": "the record",
+            "content": {"application/json": {"schema": types.record}}},
+            "401": error_response("missing_token / bad_token: sign in again"),
+            "403": error_response("out_of_scope: the account may not read the record's village"),
+            "404": error_response("not_found: no such record")}
     }}));
     let mut pull_responses = errors();
     pull_responses["200"] = json!({"description": "a page of records changed after the cursor",
@@ -278,7 +331,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Cunji 村记 sync server",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Supervisors' reports (DOMAIN §4) and pulls, and the counties' ⚙ settings. Every request but login and this document needs `Authorization: Bearer <token>` from /v1/login. Errors are {code, message, message_en}. The devices' sync endpoints (/v1/sync/push, pull, heads, repair) carry brotli(postcard) bodies and are not described here."
+            "description": "Supervisors' reports (DOMAIN §4) and pulls, and the counties' ⚙ settings. Every request but sign-in and this document needs `Authorization: Bearer <token>` from /v1/login (a device) or /v1/session (a browser). Errors are {code, message, message_en}. The devices' sync endpoints (/v1/sync/push, pull, heads, repair) carry brotli(postcard) bodies and are not described here."
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -134,6 +134,9 @@ pub enum Show {
 }
 
 impl Show {
+    /// Every way of showing a value.
+    pub const ALL: [Show; 4] = [Show::Text, Show::Number, Show::Rate, Show::YesNo];
+
     /// How the report list names it (`text`, `number`, `rate`, `yes_no`).
     pub fn code(self) -> &'static str {
         match self {

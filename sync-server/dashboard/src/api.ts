@@ -2,71 +2,31 @@
 // Every failure becomes an ApiError carrying the server's stable code and its messages, so a
 // screen can say what went wrong and what to do next.
 //
-// The types the OpenAPI document describes come from src/openapi.ts, generated from
-// sync-server/openapi.json (`npm run gen:api`; `npm run check:api` fails when it is stale).
-// Session, ReportInfo and RecordView are written here because the document does not describe
-// POST /v1/session, GET /v1/records/{id} or the entries of GET /v1/reports yet.
+// Every type of the server's answers comes from src/openapi.ts, generated from
+// sync-server/openapi.json (`npm run gen:api`; `npm run check:api` fails when it is stale),
+// whose schemas the server derives from the structs it serialises.
 
 import type { components } from './openapi'
 
-export interface Session {
-  token: string
-  expires_at: string
-  login: string
-  name: string
-  role: string
-  /** The account's division code (its digits per level: `CODE_LEN` in ./divisions). */
-  division: string | null
-}
+type Schemas = components['schemas']
 
-export interface ParamSpec {
-  name: string
-  required: boolean
-  kind: string
-  description: string
-}
+/** A browser session (POST /v1/session). */
+export type Session = Schemas['SessionResponse']
 
-export interface Column {
-  key: string
-  title: string
-  show: 'text' | 'number' | 'rate' | 'yes_no'
-}
+/** One report of the list (GET /v1/reports): its parameters and its columns. */
+export type ReportInfo = Schemas['ReportInfo']
 
-export interface ReportInfo {
-  report: string
-  number: number
-  title: string
-  path: string
-  time_basis: string
-  params: ParamSpec[]
-  columns: Column[]
-}
+/** One column of a report's table. */
+export type Column = Schemas['ReportColumn']
 
-/** A report as the server answers it (generated from the OpenAPI document). */
-export type ReportDocument = components['schemas']['ReportDocument']
+/** A report as the server answers it. */
+export type ReportDocument = Schemas['ReportDocument']
 
-/** The body of every failure (generated from the OpenAPI document). */
-export type ErrorBody = components['schemas']['Error']
+/** The body of every failure. */
+export type ErrorBody = Schemas['Error']
 
-export interface HistoryEntry {
-  field: string
-  old: unknown
-  new: unknown
-  cadre_id: string | null
-  device_id: string | null
-  at: string | null
-  reason: string | null
-}
-
-export interface RecordView {
-  id: string
-  kind: string
-  scope: string
-  record: Record<string, unknown>
-  meta: Record<string, unknown>
-  history: HistoryEntry[]
-  masked: string[]
-}
+/** One record with its edit history (GET /v1/records/{id}). */
+export type RecordView = Schemas['RecordView']
 
 export class ApiError extends Error {
   constructor(
@@ -160,7 +120,7 @@ export class Api {
     return (await resp.json()) as T
   }
 
-  reports(): Promise<{ reports: ReportInfo[] }> {
+  reports(): Promise<Schemas['ReportList']> {
     return this.json('/v1/reports')
   }
 

@@ -38,6 +38,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/records/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One record with its edit history, masked for the caller
+         * @description Readable when the caller may read the record's village (the reports' rule); reference data (no village) by every signed-in account.
+         */
+        get: operations["record"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports": {
         parameters: {
             query?: never;
@@ -45,7 +65,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The reports, their parameters and time bases */
+        /** The reports, their parameters, time bases and columns */
         get: operations["listReports"];
         put?: never;
         post?: never;
@@ -229,6 +249,26 @@ export interface paths {
         get: operations["reportVisitCoverage"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in from a browser (no device); returns a read-only bearer token
+         * @description The token reads reports, the supervisors' pull and records for web_session_hours; the sync endpoints refuse it (device_required).
+         */
+        post: operations["session"];
         delete?: never;
         options?: never;
         head?: never;
@@ -501,6 +541,23 @@ export interface components {
             rate: number | null;
             total: number;
         };
+        /** @description One field's change in a record's history. */
+        HistoryView: {
+            /** @description When the device made it (RFC 3339). */
+            at: string | null;
+            /** @description The cadre whose change it is. */
+            cadre_id: string;
+            /** @description The device the change was made on. */
+            device_id: string;
+            /** @description The field's dotted path within the record. */
+            field: string;
+            /** @description The value after (null when the change removed it), masked like the record. */
+            new: unknown;
+            /** @description The value before (null when the field was new), masked like the record. */
+            old: unknown;
+            /** @description The reason given for the change (may be empty). */
+            reason: string;
+        };
         IntegrityReport: components["schemas"]["ReportDocument"] & {
             rows?: components["schemas"]["IntegrityRow"][];
             summary?: components["schemas"]["IntegritySummary"];
@@ -654,6 +711,42 @@ export interface components {
             }[];
             scope: string;
         };
+        /**
+         * @description One record as a supervisor drills down to it: the merged record, its envelope and its
+         *     edit history, masked as the caller's role requires.
+         */
+        RecordView: {
+            /** @description Every change of a field, oldest first. */
+            history: components["schemas"]["HistoryView"][];
+            id: string;
+            /** @description The record's kind code (`household`, `visit`, …). */
+            kind: string;
+            /**
+             * @description What was masked: `sensitive` (ID and bank numbers, health, home coordinates) and
+             *     `household_pii` (a household's names and phones).
+             */
+            masked: string[];
+            /** @description The record's envelope (DOMAIN §2): who made it, on which device, when. */
+            meta: unknown;
+            /** @description The merged record's fields, masked. */
+            record: unknown;
+            /** @description `village:<code>`, or `global` for reference data. */
+            scope: string;
+            /** @description When the server first received the record (server clock, RFC 3339). */
+            server_received_ts: string;
+        };
+        /** @description One column of a report's table. */
+        ReportColumn: {
+            /** @description The row's JSON key (dotted for a figure of an object: `official.rate`). */
+            key: string;
+            /**
+             * @description How a value is shown: a rate as a percentage, yes/no as 是/否.
+             * @enum {string}
+             */
+            show: "text" | "number" | "rate" | "yes_no";
+            /** @description The Chinese header. */
+            title: string;
+        };
         ReportDocument: {
             /** Format: date-time */
             generated_at: string;
@@ -679,6 +772,43 @@ export interface components {
             time_basis_note_en: string;
             /** @description Chinese title */
             title: string;
+        };
+        /** @description One report: what to ask for and what its rows hold. */
+        ReportInfo: {
+            /** @description The columns of the export, in its order (the JSON rows may carry more fields). */
+            columns: components["schemas"]["ReportColumn"][];
+            /**
+             * Format: uint8
+             * @description DOMAIN §4 number, 1–9.
+             */
+            number: number;
+            /** @description The report's own parameters, besides `scope` and `format`. */
+            params: components["schemas"]["ReportParam"][];
+            /** @description Where to ask for it: `/v1/reports/<report>`. */
+            path: string;
+            /** @description The path name, e.g. `visit-coverage`. */
+            report: string;
+            /**
+             * @description Which clock the report's dates come from.
+             * @enum {string}
+             */
+            time_basis: "device_event_time" | "record_dates" | "device_event_and_server_received";
+            /** @description The Chinese title. */
+            title: string;
+            /** @description The English title. */
+            title_en: string;
+        };
+        /** @description Every report a signed-in account may ask for, in DOMAIN §4's order. */
+        ReportList: {
+            reports: components["schemas"]["ReportInfo"][];
+        };
+        /** @description One query parameter of a report. */
+        ReportParam: {
+            description: string;
+            /** @description `date` (YYYY-MM-DD), `month` (YYYY-MM), `integer` or `number`. */
+            kind: string;
+            name: string;
+            required: boolean;
         };
         SatisfactionReport: components["schemas"]["ReportDocument"] & {
             rows?: components["schemas"]["SatisfactionRow"][];
@@ -707,6 +837,38 @@ export interface components {
             threshold: number;
             /** @description villages flagged by R14 */
             villages_below_threshold: number;
+        };
+        /** @description A browser's sign-in: an account's login and password, no device. */
+        SessionRequest: {
+            login: string;
+            password: string;
+        };
+        /**
+         * @description A browser session: a token that reads (reports, the supervisors' pull, records) but
+         *     cannot sync.
+         */
+        SessionResponse: {
+            /**
+             * @description The account's division code (a cadre's: their first village's); null for the
+             *     administrator.
+             */
+            division: string | null;
+            /** @description When the token stops working (RFC 3339). */
+            expires_at: string;
+            login: string;
+            /** @description The account holder's name. */
+            name: string;
+            /**
+             * @description The role's code.
+             * @enum {string}
+             */
+            role: "admin" | "first_secretary" | "team_member" | "pairing_cadre" | "township" | "county_office" | "county_org" | "city";
+            /** @description The role as people read it, in Chinese. */
+            role_name: string;
+            /** @description The role in English. */
+            role_name_en: string;
+            /** @description The bearer token for `Authorization: Bearer <token>`. */
+            token: string;
         };
         StatusChangesReport: components["schemas"]["ReportDocument"] & {
             rows?: components["schemas"]["StatusChangesRow"][];
@@ -874,6 +1036,56 @@ export interface operations {
             };
         };
     };
+    record: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the record's document id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the record */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordView"];
+                };
+            };
+            /** @description missing_token / bad_token: sign in again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description out_of_scope: the account may not read the record's village */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such record */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     listReports: {
         parameters: {
             query?: never;
@@ -883,16 +1095,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description {reports: [{report, number, title, path, time_basis, params: [{name, required, kind, description}]}]} */
+            /** @description every report, in DOMAIN §4's order */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ReportList"];
                 };
             };
-            /** @description sign in first */
+            /** @description missing_token / bad_token: sign in again */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1490,6 +1702,57 @@ export interface operations {
             };
             /** @description out_of_scope: the account may not read that scope */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionRequest"];
+            };
+        };
+        responses: {
+            /** @description the session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionResponse"];
+                };
+            };
+            /** @description malformed: the body is not a login and password */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description bad_login: wrong login or password */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -137,6 +137,8 @@ test('a township supervisor asking for the whole county is refused with a reason
   await signIn(page, 'demo-township')
   const division = await page.inputValue('input[name=code]')
   assert.equal(division.length, 9, 'a township account starts at its township')
+  const who = await page.textContent('[data-testid=who]')
+  assert.match(who, /（乡镇）/, 'the role is named, not shown as its code')
   await page.selectOption('select[name=level]', 'county')
   await page.fill('input[name=code]', division.slice(0, 6))
   await page.fill('input[name=month]', month)

@@ -34,11 +34,11 @@ use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use cunji_core::doc::RecordDoc;
 use cunji_core::domain::Kind;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tower_http::services::ServeDir;
 
 use crate::accounts::{self, Principal};
+use crate::api::{HistoryView, RecordView, SessionRequest, SessionResponse};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::merge::server_actor;
@@ -89,26 +89,6 @@ async fn not_built() -> Response {
         .into_response()
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SessionRequest {
-    pub login: String,
-    pub password: String,
-}
-
-/// A browser session.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct SessionResponse {
-    pub token: String,
-    /// RFC 3339.
-    pub expires_at: String,
-    pub login: String,
-    pub name: String,
-    pub role: String,
-    /// The division a supervisor oversees (township 9, county 6, city 4 digits); for team
-    /// cadres their first village; `None` for administrators.
-    pub division: Option<String>,
-}
-
 #[tracing::instrument(skip_all, err, fields(login = %req.login))]
 pub(crate) async fn session(
     State(state): State<AppState>,
@@ -140,43 +120,14 @@ pub(crate) async fn session(
                     login: account.login,
                     name: account.name,
                     role: account.role.code().to_string(),
+                    role_name: account.role.label_zh().to_string(),
+                    role_name_en: account.role.label_en().to_string(),
                     division,
                 })
             })
         })
         .await?;
     Ok(Json(resp))
-}
-
-/// One record as the dashboard shows it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RecordView {
-    pub id: String,
-    pub kind: String,
-    /// `village:<code>`, or `global` for reference data.
-    pub scope: String,
-    /// When the server first received the record (RFC 3339 UTC), beside the device's times
-    /// in `meta`.
-    pub server_received_ts: String,
-    pub meta: Value,
-    pub record: Value,
-    pub history: Vec<HistoryView>,
-    /// Which kinds of data were masked for the caller (`sensitive`, `household_pii`).
-    pub masked: Vec<String>,
-}
-
-/// One field changed by one change.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct HistoryView {
-    /// Dotted path inside the record (`members.m1.phone`).
-    pub field: String,
-    pub old: Value,
-    pub new: Value,
-    pub cadre_id: String,
-    pub device_id: String,
-    /// The device's time of the edit (RFC 3339 UTC).
-    pub at: Option<String>,
-    pub reason: String,
 }
 
 #[tracing::instrument(skip_all, err, fields(login = %principal.login, id = %id))]

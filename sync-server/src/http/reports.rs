@@ -15,27 +15,8 @@ use crate::reports;
 use crate::state::AppState;
 
 /// The reports and their parameters, for a dashboard to build its forms from.
-pub(crate) async fn reports_index(_principal: Principal) -> Json<serde_json::Value> {
-    let list: Vec<serde_json::Value> = reports::ReportName::ALL
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "report": r.path(),
-                "number": r.number(),
-                "title": r.title_zh(),
-                "path": format!("/v1/reports/{}", r.path()),
-                "time_basis": r.time_basis(),
-                "params": r.params(),
-                "columns": reports::export::columns(*r)
-                    .iter()
-                    .map(|(key, title, show)| {
-                        serde_json::json!({ "key": key, "title": title, "show": show.code() })
-                    })
-                    .collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Json(serde_json::json!({ "reports": list }))
+pub(crate) async fn reports_index(_principal: Principal) -> Json<reports::list::ReportList> {
+    Json(reports::list::list())
 }
 
 type QueryMap = std::collections::BTreeMap<String, String>;

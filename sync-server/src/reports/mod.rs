@@ -40,6 +40,7 @@ mod attendance;
 mod delivery;
 pub mod export;
 pub(crate) mod facts;
+pub mod list;
 mod petitions;
 mod satisfaction;
 mod status_changes;

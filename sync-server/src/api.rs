@@ -1,0 +1,85 @@
+//! The JSON bodies of the supervisors' API that are not reports: a browser's sign-in and
+//! session, and one record with its edit history (`http::dashboard` answers them).
+//!
+//! Plain data, apart from the handlers, so that the OpenAPI document ([`crate::openapi`])
+//! derives their schemas from these very structs ([`schemars`]) and the dashboard's
+//! generated TypeScript types are what the server serialises.
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A browser's sign-in: an account's login and password, no device.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SessionRequest {
+    pub login: String,
+    pub password: String,
+}
+
+/// A browser session: a token that reads (reports, the supervisors' pull, records) but
+/// cannot sync.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SessionResponse {
+    /// The bearer token for `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the token stops working (RFC 3339).
+    pub expires_at: String,
+    pub login: String,
+    /// The account holder's name.
+    pub name: String,
+    /// The role's code.
+    #[schemars(schema_with = "role_schema")]
+    pub role: String,
+    /// The role as people read it, in Chinese.
+    pub role_name: String,
+    /// The role in English.
+    pub role_name_en: String,
+    /// The account's division code (a cadre's: their first village's); null for the
+    /// administrator.
+    pub division: Option<String>,
+}
+
+fn role_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "enum": cunji_core::domain::Role::CODES})
+}
+
+/// One record as a supervisor drills down to it: the merged record, its envelope and its
+/// edit history, masked as the caller's role requires.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct RecordView {
+    pub id: String,
+    /// The record's kind code (`household`, `visit`, …).
+    pub kind: String,
+    /// `village:<code>`, or `global` for reference data.
+    pub scope: String,
+    /// When the server first received the record (server clock, RFC 3339).
+    pub server_received_ts: String,
+    /// The record's envelope (DOMAIN §2): who made it, on which device, when.
+    pub meta: Value,
+    /// The merged record's fields, masked.
+    pub record: Value,
+    /// Every change of a field, oldest first.
+    pub history: Vec<HistoryView>,
+    /// What was masked: `sensitive` (ID and bank numbers, health, home coordinates) and
+    /// `household_pii` (a household's names and phones).
+    pub masked: Vec<String>,
+}
+
+/// One field's change in a record's history.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryView {
+    /// The field's dotted path within the record.
+    pub field: String,
+    /// The value before (null when the field was new), masked like the record.
+    pub old: Value,
+    /// The value after (null when the change removed it), masked like the record.
+    pub new: Value,
+    /// The cadre whose change it is.
+    pub cadre_id: String,
+    /// The device the change was made on.
+    pub device_id: String,
+    /// When the device made it (RFC 3339).
+    pub at: Option<String>,
+    /// The reason given for the change (may be empty).
+    pub reason: String,
+}
