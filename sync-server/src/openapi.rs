@@ -3,7 +3,7 @@
 //! Built from the same declarations the handlers use: each report's spec
 //! ([`cunji_core::reports::spec::ReportSpec`] and its row type's columns) gives its
 //! parameters, time basis, summary and row fields; the
-//! end-to-end test `tests/tests/reports.rs` checks every documented row field against real
+//! end-to-end test `tests/tests/it/reports.rs` checks every documented row field against real
 //! responses, both ways, so the document cannot drift from the server unnoticed.
 //!
 //! The county settings endpoints ([`crate::settings`]) are described here too; a unit test

@@ -12,7 +12,7 @@
 //!
 //! Needs the built app (`cargo build -p cunji-app` after `npm run build` in ui/), the server
 //! binary, `tauri-driver` on PATH, WebKitWebDriver and a display (Xvfb): scripts/test runs it
-//! with `cargo test -p cunji-tests --test app_e2e -- --ignored`.
+//! with `cargo test -p cunji-tests --test it -- --ignored app_e2e::`.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::net::TcpListener;
