@@ -7,7 +7,8 @@
 //! The modules run in one process, in parallel threads: none of them may change what the
 //! process shares (environment variables, the working directory, global hooks or
 //! subscribers); each server gets its configuration passed in, on a port of its own. The
-//! server crash test's child is this binary again, run with its test's path.
+//! server crash test's child is this binary again, run with its test's path, and so is the
+//! child that removes the reports' shared servers after the run.
 
 mod app_e2e;
 mod authz_matrix;
