@@ -10,7 +10,7 @@
 //! Restore: stop the server, copy the backup over the database file (removing its `-wal` and
 //! `-shm`), start the server. Devices notice that the server's sequence went back (their
 //! cursors are above it), compare heads and push again every change the server lost: nothing a
-//! device still holds is lost (tested in `tests/tests/sync.rs`,
+//! device still holds is lost (tested in `tests/tests/it/sync.rs`,
 //! `a_server_restored_from_a_backup…`). Changes that reached the server only from devices
 //! that were since wiped are gone with the lost interval; back up more often than devices are
 //! reset.

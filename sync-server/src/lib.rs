@@ -75,7 +75,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Every endpoint the server serves: method, path and whether it takes a bearer token. Built
 /// with the router itself, so that it cannot miss one; the authorisation matrix test
-/// (`tests/tests/authz_matrix.rs`) fails for an endpoint it does not cover.
+/// (`tests/tests/it/authz_matrix.rs`) fails for an endpoint it does not cover.
 pub fn endpoints() -> Vec<Endpoint> {
     routes().list
 }

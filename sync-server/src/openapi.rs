@@ -3,13 +3,13 @@
 //! Built from the same declarations the handlers use: each report's spec
 //! ([`cunji_core::reports::spec::ReportSpec`] and its row type's columns) gives its
 //! parameters, time basis, summary and row fields; the
-//! end-to-end test `tests/tests/reports.rs` checks every documented row field against real
+//! end-to-end test `tests/tests/it/reports.rs` checks every documented row field against real
 //! responses, both ways, so the document cannot drift from the server unnoticed.
 //!
 //! The county settings endpoints ([`crate::settings`]) are described here too; a unit test
 //! keeps their schema's fields equal to `CountySettings`'. The browser session, the report
 //! list and the record view have their schemas derived from the structs the handlers
-//! serialise ([`schemars`]); `tests/tests/api_schemas.rs` checks real answers against them.
+//! serialise ([`schemars`]); `tests/tests/it/api_schemas.rs` checks real answers against them.
 //!
 //! Not here: the devices' binary sync endpoints (`/v1/sync/*`, brotli(postcard) bodies, see
 //! [`cunji_core::sync::protocol`]), listed only by name.

@@ -1,5 +1,5 @@
 //! What the fuzz targets (`fuzz/`, cargo-fuzz) run, kept here so that every input the fuzzer
-//! found is replayed by the normal test suite (`tests/tests/fuzz_regressions.rs` runs each file
+//! found is replayed by the normal test suite (`tests/tests/it/fuzz_regressions.rs` runs each file
 //! under `tests/fixtures/fuzz/<target>/` through the same function).
 //!
 //! Three targets, each over what a stranger can put in front of the server:

@@ -1,7 +1,8 @@
 //! Fixtures for the end-to-end tests: a real sync server on `127.0.0.1:0` (SQLite, or a fresh
 //! PostgreSQL database when `CUNJI_TEST_POSTGRES_URL` is set), devices with their own store
 //! files that sign in over HTTP, and a TCP proxy that cuts connections. Every fixture cleans
-//! up after itself on drop.
+//! up after itself on drop; a server kept for the whole process, which is never dropped, has
+//! a child process clean up after the process ([`TestServer::reap_after_exit`]).
 #![allow(
     clippy::unwrap_used,
     clippy::print_stderr,
@@ -10,7 +11,7 @@
 
 pub mod fuzz;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -236,6 +237,82 @@ impl TestServer {
     pub fn change_count(&self) -> i64 {
         self.db.read(|tx| tx.max_seq()).unwrap()
     }
+
+    /// Has a child process remove what dropping this server would (its temporary directory
+    /// and, on PostgreSQL, its database) once this process has ended, however it ends: for a
+    /// server kept in a `static` and shared by several tests, which is never dropped.
+    ///
+    /// The child is this test binary again, running `child_test` `--exact`: the path of an
+    /// `ignore`d test whose body is [`reap_after_parent`]. It waits for its stdin to close,
+    /// which the kernel does when this process exits. Keep the [`Reaper`] beside the server
+    /// and declared after it (dropping the reaper lets the child clean up at once).
+    pub fn reap_after_exit(&self, child_test: &str) -> Reaper {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", child_test, "--ignored", "--nocapture"])
+            .args(["--test-threads=1"])
+            .env(REAP_DIR, self._dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if let Some(pg) = &self._pg {
+            command
+                .env(REAP_PG_URL, &pg.admin_url)
+                .env(REAP_PG_NAME, &pg.name);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        // The child says when it waits (after the harness's "test … ... " on the same line),
+        // so that a wrong test path fails here rather than leaving the files behind.
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = stdout.read_line(&mut line).unwrap();
+            assert!(n > 0, "the reaper child {child_test:?} did not start");
+            if line.trim_end().ends_with(REAPER_READY) {
+                break;
+            }
+        }
+        Reaper {
+            _child: child,
+            _stdin: stdin,
+            _stdout: stdout,
+        }
+    }
+}
+
+const REAP_DIR: &str = "CUNJI_REAP_DIR";
+const REAP_PG_URL: &str = "CUNJI_REAP_PG_URL";
+const REAP_PG_NAME: &str = "CUNJI_REAP_PG_NAME";
+const REAPER_READY: &str = "reaper waiting";
+
+/// The pipe to a child process that cleans up after a server once this process has ended
+/// ([`TestServer::reap_after_exit`]).
+pub struct Reaper {
+    /// Never waited for: it outlives this process.
+    _child: std::process::Child,
+    _stdin: std::process::ChildStdin,
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+/// The body of the child test that [`TestServer::reap_after_exit`] runs: waits until the
+/// parent process has ended (its stdin closes), then removes the directory and drops the
+/// PostgreSQL database that the parent named. Does nothing in any other run.
+pub fn reap_after_parent() {
+    let Some(dir) = std::env::var_os(REAP_DIR) else {
+        return;
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{REAPER_READY}").unwrap();
+    out.flush().unwrap();
+    drop(out);
+    // Nothing is ever written: this returns when the parent's end of the pipe closes.
+    let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+    if let (Ok(admin_url), Ok(name)) = (std::env::var(REAP_PG_URL), std::env::var(REAP_PG_NAME)) {
+        drop(PgDatabase { admin_url, name });
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 impl Drop for TestServer {

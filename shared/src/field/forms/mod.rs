@@ -5,7 +5,7 @@
 //!
 //! ## Who may record what
 //! A form is offered only to a role the sync server accepts the record from
-//! (`sync-server/src/accounts.rs`, `Principal::may_write`; `tests/tests/authz_matrix.rs`), so
+//! (`sync-server/src/accounts.rs`, `Principal::may_write`; `tests/tests/it/authz_matrix.rs`), so
 //! nothing is written on the phone that the server would later refuse. [`RecordRights::of`]
 //! is that table for the roles that sign in on a phone; every method below checks it again
 //! and answers `not_your_role` before anything is written:

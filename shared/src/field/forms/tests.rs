@@ -30,7 +30,7 @@ fn petition_input(household: Option<&str>) -> PetitionInput {
 
 #[test]
 fn rights_follow_the_servers_write_matrix() {
-    // tests/tests/authz_matrix.rs WRITES, for the roles that sign in on a phone.
+    // tests/tests/it/authz_matrix.rs WRITES, for the roles that sign in on a phone.
     let r = RecordRights::of("first_secretary");
     assert!(r.petition && r.status_change && r.project && !r.inspection && !r.survey);
     let r = RecordRights::of("team_member");

@@ -1,9 +1,7 @@
 //! The local rules read through the store: facts come from the projections of real records.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{TempStore, author, household};
+use crate::common::{TempStore, author, household};
 use cunji_core::domain::codes::{DayStatus, DeliveryStatus, VisitMode};
 use cunji_core::domain::{
     Assignment, CheckIn, Delivery, Entitlement, Leave, RecordState, Team, Village, Visit,

@@ -2,11 +2,9 @@
 //! were, and the store takes fewer bytes.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{TempStore, author, household};
+use crate::common::{TempStore, author, household};
 use cunji_core::domain::{Household, Visit};
 use cunji_core::{Author, IncomingChange, Store};
 

@@ -2,11 +2,9 @@
 //! a wrong PIN is refused without harm, and the PIN can be changed.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{author, household};
+use crate::common::{author, household};
 use cunji_core::domain::Household;
 use cunji_core::{DeviceKey, KeySalt, Store};
 

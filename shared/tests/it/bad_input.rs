@@ -1,9 +1,7 @@
 //! Bad input gets a typed error and stores nothing.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{TempStore, author, household};
+use crate::common::{TempStore, author, household};
 use cunji_core::domain::{Household, Kind};
 use cunji_core::{ApplyOutcome, CreateOptions, Error, IncomingChange, Problem};
 

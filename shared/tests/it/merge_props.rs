@@ -3,11 +3,9 @@
 //! edit is lost.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{TempStore, author, household};
+use crate::common::{TempStore, author, household};
 use cunji_core::domain::Record;
 use cunji_core::domain::codes::Health;
 use cunji_core::domain::{Household, Visit};

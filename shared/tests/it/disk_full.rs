@@ -3,9 +3,7 @@
 //! SQLITE_FULL exactly as on a full file system.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{TempStore, author, household};
+use crate::common::{TempStore, author, household};
 use cunji_core::domain::Household;
 
 #[test]

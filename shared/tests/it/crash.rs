@@ -5,17 +5,18 @@
 //! `CUNJI_CRASH_ROUNDS` sets the number of kills (default 25).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{author, household};
+use crate::common::{author, household};
 use cunji_core::domain::{Household, Kind};
 use cunji_core::{HouseholdFilter, Page, Store};
 use rand::{Rng, SeedableRng};
+
+/// The child's name for the test harness (its path in the `it` test binary), run `--exact`.
+const CHILD: &str = "crash::crash_writer_child";
 
 /// The writer run in the child process. It does nothing unless the parent test sets
 /// `CUNJI_CRASH_DB`; it is `ignore`d so a plain `cargo test` does not run it.
@@ -67,7 +68,7 @@ fn killed_writers_lose_no_returned_write() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "crash_writer_child",
+                CHILD,
                 "--ignored",
                 "--nocapture",
                 "--test-threads=1",

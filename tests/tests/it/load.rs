@@ -16,7 +16,7 @@
 //! 1,000 devices. The default (100 devices, 10 s) is the bounded variant CI runs:
 //!
 //!   CUNJI_LOAD_DEVICES=1000 CUNJI_LOAD_SECONDS=60 \
-//!     cargo test --release -p cunji-tests --test load -- --nocapture
+//!     cargo test --release -p cunji-tests --test it load:: -- --nocapture
 //!
 //! 1,000 devices hold ~2,000 sockets in this one process (client and server ends): mind
 //! `ulimit -n` (1,024 by default on many systems; this test raises nothing itself).

@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! export CUNJI_TEST_POSTGRES_URL="$(scripts/postgres)"
-//! cargo test -p cunji-sync-server --test store_backends
+//! cargo test -p cunji-sync-server --test it store_backends::
 //! ```
 //!
 //! Every PostgreSQL test creates a database of its own and drops it at the end, so the tests

@@ -1,9 +1,7 @@
 //! The store's behaviour on real SQLite files: writes, reads, history, merge, conflicts.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{TempStore, author, household};
+use crate::common::{TempStore, author, household};
 use cunji_core::domain::codes::{Health, HouseholdStatus};
 use cunji_core::domain::{CheckIn, Household, RecordState, Visit};
 use cunji_core::{ApplyOutcome, Error, HouseholdFilter, IncomingChange, Page, Store};

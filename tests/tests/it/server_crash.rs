@@ -46,11 +46,14 @@ fn server_child() {
     });
 }
 
+/// The child's name for the test harness (its path in the `it` test binary), run `--exact`.
+const CHILD: &str = "server_crash::server_child";
+
 fn start_server(db: &str, port: u16) -> Child {
     let child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "server_child",
+            CHILD,
             "--ignored",
             "--nocapture",
             "--test-threads=1",

@@ -5,9 +5,29 @@
 //!
 //! The data set: township A (530322101) with 新庄村 V1 and 大水井村 V2, township B
 //! (530322102) with 外乡村 V3, whose records must never show in A's reports.
+//!
+//! Each report and each of the checks after them is a test of its own, so that one failure
+//! does not hide the others; each runs on every backend in turn. The tests that only read
+//! share one server per backend with the accounts and the data set ([`shared`], built by the
+//! first of them and kept for the rest of the process). A test that writes gets a server of
+//! its own ([`Fixture::new`]), so that the shared data set stays the same whatever the tests
+//! run alongside it:
+//!
+//! - `report_1_and_3_follow_the_county_settings` changes the county's ⚙ settings, which
+//!   decide reports 1 and 3;
+//! - `report_4_counts_a_visit_synced_from_a_phone` pushes a visit to H4 from 李明's phone,
+//!   which takes H4 out of report 4;
+//! - `supervisors_pull_and_export` counts that visit too (it makes it first) and stores
+//!   another, v10 to H1 on 2 April, which would take H1 out of report 4 and the scoping
+//!   checks, and which its pull after the last cursor must find alone.
+//!
+//! The shared servers are never dropped (they live in `static`s): a child process removes
+//! their temporary directories and PostgreSQL databases after this one has ended
+//! ([`TestServer::reap_after_exit`]).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use cunji_core::domain::codes::*;
 use cunji_core::domain::inspection::HouseholdCheck;
@@ -24,7 +44,7 @@ use cunji_core::values::{Date, Geo, Money, Timestamp};
 use cunji_sync_server::accounts::Role;
 use cunji_sync_server::records::{Provenance, create_with};
 use cunji_sync_server::store::Tx;
-use cunji_tests::{Backend, Device, TestServer, household};
+use cunji_tests::{Backend, Device, Reaper, TestServer, household};
 use serde_json::{Value, json};
 
 const V1: &str = "530322101201";
@@ -1075,29 +1095,87 @@ fn pick(row: &Value, keys: &[&str]) -> Value {
 
 const TOWN_A: &str = "scope=township:530322101";
 
-fn reports_story(backend: Backend) {
-    let server = TestServer::start(backend);
-    for (login, role, division) in [
-        ("admin", Role::Admin, ""),
-        ("town-a", Role::Township, "530322101"),
-        ("town-b", Role::Township, "530322102"),
-        ("office", Role::CountyOffice, "530322"),
-        ("org", Role::CountyOrg, "530322"),
-        ("city", Role::City, "5303"),
-        ("c-li", Role::TeamMember, ""),
-        ("c-zhao", Role::PairingCadre, ""),
-    ] {
-        server.account(login, role, division);
-    }
-    server
-        .db
-        .write(|tx| {
-            fixture(tx);
-            Ok::<_, cunji_sync_server::store::StoreError>(())
-        })
-        .unwrap();
-    let town = Client::new(&server, "town-a");
+/// A server with the accounts and the data set, and township A's signed-in client.
+struct Fixture {
+    server: TestServer,
+    town: Client,
+}
 
+impl Fixture {
+    /// A server of its own: for a test that writes.
+    fn new(backend: Backend) -> Fixture {
+        let server = TestServer::start(backend);
+        for (login, role, division) in [
+            ("admin", Role::Admin, ""),
+            ("town-a", Role::Township, "530322101"),
+            ("town-b", Role::Township, "530322102"),
+            ("office", Role::CountyOffice, "530322"),
+            ("org", Role::CountyOrg, "530322"),
+            ("city", Role::City, "5303"),
+            ("c-li", Role::TeamMember, ""),
+            ("c-zhao", Role::PairingCadre, ""),
+        ] {
+            server.account(login, role, division);
+        }
+        server
+            .db
+            .write(|tx| {
+                fixture(tx);
+                Ok::<_, cunji_sync_server::store::StoreError>(())
+            })
+            .unwrap();
+        let town = Client::new(&server, "town-a");
+        Fixture { server, town }
+    }
+}
+
+/// The path of [`reap_shared_servers`] in the test binary.
+const REAPER: &str = "reports::reap_shared_servers";
+
+/// The fixture of the tests that only read: one per backend, built by the first test that
+/// asks and kept for the rest of the process. Nothing may write to it.
+fn shared(backend: Backend) -> &'static Fixture {
+    struct Kept {
+        fixture: Fixture,
+        // After the fixture: were it dropped, the server would go first.
+        _reaper: Reaper,
+    }
+    static SQLITE: OnceLock<Kept> = OnceLock::new();
+    static POSTGRES: OnceLock<Kept> = OnceLock::new();
+    let kept = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    };
+    &kept
+        .get_or_init(|| {
+            let fixture = Fixture::new(backend);
+            let reaper = fixture.server.reap_after_exit(REAPER);
+            Kept {
+                fixture,
+                _reaper: reaper,
+            }
+        })
+        .fixture
+}
+
+/// The child process that removes the shared servers' files and databases once this process
+/// has ended ([`TestServer::reap_after_exit`]); it does nothing in a plain run.
+#[test]
+#[ignore = "child process of the shared fixture"]
+fn reap_shared_servers() {
+    cunji_tests::reap_after_parent();
+}
+
+#[test]
+fn report_1_attendance() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        attendance(&f.town);
+    }
+}
+
+/// Report 1: attendance and work logs in March 2016.
+fn attendance(town: &Client) {
     // ---- Report 1, March 2016, as of 31 March.
     // 王志刚 (V1 leader, whole month): check-ins 1–20 → 在村 20; 事假 21–23 → 请假 3 (事假 3);
     //   公务外出 24–25 → 2; 26–31 → 无记录 6. 20+3+2+6 = 31. Required 20, counted 20+2 = 22 → 达标.
@@ -1196,11 +1274,23 @@ fn reports_story(backend: Backend) {
         later["c-wang"]["in_village_days"], 20,
         "March's statuses do not change"
     );
+}
 
+#[test]
+fn report_1_and_3_follow_the_county_settings() {
+    for backend in Backend::available() {
+        // A server of its own: it changes the county's settings.
+        let f = Fixture::new(backend);
+        county_settings(&f.server, &f.town);
+    }
+}
+
+/// Reports 1 and 3 under the county's ⚙ settings, then under the defaults again.
+fn county_settings(server: &TestServer, town: &Client) {
     // The county's ⚙ settings decide R1 for its villages: with 10 days required in a full
     // month, 孙丽's 10 在村 days are enough, and 李明's partial month needs ceil(10 × 16 / 31)
     // = 6, which his 8 meet. Report 3's default interval follows the county too.
-    let office = Client::new(&server, "office");
+    let office = Client::new(server, "office");
     let settings = |body: &str| {
         let r = reqwest::blocking::Client::new()
             .put(format!("{}/v1/settings/county/530322", office.url))
@@ -1230,7 +1320,18 @@ fn reports_story(backend: Backend) {
         "/v1/reports/attendance?{TOWN_A}&month=2016-03&today=2016-03-31"
     ));
     assert_eq!(back["summary"]["compliant"], 1, "the defaults again");
+}
 
+#[test]
+fn report_2_visit_coverage() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        visit_coverage(&f.server, &f.town);
+    }
+}
+
+/// Report 2: visit coverage in March 2016, over HTTP and from the library.
+fn visit_coverage(server: &TestServer, town: &Client) {
     // ---- Report 2, P = March 2016.
     // Registered on 31 March: H1 未脱贫, H2 已脱贫(享受政策), H4 未脱贫, H5 返贫, and H6, whose
     // 清退 takes effect on 1 May (H3 已脱贫(不再享受政策) is not) → V1 3, V2 2, total 5.
@@ -1304,7 +1405,18 @@ fn reports_story(backend: Backend) {
         })
         .unwrap();
     assert_eq!((direct.summary.registered, direct.summary.covered), (5, 3));
+}
 
+#[test]
+fn report_3_duty_compliance() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        duty_compliance(&f.town);
+    }
+}
+
+/// Report 3: the pairing cadres' duty on 31 March.
+fn duty_compliance(town: &Client) {
     // ---- Report 3 at D = 31 March, interval 60.
     // 李明: H1 last counting visit v7 (20 March) → gap 11; H2 v9 (15 March) → 16. Compliant.
     // 赵强: H4 never visited by him → gap = 31 Mar 2016 − 1 Sep 2015 = 29+31+30+31+31+29+31 = 212
@@ -1341,7 +1453,18 @@ fn reports_story(backend: Backend) {
         .map(|g| (g["total"].as_u64().unwrap(), g["count"].as_u64().unwrap()))
         .collect();
     assert_eq!(units, [(1, 1), (2, 0)]);
+}
 
+#[test]
+fn report_4_not_visited() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        not_visited(&f.town);
+    }
+}
+
+/// Report 4: households not visited for 30 and 60 days on 30 April.
+fn not_visited(town: &Client) {
     // ---- Report 4 at D = 30 April.
     // Latest counting visit by anyone: H1 v7 20 Mar → 41 days; H2 v9 15 Mar → 46; H4 v4 (王志刚,
     // A) 15 Mar → 46; H5 none (v5 is C) → never; H6 v6 6 Mar → 55 (still registered on 30 Apr).
@@ -1398,9 +1521,38 @@ fn reports_story(backend: Backend) {
         r4b["summary"],
         json!({"registered": 5, "not_visited": 1, "never_visited": 1})
     );
+}
+
+#[test]
+fn report_4_counts_a_visit_synced_from_a_phone() {
+    for backend in Backend::available() {
+        // A server of its own: a phone pushes a visit.
+        let f = Fixture::new(backend);
+        not_visited_after_a_phone_visit(&f.server, &f.town);
+    }
+}
+
+/// Report 4 after 李明's phone has synced a visit to H4.
+fn not_visited_after_a_phone_visit(server: &TestServer, town: &Client) {
     // A visit recorded on 李明's phone and synced through the real push path counts like the
     // rest: his in-person, signed visit to H4 on 25 April (at the home; not H4's primary, but
     // report 4 counts any visitor) leaves H4 5 days unvisited on 30 April → 4 rows at N = 30.
+    visit_h4_from_phone(server);
+    let r4c = town.ok(&format!(
+        "/v1/reports/not-visited?{TOWN_A}&date=2016-04-30&days=30"
+    ));
+    let h4 = r4c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["household_id"] == "hh-4");
+    assert!(h4.is_none(), "{r4c}");
+    assert_eq!(r4c["rows"].as_array().unwrap().len(), 4);
+}
+
+/// 李明's phone records his in-person, signed visit to H4 on 25 April (at the home) and
+/// syncs it through the real push path.
+fn visit_h4_from_phone(server: &TestServer) {
     let mut phone = Device::new(&server.url, "c-li").sign_in();
     phone.sync().unwrap();
     let on_phone = visit(
@@ -1418,17 +1570,18 @@ fn reports_story(backend: Backend) {
         .unwrap();
     let report = phone.sync().unwrap();
     assert_eq!((report.pushed, report.rejected), (1, 0), "{report:?}");
-    let r4c = town.ok(&format!(
-        "/v1/reports/not-visited?{TOWN_A}&date=2016-04-30&days=30"
-    ));
-    let h4 = r4c["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["household_id"] == "hh-4");
-    assert!(h4.is_none(), "{r4c}");
-    assert_eq!(r4c["rows"].as_array().unwrap().len(), 4);
+}
 
+#[test]
+fn report_5_delivery_gaps() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        delivery_gaps(&f.town);
+    }
+}
+
+/// Report 5: entitlements due and delivered by 30 June.
+fn delivery_gaps(town: &Client) {
     // ---- Report 5 at D = 30 June.
     // JY-01 × V1: E1 (due 1 Mar, 500, delivered 1 Mar, acknowledged) and E2 (due 1 Apr, 500,
     //   delivered 1 May, not acknowledged): due 2, delivered 2, gap 0, 1000/1000/0, unverified 1,
@@ -1473,7 +1626,18 @@ fn reports_story(backend: Backend) {
         r5["summary"],
         json!({"due": 4, "delivered": 2, "gap": 2, "due_amount": 1360.0, "delivered_amount": 1100.0, "gap_amount": 260.0, "unverified": 1, "mean_delay_days": 30.0})
     );
+}
 
+#[test]
+fn report_6_satisfaction() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        satisfaction(&f.town);
+    }
+}
+
+/// Report 6: satisfaction surveys in 2016.
+fn satisfaction(town: &Client) {
     // ---- Report 6, P = 2016.
     // Registered on 31 Dec: H1, H2, H4 (V1) and H5 (V2); H6 was removed on 1 May.
     // Official surveys, latest per household in P: H1 Q3 基本满意 (its Q1 满意 is older, its 2015
@@ -1524,7 +1688,18 @@ fn reports_story(backend: Backend) {
     close(&s["official"]["strict"], 0.5);
     close(&s["official"]["sample"], 1.0);
     close(&s["cadre_collected"]["sample"], 0.25);
+}
 
+#[test]
+fn report_7_petitions() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        petitions(&f.town);
+    }
+}
+
+/// Report 7: petitions received January to June 2016.
+fn petitions(town: &Client) {
     // ---- Report 7, P = Jan–June 2016 (judged on 30 June).
     // V1: P1 (closed 1 Feb, 回访 10 Feb 满意: within 15 days), P2 (closed 1 Mar, 回访 30 Mar
     //   基本满意: 29 days, late), P3 (办理中, due 30 Apr < 30 Jun: overdue). received 3, closed 2
@@ -1591,7 +1766,18 @@ fn reports_story(backend: Backend) {
             ("来电".into(), 1, 1)
         ]
     );
+}
 
+#[test]
+fn report_8_status_changes() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        status_changes(&f.town);
+    }
+}
+
+/// Report 8: status-change cases in 2016 and the R12 prerequisites.
+fn status_changes(town: &Client) {
     // ---- Report 8, P = 2016.
     // In P: case-1 (H6 清退, at 系统录入), case-2 (H1 标注脱贫, at 公示), case-3 (H2 标注脱贫,
     // at 公示); case-4's only step is in 2015. By type and step: 标注脱贫/公示 2, 清退/系统录入 1.
@@ -1669,7 +1855,18 @@ fn reports_story(backend: Backend) {
         by(&r8b, "case_id")["case-3"]["r12_blockers"],
         json!(["consent_not_signed", "publicity_too_short"])
     );
+}
 
+#[test]
+fn report_9_integrity() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        integrity(&f.town);
+    }
+}
+
+/// Report 9: the visits' evidence levels and anomalies in March 2016.
+fn integrity(town: &Client) {
     // ---- Report 9, P = March 2016.
     // 李明: v1 (A), v2 (phone, refused → C, remote), v7 (A), v9 (B) → 4 visits, A 2, B 1, C 1,
     //   remote 1. Anomalies: v1 shares its signature image with 孙丽's v6; v7's check-in 15
@@ -1751,11 +1948,40 @@ fn reports_story(backend: Backend) {
         json!({"visits": 7, "level_c": 2, "remote_visits": 1, "anomalous_visits": 6, "households_checked": 3, "confirmed": 2})
     );
     close(&s["confirm_rate"], 2.0 / 3.0);
+}
 
-    scoping(&server, &town);
-    exports(&server, &town);
-    openapi(&server, &town);
-    supervisors_pull_and_export(&server, &town);
+#[test]
+fn scoping_and_masking() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        scoping(&f.server, &f.town);
+    }
+}
+
+#[test]
+fn exports_csv_xlsx() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        exports(&f.server, &f.town);
+    }
+}
+
+#[test]
+fn openapi_document() {
+    for backend in Backend::available() {
+        let f = shared(backend);
+        openapi(&f.server, &f.town);
+    }
+}
+
+#[test]
+fn supervisors_pull_and_export() {
+    for backend in Backend::available() {
+        // A server of its own: it stores a visit, and counts the phone's.
+        let f = Fixture::new(backend);
+        visit_h4_from_phone(&f.server);
+        pull_and_export(&f.server, &f.town);
+    }
 }
 
 /// Who may read which scope, and what each sees masked.
@@ -2124,7 +2350,7 @@ fn openapi(server: &TestServer, town: &Client) {
 
 /// The supervisors' cursor pull (masked for the organisation department) and the export
 /// command's SQLite and xlsx files.
-fn supervisors_pull_and_export(server: &TestServer, town: &Client) {
+fn pull_and_export(server: &TestServer, town: &Client) {
     // Township A pages through its records 7 at a time.
     let mut after = 0;
     let mut seen = std::collections::BTreeSet::new();
@@ -2409,11 +2635,4 @@ fn supervisors_pull_and_export(server: &TestServer, town: &Client) {
         rows += n;
     }
     assert_eq!(rows, visits);
-}
-
-#[test]
-fn reports_match_hand_computed_figures_with_scoping_exports_and_pull() {
-    for backend in Backend::available() {
-        reports_story(backend);
-    }
 }

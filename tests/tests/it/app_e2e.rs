@@ -1,4 +1,4 @@
-//! End-to-end test of the real field app (issue 4): the built Tauri binary driven through
+//! End-to-end test of the real field app: the built Tauri binary driven through
 //! tauri-driver and WebKitWebDriver, against the real `cunji-sync-server` binary on a
 //! temporary SQLite file seeded with the demo village (scripts/demo-seed).
 //!
@@ -12,7 +12,7 @@
 //!
 //! Needs the built app (`cargo build -p cunji-app` after `npm run build` in ui/), the server
 //! binary, `tauri-driver` on PATH, WebKitWebDriver and a display (Xvfb): scripts/test runs it
-//! with `cargo test -p cunji-tests --test app_e2e -- --ignored`.
+//! with `cargo test -p cunji-tests --test it -- --ignored app_e2e::`.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::net::TcpListener;
@@ -561,7 +561,7 @@ async fn offline_records_sync_to_a_second_device() {
     a.click("[data-test=worklog-save]").await;
     a.back().await;
 
-    // A petition taken in the village (a later record kind, issue 5), offline too.
+    // A petition taken in the village (DOMAIN §2, R15), offline too.
     a.click("[data-test=go-petitions]").await;
     a.click("[data-test=new-petition]").await;
     a.type_into(

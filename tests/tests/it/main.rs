@@ -1,0 +1,26 @@
+//! The workspace's end-to-end tests, in one test binary (`--test it`): each module was a test
+//! binary of its own, and every binary links the whole dependency tree (the server, the core,
+//! the TLS and WebDriver clients) again. Run one module with a filter on its path, e.g.
+//! `cargo test -p cunji-tests --test it sync::`; the app's end-to-end test is `ignore`d and
+//! runs with `cargo test -p cunji-tests --test it -- --ignored app_e2e::`.
+//!
+//! The modules run in one process, in parallel threads: none of them may change what the
+//! process shares (environment variables, the working directory, global hooks or
+//! subscribers); each server gets its configuration passed in, on a port of its own. The
+//! server crash test's child is this binary again, run with its test's path, and so is the
+//! child that removes the reports' shared servers after the run.
+
+mod api_schemas;
+mod app_e2e;
+mod authz_matrix;
+mod field_forms;
+mod fuzz_regressions;
+mod generate;
+mod import;
+mod lifecycle;
+mod load;
+mod reports;
+mod server_crash;
+mod settings;
+mod sync;
+mod tls;
