@@ -54,12 +54,6 @@ pub fn negotiate(format: Option<&str>, accept: Option<&str>) -> Result<Format, R
 
 pub use cunji_core::reports::spec::Show;
 
-/// The export columns of a report: (JSON key, Chinese header, how to show it), from its row
-/// type's spec.
-pub fn columns(report: ReportName) -> Vec<(&'static str, &'static str, Show)> {
-    report.export_columns()
-}
-
 /// A float as the JSON answer writes it (`1500.0`, `0.5`); a non-finite one is empty there.
 fn number(f: f64) -> Option<String> {
     serde_json::Number::from_f64(f).map(|n| n.to_string())
@@ -92,7 +86,7 @@ fn text(c: &Cell<'_>, show: Show) -> String {
 
 /// The report as CSV: UTF-8 with a BOM, a header row of Chinese column names, one row each.
 pub fn csv(report: ReportName, doc: &ReportDocument) -> Result<Vec<u8>, csv::Error> {
-    let cols = columns(report);
+    let cols = report.export_columns();
     let mut out = Vec::from("\u{feff}".as_bytes());
     {
         let mut w = csv::Writer::from_writer(&mut out);
@@ -112,7 +106,7 @@ pub fn csv(report: ReportName, doc: &ReportDocument) -> Result<Vec<u8>, csv::Err
 
 /// The report as an xlsx workbook.
 pub fn xlsx(report: ReportName, doc: &ReportDocument) -> Result<Vec<u8>, XlsxError> {
-    let cols = columns(report);
+    let cols = report.export_columns();
     let mut book = Workbook::new();
     let bold = CellFormat::new().set_bold();
     let percent = CellFormat::new().set_num_format("0.0%");

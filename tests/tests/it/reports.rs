@@ -2157,10 +2157,7 @@ fn exports(_server: &TestServer, town: &Client) {
             .next()
             .unwrap()
             .to_string();
-        let want: Vec<&str> = cunji_sync_server::reports::export::columns(report)
-            .iter()
-            .map(|c| c.1)
-            .collect();
+        let want: Vec<&str> = report.export_columns().iter().map(|c| c.1).collect();
         assert_eq!(header, want.join(","), "{}", report.path());
     }
 
