@@ -1,13 +1,15 @@
 //! Accounts, roles and what each may read and write (DOMAIN §1), passwords and tokens.
 //!
-//! Roles: the three cadre roles of a village work team, the supervisors above them, and the
-//! administrator who creates reference data. Cadres' scopes come from the merged records
-//! themselves: a team's members read and write their village; a pairing cadre reads and writes
-//! (visits to) the households assigned to them. Supervisors hold a division code prefix
-//! (township `530322101`, county `530322`, city `5303`): a township reads every village under
-//! it; above the township ID and bank numbers are masked (DOMAIN §1), so county and city
-//! accounts read village records only through the reports, never as raw documents, and write
-//! within their division what their role allows.
+//! What a role may do is the core's access table ([`cunji_core::domain::access::rights`]);
+//! this module applies it to an account: [`Principal::may`] (writes), [`Principal::sight`]
+//! (reads) and [`Principal::readable_scopes`] (pulls). Cadres' reaches come from the merged
+//! records themselves, dated: a team's members read and write their village while their
+//! membership runs; a pairing cadre reads and writes (visits to) the households assigned to
+//! them while the assignment runs. Supervisors hold a division code prefix (township
+//! `530322101`, county `530322`, city `5303`): a township reads every village under it in clear;
+//! above the township sensitive numbers are masked (DOMAIN §1), so county and city accounts read
+//! village records only through the reports and the masked views, never as raw documents, and
+//! write within their division what their role allows.
 //!
 //! Passwords are Argon2id PHC strings. Tokens are 32 random bytes, given to the device once
 //! and stored only as their SHA-256, with an expiry; revocation marks them.
@@ -16,8 +18,11 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sha2::{Digest, Sha256};
 
-use crate::store::{Account, ScopeFilter, StoreResult, Tx};
+use crate::store::{Account, Period, ScopeFilter, StoreResult, Tx};
 use cunji_core::domain::Kind;
+use cunji_core::domain::ScopeLevel;
+use cunji_core::domain::access::{Action, Reach, Sight, owner_of, period_covers, rights};
+use cunji_core::values::Date;
 
 /// Roles are core vocabulary (`cunji_core::domain::Role`); re-exported here, where what
 /// each may read and write is decided.
@@ -37,8 +42,9 @@ pub struct Principal {
     pub device_id: String,
     pub actor: Vec<u8>,
     pub public_key: Vec<u8>,
-    /// The cadre's villages and households, looked up once per request (shared by the clones
-    /// a request makes) and forgotten when the request changes a team or an assignment.
+    /// The cadre's team memberships and assignments, looked up once per request (shared by
+    /// the clones a request makes) and forgotten when the request changes a team or an
+    /// assignment.
     pub(crate) cache: ScopeCache,
 }
 
@@ -46,22 +52,22 @@ pub struct Principal {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ScopeCache(std::sync::Arc<std::sync::Mutex<CachedScopes>>);
 
-/// (villages, households), each looked up on first use.
-type CachedScopes = (Option<Vec<String>>, Option<Vec<String>>);
+/// (team memberships, assignments), each looked up on first use.
+type CachedScopes = (Option<Vec<Period>>, Option<Vec<Period>>);
 
 impl ScopeCache {
-    fn villages(&self, tx: &mut dyn Tx, login: &str) -> StoreResult<Vec<String>> {
+    fn teams(&self, tx: &mut dyn Tx, login: &str) -> StoreResult<Vec<Period>> {
         let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if c.0.is_none() {
-            c.0 = Some(tx.cadre_villages(login)?);
+            c.0 = Some(tx.cadre_teams(login)?);
         }
         Ok(c.0.clone().unwrap_or_default())
     }
 
-    fn households(&self, tx: &mut dyn Tx, login: &str) -> StoreResult<Vec<String>> {
+    fn assignments(&self, tx: &mut dyn Tx, login: &str) -> StoreResult<Vec<Period>> {
         let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if c.1.is_none() {
-            c.1 = Some(tx.cadre_households(login)?);
+            c.1 = Some(tx.cadre_assignments(login)?);
         }
         Ok(c.1.clone().unwrap_or_default())
     }
@@ -77,6 +83,45 @@ impl ScopeCache {
 pub struct Scope {
     pub name: String,
     pub filter: ScopeFilter,
+}
+
+/// Where a record lives, as authorisation reads it: its village (`None`: reference data and
+/// cadres' files), its household (for household-bound records) and, for a personal record,
+/// whose it is ([`owner_of`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordPlace<'a> {
+    pub kind: Kind,
+    pub village: Option<&'a str>,
+    pub household: Option<&'a str>,
+    pub owner: Option<&'a str>,
+}
+
+impl<'a> RecordPlace<'a> {
+    /// The place of a stored document.
+    pub fn of(row: &'a crate::store::DocRow) -> RecordPlace<'a> {
+        RecordPlace {
+            kind: row.kind,
+            village: row.village_code.as_deref(),
+            household: row.household_id.as_deref(),
+            owner: owner_of(row.kind, &row.id, &row.author_id),
+        }
+    }
+}
+
+/// Today in China (UTC+8), the day reads and undated writes are judged on.
+pub fn today() -> Date {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Whether a reader with this sight receives the raw documents (pull, repair, heads): masked
+/// and aggregate sights read only through the server's masked views and reports. A team
+/// member's [`Sight::MaskedUnlessAssigned`] still receives the village's households whole
+/// until their sensitive fields move to a document of their own (issue 13, part 3).
+fn raw(sight: Sight) -> bool {
+    matches!(
+        sight,
+        Sight::Clear | Sight::Own | Sight::MaskedUnlessAssigned
+    )
 }
 
 impl Principal {
@@ -121,153 +166,234 @@ impl Principal {
         }
     }
 
-    /// Every scope this account may read (DOMAIN §1), reference data included.
+    /// The villages whose team lists this cadre on `day`.
+    pub fn villages_on(&self, tx: &mut dyn Tx, day: Date) -> StoreResult<Vec<String>> {
+        Ok(valid_on(self.cache.teams(tx, &self.login)?, day))
+    }
+
+    /// The households assigned to this cadre on `day`.
+    pub fn households_on(&self, tx: &mut dyn Tx, day: Date) -> StoreResult<Vec<String>> {
+        Ok(valid_on(self.cache.assignments(tx, &self.login)?, day))
+    }
+
+    /// The village of this cadre's team: today's, else the latest it served on (a cadre who
+    /// left still has a county, for its settings).
+    pub fn home_village(&self, tx: &mut dyn Tx) -> StoreResult<Option<String>> {
+        let teams = self.cache.teams(tx, &self.login)?;
+        let today = today();
+        Ok(teams
+            .iter()
+            .find(|p| p.from <= today && p.to.is_none_or(|to| today <= to))
+            .or_else(|| teams.iter().max_by_key(|p| p.to.unwrap_or(p.from)))
+            .map(|p| p.place.clone()))
+    }
+
+    /// Whether `reach` covers a record in `village` / `household` for a write about `day`
+    /// arriving `today` (reads pass `day = today`). Teams and assignments count on `day`
+    /// ([`period_covers`]); a division covers the villages under it (an administrator without
+    /// one, the installation's, covers every village); reference data is the city-wide
+    /// accounts' (an empty division or a city's).
+    fn reaches(
+        &self,
+        tx: &mut dyn Tx,
+        reach: Reach,
+        village: Option<&str>,
+        household: Option<&str>,
+        day: Date,
+    ) -> StoreResult<bool> {
+        let today = today();
+        let covers = |periods: Vec<Period>, place: &str| {
+            periods
+                .iter()
+                .any(|p| p.place == place && period_covers(p.from, p.to, day, today))
+        };
+        Ok(match reach {
+            Reach::TeamVillage => match village {
+                Some(v) => covers(self.cache.teams(tx, &self.login)?, v),
+                None => false,
+            },
+            Reach::Assigned => match household {
+                Some(h) => covers(self.cache.assignments(tx, &self.login)?, h),
+                None => false,
+            },
+            Reach::Division => village.is_some_and(|v| v.starts_with(&self.division)),
+            Reach::Reference => village.is_none(),
+        })
+    }
+
+    /// Every scope this account pulls (DOMAIN §1), read from the access table: reference data;
+    /// its team villages today (a team member's without others' attendance and logs); its
+    /// households today; a division whose every record it reads in clear (the township).
     pub fn readable_scopes(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Scope>> {
         let mut out = vec![Scope {
             name: "global".into(),
             filter: ScopeFilter::Global,
         }];
-        match self.role {
-            Role::FirstSecretary | Role::TeamMember => {
-                for v in tx.cadre_villages(&self.login)? {
-                    out.push(Scope {
+        let sights: Vec<(Reach, Sight)> = Kind::ALL
+            .iter()
+            .filter_map(|k| rights(self.role, *k).read)
+            .filter(|(reach, _)| *reach != Reach::Reference)
+            .collect();
+        let has = |reach| sights.iter().any(|(r, s)| *r == reach && raw(*s));
+        let today = today();
+        if has(Reach::TeamVillage) {
+            let own_only = sights
+                .iter()
+                .any(|(r, s)| *r == Reach::TeamVillage && *s == Sight::Own);
+            for v in self.villages_on(tx, today)? {
+                out.push(if own_only {
+                    Scope {
+                        name: format!("village-member:{v}"),
+                        filter: ScopeFilter::VillageFor(v, self.login.clone()),
+                    }
+                } else {
+                    Scope {
                         name: format!("village:{v}"),
                         filter: ScopeFilter::Village(v),
-                    });
+                    }
+                });
+            }
+        }
+        if has(Reach::Assigned) {
+            for h in self.households_on(tx, today)? {
+                out.push(Scope {
+                    name: format!("household:{h}"),
+                    filter: ScopeFilter::Household(h),
+                });
+            }
+        }
+        // Cadres' files: its own, and those of the cadres it works with (its villages' teams
+        // today; for a township, its villages' teams).
+        let mut people: Vec<String> = vec![self.login.clone()];
+        match rights(self.role, Kind::Cadre).read {
+            Some((Reach::TeamVillage, sight)) if raw(sight) => {
+                for v in self.villages_on(tx, today)? {
+                    people.extend(valid_on(tx.team_members_under(&v)?, today));
                 }
             }
-            Role::PairingCadre => {
-                for h in tx.cadre_households(&self.login)? {
-                    out.push(Scope {
-                        name: format!("household:{h}"),
-                        filter: ScopeFilter::Household(h),
-                    });
-                }
+            Some((Reach::Division, Sight::Clear)) if !self.division.is_empty() => {
+                people.extend(valid_on(tx.team_members_under(&self.division)?, today));
             }
-            Role::Township => out.push(Scope {
+            _ => {}
+        }
+        people.sort();
+        people.dedup();
+        for p in people {
+            out.push(Scope {
+                name: format!("cadre:{p}"),
+                filter: ScopeFilter::Person(p),
+            });
+        }
+        let whole_division = sights
+            .iter()
+            .filter(|(r, _)| *r == Reach::Division)
+            .all(|(_, s)| *s == Sight::Clear);
+        if has(Reach::Division) && whole_division && !self.division.is_empty() {
+            out.push(Scope {
                 name: format!("division:{}", self.division),
                 filter: ScopeFilter::Division(self.division.clone()),
-            }),
-            // Above the township, ID and bank numbers are masked (DOMAIN §1): those accounts
-            // read village records through the reports, never as raw documents.
-            Role::CountyOffice | Role::CountyOrg | Role::City | Role::Admin => {}
+            });
         }
         Ok(out)
     }
 
-    /// Whether this account may read a record of `village` / `household`.
-    pub fn may_read(
-        &self,
-        tx: &mut dyn Tx,
-        village: Option<&str>,
-        household: Option<&str>,
-    ) -> StoreResult<bool> {
-        let Some(village) = village else {
-            return Ok(true);
+    /// How this account sees a record today, if at all (the access table's read right, where
+    /// it reaches; [`Sight::Own`] only for the reader's own records).
+    pub fn sight(&self, tx: &mut dyn Tx, place: RecordPlace<'_>) -> StoreResult<Option<Sight>> {
+        let Some((reach, sight)) = rights(self.role, place.kind).read else {
+            return Ok(None);
         };
-        Ok(match self.role {
-            Role::FirstSecretary | Role::TeamMember => self
-                .cache
-                .villages(tx, &self.login)?
-                .iter()
-                .any(|v| v == village),
-            Role::PairingCadre => match household {
-                Some(h) => self
-                    .cache
-                    .households(tx, &self.login)?
-                    .iter()
-                    .any(|x| x == h),
-                None => false,
-            },
-            Role::Township => village.starts_with(&self.division),
-            // Masked above the township: see `readable_scopes`.
-            Role::CountyOffice | Role::CountyOrg | Role::City | Role::Admin => false,
+        let own = place.owner == Some(self.login.as_str());
+        if sight == Sight::Own {
+            return Ok(own.then_some(Sight::Own));
+        }
+        let reached = match (place.kind, place.owner) {
+            // A cadre's file lies where the cadre works today; the cadre reads its own.
+            (Kind::Cadre, Some(cadre)) => {
+                own || {
+                    let mut any = false;
+                    for village in cadre_villages_today(tx, cadre)? {
+                        if self.reaches(tx, reach, Some(&village), None, today())? {
+                            any = true;
+                            break;
+                        }
+                    }
+                    any
+                }
+            }
+            _ => self.reaches(tx, reach, place.village, place.household, today())?,
+        };
+        if !reached {
+            return Ok(None);
+        }
+        Ok(match sight {
+            Sight::MaskedUnlessAssigned => {
+                let assigned = match place.household {
+                    Some(h) => self.households_on(tx, today())?.iter().any(|x| x == h),
+                    None => false,
+                };
+                Some(if assigned {
+                    Sight::Clear
+                } else {
+                    Sight::MaskedUnlessAssigned
+                })
+            }
+            s => Some(s),
         })
     }
 
-    /// Whether this account may create or change a record of `kind` in `village` /
-    /// `household` (authorship of event records is checked separately).
-    pub fn may_write(
+    /// Whether this account receives the record's document as it is (repair, heads).
+    pub fn may_read_doc(&self, tx: &mut dyn Tx, place: RecordPlace<'_>) -> StoreResult<bool> {
+        Ok(self.sight(tx, place)?.is_some_and(raw))
+    }
+
+    /// Whether this account may do `action` to a record of `place.kind` in `place`, for a
+    /// record about `day` (`None`: today), by the access table.
+    pub fn may(
         &self,
         tx: &mut dyn Tx,
-        kind: Kind,
-        village: Option<&str>,
-        household: Option<&str>,
+        action: Action,
+        place: RecordPlace<'_>,
+        day: Option<Date>,
     ) -> StoreResult<bool> {
-        use Kind::*;
-        let reference = matches!(
-            kind,
-            Village | Unit | Cadre | Team | Assignment | PolicyItem
-        );
-        let in_division = village.is_some_and(|v| v.starts_with(&self.division));
-        Ok(match self.role {
-            // The administrator also imports the 建档立卡 register (households), as counties
-            // bring it over from the national system.
-            Role::Admin => reference || matches!(kind, Entitlement | Household),
-            // 县扶贫办: catalog, entitlements, 动态调整 approval, petition assignment, projects.
-            Role::CountyOffice => {
-                (reference || matches!(kind, Entitlement | StatusChange | Petition | Project))
-                    && village.is_none_or(|v| v.starts_with(&self.division))
+        match rights(self.role, place.kind).reach_for(action) {
+            // Reference data serves the whole city: only an account over the city (or over
+            // everything) writes it, never a county's.
+            Some(Reach::Reference) if self.division.len() > ScopeLevel::City.code_len() => {
+                Ok(false)
             }
-            // 乡镇: leave approval, log review, 乡镇审核 step, petitions, inspections, surveys.
-            Role::Township => {
-                matches!(
-                    kind,
-                    Leave | WorkLog | StatusChange | Petition | Inspection | SatisfactionSurvey
-                ) && in_division
-            }
-            // 县委组织部: leave over three days, inspections of cadres.
-            Role::CountyOrg => matches!(kind, Leave | WorkLog | Inspection) && in_division,
-            Role::City => false,
-            Role::FirstSecretary | Role::TeamMember => {
-                let allowed = matches!(
-                    kind,
-                    Household
-                        | Entitlement
-                        | Delivery
-                        | Visit
-                        | CheckIn
-                        | Leave
-                        | WorkLog
-                        | Petition
-                ) || (self.role == Role::FirstSecretary
-                    && matches!(kind, Team | Assignment | StatusChange | Project));
-                allowed && self.may_read(tx, village, household)? && village.is_some()
-            }
-            // 帮扶干部: visits and survey answers for their households.
-            Role::PairingCadre => {
-                matches!(kind, Visit | SatisfactionSurvey)
-                    && self.may_read(tx, village, household)?
-                    && household.is_some()
-            }
-        })
+            Some(reach) => self.reaches(
+                tx,
+                reach,
+                place.village,
+                place.household,
+                day.unwrap_or_else(today),
+            ),
+            None => Ok(false),
+        }
     }
+}
 
-    /// Whether this account may create a record of `kind` at all ([`Principal::may_write`]
-    /// still decides where). The township and the organisation department review leave and
-    /// work logs (an edit, see [`Principal::reviews`]) but do not write their own: those are
-    /// the resident cadres' records (DOMAIN §1).
-    pub fn may_create(&self, kind: Kind) -> bool {
-        !matches!(
-            (self.role, kind),
-            (
-                Role::Township | Role::CountyOrg,
-                Kind::Leave | Kind::WorkLog
-            )
-        )
+/// The villages a cadre works in today: its teams' and its assigned households'.
+fn cadre_villages_today(tx: &mut dyn Tx, cadre: &str) -> StoreResult<Vec<String>> {
+    let day = today();
+    let mut out = valid_on(tx.cadre_teams(cadre)?, day);
+    for h in valid_on(tx.cadre_assignments(cadre)?, day) {
+        out.extend(tx.household_village(&h)?);
     }
+    Ok(out)
+}
 
-    /// Reviewers may change event records they did not write (endorse or approve leave,
-    /// review logs); nobody else may.
-    pub fn reviews(&self, kind: Kind) -> bool {
-        matches!(
-            (self.role, kind),
-            (
-                Role::FirstSecretary | Role::Township | Role::CountyOrg,
-                Kind::Leave
-            ) | (Role::FirstSecretary | Role::Township, Kind::WorkLog)
-        )
-    }
+/// The places of the periods valid on `day`.
+fn valid_on(periods: Vec<Period>, day: Date) -> Vec<String> {
+    let mut out: Vec<String> = periods
+        .into_iter()
+        .filter(|p| p.from <= day && p.to.is_none_or(|to| day <= to))
+        .map(|p| p.place)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Argon2id hash of a password, as a PHC string.

@@ -10,10 +10,11 @@
 //! 5. for a new record: `invalid_record` (its envelope or data do not parse or validate),
 //!    `forged_author` (the envelope names another author or device, or an event record is
 //!    about another cadre), `unknown_reference` (its household or entitlement is unknown);
-//! 6. `not_in_scope`: the account may not write this kind there, or may only review it
-//!    (DOMAIN §1);
+//! 6. `moved_record`: a change that would alter the record's kind, author or place;
 //!    `not_author`: an event record changed by someone who neither wrote nor reviews it;
-//!    `moved_record`: a change that would alter the record's kind, author or place.
+//!    `out_of_scope`: the access table ([`cunji_core::domain::access::rights`], applied by
+//!    [`Principal::may`]) does not let the account create, edit or review this kind there, or
+//!    not on the record's day (a cadre whose team membership or assignment had ended).
 //!
 //! A change whose dependencies the server lacks is held (and reported `Held`) until they
 //! arrive; it is then checked under the account of the device that pushed it. Changes are
@@ -40,8 +41,9 @@ use cunji_core::identity::verify_message;
 use cunji_core::projection::Rows;
 use cunji_core::sync::protocol::{PushOutcome, PushRequest, push_manifest};
 
-use crate::accounts::Principal;
+use crate::accounts::{Principal, RecordPlace};
 use crate::store::{ChangeRow, DocRow, HeldRow, StoreError, StoreResult, Tx};
+use cunji_core::domain::access::{Action, Reach, owner_of, rights};
 
 /// Chunks of a document folded into a new snapshot beyond this many.
 const FOLD_CHUNKS: usize = 32;
@@ -242,6 +244,7 @@ type VillageAndHousehold = (Option<String>, Option<String>);
 pub(crate) fn resolve(
     tx: &mut dyn Tx,
     hint: &ScopeHint,
+    day: Option<cunji_core::values::Date>,
 ) -> StoreResult<Result<VillageAndHousehold, PushOutcome>> {
     Ok(match hint {
         ScopeHint::Global => Ok((None, None)),
@@ -266,20 +269,30 @@ pub(crate) fn resolve(
                 format!("entitlement {e} is not known to the server"),
             )),
         },
-        ScopeHint::Cadre(c) => match tx.cadre_villages(c)?.into_iter().next() {
-            Some(v) => Ok((Some(v), None)),
-            None => Err(reject(
-                "unknown_reference",
-                format!("cadre {c} is in no village team"),
-            )),
-        },
+        ScopeHint::Cadre(c) => {
+            // The cadre's team village on the record's day, else any it served on (the write
+            // check then judges the day).
+            let teams = tx.cadre_teams(c)?;
+            let on_day = day.and_then(|d| {
+                teams
+                    .iter()
+                    .find(|p| p.from <= d && p.to.is_none_or(|to| d <= to))
+            });
+            match on_day.or(teams.first()) {
+                Some(p) => Ok((Some(p.place.clone()), None)),
+                None => Err(reject(
+                    "unknown_reference",
+                    format!("干部{c}不在任何驻村工作队 / cadre {c} is in no village team"),
+                )),
+            }
+        }
     })
 }
 
 /// The place a record's state says it has.
 fn place_of(tx: &mut dyn Tx, facts: &Facts) -> StoreResult<Result<Place, PushOutcome>> {
     Ok(
-        resolve(tx, &facts.record.scope)?.map(|(village, household)| Place {
+        resolve(tx, &facts.record.scope, facts.record.date)?.map(|(village, household)| Place {
             kind: facts.env.kind,
             village,
             // A household is its own household: its assigned cadres read it.
@@ -332,16 +345,6 @@ fn authorize(
                     "an event record may only be about its author",
                 )));
             }
-            if !who.may_create(env.kind) {
-                return Ok(Err(reject(
-                    "not_in_scope",
-                    format!(
-                        "{} may review but not write a {}",
-                        who.role,
-                        env.kind.code()
-                    ),
-                )));
-            }
         }
         Some(b) => {
             if b.kind != after.kind
@@ -354,26 +357,105 @@ fn authorize(
                     "a change may not alter a record's kind, author or place",
                 )));
             }
-            if b.kind.is_event() && b.author != who.login && !who.reviews(b.kind) {
-                return Ok(Err(reject(
-                    "not_author",
-                    "only its author (or a reviewer) may change this record",
-                )));
-            }
         }
     }
-    if !who.may_write(
-        tx,
-        after.kind,
-        after.village.as_deref(),
-        after.household.as_deref(),
-    )? {
-        return Ok(Err(reject(
-            "not_in_scope",
-            format!("{} may not write a {} here", who.role, after.kind.code()),
-        )));
+    let action = match before {
+        None => Action::Create,
+        Some(b) if b.kind.is_event() && b.author != who.login => Action::Review,
+        Some(_) => Action::Edit,
+    };
+    let place = RecordPlace {
+        kind: after.kind,
+        village: after.village.as_deref(),
+        household: after.household.as_deref(),
+        owner: owner_of(after.kind, doc_id, &after.author),
+    };
+    if !who.may(tx, action, place, facts.record.date)? {
+        return Ok(Err(refusal(tx, who, action, place, facts.record.date)?));
     }
     Ok(Ok(after))
+}
+
+/// Why [`Principal::may`] refused: an event record changed by someone who neither wrote nor
+/// reviews it (`not_author`), or a write outside the account's reach (`out_of_scope`: the kind
+/// is not the role's, the place is not its village, household or division, or not on the
+/// record's day), each said in Chinese and English.
+fn refusal(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    action: Action,
+    place: RecordPlace<'_>,
+    day: Option<cunji_core::values::Date>,
+) -> StoreResult<PushOutcome> {
+    let (kind, role) = (place.kind, who.role);
+    let r = rights(role, kind);
+    if action == Action::Review && r.review.is_none() {
+        return Ok(reject(
+            "not_author",
+            format!(
+                "只有记录人或审核人可以修改这条{} / only its author (or a reviewer) may change this {}",
+                kind.label_zh(),
+                kind.code()
+            ),
+        ));
+    }
+    if r.reach_for(action).is_none() {
+        let what = if action == Action::Create && r.review.is_some() {
+            "可以审核但不能登记"
+        } else {
+            "不能登记"
+        };
+        return Ok(reject(
+            "out_of_scope",
+            format!(
+                "{}{}{} / a {} may not {} a {}",
+                role.label_zh(),
+                what,
+                kind.label_zh(),
+                role.code(),
+                if action == Action::Create {
+                    "create"
+                } else {
+                    "change"
+                },
+                kind.code()
+            ),
+        ));
+    }
+    let day = day.unwrap_or_else(crate::accounts::today);
+    // Served there once, but not on the record's day (or left too long ago).
+    let served = match r.reach_for(action) {
+        Some(Reach::TeamVillage) => match place.village {
+            Some(v) => tx.cadre_teams(&who.login)?.iter().any(|p| p.place == v),
+            None => false,
+        },
+        Some(Reach::Assigned) => match place.household {
+            Some(h) => tx
+                .cadre_assignments(&who.login)?
+                .iter()
+                .any(|p| p.place == h),
+            None => false,
+        },
+        _ => false,
+    };
+    Ok(reject(
+        "out_of_scope",
+        if served {
+            format!(
+                "{day}你已不在这里的工作队或帮扶关系中,不能登记{} / on {day} you are no longer on this team or assignment: a {} may not be written here",
+                kind.label_zh(),
+                kind.code()
+            )
+        } else {
+            format!(
+                "这里不在你的范围内,{}不能在此登记{} / outside your scope: a {} may not write a {} here",
+                role.label_zh(),
+                kind.label_zh(),
+                role.code(),
+                kind.code()
+            )
+        },
+    ))
 }
 
 /// The account behind a device, for changes released from the hold.
@@ -570,6 +652,7 @@ fn merge_doc(
         }
         Some(_) => tx.append_doc_chunk(doc_id, &bytes)?,
     }
+    let owner = owner_of(place.kind, doc_id, &place.author).map(str::to_string);
     for (change, device_id, offset) in &accepted {
         tx.insert_change(&ChangeRow {
             hash: change.hash().0.to_vec(),
@@ -580,6 +663,7 @@ fn merge_doc(
             device_id: device_id.clone(),
             received_ts: now.to_string(),
             device_clock_offset_ms: *offset,
+            owner: owner.clone(),
         })?;
     }
     let (kind, rows) = match projected {

@@ -17,7 +17,7 @@ use cunji_core::sync::protocol::{
     RepairMessage, RepairRequest, RepairResponse,
 };
 
-use crate::accounts::Principal;
+use crate::accounts::{Principal, RecordPlace};
 use crate::store::{StoreError, StoreResult, Tx};
 
 /// Most changes per scope per response, besides the byte bound.
@@ -81,7 +81,7 @@ pub fn repair(
             });
             continue;
         };
-        if !who.may_read(tx, row.village_code.as_deref(), row.household_id.as_deref())? {
+        if !who.may_read_doc(tx, RecordPlace::of(&row))? {
             docs.push(RepairMessage {
                 doc_id: m.doc_id.clone(),
                 message: None,
@@ -136,7 +136,7 @@ pub fn heads(tx: &mut dyn Tx, who: &Principal, req: &HeadsRequest) -> StoreResul
             differ.push(unknown);
             continue;
         };
-        if !who.may_read(tx, row.village_code.as_deref(), row.household_id.as_deref())? {
+        if !who.may_read_doc(tx, RecordPlace::of(&row))? {
             differ.push(unknown);
             continue;
         }

@@ -17,6 +17,7 @@
 //!   member, dates `YYYY-MM-DD`, `to` empty while serving;
 //! - assignments: `household_id,cadre_id,from,to,is_primary`.
 
+use cunji_core::domain::access::owner_of;
 use std::collections::BTreeMap;
 
 use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
@@ -141,11 +142,12 @@ pub fn create_with<T: Record>(
     };
     let (mut doc, change) =
         RecordDoc::create(actor, &env, record, &edit).map_err(|e| e.to_string())?;
-    let (village, household) = match resolve(tx, &record.scope()).map_err(|e| e.to_string())? {
-        Ok(place) => place,
-        Err(PushOutcome::Rejected { message, .. }) => return Err(message),
-        Err(other) => return Err(format!("{other:?}")),
-    };
+    let (village, household) =
+        match resolve(tx, &record.scope(), record.record_date()).map_err(|e| e.to_string())? {
+            Ok(place) => place,
+            Err(PushOutcome::Rejected { message, .. }) => return Err(message),
+            Err(other) => return Err(format!("{other:?}")),
+        };
     let received = p.received.to_rfc3339();
     let bytes = change.raw_bytes().to_vec();
     tx.insert_doc(&DocRow {
@@ -169,6 +171,7 @@ pub fn create_with<T: Record>(
         received_ts: received,
         // Made on the server's own clock.
         device_clock_offset_ms: Some(0),
+        owner: owner_of(T::KIND, &env.id, login).map(str::to_string),
     })
     .map_err(|e| e.to_string())?;
     let (kind, rows) = project(&mut doc).map_err(|e| e.to_string())?;
@@ -230,6 +233,7 @@ pub fn update<T: Record>(
         device_id: "server".into(),
         received_ts: now.to_rfc3339(),
         device_clock_offset_ms: Some(0),
+        owner: owner_of(row.kind, id, &row.author_id).map(str::to_string),
     })
     .map_err(|e| e.to_string())?;
     let (kind, rows) = project(&mut doc).map_err(|e| e.to_string())?;

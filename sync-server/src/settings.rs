@@ -40,11 +40,11 @@ pub fn county_of(tx: &mut dyn Tx, principal: &Principal) -> StoreResult<Option<S
     if !principal.division.is_empty() {
         return Ok(county(&principal.division));
     }
-    if let Some(v) = tx.cadre_villages(&principal.login)?.first() {
-        return Ok(county(v));
+    if let Some(v) = principal.home_village(tx)? {
+        return Ok(county(&v));
     }
-    for h in tx.cadre_households(&principal.login)? {
-        if let Some(v) = tx.household_village(&h)? {
+    for p in tx.cadre_assignments(&principal.login)? {
+        if let Some(v) = tx.household_village(&p.place)? {
             return Ok(county(&v));
         }
     }

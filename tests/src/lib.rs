@@ -46,6 +46,39 @@ pub fn household(n: u64) -> cunji_core::domain::Household {
     h
 }
 
+/// The example village's team with every member still serving. [`Team::example`] ends one
+/// member's time (zhao-hong's, on 2016-06-30), and rights follow the dates (DOMAIN §1): a
+/// cadre who left neither reads nor writes the village, so tests that need three working
+/// cadres take this team, and the ended membership is tested on its own.
+///
+/// [`Team::example`]: cunji_core::domain::Team::example
+pub fn serving_team() -> cunji_core::domain::Team {
+    let mut team = cunji_core::domain::Team::example();
+    for m in team.members.values_mut() {
+        m.to = None;
+    }
+    team
+}
+
+/// Of the records a first secretary's phone holds (`(id, document JSON)`, as devices list
+/// them), those a team member `login` of the same village receives: all but the other cadres'
+/// check-ins, leave and work logs (DOMAIN §1: "own attendance").
+pub fn member_view(
+    all: &[(String, serde_json::Value)],
+    login: &str,
+) -> Vec<(String, serde_json::Value)> {
+    all.iter()
+        .filter(|(_, doc)| {
+            let personal = matches!(
+                doc["meta"]["kind"].as_str(),
+                Some("check_in" | "leave" | "work_log")
+            );
+            !personal || doc["meta"]["author_id"] == login
+        })
+        .cloned()
+        .collect()
+}
+
 /// Which database a test server uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

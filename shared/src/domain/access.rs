@@ -1,18 +1,54 @@
-//! Who an account is and which division level it works at: the vocabulary the sync server's
-//! authorisation and reports, the phone and the dashboard share.
+//! Who may read and write what: the one access table (DOMAIN §1), and the vocabulary it is
+//! written in, shared by the sync server's checks, the phone's offered actions and the
+//! dashboard.
 //!
-//! [`Role`] is an account's role (DOMAIN §1): the three cadre roles of a village work team,
-//! the supervisors above them, and the administrator who creates reference data; [`ScopeLevel`] is a level of the administrative
-//! division tree (village, township, county, city), and it is the one place that says how many
-//! digits a level's code has ([`ScopeLevel::code_len`]: 12, 9, 6, 4). Both are code lists
-//! (`code_enum!`): a stored code, a Chinese and an English label, exported to TypeScript.
+//! [`Role`] is an account's role (DOMAIN §1): the three cadre roles of a village work team, the
+//! supervisors above them, and the administrator who creates reference data; [`ScopeLevel`] is
+//! a level of the administrative division tree (village, township, county, city), and it is the
+//! one place that says how many digits a level's code has ([`ScopeLevel::code_len`]: 12, 9, 6,
+//! 4). Both are code lists (`code_enum!`): a stored code, a Chinese and an English label,
+//! exported to TypeScript.
 //!
-//! Not here: what a role may read or write (the server's `accounts`), nor how a report's scope
-//! is parsed from text (the server's reports).
+//! ## The access table
+//! [`rights`] says, for every role and record kind, what the role may do, and where:
+//!
+//! - **read** ([`Sight`]): in clear; with sensitive personal information masked (above the
+//!   township, and for a team member the households not assigned to it); only its own records (a team member's attendance); or only through the reports'
+//!   aggregates (the city).
+//! - **write**: create records of the kind, and change them (its own event records; any record
+//!   of a shared kind, such as a household).
+//! - **review**: change a record someone else wrote without creating any (endorse or approve
+//!   leave, review a log, take a 动态调整 case's township or county step).
+//!
+//! Each right has a [`Reach`]: the villages of the cadre's team, the households assigned to the
+//! cadre, the account's division, or reference data not bound to a village. A team's or an
+//! assignment's reach is **dated** (DOMAIN §1, "write rights follow the assignment valid on the
+//! record date"): a write counts on the record's own day ([`crate::domain::Record::record_date`]:
+//! a visit's start, a check-in's day, a leave's request), or on today for shared data with no such
+//! day (a household, an entitlement, a case); reads follow today. So a cadre who left stops
+//! receiving the village, and nothing it records after its last day is taken, while a visit it
+//! made on its last day and synced a week later still is, within [`LATE_SYNC_DAYS`].
+//!
+//! The server's checks (`sync-server/src/accounts.rs`) and the phone's offered actions
+//! ([`crate::field::RecordRights`]) derive from this table; nothing else says what a role may do.
+//! The table's own tests hold it to DOMAIN §1's invariants, and the end-to-end authorisation
+//! tests walk it against a real server.
+//!
+//! Decisions DOMAIN leaves open, taken here:
+//! - Reference data without a village (units, cadres, the policy catalog) is written by the
+//!   administrator only, whose writes stay inside its division; county offices no longer edit
+//!   the city-wide catalog or another county's cadres.
+//! - Teams and assignments decide who reads a village's personal data, so the village's own first
+//!   secretary does not write them: the administrator does, the organisation department keeps
+//!   teams (it dispatches and recalls cadres), and the county poverty office assigns pairing
+//!   cadres (结对帮扶).
+//! - Entitlements are the county poverty office's (DOMAIN §1) and the administrator's imports;
+//!   the village team records deliveries against them.
 
 use std::str::FromStr;
 
-use crate::values::code_enum;
+use crate::domain::Kind;
+use crate::values::{Date, code_enum};
 
 code_enum! {
     /// What an account is (DOMAIN §1).
@@ -80,6 +116,223 @@ impl ScopeLevel {
     }
 }
 
+/// How far back a write may reach past the end of its writer's team membership or assignment:
+/// a record made on the last day (its [`crate::domain::Record::record_date`]) is still taken when
+/// the phone syncs up to this many days later; after that, a cadre who left writes nothing.
+pub const LATE_SYNC_DAYS: i64 = 30;
+
+/// Where a right reaches (DOMAIN §1 "Scope").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reach {
+    /// The villages whose team lists the cadre on the day in question.
+    TeamVillage,
+    /// The households assigned to the cadre on the day in question.
+    Assigned,
+    /// The villages under the account's division code (township, county or city).
+    Division,
+    /// Reference data not bound to any village (units, cadres, the policy catalog).
+    Reference,
+}
+
+/// How much of a record a reader sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Sight {
+    /// Every field in clear.
+    Clear,
+    /// Every field, sensitive personal information masked unless the household is assigned to
+    /// the reader (a team member reading the village's households, DOMAIN §1).
+    MaskedUnlessAssigned,
+    /// Sensitive personal information (ID, bank and disability numbers, health data, home
+    /// coordinates) masked: above the township (DOMAIN §1).
+    Masked,
+    /// [`Sight::Masked`], and the households' names and phones too (the organisation
+    /// department: "household PII masked").
+    MaskedWithNames,
+    /// Only the reader's own records (a team member's attendance and logs; a pairing cadre's
+    /// own file), wherever they are.
+    Own,
+    /// Not record by record: only through the reports' aggregates (the city).
+    Aggregates,
+}
+
+/// What one role may do with records of one kind. `None`: not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rights {
+    pub read: Option<(Reach, Sight)>,
+    /// Create records of the kind, and change them (for event records: its own).
+    pub write: Option<Reach>,
+    /// Change records others wrote, without creating any (endorse, approve, review, step).
+    pub review: Option<Reach>,
+}
+
+/// What a change does to a record, as [`Rights::allows`] judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The record's first change.
+    Create,
+    /// A later change by its author, or of a shared kind's record (a household) by anyone.
+    Edit,
+    /// A later change of an event record by someone who did not write it.
+    Review,
+}
+
+impl Rights {
+    /// The reach an action needs, if the role has it: creating needs the write right; a review
+    /// the review right; an edit either (a township stepping a case edits a shared record).
+    pub fn reach_for(self, action: Action) -> Option<Reach> {
+        match action {
+            Action::Create => self.write,
+            Action::Review => self.review,
+            Action::Edit => self.write.or(self.review),
+        }
+    }
+}
+
+/// The access table: what `role` may do with records of `kind` (see the module docs).
+pub fn rights(role: Role, kind: Kind) -> Rights {
+    use Kind::*;
+    use Reach::*;
+    use Sight::*;
+    let read = |reach, sight| Some((reach, sight));
+    // Reference data without a village: everyone reads units and the catalog, only the
+    // administrator writes them.
+    if matches!(kind, Unit | PolicyItem) {
+        return Rights {
+            read: read(Reference, Clear),
+            write: (role == Role::Admin).then_some(Reference),
+            review: None,
+        };
+    }
+    // A cadre's file (phone and ID number) is read where the cadre works: by its team's
+    // villages, the township and county above them, and the cadre itself; the administrator
+    // writes it. Its places are the villages of its teams and assigned households today.
+    if kind == Cadre {
+        let sight = match role {
+            Role::FirstSecretary | Role::TeamMember => read(TeamVillage, Clear),
+            Role::PairingCadre => read(Assigned, Own),
+            Role::Township | Role::CountyOrg => read(Division, Clear),
+            Role::CountyOffice | Role::Admin => read(Division, Masked),
+            Role::City => read(Division, Aggregates),
+        };
+        return Rights {
+            read: sight,
+            write: (role == Role::Admin).then_some(Reference),
+            review: None,
+        };
+    }
+    let (read, write, review) = match role {
+        // Reference data, teams and assignments, and the imported register.
+        Role::Admin => match kind {
+            Village | Team | Assignment | Household | Entitlement => {
+                (read(Division, Masked), Some(Division), None)
+            }
+            _ => (read(Division, Aggregates), None, None),
+        },
+        Role::FirstSecretary => {
+            let w = match kind {
+                Household | Delivery | Visit | CheckIn | Leave | WorkLog | Petition
+                | StatusChange | Project => Some(TeamVillage),
+                _ => None,
+            };
+            // 队长同意 on team leave, comments on team logs.
+            let r = matches!(kind, Leave | WorkLog).then_some(TeamVillage);
+            let sight = if kind == Inspection {
+                None
+            } else {
+                read(TeamVillage, Clear)
+            };
+            (sight, w, r)
+        }
+        Role::TeamMember => {
+            let w = match kind {
+                Household | Delivery | Visit | CheckIn | Leave | WorkLog | Petition => {
+                    Some(TeamVillage)
+                }
+                _ => None,
+            };
+            let sight = match kind {
+                CheckIn | Leave | WorkLog => read(TeamVillage, Own),
+                Household => read(TeamVillage, MaskedUnlessAssigned),
+                Inspection => None,
+                _ => read(TeamVillage, Clear),
+            };
+            (sight, w, None)
+        }
+        // Their households' full files; visits and survey answers for them.
+        Role::PairingCadre => match kind {
+            Visit | SatisfactionSurvey => (read(Assigned, Clear), Some(Assigned), None),
+            Household | Assignment | Entitlement | Delivery | Petition | StatusChange => {
+                (read(Assigned, Clear), None, None)
+            }
+            _ => (None, None, None),
+        },
+        // 乡镇: its villages in clear; leave approval, log review, 乡镇审核, petitions,
+        // inspections, surveys.
+        Role::Township => {
+            let w = matches!(kind, Petition | Inspection | SatisfactionSurvey).then_some(Division);
+            let r = matches!(kind, Leave | WorkLog | StatusChange).then_some(Division);
+            (read(Division, Clear), w, r)
+        }
+        // 县扶贫办: everything in the county, masked; entitlements, 动态调整 approval (a step),
+        // petition assignment, projects, pairing assignments.
+        Role::CountyOffice => {
+            let w =
+                matches!(kind, Entitlement | Petition | Project | Assignment).then_some(Division);
+            let r = (kind == StatusChange).then_some(Division);
+            (read(Division, Masked), w, r)
+        }
+        // 县委组织部: cadres, attendance, logs, inspections (household data masked); leave over
+        // three days, inspections, teams (dispatch and recall).
+        Role::CountyOrg => {
+            let sight = match kind {
+                Team | CheckIn | Leave | WorkLog | Inspection => read(Division, Clear),
+                _ => read(Division, MaskedWithNames),
+            };
+            let w = matches!(kind, Inspection | Team).then_some(Division);
+            let r = (kind == Leave).then_some(Division);
+            (sight, w, r)
+        }
+        // 市联席办: aggregates, no writes.
+        Role::City => (read(Division, Aggregates), None, None),
+    };
+    Rights {
+        read,
+        write,
+        review,
+    }
+}
+
+/// The kinds whose records a reader may be limited to its own ([`Sight::Own`]): the change log
+/// marks their changes with the record's owner (the author of a check-in, leave or log; the
+/// cadre of a cadre's file), so that a pull can leave out others'.
+pub fn personal_kinds() -> impl Iterator<Item = Kind> {
+    Kind::ALL.iter().copied().filter(|k| {
+        Role::ALL
+            .iter()
+            .any(|r| matches!(rights(*r, *k).read, Some((_, Sight::Own))))
+    })
+}
+
+/// Whose personal record a record of `kind` with this `id` and `author` is, for the kinds in
+/// [`personal_kinds`]: a cadre's file is the cadre's (its id is the cadre's), a check-in, a
+/// leave or a log its author's. `None` for every other kind.
+pub fn owner_of<'a>(kind: Kind, id: &'a str, author: &'a str) -> Option<&'a str> {
+    if !personal_kinds().any(|k| k == kind) {
+        None
+    } else if kind == Kind::Cadre {
+        Some(id)
+    } else {
+        Some(author)
+    }
+}
+
+/// Whether a right valid from `from` to `to` (inclusive; `None`: still running) covers a write
+/// about `day` that arrives on `today`: the day lies in the period, and the period ended no
+/// more than [`LATE_SYNC_DAYS`] before today.
+pub fn period_covers(from: Date, to: Option<Date>, day: Date, today: Date) -> bool {
+    from <= day && to.is_none_or(|to| day <= to && (today - to).num_days() <= LATE_SYNC_DAYS)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -110,5 +363,164 @@ mod tests {
             serde_json::to_string(&ScopeLevel::County).unwrap(),
             "\"county\""
         );
+    }
+
+    /// Every role × kind, as the table says, for the invariants below.
+    fn table() -> impl Iterator<Item = (Role, Kind, Rights)> {
+        Role::ALL
+            .iter()
+            .flat_map(|r| Kind::ALL.iter().map(move |k| (*r, *k, rights(*r, *k))))
+    }
+
+    #[test]
+    fn whoever_writes_or_reviews_a_kind_reads_it() {
+        for (role, kind, r) in table() {
+            if r.write.is_some() || r.review.is_some() {
+                assert!(r.read.is_some(), "{role} writes {kind} unread");
+            }
+            if let (Some(w), Some(rv)) = (r.write, r.review) {
+                assert_eq!(w, rv, "{role} {kind}: one reach for writing and reviewing");
+            }
+        }
+    }
+
+    #[test]
+    fn the_city_reads_aggregates_and_writes_nothing() {
+        for kind in Kind::ALL {
+            let r = rights(Role::City, *kind);
+            assert_eq!((r.write, r.review), (None, None), "{kind}");
+            if !matches!(kind, Kind::Unit | Kind::PolicyItem) {
+                assert_eq!(r.read, Some((Reach::Division, Sight::Aggregates)), "{kind}");
+            }
+        }
+    }
+
+    #[test]
+    fn reference_data_is_the_administrators_and_teams_not_the_villages() {
+        for (role, kind, r) in table() {
+            if matches!(kind, Kind::Unit | Kind::Cadre | Kind::PolicyItem) {
+                assert_eq!(r.write.is_some(), role == Role::Admin, "{role} {kind}");
+                if kind != Kind::Cadre {
+                    assert_eq!(r.read, Some((Reach::Reference, Sight::Clear)));
+                }
+            } else {
+                assert_ne!(r.write, Some(Reach::Reference), "{role} {kind}");
+            }
+            // Who reads a village's personal data is not the village's own decision.
+            if matches!(kind, Kind::Team | Kind::Assignment) {
+                assert!(
+                    matches!(role, Role::Admin | Role::CountyOrg | Role::CountyOffice)
+                        || r.write.is_none(),
+                    "{role} writes {kind}"
+                );
+            }
+        }
+        assert_eq!(rights(Role::FirstSecretary, Kind::Team).write, None);
+        assert_eq!(rights(Role::FirstSecretary, Kind::Assignment).write, None);
+    }
+
+    #[test]
+    fn only_the_village_and_the_township_read_households_in_clear() {
+        for (role, kind, r) in table() {
+            let Some((_, sight)) = r.read else { continue };
+            if kind == Kind::Household && sight == Sight::Clear {
+                assert!(
+                    matches!(
+                        role,
+                        Role::FirstSecretary | Role::PairingCadre | Role::Township
+                    ),
+                    "{role} reads households in clear"
+                );
+            }
+        }
+        assert_eq!(
+            rights(Role::TeamMember, Kind::Household).read,
+            Some((Reach::TeamVillage, Sight::MaskedUnlessAssigned))
+        );
+    }
+
+    #[test]
+    fn a_cadres_file_is_read_where_the_cadre_works_not_city_wide() {
+        for role in Role::ALL {
+            let read = rights(*role, Kind::Cadre).read;
+            assert!(
+                !matches!(read, Some((Reach::Reference, _))),
+                "{role} reads every cadre's file"
+            );
+        }
+        assert_eq!(
+            rights(Role::PairingCadre, Kind::Cadre).read,
+            Some((Reach::Assigned, Sight::Own))
+        );
+    }
+
+    #[test]
+    fn team_members_read_only_their_own_attendance_and_logs() {
+        let personal: Vec<_> = personal_kinds().collect();
+        assert_eq!(
+            personal,
+            [Kind::Cadre, Kind::CheckIn, Kind::Leave, Kind::WorkLog]
+        );
+        for kind in &personal[1..] {
+            assert_eq!(
+                rights(Role::TeamMember, *kind).read,
+                Some((Reach::TeamVillage, Sight::Own))
+            );
+            assert_eq!(
+                rights(Role::FirstSecretary, *kind).read,
+                Some((Reach::TeamVillage, Sight::Clear))
+            );
+        }
+    }
+
+    #[test]
+    fn attendance_and_visits_are_recorded_by_cadres_and_reviewed_above() {
+        for (role, kind, r) in table() {
+            if matches!(
+                kind,
+                Kind::Visit | Kind::CheckIn | Kind::Leave | Kind::WorkLog
+            ) {
+                let cadre = matches!(
+                    role,
+                    Role::FirstSecretary | Role::TeamMember | Role::PairingCadre
+                );
+                assert!(r.write.is_none() || cadre, "{role} records {kind}");
+            }
+        }
+        // A requester's leave goes up: the team leader endorses, the township or the
+        // organisation department approves; none of them files it.
+        for role in [Role::FirstSecretary, Role::Township, Role::CountyOrg] {
+            assert!(rights(role, Kind::Leave).review.is_some(), "{role}");
+        }
+        assert_eq!(rights(Role::Township, Kind::Leave).write, None);
+        assert_eq!(rights(Role::TeamMember, Kind::Leave).review, None);
+    }
+
+    #[test]
+    fn actions_take_the_right_they_need() {
+        let township_case = rights(Role::Township, Kind::StatusChange);
+        assert_eq!(township_case.reach_for(Action::Create), None);
+        assert_eq!(township_case.reach_for(Action::Edit), Some(Reach::Division));
+        assert_eq!(
+            township_case.reach_for(Action::Review),
+            Some(Reach::Division)
+        );
+        let member_visit = rights(Role::TeamMember, Kind::Visit);
+        assert_eq!(
+            member_visit.reach_for(Action::Create),
+            Some(Reach::TeamVillage)
+        );
+        assert_eq!(member_visit.reach_for(Action::Review), None);
+    }
+
+    #[test]
+    fn a_period_covers_its_days_and_late_syncs_for_a_while() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let (from, to) = (d("2016-01-01"), Some(d("2016-06-30")));
+        assert!(period_covers(from, None, d("2026-12-03"), d("2026-12-03")));
+        assert!(!period_covers(from, None, d("2015-12-31"), d("2016-01-05")));
+        assert!(period_covers(from, to, d("2016-06-30"), d("2016-07-30")));
+        assert!(!period_covers(from, to, d("2016-06-30"), d("2016-07-31")));
+        assert!(!period_covers(from, to, d("2016-07-01"), d("2016-07-01")));
     }
 }

@@ -104,6 +104,10 @@ impl Record for CheckIn {
         ScopeHint::Village(self.village_code.clone())
     }
 
+    fn record_date(&self) -> Option<Date> {
+        Some(self.local_date())
+    }
+
     fn subject_cadre(&self) -> Option<&str> {
         Some(&self.cadre_id)
     }
@@ -255,6 +259,10 @@ impl Record for Leave {
 
     fn scope(&self) -> ScopeHint {
         ScopeHint::Cadre(self.cadre_id.clone())
+    }
+
+    fn record_date(&self) -> Option<Date> {
+        Some(self.requested_ts.date_naive())
     }
 
     fn subject_cadre(&self) -> Option<&str> {

@@ -146,6 +146,10 @@ impl Record for Inspection {
         ScopeHint::Village(self.village_code.clone())
     }
 
+    fn record_date(&self) -> Option<Date> {
+        Some(self.date)
+    }
+
     fn subject_cadre(&self) -> Option<&str> {
         Some(&self.inspector_id)
     }

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
 use crate::projection::{Rows, Table};
-use crate::values::{Geo, Timestamp, code_enum};
+use crate::values::{Date, Geo, Timestamp, code_enum};
 
 pub use access::{Role, ScopeLevel};
 pub use attendance::{CheckIn, Leave};
@@ -178,6 +178,15 @@ pub trait Record:
     fn subject_cadre(&self) -> Option<&str> {
         None
     }
+
+    /// The day the record is about, on which the writer's team membership or assignment must
+    /// be valid (DOMAIN §1 "write rights follow the assignment valid on the record date"):
+    /// a visit's start, a check-in's local day, a leave's request, a log's day, a delivery's,
+    /// a petition's receipt, an inspection's. `None` for shared data with no such day (a
+    /// household, an entitlement, a case), whose writers need a right valid today.
+    fn record_date(&self) -> Option<Date> {
+        None
+    }
 }
 
 /// Where a record belongs, as far as the record itself can say.
@@ -301,6 +310,8 @@ pub fn project_stored(
 pub struct RecordFacts {
     pub scope: ScopeHint,
     pub subject_cadre: Option<String>,
+    /// [`Record::record_date`].
+    pub date: Option<Date>,
 }
 
 /// Reads [`RecordFacts`] from a record given as JSON, dispatching on its kind.
@@ -313,6 +324,7 @@ pub fn record_facts(kind: Kind, data: serde_json::Value) -> Result<RecordFacts, 
                     Ok(RecordFacts {
                         scope: record.scope(),
                         subject_cadre: record.subject_cadre().map(str::to_string),
+                        date: record.record_date(),
                     })
                 })+
                 _ => unreachable!("every kind is listed in for_each_kind!"),
@@ -339,6 +351,7 @@ pub fn facts_and_rows(
                     let facts = RecordFacts {
                         scope: record.scope(),
                         subject_cadre: record.subject_cadre().map(str::to_string),
+                        date: record.record_date(),
                     };
                     Ok((facts, record.validate().err()))
                 })+

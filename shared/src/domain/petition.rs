@@ -159,6 +159,10 @@ impl Record for Petition {
         }
     }
 
+    fn record_date(&self) -> Option<Date> {
+        Some(self.received_date)
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         if let Some(h) = &self.household_id {
             code_text("household_id", h)?;

@@ -269,6 +269,10 @@ impl Record for Delivery {
         ScopeHint::Entitlement(self.entitlement_id.clone())
     }
 
+    fn record_date(&self) -> Option<Date> {
+        Some(self.delivered_date)
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         non_empty("entitlement_id", &self.entitlement_id)?;
         opt_text("in_kind", &self.in_kind)?;

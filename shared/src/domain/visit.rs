@@ -319,6 +319,10 @@ impl Record for Visit {
         ScopeHint::Household(self.household_id.clone())
     }
 
+    fn record_date(&self) -> Option<Date> {
+        Some(self.start_ts.date_naive())
+    }
+
     fn subject_cadre(&self) -> Option<&str> {
         Some(&self.visitor_id)
     }

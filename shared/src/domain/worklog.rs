@@ -101,6 +101,10 @@ impl Record for WorkLog {
         ScopeHint::Village(self.village_code.clone())
     }
 
+    fn record_date(&self) -> Option<Date> {
+        Some(self.date)
+    }
+
     fn validate(&self) -> Result<(), ValidationError> {
         code_text("village_code", &self.village_code)?;
         if self.activities.is_empty() {

@@ -10,9 +10,10 @@
 //!   browser holds no device key, so the sync endpoints refuse it with `device_required`.
 //!   Browser sessions last [`Config::web_session_hours`], shorter than a phone's token.
 //! - `GET /v1/records/{id}` returns the merged record, its envelope and its history (who, on
-//!   which device, when, why, each field's old and new value), if the caller may read the
-//!   record's village (the same rule as the reports: [`reports::authorize`]); reference data
-//!   (no village) is readable by every signed-in account. What the caller's role may not see is
+//!   which device, when, why, each field's old and new value), if the access table lets the
+//!   caller read the record ([`Principal::sight`]: the township and the village's team in
+//!   clear, a team member only its own attendance, the county masked, the city not at all);
+//!   reference data (no village) is readable by every signed-in account. What the caller's role may not see is
 //!   masked in the record *and* in the history's old/new values, so the history cannot be used
 //!   to read a masked number.
 //!
@@ -42,9 +43,10 @@ use crate::api::{HistoryView, RecordView, SessionRequest, SessionResponse};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::merge::server_actor;
-use crate::reports::{self, Masking, ReportScope, ScopeLevel, mask_name, mask_number};
+use crate::reports::{self, Masking, mask_name, mask_number};
 use crate::state::AppState;
 use crate::store::TokenRow;
+use cunji_core::domain::access::Sight;
 
 /// The dashboard's page (the API it calls is in the server's endpoint list: `session`,
 /// `record`).
@@ -101,7 +103,7 @@ pub(crate) async fn session(
             db.write(|tx| {
                 let account = super::auth::authenticate(tx, &req.login, &req.password)?;
                 let division = if account.division.is_empty() {
-                    tx.cadre_villages(&account.login)?.into_iter().next()
+                    Principal::web(account.clone()).home_village(tx)?
                 } else {
                     Some(account.division.clone())
                 };
@@ -142,19 +144,18 @@ pub(crate) async fn record(
                 let row = tx
                     .doc(&id)?
                     .ok_or_else(|| ApiError::NotFound(format!("record {id}")))?;
-                let masking = match &row.village_code {
-                    Some(village) => {
-                        let scope = ReportScope {
-                            level: ScopeLevel::Village,
-                            code: village.clone(),
-                        };
-                        reports::authorize(tx, &principal, &scope)?
+                // Readable as the access table says (today's team, assignment or division);
+                // a city office reads aggregates, not records; a team member only its own
+                // attendance.
+                let sight = match principal.sight(tx, accounts::RecordPlace::of(&row))? {
+                    Some(s) if s != Sight::Aggregates => s,
+                    _ => {
+                        return Err(ApiError::from(reports::ReportError::OutOfScope(format!(
+                            "record {id}"
+                        ))));
                     }
-                    None => Masking {
-                        household_pii: false,
-                        sensitive: false,
-                    },
                 };
+                let masking = Masking::of(sight);
                 let mut doc =
                     RecordDoc::load(&row.id, Some(&row.snapshot), &row.chunks, server_actor())
                         .map_err(|e| ApiError::Internal(format!("record {id}: {e}")))?;

@@ -67,8 +67,9 @@ pub use visits::{
     coverage_facts, duty_compliance, integrity, not_visited, visit_coverage, visit_facts,
 };
 
-use crate::accounts::{Principal, Role};
+use crate::accounts::Principal;
 use crate::store::{RowFilter, StoreError, Tx};
+use cunji_core::domain::access::{Reach, Sight, rights};
 
 /// The level of a report scope: core vocabulary, with the digits of each level's code.
 pub use cunji_core::domain::ScopeLevel;
@@ -154,35 +155,46 @@ fn bad(name: &str, message: impl Into<String>) -> ReportError {
     }
 }
 
-/// Whether `principal` may read `scope`, and with which masks (see the module docs).
+/// Whether `principal` may read `scope`, and with which masks (see the module docs): the
+/// access table's read rights ([`cunji_core::domain::access::rights`]) decide. A division's
+/// reports are read by the accounts whose division contains it; a village's also by the cadres
+/// on its team today; the masks follow how the role sees households.
 pub fn authorize(
     tx: &mut dyn Tx,
     principal: &Principal,
     scope: &ReportScope,
 ) -> Result<Masking, ReportError> {
-    let within = |division: &str| !division.is_empty() && scope.code.starts_with(division);
-    let allowed = match principal.role {
-        Role::Admin => true,
-        Role::Township | Role::CountyOffice | Role::CountyOrg | Role::City => {
-            within(&principal.division)
-        }
-        Role::FirstSecretary | Role::TeamMember => {
-            scope.level == ScopeLevel::Village
-                && tx.cadre_villages(&principal.login)?.contains(&scope.code)
-        }
-        Role::PairingCadre => false,
+    let reaches: Vec<Reach> = cunji_core::domain::Kind::ALL
+        .iter()
+        .filter_map(|k| rights(principal.role, *k).read.map(|(reach, _)| reach))
+        .collect();
+    let allowed = if reaches.contains(&Reach::Division) {
+        scope.code.starts_with(&principal.division)
+    } else if reaches.contains(&Reach::TeamVillage) {
+        scope.level == ScopeLevel::Village
+            && principal
+                .villages_on(tx, crate::accounts::today())?
+                .contains(&scope.code)
+    } else {
+        false
     };
     if !allowed {
         return Err(ReportError::OutOfScope(scope.to_string()));
     }
-    let above_township = matches!(
-        principal.role,
-        Role::Admin | Role::CountyOffice | Role::CountyOrg | Role::City
-    );
-    Ok(Masking {
-        household_pii: matches!(principal.role, Role::CountyOrg | Role::City),
-        sensitive: above_township,
-    })
+    let sight = rights(principal.role, cunji_core::domain::Kind::Household)
+        .read
+        .map_or(Sight::Aggregates, |(_, s)| s);
+    Ok(Masking::of(sight))
+}
+
+impl Masking {
+    /// What a reader with `sight` of a record may not see in it.
+    pub fn of(sight: Sight) -> Masking {
+        Masking {
+            household_pii: matches!(sight, Sight::MaskedWithNames | Sight::Aggregates),
+            sensitive: !matches!(sight, Sight::Clear | Sight::Own),
+        }
+    }
 }
 
 /// A household name shown masked: the first character, then `*` (`张*`, `欧阳**`).

@@ -31,8 +31,9 @@ use rust_xlsxwriter::Workbook;
 use serde::Serialize;
 
 use super::{Masking, ReportError, ReportScope, authorize, bad, mask_name, mask_number};
-use crate::accounts::Principal;
+use crate::accounts::{Principal, RecordPlace};
 use crate::store::{Between, Db, RowFilter, StoreError, Tx};
+use cunji_core::domain::access::{Reach, Sight, rights};
 
 /// One record in a pull page.
 #[derive(Debug, Clone, Serialize)]
@@ -118,6 +119,26 @@ pub fn pull(
         return Err(ReportError::OutOfScope(scope.to_string()));
     }
     let masking = authorize(tx, principal, &scope)?;
+    // Row by row only what the access table lets the role read as records; a role that
+    // reads none of a division's records that way (the city: aggregates, the reports) pulls
+    // nothing, not even the reference data beside them.
+    let readable = |kind: Kind| {
+        rights(principal.role, kind)
+            .read
+            .is_some_and(|(_, sight)| sight != Sight::Aggregates)
+    };
+    let division_kind = |kind: &Kind| {
+        rights(principal.role, *kind)
+            .read
+            .is_some_and(|(reach, _)| reach != Reach::Reference)
+    };
+    if !Kind::ALL
+        .iter()
+        .filter(|k| division_kind(k))
+        .any(|k| readable(*k))
+    {
+        return Err(ReportError::OutOfScope(scope.to_string()));
+    }
     let number = |name: &str, default: i64, max: i64| -> Result<i64, ReportError> {
         match query.get(name) {
             None => Ok(default),
@@ -136,7 +157,19 @@ pub fn pull(
     changed.truncate(limit);
     let tables = all_tables();
     let mut records = Vec::with_capacity(changed.len());
-    for c in &changed {
+    for c in changed.iter().filter(|c| readable(c.kind)) {
+        // A cadre's file only where the cadre works (the access table's places of a cadre).
+        if c.kind == Kind::Cadre {
+            let place = RecordPlace {
+                kind: c.kind,
+                village: None,
+                household: None,
+                owner: Some(&c.doc_id),
+            };
+            if principal.sight(tx, place)?.is_none() {
+                continue;
+            }
+        }
         let mut out = BTreeMap::new();
         for (_, table) in tables.iter().filter(|(k, _)| *k == c.kind) {
             let columns: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();

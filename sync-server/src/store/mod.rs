@@ -151,6 +151,35 @@ pub struct ChangeRow {
     /// the `x-cunji-device-time` header); `None` when unknown (a held change released later,
     /// a client that sent no clock).
     pub device_clock_offset_ms: Option<i64>,
+    /// For a record some readers may see only when it is theirs
+    /// ([`cunji_core::domain::access::personal_kinds`]: check-ins, leave, logs): its author.
+    /// A team member's pull leaves out the changes whose owner is someone else.
+    pub owner: Option<String>,
+}
+
+/// A cadre's time in one place: on a village's team, or assigned to a household. `to` is the
+/// last day, `None` while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// The village code or the household id.
+    pub place: String,
+    pub from: cunji_core::values::Date,
+    pub to: Option<cunji_core::values::Date>,
+}
+
+impl Period {
+    /// Parses a projection row's `from_date` / `to_date` text.
+    pub(crate) fn parse(place: String, from: &str, to: Option<&str>) -> StoreResult<Period> {
+        let date = |s: &str| {
+            s.parse()
+                .map_err(|e| StoreError::Corrupt(format!("date `{s}` of {place}: {e}")))
+        };
+        Ok(Period {
+            from: date(from)?,
+            to: to.map(date).transpose()?,
+            place,
+        })
+    }
 }
 
 /// When the server received a record, and how far the device's clock was off then.
@@ -173,11 +202,17 @@ pub struct HeldRow {
 pub enum ScopeFilter {
     /// One village's records.
     Village(String),
+    /// One village's records without others' personal ones: changes whose
+    /// [`ChangeRow::owner`] is unset or is the reader (`(village, reader)`).
+    VillageFor(String, String),
     /// Every village whose code starts with the prefix (township, county, city).
     Division(String),
     /// One household's records.
     Household(String),
-    /// Reference data not bound to a village.
+    /// One person's file not bound to a village (a cadre's: changes whose
+    /// [`ChangeRow::owner`] is the cadre).
+    Person(String),
+    /// Reference data not bound to a village or a person.
     Global,
 }
 
@@ -281,10 +316,14 @@ pub trait Tx {
     // Lookups that resolve where a record belongs and what an account may read.
     fn household_village(&mut self, household_id: &str) -> StoreResult<Option<String>>;
     fn entitlement_household(&mut self, entitlement_id: &str) -> StoreResult<Option<String>>;
-    /// Villages whose team lists the cadre (as member or leader).
-    fn cadre_villages(&mut self, cadre_id: &str) -> StoreResult<Vec<String>>;
-    /// Households whose (non-void) assignment names the cadre.
-    fn cadre_households(&mut self, cadre_id: &str) -> StoreResult<Vec<String>>;
+    /// The cadre's times on village teams (as member or leader; void teams left out), by
+    /// village code, whatever their dates: what is valid when is decided above the store.
+    fn cadre_teams(&mut self, cadre_id: &str) -> StoreResult<Vec<Period>>;
+    /// The cadre's (non-void) assignments to households, by household id, whatever their dates.
+    fn cadre_assignments(&mut self, cadre_id: &str) -> StoreResult<Vec<Period>>;
+    /// The team memberships of the villages whose code starts with `prefix` (one village's
+    /// full code, or a division's), by cadre id (the period's place), whatever their dates.
+    fn team_members_under(&mut self, prefix: &str) -> StoreResult<Vec<Period>>;
     /// Records whose projection row in `table` has `column = value` (both names come from the
     /// code, never from input).
     fn find_projected(

@@ -58,8 +58,8 @@ use r2d2_postgres::PostgresConnectionManager;
 use rusqlite::types::Value;
 
 use super::{
-    Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
-    ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult, TokenRow, Tx,
+    Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, Period, ReceivedClock,
+    RowFilter, ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult, TokenRow, Tx,
 };
 
 /// The schema, one script per version; `schema_version` records how many have run.
@@ -174,6 +174,18 @@ pub const MIGRATIONS: &[&str] = &[
         changed_ts  TEXT NOT NULL
     );
     CREATE INDEX county_settings_history_county ON county_settings_history(county_code, seq);
+",
+    "
+    -- 5: whose personal record a change belongs to (the kinds the access table lets some
+    -- readers see only when their own: a check-in's, a leave's or a log's author; a cadre's
+    -- file's cadre), so that a team member's pull leaves out the others' and a cadre's file
+    -- goes only where the cadre works. Filled in for the changes already stored.
+    ALTER TABLE changes ADD COLUMN owner TEXT;
+    UPDATE changes c SET owner = d.author_id FROM documents d
+     WHERE d.id = c.doc_id AND d.kind IN ('check_in', 'leave', 'work_log');
+    UPDATE changes c SET owner = c.doc_id FROM documents d
+     WHERE d.id = c.doc_id AND d.kind = 'cadre';
+    CREATE INDEX changes_owner ON changes(owner, seq);
 ",
 ];
 
@@ -754,9 +766,9 @@ impl Tx for PgTx<'_> {
             )?
             .try_get(0)?;
         let row = self.one(
-            "INSERT INTO changes (seq, hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq",
-            &[&seq, &c.hash, &c.doc_id, &c.village_code, &c.household_id, &c.bytes, &c.device_id, &c.received_ts, &c.device_clock_offset_ms],
+            "INSERT INTO changes (seq, hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms, owner)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
+            &[&seq, &c.hash, &c.doc_id, &c.village_code, &c.household_id, &c.bytes, &c.device_id, &c.received_ts, &c.device_clock_offset_ms, &c.owner],
         )?;
         Ok(row.try_get(0)?)
     }
@@ -867,19 +879,32 @@ impl Tx for PgTx<'_> {
         .transpose()
     }
 
-    fn cadre_villages(&mut self, cadre_id: &str) -> StoreResult<Vec<String>> {
-        self.column(
-            "SELECT DISTINCT m.village_code FROM p_team_member m JOIN p_team t ON t.doc_id = m.doc_id
-             WHERE m.cadre_id = $1 AND t.state <> 'void' ORDER BY m.village_code",
+    fn cadre_teams(&mut self, cadre_id: &str) -> StoreResult<Vec<Period>> {
+        let rows = self.all(
+            "SELECT m.village_code, m.from_date, m.to_date FROM p_team_member m JOIN p_team t ON t.doc_id = m.doc_id
+             WHERE m.cadre_id = $1 AND t.state <> 'void' ORDER BY m.village_code, m.from_date",
             &[&cadre_id],
-        )
+        )?;
+        periods(rows)
     }
 
-    fn cadre_households(&mut self, cadre_id: &str) -> StoreResult<Vec<String>> {
-        self.column(
-            "SELECT DISTINCT household_id FROM p_assignment WHERE cadre_id = $1 AND state <> 'void' ORDER BY household_id",
+    fn team_members_under(&mut self, prefix: &str) -> StoreResult<Vec<Period>> {
+        let rows = self.all(
+            "SELECT m.cadre_id, m.from_date, m.to_date FROM p_team_member m JOIN p_team t ON t.doc_id = m.doc_id
+             WHERE left(m.village_code, char_length($1)) = $1 AND t.state <> 'void'
+             ORDER BY m.cadre_id, m.from_date",
+            &[&prefix],
+        )?;
+        periods(rows)
+    }
+
+    fn cadre_assignments(&mut self, cadre_id: &str) -> StoreResult<Vec<Period>> {
+        let rows = self.all(
+            "SELECT household_id, from_date, to_date FROM p_assignment WHERE cadre_id = $1 AND state <> 'void'
+             ORDER BY household_id, from_date",
             &[&cadre_id],
-        )
+        )?;
+        periods(rows)
     }
 
     fn find_projected(
@@ -906,6 +931,13 @@ impl Tx for PgTx<'_> {
                 Some(v),
                 None,
             ),
+            // The reader rides in the fourth parameter.
+            ScopeFilter::VillageFor(v, reader) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE village_code = $1 AND seq > $2
+                 AND (owner IS NULL OR owner = $4) ORDER BY seq LIMIT $3",
+                Some(v),
+                Some(reader.clone()),
+            ),
             ScopeFilter::Division(prefix) => match digits_upper_bound(prefix) {
                 Some(Some(upper)) => (
                     "SELECT seq, doc_id, bytes FROM changes WHERE village_code >= $1 AND village_code < $4
@@ -930,8 +962,15 @@ impl Tx for PgTx<'_> {
                 Some(h),
                 None,
             ),
+            ScopeFilter::Person(p) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE owner = $1 AND village_code IS NULL AND seq > $2
+                 ORDER BY seq LIMIT $3",
+                Some(p),
+                None,
+            ),
             ScopeFilter::Global => (
-                "SELECT seq, doc_id, bytes FROM changes WHERE village_code IS NULL AND seq > $1 ORDER BY seq LIMIT $2",
+                "SELECT seq, doc_id, bytes FROM changes WHERE village_code IS NULL AND owner IS NULL AND seq > $1
+                 ORDER BY seq LIMIT $2",
                 None,
                 None,
             ),
@@ -1234,6 +1273,16 @@ impl Param {
             ParamValue::Real(v) => v,
         }
     }
+}
+
+/// [`Period`]s from rows of (place, from_date, to_date).
+fn periods(rows: Vec<Row>) -> StoreResult<Vec<Period>> {
+    rows.into_iter()
+        .map(|r| {
+            let to: Option<String> = r.try_get(2)?;
+            Period::parse(r.try_get(0)?, r.try_get::<_, &str>(1)?, to.as_deref())
+        })
+        .collect()
 }
 
 #[cfg(test)]

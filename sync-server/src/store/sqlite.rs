@@ -13,8 +13,8 @@ use cunji_core::projection::Rows;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, ReceivedClock, RowFilter,
-    ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult, TokenRow, Tx,
+    Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, Period, ReceivedClock,
+    RowFilter, ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult, TokenRow, Tx,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -118,6 +118,18 @@ const MIGRATIONS: &[&str] = &[
         changed_ts  TEXT NOT NULL
     );
     CREATE INDEX county_settings_history_county ON county_settings_history(county_code, seq);
+",
+    "
+    -- 5: whose personal record a change belongs to (the kinds the access table lets some
+    -- readers see only when their own: a check-in's, a leave's or a log's author; a cadre's
+    -- file's cadre), so that a team member's pull leaves out the others' and a cadre's file
+    -- goes only where the cadre works. Filled in for the changes already stored.
+    ALTER TABLE changes ADD COLUMN owner TEXT;
+    UPDATE changes SET owner = (SELECT d.author_id FROM documents d WHERE d.id = changes.doc_id)
+     WHERE doc_id IN (SELECT id FROM documents WHERE kind IN ('check_in', 'leave', 'work_log'));
+    UPDATE changes SET owner = doc_id
+     WHERE doc_id IN (SELECT id FROM documents WHERE kind = 'cadre');
+    CREATE INDEX changes_owner ON changes(owner, seq);
 ",
 ];
 
@@ -505,10 +517,10 @@ impl Tx for SqliteTx<'_> {
     fn insert_change(&mut self, c: &ChangeRow) -> StoreResult<i64> {
         self.tx
             .prepare_cached(
-                "INSERT INTO changes (hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO changes (hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
-            .execute(params![c.hash, c.doc_id, c.village_code, c.household_id, c.bytes, c.device_id, c.received_ts, c.device_clock_offset_ms])?;
+            .execute(params![c.hash, c.doc_id, c.village_code, c.household_id, c.bytes, c.device_id, c.received_ts, c.device_clock_offset_ms, c.owner])?;
         Ok(self.tx.last_insert_rowid())
     }
 
@@ -578,25 +590,29 @@ impl Tx for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn cadre_villages(&mut self, cadre_id: &str) -> StoreResult<Vec<String>> {
+    fn cadre_teams(&mut self, cadre_id: &str) -> StoreResult<Vec<Period>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT DISTINCT m.village_code FROM p_team_member m JOIN p_team t ON t.doc_id = m.doc_id
-             WHERE m.cadre_id = ?1 AND t.state <> 'void' ORDER BY m.village_code",
+            "SELECT m.village_code, m.from_date, m.to_date FROM p_team_member m JOIN p_team t ON t.doc_id = m.doc_id
+             WHERE m.cadre_id = ?1 AND t.state <> 'void' ORDER BY m.village_code, m.from_date",
         )?;
-        let rows = stmt
-            .query_map([cadre_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        periods(stmt.query([cadre_id])?)
     }
 
-    fn cadre_households(&mut self, cadre_id: &str) -> StoreResult<Vec<String>> {
+    fn team_members_under(&mut self, prefix: &str) -> StoreResult<Vec<Period>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT DISTINCT household_id FROM p_assignment WHERE cadre_id = ?1 AND state <> 'void' ORDER BY household_id",
+            "SELECT m.cadre_id, m.from_date, m.to_date FROM p_team_member m JOIN p_team t ON t.doc_id = m.doc_id
+             WHERE m.village_code >= ?1 AND m.village_code < ?1 || x'ff' AND t.state <> 'void'
+             ORDER BY m.cadre_id, m.from_date",
         )?;
-        let rows = stmt
-            .query_map([cadre_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        periods(stmt.query([prefix])?)
+    }
+
+    fn cadre_assignments(&mut self, cadre_id: &str) -> StoreResult<Vec<Period>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT household_id, from_date, to_date FROM p_assignment WHERE cadre_id = ?1 AND state <> 'void'
+             ORDER BY household_id, from_date",
+        )?;
+        periods(stmt.query([cadre_id])?)
     }
 
     fn find_projected(
@@ -620,28 +636,47 @@ impl Tx for SqliteTx<'_> {
         max_bytes: usize,
         limit: usize,
     ) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
-        let (sql, arg): (&str, Option<String>) = match scope {
+        let (sql, arg, reader): (&str, Option<String>, Option<&str>) = match scope {
             ScopeFilter::Village(v) => (
                 "SELECT seq, doc_id, bytes FROM changes WHERE village_code = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 Some(v.clone()),
+                None,
+            ),
+            ScopeFilter::VillageFor(v, reader) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE village_code = ?1 AND seq > ?2
+                 AND (owner IS NULL OR owner = ?4) ORDER BY seq LIMIT ?3",
+                Some(v.clone()),
+                Some(reader.as_str()),
             ),
             ScopeFilter::Division(prefix) => (
                 "SELECT seq, doc_id, bytes FROM changes WHERE village_code >= ?1 AND village_code < ?1 || x'ff'
                  AND seq > ?2 ORDER BY seq LIMIT ?3",
                 Some(prefix.clone()),
+                None,
             ),
             ScopeFilter::Household(h) => (
                 "SELECT seq, doc_id, bytes FROM changes WHERE household_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 Some(h.clone()),
+                None,
+            ),
+            ScopeFilter::Person(p) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE owner = ?1 AND village_code IS NULL AND seq > ?2
+                 ORDER BY seq LIMIT ?3",
+                Some(p.clone()),
+                None,
             ),
             ScopeFilter::Global => (
-                "SELECT seq, doc_id, bytes FROM changes WHERE village_code IS NULL AND (?1 IS NULL) AND seq > ?2
-                 ORDER BY seq LIMIT ?3",
+                "SELECT seq, doc_id, bytes FROM changes WHERE village_code IS NULL AND owner IS NULL
+                 AND (?1 IS NULL) AND seq > ?2 ORDER BY seq LIMIT ?3",
+                None,
                 None,
             ),
         };
         let mut stmt = self.tx.prepare_cached(sql)?;
-        let mut rows = stmt.query(params![arg, after, limit as i64])?;
+        let mut rows = match reader {
+            Some(reader) => stmt.query(params![arg, after, limit as i64, reader])?,
+            None => stmt.query(params![arg, after, limit as i64])?,
+        };
         let mut out = Vec::new();
         let mut bytes = 0;
         while let Some(r) = rows.next()? {
@@ -862,4 +897,14 @@ fn rebuild_projections(conn: &mut Connection, kinds: &[Kind]) -> StoreResult<()>
     }
     tx.commit()?;
     Ok(())
+}
+
+/// [`Period`]s from rows of (place, from_date, to_date).
+fn periods(mut rows: rusqlite::Rows<'_>) -> StoreResult<Vec<Period>> {
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (place, from, to): (String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        out.push(Period::parse(place, &from, to.as_deref())?);
+    }
+    Ok(out)
 }

@@ -240,6 +240,7 @@ fn change(
         received_ts: "2015-09-12T02:00:00.000Z".into(),
         // One device two days slow; the others unknown.
         device_clock_offset_ms: (name == "c1").then_some(-172_800_000),
+        owner: None,
     }
 }
 
@@ -276,6 +277,13 @@ fn pull(db: &Db, scope: ScopeFilter, after: i64, max_bytes: usize, limit: usize)
         .unwrap()
 }
 
+/// The places of a cadre's periods, each once, as the store orders them.
+fn places(periods: Vec<cunji_sync_server::store::Period>) -> Vec<String> {
+    let mut out: Vec<String> = periods.into_iter().map(|p| p.place).collect();
+    out.dedup();
+    out
+}
+
 fn seqs(page: &Page) -> Vec<i64> {
     page.iter().map(|(seq, _, _)| *seq).collect()
 }
@@ -291,6 +299,7 @@ fn story(db: &Db) {
     server_identity(db);
     documents(db);
     change_log(db);
+    personal_changes(db);
     held_changes(db);
     projections(db);
     repair_states(db);
@@ -733,6 +742,34 @@ fn change_log(db: &Db) {
     assert_eq!(db.read(|tx| tx.max_seq()).unwrap(), bulk[149]);
 }
 
+/// A team member's pull of its village leaves out others' personal records (the log's
+/// `owner`), and keeps its own and everything without an owner.
+fn personal_changes(db: &Db) {
+    let v = "530322101277";
+    let owned = |name: &str, owner: Option<&str>| ChangeRow {
+        owner: owner.map(Into::into),
+        ..change(name, &format!("doc-{name}"), Some(v), None, 10)
+    };
+    let log = [
+        owned("p1", Some("cadre-li-ming")),
+        owned("p2", Some("cadre-zhao-hong")),
+        owned("p3", None),
+    ];
+    let seq: Vec<i64> = log
+        .iter()
+        .map(|c| db.write(|tx| tx.insert_change(c)).unwrap())
+        .collect();
+    let mine = ScopeFilter::VillageFor(v.into(), "cadre-li-ming".into());
+    assert_eq!(seqs(&pull(db, mine, 0, ALL, 100)), [seq[0], seq[2]]);
+    let theirs = ScopeFilter::VillageFor(v.into(), "cadre-zhao-hong".into());
+    assert_eq!(seqs(&pull(db, theirs, seq[1], ALL, 100)), [seq[2]]);
+    assert_eq!(
+        seqs(&pull(db, ScopeFilter::Village(v.into()), 0, ALL, 100)),
+        seq,
+        "the whole village (its first secretary)"
+    );
+}
+
 fn held_changes(db: &Db) {
     let held = |name: &str| HeldRow {
         hash: change(name, "", None, None, 0).hash,
@@ -821,13 +858,23 @@ fn projections(db: &Db) {
         },
         Void,
     );
-    let villages = |cadre: &str| db.read(|tx| tx.cadre_villages(cadre)).unwrap();
+    let villages = |cadre: &str| places(db.read(|tx| tx.cadre_teams(cadre)).unwrap());
     assert_eq!(villages("cadre-li-ming"), ["530322101201", "530322101205"]);
     assert_eq!(
         villages("cadre-wang-zhigang"),
         ["530322101201", "530322101205"]
     );
     assert_eq!(villages("nobody"), Vec::<String>::new());
+    // Periods come whole, ended ones too: what is valid when is decided above the store.
+    let d = |s: &str| s.parse().unwrap();
+    assert_eq!(
+        db.read(|tx| tx.cadre_teams("cadre-zhao-hong")).unwrap()[0],
+        cunji_sync_server::store::Period {
+            place: "530322101201".into(),
+            from: d("2015-09-01"),
+            to: Some(d("2016-06-30")),
+        }
+    );
     // A member taken off a team's document no longer reads its village.
     let mut smaller = team.clone();
     smaller.members.remove("cadre-li-ming");
@@ -868,7 +915,7 @@ fn projections(db: &Db) {
         },
         Submitted,
     );
-    let households = |cadre: &str| db.read(|tx| tx.cadre_households(cadre)).unwrap();
+    let households = |cadre: &str| places(db.read(|tx| tx.cadre_assignments(cadre)).unwrap());
     assert_eq!(households("cadre-li-ming"), ["hh-530322101201-0003", hh]);
     assert_eq!(households("cadre-zhao-hong"), [hh]);
     project(
@@ -985,7 +1032,7 @@ fn every_kind_projects(db: &Db) {
         Some("530322101201")
     );
     assert_eq!(
-        db.read(|tx| tx.cadre_households("cadre-li-ming")).unwrap(),
+        places(db.read(|tx| tx.cadre_assignments("cadre-li-ming")).unwrap()),
         ["hh-530322101201-0007"]
     );
 }
@@ -1153,7 +1200,7 @@ fn postgres_recreates_changed_projection_tables_empty() {
         "recreated empty"
     );
     assert_eq!(
-        db.read(|tx| tx.cadre_households("cadre-li-ming")).unwrap(),
+        places(db.read(|tx| tx.cadre_assignments("cadre-li-ming")).unwrap()),
         [hh],
         "other kinds untouched"
     );

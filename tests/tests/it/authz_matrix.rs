@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cunji_core::domain::codes::VisitRole;
 use cunji_core::domain::{
-    CheckIn, Entitlement, Inspection, Petition, PolicyItem, Project, SatisfactionSurvey,
-    StatusChange, Team, Village, Visit, WorkLog,
+    Assignment, CheckIn, Entitlement, Inspection, Petition, PolicyItem, Project,
+    SatisfactionSurvey, StatusChange, Team, Village, Visit, WorkLog,
 };
 use cunji_core::sync::protocol::{self, DocHeads, HeadsRequest, RepairMessage, RepairRequest};
 use cunji_core::sync::{Transport, TransportError};
@@ -91,9 +91,16 @@ fn reads_reports(role: Role, in_scope: bool) -> bool {
     role != Role::PairingCadre
 }
 
-/// Who pulls a scope's merged rows for their own tools: supervisors only.
+/// Who pulls a scope's merged rows for their own tools: supervisors only, and not the city,
+/// which reads aggregates (DOMAIN §1).
 fn pulls_rows(role: Role, in_scope: bool) -> bool {
-    role.is_supervisor() && (in_scope || role == Role::Admin)
+    role.is_supervisor() && role != Role::City && (in_scope || role == Role::Admin)
+}
+
+/// Who reads one record of the village's (an unassigned household) with its history: whoever
+/// reads its reports, but the city (aggregates only).
+fn reads_records(role: Role, in_scope: bool) -> bool {
+    reads_reports(role, in_scope) && role != Role::City
 }
 
 /// One row per endpoint the server serves. Adding an endpoint to the server means adding its
@@ -171,6 +178,8 @@ enum Write {
     Survey,
     Village,
     Team,
+    /// An assignment of HX2 (in) or HY (out) to a cadre of its own.
+    Assignment,
     Entitlement,
     Project,
     CheckIn,
@@ -179,7 +188,14 @@ enum Write {
 }
 
 /// Who may create each record in scope and out of scope (DOMAIN §1); everyone else is
-/// refused `not_in_scope`. The administrator keeps reference data for every division.
+/// refused `out_of_scope`. The installation's administrator (no division) keeps reference data
+/// for every division. Decisions DOMAIN leaves open, as `cunji_core::domain::access` takes
+/// them: reference data without a village (units, cadres, the policy catalog) and villages are
+/// the administrator's; teams are kept by the administrator and the organisation department
+/// (dispatch and recall), pairing assignments by the administrator and the county poverty
+/// office, never by the village's first secretary (who would decide alone who reads its
+/// personal data); entitlements are the county's; a 动态调整 case is opened in the village, the
+/// township and the county take its later steps (an edit, not a new case).
 const WRITES: &[(Write, &[&str], &[&str])] = &[
     // The administrator loads the 建档立卡 register (households of villages without a work
     // team have no other writer; the generator does this), in every division.
@@ -208,34 +224,19 @@ const WRITES: &[(Write, &[&str], &[&str])] = &[
         ],
         &[],
     ),
-    (
-        Write::StatusChange,
-        &["first_secretary", "township", "county_office"],
-        &[],
-    ),
+    (Write::StatusChange, &["first_secretary"], &[]),
     (Write::Inspection, &["township", "county_org"], &[]),
     (Write::Survey, &["pairing_cadre", "township"], &[]),
-    (Write::Village, &["admin", "county_office"], &["admin"]),
-    (
-        Write::Team,
-        &["admin", "first_secretary", "county_office"],
-        &["admin"],
-    ),
-    (
-        Write::Entitlement,
-        &["admin", "first_secretary", "team_member", "county_office"],
-        &["admin"],
-    ),
+    (Write::Village, &["admin"], &["admin"]),
+    (Write::Team, &["admin", "county_org"], &["admin"]),
+    (Write::Assignment, &["admin", "county_office"], &["admin"]),
+    (Write::Entitlement, &["admin", "county_office"], &["admin"]),
     (Write::Project, &["first_secretary", "county_office"], &[]),
     (Write::CheckIn, &["first_secretary", "team_member"], &[]),
     // Work logs are the resident cadres' own; the township and the organisation department
     // review them (an edit), they do not write their own.
     (Write::WorkLog, &["first_secretary", "team_member"], &[]),
-    (
-        Write::PolicyItem,
-        &["admin", "county_office"],
-        &["admin", "county_office"],
-    ),
+    (Write::PolicyItem, &["admin"], &["admin"]),
 ];
 
 struct World {
@@ -545,6 +546,7 @@ fn check_endpoint(
                 };
                 let expected = match check {
                     Check::SupervisorPull => pulls_rows(role, in_scope),
+                    Check::Record => reads_records(role, in_scope),
                     _ => reads_reports(role, in_scope),
                 };
                 let resp = http
@@ -679,9 +681,9 @@ fn check_push(w: &World, device: &mut Device, role: Role, fail: &mut impl FnMut(
             (true, code) => fail(format!(
                 "{write:?} {scope}: refused {code:?}, expected accepted"
             )),
-            (false, Some(code)) if code == "not_in_scope" && !stored => {}
+            (false, Some(code)) if code == "out_of_scope" && !stored => {}
             (false, code) => fail(format!(
-                "{write:?} {scope}: {code:?} (stored: {stored}), expected not_in_scope"
+                "{write:?} {scope}: {code:?} (stored: {stored}), expected out_of_scope"
             )),
         }
     }
@@ -764,6 +766,12 @@ fn create(
             t.members = [(member.clone(), first)].into();
             t.leader_id = member;
             d.store.create(&who, &t)
+        }
+        Write::Assignment => {
+            let mut a = Assignment::example();
+            a.household_id = hh(Rec::Hx2);
+            a.cadre_id = format!("cadre-pairing-{n}-{in_scope}");
+            d.store.create(&who, &a)
         }
         Write::Entitlement => {
             let mut e = Entitlement::example();

@@ -12,7 +12,7 @@ use cunji_core::domain::codes::{
 };
 use cunji_core::domain::{
     Funding, HouseholdCheck, Inspection, Petition, Progress, Project, SatisfactionSurvey,
-    StatusChange, Team, Village,
+    StatusChange, Village,
 };
 use cunji_core::field::{
     FieldApp, LoginInput, PetitionInput, PetitionStep, RecordRights, StatusChangeInput, StepInput,
@@ -68,7 +68,10 @@ fn every_form_offered_to_a_role_is_accepted_by_the_server() {
     let mut admin = Device::new(&server.url, "admin").sign_in();
     let who = admin.author("建村");
     admin.store.create(&who, &Village::example()).unwrap();
-    admin.store.create(&who, &Team::example()).unwrap();
+    admin
+        .store
+        .create(&who, &cunji_tests::serving_team())
+        .unwrap();
     assert_eq!(admin.sync().unwrap().rejected, 0);
     let mut registrar = Device::new(&server.url, LEADER).sign_in();
     let hh = registrar

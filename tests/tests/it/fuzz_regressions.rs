@@ -137,7 +137,7 @@ fn seeds_reach_the_checks_they_are_for() {
         // A team member may not.
         seed[0] |= 2 << 1;
         assert!(
-            matches!(fuzz::push_change(&seed), Some(PushOutcome::Rejected { code, .. }) if code == "not_in_scope"),
+            matches!(fuzz::push_change(&seed), Some(PushOutcome::Rejected { code, .. }) if code == "out_of_scope"),
             "{name}"
         );
     }

@@ -87,6 +87,19 @@ impl Village1 {
             village.read::<Village>().unwrap().code
         };
         let docs = documents(db, &ScopeFilter::Village(code.clone()));
+        // Cadres' files are each in their cadre's own scope.
+        let cadres: Vec<String> = db
+            .read(|tx| tx.docs_changed_after(None, 0, usize::MAX))
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.kind == Kind::Cadre)
+            .map(|c| c.doc_id)
+            .collect();
+        assert!(!cadres.is_empty(), "no cadres");
+        let mut global = global;
+        for cadre in cadres {
+            global.extend(documents(db, &ScopeFilter::Person(cadre)));
+        }
         let mut by_kind: HashMap<Kind, Vec<(String, serde_json::Value)>> = HashMap::new();
         for doc in docs.values().chain(global.values()) {
             let env = doc.envelope().unwrap();
@@ -441,10 +454,25 @@ fn devices_sync_their_generated_records() {
         let server = TestServer::start(backend);
         run(&server.db, &options(3, 1));
         let code = Village1::read(&server.db).code;
-        let expected: BTreeSet<String> = documents(&server.db, &ScopeFilter::Village(code))
+        let village = documents(&server.db, &ScopeFilter::Village(code));
+        // The village's records, reference data, and the files of the cadres on its team today.
+        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+        let team: BTreeSet<String> = village
+            .values()
+            .filter(|d| d.envelope().unwrap().kind == Kind::Team)
+            .flat_map(|d| {
+                let t = d.read::<cunji_core::domain::Team>().unwrap();
+                t.members_on(today).map(str::to_string).collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(team.contains("demo-secretary"), "{team:?}");
+        let mut expected: BTreeSet<String> = village
             .into_keys()
             .chain(documents(&server.db, &ScopeFilter::Global).into_keys())
             .collect();
+        for cadre in &team {
+            expected.extend(documents(&server.db, &ScopeFilter::Person(cadre.clone())).into_keys());
+        }
 
         let mut secretary = Device::new(&server.url, "demo-secretary").sign_in();
         secretary.sync().unwrap();
@@ -456,8 +484,11 @@ fn devices_sync_their_generated_records() {
         );
         let household_id = server
             .db
-            .read(|tx| tx.cadre_households("demo-pairing"))
-            .unwrap();
+            .read(|tx| tx.cadre_assignments("demo-pairing"))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.place)
+            .collect::<Vec<_>>();
         assert!(!household_id.is_empty());
         let h = &household_id[0];
         let on_device: Household = secretary.store.get::<Household>(h).unwrap().record;
@@ -469,6 +500,8 @@ fn devices_sync_their_generated_records() {
         let mut expected_pairing: BTreeSet<String> = documents(&server.db, &ScopeFilter::Global)
             .into_keys()
             .collect();
+        expected_pairing
+            .extend(documents(&server.db, &ScopeFilter::Person("demo-pairing".into())).into_keys());
         for h in &household_id {
             expected_pairing
                 .extend(documents(&server.db, &ScopeFilter::Household(h.clone())).into_keys());
@@ -480,7 +513,7 @@ fn devices_sync_their_generated_records() {
         // Generated accounts other than the demo ones have no password that signs in.
         let dir = tempfile::tempdir().unwrap();
         let store = cunji_core::Store::open(&dir.path().join("x.sqlite3")).unwrap();
-        let cadre = server.db.read(|tx| tx.cadre_villages("gc000002")).unwrap();
+        let cadre = server.db.read(|tx| tx.cadre_teams("gc000002")).unwrap();
         assert_eq!(cadre.len(), 1, "gc000002 is in the team");
         assert!(cunji_core::sync::login(&server.url, "gc000002", PASSWORD, &store).is_err());
         assert!(cunji_core::sync::login(&server.url, "gc000002", "!generated", &store).is_err());

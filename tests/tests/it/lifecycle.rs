@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use cunji_core::domain::codes::VisitRole;
-use cunji_core::domain::{Household, Team, Village, Visit};
+use cunji_core::domain::{Household, Village, Visit};
 use cunji_core::sync::SyncError;
 use cunji_core::sync::handover;
 use cunji_core::sync::protocol::{self, PushItem};
@@ -39,7 +39,7 @@ fn set_up_village(server: TestServer) -> TestServer {
         .unwrap();
     admin
         .store
-        .create(&admin.author("组建工作队"), &Team::example())
+        .create(&admin.author("组建工作队"), &cunji_tests::serving_team())
         .unwrap();
     assert_eq!(admin.sync().unwrap().rejected, 0);
     server
@@ -55,7 +55,16 @@ fn assign(server: &TestServer, household: &str, cadre: &str, from: &str) {
 }
 
 fn visit(device: &mut Device, household: &str, note: &str) -> String {
+    visit_on(device, household, note, 0)
+}
+
+/// [`visit`], `days` after the example visit's day (2015-09-12): a pairing cadre writes only
+/// on the days of its assignment (DOMAIN §1).
+fn visit_on(device: &mut Device, household: &str, note: &str, days: i64) -> String {
     let mut v = Visit::example();
+    v.start_ts += chrono::Duration::days(days);
+    v.end_ts += chrono::Duration::days(days);
+    v.follow_up_due = v.follow_up_due.map(|d| d + chrono::Duration::days(days));
     v.household_id = household.into();
     v.visitor_id = device.login.clone();
     v.role_at_visit = VisitRole::PairingCadre;
@@ -175,9 +184,17 @@ fn handover_of_a_replaced_cadre(backend: Backend) {
             .code(),
         "not_author"
     );
-    let own = visit(&mut new, &home, "接手后的第一次走访");
+    // Only on its own assignment's days: a visit dated before 2016-01-01 is not the new
+    // cadre's to record.
+    let early = visit(&mut new, &home, "接手前的日期");
+    let own = visit_on(&mut new, &home, "接手后的第一次走访", 120);
     let report = new.sync().unwrap();
-    assert_eq!(report.rejected, 0);
+    let rejected = new.store.rejected_changes().unwrap();
+    assert_eq!(report.rejected, 1, "{rejected:?}");
+    assert_eq!(
+        (rejected[0].0.as_str(), rejected[0].1.as_str()),
+        (early.as_str(), "out_of_scope")
+    );
 
     let assignments = new
         .store
@@ -424,10 +441,16 @@ fn clocks_days_off(backend: Backend) {
         );
     }
 
-    // Converged, whatever the clocks: the same documents everywhere.
-    let first = snapshot(&devices[0]);
-    for d in &devices[1..] {
-        assert_eq!(snapshot(d), first, "{} differs", d.login);
+    // Converged, whatever the clocks: the same documents everywhere, but for the members'
+    // check-ins, each read only by its own cadre and the first secretary (DOMAIN §1).
+    let first = snapshot(&devices[3]);
+    for d in &devices[..3] {
+        let expected = if d.login == LEADER {
+            first.clone()
+        } else {
+            cunji_tests::member_view(&first, &d.login)
+        };
+        assert!(snapshot(d) == expected, "{} differs", d.login);
     }
     // A fast clock does not win a same-field edit: both values are kept as a conflict.
     let merged = devices[3].store.get::<Household>(&home).unwrap();

@@ -341,7 +341,8 @@ fn load_run(backend: Backend) {
                 assert!(
                     cursors
                         .iter()
-                        .any(|c| c.scope == format!("village:{}", d.village))
+                        .any(|c| c.scope == format!("village:{}", d.village)
+                            || c.scope == format!("village-member:{}", d.village))
                         || out.push_ms.is_empty(),
                     "{} never pulled its village",
                     d.login

@@ -10,6 +10,7 @@
 //! server crash test's child is this binary again, run with its test's path, and so is the
 //! child that removes the reports' shared servers after the run.
 
+mod access;
 mod api_schemas;
 mod app_e2e;
 mod authz_matrix;

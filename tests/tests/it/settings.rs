@@ -4,7 +4,7 @@
 //! matrix (`authz_matrix.rs`); this file is what the endpoints do.
 #![allow(clippy::unwrap_used)]
 
-use cunji_core::domain::{Team, Village};
+use cunji_core::domain::Village;
 use cunji_sync_server::accounts::Role;
 use cunji_tests::{Backend, Device, PASSWORD, TestServer};
 use serde_json::{Value, json};
@@ -25,7 +25,10 @@ fn world(backend: Backend) -> TestServer {
     let mut admin = Device::new(&server.url, "admin").sign_in();
     let who = admin.author("建村");
     admin.store.create(&who, &Village::example()).unwrap();
-    admin.store.create(&who, &Team::example()).unwrap();
+    admin
+        .store
+        .create(&who, &cunji_tests::serving_team())
+        .unwrap();
     assert_eq!(admin.sync().unwrap().rejected, 0);
     assert_eq!(&Village::example().code, X);
     server

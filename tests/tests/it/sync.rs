@@ -31,7 +31,7 @@ fn village_server(backend: Backend) -> TestServer {
         .store
         .create(&admin.author("建村"), &Village::example())
         .unwrap();
-    let team = Team::example();
+    let team = cunji_tests::serving_team();
     assert!(team.members.contains_key(MEMBER_A) && team.members.contains_key(MEMBER_B));
     admin
         .store
@@ -126,8 +126,15 @@ fn three_devices_converge(backend: Backend, seed: u64) {
     for id in &made {
         assert!(ids.contains(id), "record {id} lost");
     }
+    // The team members hold the same, but for each other's check-ins (DOMAIN §1).
     for d in &devices[1..] {
-        assert_eq!(snapshot(d), reference, "{} differs", d.login);
+        let expected = cunji_tests::member_view(&reference, &d.login);
+        assert_eq!(
+            expected.len(),
+            reference.len() - 6,
+            "two others' three check-ins"
+        );
+        assert!(snapshot(d) == expected, "{} differs", d.login);
     }
     for d in &devices {
         assert_eq!(d.store.outbox_len().unwrap(), 0);
@@ -139,10 +146,16 @@ fn three_devices_converge(backend: Backend, seed: u64) {
     assert_eq!(got.conflicts[0].values.len(), 3);
     assert_eq!(got.record.plan.as_deref(), Some("发展养殖"));
     assert_eq!(got.record.land_mu, Some(4.5));
-    // A new device of the team receives exactly the same records.
+    // A new device of the team receives exactly the same records (a member's, its share).
+    let mut late = Device::new(&server.url, LEADER).sign_in();
+    late.sync().unwrap();
+    assert!(
+        snapshot(&late) == reference,
+        "the leader's new device differs"
+    );
     let mut late = Device::new(&server.url, MEMBER_A).sign_in();
     late.sync().unwrap();
-    assert_eq!(snapshot(&late), reference);
+    assert!(snapshot(&late) == cunji_tests::member_view(&reference, MEMBER_A));
     // The server stored each change once.
     let changes: usize = reference
         .iter()
@@ -245,7 +258,7 @@ fn authorization(backend: Backend) {
     assert_eq!(report.rejected, 1);
     let rejected = outsider.store.rejected_changes().unwrap();
     assert_eq!(rejected[0].0, intruding);
-    assert_eq!(rejected[0].1, "not_in_scope");
+    assert_eq!(rejected[0].1, "out_of_scope");
     assert!(leader.sync().is_ok());
     assert!(leader.store.get::<Household>(&intruding).is_err());
 
@@ -305,13 +318,19 @@ fn authorization(backend: Backend) {
     assert!(leader2.store.get::<CheckIn>(&ci).is_ok());
     assert!(leader2.store.get::<CheckIn>(&forged).is_err());
     // Editing another cadre's event record is refused too, even when signed correctly: the
-    // change is made outside the store (which would refuse it locally).
+    // change is made outside the store (which would refuse it locally). B does not even
+    // receive A's check-in (a team member reads its own attendance, DOMAIN §1); it edits a
+    // copy of the leader's.
     let mut b = b;
     b.sync().unwrap();
+    assert!(
+        b.store.get::<CheckIn>(&ci).is_err(),
+        "a team member received another's check-in"
+    );
     let mut doc = RecordDoc::load(
         &ci,
         None,
-        &b.store.changes_of(&ci).unwrap(),
+        &leader2.store.changes_of(&ci).unwrap(),
         b.store.device().actor.clone(),
     )
     .unwrap();
@@ -652,7 +671,7 @@ fn records_missing_changes_after_a_cursor_reset_are_repaired_with_automerge_sync
         let top = server.change_count();
         member
             .store
-            .set_cursor(&format!("village:{}", Village::example().code), top)
+            .set_cursor(&format!("village-member:{}", Village::example().code), top)
             .unwrap();
         member.store.set_cursor("global", top).unwrap();
 
@@ -795,7 +814,7 @@ fn a_pairing_cadre_reads_and_visits_only_the_households_assigned_to_them() {
         assert_eq!(report.rejected, 1, "{rejected:?}");
         assert_eq!(
             (rejected[0].0.as_str(), rejected[0].1.as_str()),
-            (stray.as_str(), "not_in_scope")
+            (stray.as_str(), "out_of_scope")
         );
         leader.sync().unwrap();
         assert!(leader.store.get::<Visit>(&visit).is_ok());
@@ -913,7 +932,7 @@ fn process_records_reach_the_server_under_the_roles_that_write_them() {
         let rejected = member.store.rejected_changes().unwrap();
         assert_eq!(
             (rejected[0].0.as_str(), rejected[0].1.as_str()),
-            (refused.as_str(), "not_in_scope")
+            (refused.as_str(), "out_of_scope")
         );
         for id in ids.iter().chain([&inspected, &surveyed]) {
             assert!(

@@ -4,11 +4,12 @@
 //! rest of [`FieldApp`].
 //!
 //! ## Who may record what
-//! A form is offered only to a role the sync server accepts the record from
-//! (`sync-server/src/accounts.rs`, `Principal::may_write`; `tests/tests/it/authz_matrix.rs`), so
-//! nothing is written on the phone that the server would later refuse. [`RecordRights::of`]
-//! is that table for the roles that sign in on a phone; every method below checks it again
-//! and answers `not_your_role` before anything is written:
+//! A form is offered only to a role the access table lets create the record
+//! ([`crate::domain::access::rights`], which the sync server's checks also read;
+//! `tests/tests/it/authz_matrix.rs` holds both to DOMAIN §1), so nothing is written on the phone
+//! that the server would later refuse. [`RecordRights::of`] reads that table for the roles that
+//! sign in on a phone; every method below checks it again and answers `not_your_role` before
+//! anything is written. Today the table gives:
 //!
 //! | Record | Roles |
 //! |---|---|
@@ -32,14 +33,15 @@ use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
 use super::{FieldApp, FieldError, FieldResult, Me};
+use crate::domain::access::rights;
 use crate::domain::codes::{
     PetitionChannel, PetitionDomain, PetitionSource, PetitionStatus, ReturnVisitResult,
     StatusChangeResult, StatusChangeStep, StatusChangeType, StepOutcome, SubjectLevel,
 };
 use crate::domain::status_change::{Publicity, Snapshot, Step};
 use crate::domain::{
-    Household, Inspection, Petition, Progress, Project, Record, ReturnVisit, SatisfactionSurvey,
-    StatusChange,
+    Household, Inspection, Kind, Petition, Progress, Project, Record, ReturnVisit, Role,
+    SatisfactionSurvey, StatusChange,
 };
 use crate::error::{Problem, ValidationError};
 use crate::store::{Author, HouseholdFilter, Page, PetitionsOf};
@@ -57,35 +59,20 @@ pub struct RecordRights {
 }
 
 impl RecordRights {
-    /// The rights of an account role code (`team_member`, `first_secretary`…).
+    /// The rights of an account role code (`team_member`, `first_secretary`…): the records the
+    /// access table ([`crate::domain::access::rights`]) lets the role create. An unknown code
+    /// has none.
     pub fn of(role: &str) -> RecordRights {
-        let none = RecordRights::default();
-        match role {
-            "first_secretary" => RecordRights {
-                petition: true,
-                status_change: true,
-                project: true,
-                ..none
-            },
-            "team_member" => RecordRights {
-                petition: true,
-                ..none
-            },
-            "pairing_cadre" => RecordRights {
-                survey: true,
-                ..none
-            },
-            "township" => RecordRights {
-                petition: true,
-                inspection: true,
-                survey: true,
-                ..none
-            },
-            "county_org" => RecordRights {
-                inspection: true,
-                ..none
-            },
-            _ => none,
+        let Some(role) = Role::from_code(role) else {
+            return RecordRights::default();
+        };
+        let creates = |kind| rights(role, kind).write.is_some();
+        RecordRights {
+            petition: creates(Kind::Petition),
+            status_change: creates(Kind::StatusChange),
+            project: creates(Kind::Project),
+            inspection: creates(Kind::Inspection),
+            survey: creates(Kind::SatisfactionSurvey),
         }
     }
 }

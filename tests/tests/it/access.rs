@@ -1,0 +1,303 @@
+//! Rights by date and by record (DOMAIN §1), against a real server with real devices: a team
+//! member whose membership ended and a pairing cadre whose assignment ended stop receiving the
+//! village or household and may write nothing dated after their last day (a record of the last
+//! day still syncs for `LATE_SYNC_DAYS`), while what they recorded stays with the first
+//! secretary and the township; a team member receives only its own check-ins, leave and logs.
+//!
+//! Each scenario runs on SQLite, and on PostgreSQL when `CUNJI_TEST_POSTGRES_URL` is set.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{Duration, NaiveDate};
+use cunji_core::domain::access::LATE_SYNC_DAYS;
+use cunji_core::domain::codes::VisitRole;
+use cunji_core::domain::{CheckIn, Household, Team, Village, Visit, WorkLog};
+use cunji_sync_server::accounts::Role;
+use cunji_tests::{Backend, Device, TestServer, household, serving_team};
+
+const LEADER: &str = "cadre-wang-zhigang";
+const MEMBER: &str = "cadre-li-ming";
+const LEAVER: &str = "cadre-zhao-hong";
+const PAIRING: &str = "pairing-zhou";
+const TOWNSHIP: &str = "township-zhang";
+
+/// Today in China, the day the server judges reads and today's writes on.
+fn today() -> NaiveDate {
+    (chrono::Utc::now() + Duration::hours(8)).date_naive()
+}
+
+fn check_in_on(login: &str, day: NaiveDate) -> CheckIn {
+    let mut c = CheckIn::example();
+    c.cadre_id = login.into();
+    c.ts = format!("{day}T08:00:00+08:00").parse().unwrap();
+    c
+}
+
+fn visit_on(login: &str, household: &str, day: NaiveDate) -> Visit {
+    let mut v = Visit::example();
+    let shift = day - v.start_ts.date_naive();
+    v.start_ts += shift;
+    v.end_ts += shift;
+    v.follow_up_due = v.follow_up_due.map(|d| d + shift);
+    v.household_id = household.into();
+    v.visitor_id = login.into();
+    v.role_at_visit = VisitRole::PairingCadre;
+    v
+}
+
+/// The example village with a team of three serving cadres, a household, and accounts for
+/// each role the scenarios use; returns the server, the admin's device and the team's id.
+fn world(backend: Backend) -> (TestServer, Device, String, String) {
+    let server = TestServer::start(backend);
+    server.account("admin", Role::Admin, "");
+    server.account(LEADER, Role::FirstSecretary, "");
+    server.account(MEMBER, Role::TeamMember, "");
+    server.account(LEAVER, Role::TeamMember, "");
+    server.account(PAIRING, Role::PairingCadre, "");
+    server.account(TOWNSHIP, Role::Township, &Village::example().code[..9]);
+    let mut admin = Device::new(&server.url, "admin").sign_in();
+    let who = admin.author("建村");
+    admin.store.create(&who, &Village::example()).unwrap();
+    let team = admin.store.create(&who, &serving_team()).unwrap();
+    assert_eq!(admin.sync().unwrap().rejected, 0);
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    let home = leader
+        .store
+        .create(&leader.author("建档立卡"), &household(1300))
+        .unwrap();
+    assert_eq!(leader.sync().unwrap().rejected, 0);
+    (server, admin, team, home)
+}
+
+/// Sets `cadre`'s last day on the team, as the organisation department or the admin records a
+/// recall.
+fn end_membership(admin: &mut Device, team_id: &str, cadre: &str, last: NaiveDate) {
+    let mut team: Team = admin.store.get::<Team>(team_id).unwrap().record;
+    team.members.get_mut(cadre).unwrap().to = Some(last);
+    admin
+        .store
+        .update(&admin.author("召回"), team_id, &team)
+        .unwrap();
+    assert_eq!(admin.sync().unwrap().rejected, 0);
+}
+
+/// The ids of the device's refused records with their codes.
+fn refused(d: &Device) -> Vec<(String, String)> {
+    d.store
+        .rejected_changes()
+        .unwrap()
+        .into_iter()
+        .map(|(id, code, _)| (id, code))
+        .collect()
+}
+
+fn a_member_who_left(backend: Backend) {
+    let (server, mut admin, team, home) = world(backend);
+    let mut leaver = Device::new(&server.url, LEAVER).sign_in();
+    leaver.sync().unwrap();
+    assert!(leaver.store.get::<Household>(&home).is_ok());
+    let while_serving = leaver
+        .store
+        .create(
+            &leaver.author("打卡"),
+            &check_in_on(LEAVER, today() - Duration::days(3)),
+        )
+        .unwrap();
+    assert_eq!(leaver.sync().unwrap().rejected, 0);
+
+    // Recalled: the last day was yesterday.
+    let last = today() - Duration::days(1);
+    end_membership(&mut admin, &team, LEAVER, last);
+    let on_last_day = leaver
+        .store
+        .create(&leaver.author("打卡"), &check_in_on(LEAVER, last))
+        .unwrap();
+    let after = leaver
+        .store
+        .create(&leaver.author("打卡"), &check_in_on(LEAVER, today()))
+        .unwrap();
+    let mut h = leaver.store.get::<Household>(&home).unwrap().record;
+    h.plan = Some("离队后改的计划".into());
+    leaver
+        .store
+        .update(&leaver.author("更新"), &home, &h)
+        .unwrap();
+    let before = server.change_count();
+    let report = leaver.sync().unwrap();
+    assert_eq!(report.rejected, 2, "{:?}", refused(&leaver));
+    let codes = refused(&leaver);
+    assert!(
+        codes.contains(&(after.clone(), "out_of_scope".into())),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&(home.clone(), "out_of_scope".into())),
+        "{codes:?}"
+    );
+    assert_eq!(
+        server.change_count(),
+        before + 1,
+        "only the last day's check-in is stored"
+    );
+
+    // It no longer receives the village: a change the leader makes now does not reach it.
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    leader.sync().unwrap();
+    let mut h = leader.store.get::<Household>(&home).unwrap().record;
+    h.land_mu = Some(9.5);
+    leader
+        .store
+        .update(&leader.author("更新"), &home, &h)
+        .unwrap();
+    let later = leader
+        .store
+        .create(&leader.author("建档立卡"), &household(1301))
+        .unwrap();
+    leader.sync().unwrap();
+    leaver.sync().unwrap();
+    assert!(leaver.store.get::<Household>(&later).is_err());
+    assert_ne!(
+        leaver.store.get::<Household>(&home).unwrap().record.land_mu,
+        Some(9.5)
+    );
+
+    // What it recorded while serving stays with the first secretary and the township.
+    for id in [&while_serving, &on_last_day] {
+        assert!(leader.store.get::<CheckIn>(id).is_ok(), "leader lost {id}");
+    }
+    assert!(leader.store.get::<CheckIn>(&after).is_err());
+    let mut township = Device::new(&server.url, TOWNSHIP).sign_in();
+    township.sync().unwrap();
+    assert!(township.store.get::<CheckIn>(&while_serving).is_ok());
+
+    // Past the late-sync allowance, even the last day's record is refused.
+    let long_ago = today() - Duration::days(LATE_SYNC_DAYS + 1);
+    end_membership(&mut admin, &team, LEAVER, long_ago);
+    let late = leaver
+        .store
+        .create(&leaver.author("补打卡"), &check_in_on(LEAVER, long_ago))
+        .unwrap();
+    leaver.sync().unwrap();
+    assert!(
+        refused(&leaver).contains(&(late.clone(), "out_of_scope".into())),
+        "{:?}",
+        refused(&leaver)
+    );
+    leader.sync().unwrap();
+    assert!(leader.store.get::<CheckIn>(&late).is_err());
+}
+
+#[test]
+fn a_member_whose_membership_ended_stops_reading_and_writing_the_village() {
+    for backend in Backend::available() {
+        a_member_who_left(backend);
+    }
+}
+
+fn a_pairing_cadre_whose_assignment_ended(backend: Backend) {
+    let (server, _admin, _team, home) = world(backend);
+    let last = today() - Duration::days(1);
+    let csv = format!(
+        "household_id,cadre_id,from,to,is_primary\n{home},{PAIRING},2015-09-01,{last},是\n"
+    );
+    server
+        .db
+        .write(|tx| cunji_sync_server::records::import_assignments(tx, "admin", &csv))
+        .unwrap();
+    let mut cadre = Device::new(&server.url, PAIRING).sign_in();
+    cadre.sync().unwrap();
+    // Today the assignment is over: the household no longer comes to the phone.
+    assert!(cadre.store.get::<Household>(&home).is_err());
+    let who = cadre.author("入户走访");
+    let on_last_day = cadre
+        .store
+        .create(&who, &visit_on(PAIRING, &home, last))
+        .unwrap();
+    let after = cadre
+        .store
+        .create(&who, &visit_on(PAIRING, &home, today()))
+        .unwrap();
+    let before_start = cadre
+        .store
+        .create(
+            &who,
+            &visit_on(PAIRING, &home, "2015-08-31".parse().unwrap()),
+        )
+        .unwrap();
+    let report = cadre.sync().unwrap();
+    assert_eq!(report.rejected, 2, "{:?}", refused(&cadre));
+    let codes = refused(&cadre);
+    for id in [&after, &before_start] {
+        assert!(
+            codes.contains(&(id.clone(), "out_of_scope".into())),
+            "{codes:?}"
+        );
+    }
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    leader.sync().unwrap();
+    assert!(leader.store.get::<Visit>(&on_last_day).is_ok());
+    assert!(leader.store.get::<Visit>(&after).is_err());
+    assert!(leader.store.get::<Visit>(&before_start).is_err());
+}
+
+#[test]
+fn a_pairing_cadre_whose_assignment_ended_stops_reading_and_visiting_the_household() {
+    for backend in Backend::available() {
+        a_pairing_cadre_whose_assignment_ended(backend);
+    }
+}
+
+fn own_attendance(backend: Backend) {
+    let (server, _admin, _team, _home) = world(backend);
+    let mut member = Device::new(&server.url, MEMBER).sign_in();
+    let mut other = Device::new(&server.url, LEAVER).sign_in();
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    let day = today() - Duration::days(1);
+    let mut made = Vec::new();
+    for d in [&mut member, &mut other, &mut leader] {
+        let login = d.login.clone();
+        let who = d.author("打卡");
+        let c = d.store.create(&who, &check_in_on(&login, day)).unwrap();
+        let mut log = WorkLog::example();
+        log.date = day;
+        log.review = None;
+        let l = d.store.create(&who, &log).unwrap();
+        assert_eq!(d.sync().unwrap().rejected, 0, "{login}");
+        made.push((login, c, l));
+    }
+    for d in [&mut member, &mut other, &mut leader] {
+        d.sync().unwrap();
+    }
+    for (author, c, l) in &made {
+        // Each member holds its own, the first secretary everyone's.
+        for d in [&member, &other] {
+            let mine = &d.login == author;
+            assert_eq!(d.store.get::<CheckIn>(c).is_ok(), mine, "{} {c}", d.login);
+            assert_eq!(d.store.get::<WorkLog>(l).is_ok(), mine, "{} {l}", d.login);
+        }
+        assert!(leader.store.get::<CheckIn>(c).is_ok());
+        assert!(leader.store.get::<WorkLog>(l).is_ok());
+    }
+    // Nor through the record view: a member's token is refused another's check-in.
+    let (c_other, c_mine) = (&made[1].1, &made[0].1);
+    let url = |id: &str| format!("{}/v1/records/{id}", server.url);
+    let http = reqwest::blocking::Client::new();
+    let get = |token: &str, id: &str| {
+        http.get(url(id))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let token = member.token();
+    assert_eq!(get(token, c_mine), 200);
+    assert_eq!(get(token, c_other), 403);
+    assert_eq!(get(leader.token(), c_other), 200);
+}
+
+#[test]
+fn a_team_member_receives_only_its_own_check_ins_and_logs() {
+    for backend in Backend::available() {
+        own_attendance(backend);
+    }
+}
