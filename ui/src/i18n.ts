@@ -138,6 +138,8 @@ export const messages = {
       policies: '政策',
       visits: '走访',
       history: '修改记录',
+      masked:
+        '本户不是你的帮扶户:身份证号、银行卡号、残疾证号、健康状况和住址坐标已隐藏。需要时请联系第一书记或本户帮扶责任人。',
       members: '家庭成员',
       flags: '两不愁三保障',
       food: '不愁吃穿',
@@ -518,6 +520,8 @@ export const messages = {
       policies: 'Policies',
       visits: 'Visits',
       history: 'History',
+      masked:
+        'This household is not assigned to you: ID, bank and disability numbers, health and home coordinates are hidden. Ask the first secretary or its pairing cadre if you need them.',
       members: 'Members',
       flags: 'Two assurances, three guarantees',
       food: 'Food and clothing',

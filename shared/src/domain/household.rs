@@ -426,6 +426,28 @@ impl Flags {
 }
 
 impl Household {
+    /// The household as a reader with `masking` sees it (DOMAIN §1, the marks of
+    /// [`super::privacy`]): ID and bank numbers keep their ends, the home's coordinates go;
+    /// names and phones are masked for `household_pii`. Health is a code and stays: a page
+    /// that shows a masked household hides it.
+    pub fn masked(mut self, masking: super::privacy::Masking) -> Household {
+        use super::privacy::{mask_name, mask_number};
+        if masking.sensitive {
+            self.bank_account = self.bank_account.map(|b| mask_number(&b));
+            self.home_geo = None;
+            for m in self.members.values_mut() {
+                m.id_no = mask_number(&m.id_no);
+            }
+        }
+        if masking.household_pii {
+            self.phone = self.phone.map(|p| mask_number(&p));
+            for m in self.members.values_mut() {
+                m.name = mask_name(&m.name);
+            }
+        }
+        self
+    }
+
     /// Members still in the household.
     pub fn active_members(&self) -> impl Iterator<Item = &Member> {
         self.members.values().filter(|m| m.active)

@@ -22,6 +22,7 @@ pub mod inspection;
 pub mod org;
 pub mod petition;
 pub mod policy;
+pub mod privacy;
 pub mod project;
 pub mod status_change;
 pub mod survey;

@@ -5,7 +5,9 @@ use super::{
     DeliveryItem, EntitlementItem, FieldApp, FieldResult, HouseholdItem, HouseholdPage,
     HouseholdQuery, MemberOption, VisitItem,
 };
-use crate::domain::{Delivery, Entitlement, Household, Visit};
+use crate::domain::access::{Role, Sight, rights};
+use crate::domain::privacy::{Masking, mask_at};
+use crate::domain::{Delivery, Entitlement, Household, Kind, Visit};
 use crate::store::{HouseholdFilter, Page};
 use crate::values::Date;
 
@@ -94,14 +96,53 @@ impl FieldApp {
                 deliveries,
             });
         }
+        let masking = self.household_masking(id)?;
+        let mut history = self.store.history(id)?;
+        let mut household = stored.record;
+        if masking != Masking::NONE {
+            for entry in &mut history {
+                for f in &mut entry.fields {
+                    // A field's path starts at the document's root: the record is under `data`.
+                    let path = match f.path.split_first() {
+                        Some((root, rest)) if root == "data" => rest,
+                        _ => continue,
+                    };
+                    for v in [&mut f.old, &mut f.new].into_iter().flatten() {
+                        mask_at(Kind::Household, path, v, masking);
+                    }
+                }
+            }
+            household = household.masked(masking);
+        }
         Ok(HouseholdPage {
             id: id.to_string(),
-            household: stored.record,
+            household,
             flags,
             visits,
             entitlements,
-            history: self.store.history(id)?,
+            history,
             conflicts: stored.conflicts,
+            masked: masking.sensitive,
+        })
+    }
+
+    /// What this phone's cadre may not see of a household (the access table's read right:
+    /// a team member reads unassigned households masked).
+    fn household_masking(&self, id: &str) -> FieldResult<Masking> {
+        let Some(me) = self.me()? else {
+            return Ok(Masking::NONE);
+        };
+        let Ok(role) = me.role.parse::<Role>() else {
+            return Ok(Masking::NONE);
+        };
+        Ok(match rights(role, Kind::Household).read {
+            Some((_, Sight::MaskedUnlessAssigned))
+                if self.store.is_assigned(id, &me.cadre_id)? =>
+            {
+                Masking::NONE
+            }
+            Some((_, sight)) => Masking::of(sight),
+            None => Masking::NONE,
         })
     }
 

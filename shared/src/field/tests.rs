@@ -319,6 +319,68 @@ fn household_page_has_flags_entitlements_deliveries_visits_and_history() {
     assert_eq!(members.len(), Household::example().members.len());
 }
 
+/// DOMAIN §1: a team member reads an unassigned household's ID, bank and disability numbers
+/// and home masked, on the page and in its history tab; its assigned ones in clear, as the
+/// first secretary reads every household.
+#[test]
+fn a_team_member_sees_unassigned_households_masked() {
+    let (_dir, mut app, assigned) = signed_in("cadre-li-ming", "team_member");
+    let admin = Author::now("server", "import");
+    let mut other = Household::example();
+    other.bank_account = Some("6210984870007654321".into());
+    for m in other.members.values_mut() {
+        // Another household's people: the same birth dates, other ID numbers.
+        let first17 = format!("530322{}{}", &m.id_no[6..14], "901");
+        let check = crate::domain::id_number::check_char(&first17).unwrap();
+        m.id_no = format!("{first17}{check}");
+    }
+    let other_id = app.store.create(&admin, &other).unwrap();
+    let mut edited = other.clone();
+    edited.bank_account = Some("6210984870001111222".into());
+    app.store
+        .update(&Author::now("cadre-wang", "改卡号"), &other_id, &edited)
+        .unwrap();
+    let page = app.household(&other_id, d("2015-10-25")).unwrap();
+    assert!(page.masked);
+    let text = serde_json::to_string(&page).unwrap();
+    for secret in ["6210984870007654321", "6210984870001111222"] {
+        assert!(
+            !text.contains(secret),
+            "{secret} in clear on the page or its history"
+        );
+    }
+    for m in other.members.values() {
+        assert!(!text.contains(&m.id_no), "{} in clear", m.id_no);
+        // Names stay: the team member knows the village.
+        assert!(text.contains(&m.name));
+    }
+    assert!(page.household.home_geo.is_none());
+    assert!(
+        page.history.iter().any(|h| h.fields.iter().any(|f| f
+            .new
+            .as_ref()
+            .is_some_and(|v| v.as_str() == Some("621************1222")))),
+        "the history shows the change, masked"
+    );
+    // Its own household in clear.
+    let mine = app.household(&assigned, d("2015-10-25")).unwrap();
+    assert!(!mine.masked);
+    assert_eq!(mine.household, Household::example());
+    // The first secretary reads every household in clear.
+    app.store
+        .set_app_session(&crate::store::AppSession {
+            role: "first_secretary".into(),
+            ..app.store.app_session().unwrap().unwrap()
+        })
+        .unwrap();
+    let page = app.household(&other_id, d("2015-10-25")).unwrap();
+    assert!(!page.masked);
+    assert_eq!(
+        page.household.bank_account.as_deref(),
+        Some("6210984870001111222")
+    );
+}
+
 #[test]
 fn work_log_is_one_per_day_and_edits_keep_history() {
     let (_dir, mut app, _, _) = app_with_village("cadre-li-ming", "team_member");

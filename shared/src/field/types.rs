@@ -184,6 +184,10 @@ pub struct HouseholdPage {
     pub entitlements: Vec<EntitlementItem>,
     pub history: Vec<HistoryEntry>,
     pub conflicts: Vec<Conflict>,
+    /// Sensitive fields are masked on this page (DOMAIN §1: a team member reads an unassigned
+    /// household's ID, bank and disability numbers, health and home masked); the page then
+    /// shows no health either.
+    pub masked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -43,10 +43,11 @@ use crate::api::{HistoryView, RecordView, SessionRequest, SessionResponse};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::merge::server_actor;
-use crate::reports::{self, Masking, mask_name, mask_number};
+use crate::reports::{self, Masking};
 use crate::state::AppState;
 use crate::store::TokenRow;
 use cunji_core::domain::access::Sight;
+use cunji_core::domain::privacy::{mask_at, mask_json};
 
 /// The dashboard's page (the API it calls is in the server's endpoint list: `session`,
 /// `record`).
@@ -160,9 +161,9 @@ pub(crate) async fn record(
                     RecordDoc::load(&row.id, Some(&row.snapshot), &row.chunks, server_actor())
                         .map_err(|e| ApiError::Internal(format!("record {id}: {e}")))?;
                 let json = doc.to_json();
-                let household = row.kind == Kind::Household;
+                let (kind, household) = (row.kind, row.kind == Kind::Household);
                 let mut record = json.get("data").cloned().unwrap_or(Value::Null);
-                mask_json(&mut record, masking, household);
+                mask_json(kind, &mut record, masking);
                 let meta = json.get("meta").cloned().unwrap_or(Value::Null);
                 let history = doc
                     .history()
@@ -180,8 +181,8 @@ pub(crate) async fn record(
                             };
                             let mut old = f.old.unwrap_or(Value::Null);
                             let mut new = f.new.unwrap_or(Value::Null);
-                            mask_at(&path, &mut old, masking, household);
-                            mask_at(&path, &mut new, masking, household);
+                            mask_at(kind, &path, &mut old, masking);
+                            mask_at(kind, &path, &mut new, masking);
                             Some(HistoryView {
                                 field: path.join("."),
                                 old,
@@ -218,73 +219,6 @@ pub(crate) async fn record(
         })
         .await?;
     Ok(Json(view))
-}
-
-/// Masks `value` found at `path` inside a record, as if it sat in the whole record.
-fn mask_at(path: &[String], value: &mut Value, masking: Masking, household: bool) {
-    // Rebuild the value's place in the record so the same key rules apply.
-    let mut wrapped = value.take();
-    for key in path.iter().rev() {
-        let mut map = serde_json::Map::new();
-        map.insert(key.clone(), wrapped);
-        wrapped = Value::Object(map);
-    }
-    mask_json(&mut wrapped, masking, household);
-    for key in path {
-        wrapped = match wrapped {
-            Value::Object(mut map) => map.remove(key).unwrap_or(Value::Null),
-            other => other,
-        };
-    }
-    *value = wrapped;
-}
-
-/// Masks a record's JSON in place (DOMAIN §1): above the township ID and bank numbers, health
-/// and disability data and coordinates; for the organisation department and the city also
-/// the household's names and phones. Cadres' own names are never masked: supervisors read them.
-pub fn mask_json(value: &mut Value, masking: Masking, household: bool) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                let k = key.as_str();
-                if masking.sensitive {
-                    if k == "id_no"
-                        || k.ends_with("_id_no")
-                        || k.contains("bank")
-                        || k.ends_with("cert_no")
-                    {
-                        if let Value::String(s) = v {
-                            *s = mask_number(s);
-                        }
-                        continue;
-                    }
-                    if matches!(k, "health" | "disability" | "home_geo" | "geo") {
-                        if !v.is_null() {
-                            *v = Value::String("***".into());
-                        }
-                        continue;
-                    }
-                }
-                if masking.household_pii && household && matches!(k, "name" | "phone") {
-                    if let Value::String(s) = v {
-                        *s = if k == "name" {
-                            mask_name(s)
-                        } else {
-                            mask_number(s)
-                        };
-                    }
-                    continue;
-                }
-                mask_json(v, masking, household);
-            }
-        }
-        Value::Array(items) => {
-            for v in items {
-                mask_json(v, masking, household);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The dashboard's `src/divisions.ts`: the division levels and their code lengths, from
@@ -350,7 +284,7 @@ mod tests {
             "home_geo": {"lat": 25.1, "lon": 103.2},
             "members": {"m1": {"name": "张三", "id_no": "530322199001011234", "health": {"status": "healthy"}}}
         });
-        mask_json(&mut v, ABOVE, true);
+        mask_json(Kind::Household, &mut v, ABOVE);
         assert_eq!(v["bank_account"], "622************8901");
         assert_eq!(v["home_geo"], "***");
         assert_eq!(v["members"]["m1"]["id_no"], "530***********1234");
@@ -364,11 +298,11 @@ mod tests {
     #[test]
     fn the_organisation_department_also_loses_household_names_but_not_cadres() {
         let mut household = json!({"phone": "13812345678", "members": {"m1": {"name": "张三丰"}}});
-        mask_json(&mut household, ORG, true);
+        mask_json(Kind::Household, &mut household, ORG);
         assert_eq!(household["phone"], "138****5678");
         assert_eq!(household["members"]["m1"]["name"], "张**");
         let mut cadre = json!({"name": "李四", "phone": "13812345678"});
-        mask_json(&mut cadre, ORG, false);
+        mask_json(Kind::Cadre, &mut cadre, ORG);
         assert_eq!(cadre["name"], "李四");
     }
 
@@ -376,17 +310,22 @@ mod tests {
     fn a_history_value_is_masked_by_its_path() {
         let path = vec!["members".to_string(), "m1".into(), "id_no".into()];
         let mut v = json!("530322199001011234");
-        mask_at(&path, &mut v, ABOVE, true);
+        mask_at(Kind::Household, &path, &mut v, ABOVE);
         assert_eq!(v, "530***********1234");
         let mut whole = json!({"name": "王五", "id_no": "530322199001011234"});
-        mask_at(&["members".to_string(), "m2".into()], &mut whole, ORG, true);
+        mask_at(
+            Kind::Household,
+            &["members".to_string(), "m2".into()],
+            &mut whole,
+            ORG,
+        );
         assert_eq!(whole, json!({"name": "王*", "id_no": "530***********1234"}));
         let mut untouched = json!(3);
         mask_at(
+            Kind::Household,
             &["members".to_string(), "m1".into(), "age".into()],
             &mut untouched,
             ORG,
-            true,
         );
         assert_eq!(untouched, json!(3));
     }

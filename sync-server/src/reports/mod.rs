@@ -124,14 +124,8 @@ impl FromStr for ReportScope {
     }
 }
 
-/// What the caller may see of a scope's data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Masking {
-    /// Household names and phones are masked (县委组织部, city).
-    pub household_pii: bool,
-    /// ID and bank numbers, health data and home coordinates are masked (above township).
-    pub sensitive: bool,
-}
+/// What the caller may see of a scope's data: the core's privacy marks decide.
+pub use cunji_core::domain::privacy::{Masking, mask_name, mask_number};
 
 /// Why a report request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -185,47 +179,6 @@ pub fn authorize(
         .read
         .map_or(Sight::Aggregates, |(_, s)| s);
     Ok(Masking::of(sight))
-}
-
-impl Masking {
-    /// What a reader with `sight` of a record may not see in it.
-    pub fn of(sight: Sight) -> Masking {
-        Masking {
-            household_pii: matches!(sight, Sight::MaskedWithNames | Sight::Aggregates),
-            sensitive: !matches!(sight, Sight::Clear | Sight::Own),
-        }
-    }
-}
-
-/// A household name shown masked: the first character, then `*` (`张*`, `欧阳**`).
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first)
-            .chain(chars.map(|_| '*'))
-            .collect::<String>(),
-        None => String::new(),
-    }
-}
-
-/// An ID, bank or phone number shown masked: the first 3 and last 4 characters kept when it is
-/// longer than 8, else all `*`.
-pub fn mask_number(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() <= 8 {
-        return "*".repeat(chars.len());
-    }
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < 3 || i >= chars.len() - 4 {
-                *c
-            } else {
-                '*'
-            }
-        })
-        .collect()
 }
 
 /// A report, by the last segment of its path: a handle on its entry in the registry

@@ -30,7 +30,7 @@ use rusqlite::types::Value;
 use rust_xlsxwriter::Workbook;
 use serde::Serialize;
 
-use super::{Masking, ReportError, ReportScope, authorize, bad, mask_name, mask_number};
+use super::{Masking, ReportError, ReportScope, authorize, bad};
 use crate::accounts::{Principal, RecordPlace};
 use crate::store::{Between, Db, RowFilter, StoreError, Tx};
 use cunji_core::domain::access::{Reach, Sight, rights};
@@ -78,25 +78,8 @@ fn json(v: &Value) -> serde_json::Value {
     }
 }
 
-/// Masks one projection cell as `masking` requires; returns the value to show.
-pub fn mask_cell(table: &str, column: &str, v: &Value, masking: Masking) -> Value {
-    let Value::Text(s) = v else {
-        return match (masking.sensitive, table, column) {
-            (true, "p_household", "home_lat" | "home_lon")
-            | (true, "p_visit", "lat" | "lon" | "accuracy_m") => Value::Null,
-            _ => v.clone(),
-        };
-    };
-    match (table, column) {
-        (_, "id_no") if masking.sensitive => Value::Text(mask_number(s)),
-        ("p_member", "health") if masking.sensitive => Value::Text("***".into()),
-        ("p_household", "head_name") | ("p_member", "name") if masking.household_pii => {
-            Value::Text(mask_name(s))
-        }
-        ("p_household", "phone") if masking.household_pii => Value::Text(mask_number(s)),
-        _ => v.clone(),
-    }
-}
+/// Masks one projection cell as `masking` requires (the core's column marks).
+pub use cunji_core::domain::privacy::mask_cell;
 
 /// A page of the records of `scope` changed after `after`.
 pub fn pull(

@@ -9,4 +9,10 @@ import type { VisitItem } from "./VisitItem";
 /**
  * A household's page.
  */
-export type HouseholdPage = { id: string, household: Household, flags: Flags, visits: Array<VisitItem>, entitlements: Array<EntitlementItem>, history: Array<HistoryEntry>, conflicts: Array<Conflict>, };
+export type HouseholdPage = { id: string, household: Household, flags: Flags, visits: Array<VisitItem>, entitlements: Array<EntitlementItem>, history: Array<HistoryEntry>, conflicts: Array<Conflict>, 
+/**
+ * Sensitive fields are masked on this page (DOMAIN §1: a team member reads an unassigned
+ * household's ID, bank and disability numbers, health and home masked); the page then
+ * shows no health either.
+ */
+masked: boolean, };
