@@ -242,9 +242,38 @@ const WRITES: &[(Write, &[&str], &[&str])] = &[
 struct World {
     server: TestServer,
     ids: BTreeMap<Rec, String>,
+    /// Every team membership in village X and the pairing assignment ended on [`ENDED`]
+    /// (DOMAIN §1: rights follow the date).
+    ended: bool,
 }
 
-fn world(backend: Backend) -> World {
+/// The last day of the ended memberships and assignment, long enough ago that the grace for
+/// late sync ([`cunji_core::domain::access::LATE_SYNC_DAYS`]) is over too.
+const ENDED: &str = "2020-12-31";
+
+impl World {
+    /// Whether `role`'s account still serves in village X: supervisors always; the team and the
+    /// pairing cadre until their membership or assignment ends. A cadre who left reads and
+    /// writes nothing more there, as if the village were out of its scope.
+    fn serves(&self, role: Role) -> bool {
+        !(self.ended
+            && matches!(
+                role,
+                Role::FirstSecretary | Role::TeamMember | Role::PairingCadre
+            ))
+    }
+
+    /// What `role` reads (see [`reads`]), once its time in village X is over.
+    fn reads(&self, role: Role) -> BTreeSet<Rec> {
+        if self.serves(role) {
+            reads(role)
+        } else {
+            [Rec::Policy].into()
+        }
+    }
+}
+
+fn world(backend: Backend, ended: bool) -> World {
     let server = TestServer::start(backend);
     for &role in Role::ALL {
         let (login, division) = login_of(role);
@@ -256,7 +285,13 @@ fn world(backend: Backend) -> World {
     let mut admin = Device::new(&server.url, "admin").sign_in();
     let who = admin.author("建村");
     admin.store.create(&who, &Village::example()).unwrap();
-    admin.store.create(&who, &Team::example()).unwrap();
+    let mut team = Team::example();
+    if ended {
+        for m in team.members.values_mut() {
+            m.to = Some(ENDED.parse().unwrap());
+        }
+    }
+    admin.store.create(&who, &team).unwrap();
     let mut vy = Village::example();
     vy.code = Y.into();
     vy.township_code = Y[..9].into();
@@ -272,11 +307,17 @@ fn world(backend: Backend) -> World {
     let r = admin.sync().unwrap();
     assert_eq!(r.rejected, 0, "{:?}", admin.store.rejected_changes());
 
-    let mut leader = Device::new(&server.url, LEADER).sign_in();
-    let who = leader.author("建档立卡");
-    let hx1 = leader.store.create(&who, &household(1)).unwrap();
-    let hx2 = leader.store.create(&who, &household(2)).unwrap();
-    assert_eq!(leader.sync().unwrap().rejected, 0);
+    // The register: the team's own records, or the administrator's once the team has left.
+    let mut registrar = if ended {
+        admin
+    } else {
+        Device::new(&server.url, LEADER).sign_in()
+    };
+    let who = registrar.author("建档立卡");
+    let hx1 = registrar.store.create(&who, &household(1)).unwrap();
+    let hx2 = registrar.store.create(&who, &household(2)).unwrap();
+    let r = registrar.sync().unwrap();
+    assert_eq!(r.rejected, 0, "{:?}", registrar.store.rejected_changes());
     let mut leader_y = Device::new(&server.url, LEADER_Y).sign_in();
     let mut h = household(3);
     h.village_code = Y.into();
@@ -286,8 +327,10 @@ fn world(backend: Backend) -> World {
         .unwrap();
     let r = leader_y.sync().unwrap();
     assert_eq!(r.rejected, 0, "{:?}", leader_y.store.rejected_changes());
-    let csv =
-        format!("household_id,cadre_id,from,to,is_primary\n{hx1},pairing-zhou,2015-09-01,,是\n");
+    let to = if ended { ENDED } else { "" };
+    let csv = format!(
+        "household_id,cadre_id,from,to,is_primary\n{hx1},pairing-zhou,2015-09-01,{to},是\n"
+    );
     server
         .db
         .write(|tx| cunji_sync_server::records::import_assignments(tx, "admin", &csv))
@@ -299,7 +342,7 @@ fn world(backend: Backend) -> World {
         (Rec::Policy, policy),
     ]
     .into();
-    World { server, ids }
+    World { server, ids, ended }
 }
 
 #[test]
@@ -338,12 +381,21 @@ fn the_matrix_covers_every_endpoint() {
 #[test]
 fn every_role_on_every_endpoint_in_and_out_of_scope() {
     for backend in Backend::available() {
-        every_role_on_every_endpoint(backend);
+        every_role_on_every_endpoint(backend, false);
     }
 }
 
-fn every_role_on_every_endpoint(backend: Backend) {
-    let w = world(backend);
+/// The same matrix once the team's memberships and the pairing assignment have ended: the
+/// cadres read and write nothing more of village X, the supervisors as before.
+#[test]
+fn every_role_on_every_endpoint_after_the_end_dates() {
+    for backend in Backend::available() {
+        every_role_on_every_endpoint(backend, true);
+    }
+}
+
+fn every_role_on_every_endpoint(backend: Backend, ended: bool) {
+    let w = world(backend, ended);
     let mut failures = Vec::new();
     // One signed-in device per role (signing in hashes a password: slow in debug builds).
     let mut devices: BTreeMap<&str, Device> = Role::ALL
@@ -363,7 +415,7 @@ fn every_role_on_every_endpoint(backend: Backend) {
     }
     assert!(
         failures.is_empty(),
-        "{} disagreements with the matrix on {backend:?}:\n{}",
+        "{} disagreements with the matrix on {backend:?} (ended: {ended}):\n{}",
         failures.len(),
         failures.join("\n")
     );
@@ -411,7 +463,7 @@ fn check_endpoint(
             device.sync().unwrap();
             let have: BTreeSet<String> = device.store.record_ids().unwrap().into_iter().collect();
             for (rec, id) in &w.ids {
-                let expected = reads(role).contains(rec);
+                let expected = w.reads(role).contains(rec);
                 if have.contains(id) != expected {
                     fail(format!(
                         "{rec:?} pulled: {}, expected {expected}",
@@ -446,7 +498,7 @@ fn check_endpoint(
                 fail(format!("an unknown id: {:?}", answer(&nowhere)));
             }
             for (rec, id) in &w.ids {
-                let expected = reads(role).contains(rec);
+                let expected = w.reads(role).contains(rec);
                 // A readable record differs from the empty heads sent, with the server's
                 // heads; an unreadable one gets the unknown id's answer (listed, no heads),
                 // so that the reply does not tell whether it exists.
@@ -482,7 +534,7 @@ fn check_endpoint(
                 .unwrap();
             let resp: protocol::RepairResponse = protocol::decode(&body, 1 << 24).unwrap();
             for (rec, id) in &w.ids {
-                let expected = reads(role).contains(rec);
+                let expected = w.reads(role).contains(rec);
                 let answer = resp.docs.iter().find(|d| &d.doc_id == id).unwrap();
                 // The server's message for a readable record offers its changes.
                 let gives = answer
@@ -544,10 +596,11 @@ fn check_endpoint(
                         format!("{}/v1/records/{}", w.server.url, w.ids[&rec])
                     }
                 };
+                let reached = in_scope && w.serves(role);
                 let expected = match check {
-                    Check::SupervisorPull => pulls_rows(role, in_scope),
-                    Check::Record => reads_records(role, in_scope),
-                    _ => reads_reports(role, in_scope),
+                    Check::SupervisorPull => pulls_rows(role, reached),
+                    Check::Record => reads_records(role, reached),
+                    _ => reads_reports(role, reached),
                 };
                 let resp = http
                     .get(&target)
@@ -673,7 +726,12 @@ fn check_push(w: &World, device: &mut Device, role: Role, fail: &mut impl FnMut(
         .collect();
     for (write, in_scope, id) in made {
         let (_, allowed_in, allowed_out) = WRITES.iter().find(|r| r.0 == write).unwrap();
-        let allowed = if in_scope { allowed_in } else { allowed_out }.contains(&role.code());
+        let allowed = if in_scope && w.serves(role) {
+            allowed_in
+        } else {
+            allowed_out
+        }
+        .contains(&role.code());
         let stored = w.server.db.read(|tx| tx.doc(&id)).unwrap().is_some();
         let scope = if in_scope { "in scope" } else { "out of scope" };
         match (allowed, rejected.get(&id)) {
