@@ -223,7 +223,8 @@ impl Principal {
 
     /// Every scope this account pulls (DOMAIN §1), read from the access table: reference data;
     /// its team villages today (a team member's without others' attendance and logs); its
-    /// households today; a division whose every record it reads in clear (the township).
+    /// households today; the files of the cadres it may read, as one scope; a division whose
+    /// every record it reads in clear (the township).
     pub fn readable_scopes(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Scope>> {
         let mut out = vec![Scope {
             name: "global".into(),
@@ -278,12 +279,13 @@ impl Principal {
         }
         people.sort();
         people.dedup();
-        for p in people {
-            out.push(Scope {
-                name: format!("cadre:{p}"),
-                filter: ScopeFilter::Person(p),
-            });
-        }
+        // One scope, named by who is in it: when the set changes (a colleague joins), the
+        // device starts the new set from 0, so it also gets the newcomer's earlier changes.
+        let digest = Sha256::digest(people.join("\n").as_bytes());
+        out.push(Scope {
+            name: format!("cadres:{}", hex::encode(&digest[..8])),
+            filter: ScopeFilter::People(people),
+        });
         let whole_division = sights
             .iter()
             .filter(|(r, _)| *r == Reach::Division)

@@ -44,6 +44,40 @@
 //!   cadres (结对帮扶).
 //! - Entitlements are the county poverty office's (DOMAIN §1) and the administrator's imports;
 //!   the village team records deliveries against them.
+//! - Cadres' files (phone and ID number) are placed with their cadre, not the city (on the
+//!   server, one `cadres:` pull scope per reader holds the files it may read): the cadre, its
+//!   team's colleagues today and the township read them in clear, the
+//!   county office and the administrator masked, the city not at all. A phone no longer
+//!   receives the city's cadres.
+//!
+//! ## Sensitive household fields on a team member's phone (designed, not built yet)
+//! [`Sight::MaskedUnlessAssigned`] is honoured by every view ([`super::privacy`]: the record
+//! view, the phone's household page and history), but the household's document itself still
+//! reaches every team member's phone whole, because a CRDT document travels as its changes and
+//! every change carries the values it set: there is no masked copy of a change. The design:
+//!
+//! - A household's sensitive fields (members' ID numbers, disability-certificate numbers and
+//!   health, the bank account, the home's coordinates) move to a second document per household,
+//!   kind `household_private`, keyed by the household's id, placed in its village and household
+//!   like the household. Its read right is the household's clear readers only: the first
+//!   secretary, the assigned cadres while assigned, the township (and masked above it). It is a
+//!   personal kind on the change log (owner = the household), so a team member's
+//!   `village-member:` pull leaves it out unless the household is assigned to it, exactly as it
+//!   leaves out others' attendance today.
+//! - The core's `Household` type stays the one the forms, rules and reports use: the store
+//!   splits it on write (two documents, one transaction, one outbox batch) and joins it on read;
+//!   a phone without the private document reads the sensitive fields as absent, and the forms
+//!   neither offer nor require them there. Validation that needs them (R10's ID numbers) runs
+//!   where both are held: the server, and the phones of clear readers.
+//! - Projections: `p_member`'s `id_no` and `health` and `p_household`'s coordinates come from the
+//!   private document's rows; reports join them by household id.
+//! - Migration: existing household documents hold the values in their history, which cannot be
+//!   edited away. The server therefore re-creates each household document from its merged state
+//!   without the sensitive fields (a new document id; the old id kept as an alias so visits,
+//!   entitlements and assignments still find it) plus its private document, and tells phones to
+//!   drop the old document (a purge list in the pull). Costs: one more document and one more
+//!   change per household edit that touches a sensitive field; a one-off re-sync of every
+//!   village's households for every phone; the alias map on the server.
 
 use std::str::FromStr;
 

@@ -209,9 +209,10 @@ pub enum ScopeFilter {
     Division(String),
     /// One household's records.
     Household(String),
-    /// One person's file not bound to a village (a cadre's: changes whose
-    /// [`ChangeRow::owner`] is the cadre).
-    Person(String),
+    /// These people's files not bound to a village (cadres': changes whose
+    /// [`ChangeRow::owner`] is one of them). One scope for all the cadres a reader sees, so a
+    /// pull costs one query however many they are.
+    People(Vec<String>),
     /// Reference data not bound to a village or a person.
     Global,
 }

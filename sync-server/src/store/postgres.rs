@@ -925,7 +925,19 @@ impl Tx for PgTx<'_> {
         limit: usize,
     ) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let people = match scope {
+            ScopeFilter::People(people) => {
+                serde_json::to_string(people).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+            _ => String::new(),
+        };
         let (sql, key, upper): (&str, Option<&str>, Option<String>) = match scope {
+            ScopeFilter::People(_) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE owner IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+                 AND village_code IS NULL AND seq > $2 ORDER BY seq LIMIT $3",
+                Some(people.as_str()),
+                None,
+            ),
             ScopeFilter::Village(v) => (
                 "SELECT seq, doc_id, bytes FROM changes WHERE village_code = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                 Some(v),
@@ -960,12 +972,6 @@ impl Tx for PgTx<'_> {
             ScopeFilter::Household(h) => (
                 "SELECT seq, doc_id, bytes FROM changes WHERE household_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                 Some(h),
-                None,
-            ),
-            ScopeFilter::Person(p) => (
-                "SELECT seq, doc_id, bytes FROM changes WHERE owner = $1 AND village_code IS NULL AND seq > $2
-                 ORDER BY seq LIMIT $3",
-                Some(p),
                 None,
             ),
             ScopeFilter::Global => (

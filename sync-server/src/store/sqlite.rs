@@ -637,6 +637,12 @@ impl Tx for SqliteTx<'_> {
         limit: usize,
     ) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
         let (sql, arg, reader): (&str, Option<String>, Option<&str>) = match scope {
+            ScopeFilter::People(people) => (
+                "SELECT seq, doc_id, bytes FROM changes WHERE owner IN (SELECT value FROM json_each(?1))
+                 AND village_code IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3",
+                Some(serde_json::to_string(people).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+                None,
+            ),
             ScopeFilter::Village(v) => (
                 "SELECT seq, doc_id, bytes FROM changes WHERE village_code = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 Some(v.clone()),
@@ -657,12 +663,6 @@ impl Tx for SqliteTx<'_> {
             ScopeFilter::Household(h) => (
                 "SELECT seq, doc_id, bytes FROM changes WHERE household_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 Some(h.clone()),
-                None,
-            ),
-            ScopeFilter::Person(p) => (
-                "SELECT seq, doc_id, bytes FROM changes WHERE owner = ?1 AND village_code IS NULL AND seq > ?2
-                 ORDER BY seq LIMIT ?3",
-                Some(p.clone()),
                 None,
             ),
             ScopeFilter::Global => (

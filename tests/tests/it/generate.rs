@@ -98,7 +98,7 @@ impl Village1 {
         assert!(!cadres.is_empty(), "no cadres");
         let mut global = global;
         for cadre in cadres {
-            global.extend(documents(db, &ScopeFilter::Person(cadre)));
+            global.extend(documents(db, &ScopeFilter::People(vec![cadre])));
         }
         let mut by_kind: HashMap<Kind, Vec<(String, serde_json::Value)>> = HashMap::new();
         for doc in docs.values().chain(global.values()) {
@@ -471,7 +471,9 @@ fn devices_sync_their_generated_records() {
             .chain(documents(&server.db, &ScopeFilter::Global).into_keys())
             .collect();
         for cadre in &team {
-            expected.extend(documents(&server.db, &ScopeFilter::Person(cadre.clone())).into_keys());
+            expected.extend(
+                documents(&server.db, &ScopeFilter::People(vec![cadre.clone()])).into_keys(),
+            );
         }
 
         let mut secretary = Device::new(&server.url, "demo-secretary").sign_in();
@@ -500,8 +502,13 @@ fn devices_sync_their_generated_records() {
         let mut expected_pairing: BTreeSet<String> = documents(&server.db, &ScopeFilter::Global)
             .into_keys()
             .collect();
-        expected_pairing
-            .extend(documents(&server.db, &ScopeFilter::Person("demo-pairing".into())).into_keys());
+        expected_pairing.extend(
+            documents(
+                &server.db,
+                &ScopeFilter::People(vec!["demo-pairing".into()]),
+            )
+            .into_keys(),
+        );
         for h in &household_id {
             expected_pairing
                 .extend(documents(&server.db, &ScopeFilter::Household(h.clone())).into_keys());
