@@ -29,18 +29,20 @@
 //! ## Layers
 //!
 //! Modules import downwards only: the store speaks rows and transactions, the domain modules
-//! (accounts, merge, pull, settings, reports) speak the store, `error` turns their errors into
+//! (accounts, merge, pull, settings, reports, and `checks`, the rules merge enforces) speak
+//! the store, `error` turns their errors into
 //! [`error::ApiError`] responses, `state` holds the [`AppState`] every handler is given, and
 //! only the HTTP layer (`http`: the extractors and handlers, one file per area) takes requests.
 //! Bottom up, each layer importing only from the layers before it (a unit test reads the
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts < merge, pull, settings < generate, handover, records, reports < error, openapi < state < http
+//! api, backup, config, store < accounts < pull, settings < reports < checks, error, openapi < merge, state < generate, handover, http, records
 
 pub mod accounts;
 pub mod api;
 pub mod backup;
+mod checks;
 pub mod config;
 pub mod error;
 pub mod generate;

@@ -73,11 +73,21 @@ struct Prepared {
     rows: Option<(Kind, Rows)>,
 }
 
-/// What authorisation reads from a record.
+/// What authorisation reads from a record: its envelope, its facts, and (for the kinds with
+/// checked rules, [`crate::checks`]) its data.
 #[derive(Debug, Clone)]
 struct Facts {
     env: Envelope,
     record: RecordFacts,
+    data: Option<serde_json::Value>,
+}
+
+/// The kinds [`crate::checks::check`] reads.
+fn checked(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Household | Kind::Assignment | Kind::CheckIn | Kind::Leave | Kind::StatusChange
+    )
 }
 
 /// Reads a record's facts; a new record (`created`) must also pass its validation, as the
@@ -91,13 +101,19 @@ fn read_facts(
         (Err(e), _) | (_, Err(e)) => return (Err(reject("invalid_record", e.to_string())), None),
     };
     let mut rows = Rows::default();
+    let kept = checked(env.kind).then(|| data.clone());
     match facts_and_rows(&env, data, &mut rows) {
         Ok((_, Some(broken))) if created => {
             (Err(reject("invalid_record", broken.to_string())), None)
         }
         Ok((record, _)) => {
             let kind = env.kind;
-            (Ok(Facts { env, record }), Some((kind, rows)))
+            let facts = Facts {
+                env,
+                record,
+                data: kept,
+            };
+            (Ok(facts), Some((kind, rows)))
         }
         Err(e) => (Err(reject("invalid_record", e.to_string())), None),
     }
@@ -312,9 +328,13 @@ fn authorize(
     tx: &mut dyn Tx,
     who: &Principal,
     doc_id: &str,
-    before: Option<&Place>,
+    before: Option<(&Place, &RecordDoc)>,
     facts: &Facts,
 ) -> StoreResult<Result<Place, PushOutcome>> {
+    let (before, before_doc) = match before {
+        Some((p, d)) => (Some(p), Some(d)),
+        None => (None, None),
+    };
     let after = match place_of(tx, facts)? {
         Ok(p) => p,
         Err(o) => return Ok(Err(o)),
@@ -372,6 +392,11 @@ fn authorize(
     };
     if !who.may(tx, action, place, facts.record.date)? {
         return Ok(Err(refusal(tx, who, action, place, facts.record.date)?));
+    }
+    if let Some(data) = &facts.data
+        && let Err(o) = crate::checks::check(tx, who, &facts.env, data, before_doc)?
+    {
+        return Ok(Err(o));
     }
     Ok(Ok(after))
 }
@@ -579,7 +604,7 @@ fn merge_doc(
                 }
             };
             let verdict = match &facts {
-                Ok(f) => authorize(tx, &who, doc_id, place.as_ref(), f)?,
+                Ok(f) => authorize(tx, &who, doc_id, place.as_ref().map(|p| (p, &doc)), f)?,
                 Err(outcome) => Err(outcome.clone()),
             };
             match verdict {

@@ -788,6 +788,11 @@ fn create(
         Write::StatusChange => {
             let mut s = StatusChange::example();
             s.household_id = hh(Rec::Hx2);
+            // The village's steps, each signed by the writer (the server checks who signs
+            // which step).
+            for step in s.steps.iter_mut() {
+                step.actor_id = login.into();
+            }
             d.store.create(&who, &s)
         }
         Write::Inspection => {
@@ -829,6 +834,8 @@ fn create(
             let mut a = Assignment::example();
             a.household_id = hh(Rec::Hx2);
             a.cadre_id = format!("cadre-pairing-{n}-{in_scope}");
+            // Several roles assign HX2: helpers beside its one primary cadre (R10).
+            a.is_primary = false;
             d.store.create(&who, &a)
         }
         Write::Entitlement => {

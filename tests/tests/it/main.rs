@@ -14,6 +14,7 @@ mod access;
 mod api_schemas;
 mod app_e2e;
 mod authz_matrix;
+mod checks;
 mod field_forms;
 mod fuzz_regressions;
 mod generate;

@@ -1,0 +1,415 @@
+//! The DOMAIN rules marked "check", enforced on every push (issue 13, part 4).
+//!
+//! [`crate::merge`] first asks the access table whether the account may write the record at
+//! all ([`crate::accounts::Principal::may`]); then [`check`] reads the record's state after the
+//! change (and before it, for an edit) and refuses what the rules forbid, with a code and a
+//! message in Chinese and English. A refused change leaves nothing stored: the merge works on
+//! a copy of the document. The phone checks the same rules to help its user; the server is
+//! where they hold.
+//!
+//! | rule | record | code |
+//! |---|---|---|
+//! | R10: ID numbers unique city-wide (the checksum is the record's validation) | household | `id_number_taken` |
+//! | R10: one active primary 帮扶责任人 per household | assignment | `primary_assignee_taken` |
+//! | the county's `check_in_photo: required` (⚙) | check-in | `photo_required` |
+//! | a household's status changes only through an approved 动态调整 case | household | `status_without_case` |
+//! | DOMAIN §1, §2.8: who records which step; steps in procedure order; steps never rewritten | status change | `step_not_yours`, `steps_out_of_order`, `step_rewritten` |
+//! | R12 at 乡镇审核: income above the line, every flag, consent, 公示 ≥ 7 days without open objections | status change | `exit_not_ready` |
+//! | DOMAIN §2.4: a request starts pending; 队长同意 by the first secretary; approval by the level the request names, never by the requester; closed leave stays closed | leave | `leave_not_pending`, `not_endorser`, `wrong_approver`, `leave_locked` |
+//!
+//! Thresholds: the poverty line is the default line of the income year
+//! ([`crate::reports::default_poverty_line`], the one report 8 uses; a county setting for it is
+//! not built yet), 公示's minimum the core's
+//! [`cunji_core::domain::status_change::MIN_PUBLICITY_DAYS`]; the photo rule is the
+//! county's setting. R12's 两不愁三保障 flags are the case's snapshot as the village recorded it,
+//! its income is the household's stored income of the snapshot's year (not the case's copy).
+//!
+//! Not checked here yet: R13's quarterly and annual windows (they need county settings for
+//! the windows), the one-primary rule in the CSV import of assignments (which writes without a
+//! push).
+
+use cunji_core::doc::RecordDoc;
+use cunji_core::domain::codes::{
+    ApprovalLevel, HouseholdStatus, LeaveStatus, StatusChangeResult, StatusChangeStep,
+    StatusChangeType, StepOutcome,
+};
+use cunji_core::domain::privacy::mask_number;
+use cunji_core::domain::{
+    Assignment, CheckIn, Envelope, Household, Kind, Leave, ScopeLevel, StatusChange,
+};
+use cunji_core::rules::settings::CheckInPhoto;
+use cunji_core::values::Money;
+use rusqlite::types::Value as Cell;
+use serde::de::DeserializeOwned;
+
+use crate::accounts::{Principal, Role};
+use crate::store::{RowFilter, StoreResult, Tx};
+use cunji_core::sync::protocol::PushOutcome;
+
+/// Refuses a change that breaks a checked rule; `after` is the record's data after the change,
+/// `before` the document before it (`None` for a new record).
+pub(crate) fn check(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    env: &Envelope,
+    after: &serde_json::Value,
+    before: Option<&RecordDoc>,
+) -> StoreResult<Result<(), PushOutcome>> {
+    let before_data = match before {
+        Some(doc) => doc.data_json().ok(),
+        None => None,
+    };
+    match env.kind {
+        Kind::Household => match (
+            parse::<Household>(after),
+            before_data.map(|b| parse::<Household>(&b)),
+        ) {
+            (Some(h), prev) => household(tx, &env.id, &h, prev.flatten().as_ref()),
+            (None, _) => Ok(Ok(())),
+        },
+        Kind::Assignment => match parse::<Assignment>(after) {
+            Some(a) => assignment(tx, &env.id, &a),
+            None => Ok(Ok(())),
+        },
+        Kind::CheckIn => match parse::<CheckIn>(after) {
+            Some(c) => check_in(tx, &c),
+            None => Ok(Ok(())),
+        },
+        Kind::Leave => match parse::<Leave>(after) {
+            Some(l) => {
+                let prev = before_data.and_then(|b| parse::<Leave>(&b));
+                Ok(leave(tx, who, env, &l, prev.as_ref()))
+            }
+            None => Ok(Ok(())),
+        },
+        Kind::StatusChange => match parse::<StatusChange>(after) {
+            Some(c) => {
+                let prev = before_data.and_then(|b| parse::<StatusChange>(&b));
+                status_change(tx, who, &c, prev.as_ref())
+            }
+            None => Ok(Ok(())),
+        },
+        _ => Ok(Ok(())),
+    }
+}
+
+/// A refusal: the rule's code and what to do, Chinese first.
+fn reject(code: &str, message: impl Into<String>) -> PushOutcome {
+    PushOutcome::Rejected {
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+/// The record as its type (validation already read it; `None` leaves it to validation).
+fn parse<T: DeserializeOwned>(data: &serde_json::Value) -> Option<T> {
+    serde_json::from_value(data.clone()).ok()
+}
+
+/// The cells of one record's row in `table`, after `[doc_id, received_ts, village_code]`.
+fn row_of(tx: &mut dyn Tx, table: &str, columns: &[&str], id: &str) -> StoreResult<Vec<Vec<Cell>>> {
+    let mut out = Vec::new();
+    tx.scan(table, columns, RowFilter::Doc(id), &mut |v| {
+        out.push(v.get(3..).unwrap_or_default().to_vec());
+    })?;
+    Ok(out)
+}
+
+fn text(c: Option<&Cell>) -> Option<&str> {
+    match c {
+        Some(Cell::Text(s)) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+fn household(
+    tx: &mut dyn Tx,
+    id: &str,
+    h: &Household,
+    before: Option<&Household>,
+) -> StoreResult<Result<(), PushOutcome>> {
+    // R10: every member's ID number belongs to this household alone, city-wide.
+    for m in h.members.values() {
+        let changed = before
+            .and_then(|b| b.members.get(&m.member_id))
+            .is_none_or(|old| old.id_no != m.id_no);
+        if !changed {
+            continue;
+        }
+        let holders = tx.find_projected("p_member", "id_no", &m.id_no)?;
+        if holders.iter().any(|d| d != id) {
+            let n = mask_number(&m.id_no);
+            return Ok(Err(reject(
+                "id_number_taken",
+                format!(
+                    "身份证号{n}已登记在另一户,同一证件号在全市只能登记一次:请核对证件 / ID number {n} is already registered to another household; an ID number is registered once city-wide: check the document"
+                ),
+            )));
+        }
+    }
+    // The register's status changes through a 动态调整 case, approved by the county.
+    if let Some(b) = before
+        && b.status != h.status
+        && !approved_case_allows(tx, id, h.status)?
+    {
+        return Ok(Err(reject(
+            "status_without_case",
+            format!(
+                "户的状态({} → {})只能随县里批准的动态调整案件改变:请发起动态调整 / a household's status ({} → {}) changes only with an approved status-change case: open one",
+                b.status.label_zh(),
+                h.status.label_zh(),
+                b.status.code(),
+                h.status.code()
+            ),
+        )));
+    }
+    Ok(Ok(()))
+}
+
+/// Whether an approved case of household `id` leads to `status`.
+fn approved_case_allows(tx: &mut dyn Tx, id: &str, status: HouseholdStatus) -> StoreResult<bool> {
+    for case in tx.find_projected("p_status_change", "household_id", id)? {
+        for row in row_of(tx, "p_status_change", &["change_type", "result"], &case)? {
+            let approved = text(row.get(1)) == Some(StatusChangeResult::Approved.code());
+            let Some(t) = text(row.first()).and_then(StatusChangeType::from_code) else {
+                continue;
+            };
+            let leads = match t {
+                StatusChangeType::NewInclusion => status == HouseholdStatus::NotExited,
+                StatusChangeType::ReturnInclusion => status == HouseholdStatus::ReturnedToPoverty,
+                StatusChangeType::MarkedExit => matches!(
+                    status,
+                    HouseholdStatus::ExitedSupported | HouseholdStatus::ExitedUnsupported
+                ),
+                StatusChangeType::Removal => status == HouseholdStatus::Removed,
+                StatusChangeType::Closure => status == HouseholdStatus::Closed,
+                StatusChangeType::MemberChange => false,
+            };
+            if approved && leads {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn assignment(tx: &mut dyn Tx, id: &str, a: &Assignment) -> StoreResult<Result<(), PushOutcome>> {
+    if !a.is_primary {
+        return Ok(Ok(()));
+    }
+    let overlaps = |from: Option<&str>, to: Option<&str>| {
+        // Periods overlap unless one ends before the other starts (ISO dates compare as text).
+        let (from, to) = (from.unwrap_or(""), to.unwrap_or("9999-12-31"));
+        let mine_to =
+            a.to.map_or_else(|| "9999-12-31".to_string(), |d| d.to_string());
+        from <= mine_to.as_str() && a.from.to_string().as_str() <= to
+    };
+    for other in tx.find_projected("p_assignment", "household_id", &a.household_id)? {
+        if other == id {
+            continue;
+        }
+        let rows = row_of(
+            tx,
+            "p_assignment",
+            &["is_primary", "from_date", "to_date", "state"],
+            &other,
+        )?;
+        for row in rows {
+            let primary = matches!(row.first(), Some(Cell::Integer(1)));
+            let void = text(row.get(3)) == Some("void");
+            if primary && !void && overlaps(text(row.get(1)), text(row.get(2))) {
+                return Ok(Err(reject(
+                    "primary_assignee_taken",
+                    "这户在这段时间已有主要帮扶责任人:先结束原来的结对,或登记为非主要帮扶人 / this household already has a primary pairing cadre for this period: end that assignment first, or record this one as not primary",
+                )));
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn check_in(tx: &mut dyn Tx, c: &CheckIn) -> StoreResult<Result<(), PushOutcome>> {
+    if c.photo_sha256.is_some() {
+        return Ok(Ok(()));
+    }
+    let county = ScopeLevel::County
+        .part_of(&c.village_code)
+        .map(str::to_string);
+    let settings = crate::settings::effective(tx, county.as_deref())?;
+    if settings.settings.check_in_photo == CheckInPhoto::Required {
+        return Ok(Err(reject(
+            "photo_required",
+            "本县要求打卡附照片:请拍照后再打卡 / this county requires a photo with each check-in: take one and check in again",
+        )));
+    }
+    Ok(Ok(()))
+}
+
+fn leave(
+    _tx: &mut dyn Tx,
+    who: &Principal,
+    env: &Envelope,
+    l: &Leave,
+    before: Option<&Leave>,
+) -> Result<(), PushOutcome> {
+    let Some(b) = before else {
+        // A request starts pending, not endorsed, not returned.
+        if l.status != LeaveStatus::Pending || l.endorsed_by.is_some() || l.returned_ts.is_some() {
+            return Err(reject(
+                "leave_not_pending",
+                "请假申请提交时应为“待审批”,由队长同意、再由审批人批准 / a leave request is submitted pending; the team leader endorses it and the approver approves it",
+            ));
+        }
+        return Ok(());
+    };
+    if matches!(b.status, LeaveStatus::Returned | LeaveStatus::Rejected) && b != l {
+        return Err(reject(
+            "leave_locked",
+            "这条请假已经结束(已销假或已驳回),不能再修改:如需请假请重新申请 / this leave is closed (returned or rejected) and cannot change: make a new request",
+        ));
+    }
+    let requester = env.author_id == who.login;
+    if b.endorsed_by != l.endorsed_by
+        && (who.role != Role::FirstSecretary
+            || requester
+            || l.endorsed_by.as_deref() != Some(who.login.as_str()))
+    {
+        return Err(reject(
+            "not_endorser",
+            "只有本队第一书记可以以自己的名义签署“队长同意” / only the team's first secretary endorses leave, in its own name",
+        ));
+    }
+    if b.status != l.status {
+        let decided = matches!(l.status, LeaveStatus::Approved | LeaveStatus::Rejected);
+        let approver = match l.level {
+            ApprovalLevel::Township => Role::Township,
+            ApprovalLevel::CountyOrg => Role::CountyOrg,
+        };
+        let ok = if decided {
+            !requester && b.status == LeaveStatus::Pending && who.role == approver
+        } else {
+            // 销假: the requester closes its own approved leave.
+            l.status == LeaveStatus::Returned && b.status == LeaveStatus::Approved && requester
+        };
+        if !ok {
+            return Err(reject(
+                "wrong_approver",
+                format!(
+                    "这条请假由{}审批,本人不能批准自己的请假;销假只能在批准后由本人办理 / this leave is decided by the {} and never by its requester; only the requester closes it, once approved",
+                    l.level.label_zh(),
+                    l.level.code()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Who records a step of the procedure (DOMAIN §1, §2.8).
+fn step_role(step: StatusChangeStep) -> Role {
+    match step {
+        StatusChangeStep::TownshipReview => Role::Township,
+        StatusChangeStep::CountyApproval | StatusChangeStep::SystemEntry => Role::CountyOffice,
+        _ => Role::FirstSecretary,
+    }
+}
+
+fn status_change(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    c: &StatusChange,
+    before: Option<&StatusChange>,
+) -> StoreResult<Result<(), PushOutcome>> {
+    let old_steps = before.map_or(&[][..], |b| b.steps.as_slice());
+    if c.steps.len() < old_steps.len() || c.steps[..old_steps.len()] != *old_steps {
+        return Ok(Err(reject(
+            "step_rewritten",
+            "已记录的步骤不能修改或删除:如需更正,请再记录一次该步骤 / a recorded step cannot be changed or removed: record the step again to correct it",
+        )));
+    }
+    let mut last = old_steps.last().map(|s| s.step);
+    for s in &c.steps[old_steps.len()..] {
+        if last.is_some_and(|l| ord(s.step) < ord(l)) {
+            return Ok(Err(reject(
+                "steps_out_of_order",
+                format!(
+                    "“{}”不能排在“{}”之后:动态调整按程序逐步进行 / {} cannot follow {}: a case goes through the procedure in order",
+                    s.step.label_zh(),
+                    last.map_or("", |l| l.label_zh()),
+                    s.step.code(),
+                    last.map_or("", |l| l.code())
+                ),
+            )));
+        }
+        last = Some(s.step);
+        let role = step_role(s.step);
+        if who.role != role || s.actor_id != who.login {
+            return Ok(Err(reject(
+                "step_not_yours",
+                format!(
+                    "“{}”由{}以自己的名义记录 / {} is recorded by the {} in its own name",
+                    s.step.label_zh(),
+                    role.label_zh(),
+                    s.step.code(),
+                    role.code()
+                ),
+            )));
+        }
+        if s.step == StatusChangeStep::TownshipReview
+            && s.outcome == StepOutcome::Passed
+            && c.change_type == StatusChangeType::MarkedExit
+        {
+            let year = c.snapshot.income_year;
+            let mut per_capita = None;
+            for row in row_of(tx, "p_income", &["year", "per_capita"], &c.household_id)? {
+                if matches!(row.first(), Some(Cell::Integer(y)) if *y == i64::from(year))
+                    && let Some(Cell::Integer(fen)) = row.get(1)
+                {
+                    per_capita = Some(Money::from_fen(*fen));
+                }
+            }
+            let line = crate::reports::default_poverty_line(year);
+            let blockers = c.r12_exit_blockers(per_capita, line, c.snapshot.flags_all_ok());
+            if !blockers.is_empty() {
+                let zh: Vec<&str> = blockers.iter().map(|b| blocker_zh(b)).collect();
+                return Ok(Err(reject(
+                    "exit_not_ready",
+                    format!(
+                        "标注脱贫还不能通过乡镇审核:{} / the exit cannot pass the township review yet: {}",
+                        zh.join("、"),
+                        blockers.join(", ")
+                    ),
+                )));
+            }
+        }
+    }
+    let old_result = before.and_then(|b| b.result);
+    if c.result != old_result && who.role != Role::CountyOffice {
+        return Ok(Err(reject(
+            "step_not_yours",
+            "案件的结果(批准、驳回)由县扶贫办记录 / a case's result (approved, rejected) is recorded by the county poverty office",
+        )));
+    }
+    Ok(Ok(()))
+}
+
+fn ord(step: StatusChangeStep) -> usize {
+    StatusChangeStep::ALL
+        .iter()
+        .position(|s| *s == step)
+        .unwrap_or(usize::MAX)
+}
+
+fn blocker_zh(code: &str) -> &'static str {
+    match code {
+        "per_capita_unknown" => "没有该年度人均纯收入",
+        "per_capita_not_above_line" => "人均纯收入未超过贫困线",
+        "flags_not_all_ok" => "两不愁三保障及饮水安全未全部达标",
+        "consent_not_signed" => "农户未认可签字",
+        "publicity_missing" => "没有村内公示",
+        "publicity_not_passed" => "公示未通过",
+        "publicity_too_short" => "公示天数不足",
+        "objections_unresolved" => "公示异议未处理完",
+        _ => "其他条件未满足",
+    }
+}
