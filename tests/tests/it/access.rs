@@ -11,7 +11,7 @@ use chrono::{Duration, NaiveDate};
 use cunji_core::domain::access::LATE_SYNC_DAYS;
 use cunji_core::domain::codes::VisitRole;
 use cunji_core::domain::{CheckIn, Household, Team, Village, Visit, WorkLog};
-use cunji_sync_server::accounts::Role;
+use cunji_sync_server::accounts::{Role, today};
 use cunji_tests::{Backend, Device, TestServer, household, serving_team};
 
 const LEADER: &str = "cadre-wang-zhigang";
@@ -19,11 +19,6 @@ const MEMBER: &str = "cadre-li-ming";
 const LEAVER: &str = "cadre-zhao-hong";
 const PAIRING: &str = "pairing-zhou";
 const TOWNSHIP: &str = "township-zhang";
-
-/// Today in China, the day the server judges reads and today's writes on.
-fn today() -> NaiveDate {
-    (chrono::Utc::now() + Duration::hours(8)).date_naive()
-}
 
 fn check_in_on(login: &str, day: NaiveDate) -> CheckIn {
     let mut c = CheckIn::example();

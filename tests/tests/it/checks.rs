@@ -17,7 +17,7 @@ use cunji_core::store::IncomingChange;
 use cunji_core::sync::Transport;
 use cunji_core::sync::protocol::{self, PushItem, PushOutcome, PushRequest, PushResponse};
 use cunji_core::values::Money;
-use cunji_sync_server::accounts::Role;
+use cunji_sync_server::accounts::{Role, today};
 use cunji_sync_server::store::ScopeFilter;
 use cunji_tests::{Backend, Device, TestServer, household, serving_team};
 
@@ -25,10 +25,6 @@ const LEADER: &str = "cadre-wang-zhigang";
 const MEMBER: &str = "cadre-li-ming";
 const TOWNSHIP: &str = "township-zhang";
 const COUNTY: &str = "county-office-x";
-
-fn today() -> NaiveDate {
-    (chrono::Utc::now() + Duration::hours(8)).date_naive()
-}
 
 struct World {
     server: TestServer,

@@ -456,7 +456,7 @@ fn devices_sync_their_generated_records() {
         let code = Village1::read(&server.db).code;
         let village = documents(&server.db, &ScopeFilter::Village(code));
         // The village's records, reference data, and the files of the cadres on its team today.
-        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+        let today = cunji_sync_server::accounts::today();
         let team: BTreeSet<String> = village
             .values()
             .filter(|d| d.envelope().unwrap().kind == Kind::Team)
