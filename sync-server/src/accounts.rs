@@ -183,7 +183,7 @@ impl Principal {
         let today = today();
         Ok(teams
             .iter()
-            .find(|p| p.from <= today && p.to.is_none_or(|to| today <= to))
+            .find(|p| p.runs_on(today))
             .or_else(|| teams.iter().max_by_key(|p| p.to.unwrap_or(p.from)))
             .map(|p| p.place.clone()))
     }
@@ -390,7 +390,7 @@ fn cadre_villages_today(tx: &mut dyn Tx, cadre: &str) -> StoreResult<Vec<String>
 fn valid_on(periods: Vec<Period>, day: Date) -> Vec<String> {
     let mut out: Vec<String> = periods
         .into_iter()
-        .filter(|p| p.from <= day && p.to.is_none_or(|to| day <= to))
+        .filter(|p| p.runs_on(day))
         .map(|p| p.place)
         .collect();
     out.sort();

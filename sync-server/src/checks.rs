@@ -37,6 +37,7 @@ use cunji_core::domain::privacy::mask_number;
 use cunji_core::domain::{
     Assignment, CheckIn, Envelope, Household, Kind, Leave, ScopeLevel, StatusChange,
 };
+use cunji_core::reports::status_changes::blocker_label;
 use cunji_core::rules::settings::CheckInPhoto;
 use cunji_core::values::Money;
 use rusqlite::types::Value as Cell;
@@ -101,9 +102,10 @@ fn reject(code: &str, message: impl Into<String>) -> PushOutcome {
     }
 }
 
-/// The record as its type (validation already read it; `None` leaves it to validation).
+/// The record as its type, read from the JSON in place (validation already read it; `None`
+/// leaves it to validation).
 fn parse<T: DeserializeOwned>(data: &serde_json::Value) -> Option<T> {
-    serde_json::from_value(data.clone()).ok()
+    T::deserialize(data).ok()
 }
 
 /// The cells of one record's row in `table`, after `[doc_id, received_ts, village_code]`.
@@ -371,7 +373,7 @@ fn status_change(
             let line = crate::reports::default_poverty_line(year);
             let blockers = c.r12_exit_blockers(per_capita, line, c.snapshot.flags_all_ok());
             if !blockers.is_empty() {
-                let zh: Vec<&str> = blockers.iter().map(|b| blocker_zh(b)).collect();
+                let zh: Vec<&str> = blockers.iter().map(|b| blocker_label(b)).collect();
                 return Ok(Err(reject(
                     "exit_not_ready",
                     format!(
@@ -398,18 +400,4 @@ fn ord(step: StatusChangeStep) -> usize {
         .iter()
         .position(|s| *s == step)
         .unwrap_or(usize::MAX)
-}
-
-fn blocker_zh(code: &str) -> &'static str {
-    match code {
-        "per_capita_unknown" => "没有该年度人均纯收入",
-        "per_capita_not_above_line" => "人均纯收入未超过贫困线",
-        "flags_not_all_ok" => "两不愁三保障及饮水安全未全部达标",
-        "consent_not_signed" => "农户未认可签字",
-        "publicity_missing" => "没有村内公示",
-        "publicity_not_passed" => "公示未通过",
-        "publicity_too_short" => "公示天数不足",
-        "objections_unresolved" => "公示异议未处理完",
-        _ => "其他条件未满足",
-    }
 }

@@ -289,11 +289,7 @@ pub(crate) fn resolve(
             // The cadre's team village on the record's day, else any it served on (the write
             // check then judges the day).
             let teams = tx.cadre_teams(c)?;
-            let on_day = day.and_then(|d| {
-                teams
-                    .iter()
-                    .find(|p| p.from <= d && p.to.is_none_or(|to| d <= to))
-            });
+            let on_day = day.and_then(|d| teams.iter().find(|p| p.runs_on(d)));
             match on_day.or(teams.first()) {
                 Some(p) => Ok((Some(p.place.clone()), None)),
                 None => Err(reject(

@@ -168,6 +168,11 @@ pub struct Period {
 }
 
 impl Period {
+    /// Whether the period runs on `day` (both ends counted).
+    pub fn runs_on(&self, day: cunji_core::values::Date) -> bool {
+        self.from <= day && self.to.is_none_or(|to| day <= to)
+    }
+
     /// Parses a projection row's `from_date` / `to_date` text.
     pub(crate) fn parse(place: String, from: &str, to: Option<&str>) -> StoreResult<Period> {
         let date = |s: &str| {
