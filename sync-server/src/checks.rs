@@ -13,20 +13,20 @@
 //! | R10: one active primary 帮扶责任人 per household | assignment | `primary_assignee_taken` |
 //! | the county's `check_in_photo: required` (⚙) | check-in | `photo_required` |
 //! | a household's status changes only through an approved 动态调整 case | household | `status_without_case` |
-//! | DOMAIN §1, §2.8: who records which step; steps in procedure order; steps never rewritten | status change | `step_not_yours`, `steps_out_of_order`, `step_rewritten` |
+//! | DOMAIN §1, §2.8: who records which step (the village's steps: the first secretary, or the township where no team serves); steps in procedure order; steps never rewritten | status change | `step_not_yours`, `steps_out_of_order`, `step_rewritten` |
 //! | R12 at 乡镇审核: income above the line, every flag, consent, 公示 ≥ 7 days without open objections | status change | `exit_not_ready` |
+//! | R13: a case is opened (申请/村初选 dated) in the county's window for its type (⚙) | status change | `outside_window` |
 //! | DOMAIN §2.4: a request starts pending; 队长同意 by the first secretary; approval by the level the request names, never by the requester; closed leave stays closed | leave | `leave_not_pending`, `not_endorser`, `wrong_approver`, `leave_locked` |
 //!
-//! Thresholds: the poverty line is the default line of the income year
-//! ([`crate::reports::default_poverty_line`], the one report 8 uses; a county setting for it is
-//! not built yet), 公示's minimum the core's
+//! Thresholds: the poverty line and R13's windows are the household's county's settings
+//! ([`cunji_core::rules::adjustment`]: the national line of the income year and DOMAIN's windows
+//! unless the county set its own; report 8 uses the same line), 公示's minimum the core's
 //! [`cunji_core::domain::status_change::MIN_PUBLICITY_DAYS`]; the photo rule is the
 //! county's setting. R12's 两不愁三保障 flags are the case's snapshot as the village recorded it,
 //! its income is the household's stored income of the snapshot's year (not the case's copy).
 //!
-//! Not checked here yet: R13's quarterly and annual windows (they need county settings for
-//! the windows), the one-primary rule in the CSV import of assignments (which writes without a
-//! push).
+//! The CSV import of assignments (which writes without a push) applies the one-primary rule
+//! itself, with [`primary_taken`].
 
 use cunji_core::doc::RecordDoc;
 use cunji_core::domain::codes::{
@@ -38,6 +38,7 @@ use cunji_core::domain::{
     Assignment, CheckIn, Envelope, Household, Kind, Leave, ScopeLevel, StatusChange,
 };
 use cunji_core::reports::status_changes::blocker_label;
+use cunji_core::rules::adjustment::outside_window_message;
 use cunji_core::rules::settings::CheckInPhoto;
 use cunji_core::values::Money;
 use rusqlite::types::Value as Cell;
@@ -196,8 +197,20 @@ fn approved_case_allows(tx: &mut dyn Tx, id: &str, status: HouseholdStatus) -> S
 }
 
 fn assignment(tx: &mut dyn Tx, id: &str, a: &Assignment) -> StoreResult<Result<(), PushOutcome>> {
+    if primary_taken(tx, id, a)? {
+        return Ok(Err(reject("primary_assignee_taken", PRIMARY_TAKEN)));
+    }
+    Ok(Ok(()))
+}
+
+/// R10's refusal of a second primary pairing cadre, Chinese first.
+pub(crate) const PRIMARY_TAKEN: &str = "这户在这段时间已有主要帮扶责任人:先结束原来的结对,或登记为非主要帮扶人 / this household already has a primary pairing cadre for this period: end that assignment first, or record this one as not primary";
+
+/// R10: whether `a` (record `id`) is primary while another, not void, primary assignment of the
+/// same household overlaps its period.
+pub(crate) fn primary_taken(tx: &mut dyn Tx, id: &str, a: &Assignment) -> StoreResult<bool> {
     if !a.is_primary {
-        return Ok(Ok(()));
+        return Ok(false);
     }
     let overlaps = |from: Option<&str>, to: Option<&str>| {
         // Periods overlap unless one ends before the other starts (ISO dates compare as text).
@@ -220,14 +233,11 @@ fn assignment(tx: &mut dyn Tx, id: &str, a: &Assignment) -> StoreResult<Result<(
             let primary = matches!(row.first(), Some(Cell::Integer(1)));
             let void = text(row.get(3)) == Some("void");
             if primary && !void && overlaps(text(row.get(1)), text(row.get(2))) {
-                return Ok(Err(reject(
-                    "primary_assignee_taken",
-                    "这户在这段时间已有主要帮扶责任人:先结束原来的结对,或登记为非主要帮扶人 / this household already has a primary pairing cadre for this period: end that assignment first, or record this one as not primary",
-                )));
+                return Ok(true);
             }
         }
     }
-    Ok(Ok(()))
+    Ok(false)
 }
 
 fn check_in(tx: &mut dyn Tx, c: &CheckIn) -> StoreResult<Result<(), PushOutcome>> {
@@ -307,13 +317,56 @@ fn leave(
     Ok(())
 }
 
-/// Who records a step of the procedure (DOMAIN §1, §2.8).
+/// Who records a step of the procedure (DOMAIN §1, §2.8): the village's steps are the first
+/// secretary's (the township's where no team serves, see [`step_refusal`]).
 fn step_role(step: StatusChangeStep) -> Role {
     match step {
         StatusChangeStep::TownshipReview => Role::Township,
         StatusChangeStep::CountyApproval | StatusChangeStep::SystemEntry => Role::CountyOffice,
         _ => Role::FirstSecretary,
     }
+}
+
+/// Why `who` may not record step `s` of a case in `village`, if it may not: a step is signed
+/// in the recorder's own name by the role [`step_role`] gives, except that in a village where no
+/// work team serves on the step's day the township records the village's steps.
+fn step_refusal(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    village: Option<&str>,
+    s: &cunji_core::domain::Step,
+) -> StoreResult<Option<PushOutcome>> {
+    let role = step_role(s.step);
+    let by_role = who.role == role
+        || (role == Role::FirstSecretary
+            && who.role == Role::Township
+            && match village {
+                Some(v) => !tx.team_members_under(v)?.iter().any(|p| p.runs_on(s.date)),
+                None => false,
+            });
+    if by_role && s.actor_id == who.login {
+        return Ok(None);
+    }
+    let stand_in = if role == Role::FirstSecretary {
+        "(没有驻村工作队的村由乡镇代录)"
+    } else {
+        ""
+    };
+    let stand_in_en = if role == Role::FirstSecretary {
+        " (the township, in a village where no work team serves)"
+    } else {
+        ""
+    };
+    Ok(Some(reject(
+        "step_not_yours",
+        format!(
+            "“{}”由{}{stand_in}以自己的名义记录 / {} is recorded by the {}{stand_in_en} in its own name",
+            s.step.label_zh(),
+            role.label_zh(),
+            s.step.code(),
+            role.code()
+        ),
+    )))
 }
 
 fn status_change(
@@ -329,8 +382,24 @@ fn status_change(
             "已记录的步骤不能修改或删除:如需更正,请再记录一次该步骤 / a recorded step cannot be changed or removed: record the step again to correct it",
         )));
     }
+    let new_steps = &c.steps[old_steps.len()..];
+    let village = if new_steps.is_empty() {
+        None
+    } else {
+        tx.household_village(&c.household_id)?
+    };
+    let settings = if new_steps.is_empty() {
+        None
+    } else {
+        let county = village
+            .as_deref()
+            .and_then(|v| ScopeLevel::County.part_of(v))
+            .map(str::to_string);
+        Some(crate::settings::effective(tx, county.as_deref())?.settings)
+    };
+    let adjustment = settings.map(|s| s.rules.adjustment).unwrap_or_default();
     let mut last = old_steps.last().map(|s| s.step);
-    for s in &c.steps[old_steps.len()..] {
+    for s in new_steps {
         if last.is_some_and(|l| ord(s.step) < ord(l)) {
             return Ok(Err(reject(
                 "steps_out_of_order",
@@ -344,18 +413,14 @@ fn status_change(
             )));
         }
         last = Some(s.step);
-        let role = step_role(s.step);
-        if who.role != role || s.actor_id != who.login {
+        if s.step == StatusChangeStep::Application && !adjustment.in_window(c.change_type, s.date) {
             return Ok(Err(reject(
-                "step_not_yours",
-                format!(
-                    "“{}”由{}以自己的名义记录 / {} is recorded by the {} in its own name",
-                    s.step.label_zh(),
-                    role.label_zh(),
-                    s.step.code(),
-                    role.code()
-                ),
+                "outside_window",
+                outside_window_message(&adjustment, c.change_type, s.date),
             )));
+        }
+        if let Some(refusal) = step_refusal(tx, who, village.as_deref(), s)? {
+            return Ok(Err(refusal));
         }
         if s.step == StatusChangeStep::TownshipReview
             && s.outcome == StepOutcome::Passed
@@ -370,7 +435,7 @@ fn status_change(
                     per_capita = Some(Money::from_fen(*fen));
                 }
             }
-            let line = crate::reports::default_poverty_line(year);
+            let line = adjustment.poverty_line(year);
             let blockers = c.r12_exit_blockers(per_capita, line, c.snapshot.flags_all_ok());
             if !blockers.is_empty() {
                 let zh: Vec<&str> = blockers.iter().map(|b| blocker_label(b)).collect();

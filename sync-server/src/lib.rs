@@ -37,7 +37,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts < pull, settings < reports < checks, error, openapi < merge, state < generate, handover, http, records
+//! api, backup, config, store < accounts < pull, settings < checks, reports < error, merge, openapi < generate, handover, records, state < http
 
 pub mod accounts;
 pub mod api;

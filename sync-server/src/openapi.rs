@@ -365,6 +365,14 @@ fn settings_paths(
                 }},
                 "visits": {"type": "object", "properties": {
                     "interval_days": int(1, 366, "R5: longest gap between counting visits (60)")
+                }},
+                "adjustment": {"type": "object", "properties": {
+                    "quarterly_months": {"type": "array", "items": int(1, 12, "a month"), "minItems": 1, "uniqueItems": true, "description": "R13: months in which inclusions and data changes (新识别纳入, 返贫纳入, 成员自然增减) are opened ([1, 4, 7, 10])"},
+                    "annual_months": {"type": "array", "items": int(1, 12, "a month"), "minItems": 1, "uniqueItems": true, "description": "R13: months in which exits (标注脱贫, 清退, 自然销户) are opened ([10])"},
+                    "poverty_lines": {"type": "array", "description": "R12: the county's poverty lines, each from an income year on; empty: the national line of each year", "items": {"type": "object", "required": ["from_year", "line"], "additionalProperties": false, "properties": {
+                        "from_year": int(2000, 2100, "the first income year the line applies to"),
+                        "line": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$", "description": "yuan per person-year"}
+                    }}}
                 }}
             }}
         }

@@ -15,7 +15,9 @@
 //!   separated by `;`, radius empty for the default 1,500 m);
 //! - teams: `village_code,cadre_id,role,from,to` with role `leader` or `member`, one row per
 //!   member, dates `YYYY-MM-DD`, `to` empty while serving;
-//! - assignments: `household_id,cadre_id,from,to,is_primary`.
+//! - assignments: `household_id,cadre_id,from,to,is_primary`. R10 holds for the file as a
+//!   whole: once every row is written, no household may have two primary cadres over one
+//!   period (the row is named), so a handover's rows may come in any order.
 
 use cunji_core::domain::access::owner_of;
 use std::collections::BTreeMap;
@@ -395,6 +397,7 @@ pub fn import_assignments(
     csv_text: &str,
 ) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
+    let mut written = Vec::new();
     for (line, f) in rows(csv_text, 5)? {
         let from = date(line, "from", &f[2])?;
         let existing = tx.find_projected("p_assignment", "household_id", &f[0])?;
@@ -423,11 +426,19 @@ pub fn import_assignments(
                 update(tx, login, "导入结对帮扶关系：变更", &id, &assignment)
                     .map_err(|m| row_error(line, m))?;
                 report.updated += 1;
+                written.push((line, id, assignment));
             }
             continue;
         }
-        create(tx, login, "导入结对帮扶关系", &assignment).map_err(|m| row_error(line, m))?;
+        let id =
+            create(tx, login, "导入结对帮扶关系", &assignment).map_err(|m| row_error(line, m))?;
         report.created += 1;
+        written.push((line, id, assignment));
+    }
+    for (line, id, assignment) in &written {
+        if crate::checks::primary_taken(tx, id, assignment)? {
+            return Err(row_error(*line, crate::checks::PRIMARY_TAKEN));
+        }
     }
     Ok(report)
 }

@@ -42,6 +42,11 @@
 //!   secretary does not write them: the administrator does, the organisation department keeps
 //!   teams (it dispatches and recalls cadres), and the county poverty office assigns pairing
 //!   cadres (结对帮扶).
+//! - 动态调整's village steps (申请 to 公示) are the first secretary's; in a village where no
+//!   work team serves on the step's day, the township records them for the village committee.
+//!   The table therefore lets the township create a case in its division, and the server's
+//!   step check (`sync-server/src/checks.rs`) refuses a township's village step wherever a team
+//!   serves.
 //! - Entitlements are the county poverty office's (DOMAIN §1) and the administrator's imports;
 //!   the village team records deliveries against them.
 //! - Cadres' files (phone and ID number) are placed with their cadre, not the city (on the
@@ -303,7 +308,12 @@ pub fn rights(role: Role, kind: Kind) -> Rights {
         // 乡镇: its villages in clear; leave approval, log review, 乡镇审核, petitions,
         // inspections, surveys.
         Role::Township => {
-            let w = matches!(kind, Petition | Inspection | SatisfactionSurvey).then_some(Division);
+            // 动态调整 only where no team serves (see the module docs).
+            let w = matches!(
+                kind,
+                Petition | Inspection | SatisfactionSurvey | StatusChange
+            )
+            .then_some(Division);
             let r = matches!(kind, Leave | WorkLog | StatusChange).then_some(Division);
             (read(Division, Clear), w, r)
         }
@@ -533,7 +543,10 @@ mod tests {
     #[test]
     fn actions_take_the_right_they_need() {
         let township_case = rights(Role::Township, Kind::StatusChange);
-        assert_eq!(township_case.reach_for(Action::Create), None);
+        assert_eq!(
+            township_case.reach_for(Action::Create),
+            Some(Reach::Division)
+        );
         assert_eq!(township_case.reach_for(Action::Edit), Some(Reach::Division));
         assert_eq!(
             township_case.reach_for(Action::Review),

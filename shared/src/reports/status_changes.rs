@@ -119,11 +119,12 @@ pub fn blocker_label(code: &str) -> &str {
     }
 }
 
-/// Report 8 over P; `poverty_line(year)` is the county's line for an income year (⚙).
+/// Report 8 over P; `poverty_line(village_code, year)` is the line of the village's county for
+/// an income year (⚙), so a city's report judges each case by its own county.
 pub fn status_changes(
     f: &StatusChangeFacts,
     p: DateRange,
-    poverty_line: impl Fn(i32) -> Money,
+    poverty_line: impl Fn(&str, i32) -> Money,
 ) -> StatusChangeReport {
     let in_p = |c: &&CaseFact| {
         c.first_step_date.is_some_and(|d| d <= p.to)
@@ -145,7 +146,7 @@ pub fn status_changes(
         let blockers: Vec<String> = if c.change_type == StatusChangeType::MarkedExit {
             r12_household_blockers(
                 c.snapshot_per_capita,
-                poverty_line(c.income_year),
+                poverty_line(&c.village_code, c.income_year),
                 c.snapshot_flags_ok,
             )
             .into_iter()
@@ -243,7 +244,7 @@ impl ReportRow for CaseRow {
                 "poverty_line",
                 false,
                 "number",
-                "R12 poverty line in yuan per person-year; default by income year (2014: 2800, 2015: 2855, 2016 on: 2952)",
+                "R12 poverty line in yuan per person-year, for every case; default: each village's county's line (settings rules.adjustment.poverty_lines), else the national line of the income year (2014: 2800, 2015: 2855, 2016 on: 2952)",
             ),
         ],
         summary: &[

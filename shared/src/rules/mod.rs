@@ -10,6 +10,7 @@
 //! are the pure functions of [`crate::reports`], which the server runs over its merged
 //! projections.
 
+pub mod adjustment;
 pub mod attendance;
 pub mod policy;
 pub mod settings;
@@ -40,6 +41,8 @@ pub use settings::{
 pub struct RulesConfig {
     pub attendance: AttendanceConfig,
     pub visits: VisitConfig,
+    /// R12's poverty line and R13's windows.
+    pub adjustment: adjustment::AdjustmentConfig,
 }
 
 /// A cadre's month: each day's status and the R1 summary.

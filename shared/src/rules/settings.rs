@@ -183,6 +183,39 @@ impl CountySettings {
             1,
             366,
         );
+        let adj = &self.rules.adjustment;
+        for (field, months) in [
+            ("rules.adjustment.quarterly_months", &adj.quarterly_months),
+            ("rules.adjustment.annual_months", &adj.annual_months),
+        ] {
+            months_problems(&mut out, field, months);
+        }
+        for (i, l) in adj.poverty_lines.iter().enumerate() {
+            let field = format!("rules.adjustment.poverty_lines[{i}]");
+            in_range(
+                &mut out,
+                &format!("{field}.from_year"),
+                l.from_year,
+                2000,
+                2100,
+            );
+            if l.line <= crate::values::Money::ZERO {
+                out.push(problem(
+                    &format!("{field}.line"),
+                    format!("贫困线应大于 0,现在是 {}", l.line),
+                    format!("a poverty line must be above 0, is {}", l.line),
+                ));
+            }
+        }
+        let mut years: Vec<i32> = adj.poverty_lines.iter().map(|l| l.from_year).collect();
+        years.sort_unstable();
+        if years.windows(2).any(|w| w[0] == w[1]) {
+            out.push(problem(
+                "rules.adjustment.poverty_lines",
+                "同一年份只能设一条贫困线".into(),
+                "one poverty line per year".into(),
+            ));
+        }
         out
     }
 
@@ -215,6 +248,29 @@ impl CountySettings {
         } else {
             Err(out)
         }
+    }
+}
+
+/// A window is a non-empty set of months 1–12.
+fn months_problems(out: &mut Vec<SettingsProblem>, field: &str, months: &[u32]) {
+    if months.is_empty() {
+        out.push(problem(
+            field,
+            "至少要有一个月份;不设时段请列出全部 12 个月".into(),
+            "at least one month; for no window list all twelve".into(),
+        ));
+    }
+    for m in months {
+        in_range(out, field, *m, 1, 12);
+    }
+    let mut sorted = months.to_vec();
+    sorted.sort_unstable();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        out.push(problem(
+            field,
+            "月份重复了".into(),
+            "a month is listed twice".into(),
+        ));
     }
 }
 
@@ -262,6 +318,39 @@ mod tests {
         assert_eq!(s.check_in_photo, CheckInPhoto::Off);
         assert!(s.validate().is_empty());
         assert_eq!(EffectiveSettings::default().source, SettingsSource::Default);
+    }
+
+    #[test]
+    fn adjustment_windows_and_lines_are_checked() {
+        let e = CountySettings::from_json(
+            br#"{"rules":{"adjustment":{"quarterly_months":[],"annual_months":[10,13,10],"poverty_lines":[{"from_year":2016,"line":"0"},{"from_year":2016,"line":"3100"}]}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(&e),
+            [
+                "rules.adjustment.quarterly_months",
+                "rules.adjustment.annual_months",
+                "rules.adjustment.annual_months",
+                "rules.adjustment.poverty_lines[0].line",
+                "rules.adjustment.poverty_lines",
+            ]
+        );
+        let e = CountySettings::from_json(
+            br#"{"rules":{"adjustment":{"poverty_lines":[{"year":2016,"line":"3100"}]}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(fields(&e), ["rules.adjustment.poverty_lines[0].year"]);
+        let s = CountySettings::from_json(
+            br#"{"rules":{"adjustment":{"annual_months":[11],"poverty_lines":[{"from_year":2016,"line":"3100"}]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.rules.adjustment.annual_months, [11]);
+        assert_eq!(s.rules.adjustment.quarterly_months, [1, 4, 7, 10]);
+        assert_eq!(
+            s.rules.adjustment.poverty_line(2016),
+            crate::values::Money::from_yuan(3_100)
+        );
     }
 
     #[test]

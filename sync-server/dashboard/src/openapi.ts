@@ -406,6 +406,19 @@ export interface components {
              */
             check_in_photo?: "off" | "optional" | "required";
             rules?: {
+                adjustment?: {
+                    /** @description R13: months in which exits (标注脱贫, 清退, 自然销户) are opened ([10]) */
+                    annual_months?: number[];
+                    /** @description R12: the county's poverty lines, each from an income year on; empty: the national line of each year */
+                    poverty_lines?: {
+                        /** @description the first income year the line applies to */
+                        from_year: number;
+                        /** @description yuan per person-year */
+                        line: string;
+                    }[];
+                    /** @description R13: months in which inclusions and data changes (新识别纳入, 返贫纳入, 成员自然增减) are opened ([1, 4, 7, 10]) */
+                    quarterly_months?: number[];
+                };
                 attendance?: {
                     /** @description R1: 公务外出 days count (true) */
                     count_official_days?: boolean;
@@ -1595,7 +1608,7 @@ export interface operations {
                 from: string;
                 /** @description P.end, YYYY-MM-DD (inclusive) */
                 to: string;
-                /** @description R12 poverty line in yuan per person-year; default by income year (2014: 2800, 2015: 2855, 2016 on: 2952) */
+                /** @description R12 poverty line in yuan per person-year, for every case; default: each village's county's line (settings rules.adjustment.poverty_lines), else the national line of the income year (2014: 2800, 2015: 2855, 2016 on: 2952) */
                 poverty_line?: number;
             };
             header?: never;

@@ -70,6 +70,10 @@
 //!   cadre, or by the township where there is no team.
 //! - Surveys: one per registered household and year by the township (乡镇核查 in Nov 2015,
 //!   第三方评估 recorded by the township in Nov–Dec 2016); 满意/基本满意 split 65/35.
+//! - 动态调整 cases are opened by the first secretary, or by the township where no team is
+//!   stationed (the access table's decision); each is opened in DOMAIN's default R13 window
+//!   for its type (exits and 清退 in October, inclusions and member changes in January,
+//!   April, July or October).
 //! - 动态调整 cases pass every step (no objections, 7–9 days of 公示); exits are drawn from
 //!   households whose 2016 income (median 3,300) is above 3,000 yuan and whose flags hold;
 //!   返贫 comes from the 2% who exited in 2014; member changes add a newborn.

@@ -591,6 +591,8 @@ impl V<'_> {
         opened: Date,
         snapshot: Snapshot,
     ) -> Date {
+        // The first secretary; where no team is stationed, the township records the village's
+        // steps (DOMAIN §1 leaves it to the township: checks.rs allows it only there).
         let writer = if self.team.is_empty() {
             self.township.clone()
         } else {
@@ -797,7 +799,8 @@ impl V<'_> {
             let cfg = FlagConfig::default();
             if hhs[i].rec.status == HouseholdStatus::ExitedSupported {
                 if self.r.chance(0.5) {
-                    let opened = self.r.day_between(ymd(2016, 3, 1), ymd(2016, 6, 30));
+                    // R13: inclusions are opened in the quarterly window (DOMAIN's defaults).
+                    let opened = self.r.day_between(ymd(2016, 4, 1), ymd(2016, 4, 30));
                     let snap = self.snapshot(&hhs[i].rec, 2015, opened);
                     let approved = self.case(
                         &hhs[i],
@@ -816,7 +819,11 @@ impl V<'_> {
                 continue;
             }
             if self.r.chance(0.04) {
-                let opened = self.r.day_between(ymd(2016, 4, 1), ymd(2016, 9, 15));
+                // R13: data changes in the quarterly window, April or July.
+                let month = if self.r.chance(0.5) { 4 } else { 7 };
+                let opened = self
+                    .r
+                    .day_between(ymd(2016, month, 1), ymd(2016, month, 28));
                 let snap = self.snapshot(&hhs[i].rec, 2015, opened);
                 let approved = self.case(
                     &hhs[i],

@@ -54,7 +54,7 @@ use std::str::FromStr;
 use chrono::Utc;
 use cunji_core::reports::spec::{Cell, Field, ReportRow, ReportSpec, Show};
 use cunji_core::reports::{DateRange, TimeBasis};
-use cunji_core::values::{Date, Money};
+use cunji_core::values::Date;
 use serde::Serialize;
 
 pub use attendance::attendance_ledger;
@@ -407,14 +407,7 @@ pub fn today() -> Date {
     (Utc::now() + chrono::Duration::hours(8)).date_naive()
 }
 
-/// The default R12 poverty line for an income year (⚙; 2300 yuan at 2010 prices, indexed).
-pub fn default_poverty_line(year: i32) -> Money {
-    Money::from_yuan(match year {
-        ..=2014 => 2_800,
-        2015 => 2_855,
-        _ => 2_952,
-    })
-}
+pub use cunji_core::rules::adjustment::default_poverty_line;
 
 /// The parsed query of one request.
 pub(crate) struct Query<'a> {

@@ -1,6 +1,7 @@
 //! Report 8, status changes 动态调整: its query (`from`, `to`, `poverty_line`) and the cases
 //! it reads.
 
+use cunji_core::domain::ScopeLevel;
 use cunji_core::reports::DateRange;
 use cunji_core::reports::status_changes::{
     CaseFact, CaseRow, StatusChangeFacts, StatusChangeReport, StatusChangeSummary,
@@ -21,7 +22,8 @@ pub(crate) const STATUS_CHANGES: Def<StatusChangeSummary, CaseRow> = Def {
     },
 };
 
-/// Report 8 over P; `poverty_line` overrides the default line of every income year.
+/// Report 8 over P; `poverty_line` overrides the line of every case (else each case's county's
+/// line of its income year, [`cunji_core::rules::adjustment::AdjustmentConfig::poverty_line`]).
 pub fn status_changes(
     tx: &mut dyn Tx,
     scope: &ReportScope,
@@ -83,9 +85,27 @@ pub fn status_changes(
         head_names,
         village_names: facts::village_names(&villages),
     };
+    let mut counties = std::collections::BTreeMap::new();
+    for c in &f.cases {
+        if let Some(county) = ScopeLevel::County.part_of(&c.village_code)
+            && !counties.contains_key(county)
+        {
+            let adjustment = crate::settings::effective(tx, Some(county))?
+                .settings
+                .rules
+                .adjustment;
+            counties.insert(county.to_string(), adjustment);
+        }
+    }
     Ok(cunji_core::reports::status_changes::status_changes(
         &f,
         p,
-        |year| poverty_line.unwrap_or_else(|| default_poverty_line(year)),
+        |village, year| match poverty_line {
+            Some(line) => line,
+            None => ScopeLevel::County
+                .part_of(village)
+                .and_then(|c| counties.get(c))
+                .map_or_else(|| default_poverty_line(year), |a| a.poverty_line(year)),
+        },
     ))
 }

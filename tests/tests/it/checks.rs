@@ -419,6 +419,111 @@ fn a_status_change_goes_step_by_step_each_by_its_level() {
     }
 }
 
+/// The county poverty office's settings for the example village's county, set by the admin.
+fn set_county(w: &World, settings: serde_json::Value) {
+    let county = &Village::example().code[..6];
+    let resp = reqwest::blocking::Client::new()
+        .put(format!("{}/v1/settings/county/{county}", w.server.url))
+        .bearer_auth(w.admin.token())
+        .json(&settings)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().unwrap());
+}
+
+#[test]
+fn a_case_opens_in_its_countys_window_and_an_exit_passes_the_countys_line() {
+    for backend in Backend::available() {
+        let mut w = world(backend);
+        let mut leader = std::mem::replace(&mut w.leader, Device::new(&w.server.url, LEADER));
+        // R13: exits open in October by default; 8 November is outside, for every exit type.
+        let november = |mut c: StatusChange| {
+            for s in &mut c.steps {
+                s.date += Duration::days(31);
+            }
+            if let Some(p) = c.steps.last_mut().and_then(|s| s.publicity.as_mut()) {
+                p.start += Duration::days(31);
+                p.end += Duration::days(31);
+            }
+            c
+        };
+        refused_new(
+            &w,
+            &mut leader,
+            &november(exit_case(&w.home, 7)),
+            "outside_window",
+        );
+        // A county that runs its exits in November takes the same case.
+        set_county(
+            &w,
+            serde_json::json!({"rules": {"adjustment": {"annual_months": [11]}}}),
+        );
+        let case = taken_new(&mut leader, &november(exit_case(&w.home, 7)));
+        refused_new(&w, &mut leader, &exit_case(&w.home, 7), "outside_window");
+        // R12 at 乡镇审核 with the county's own line: above the household's income it blocks
+        // the exit, the national line lets it pass.
+        set_county(
+            &w,
+            serde_json::json!({"rules": {"adjustment": {"annual_months": [11], "poverty_lines": [{"from_year": 2015, "line": "1000000"}]}}}),
+        );
+        let review = Step {
+            date: "2016-11-26".parse().unwrap(),
+            ..township_review()
+        };
+        let mut township = Device::new(&w.server.url, TOWNSHIP).sign_in();
+        edit::<StatusChange>(
+            &w,
+            &mut township,
+            &case,
+            |c| c.steps.push(review.clone()),
+            Some("exit_not_ready"),
+        );
+        set_county(
+            &w,
+            serde_json::json!({"rules": {"adjustment": {"annual_months": [11]}}}),
+        );
+        let mut township = Device::new(&w.server.url, TOWNSHIP).sign_in();
+        edit::<StatusChange>(
+            &w,
+            &mut township,
+            &case,
+            |c| c.steps.push(review.clone()),
+            None,
+        );
+    }
+}
+
+#[test]
+fn the_township_records_a_villages_steps_only_where_no_team_serves() {
+    for backend in Backend::available() {
+        let mut w = world(backend);
+        let mut township = Device::new(&w.server.url, TOWNSHIP).sign_in();
+        let by_township = |home: &str| {
+            let mut c = exit_case(home, 7);
+            for s in &mut c.steps {
+                s.actor_id = TOWNSHIP.into();
+            }
+            c
+        };
+        // The example village has a serving team: its first secretary opens cases there.
+        refused_new(&w, &mut township, &by_township(&w.home), "step_not_yours");
+        // A village of the same township with no team: the township records its steps.
+        let mut lone = Village::example();
+        lone.code = format!("{}202", &lone.code[..9]);
+        lone.name = "无队村".into();
+        let mut admin = std::mem::replace(&mut w.admin, Device::new(&w.server.url, "admin"));
+        admin.store.create(&admin.author("建村"), &lone).unwrap();
+        let mut h = household(7);
+        h.village_code = lone.code.clone();
+        for income in h.incomes.values_mut() {
+            income.wage = Money::from_yuan(60_000);
+        }
+        let home = taken_new(&mut admin, &h);
+        let mut township = Device::new(&w.server.url, TOWNSHIP).sign_in();
+        taken_new(&mut township, &by_township(&home));
+    }
+}
+
 fn request(from: NaiveDate) -> Leave {
     Leave {
         cadre_id: MEMBER.into(),

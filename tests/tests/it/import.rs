@@ -102,6 +102,38 @@ fn import_story(backend: Backend) {
             .write(|tx| records::import_assignments(tx, "admin", unknown)),
         Err(ImportError::Row { line: 2, .. })
     ));
+    // R10 for the file as a whole: a second primary cadre over the same period is refused,
+    // naming its row, and nothing of the file is stored; a handover (end the old row, start the
+    // new one) may list the new row first.
+    let count = |server: &TestServer| {
+        server
+            .db
+            .read(|tx| tx.find_projected("p_assignment", "household_id", &hid))
+            .unwrap()
+            .len()
+    };
+    let second = format!(
+        "household_id,cadre_id,from,to,is_primary\n{hid},cadre-zhao-hong,2015-09-01,,false\n{hid},cadre-chen,2016-01-01,,true\n"
+    );
+    match server
+        .db
+        .write(|tx| records::import_assignments(tx, "admin", &second))
+    {
+        Err(ImportError::Row { line: 3, message }) => {
+            assert!(message.contains("主要帮扶责任人"), "{message}")
+        }
+        other => panic!("a second primary cadre was not refused: {other:?}"),
+    }
+    assert_eq!(count(&server), 1, "nothing of the refused file is stored");
+    let handover = format!(
+        "household_id,cadre_id,from,to,is_primary\n{hid},cadre-chen,2016-01-01,,true\n{hid},cadre-li-ming,2015-09-01,2015-12-31,是\n"
+    );
+    let report = server
+        .db
+        .write(|tx| records::import_assignments(tx, "admin", &handover))
+        .unwrap();
+    assert_eq!((report.created, report.updated), (1, 1));
+    assert_eq!(count(&server), 2);
     member.sync().unwrap();
     let assignment = member
         .store

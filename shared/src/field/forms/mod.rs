@@ -366,6 +366,18 @@ impl FieldApp {
         today: Date,
     ) -> FieldResult<String> {
         let me = self.require_right(|r| r.status_change, "第一书记")?;
+        // R13: the county's window for this type (the server refuses it too).
+        let adjustment = self.settings()?.settings.rules.adjustment;
+        if !adjustment.in_window(input.change_type, input.date) {
+            return Err(FieldError::input(
+                "outside_window",
+                crate::rules::adjustment::outside_window_message(
+                    &adjustment,
+                    input.change_type,
+                    input.date,
+                ),
+            ));
+        }
         let household = self
             .store
             .get::<Household>(&input.household_id)

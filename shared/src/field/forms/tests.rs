@@ -37,8 +37,9 @@ fn rights_follow_the_servers_write_matrix() {
     assert!(r.petition && !r.status_change && !r.project && !r.inspection && !r.survey);
     let r = RecordRights::of("pairing_cadre");
     assert!(!r.petition && !r.status_change && !r.project && !r.inspection && r.survey);
+    // The township opens 动态调整 only where no team serves (the server checks where).
     let r = RecordRights::of("township");
-    assert!(r.petition && !r.status_change && !r.project && r.inspection && r.survey);
+    assert!(r.petition && r.status_change && !r.project && r.inspection && r.survey);
     let r = RecordRights::of("county_org");
     assert_eq!(
         r,
@@ -228,6 +229,35 @@ fn step(step: StatusChangeStep, date: &str) -> StepInput {
         votes_against: None,
         publicity: None,
     }
+}
+
+#[test]
+fn a_case_is_opened_only_in_the_countys_window() {
+    let (_dir, mut app, hh) = signed_in("cadre-wang-zhigang", "first_secretary");
+    let before = store(&app).outbox_len().unwrap();
+    let november = StatusChangeInput {
+        date: d("2016-11-08"),
+        ..exit_case(&hh)
+    };
+    let err = app
+        .open_status_change(&november, d("2016-11-08"))
+        .unwrap_err();
+    assert_eq!(err.code(), "outside_window");
+    assert!(err.to_string().contains("10月"), "{err}");
+    assert_eq!(
+        store(&app).outbox_len().unwrap(),
+        before,
+        "nothing recorded"
+    );
+    // Inclusions and data changes take the quarterly window (January, April, July, October).
+    let member_change = StatusChangeInput {
+        change_type: StatusChangeType::MemberChange,
+        reason: "新生儿入户".into(),
+        date: d("2016-07-04"),
+        ..exit_case(&hh)
+    };
+    app.open_status_change(&member_change, d("2016-07-04"))
+        .unwrap();
 }
 
 #[test]
