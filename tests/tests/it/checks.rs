@@ -462,34 +462,31 @@ fn a_case_opens_in_its_countys_window_and_an_exit_passes_the_countys_line() {
         refused_new(&w, &mut leader, &exit_case(&w.home, 7), "outside_window");
         // R12 at 乡镇审核 with the county's own line: above the household's income it blocks
         // the exit, the national line lets it pass.
-        set_county(
-            &w,
-            serde_json::json!({"rules": {"adjustment": {"annual_months": [11], "poverty_lines": [{"from_year": 2015, "line": "1000000"}]}}}),
-        );
         let review = Step {
             date: "2016-11-26".parse().unwrap(),
             ..township_review()
         };
-        let mut township = Device::new(&w.server.url, TOWNSHIP).sign_in();
-        edit::<StatusChange>(
-            &w,
-            &mut township,
-            &case,
-            |c| c.steps.push(review.clone()),
-            Some("exit_not_ready"),
-        );
-        set_county(
-            &w,
-            serde_json::json!({"rules": {"adjustment": {"annual_months": [11]}}}),
-        );
-        let mut township = Device::new(&w.server.url, TOWNSHIP).sign_in();
-        edit::<StatusChange>(
-            &w,
-            &mut township,
-            &case,
-            |c| c.steps.push(review.clone()),
-            None,
-        );
+        let lines = [
+            (
+                serde_json::json!([{"from_year": 2015, "line": "1000000"}]),
+                Some("exit_not_ready"),
+            ),
+            (serde_json::json!([]), None),
+        ];
+        for (poverty_lines, expected) in lines {
+            set_county(
+                &w,
+                serde_json::json!({"rules": {"adjustment": {"annual_months": [11], "poverty_lines": poverty_lines}}}),
+            );
+            let mut township = Device::new(&w.server.url, TOWNSHIP).sign_in();
+            edit::<StatusChange>(
+                &w,
+                &mut township,
+                &case,
+                |c| c.steps.push(review.clone()),
+                expected,
+            );
+        }
     }
 }
 
