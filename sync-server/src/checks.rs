@@ -347,15 +347,13 @@ fn step_refusal(
     if by_role && s.actor_id == who.login {
         return Ok(None);
     }
-    let stand_in = if role == Role::FirstSecretary {
-        "(没有驻村工作队的村由乡镇代录)"
+    let (stand_in, stand_in_en) = if role == Role::FirstSecretary {
+        (
+            "(没有驻村工作队的村由乡镇代录)",
+            " (the township, in a village where no work team serves)",
+        )
     } else {
-        ""
-    };
-    let stand_in_en = if role == Role::FirstSecretary {
-        " (the township, in a village where no work team serves)"
-    } else {
-        ""
+        ("", "")
     };
     Ok(Some(reject(
         "step_not_yours",
@@ -383,21 +381,17 @@ fn status_change(
         )));
     }
     let new_steps = &c.steps[old_steps.len()..];
-    let village = if new_steps.is_empty() {
-        None
+    // The household's village and its county's R12–R13 settings, for the steps added.
+    let (village, adjustment) = if new_steps.is_empty() {
+        (None, Default::default())
     } else {
-        tx.household_village(&c.household_id)?
-    };
-    let settings = if new_steps.is_empty() {
-        None
-    } else {
+        let village = tx.household_village(&c.household_id)?;
         let county = village
             .as_deref()
-            .and_then(|v| ScopeLevel::County.part_of(v))
-            .map(str::to_string);
-        Some(crate::settings::effective(tx, county.as_deref())?.settings)
+            .and_then(|v| ScopeLevel::County.part_of(v));
+        let settings = crate::settings::effective(tx, county)?.settings;
+        (village, settings.rules.adjustment)
     };
-    let adjustment = settings.map(|s| s.rules.adjustment).unwrap_or_default();
     let mut last = old_steps.last().map(|s| s.step);
     for s in new_steps {
         if last.is_some_and(|l| ord(s.step) < ord(l)) {

@@ -28,7 +28,7 @@
 //! `county_settings_history`).
 
 use cunji_core::domain::ScopeLevel;
-use cunji_core::rules::{EffectiveSettings, SettingsSource};
+use cunji_core::rules::{CountySettings, EffectiveSettings, SettingsSource};
 
 use crate::accounts::Principal;
 use crate::store::{StoreError, StoreResult, Tx};
@@ -52,6 +52,35 @@ pub fn county_of(tx: &mut dyn Tx, principal: &Principal) -> StoreResult<Option<S
 }
 
 /// The settings in force in `county`: its own, or the defaults.
+/// The settings of each county of `villages`, read once per county, for a report that judges
+/// each village by its own county's settings (a city's report mixes counties).
+#[derive(Debug)]
+pub struct ByCounty(std::collections::HashMap<String, CountySettings>);
+
+impl ByCounty {
+    pub fn read<'a>(
+        tx: &mut dyn Tx,
+        villages: impl IntoIterator<Item = &'a str>,
+    ) -> StoreResult<ByCounty> {
+        let mut map = std::collections::HashMap::new();
+        for village in villages {
+            if let Some(county) = ScopeLevel::County.part_of(village)
+                && !map.contains_key(county)
+            {
+                map.insert(county.to_string(), effective(tx, Some(county))?.settings);
+            }
+        }
+        Ok(ByCounty(map))
+    }
+
+    /// The settings of a village's county; `None` for a village it was not read for.
+    pub fn of(&self, village: &str) -> Option<&CountySettings> {
+        ScopeLevel::County
+            .part_of(village)
+            .and_then(|c| self.0.get(c))
+    }
+}
+
 pub fn effective(tx: &mut dyn Tx, county: Option<&str>) -> StoreResult<EffectiveSettings> {
     let Some(code) = county else {
         return Ok(EffectiveSettings::default());

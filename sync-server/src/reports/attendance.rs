@@ -1,14 +1,12 @@
 //! Report 1, the attendance ledger: its query (`month`, `today`) and the facts it reads.
 
-use std::collections::HashMap;
-
 use chrono::Datelike;
 use cunji_core::reports::DateRange;
 use cunji_core::reports::attendance::{AttendanceFacts, LedgerReport, LedgerRow, LedgerSummary};
 use cunji_core::rules::attendance::{AttendanceConfig, CheckInFact};
 use cunji_core::values::Date;
 
-use super::{Def, Query, ReportError, ReportScope, ScopeLevel, bad, facts, today};
+use super::{Def, Query, ReportError, ReportScope, bad, facts, today};
 use crate::store::{StoreResult, Tx};
 
 pub(crate) const LEDGER: Def<LedgerSummary, LedgerRow> = Def { run: ledger_query };
@@ -100,15 +98,8 @@ pub fn attendance_ledger(
         }
     }
     // Each county's ⚙ settings (R1's required days, R2's window…) for its own villages.
-    let mut by_county: HashMap<String, AttendanceConfig> = HashMap::new();
-    for s in &seats {
-        if let Some(county) = ScopeLevel::County.part_of(&s.village_code)
-            && !by_county.contains_key(county)
-        {
-            let settings = crate::settings::effective(tx, Some(county))?;
-            by_county.insert(county.to_string(), settings.settings.rules.attendance);
-        }
-    }
+    let by_county =
+        crate::settings::ByCounty::read(tx, seats.iter().map(|s| s.village_code.as_str()))?;
     f.seats = seats;
     let default = AttendanceConfig::default();
     Ok(cunji_core::reports::attendance::ledger_by_village(
@@ -117,10 +108,9 @@ pub fn attendance_ledger(
         month,
         today,
         &|village| {
-            ScopeLevel::County
-                .part_of(village)
-                .and_then(|c| by_county.get(c))
-                .unwrap_or(&default)
+            by_county
+                .of(village)
+                .map_or(&default, |s| &s.rules.attendance)
         },
     ))
 }

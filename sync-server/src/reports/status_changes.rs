@@ -1,7 +1,6 @@
 //! Report 8, status changes 动态调整: its query (`from`, `to`, `poverty_line`) and the cases
 //! it reads.
 
-use cunji_core::domain::ScopeLevel;
 use cunji_core::reports::DateRange;
 use cunji_core::reports::status_changes::{
     CaseFact, CaseRow, StatusChangeFacts, StatusChangeReport, StatusChangeSummary,
@@ -85,27 +84,17 @@ pub fn status_changes(
         head_names,
         village_names: facts::village_names(&villages),
     };
-    let mut counties = std::collections::BTreeMap::new();
-    for c in &f.cases {
-        if let Some(county) = ScopeLevel::County.part_of(&c.village_code)
-            && !counties.contains_key(county)
-        {
-            let adjustment = crate::settings::effective(tx, Some(county))?
-                .settings
-                .rules
-                .adjustment;
-            counties.insert(county.to_string(), adjustment);
-        }
-    }
+    let by_county =
+        crate::settings::ByCounty::read(tx, f.cases.iter().map(|c| c.village_code.as_str()))?;
     Ok(cunji_core::reports::status_changes::status_changes(
         &f,
         p,
         |village, year| match poverty_line {
             Some(line) => line,
-            None => ScopeLevel::County
-                .part_of(village)
-                .and_then(|c| counties.get(c))
-                .map_or_else(|| default_poverty_line(year), |a| a.poverty_line(year)),
+            None => by_county.of(village).map_or_else(
+                || default_poverty_line(year),
+                |s| s.rules.adjustment.poverty_line(year),
+            ),
         },
     ))
 }
