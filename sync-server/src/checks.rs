@@ -358,11 +358,11 @@ fn step_refusal(
     Ok(Some(reject(
         "step_not_yours",
         format!(
-            "“{}”由{}{stand_in}以自己的名义记录 / {} is recorded by the {}{stand_in_en} in its own name",
+            "“{}”由{}{stand_in}以自己的名义记录 / “{}” is recorded by the {}{stand_in_en} in its own name",
             s.step.label_zh(),
             role.label_zh(),
-            s.step.code(),
-            role.code()
+            s.step.label_en(),
+            role.label_en()
         ),
     )))
 }

@@ -132,9 +132,9 @@ pub fn outside_window_message(
         ("季度", "quarterly")
     };
     format!(
-        "“{}”只能在本县的{which_zh}动态调整时段({zh})发起,{date}不在其中:请到时段内再发起 / a {} case is opened only in the county's {which_en} window ({en}); {date} is outside it: open it in the window",
+        "“{}”只能在本县的{which_zh}动态调整时段({zh})发起,{date}不在其中:请到时段内再发起 / a case of “{}” is opened only in the county's {which_en} window ({en}); {date} is outside it: open it in the window",
         change_type.label_zh(),
-        change_type.code()
+        change_type.label_en()
     )
 }
 
