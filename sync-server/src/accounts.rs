@@ -22,6 +22,7 @@ use crate::store::{Account, Period, ScopeFilter, StoreResult, Tx};
 use cunji_core::domain::Kind;
 use cunji_core::domain::ScopeLevel;
 use cunji_core::domain::access::{Action, Reach, Sight, owner_of, period_covers, rights};
+use cunji_core::rules::CountySettings;
 use cunji_core::values::Date;
 
 /// Roles are core vocabulary (`cunji_core::domain::Role`); re-exported here, where what
@@ -52,29 +53,41 @@ pub struct Principal {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ScopeCache(std::sync::Arc<std::sync::Mutex<CachedScopes>>);
 
-/// (team memberships, assignments), each looked up on first use.
-type CachedScopes = (Option<Vec<Period>>, Option<Vec<Period>>);
+/// What a request looks up once: the cadre's team memberships and assignments, and the ⚙
+/// settings of each county its records fall in (settings do not change within a push).
+#[derive(Debug, Default)]
+struct CachedScopes {
+    teams: Option<Vec<Period>>,
+    assignments: Option<Vec<Period>>,
+    settings: std::collections::HashMap<String, std::sync::Arc<CountySettings>>,
+}
 
 impl ScopeCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedScopes> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn teams(&self, tx: &mut dyn Tx, login: &str) -> StoreResult<Vec<Period>> {
-        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if c.0.is_none() {
-            c.0 = Some(tx.cadre_teams(login)?);
+        let mut c = self.lock();
+        if c.teams.is_none() {
+            c.teams = Some(tx.cadre_teams(login)?);
         }
-        Ok(c.0.clone().unwrap_or_default())
+        Ok(c.teams.clone().unwrap_or_default())
     }
 
     fn assignments(&self, tx: &mut dyn Tx, login: &str) -> StoreResult<Vec<Period>> {
-        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if c.1.is_none() {
-            c.1 = Some(tx.cadre_assignments(login)?);
+        let mut c = self.lock();
+        if c.assignments.is_none() {
+            c.assignments = Some(tx.cadre_assignments(login)?);
         }
-        Ok(c.1.clone().unwrap_or_default())
+        Ok(c.assignments.clone().unwrap_or_default())
     }
 
-    /// Forgets the lookups (after a team or an assignment changed).
+    /// Forgets the teams and assignments (after a team or an assignment changed).
     pub(crate) fn forget(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = (None, None);
+        let mut c = self.lock();
+        c.teams = None;
+        c.assignments = None;
     }
 }
 
@@ -166,6 +179,24 @@ impl Principal {
         }
     }
 
+    /// This cadre's team memberships, every period (looked up once per request).
+    pub(crate) fn teams(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Period>> {
+        self.cache.teams(tx, &self.login)
+    }
+
+    /// A county's ⚙ settings as this request already read them ([`crate::settings::for_request`]).
+    pub(crate) fn cached_settings(&self, county: &str) -> Option<std::sync::Arc<CountySettings>> {
+        self.cache.lock().settings.get(county).cloned()
+    }
+
+    /// Keeps a county's ⚙ settings for the rest of this request.
+    pub(crate) fn keep_settings(&self, county: &str, settings: std::sync::Arc<CountySettings>) {
+        self.cache
+            .lock()
+            .settings
+            .insert(county.to_string(), settings);
+    }
+
     /// The villages whose team lists this cadre on `day`.
     pub fn villages_on(&self, tx: &mut dyn Tx, day: Date) -> StoreResult<Vec<String>> {
         Ok(valid_on(self.cache.teams(tx, &self.login)?, day))
@@ -226,8 +257,10 @@ impl Principal {
     /// households today; the files of the cadres it may read, as one scope; a division whose
     /// every record it reads in clear (the township).
     pub fn readable_scopes(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Scope>> {
+        // Named `global` until the cadres' files left it (issue 13): the new name retires the
+        // old scope on every phone, which then forgets the files it may no longer read.
         let mut out = vec![Scope {
-            name: "global".into(),
+            name: "reference".into(),
             filter: ScopeFilter::Global,
         }];
         let sights: Vec<(Reach, Sight)> = Kind::ALL

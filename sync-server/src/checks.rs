@@ -57,9 +57,12 @@ pub(crate) fn check(
     after: &serde_json::Value,
     before: Option<&RecordDoc>,
 ) -> StoreResult<Result<(), PushOutcome>> {
+    // Only the kinds whose checks compare with the previous state read it.
     let before_data = match before {
-        Some(doc) => doc.data_json().ok(),
-        None => None,
+        Some(doc) if matches!(env.kind, Kind::Household | Kind::Leave | Kind::StatusChange) => {
+            doc.data_json().ok()
+        }
+        _ => None,
     };
     match env.kind {
         Kind::Household => match (
@@ -74,7 +77,7 @@ pub(crate) fn check(
             None => Ok(Ok(())),
         },
         Kind::CheckIn => match parse::<CheckIn>(after) {
-            Some(c) => check_in(tx, &c),
+            Some(c) => check_in(tx, who, &c),
             None => Ok(Ok(())),
         },
         Kind::Leave => match parse::<Leave>(after) {
@@ -240,15 +243,12 @@ pub(crate) fn primary_taken(tx: &mut dyn Tx, id: &str, a: &Assignment) -> StoreR
     Ok(false)
 }
 
-fn check_in(tx: &mut dyn Tx, c: &CheckIn) -> StoreResult<Result<(), PushOutcome>> {
+fn check_in(tx: &mut dyn Tx, who: &Principal, c: &CheckIn) -> StoreResult<Result<(), PushOutcome>> {
     if c.photo_sha256.is_some() {
         return Ok(Ok(()));
     }
-    let county = ScopeLevel::County
-        .part_of(&c.village_code)
-        .map(str::to_string);
-    let settings = crate::settings::effective(tx, county.as_deref())?;
-    if settings.settings.check_in_photo == CheckInPhoto::Required {
+    let county = ScopeLevel::County.part_of(&c.village_code);
+    if crate::settings::for_request(tx, who, county)?.check_in_photo == CheckInPhoto::Required {
         return Ok(Err(reject(
             "photo_required",
             "本县要求打卡附照片:请拍照后再打卡 / this county requires a photo with each check-in: take one and check in again",
@@ -389,8 +389,8 @@ fn status_change(
         let county = village
             .as_deref()
             .and_then(|v| ScopeLevel::County.part_of(v));
-        let settings = crate::settings::effective(tx, county)?.settings;
-        (village, settings.rules.adjustment)
+        let settings = crate::settings::for_request(tx, who, county)?;
+        (village, settings.rules.adjustment.clone())
     };
     let mut last = old_steps.last().map(|s| s.step);
     for s in new_steps {

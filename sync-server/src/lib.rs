@@ -9,7 +9,8 @@
 //! [`cunji_core::sync::protocol`]; everything a person may read is JSON):
 //! - `POST /v1/login`: password sign-in that registers the device (actor id and public key)
 //!   and returns a bearer token;
-//! - `POST /v1/sync/push`, `/v1/sync/pull`, `/v1/sync/heads`, `/v1/sync/repair`: see
+//! - `POST /v1/sync/push`, `/v1/sync/pull`, `/v1/sync/heads`, `/v1/sync/repair`,
+//!   `/v1/sync/unreadable`: see
 //!   [`merge`] and [`pull`];
 //! - `GET /v1/reports` (the list) and `GET /v1/reports/<name>?scope=…`: the supervisors'
 //!   reports 1–9 as JSON, or CSV/xlsx with `format=` or `Accept` ([`reports`]);
@@ -63,7 +64,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use http::auth::login;
 use http::reports::{report_handler, reports_index, supervisor_pull};
-use http::sync::{heads_handler, pull_handler, push, repair_handler};
+use http::sync::{heads_handler, pull_handler, push, repair_handler, unreadable_handler};
 
 /// The application.
 pub fn router(state: AppState) -> Router {
@@ -128,6 +129,12 @@ fn routes() -> Routes {
     .add("POST", "/v1/sync/pull", true, post(pull_handler))
     .add("POST", "/v1/sync/repair", true, post(repair_handler))
     .add("POST", "/v1/sync/heads", true, post(heads_handler))
+    .add(
+        "POST",
+        "/v1/sync/unreadable",
+        true,
+        post(unreadable_handler),
+    )
     .add("GET", "/v1/reports", true, get(reports_index))
     .add("GET", "/v1/reports/{name}", true, get(report_handler))
     .add("GET", "/v1/supervisor/pull", true, get(supervisor_pull))

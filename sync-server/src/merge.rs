@@ -257,10 +257,14 @@ struct Place {
 /// A record's village and, for household-bound records, its household.
 type VillageAndHousehold = (Option<String>, Option<String>);
 
+/// Resolves a record's [`ScopeHint`] to its place. `pusher`: the account whose change is
+/// judged, whose own team memberships are already looked up for the request (a cadre's own
+/// check-in, leave or log names itself).
 pub(crate) fn resolve(
     tx: &mut dyn Tx,
     hint: &ScopeHint,
     day: Option<cunji_core::values::Date>,
+    pusher: Option<&Principal>,
 ) -> StoreResult<Result<VillageAndHousehold, PushOutcome>> {
     Ok(match hint {
         ScopeHint::Global => Ok((None, None)),
@@ -288,7 +292,10 @@ pub(crate) fn resolve(
         ScopeHint::Cadre(c) => {
             // The cadre's team village on the record's day, else any it served on (the write
             // check then judges the day).
-            let teams = tx.cadre_teams(c)?;
+            let teams = match pusher {
+                Some(p) if p.login == *c => p.teams(tx)?,
+                _ => tx.cadre_teams(c)?,
+            };
             let on_day = day.and_then(|d| teams.iter().find(|p| p.runs_on(d)));
             match on_day.or(teams.first()) {
                 Some(p) => Ok((Some(p.place.clone()), None)),
@@ -302,19 +309,25 @@ pub(crate) fn resolve(
 }
 
 /// The place a record's state says it has.
-fn place_of(tx: &mut dyn Tx, facts: &Facts) -> StoreResult<Result<Place, PushOutcome>> {
+fn place_of(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    facts: &Facts,
+) -> StoreResult<Result<Place, PushOutcome>> {
     Ok(
-        resolve(tx, &facts.record.scope, facts.record.date)?.map(|(village, household)| Place {
-            kind: facts.env.kind,
-            village,
-            // A household is its own household: its assigned cadres read it.
-            household: if facts.env.kind == Kind::Household {
-                Some(facts.env.id.clone())
-            } else {
-                household
+        resolve(tx, &facts.record.scope, facts.record.date, Some(who))?.map(
+            |(village, household)| Place {
+                kind: facts.env.kind,
+                village,
+                // A household is its own household: its assigned cadres read it.
+                household: if facts.env.kind == Kind::Household {
+                    Some(facts.env.id.clone())
+                } else {
+                    household
+                },
+                author: facts.env.author_id.clone(),
             },
-            author: facts.env.author_id.clone(),
-        }),
+        ),
     )
 }
 
@@ -331,7 +344,7 @@ fn authorize(
         Some((p, d)) => (Some(p), Some(d)),
         None => (None, None),
     };
-    let after = match place_of(tx, facts)? {
+    let after = match place_of(tx, who, facts)? {
         Ok(p) => p,
         Err(o) => return Ok(Err(o)),
     };

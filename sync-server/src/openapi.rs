@@ -331,7 +331,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Cunji 村记 sync server",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Supervisors' reports (DOMAIN §4) and pulls, and the counties' ⚙ settings. Every request but sign-in and this document needs `Authorization: Bearer <token>` from /v1/login (a device) or /v1/session (a browser). Errors are {code, message, message_en}. The devices' sync endpoints (/v1/sync/push, pull, heads, repair) carry brotli(postcard) bodies and are not described here."
+            "description": "Supervisors' reports (DOMAIN §4) and pulls, and the counties' ⚙ settings. Every request but sign-in and this document needs `Authorization: Bearer <token>` from /v1/login (a device) or /v1/session (a browser). Errors are {code, message, message_en}. The devices' sync endpoints (/v1/sync/push, pull, heads, repair, unreadable) carry brotli(postcard) bodies and are not described here."
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -8,13 +8,19 @@
 //! in the store: it sends the device what it lacks and never takes changes this way (those
 //! come through push, where they are checked). Heads tells a device which of its records
 //! differ from the server's, after the server lost changes.
+//!
+//! A device that held more than its account reads now (it left a team, an assignment ended, a
+//! colleague left, or the server narrowed what a role reads) forgets it: a pull names the
+//! device's scopes that the account no longer reads ([`PullResponse::retired`]), the device
+//! asks which of its records it may not read ([`unreadable`]) and deletes them, keeping any it
+//! still has to push.
 
 use automerge::sync::{Message, State, SyncDoc};
 
 use cunji_core::doc::RecordDoc;
 use cunji_core::sync::protocol::{
     DocHeads, HeadsRequest, HeadsResponse, PullPage, PullRequest, PullResponse, PulledChange,
-    RepairMessage, RepairRequest, RepairResponse,
+    RepairMessage, RepairRequest, RepairResponse, UnreadableRequest, UnreadableResponse,
 };
 
 use crate::accounts::{Principal, RecordPlace};
@@ -32,7 +38,14 @@ pub fn pull(
     let mut budget = (req.max_bytes as usize).clamp(1, server_max.max(1));
     let mut pages = Vec::new();
     let mut more = false;
-    for scope in who.readable_scopes(tx)? {
+    let scopes = who.readable_scopes(tx)?;
+    let retired = req
+        .cursors
+        .iter()
+        .filter(|c| !scopes.iter().any(|s| s.name == c.scope))
+        .map(|c| c.scope.clone())
+        .collect();
+    for scope in scopes {
         let cursor = req
             .cursors
             .iter()
@@ -64,6 +77,7 @@ pub fn pull(
         server_seq: tx.max_seq()?,
         // Set by the handler, which has the request's headers.
         device_clock_offset_ms: None,
+        retired,
     })
 }
 
@@ -120,6 +134,25 @@ pub fn repair(
         });
     }
     Ok(RepairResponse { docs })
+}
+
+/// The records of the request that the server holds and the caller may no longer read
+/// ([`UnreadableResponse`]). Naming an id the server holds tells the caller no more than it
+/// showed by knowing the id: a device learns ids only from what it once read or wrote.
+pub fn unreadable(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    req: &UnreadableRequest,
+) -> StoreResult<UnreadableResponse> {
+    let mut docs = Vec::new();
+    for id in &req.docs {
+        if let Some(row) = tx.doc(id)?
+            && !who.may_read_doc(tx, RecordPlace::of(&row))?
+        {
+            docs.push(id.clone());
+        }
+    }
+    Ok(UnreadableResponse { docs })
 }
 
 /// Which of the device's records differ from the server's (see [`HeadsResponse`]).

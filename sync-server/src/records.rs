@@ -144,12 +144,13 @@ pub fn create_with<T: Record>(
     };
     let (mut doc, change) =
         RecordDoc::create(actor, &env, record, &edit).map_err(|e| e.to_string())?;
-    let (village, household) =
-        match resolve(tx, &record.scope(), record.record_date()).map_err(|e| e.to_string())? {
-            Ok(place) => place,
-            Err(PushOutcome::Rejected { message, .. }) => return Err(message),
-            Err(other) => return Err(format!("{other:?}")),
-        };
+    let (village, household) = match resolve(tx, &record.scope(), record.record_date(), None)
+        .map_err(|e| e.to_string())?
+    {
+        Ok(place) => place,
+        Err(PushOutcome::Rejected { message, .. }) => return Err(message),
+        Err(other) => return Err(format!("{other:?}")),
+    };
     let received = p.received.to_rfc3339();
     let bytes = change.raw_bytes().to_vec();
     tx.insert_doc(&DocRow {

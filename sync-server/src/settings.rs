@@ -51,7 +51,6 @@ pub fn county_of(tx: &mut dyn Tx, principal: &Principal) -> StoreResult<Option<S
     Ok(None)
 }
 
-/// The settings in force in `county`: its own, or the defaults.
 /// The settings of each county of `villages`, read once per county, for a report that judges
 /// each village by its own county's settings (a city's report mixes counties).
 #[derive(Debug)]
@@ -81,6 +80,26 @@ impl ByCounty {
     }
 }
 
+/// The settings in force in `county` for a request of `who`: read once per request and county
+/// (a push of a hundred check-ins reads its county's settings once; settings do not change
+/// within a push).
+pub(crate) fn for_request(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    county: Option<&str>,
+) -> StoreResult<std::sync::Arc<CountySettings>> {
+    let Some(code) = county else {
+        return Ok(Default::default());
+    };
+    if let Some(s) = who.cached_settings(code) {
+        return Ok(s);
+    }
+    let read = std::sync::Arc::new(effective(tx, Some(code))?.settings);
+    who.keep_settings(code, read.clone());
+    Ok(read)
+}
+
+/// The settings in force in `county`: its own, or the defaults.
 pub fn effective(tx: &mut dyn Tx, county: Option<&str>) -> StoreResult<EffectiveSettings> {
     let Some(code) = county else {
         return Ok(EffectiveSettings::default());

@@ -70,6 +70,8 @@ export const messages = {
       sync: '立即同步',
       syncing: '正在同步…',
       synced: '同步完成:上传 {pushed} 条,下载 {pulled} 条',
+      forgotten:
+        '本机已删除 {n} 条您现在无权查看的记录(例如已离开驻村工作队、帮扶关系已结束,或只能查看本人的考勤)。您本人尚未上传的记录仍保留在本机。',
       leave: '请假/销假',
       worklog: '工作日志',
       households: '农户',
@@ -451,6 +453,8 @@ export const messages = {
       sync: 'Sync now',
       syncing: 'Syncing…',
       synced: 'Synced: {pushed} sent, {pulled} received',
+      forgotten:
+        'This phone deleted {n} records you may no longer read (you left the village team, a pairing ended, or you read only your own attendance). Your own records not yet sent stay on the phone.',
       leave: 'Leave / return',
       worklog: 'Work log',
       households: 'Households',

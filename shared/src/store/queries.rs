@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::Store;
 use crate::domain::codes::{HouseholdAttribute, HouseholdStatus};
 use crate::error::{Error, Result};
-use crate::projection::utc_text;
+use crate::projection::{Rows, utc_text};
 
 /// A local change waiting for a server's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,6 +258,65 @@ impl Store {
             params![scope, cursor, utc_text(&super::now())],
         )?;
         Ok(())
+    }
+
+    /// Drops a scope's cursor (a scope the account no longer reads).
+    pub fn remove_cursor(&mut self, scope: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM sync_cursors WHERE scope = ?1", [scope])?;
+        Ok(())
+    }
+
+    /// Every record id without changes waiting in the outbox: those the device may forget.
+    pub fn settled_record_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM documents d
+             WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.doc_id = d.id) ORDER BY id",
+        )?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// Deletes records the account may no longer read (the server said so: a team the cadre
+    /// left, an assignment that ended, a colleague's attendance): their documents, projection
+    /// rows, conflicts, problems and held changes, in one transaction, with SQLite's
+    /// `secure_delete` so that the freed pages are overwritten rather than left readable in
+    /// the file. A record with changes still to push is kept (they are this device's own
+    /// work, and the server decides on them). Returns how many were deleted.
+    pub fn forget_records(&mut self, ids: &[String]) -> Result<usize> {
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
+        let result = (|| {
+            let tx = self.conn.transaction()?;
+            let mut n = 0;
+            for id in ids {
+                let pending: i64 = tx
+                    .prepare_cached("SELECT count(*) FROM outbox WHERE doc_id = ?1")?
+                    .query_row([id], |r| r.get(0))?;
+                let kind: Option<String> = tx
+                    .prepare_cached("SELECT kind FROM documents WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))
+                    .optional()?;
+                let (Some(kind), 0) = (kind, pending) else {
+                    continue;
+                };
+                if let Some(kind) = crate::domain::Kind::from_code(&kind) {
+                    super::replace_projection_rows(&tx, id, kind, Rows::default())?;
+                }
+                for table in ["conflicts", "record_problems", "held_changes", "doc_chunks"] {
+                    tx.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?
+                        .execute([id])?;
+                }
+                n += tx
+                    .prepare_cached("DELETE FROM documents WHERE id = ?1")?
+                    .execute([id])?;
+            }
+            tx.commit()?;
+            Ok(n)
+        })();
+        self.conn.pragma_update(None, "secure_delete", "OFF")?;
+        result
     }
 
     /// Keeps the server's measure of this device's clock: the device's clock minus the

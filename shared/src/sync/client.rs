@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::protocol::{
     self, DocHeads, ErrorBody, HeadsRequest, HeadsResponse, LoginRequest, LoginResponse,
     PullRequest, PushItem, PushRequest, RepairMessage, RepairRequest, RepairResponse, ScopeCursor,
+    UnreadableRequest, UnreadableResponse,
 };
 use crate::store::{IncomingChange, Store};
 
@@ -75,6 +76,9 @@ pub struct SyncReport {
     pub rejected: usize,
     pub pulled: usize,
     pub repaired: usize,
+    /// Records deleted because the account may no longer read them (a team it left, an
+    /// assignment that ended, a colleague's attendance).
+    pub forgotten: usize,
     pub requests: usize,
     pub bytes_sent: usize,
     pub bytes_received: usize,
@@ -185,6 +189,7 @@ pub trait Transport {
     fn pull(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
     fn repair(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
     fn heads(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+    fn unreadable(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
 }
 
 /// HTTP(S) to a sync server, with a bearer token.
@@ -319,6 +324,10 @@ impl Transport for HttpTransport {
     fn heads(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.post("/v1/sync/heads", body)
     }
+
+    fn unreadable(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+        self.post("/v1/sync/unreadable", body)
+    }
 }
 
 /// Signs in and registers this device (its actor and public key) with the server.
@@ -405,15 +414,39 @@ pub fn sync_now(
         report: SyncReport::default(),
     };
     push(store, &mut s)?;
-    let server_lost_changes = pull(store, &mut s)?;
+    let pulled = pull(store, &mut s)?;
     let stuck = store.records_with_held_changes()?;
     if !stuck.is_empty() {
         repair(store, &mut s, &stuck)?;
     }
-    if server_lost_changes {
+    if pulled.server_lost_changes {
         recover(store, &mut s)?;
     }
+    if !pulled.retired.is_empty() {
+        forget(store, &mut s, &pulled.retired)?;
+    }
     Ok(s.report)
+}
+
+/// After a pull named scopes the account no longer reads: asks which of the device's records
+/// (those with nothing left to push) it may no longer read, deletes them, then drops the
+/// retired cursors. Until that has all gone through, the next pull names them again.
+fn forget(store: &mut Store, s: &mut Session<'_>, retired: &[String]) -> Result<(), SyncError> {
+    let ids = store.settled_record_ids()?;
+    let mut gone = Vec::new();
+    for chunk in ids.chunks(1000) {
+        let request = UnreadableRequest {
+            docs: chunk.to_vec(),
+        };
+        let response: UnreadableResponse = s.call(|t, b| t.unreadable(b), &request)?;
+        // Only what was asked about: a server naming other ids deletes nothing else.
+        gone.extend(response.docs.into_iter().filter(|d| chunk.contains(d)));
+    }
+    s.report.forgotten += store.forget_records(&gone)?;
+    for scope in retired {
+        store.remove_cursor(scope)?;
+    }
+    Ok(())
 }
 
 /// After the server lost changes (restored from a backup): find the records whose heads
@@ -534,10 +567,19 @@ fn note_clock_offset(
     Ok(())
 }
 
-/// Pulls until the server has nothing more; returns whether the server turned out to have
-/// lost changes (a device cursor above its sequence), after moving those cursors back.
-fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<bool, SyncError> {
+/// What a pull found besides the changes it applied.
+struct Pulled {
+    /// A device cursor was above the server's sequence (see [`recover`]); those cursors were
+    /// moved back.
+    server_lost_changes: bool,
+    /// Scopes of the device's cursors that the account no longer reads (see [`forget`]).
+    retired: Vec<String>,
+}
+
+/// Pulls until the server has nothing more.
+fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<Pulled, SyncError> {
     let mut lost = false;
+    let mut retired: Vec<String> = Vec::new();
     loop {
         let request = PullRequest {
             cursors: store.cursors()?,
@@ -545,6 +587,12 @@ fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<bool, SyncError> {
         };
         let response: protocol::PullResponse = s.call(|t, b| t.pull(b), &request)?;
         note_clock_offset(store, s, response.device_clock_offset_ms)?;
+        for scope in &response.retired {
+            // Only a scope the device named.
+            if !retired.contains(scope) && request.cursors.iter().any(|c| &c.scope == scope) {
+                retired.push(scope.clone());
+            }
+        }
         let behind: Vec<&ScopeCursor> = request
             .cursors
             .iter()
@@ -578,7 +626,10 @@ fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<bool, SyncError> {
             more: response.more,
         });
         if !response.more {
-            return Ok(lost);
+            return Ok(Pulled {
+                server_lost_changes: lost,
+                retired,
+            });
         }
     }
 }

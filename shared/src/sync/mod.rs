@@ -11,7 +11,11 @@
 //!   resumes after the last whole page;
 //! - **repair** runs Automerge's sync protocol only for records that are still missing
 //!   changes after a pull (held changes whose dependencies never came: a cursor reset, a
-//!   restored backup).
+//!   restored backup);
+//! - **forget** deletes what the account may no longer read, once a pull says that scopes the
+//!   device held are retired (it left a team, an assignment ended, a colleague left, or the
+//!   server narrowed what the role reads): the device asks which of its records are now
+//!   unreadable and deletes them, except any with changes still to push.
 //!
 //! On the fast path (the outbox fits one push batch and the news one pull page) a sync is two
 //! round trips whatever the number of records: there is no request per document.

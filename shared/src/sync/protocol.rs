@@ -18,6 +18,10 @@
 //!   device's cursor: a restored backup, a reset).
 //! - **Repair** ([`RepairRequest`]): Automerge's own sync protocol for the few documents whose
 //!   heads still disagree (a cursor reset, a restored backup), many documents per request.
+//! - **Unreadable** ([`UnreadableRequest`]): which of the device's records its account may no
+//!   longer read, so that the device forgets them; asked when a pull names scopes the account
+//!   no longer reads ([`PullResponse::retired`]: a team it left, an assignment that ended, a
+//!   colleague who left, a scope whose contents narrowed and so changed its name).
 
 use std::io::{Read, Write};
 
@@ -137,8 +141,12 @@ pub struct PullResponse {
     /// The server's highest sequence number. A device cursor above it means the server lost
     /// changes (restored from a backup, or reset): the device then checks its records' heads.
     pub server_seq: i64,
-    /// As in [`PushResponse`]: the device's clock minus the server's, in ms. Last.
+    /// As in [`PushResponse`]: the device's clock minus the server's, in ms.
     pub device_clock_offset_ms: Option<i64>,
+    /// Scopes of the request's cursors that the account no longer reads: the device drops
+    /// their cursors and asks which of its records it may no longer read
+    /// ([`UnreadableRequest`]). Last.
+    pub retired: Vec<String>,
 }
 
 /// What devices before the clock offset decode, and what older servers send.
@@ -147,6 +155,15 @@ struct PullResponseV1 {
     pages: Vec<PullPage>,
     more: bool,
     server_seq: i64,
+}
+
+/// What servers before retired scopes send.
+#[derive(Deserialize)]
+struct PullResponseV2 {
+    pages: Vec<PullPage>,
+    more: bool,
+    server_seq: i64,
+    device_clock_offset_ms: Option<i64>,
 }
 
 /// A response body a device decodes.
@@ -183,19 +200,31 @@ impl Response for PushResponse {
 impl Response for PullResponse {
     fn decode_response(body: &[u8], max_decoded: usize) -> Result<Self, WireError> {
         decode(body, max_decoded).or_else(|e| match e {
-            WireError::Malformed(_) => {
-                let old: PullResponseV1 = decode(body, max_decoded)?;
-                Ok(PullResponse {
+            WireError::Malformed(_) => match decode::<PullResponseV2>(body, max_decoded) {
+                Ok(old) => Ok(PullResponse {
                     pages: old.pages,
                     more: old.more,
                     server_seq: old.server_seq,
-                    device_clock_offset_ms: None,
-                })
-            }
+                    device_clock_offset_ms: old.device_clock_offset_ms,
+                    retired: Vec::new(),
+                }),
+                Err(_) => {
+                    let old: PullResponseV1 = decode(body, max_decoded)?;
+                    Ok(PullResponse {
+                        pages: old.pages,
+                        more: old.more,
+                        server_seq: old.server_seq,
+                        device_clock_offset_ms: None,
+                        retired: Vec::new(),
+                    })
+                }
+            },
             other => Err(other),
         })
     }
 }
+
+impl Response for UnreadableResponse {}
 
 /// Changes of one scope, in server order, and the cursor after the last of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +258,19 @@ pub struct DocHeads {
     pub doc_id: String,
     /// Change hashes, 32 bytes each.
     pub heads: Vec<Vec<u8>>,
+}
+
+/// Record ids the device holds, to learn which of them its account may no longer read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadableRequest {
+    pub docs: Vec<String>,
+}
+
+/// The ids of the request that the server holds and the account may not read (ids the server
+/// lacks are not named: they may be changes it lost, which the device keeps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadableResponse {
+    pub docs: Vec<String>,
 }
 
 /// Automerge sync messages for several documents.
@@ -373,7 +415,7 @@ mod tests {
     /// A device from before the clock offset reads a newer server's responses (postcard stops
     /// at the fields it knows), and a newer device reads an older server's responses.
     #[test]
-    fn responses_that_grew_the_clock_offset_stay_readable_both_ways() {
+    fn responses_that_grew_fields_stay_readable_both_ways() {
         #[derive(Serialize, Deserialize, PartialEq, Debug)]
         struct OldPush {
             results: Vec<PushResult>,
@@ -411,6 +453,7 @@ mod tests {
             more: true,
             server_seq: 12,
             device_clock_offset_ms: Some(240_000),
+            retired: vec!["village:530322101202".into()],
         };
         let old: OldPull = decode(&encode(&new_pull), 1 << 20).unwrap();
         assert_eq!((old.more, old.server_seq, old.pages.len()), (true, 12, 1));
@@ -419,12 +462,31 @@ mod tests {
             read,
             PullResponse {
                 device_clock_offset_ms: None,
+                retired: Vec::new(),
                 ..new_pull.clone()
             }
         );
         assert_eq!(
             PullResponse::decode_response(&encode(&new_pull), 1 << 20).unwrap(),
             new_pull
+        );
+        // A server from before retired scopes: the offset is read, nothing is retired.
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct OffsetPull {
+            pages: Vec<PullPage>,
+            more: bool,
+            server_seq: i64,
+            device_clock_offset_ms: Option<i64>,
+        }
+        let offset: OffsetPull = decode(&encode(&new_pull), 1 << 20).unwrap();
+        assert_eq!(offset.device_clock_offset_ms, Some(240_000));
+        let read = PullResponse::decode_response(&encode(&offset), 1 << 20).unwrap();
+        assert_eq!(
+            read,
+            PullResponse {
+                retired: Vec::new(),
+                ..new_pull.clone()
+            }
         );
         // Damage is still an error, not an old-format answer.
         assert!(PullResponse::decode_response(&encode(&[1u8, 2, 3]), 1 << 20).is_err());

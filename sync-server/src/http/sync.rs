@@ -145,6 +145,23 @@ pub(crate) async fn heads_handler(
     Ok(binary(&resp))
 }
 
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+pub(crate) async fn unreadable_handler(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Body,
+) -> Result<Response, ApiError> {
+    principal.require_device()?;
+    let body = read_body(&state, body).await?;
+    let req = decode(&state, &body)?;
+    let resp = state
+        .blocking(move |db| {
+            db.read(|tx| pull::unreadable(tx, &principal, &req).map_err(ApiError::from))
+        })
+        .await?;
+    Ok(binary(&resp))
+}
+
 /// The device's clock minus the server's, in ms, from the device-time header; `None` when
 /// absent or unreadable.
 fn device_clock_offset_ms(headers: &HeaderMap, server_now: chrono::DateTime<Utc>) -> Option<i64> {

@@ -3,6 +3,8 @@
 //! village or household and may write nothing dated after their last day (a record of the last
 //! day still syncs for `LATE_SYNC_DAYS`), while what they recorded stays with the first
 //! secretary and the township; a team member receives only its own check-ins, leave and logs.
+//! A phone forgets what its account may no longer read (the village it left, colleagues'
+//! attendance it received before the rights narrowed).
 //!
 //! Each scenario runs on SQLite, and on PostgreSQL when `CUNJI_TEST_POSTGRES_URL` is set.
 #![allow(clippy::unwrap_used)]
@@ -133,6 +135,12 @@ fn a_member_who_left(backend: Backend) {
         before + 1,
         "only the last day's check-in is stored"
     );
+    // Its phone forgot the village's household (its own check-ins stay: it reads its own).
+    assert!(report.forgotten >= 1, "{report:?}");
+    assert!(leaver.store.get::<Household>(&home).is_err());
+    for id in [&while_serving, &on_last_day] {
+        assert!(leaver.store.get::<CheckIn>(id).is_ok(), "leaver lost {id}");
+    }
 
     // It no longer receives the village: a change the leader makes now does not reach it.
     let mut leader = Device::new(&server.url, LEADER).sign_in();
@@ -150,10 +158,7 @@ fn a_member_who_left(backend: Backend) {
     leader.sync().unwrap();
     leaver.sync().unwrap();
     assert!(leaver.store.get::<Household>(&later).is_err());
-    assert_ne!(
-        leaver.store.get::<Household>(&home).unwrap().record.land_mu,
-        Some(9.5)
-    );
+    assert!(leaver.store.get::<Household>(&home).is_err());
 
     // What it recorded while serving stays with the first secretary and the township.
     for id in [&while_serving, &on_last_day] {
@@ -272,6 +277,53 @@ fn own_attendance(backend: Backend) {
         assert!(leader.store.get::<CheckIn>(c).is_ok());
         assert!(leader.store.get::<WorkLog>(l).is_ok());
     }
+    // A phone that synced before attendance became its owner's (its cursors name the scopes
+    // of then: `global` and the whole `village:`) forgets the colleagues' records it holds.
+    let mut older = Device::new(&server.url, MEMBER).sign_in();
+    for (_, c, l) in &made {
+        for id in [c, l] {
+            let changes: Vec<cunji_core::IncomingChange> = leader
+                .store
+                .changes_of(id)
+                .unwrap()
+                .into_iter()
+                .map(|bytes| cunji_core::IncomingChange {
+                    doc_id: id.clone(),
+                    bytes,
+                })
+                .collect();
+            older.store.apply_changes(&changes).unwrap();
+        }
+    }
+    let top = server.change_count();
+    older.store.set_cursor("global", top).unwrap();
+    older
+        .store
+        .set_cursor(&format!("village:{}", Village::example().code), top)
+        .unwrap();
+    let report = older.sync().unwrap();
+    assert_eq!(report.forgotten, 4, "{report:?}");
+    for (author, c, l) in &made {
+        let mine = author == MEMBER;
+        assert_eq!(older.store.get::<CheckIn>(c).is_ok(), mine, "{c}");
+        assert_eq!(older.store.get::<WorkLog>(l).is_ok(), mine, "{l}");
+    }
+    let scopes: Vec<String> = older
+        .store
+        .cursors()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.scope)
+        .collect();
+    assert!(
+        !scopes
+            .iter()
+            .any(|s| s == "global" || s.starts_with("village:")),
+        "{scopes:?}"
+    );
+    // Nothing more to forget on the next sync.
+    assert_eq!(older.sync().unwrap().forgotten, 0);
+
     // Nor through the record view: a member's token is refused another's check-in.
     let (c_other, c_mine) = (&made[1].1, &made[0].1);
     let url = |id: &str| format!("{}/v1/records/{id}", server.url);

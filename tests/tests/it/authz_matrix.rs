@@ -26,7 +26,9 @@ use cunji_core::domain::{
     Assignment, CheckIn, Entitlement, Inspection, Petition, PolicyItem, Project,
     SatisfactionSurvey, StatusChange, Team, Village, Visit, WorkLog,
 };
-use cunji_core::sync::protocol::{self, DocHeads, HeadsRequest, RepairMessage, RepairRequest};
+use cunji_core::sync::protocol::{
+    self, DocHeads, HeadsRequest, RepairMessage, RepairRequest, UnreadableRequest,
+};
 use cunji_core::sync::{Transport, TransportError};
 use cunji_sync_server::accounts::Role;
 use cunji_sync_server::store::TokenRow;
@@ -47,6 +49,8 @@ enum Check {
     Push,
     Pull,
     Heads,
+    /// Which of the device's records it may no longer read.
+    Unreadable,
     Repair,
     /// Browser sign-in (the dashboard): a password, no device.
     Session,
@@ -112,6 +116,7 @@ const MATRIX: &[(&str, &str, Check)] = &[
     ("POST", "/v1/sync/push", Check::Push),
     ("POST", "/v1/sync/pull", Check::Pull),
     ("POST", "/v1/sync/heads", Check::Heads),
+    ("POST", "/v1/sync/unreadable", Check::Unreadable),
     ("POST", "/v1/sync/repair", Check::Repair),
     ("GET", "/v1/openapi.json", Check::Public),
     ("POST", "/v1/session", Check::Session),
@@ -514,6 +519,31 @@ fn check_endpoint(
                         "{rec:?} heads answer {:?}, expected {:?}",
                         answer(id),
                         Some(expected)
+                    ));
+                }
+            }
+        }
+        Check::Unreadable => {
+            // Every record of the world, and an id the server has never seen: named are the
+            // records the server holds that the role may not read, never an unknown id.
+            let nowhere = "01900000-0000-7000-8000-00000000dead".to_string();
+            let req = UnreadableRequest {
+                docs: w.ids.values().chain([&nowhere]).cloned().collect(),
+            };
+            let body = device
+                .transport()
+                .unreadable(protocol::encode(&req))
+                .unwrap();
+            let resp: protocol::UnreadableResponse = protocol::decode(&body, 1 << 24).unwrap();
+            if resp.docs.contains(&nowhere) {
+                fail("an unknown id was named unreadable".into());
+            }
+            for (rec, id) in &w.ids {
+                let unreadable = !w.reads(role).contains(rec);
+                if resp.docs.contains(id) != unreadable {
+                    fail(format!(
+                        "{rec:?} named unreadable: {}, expected {unreadable}",
+                        resp.docs.contains(id)
                     ));
                 }
             }

@@ -673,7 +673,7 @@ fn records_missing_changes_after_a_cursor_reset_are_repaired_with_automerge_sync
             .store
             .set_cursor(&format!("village-member:{}", Village::example().code), top)
             .unwrap();
-        member.store.set_cursor("global", top).unwrap();
+        member.store.set_cursor("reference", top).unwrap();
 
         let report = member.sync().unwrap();
         assert_eq!(report.pulled, 0, "the pull should have had nothing to send");

@@ -3,7 +3,12 @@
 /**
  * What a sync did.
  */
-export type SyncReport = { pushed: number, rejected: number, pulled: number, repaired: number, requests: number, bytes_sent: number, bytes_received: number, 
+export type SyncReport = { pushed: number, rejected: number, pulled: number, repaired: number, 
+/**
+ * Records deleted because the account may no longer read them (a team it left, an
+ * assignment that ended, a colleague's attendance).
+ */
+forgotten: number, requests: number, bytes_sent: number, bytes_received: number, 
 /**
  * This device's clock minus the server's (ms), as the server measured it during this
  * sync; also kept in the store ([`Store::clock_offset`]) for the app's clock warning.
