@@ -14,7 +14,6 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
-use cunji_core::domain::id_number::check_char;
 use cunji_core::domain::{Envelope, Household, Kind, RecordState, Visit};
 use cunji_core::{Author, HouseholdFilter, Page, Store, open_connection};
 
@@ -26,20 +25,10 @@ fn author() -> Author {
     )
 }
 
+/// A household of village `n % 40` (its members' ID numbers are a record of their own since
+/// issue 13, so figures of earlier runs wrote those too).
 fn household(n: u64) -> Household {
     let mut h = Household::example();
-    for (i, m) in h.members.values_mut().enumerate() {
-        if m.id_no.len() == 18 {
-            let k = n * 16 + i as u64;
-            let first17 = format!(
-                "{:06}{}{:03}",
-                110_000 + k / 1000,
-                &m.id_no[6..14],
-                k % 1000
-            );
-            m.id_no = format!("{first17}{}", check_char(&first17).unwrap());
-        }
-    }
     h.village_code = format!("5303221012{:02}", n % 40);
     h
 }

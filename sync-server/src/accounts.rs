@@ -128,8 +128,9 @@ pub fn today() -> Date {
 
 /// Whether a reader with this sight receives the raw documents (pull, repair, heads): masked
 /// and aggregate sights read only through the server's masked views and reports. A team
-/// member's [`Sight::MaskedUnlessAssigned`] still receives the village's households whole
-/// until their sensitive fields move to a document of their own (issue 13, part 3).
+/// member's [`Sight::MaskedUnlessAssigned`] receives the village's households: their ID and
+/// bank numbers are a record of their own, which reaches it only for its assigned households
+/// (households stored before that split still hold theirs until they are migrated).
 fn raw(sight: Sight) -> bool {
     matches!(
         sight,

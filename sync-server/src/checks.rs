@@ -9,7 +9,8 @@
 //!
 //! | rule | record | code |
 //! |---|---|---|
-//! | R10: ID numbers unique city-wide (the checksum is the record's validation) | household | `id_number_taken` |
+//! | R10: ID numbers unique city-wide (the checksum is the record's validation) | household numbers | `id_number_taken` |
+//! | one record of ID and bank numbers per household, each number a member's, with its birth date | household numbers, household | `household_numbers_exist`, `id_number_mismatch` |
 //! | R10: one active primary 帮扶责任人 per household | assignment | `primary_assignee_taken` |
 //! | the county's `check_in_photo: required` (⚙) | check-in | `photo_required` |
 //! | a household's status changes only through an approved 动态调整 case | household | `status_without_case` |
@@ -35,7 +36,8 @@ use cunji_core::domain::codes::{
 };
 use cunji_core::domain::privacy::mask_number;
 use cunji_core::domain::{
-    Assignment, CheckIn, Envelope, Household, Kind, Leave, ScopeLevel, StatusChange,
+    Assignment, CheckIn, Envelope, Household, HouseholdPrivate, Kind, Leave, ScopeLevel,
+    StatusChange,
 };
 use cunji_core::reports::status_changes::blocker_label;
 use cunji_core::rules::adjustment::outside_window_message;
@@ -59,7 +61,12 @@ pub(crate) fn check(
 ) -> StoreResult<Result<(), PushOutcome>> {
     // Only the kinds whose checks compare with the previous state read it.
     let before_data = match before {
-        Some(doc) if matches!(env.kind, Kind::Household | Kind::Leave | Kind::StatusChange) => {
+        Some(doc)
+            if matches!(
+                env.kind,
+                Kind::Household | Kind::HouseholdPrivate | Kind::Leave | Kind::StatusChange
+            ) =>
+        {
             doc.data_json().ok()
         }
         _ => None,
@@ -71,6 +78,13 @@ pub(crate) fn check(
         ) {
             (Some(h), prev) => household(tx, &env.id, &h, prev.flatten().as_ref()),
             (None, _) => Ok(Ok(())),
+        },
+        Kind::HouseholdPrivate => match parse::<HouseholdPrivate>(after) {
+            Some(p) => {
+                let prev = before_data.and_then(|b| parse::<HouseholdPrivate>(&b));
+                household_private(tx, &env.id, &p, prev.as_ref())
+            }
+            None => Ok(Ok(())),
         },
         Kind::Assignment => match parse::<Assignment>(after) {
             Some(a) => assignment(tx, &env.id, &a),
@@ -128,29 +142,99 @@ fn text(c: Option<&Cell>) -> Option<&str> {
     }
 }
 
-fn household(
+/// A stored record of type `T`, if the server holds it whole (`None` when it does not, or it
+/// does not read as `T`: validation is where a bad record is refused).
+fn stored<T: cunji_core::domain::Record>(tx: &mut dyn Tx, id: &str) -> StoreResult<Option<T>> {
+    let Some(row) = tx.doc(id)? else {
+        return Ok(None);
+    };
+    let doc = RecordDoc::load(
+        &row.id,
+        Some(&row.snapshot),
+        &row.chunks,
+        automerge::ActorId::random(),
+    )
+    .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+    Ok(doc.read::<T>().ok())
+}
+
+/// A household's ID numbers against its members (the birth date in each number).
+fn numbers_match(p: &HouseholdPrivate, h: &Household) -> Result<(), PushOutcome> {
+    p.check_members(h).map_err(|e| {
+        reject(
+            "id_number_mismatch",
+            format!(
+                "成员信息与身份证号不一致({}):请核对出生日期和证件号 / the members do not match their ID numbers ({}: {}): check the birth dates and the numbers",
+                e.field, e.field, e.message
+            ),
+        )
+    })
+}
+
+/// R10 for a household's numbers: one record per household, every ID number registered once
+/// city-wide, each the number of a member of the household with its birth date.
+fn household_private(
     tx: &mut dyn Tx,
     id: &str,
-    h: &Household,
-    before: Option<&Household>,
+    p: &HouseholdPrivate,
+    before: Option<&HouseholdPrivate>,
 ) -> StoreResult<Result<(), PushOutcome>> {
-    // R10: every member's ID number belongs to this household alone, city-wide.
-    for m in h.members.values() {
-        let changed = before
-            .and_then(|b| b.members.get(&m.member_id))
-            .is_none_or(|old| old.id_no != m.id_no);
+    if before.is_none()
+        && tx
+            .find_projected("p_household_private", "household_id", &p.household_id)?
+            .iter()
+            .any(|d| d != id)
+    {
+        return Ok(Err(reject(
+            "household_numbers_exist",
+            "这户的身份证号与银行账号已有登记:请在已有的登记上修改 / this household's ID and bank numbers are already registered: change that record instead",
+        )));
+    }
+    for (key, n) in &p.id_numbers {
+        let changed = before.is_none_or(|b| b.id_numbers.get(key) != Some(n));
         if !changed {
             continue;
         }
-        let holders = tx.find_projected("p_member", "id_no", &m.id_no)?;
+        let holders = tx.find_projected("p_member_id", "id_no", n)?;
         if holders.iter().any(|d| d != id) {
-            let n = mask_number(&m.id_no);
+            let n = mask_number(n);
             return Ok(Err(reject(
                 "id_number_taken",
                 format!(
                     "身份证号{n}已登记在另一户,同一证件号在全市只能登记一次:请核对证件 / ID number {n} is already registered to another household; an ID number is registered once city-wide: check the document"
                 ),
             )));
+        }
+    }
+    if let Some(h) = stored::<Household>(tx, &p.household_id)?
+        && let Err(o) = numbers_match(p, &h)
+    {
+        return Ok(Err(o));
+    }
+    Ok(Ok(()))
+}
+
+fn household(
+    tx: &mut dyn Tx,
+    id: &str,
+    h: &Household,
+    before: Option<&Household>,
+) -> StoreResult<Result<(), PushOutcome>> {
+    // A member's birth date stays the one in its ID number, where the numbers are registered.
+    let births_changed = before.is_none_or(|b| {
+        h.members.iter().any(|(k, m)| {
+            b.members
+                .get(k)
+                .is_none_or(|o| o.birth_date != m.birth_date)
+        })
+    });
+    if births_changed {
+        for p in tx.find_projected("p_household_private", "household_id", id)? {
+            if let Some(p) = stored::<HouseholdPrivate>(tx, &p)?
+                && let Err(o) = numbers_match(&p, h)
+            {
+                return Ok(Err(o));
+            }
         }
     }
     // The register's status changes through a 动态调整 case, approved by the county.

@@ -86,7 +86,12 @@ struct Facts {
 fn checked(kind: Kind) -> bool {
     matches!(
         kind,
-        Kind::Household | Kind::Assignment | Kind::CheckIn | Kind::Leave | Kind::StatusChange
+        Kind::Household
+            | Kind::HouseholdPrivate
+            | Kind::Assignment
+            | Kind::CheckIn
+            | Kind::Leave
+            | Kind::StatusChange
     )
 }
 

@@ -88,10 +88,6 @@ fn varied_household(n: u64, rng: &mut impl Rng) -> Household {
     let mut h = household(n);
     h.village_code = VILLAGE.into();
     h.phone = Some(format!("13{:09}", rng.gen_range(0..1_000_000_000u64)));
-    h.bank_account = Some(format!(
-        "621098{:013}",
-        rng.gen_range(0..10_000_000_000_000u64)
-    ));
     h.plan = Some(format!("{},{}", pick(rng, NOTES), pick(rng, NOTES)));
     h.land_mu = Some(f64::from(rng.gen_range(1..40)) / 4.0);
     for m in h.members.values_mut() {

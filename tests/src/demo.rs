@@ -38,8 +38,8 @@ const HEADS: [&str; 12] = [
 ];
 const HAMLETS: [&str; 4] = ["新庄", "上村", "下村", "大凹子"];
 
-/// Household `n` of the demo: the core's example household with its own head name, hamlet and
-/// ID numbers (unique per `n`, R10).
+/// Household `n` of the demo: the core's example household with its own head name and hamlet
+/// (its ID numbers: [`crate::numbers`], unique per `n`, R10).
 pub fn demo_household(n: usize) -> Household {
     let mut h = crate::household(n as u64 + 1);
     h.village_code = VILLAGE_CODE.into();
@@ -51,7 +51,7 @@ pub fn demo_household(n: usize) -> Household {
     h
 }
 
-/// Records `count` households on a device signed in as `login`, then one 2026
+/// Records `count` households (and their ID and bank numbers) on a device signed in as `login`, then one 2026
 /// education-allowance entitlement for each on the county poverty office's device
 /// ([`COUNTY_OFFICE`], same password), pushes both, and returns the assignments CSV giving every
 /// household to `assignee` as primary pairing cadre.
@@ -71,7 +71,9 @@ pub fn seed_households(
         &device_dir.join("seed-device.sqlite3"),
         |store, author| {
             for n in 0..count {
-                ids.push(store.create(author, &demo_household(n))?);
+                let id = store.create(author, &demo_household(n))?;
+                store.create(author, &crate::numbers(n as u64 + 1, &id))?;
+                ids.push(id);
             }
             Ok(())
         },

@@ -29,21 +29,29 @@ pub mod demo;
 
 pub const PASSWORD: &str = "village-password-1";
 
-/// The example household with ID numbers unique for `n` (R10 forbids reusing them).
+/// The example household, the `n`-th (its phone differs). Its members' ID numbers and bank
+/// account are a record of their own: [`numbers`].
 pub fn household(n: u64) -> cunji_core::domain::Household {
     let mut h = cunji_core::domain::Household::example();
-    for (i, m) in h.members.values_mut().enumerate() {
-        let k = n * 16 + i as u64;
-        let first17 = format!(
-            "{:06}{}{:03}",
-            110_000 + k / 1000,
-            &m.id_no[6..14],
-            k % 1000
-        );
-        let check = cunji_core::domain::id_number::check_char(&first17).unwrap();
-        m.id_no = format!("{first17}{check}");
-    }
+    h.phone = Some(format!("135{:08}", n % 100_000_000));
     h
+}
+
+/// The ID and bank numbers of [`household`]`(n)`, stored as `household_id`, unique for `n`
+/// (R10 forbids reusing them); each keeps its member's birth date.
+pub fn numbers(n: u64, household_id: &str) -> cunji_core::domain::HouseholdPrivate {
+    let mut p = cunji_core::domain::HouseholdPrivate {
+        household_id: household_id.into(),
+        ..cunji_core::domain::HouseholdPrivate::example()
+    };
+    for (i, id) in p.id_numbers.values_mut().enumerate() {
+        let k = n * 16 + i as u64;
+        let first17 = format!("{:06}{}{:03}", 110_000 + k / 1000, &id[6..14], k % 1000);
+        let check = cunji_core::domain::id_number::check_char(&first17).unwrap();
+        *id = format!("{first17}{check}");
+    }
+    p.bank_account = Some(format!("621098{:013}", n));
+    p
 }
 
 /// The example village's team with every member still serving. [`Team::example`] ends one

@@ -143,6 +143,8 @@ export const messages = {
       masked:
         '本户不是你的帮扶户:身份证号、银行卡号、残疾证号、健康状况和住址坐标已隐藏。需要时请联系第一书记或本户帮扶责任人。',
       members: '家庭成员',
+      idNo: '证件号 {n}',
+      bank: '一卡通/银行账号',
       flags: '两不愁三保障',
       food: '不愁吃穿',
       education: '义务教育',
@@ -527,6 +529,8 @@ export const messages = {
       masked:
         'This household is not assigned to you: ID, bank and disability numbers, health and home coordinates are hidden. Ask the first secretary or its pairing cadre if you need them.',
       members: 'Members',
+      idNo: 'ID {n}',
+      bank: 'Benefit card / bank account',
       flags: 'Two assurances, three guarantees',
       food: 'Food and clothing',
       education: 'Schooling',

@@ -55,34 +55,30 @@
 //!   county office and the administrator masked, the city not at all. A phone no longer
 //!   receives the city's cadres.
 //!
-//! ## Sensitive household fields on a team member's phone (designed, not built yet)
-//! [`Sight::MaskedUnlessAssigned`] is honoured by every view ([`super::privacy`]: the record
-//! view, the phone's household page and history), but the household's document itself still
-//! reaches every team member's phone whole, because a CRDT document travels as its changes and
-//! every change carries the values it set: there is no masked copy of a change. The design:
+//! ## A household's numbers on a team member's phone
+//! DOMAIN §1 gives a team member "all village households (ID/bank numbers masked unless
+//! assigned)". A CRDT document travels as its changes and every change carries the values it
+//! set: there is no masked copy of a change. So a household's members' ID (and disability
+//! certificate) numbers and its bank account are a record of their own, kind
+//! `household_private` ([`super::household_private`]), placed in the household's village and
+//! household. Its read right is the household's clear readers': the first secretary, the
+//! household's assigned cadres, the township (masked above). The change log gives its changes
+//! the owner [`HOUSEHOLD_OWNER`], so a team member's `village-member:` pull leaves them out and
+//! only its `household:` scopes (its assignments) bring them; a phone that held them once and
+//! no longer may forgets them (`crate::sync`). Health and home coordinates stay in the
+//! household: DOMAIN §1 masks them only above the township, and team members need them for
+//! 三保障 and the visits' geofence; the phone still shows them masked for unassigned
+//! households ([`Sight::MaskedUnlessAssigned`]).
 //!
-//! - A household's sensitive fields (members' ID numbers, disability-certificate numbers and
-//!   health, the bank account, the home's coordinates) move to a second document per household,
-//!   kind `household_private`, keyed by the household's id, placed in its village and household
-//!   like the household. Its read right is the household's clear readers only: the first
-//!   secretary, the assigned cadres while assigned, the township (and masked above it). It is a
-//!   personal kind on the change log (owner = the household), so a team member's
-//!   `village-member:` pull leaves it out unless the household is assigned to it, exactly as it
-//!   leaves out others' attendance today.
-//! - The core's `Household` type stays the one the forms, rules and reports use: the store
-//!   splits it on write (two documents, one transaction, one outbox batch) and joins it on read;
-//!   a phone without the private document reads the sensitive fields as absent, and the forms
-//!   neither offer nor require them there. Validation that needs them (R10's ID numbers) runs
-//!   where both are held: the server, and the phones of clear readers.
-//! - Projections: `p_member`'s `id_no` and `health` and `p_household`'s coordinates come from the
-//!   private document's rows; reports join them by household id.
-//! - Migration: existing household documents hold the values in their history, which cannot be
-//!   edited away. The server therefore re-creates each household document from its merged state
-//!   without the sensitive fields (a new document id; the old id kept as an alias so visits,
-//!   entitlements and assignments still find it) plus its private document, and tells phones to
-//!   drop the old document (a purge list in the pull). Costs: one more document and one more
-//!   change per household edit that touches a sensitive field; a one-off re-sync of every
-//!   village's households for every phone; the alias map on the server.
+//! Costs: one more document and one more change when numbers change; the checks that join the
+//! two (R10, birth date against ID number) run where both are held: the server
+//! (`sync-server/src/checks.rs`) and the phones of clear readers.
+//!
+//! Not done yet (issue 13): households stored before the split still hold their numbers in
+//! their own history. Their migration re-creates each such household document from its merged
+//! state without the numbers (a new id, the old one kept as an alias so visits, entitlements
+//! and assignments still find it) plus its numbers record, and retires the old document so
+//! phones forget it.
 
 use std::str::FromStr;
 
@@ -259,6 +255,27 @@ pub fn rights(role: Role, kind: Kind) -> Rights {
             review: None,
         };
     }
+    // A household's ID and bank numbers (`super::household_private`): in clear to the first
+    // secretary, the township and the household's assigned cadres (DOMAIN §1: "masked unless
+    // assigned"), masked above; kept by the first secretary and an assigned team member,
+    // imported by the administrator.
+    if kind == HouseholdPrivate {
+        let (read, write) = match role {
+            Role::Admin => (read(Division, Masked), Some(Division)),
+            Role::FirstSecretary => (read(TeamVillage, Clear), Some(TeamVillage)),
+            Role::TeamMember => (read(Assigned, Clear), Some(Assigned)),
+            Role::PairingCadre => (read(Assigned, Clear), None),
+            Role::Township => (read(Division, Clear), None),
+            Role::CountyOffice => (read(Division, Masked), None),
+            Role::CountyOrg => (read(Division, MaskedWithNames), None),
+            Role::City => (read(Division, Aggregates), None),
+        };
+        return Rights {
+            read,
+            write,
+            review: None,
+        };
+    }
     let (read, write, review) = match role {
         // Reference data, teams and assignments, and the imported register.
         Role::Admin => match kind {
@@ -357,11 +374,20 @@ pub fn personal_kinds() -> impl Iterator<Item = Kind> {
     })
 }
 
+/// The owner the change log gives a household's ID and bank numbers: no account's login (a
+/// login has no `#`), so that a village's pull for a team member, which takes the records
+/// without an owner and its own, leaves them out; they reach their readers through the
+/// household's scope and the whole village's and division's.
+pub const HOUSEHOLD_OWNER: &str = "#household";
+
 /// Whose personal record a record of `kind` with this `id` and `author` is, for the kinds in
 /// [`personal_kinds`]: a cadre's file is the cadre's (its id is the cadre's), a check-in, a
-/// leave or a log its author's. `None` for every other kind.
+/// leave or a log its author's; a household's numbers are [`HOUSEHOLD_OWNER`]'s. `None` for
+/// every other kind.
 pub fn owner_of<'a>(kind: Kind, id: &'a str, author: &'a str) -> Option<&'a str> {
-    if !personal_kinds().any(|k| k == kind) {
+    if kind == Kind::HouseholdPrivate {
+        Some(HOUSEHOLD_OWNER)
+    } else if !personal_kinds().any(|k| k == kind) {
         None
     } else if kind == Kind::Cadre {
         Some(id)
@@ -480,6 +506,33 @@ mod tests {
         assert_eq!(
             rights(Role::TeamMember, Kind::Household).read,
             Some((Reach::TeamVillage, Sight::MaskedUnlessAssigned))
+        );
+    }
+
+    #[test]
+    fn a_households_numbers_are_read_in_clear_only_by_its_village_its_cadres_and_the_township() {
+        for (role, kind, r) in table() {
+            if kind != Kind::HouseholdPrivate {
+                continue;
+            }
+            let clear = matches!(r.read, Some((_, Sight::Clear)));
+            assert_eq!(
+                clear,
+                matches!(
+                    role,
+                    Role::FirstSecretary | Role::TeamMember | Role::PairingCadre | Role::Township
+                ),
+                "{role}"
+            );
+        }
+        // A team member: only for the households assigned to it.
+        assert_eq!(
+            rights(Role::TeamMember, Kind::HouseholdPrivate).read,
+            Some((Reach::Assigned, Sight::Clear))
+        );
+        assert_eq!(
+            owner_of(Kind::HouseholdPrivate, "p", "cadre-li"),
+            Some(HOUSEHOLD_OWNER)
         );
     }
 

@@ -11,7 +11,7 @@
 //! are computed when read ([`Income::net_income`], [`Household::flags`]); ID numbers are
 //! checked one by one here, their city-wide uniqueness by the store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
@@ -22,9 +22,8 @@ use super::codes::{
     HouseholdStatus, IdStandard, Labor, MemberChangeReason, PovertyCause, Relation, RelocationMode,
     RoadType, SchoolStatus, WaterSource, WorkPlace,
 };
-use super::id_number;
 use super::org::{check_phone, code_text, opt_text};
-use super::{Envelope, Kind, Record, ScopeHint, UniqueValue};
+use super::{Envelope, Kind, Record, ScopeHint};
 use crate::error::{Problem, ValidationError};
 use crate::projection::{Rows, Sql, SqlType, Table};
 use crate::values::{Date, Geo, Money};
@@ -44,9 +43,6 @@ pub struct Household {
     pub head_member_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// 一卡通 or bank account that benefits are paid into.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bank_account: Option<String>,
     /// Required by DOMAIN, but only known once a cadre has stood at the home: it is set at the
     /// first verified visit (and changed only with the leader's confirmation), so a household
     /// registered from the 登记表 before any visit has none yet.
@@ -127,8 +123,6 @@ pub struct Member {
     pub member_id: String,
     pub name: String,
     pub gender: Gender,
-    /// Resident ID number, or the 20-character disability certificate number (残疾证号).
-    pub id_no: String,
     pub relation: Relation,
     /// 民族, free text as counties write it (汉族, 彝族...).
     pub ethnicity: String,
@@ -304,7 +298,6 @@ impl Member {
             member_id: "m1".into(),
             name: "张建国".into(),
             gender: Gender::Male,
-            id_no: "530322196804122018".into(),
             relation: Relation::Head,
             ethnicity: "汉族".into(),
             birth_date: Date::from_ymd_opt(1968, 4, 12).expect("valid date"),
@@ -331,15 +324,6 @@ impl Member {
             "a member is filed under its own member_id",
         )?;
         non_empty(&field("name"), &self.name)?;
-        non_empty(&field("id_no"), &self.id_no)?;
-        id_number::check_member_id_no(&self.id_no).map_err(|e| {
-            ValidationError::new(field("id_no"), Problem::BadIdNumber, e.to_string())
-        })?;
-        consistent(
-            &field("birth_date"),
-            id_number::birth_date(&self.id_no) == Some(self.birth_date),
-            "the birth date differs from the one in the ID number",
-        )?;
         non_empty(&field("ethnicity"), &self.ethnicity)?;
         if let Some(months) = self.work_months {
             range(&field("work_months"), months <= 12, "a year has 12 months")?;
@@ -427,17 +411,13 @@ impl Flags {
 
 impl Household {
     /// The household as a reader with `masking` sees it (DOMAIN §1, the marks of
-    /// [`super::privacy`]): ID and bank numbers keep their ends, the home's coordinates go;
-    /// names and phones are masked for `household_pii`. Health is a code and stays: a page
+    /// [`super::privacy`]): the home's coordinates go; names and phones are masked for
+    /// `household_pii` (ID and bank numbers are not here: [`super::HouseholdPrivate::masked`]). Health is a code and stays: a page
     /// that shows a masked household hides it.
     pub fn masked(mut self, masking: super::privacy::Masking) -> Household {
         use super::privacy::{mask_name, mask_number};
         if masking.sensitive {
-            self.bank_account = self.bank_account.map(|b| mask_number(&b));
             self.home_geo = None;
-            for m in self.members.values_mut() {
-                m.id_no = mask_number(&m.id_no);
-            }
         }
         if masking.household_pii {
             self.phone = self.phone.map(|p| mask_number(&p));
@@ -557,7 +537,6 @@ impl Household {
             member_id: "m2".into(),
             name: "李秀英".into(),
             gender: Gender::Female,
-            id_no: "530322197008232026".into(),
             relation: Relation::Spouse,
             ethnicity: "彝族".into(),
             birth_date: d(1970, 8, 23),
@@ -572,7 +551,6 @@ impl Household {
             member_id: "m3".into(),
             name: "张伟".into(),
             gender: Gender::Male,
-            id_no: "530322199301053018".into(),
             relation: Relation::Son,
             ethnicity: "汉族".into(),
             birth_date: d(1993, 1, 5),
@@ -588,7 +566,6 @@ impl Household {
             member_id: "m4".into(),
             name: "王丽".into(),
             gender: Gender::Female,
-            id_no: "530322199511204021".into(),
             relation: Relation::DaughterInLaw,
             birth_date: d(1995, 11, 20),
             work: None,
@@ -600,7 +577,6 @@ impl Household {
             member_id: "m5".into(),
             name: "张浩".into(),
             gender: Gender::Male,
-            id_no: "530322200803151035".into(),
             relation: Relation::Grandson,
             birth_date: d(2008, 3, 15),
             education: Some(Education::Primary),
@@ -620,7 +596,6 @@ impl Household {
             hamlet: Some("上村".into()),
             head_member_id: "m1".into(),
             phone: Some("13508741234".into()),
-            bank_account: Some("6210984870001234567".into()),
             home_geo: Some(Geo::at(25.0338, 103.6702)),
             id_standard: IdStandard::National,
             attribute: HouseholdAttribute::General,
@@ -739,18 +714,8 @@ impl Household {
     }
 
     fn validate_members(&self) -> Result<(), ValidationError> {
-        let mut id_nos: HashMap<&str, &str> = HashMap::new();
         for (key, m) in &self.members {
             m.validate_at(key)?;
-            // A disability certificate number embeds the ID number: compare the first 18.
-            let id = m.id_no.get(..18).unwrap_or(&m.id_no);
-            if let Some(other) = id_nos.insert(id, key) {
-                return Err(ValidationError::new(
-                    format!("members.{key}.id_no"),
-                    Problem::Inconsistent,
-                    format!("member {other} has the same ID number"),
-                ));
-            }
         }
         non_empty("head_member_id", &self.head_member_id)?;
         let Some(head) = self.head() else {
@@ -841,35 +806,11 @@ impl Record for Household {
         ScopeHint::Village(self.village_code.clone())
     }
 
-    /// R10: an ID number belongs to one person, whichever household they are in.
-    fn unique_values(&self) -> Vec<UniqueValue> {
-        self.members
-            .iter()
-            .map(|(key, m)| UniqueValue {
-                field: format!("members.{key}.id_no"),
-                table: "p_member",
-                column: "id_no",
-                value: m.id_no.clone(),
-            })
-            .collect()
-    }
-
     fn validate(&self) -> Result<(), ValidationError> {
         code_text("village_code", &self.village_code)?;
         opt_text("hamlet", &self.hamlet)?;
         if let Some(phone) = &self.phone {
             check_phone("phone", phone)?;
-        }
-        if let Some(account) = &self.bank_account {
-            let ok =
-                (8..=32).contains(&account.len()) && account.bytes().all(|b| b.is_ascii_digit());
-            if !ok {
-                return Err(ValidationError::new(
-                    "bank_account",
-                    Problem::Malformed,
-                    "an account number has 8 to 32 digits and nothing else",
-                ));
-            }
         }
         if let Some(geo) = &self.home_geo {
             range("home_geo", geo.is_valid(), "the location is not on Earth")?;
@@ -919,7 +860,9 @@ impl Record for Household {
                     ("member_id", m.member_id.sql()),
                     ("name", m.name.sql()),
                     ("gender", m.gender.sql()),
-                    ("id_no", m.id_no.sql()),
+                    // Filled from the household's `household_private` record, where held
+                    // (see `super::household_private`).
+                    ("id_no", Option::<&str>::None.sql()),
                     ("relation", m.relation.sql()),
                     ("birth_date", m.birth_date.sql()),
                     ("health", m.health.sql()),
@@ -957,14 +900,6 @@ mod tests {
         FlagConfig::default()
     }
 
-    /// A valid ID number for a birth date and gender (sequence 10x: x odd for men).
-    fn id_for(birth: &str, gender: Gender) -> String {
-        let seq = if gender == Gender::Male { "101" } else { "102" };
-        let first17 = format!("530322{}{seq}", birth.replace('-', ""));
-        let check = id_number::check_char(&first17).expect("17 digits");
-        format!("{first17}{check}")
-    }
-
     /// Adds an active child born on `birth` to the example household.
     fn with_child(birth: &str, edit: impl FnOnce(&mut Member)) -> Household {
         let mut h = Household::example();
@@ -972,7 +907,6 @@ mod tests {
             member_id: "m9".into(),
             name: "张小花".into(),
             gender: Gender::Female,
-            id_no: id_for(birth, Gender::Female),
             relation: Relation::Granddaughter,
             birth_date: date(birth),
             school_status: SchoolStatus::Primary,
@@ -1111,41 +1045,6 @@ mod tests {
     }
 
     #[test]
-    fn member_id_numbers_are_checked() {
-        let mut h = Household::example();
-        member_mut(&mut h, "m1").id_no = "530322196804122019".into();
-        assert_invalid(&h, "members.m1.id_no", Problem::BadIdNumber);
-
-        let mut h = Household::example();
-        member_mut(&mut h, "m1").id_no = String::new();
-        assert_invalid(&h, "members.m1.id_no", Problem::Required);
-
-        // A disability certificate number (ID + category 4 肢体 + grade 2) is accepted.
-        let mut h = Household::example();
-        member_mut(&mut h, "m1").id_no = "53032219680412201842".into();
-        assert_eq!(h.validate(), Ok(()));
-        member_mut(&mut h, "m1").id_no = "53032219680412201892".into();
-        assert_invalid(&h, "members.m1.id_no", Problem::BadIdNumber);
-
-        // Two members with one ID number (directly or through a disability certificate).
-        let mut h = Household::example();
-        member_mut(&mut h, "m3").id_no = "53032219680412201842".into();
-        member_mut(&mut h, "m3").birth_date = date("1968-04-12");
-        assert_invalid(&h, "members.m3.id_no", Problem::Inconsistent);
-    }
-
-    #[test]
-    fn the_birth_date_must_match_the_id_number() {
-        let mut h = Household::example();
-        member_mut(&mut h, "m2").birth_date = date("1970-08-24");
-        assert_invalid(&h, "members.m2.birth_date", Problem::Inconsistent);
-        // The gender digit is not checked here: a mismatch is a report item, not a block.
-        let mut h = Household::example();
-        member_mut(&mut h, "m2").gender = Gender::Male;
-        assert_eq!(h.validate(), Ok(()));
-    }
-
-    #[test]
     fn member_fields() {
         let mut h = Household::example();
         member_mut(&mut h, "m4").member_id = "m44".into();
@@ -1257,9 +1156,6 @@ mod tests {
         let mut h = Household::example();
         h.phone = Some("call me".into());
         assert_invalid(&h, "phone", Problem::Malformed);
-        let mut h = Household::example();
-        h.bank_account = Some("6210 9848".into());
-        assert_invalid(&h, "bank_account", Problem::Malformed);
         let mut h = Household::example();
         h.hamlet = Some(String::new());
         assert_invalid(&h, "hamlet", Problem::Required);
@@ -1587,10 +1483,8 @@ mod tests {
         );
         assert_eq!(cell(&rows, "p_member", 2, "member_id"), &text("m3"));
         assert_eq!(cell(&rows, "p_member", 2, "active"), &Value::Integer(0));
-        assert_eq!(
-            cell(&rows, "p_member", 2, "id_no"),
-            &text("530322199301053018")
-        );
+        // The ID number is the `household_private` record's, joined in by the store.
+        assert_eq!(cell(&rows, "p_member", 2, "id_no"), &Value::Null);
         assert_eq!(cell(&rows, "p_member", 0, "relation"), &text("head"));
         assert_eq!(
             cell(&rows, "p_member", 0, "birth_date"),

@@ -17,6 +17,7 @@ pub mod access;
 pub mod attendance;
 pub mod codes;
 pub mod household;
+pub mod household_private;
 pub mod id_number;
 pub mod inspection;
 pub mod org;
@@ -39,6 +40,7 @@ use crate::values::{Date, Geo, Timestamp, code_enum};
 pub use access::{Role, ScopeLevel};
 pub use attendance::{CheckIn, Leave};
 pub use household::{Household, Income, Member};
+pub use household_private::HouseholdPrivate;
 pub use inspection::{HouseholdCheck, Inspection};
 pub use org::{Assignment, Cadre, Team, TeamMember, Unit, Village};
 pub use petition::{Petition, ReturnVisit};
@@ -58,6 +60,7 @@ code_enum! {
         Team = "team", "驻村工作队", "Village work team";
         Assignment = "assignment", "结对帮扶", "Pairing assignment";
         Household = "household", "贫困户", "Household";
+        HouseholdPrivate = "household_private", "贫困户身份证与银行账号", "Household ID and bank numbers";
         Visit = "visit", "走访记录", "Household visit";
         CheckIn = "check_in", "考勤打卡", "Check-in";
         Leave = "leave", "请假/外出报备", "Leave or trip";
@@ -228,6 +231,7 @@ macro_rules! for_each_kind {
             $crate::domain::Team,
             $crate::domain::Assignment,
             $crate::domain::Household,
+            $crate::domain::HouseholdPrivate,
             $crate::domain::Visit,
             $crate::domain::CheckIn,
             $crate::domain::Leave,

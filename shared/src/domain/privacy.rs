@@ -83,6 +83,7 @@ const COLUMN_MARKS: &[(&str, &str, Privacy)] = &[
     ("p_household", "home_lon", Privacy::Sensitive),
     ("p_member", "name", Privacy::Personal),
     ("p_member", "id_no", Privacy::Sensitive),
+    ("p_member_id", "id_no", Privacy::Sensitive),
     ("p_member", "health", Privacy::Sensitive),
     ("p_visit", "lat", Privacy::Sensitive),
     ("p_visit", "lon", Privacy::Sensitive),
@@ -122,6 +123,7 @@ pub fn of_column(table: &str, column: &str) -> Privacy {
 /// record (its members'), not in cadres', units' or villages' own.
 pub fn of_field(kind: Kind, key: &str) -> Privacy {
     if key == "id_no"
+        || key == "id_numbers"
         || key.ends_with("_id_no")
         || key.contains("bank")
         || key.ends_with("cert_no")
@@ -165,6 +167,7 @@ fn mask_text(key: &str, s: &str) -> String {
         mask_name(s)
     } else if key == "phone"
         || key == "id_no"
+        || key == "id_numbers"
         || key.ends_with("_id_no")
         || key.contains("bank")
         || key.ends_with("cert_no")
@@ -181,11 +184,7 @@ pub fn mask_json(kind: Kind, value: &mut Value, masking: Masking) {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
                 if masking.hides(of_field(kind, key)) {
-                    *v = match v {
-                        Value::Null => Value::Null,
-                        Value::String(s) => Value::String(mask_text(key, s)),
-                        _ => Value::String("***".into()),
-                    };
+                    hide(key, v);
                     continue;
                 }
                 mask_json(kind, v, masking);
@@ -197,6 +196,17 @@ pub fn mask_json(kind: Kind, value: &mut Value, masking: Masking) {
             }
         }
         _ => {}
+    }
+}
+
+/// A hidden field's value: text masked for its key; a household's ID numbers by member each
+/// masked (the members stay); anything else `***`.
+fn hide(key: &str, v: &mut Value) {
+    match v {
+        Value::Null => {}
+        Value::String(s) => *s = mask_text(key, s),
+        Value::Object(map) if key == "id_numbers" => map.values_mut().for_each(|v| hide(key, v)),
+        _ => *v = Value::String("***".into()),
     }
 }
 
@@ -289,6 +299,7 @@ mod tests {
         // The same datum is marked alike as a column and as a field.
         for (table, column, field, kind) in [
             ("p_member", "id_no", "id_no", Kind::Household),
+            ("p_member_id", "id_no", "id_numbers", Kind::HouseholdPrivate),
             ("p_member", "health", "health", Kind::Household),
             ("p_member", "name", "name", Kind::Household),
             ("p_household", "phone", "phone", Kind::Household),
@@ -322,14 +333,22 @@ mod tests {
         mask_json(Kind::Household, &mut h, Masking::of(Sight::Masked));
         let text = h.to_string();
         for m in clear["members"].as_object().unwrap().values() {
-            let id = m["id_no"].as_str().unwrap();
-            assert!(!text.contains(id), "{id} in clear");
-            assert!(text.contains(&mask_number(id)));
             // Names stay for the county office.
             assert!(text.contains(m["name"].as_str().unwrap()));
         }
-        let bank = clear["bank_account"].as_str().unwrap();
+        assert!(h.get("home_geo").is_some_and(|g| g == "***"), "{h}");
+        // The numbers, in their own record: each keeps its ends and its member.
+        let p = crate::domain::HouseholdPrivate::example();
+        let mut n = serde_json::to_value(&p).unwrap();
+        mask_json(Kind::HouseholdPrivate, &mut n, Masking::of(Sight::Masked));
+        let text = n.to_string();
+        for (member, id) in &p.id_numbers {
+            assert!(!text.contains(id.as_str()), "{id} in clear");
+            assert_eq!(n["id_numbers"][member], mask_number(id));
+        }
+        let bank = p.bank_account.as_deref().unwrap();
         assert!(!text.contains(bank));
+        assert_eq!(n["bank_account"], mask_number(bank));
         mask_json(Kind::Household, &mut h, Masking::of(Sight::MaskedWithNames));
         for m in clear["members"].as_object().unwrap().values() {
             assert!(!h.to_string().contains(m["name"].as_str().unwrap()));

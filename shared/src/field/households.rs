@@ -7,7 +7,7 @@ use super::{
 };
 use crate::domain::access::{Role, Sight, rights};
 use crate::domain::privacy::{Masking, mask_at};
-use crate::domain::{Delivery, Entitlement, Household, Kind, Visit};
+use crate::domain::{Delivery, Entitlement, Household, HouseholdPrivate, Kind, Visit};
 use crate::store::{HouseholdFilter, Page};
 use crate::values::Date;
 
@@ -114,6 +114,13 @@ impl FieldApp {
             }
             household = household.masked(masking);
         }
+        let numbers = match self.store.numbers_id(id)? {
+            Some(nid) => {
+                let n = self.store.get::<HouseholdPrivate>(&nid)?.record;
+                Some(if masking.sensitive { n.masked() } else { n })
+            }
+            None => None,
+        };
         Ok(HouseholdPage {
             id: id.to_string(),
             household,
@@ -122,6 +129,7 @@ impl FieldApp {
             entitlements,
             history,
             conflicts: stored.conflicts,
+            numbers,
             masked: masking.sensitive,
         })
     }

@@ -17,7 +17,7 @@ use crate::domain::codes::{
     StatusChangeStep, StatusChangeType, StepOutcome, SubjectLevel, SurveySource,
 };
 use crate::domain::household::Flags;
-use crate::domain::{Delivery, Entitlement, Household, Leave, Visit};
+use crate::domain::{Delivery, Entitlement, Household, HouseholdPrivate, Leave, Visit};
 use crate::rules::{CheckInPhoto, SettingsSource};
 use crate::values::Date;
 
@@ -184,6 +184,9 @@ pub struct HouseholdPage {
     pub entitlements: Vec<EntitlementItem>,
     pub history: Vec<HistoryEntry>,
     pub conflicts: Vec<Conflict>,
+    /// The members' ID (or disability certificate) numbers and the bank account, when this
+    /// phone holds them: a team member's phone holds only its assigned households' (DOMAIN §1).
+    pub numbers: Option<HouseholdPrivate>,
     /// Sensitive fields are masked on this page (DOMAIN §1: a team member reads an unassigned
     /// household's ID, bank and disability numbers, health and home masked); the page then
     /// shows no health either.

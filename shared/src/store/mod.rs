@@ -642,7 +642,10 @@ fn write_rows(tx: &Transaction<'_>, doc_id: &str, kind: Kind, rows: Rows) -> Res
 }
 
 /// Replaces a record's rows in the projection tables of its kind, on any SQLite connection
-/// holding those tables (a device's store, or a SQLite sync server).
+/// holding those tables (a device's store, or a SQLite sync server). A household's members'
+/// ID numbers come from its `household_private` record: whenever either is projected,
+/// `p_member.id_no` is filled from `p_member_id` ([`HOUSEHOLD_NUMBERS_SQL`]; empty where the
+/// numbers are not held).
 pub fn replace_projection_rows(
     conn: &Connection,
     doc_id: &str,
@@ -650,6 +653,16 @@ pub fn replace_projection_rows(
     rows: Rows,
 ) -> rusqlite::Result<()> {
     let tx = conn;
+    // The households whose members' numbers this projection changes: those it numbered
+    // before, and those it numbers now.
+    let mut households: Vec<String> = match kind {
+        Kind::HouseholdPrivate => tx
+            .prepare_cached("SELECT household_id FROM p_household_private WHERE doc_id = ?1")?
+            .query_map([doc_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+        _ => Vec::new(),
+    };
+    households.extend(numbered_households(kind, doc_id, &rows));
     for (k, table) in crate::domain::all_tables() {
         if k == kind {
             tx.prepare_cached(&format!("DELETE FROM {} WHERE doc_id = ?1", table.name))?
@@ -670,8 +683,37 @@ pub fn replace_projection_rows(
         params.extend(values.iter().map(|(_, v)| v as &dyn rusqlite::ToSql));
         stmt.execute(params.as_slice())?;
     }
+    for h in households {
+        tx.prepare_cached(HOUSEHOLD_NUMBERS_SQL)?.execute([h])?;
+    }
     Ok(())
 }
+
+/// The households whose members' ID numbers a projection of `kind` for `doc_id` sets: a
+/// household's own; a `household_private` record's household.
+pub fn numbered_households(kind: Kind, doc_id: &str, rows: &Rows) -> Vec<String> {
+    match kind {
+        Kind::Household => vec![doc_id.to_string()],
+        Kind::HouseholdPrivate => rows
+            .rows
+            .iter()
+            .filter(|(table, _)| *table == "p_household_private")
+            .flat_map(|(_, values)| values.iter())
+            .filter_map(|(column, v)| match (column, v) {
+                (&"household_id", rusqlite::types::Value::Text(h)) => Some(h.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Fills one household's `p_member.id_no` (`?1`: the household's id) from its
+/// `household_private` record's rows (PostgreSQL: with `$1`).
+pub const HOUSEHOLD_NUMBERS_SQL: &str =
+    "UPDATE p_member SET id_no = (SELECT n.id_no FROM p_member_id n
+     WHERE n.household_id = p_member.doc_id AND n.member_id = p_member.member_id)
+     WHERE doc_id = ?1";
 
 /// Re-derives everything the store keeps about a document from the document itself: its
 /// projection rows, its open conflicts and any rule its merged state breaks.

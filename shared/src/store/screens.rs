@@ -191,6 +191,18 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// The id of a household's ID and bank numbers record, if this store holds it (a team
+    /// member's phone holds only its assigned households': DOMAIN §1).
+    pub fn numbers_id(&self, household_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .ids_where(
+                "SELECT doc_id FROM p_household_private WHERE household_id = ?1 ORDER BY doc_id",
+                [household_id],
+            )?
+            .into_iter()
+            .next())
+    }
+
     /// A household's entitlements, earliest due first.
     pub fn entitlement_ids(&self, household_id: &str) -> Result<Vec<String>> {
         self.ids_where(

@@ -1,7 +1,7 @@
 //! Bad input gets a typed error and stores nothing.
 #![allow(clippy::unwrap_used)]
 
-use crate::common::{TempStore, author, household};
+use crate::common::{TempStore, author, household, numbers};
 use cunji_core::domain::{Household, Kind};
 use cunji_core::{ApplyOutcome, CreateOptions, Error, IncomingChange, Problem};
 
@@ -106,14 +106,15 @@ fn a_missing_required_field_is_rejected() {
 #[test]
 fn a_bad_id_checksum_is_rejected() {
     let mut s = TempStore::new();
+    let hh = s.create(&author("c1"), &household(1)).unwrap();
     let before = footprint(&s);
-    let mut h = household(1);
-    let (key, member) = h.members.iter_mut().next().unwrap();
+    let mut p = numbers(1, &hh);
+    let (key, id) = p.id_numbers.iter_mut().next().unwrap();
     let key = key.clone();
-    let last = member.id_no.pop().unwrap();
-    member.id_no.push(if last == '0' { '1' } else { '0' });
-    let v = invalid(s.create(&author("c1"), &h).unwrap_err());
-    assert_eq!(v.field, format!("members.{key}.id_no"));
+    let last = id.pop().unwrap();
+    id.push(if last == '0' { '1' } else { '0' });
+    let v = invalid(s.create(&author("c1"), &p).unwrap_err());
+    assert_eq!(v.field, format!("id_numbers.{key}"));
     assert_eq!(v.problem, Problem::BadIdNumber);
     assert_eq!(footprint(&s), before);
 }
@@ -121,11 +122,16 @@ fn a_bad_id_checksum_is_rejected() {
 #[test]
 fn an_id_number_already_registered_elsewhere_is_rejected() {
     let mut s = TempStore::new();
-    s.create(&author("c1"), &household(1)).unwrap();
+    let a = s.create(&author("c1"), &household(1)).unwrap();
+    let b = s.create(&author("c1"), &household(2)).unwrap();
+    s.create(&author("c1"), &numbers(1, &a)).unwrap();
     let before = footprint(&s);
-    let v = invalid(s.create(&author("c1"), &household(1)).unwrap_err());
+    let v = invalid(s.create(&author("c1"), &numbers(1, &b)).unwrap_err());
     assert_eq!(v.problem, Problem::Inconsistent);
-    assert!(v.field.ends_with(".id_no"), "{}", v.field);
+    assert!(v.field.starts_with("id_numbers."), "{}", v.field);
+    // Nor a second record of numbers for one household.
+    let v = invalid(s.create(&author("c1"), &numbers(2, &a)).unwrap_err());
+    assert_eq!(v.field, "household_id");
     assert_eq!(footprint(&s), before);
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{author, household};
+use crate::common::{author, household, numbers};
 use cunji_core::domain::Household;
 use cunji_core::{DeviceKey, KeySalt, Store};
 
@@ -27,16 +27,22 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Writes households with a known name and ID number; returns them and the secret bytes.
+/// Writes households with a known name, each with its ID numbers; returns the households' ids
+/// and the secret bytes.
 fn fill(store: &mut Store) -> (Vec<String>, Vec<Vec<u8>>) {
     let ids: Vec<String> = (0..20)
-        .map(|n| store.create(&author("c1"), &household(n)).unwrap())
+        .map(|n| {
+            let id = store.create(&author("c1"), &household(n)).unwrap();
+            store.create(&author("c1"), &numbers(n, &id)).unwrap();
+            id
+        })
         .collect();
     let h = household(7);
     let head = h.members.values().next().unwrap();
+    let id_no = numbers(7, &ids[7]).id_numbers[&h.head_member_id].clone();
     let secrets = vec![
         head.name.as_bytes().to_vec(),
-        head.id_no.as_bytes().to_vec(),
+        id_no.as_bytes().to_vec(),
         b"CREATE TABLE".to_vec(),
     ];
     (ids, secrets)
@@ -85,7 +91,8 @@ fn the_file_on_disk_holds_no_plaintext_and_the_plain_store_would() {
     // And the PIN opens it again with everything there.
     let s = Store::open_with_pin(&enc, PIN).unwrap();
     assert!(s.is_encrypted());
-    assert_eq!(s.record_ids().unwrap().len(), ids.len());
+    // Each household and its numbers.
+    assert_eq!(s.record_ids().unwrap().len(), 2 * ids.len());
     assert_eq!(s.get::<Household>(&ids[7]).unwrap().record, household(7));
     assert_eq!(s.device().public_key(), public);
 }
@@ -113,7 +120,8 @@ fn a_wrong_pin_is_refused_clearly_and_harms_nothing() {
     assert_eq!(std::fs::read(&db).unwrap(), before, "a failed open wrote");
 
     let s = Store::open_with_pin(&db, PIN).unwrap();
-    assert_eq!(s.record_ids().unwrap().len(), ids.len());
+    // Each household and its numbers.
+    assert_eq!(s.record_ids().unwrap().len(), 2 * ids.len());
     let check: String = s
         .conn()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -138,7 +146,7 @@ fn changing_the_pin_re_encrypts_everything() {
         "wrong_pin"
     );
     let s = Store::open_with_pin(&db, "135799").unwrap();
-    assert_eq!(s.record_ids().unwrap().len(), ids.len() + 1);
+    assert_eq!(s.record_ids().unwrap().len(), 2 * ids.len() + 1);
     assert!(s.get::<Household>(&extra).is_ok());
     assert_eq!(s.device().device_id, device, "the device identity survived");
     let bytes = bytes_on_disk(&db);
@@ -152,7 +160,7 @@ fn changing_the_pin_re_encrypts_everything() {
     s.rekey(&raw).unwrap();
     drop(s);
     let s = Store::open_encrypted(&db, &DeviceKey::from_bytes([9; 32])).unwrap();
-    assert_eq!(s.record_ids().unwrap().len(), ids.len() + 1);
+    assert_eq!(s.record_ids().unwrap().len(), 2 * ids.len() + 1);
 }
 
 #[test]

@@ -14,9 +14,9 @@ use cunji_core::domain::visit::{Checklist, ChecklistEntry, Photo};
 use cunji_core::domain::worklog::Review;
 use cunji_core::domain::{
     Assignment, Beneficiaries, CheckIn, Delivery, Entitlement, Funding, Household, HouseholdCheck,
-    Income, Inspection, Leave, Member, Petition, Progress, Project, ProjectPublicity, Publicity,
-    ReturnVisit, SatisfactionSurvey, Snapshot, StatusChange, Step, Team, TeamMember, Visit,
-    WorkLog,
+    HouseholdPrivate, Income, Inspection, Leave, Member, Petition, Progress, Project,
+    ProjectPublicity, Publicity, ReturnVisit, SatisfactionSurvey, Snapshot, StatusChange, Step,
+    Team, TeamMember, Visit, WorkLog,
 };
 use cunji_core::values::{Date, Geo, Money, Timestamp};
 
@@ -65,6 +65,12 @@ struct Hh {
     water_bad: bool,
     /// Later states of the file: (who, when, phase, reason, record).
     edits: Vec<(String, Timestamp, u8, &'static str, Household)>,
+    /// The members' ID numbers and the bank account as registered, a record of their own
+    /// (DOMAIN §1).
+    numbers_id: String,
+    numbers: HouseholdPrivate,
+    /// Later states of the numbers, as `edits`.
+    number_edits: Vec<(String, Timestamp, u8, &'static str, HouseholdPrivate)>,
 }
 
 /// Per-village state while planning.
@@ -81,6 +87,8 @@ struct V<'a> {
     pairing: Vec<String>,
     county_code: String,
     used_ids: HashSet<(Date, bool)>,
+    /// The ID numbers of the members made since the last household: (member id, number).
+    numbers: Vec<(String, String)>,
     /// Probability that a household answers 满意/基本满意 (0.93 + the village's effect).
     p_satisfied: f64,
 }
@@ -106,6 +114,7 @@ pub fn plan(city: &City, logins: &Logins, pos: usize) -> Vec<Planned> {
             .collect(),
         county_code: city.counties[v.county].code.clone(),
         used_ids: HashSet::new(),
+        numbers: Vec::new(),
         p_satisfied: (0.93 + effect).min(0.995),
     };
     s.team();
@@ -133,6 +142,18 @@ pub fn plan(city: &City, logins: &Logins, pos: usize) -> Vec<Planned> {
             p = p.then(&by, when, ph, reason, rec);
         }
         s.out.push(p);
+        let mut n = Planned::new(
+            h.numbers_id,
+            &s.admin,
+            h.created + Duration::seconds(1),
+            phase::REGISTER,
+            "建档立卡导入",
+            h.numbers,
+        );
+        for (by, when, ph, reason, rec) in h.number_edits {
+            n = n.then(&by, when, ph, reason, rec);
+        }
+        s.out.push(n);
     }
     s.out
 }
@@ -252,11 +273,11 @@ impl V<'_> {
             self.r
                 .pick(&[("汉族", 85.0), ("彝族", 10.0), ("回族", 3.0), ("苗族", 2.0)]);
         let insured = !self.r.chance(0.02);
+        self.numbers.push((format!("m{key}"), id_no));
         Member {
             member_id: format!("m{key}"),
             name: person_name(&mut self.r, surname_of),
             gender: if male { Gender::Male } else { Gender::Female },
-            id_no,
             relation,
             ethnicity: ethnicity.into(),
             birth_date: birth,
@@ -306,8 +327,15 @@ impl V<'_> {
             };
             let created = at(created_date, t(9, 0)) + Duration::seconds(i as i64);
             let id = self.id(&created);
-            let hh = self.household(created_date, new_inclusion, cadre);
-            out.push(Hh { id, created, ..hh });
+            let mut hh = self.household(created_date, new_inclusion, cadre);
+            hh.numbers.household_id = id.clone();
+            let numbers_id = self.id(&(created + Duration::seconds(1)));
+            out.push(Hh {
+                id,
+                created,
+                numbers_id,
+                ..hh
+            });
         }
         out
     }
@@ -468,7 +496,6 @@ impl V<'_> {
                 .r
                 .chance(0.8)
                 .then(|| format!("13{:09}", self.r.int(0, 999_999_999))),
-            bank_account: Some(format!("621098{:013}", self.r.int(0, 9_999_999_999_999))),
             home_geo: Some(home_geo),
             id_standard: self
                 .r
@@ -507,7 +534,15 @@ impl V<'_> {
         };
         let income = self.income(&rec, 2015);
         rec.incomes.insert("2015".into(), income);
+        let numbers = HouseholdPrivate {
+            household_id: String::new(),
+            bank_account: Some(format!("621098{:013}", self.r.int(0, 9_999_999_999_999))),
+            id_numbers: self.numbers.drain(..).collect(),
+        };
         Hh {
+            numbers_id: String::new(),
+            numbers,
+            number_edits: Vec::new(),
             id: String::new(),
             rec,
             created: at(as_of, t(9, 0)),
@@ -843,10 +878,16 @@ impl V<'_> {
                     None,
                     birth,
                 );
+                self.numbers.clear();
                 let (id_no, birth) = self.id_no(birth, true);
                 baby.member_id = key.clone();
-                baby.id_no = id_no;
                 baby.birth_date = birth;
+                // The latest numbers (the register's, or a newborn's before).
+                let mut numbers = hhs[i]
+                    .number_edits
+                    .last()
+                    .map_or_else(|| hhs[i].numbers.clone(), |e| e.4.clone());
+                numbers.id_numbers.insert(key.clone(), id_no);
                 baby.relation = if rec.members.len() == 1 {
                     Relation::Son
                 } else {
@@ -860,6 +901,14 @@ impl V<'_> {
                 hhs[i]
                     .edits
                     .push((keeper.clone(), when, phase::CLOSE, "新生儿入户", rec));
+                // The newborn's number, once the member is in the file.
+                hhs[i].number_edits.push((
+                    keeper.clone(),
+                    when + Duration::seconds(1),
+                    phase::CLOSE,
+                    "新生儿身份证号",
+                    numbers,
+                ));
                 continue;
             }
             let as_of = ymd(2016, 10, 10);

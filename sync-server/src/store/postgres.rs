@@ -823,6 +823,16 @@ impl Tx for PgTx<'_> {
 
     fn replace_projection(&mut self, kind: Kind, doc_id: &str, rows: Rows) -> StoreResult<()> {
         let tables = self.tables;
+        // As `cunji_core::store::replace_projection_rows`: the households whose members' ID
+        // numbers change, refilled from `p_member_id` at the end.
+        let mut households: Vec<String> = Vec::new();
+        if kind == Kind::HouseholdPrivate {
+            households = self.column(
+                "SELECT household_id FROM p_household_private WHERE doc_id = $1",
+                &[&doc_id],
+            )?;
+        }
+        households.extend(cunji_core::store::numbered_households(kind, doc_id, &rows));
         for (k, table) in tables {
             if *k == kind {
                 self.exec(
@@ -857,6 +867,10 @@ impl Tx for PgTx<'_> {
             refs.push(&doc_id);
             refs.extend(params.iter().map(Param::as_sql));
             self.exec(&sql, &refs)?;
+        }
+        let numbers = cunji_core::store::HOUSEHOLD_NUMBERS_SQL.replace("?1", "$1");
+        for h in &households {
+            self.exec(&numbers, &[h])?;
         }
         Ok(())
     }

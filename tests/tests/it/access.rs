@@ -12,9 +12,9 @@
 use chrono::{Duration, NaiveDate};
 use cunji_core::domain::access::LATE_SYNC_DAYS;
 use cunji_core::domain::codes::VisitRole;
-use cunji_core::domain::{CheckIn, Household, Team, Village, Visit, WorkLog};
+use cunji_core::domain::{CheckIn, Household, HouseholdPrivate, Team, Village, Visit, WorkLog};
 use cunji_sync_server::accounts::{Role, today};
-use cunji_tests::{Backend, Device, TestServer, household, serving_team};
+use cunji_tests::{Backend, Device, TestServer, household, numbers, serving_team};
 
 const LEADER: &str = "cadre-wang-zhigang";
 const MEMBER: &str = "cadre-li-ming";
@@ -346,5 +346,103 @@ fn own_attendance(backend: Backend) {
 fn a_team_member_receives_only_its_own_check_ins_and_logs() {
     for backend in Backend::available() {
         own_attendance(backend);
+    }
+}
+
+fn numbers_reach_their_readers(backend: Backend) {
+    let (server, _admin, _team, home) = world(backend);
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    leader.sync().unwrap();
+    let who = leader.author("建档立卡");
+    let numbers_id = leader.store.create(&who, &numbers(1300, &home)).unwrap();
+    let other = leader.store.create(&who, &household(1301)).unwrap();
+    let other_numbers = leader.store.create(&who, &numbers(1301, &other)).unwrap();
+    assert_eq!(leader.sync().unwrap().rejected, 0);
+    // The team member is assigned `home` only.
+    let csv = format!("household_id,cadre_id,from,to,is_primary\n{home},{MEMBER},2015-09-01,,是\n");
+    server
+        .db
+        .write(|tx| cunji_sync_server::records::import_assignments(tx, "admin", &csv))
+        .unwrap();
+    let mut member = Device::new(&server.url, MEMBER).sign_in();
+    member.sync().unwrap();
+    // Both households, the numbers of its own only: on the phone and in its file.
+    assert!(member.store.get::<Household>(&other).is_ok());
+    assert!(member.store.get::<HouseholdPrivate>(&numbers_id).is_ok());
+    assert!(
+        member
+            .store
+            .get::<HouseholdPrivate>(&other_numbers)
+            .is_err()
+    );
+    let secret = numbers(1301, &other);
+    let held: Vec<String> = member
+        .store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .map(|id| member.store.document_json(&id).unwrap().to_string())
+        .collect();
+    for n in secret.id_numbers.values() {
+        assert!(
+            !held.iter().any(|d| d.contains(n.as_str())),
+            "{n} on the phone"
+        );
+    }
+    let stored: Option<String> = member
+        .store
+        .conn()
+        .query_row(
+            "SELECT group_concat(id_no) FROM p_member WHERE doc_id = ?1",
+            [&other],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        stored, None,
+        "no number projected for the unassigned household"
+    );
+    let mine: String = member
+        .store
+        .conn()
+        .query_row(
+            "SELECT group_concat(id_no) FROM p_member WHERE doc_id = ?1",
+            [&home],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for n in numbers(1300, &home).id_numbers.values() {
+        assert!(
+            mine.contains(n.as_str()),
+            "{n} missing from its own household"
+        );
+    }
+    // The township receives every household's numbers.
+    let mut township = Device::new(&server.url, TOWNSHIP).sign_in();
+    township.sync().unwrap();
+    assert!(
+        township
+            .store
+            .get::<HouseholdPrivate>(&other_numbers)
+            .is_ok()
+    );
+    // The record view masks them for the team member, whose token reaches only its own.
+    let http = reqwest::blocking::Client::new();
+    let status = |token: &str, id: &str| {
+        http.get(format!("{}/v1/records/{id}", server.url))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(status(member.token(), &numbers_id), 200);
+    assert_eq!(status(member.token(), &other_numbers), 403);
+}
+
+#[test]
+fn a_team_member_holds_the_id_and_bank_numbers_of_its_assigned_households_only() {
+    for backend in Backend::available() {
+        numbers_reach_their_readers(backend);
     }
 }

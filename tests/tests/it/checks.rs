@@ -11,7 +11,7 @@ use cunji_core::domain::codes::{
     HouseholdStatus, LeaveStatus, StatusChangeResult, StatusChangeStep, StepOutcome,
 };
 use cunji_core::domain::{
-    Assignment, CheckIn, Household, Leave, Publicity, StatusChange, Step, Village,
+    Assignment, CheckIn, Household, HouseholdPrivate, Leave, Publicity, StatusChange, Step, Village,
 };
 use cunji_core::store::IncomingChange;
 use cunji_core::sync::Transport;
@@ -19,7 +19,7 @@ use cunji_core::sync::protocol::{self, PushItem, PushOutcome, PushRequest, PushR
 use cunji_core::values::Money;
 use cunji_sync_server::accounts::{Role, today};
 use cunji_sync_server::store::ScopeFilter;
-use cunji_tests::{Backend, Device, TestServer, household, serving_team};
+use cunji_tests::{Backend, Device, TestServer, household, numbers, serving_team};
 
 const LEADER: &str = "cadre-wang-zhigang";
 const MEMBER: &str = "cadre-li-ming";
@@ -55,6 +55,10 @@ fn world(backend: Backend) -> World {
         income.wage = Money::from_yuan(60_000);
     }
     let home = leader.store.create(&leader.author("建档立卡"), &h).unwrap();
+    leader
+        .store
+        .create(&leader.author("建档立卡"), &numbers(1, &home))
+        .unwrap();
     assert_eq!(leader.sync().unwrap().rejected, 0);
     let mut member = Device::new(&server.url, MEMBER).sign_in();
     member.sync().unwrap();
@@ -189,16 +193,81 @@ fn reviewed<T: cunji_core::domain::Record>(d: &mut Device, id: &str, change: imp
 fn an_id_number_is_registered_once_city_wide() {
     for backend in Backend::available() {
         let mut w = world(backend);
-        let taken = w.leader.store.get::<Household>(&w.home).unwrap().record;
-        let mut copy = household(2);
-        let first = copy.members.keys().next().unwrap().clone();
-        copy.members.get_mut(&first).unwrap().id_no =
-            taken.members.values().next().unwrap().id_no.clone();
-        // Registered on another phone of the team, which has not synced the first one.
+        let taken = numbers(1, &w.home);
+        // Registered on another phone of the team, which has not synced the first one: a new
+        // household, and numbers that repeat one of the first household's.
         let mut other = Device::new(&w.server.url, LEADER).sign_in();
-        refused_new(&w, &mut other, &copy, "id_number_taken");
-        taken_new(&mut other, &household(3));
+        let second = other
+            .store
+            .create(&other.author("建档立卡"), &household(2))
+            .unwrap();
+        let mut copy = numbers(2, &second);
+        let first = copy.id_numbers.keys().next().unwrap().clone();
+        copy.id_numbers
+            .insert(first.clone(), taken.id_numbers[&first].clone());
+        let before = w.server.change_count();
+        let id = other.store.create(&other.author("登记"), &copy).unwrap();
+        assert_eq!(outcome(&mut other, &id).as_deref(), Some("id_number_taken"));
+        assert!(w.server.db.read(|tx| tx.doc(&id)).unwrap().is_none());
+        // Only the household was stored, not its numbers.
+        assert!(w.server.db.read(|tx| tx.doc(&second)).unwrap().is_some());
+        assert_eq!(w.server.change_count(), before + 1);
+        // One record of numbers per household (another phone that has not synced either).
+        let mut third = Device::new(&w.server.url, LEADER).sign_in();
+        refused_new(
+            &w,
+            &mut third,
+            &numbers(3, &w.home),
+            "household_numbers_exist",
+        );
+        let mut fourth = Device::new(&w.server.url, LEADER).sign_in();
+        taken_new(&mut fourth, &numbers(2, &second));
         let _ = &mut w.leader;
+    }
+}
+
+#[test]
+fn a_members_birth_date_stays_the_one_in_its_id_number() {
+    for backend in Backend::available() {
+        let mut w = world(backend);
+        let mut leader = std::mem::replace(&mut w.leader, Device::new(&w.server.url, LEADER));
+        leader.sync().unwrap();
+        let numbers_id = leader.store.numbers_id(&w.home).unwrap().unwrap();
+        let head = Household::example().head_member_id;
+        // A number whose birth date is not the member's.
+        edit::<HouseholdPrivate>(
+            &w,
+            &mut leader,
+            &numbers_id,
+            |p| {
+                let n = p.id_numbers.get_mut(&head).unwrap();
+                let first17 = format!("{}19600101{}", &n[..6], &n[14..17]);
+                let check = cunji_core::domain::id_number::check_char(&first17).unwrap();
+                *n = format!("{first17}{check}");
+            },
+            Some("id_number_mismatch"),
+        );
+        // A birth date changed away from the registered number's, by whoever edits the file
+        // (a team member does not see the number, the server does).
+        let mut member = Device::new(&w.server.url, MEMBER).sign_in();
+        edit::<Household>(
+            &w,
+            &mut member,
+            &w.home.clone(),
+            |h| {
+                h.members.get_mut(&head).unwrap().birth_date = "1960-01-01".parse().unwrap();
+            },
+            Some("id_number_mismatch"),
+        );
+        // Other edits of the file pass (a fresh phone: the other holds the refused change).
+        let mut member = Device::new(&w.server.url, MEMBER).sign_in();
+        edit::<Household>(
+            &w,
+            &mut member,
+            &w.home.clone(),
+            |h| h.plan = Some("发展养殖".into()),
+            None,
+        );
     }
 }
 

@@ -12,8 +12,8 @@ use cunji_core::domain::codes::{
     HouseSafety, HouseholdAttribute, PovertyCause, Satisfaction, VisitMode, VisitPurpose,
 };
 use cunji_core::domain::{
-    CheckIn, Delivery, Entitlement, Household, Kind, Leave, Petition, SatisfactionSurvey, Village,
-    Visit, WorkLog, from_json, project_json,
+    CheckIn, Delivery, Entitlement, Household, HouseholdPrivate, Kind, Leave, Petition,
+    SatisfactionSurvey, Village, Visit, WorkLog, from_json, project_json,
 };
 use cunji_core::projection::Rows;
 use cunji_sync_server::generate::{self, Options, Report};
@@ -226,7 +226,18 @@ fn a_generated_village_has_the_shapes_of_section_5() {
             0.02,
             0.015,
         );
-        let ids: BTreeSet<&str> = members.iter().map(|m| m.id_no.as_str()).collect();
+        // Every member has its ID number, in the household's own record of numbers, unique
+        // city-wide (R10).
+        let numbers: Vec<HouseholdPrivate> = v.all(Kind::HouseholdPrivate);
+        assert_eq!(
+            numbers.len(),
+            hh.len(),
+            "one record of numbers per household"
+        );
+        let ids: BTreeSet<&str> = numbers
+            .iter()
+            .flat_map(|p| p.id_numbers.values().map(String::as_str))
+            .collect();
         assert_eq!(ids.len(), members.len(), "ID numbers are unique (R10)");
 
         // Visits: first round by 10-31 (98%) and 11-10 (all), phone share, gaps.

@@ -44,7 +44,7 @@ use cunji_core::values::{Date, Geo, Money, Timestamp};
 use cunji_sync_server::accounts::Role;
 use cunji_sync_server::records::{Provenance, create_with};
 use cunji_sync_server::store::Tx;
-use cunji_tests::{Backend, Device, Reaper, TestServer, household};
+use cunji_tests::{Backend, Device, Reaper, TestServer, household, numbers};
 use serde_json::{Value, json};
 
 const V1: &str = "530322101201";
@@ -428,6 +428,14 @@ fn fixture(tx: &mut dyn Tx) {
             Some(&format!("hh-{n}")),
             at,
             &hh(n, v, status),
+        );
+        put(
+            tx,
+            "c-wang",
+            "dev-c-wang",
+            Some(&format!("hh-{n}-numbers")),
+            at,
+            &numbers(n as u64, &format!("hh-{n}")),
         );
     }
     for (h, c, primary) in [
@@ -2419,7 +2427,12 @@ fn pull_and_export(server: &TestServer, town: &Client) {
     assert_eq!(ids, ["v10"]);
 
     // The township sees ID numbers and names; the organisation department sees them masked.
-    let id_no = household(1).members.values().next().unwrap().id_no.clone();
+    let id_no = numbers(1, "hh-1")
+        .id_numbers
+        .values()
+        .next()
+        .unwrap()
+        .clone();
     let member_rows = |c: &Client| -> Vec<Value> {
         let page = c.ok("/v1/supervisor/pull?scope=village:530322101201&limit=5000");
         let hh = page["records"]

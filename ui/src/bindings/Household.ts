@@ -25,10 +25,6 @@ hamlet?: string | null,
  */
 head_member_id: string, phone?: string | null, 
 /**
- * 一卡通 or bank account that benefits are paid into.
- */
-bank_account?: string | null, 
-/**
  * Required by DOMAIN, but only known once a cadre has stood at the home: it is set at the
  * first verified visit (and changed only with the leader's confirmation), so a household
  * registered from the 登记表 before any visit has none yet.

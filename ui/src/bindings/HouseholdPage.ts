@@ -4,12 +4,18 @@ import type { EntitlementItem } from "./EntitlementItem";
 import type { Flags } from "./Flags";
 import type { HistoryEntry } from "./HistoryEntry";
 import type { Household } from "./Household";
+import type { HouseholdPrivate } from "./HouseholdPrivate";
 import type { VisitItem } from "./VisitItem";
 
 /**
  * A household's page.
  */
 export type HouseholdPage = { id: string, household: Household, flags: Flags, visits: Array<VisitItem>, entitlements: Array<EntitlementItem>, history: Array<HistoryEntry>, conflicts: Array<Conflict>, 
+/**
+ * The members' ID (or disability certificate) numbers and the bank account, when this
+ * phone holds them: a team member's phone holds only its assigned households' (DOMAIN §1).
+ */
+numbers: HouseholdPrivate | null, 
 /**
  * Sensitive fields are masked on this page (DOMAIN §1: a team member reads an unassigned
  * household's ID, bank and disability numbers, health and home masked); the page then

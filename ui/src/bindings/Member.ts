@@ -15,11 +15,7 @@ export type Member = {
 /**
  * The member's key in [`Household::members`].
  */
-member_id: string, name: string, gender: Gender, 
-/**
- * Resident ID number, or the 20-character disability certificate number (残疾证号).
- */
-id_no: string, relation: Relation, 
+member_id: string, name: string, gender: Gender, relation: Relation, 
 /**
  * 民族, free text as counties write it (汉族, 彝族...).
  */

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use cunji_core::domain::Household;
 use cunji_core::domain::id_number::check_char;
+use cunji_core::domain::{Household, HouseholdPrivate};
 use cunji_core::{Author, Store};
 
 /// A store in its own temporary directory, removed (with `-wal` and `-shm`) on drop.
@@ -58,13 +58,25 @@ pub fn id_number(n: u64, like: &str) -> String {
     format!("{first17}{check}")
 }
 
-/// The example household with ID numbers unique for `n` (R10 forbids reusing them).
+/// The example household, the `n`-th (its phone differs); its members' ID numbers are a
+/// record of their own: [`numbers`].
 pub fn household(n: u64) -> Household {
     let mut h = Household::example();
-    for (i, m) in h.members.values_mut().enumerate() {
-        if m.id_no.len() == 18 {
-            m.id_no = id_number(n * 16 + i as u64, &m.id_no);
+    h.phone = Some(format!("135{:08}", n % 100_000_000));
+    h
+}
+
+/// The ID and bank numbers of household `household_id`, unique for `n` (R10 forbids reusing
+/// them), each keeping its member's birth date.
+pub fn numbers(n: u64, household_id: &str) -> HouseholdPrivate {
+    let mut p = HouseholdPrivate {
+        household_id: household_id.into(),
+        ..HouseholdPrivate::example()
+    };
+    for (i, id) in p.id_numbers.values_mut().enumerate() {
+        if id.len() == 18 {
+            *id = id_number(n * 16 + i as u64, id);
         }
     }
-    h
+    p
 }
