@@ -148,13 +148,7 @@ fn stored<T: cunji_core::domain::Record>(tx: &mut dyn Tx, id: &str) -> StoreResu
     let Some(row) = tx.doc(id)? else {
         return Ok(None);
     };
-    let doc = RecordDoc::load(
-        &row.id,
-        Some(&row.snapshot),
-        &row.chunks,
-        automerge::ActorId::random(),
-    )
-    .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+    let doc = row.load()?;
     Ok(doc.read::<T>().ok())
 }
 

@@ -17,14 +17,13 @@
 
 use automerge::sync::{Message, State, SyncDoc};
 
-use cunji_core::doc::RecordDoc;
 use cunji_core::sync::protocol::{
     DocHeads, HeadsRequest, HeadsResponse, PullPage, PullRequest, PullResponse, PulledChange,
     RepairMessage, RepairRequest, RepairResponse, UnreadableRequest, UnreadableResponse,
 };
 
 use crate::accounts::{Principal, RecordPlace};
-use crate::store::{StoreError, StoreResult, Tx};
+use crate::store::{StoreResult, Tx};
 
 /// Most changes per scope per response, besides the byte bound.
 const PAGE_LIMIT: usize = 10_000;
@@ -102,13 +101,7 @@ pub fn repair(
             });
             continue;
         }
-        let doc = RecordDoc::load(
-            &row.id,
-            Some(&row.snapshot),
-            &row.chunks,
-            automerge::ActorId::random(),
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let doc = row.load()?;
         let mut am = doc.clone().automerge().clone();
         let mut state = match tx.repair_state(&who.device_id, &m.doc_id)? {
             Some(bytes) => State::decode(&bytes).unwrap_or_default(),
@@ -173,13 +166,7 @@ pub fn heads(tx: &mut dyn Tx, who: &Principal, req: &HeadsRequest) -> StoreResul
             differ.push(unknown);
             continue;
         }
-        let mut doc = RecordDoc::load(
-            &row.id,
-            Some(&row.snapshot),
-            &row.chunks,
-            automerge::ActorId::random(),
-        )
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut doc = row.load()?;
         let mut ours: Vec<Vec<u8>> = doc.heads().iter().map(|h| h.0.to_vec()).collect();
         let mut theirs = d.heads.clone();
         ours.sort();

@@ -136,6 +136,19 @@ pub struct DocRow {
     pub chunks: Vec<Vec<u8>>,
 }
 
+impl DocRow {
+    /// The stored document, for reading (an actor of its own: a read makes no change).
+    pub fn load(&self) -> StoreResult<cunji_core::doc::RecordDoc> {
+        cunji_core::doc::RecordDoc::load(
+            &self.id,
+            Some(&self.snapshot),
+            &self.chunks,
+            automerge::ActorId::random(),
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
 /// One stored change: the unit of the pull log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeRow {
