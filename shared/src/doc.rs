@@ -496,6 +496,49 @@ impl RecordDoc {
         &mut self.doc
     }
 
+    /// Whether any change of the history put a value under one of `keys` in a map: a field
+    /// the record's kind no longer has, which its history still holds.
+    pub fn history_sets(&mut self, keys: &[&str]) -> bool {
+        self.doc.get_changes(&[]).iter().any(|change| {
+            change.decode().operations.iter().any(|op| {
+                matches!(&op.key, automerge::legacy::Key::Map(k) if keys.contains(&k.as_str()))
+                    && !matches!(
+                        op.action,
+                        automerge::legacy::OpType::Delete
+                            | automerge::legacy::OpType::Put(automerge::ScalarValue::Null)
+                    )
+            })
+        })
+    }
+
+    /// The whole document as JSON (`{"meta": …, "data": …}`) as it stood without the
+    /// `left_out` changes and those made after them: what the other replicas saw before
+    /// this device's edits that did not reach them. `Null` when nothing is left.
+    pub fn json_without(&mut self, left_out: &[ChangeHash]) -> Json {
+        let changes = self.doc.get_changes(&[]);
+        let mut out: std::collections::HashSet<ChangeHash> = left_out.iter().copied().collect();
+        let mut kept: Vec<&Change> = Vec::new();
+        // Causal order: a change's dependencies come before it.
+        for change in &changes {
+            if out.contains(&change.hash()) || change.deps().iter().any(|d| out.contains(d)) {
+                out.insert(change.hash());
+            } else {
+                kept.push(change);
+            }
+        }
+        let depended: std::collections::HashSet<ChangeHash> =
+            kept.iter().flat_map(|c| c.deps().iter().copied()).collect();
+        let heads: Vec<ChangeHash> = kept
+            .iter()
+            .map(|c| c.hash())
+            .filter(|h| !depended.contains(h))
+            .collect();
+        if heads.is_empty() {
+            return Json::Null;
+        }
+        read_obj(&self.doc, &ROOT, Some(&heads))
+    }
+
     fn corrupt(&self, detail: &str) -> Error {
         Error::CorruptDocument {
             id: self.id.clone(),
@@ -609,6 +652,28 @@ fn json_scalar(value: &Json) -> automerge::ScalarValue {
         },
         Json::String(s) => S::Str(s.as_str().into()),
         _ => S::Null,
+    }
+}
+
+/// The edits that turned `base` into `mine`, made on `theirs` (JSON trees; `None` for a
+/// missing field): a field `mine` left as in `base` keeps `theirs`' value; maps present in all
+/// three merge key by key; anything else `mine` changed is `mine`'s. Used to carry a device's
+/// unsent edits onto a record whose history the server rebuilt.
+pub fn three_way(base: Option<&Json>, mine: Option<&Json>, theirs: Option<&Json>) -> Option<Json> {
+    if mine == base {
+        return theirs.cloned();
+    }
+    match (base, mine, theirs) {
+        (Some(Json::Object(b)), Some(Json::Object(m)), Some(Json::Object(t))) => {
+            let keys: std::collections::BTreeSet<&String> =
+                b.keys().chain(m.keys()).chain(t.keys()).collect();
+            let merged: Map<String, Json> = keys
+                .into_iter()
+                .filter_map(|k| three_way(b.get(k), m.get(k), t.get(k)).map(|v| (k.clone(), v)))
+                .collect();
+            Some(Json::Object(merged))
+        }
+        _ => mine.cloned(),
     }
 }
 
@@ -768,4 +833,91 @@ fn collect_conflicts(doc: &AutoCommit, obj: &ObjId, path: &mut Vec<String>, out:
 /// A new random actor id (16 bytes), never derived from a user id.
 pub fn new_actor() -> ActorId {
     ActorId::from(rand::random::<[u8; 16]>().as_slice())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::Household;
+
+    fn edit(reason: &str) -> Edit {
+        Edit {
+            meta: ChangeMeta {
+                reason: reason.into(),
+                cadre_id: "cadre-li-ming".into(),
+                device_id: "phone-1".into(),
+            },
+            time_ms: 1_700_000_000_000,
+        }
+    }
+
+    fn env() -> Envelope {
+        Envelope {
+            id: "hh-1".into(),
+            kind: crate::domain::Kind::Household,
+            author_id: "cadre-li-ming".into(),
+            device_id: "phone-1".into(),
+            created_device_ts: "2026-03-01T09:00:00+08:00".parse().unwrap(),
+            device_uptime_ms: 0,
+            geo: None,
+            server_received_ts: None,
+            state: crate::domain::RecordState::Submitted,
+        }
+    }
+
+    #[test]
+    fn three_way_keeps_their_fields_and_my_edits() {
+        let base = json!({"a": 1, "b": {"x": 1, "y": 2}, "c": [1], "d": "gone"});
+        let mine = json!({"a": 1, "b": {"x": 5, "y": 2}, "c": [1, 2]});
+        let theirs = json!({"a": 9, "b": {"x": 1, "y": 7}, "c": [3], "d": "gone", "e": true});
+        let merged = three_way(Some(&base), Some(&mine), Some(&theirs)).unwrap();
+        assert_eq!(
+            merged,
+            json!({"a": 9, "b": {"x": 5, "y": 7}, "c": [1, 2], "e": true})
+        );
+        // Nothing edited: theirs, whatever it holds.
+        assert_eq!(
+            three_way(Some(&base), Some(&base), Some(&theirs)),
+            Some(theirs)
+        );
+    }
+
+    #[test]
+    fn history_sets_sees_a_field_set_and_later_deleted() {
+        let env = env();
+        let household = Household::example();
+        let (mut doc, _) = RecordDoc::create(new_actor(), &env, &household, &edit("建档")).unwrap();
+        assert!(!doc.history_sets(&["bank_account"]));
+        let data = doc.data_json().unwrap();
+        let mut with = data.clone();
+        with["bank_account"] = json!("6210984870007654321");
+        let meta = doc.to_json()["meta"].clone();
+        doc.update_json(&meta, &with, &edit("补录"))
+            .unwrap()
+            .unwrap();
+        doc.update_json(&meta, &data, &edit("删除"))
+            .unwrap()
+            .unwrap();
+        assert!(doc.data_json().unwrap().get("bank_account").is_none());
+        assert!(doc.history_sets(&["bank_account"]));
+    }
+
+    #[test]
+    fn json_without_leaves_out_a_change_and_what_came_after_it() {
+        let env = env();
+        let mut household = Household::example();
+        let (mut doc, _) = RecordDoc::create(new_actor(), &env, &household, &edit("建档")).unwrap();
+        let before = doc.to_json();
+        household.phone = Some("13800000000".into());
+        let first = doc.update(&env, &household, &edit("改")).unwrap().unwrap();
+        household.phone = Some("13900000000".into());
+        doc.update(&env, &household, &edit("再改"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(doc.json_without(&[first.hash()]), before);
+        assert_eq!(doc.json_without(&[]), doc.to_json());
+    }
 }

@@ -14,6 +14,7 @@
 //! | R10: one active primary 帮扶责任人 per household | assignment | `primary_assignee_taken` |
 //! | the county's `check_in_photo: required` (⚙) | check-in | `photo_required` |
 //! | a household's status changes only through an approved 动态调整 case | household | `status_without_case` |
+//! | ID and bank numbers only in the numbers record (never back in a household, whose readers are wider) | household | `numbers_in_household` |
 //! | DOMAIN §1, §2.8: who records which step (the village's steps: the first secretary, or the township where no team serves); steps in procedure order; steps never rewritten | status change | `step_not_yours`, `steps_out_of_order`, `step_rewritten` |
 //! | R12 at 乡镇审核: income above the line, every flag, consent, 公示 ≥ 7 days without open objections | status change | `exit_not_ready` |
 //! | R13: a case is opened (申请/村初选 dated) in the county's window for its type (⚙) | status change | `outside_window` |
@@ -72,6 +73,16 @@ pub(crate) fn check(
         _ => None,
     };
     match env.kind {
+        // Numbers live in the household's numbers record; a household holding them (an app
+        // from before the split) would hand them to every reader of the village.
+        Kind::Household if HouseholdPrivate::from_pre_split(&env.id, after).is_some() => {
+            Ok(Err(reject(
+                "numbers_in_household",
+                "身份证号和银行账号请填在户的证件号码记录里,不能写在户的档案中:请更新村记后再改 / \
+                 ID and bank numbers belong in the household's numbers record, not in the \
+                 household: update the app, then edit again",
+            )))
+        }
         Kind::Household => match (
             parse::<Household>(after),
             before_data.map(|b| parse::<Household>(&b)),

@@ -38,7 +38,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts < pull, settings < checks, reports < error, merge, openapi < generate, handover, records, state < http
+//! api, backup, config, store < accounts < pull, settings < checks, reports < error, merge, openapi < generate, handover, records, state < http, rebuild
 
 pub mod accounts;
 pub mod api;
@@ -52,6 +52,7 @@ mod http;
 pub mod merge;
 pub mod openapi;
 pub mod pull;
+pub mod rebuild;
 pub mod records;
 pub mod reports;
 pub mod settings;

@@ -112,6 +112,10 @@ enum Command {
     /// Refill every projection table from the stored documents (after an upgrade that changed
     /// a projection declaration; PostgreSQL recreates such tables empty).
     RebuildProjections,
+    /// Move ID and bank numbers out of households stored before they had a record of their
+    /// own, rebuilding those households' histories (see the `rebuild` module docs). `serve`
+    /// does this before it listens; it runs once per database.
+    SplitHouseholdNumbers,
     /// Export a scope's projection tables to a new SQLite file or, for `.xlsx`, a workbook
     /// (ID numbers, health data and home coordinates masked for county and city scopes).
     Export {
@@ -160,6 +164,7 @@ fn main() -> anyhow::Result<()> {
             let https = config.tls()?.is_some();
             let db = Db::open(&config.database)
                 .with_context(|| format!("opening the database ({:?})", config))?;
+            split_household_numbers(&db)?;
             let handle =
                 metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
             let runtime = tokio::runtime::Runtime::new()?;
@@ -261,6 +266,12 @@ fn main() -> anyhow::Result<()> {
                     report.rejected.len()
                 )
             }
+        }
+        Command::SplitHouseholdNumbers => {
+            let db = Db::open(&config.database)?;
+            let report = cunji_sync_server::rebuild::rebuild_households_with_numbers(&db)?;
+            log_rebuild(&report);
+            Ok(())
         }
         Command::RebuildProjections => {
             let db = Db::open(&config.database)?;
@@ -399,4 +410,33 @@ fn generate(
         );
     }
     Ok(())
+}
+
+/// Runs the household numbers migration (once per database) and logs what it did.
+fn split_household_numbers(db: &Db) -> anyhow::Result<()> {
+    let report = cunji_sync_server::rebuild::split_household_numbers(db)
+        .context("moving ID and bank numbers out of households")?;
+    if !report.already_done {
+        log_rebuild(&report);
+    }
+    Ok(())
+}
+
+fn log_rebuild(report: &cunji_sync_server::rebuild::RebuildReport) {
+    tracing::info!(
+        read = report.households_read,
+        rebuilt = report.households_rebuilt,
+        numbers_created = report.numbers_created,
+        numbers_completed = report.numbers_completed,
+        left_out = report.numbers_left_out.len(),
+        "households whose history held ID or bank numbers rebuilt without them"
+    );
+    for (household, field, message) in &report.numbers_left_out {
+        tracing::warn!(
+            household,
+            field,
+            message,
+            "a number that does not validate was left out (kept in the old history)"
+        );
+    }
 }

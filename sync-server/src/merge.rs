@@ -17,7 +17,9 @@
 //!    not on the record's day (a cadre whose team membership or assignment had ended).
 //!
 //! A change whose dependencies the server lacks is held (and reported `Held`) until they
-//! arrive; it is then checked under the account of the device that pushed it. Changes are
+//! arrive; it is then checked under the account of the device that pushed it. A record whose
+//! history the server replaced ([`crate::rebuild`]) takes only changes that continue the new
+//! history: the rest are `record_rebuilt`. Changes are
 //! idempotent by hash: a change already stored is a `Duplicate`.
 //!
 //! Clocks: each logged change keeps the server's time of arrival (`received_ts`) and the
@@ -53,6 +55,17 @@ pub(crate) fn reject(code: &str, message: impl Into<String>) -> PushOutcome {
         code: code.into(),
         message: message.into(),
     }
+}
+
+/// A change made on a record's history that the server replaced (`crate::rebuild`).
+fn rebuilt() -> PushOutcome {
+    reject(
+        "record_rebuilt",
+        "服务器已重建这条记录(身份证号和银行账号移到了单独的记录),这次修改是在旧记录上做的:\
+         请再同步一次,村记会把修改带到新记录上 / the server rebuilt this record (ID and bank \
+         numbers moved to a record of their own) and this change was made on the old one: sync \
+         again and the app carries the edit over",
+    )
 }
 
 /// A change that passed the checks that need no document.
@@ -595,6 +608,14 @@ fn merge_doc(
                 }
                 continue;
             }
+            if change.deps().is_empty() && !doc.heads().is_empty() && tx.is_rebuilt(doc_id)? {
+                // The first change of the record's old history, which the server replaced.
+                match index {
+                    Some(i) => out.push((i, hash_bytes, rebuilt())),
+                    None => tx.release_held(doc_id, &hash_bytes)?,
+                }
+                continue;
+            }
             if change.deps().iter().any(|d| !doc.contains(d)) {
                 still.push((index, change, who, prepared));
                 continue;
@@ -652,8 +673,16 @@ fn merge_doc(
             break;
         }
     }
-    // What is left waits for its dependencies.
+    // What is left waits for its dependencies, but for a record whose history the server
+    // replaced: what is left there continues the old history, which never comes back.
+    let rebuilt_record = !pending.is_empty() && tx.is_rebuilt(doc_id)?;
     for (index, change, who, _) in pending {
+        if rebuilt_record {
+            if let Some(i) = index {
+                out.push((i, change.hash().0.to_vec(), rebuilt()));
+            }
+            continue;
+        }
         let hash = change.hash().0.to_vec();
         if let Some(i) = index {
             tx.hold_change(

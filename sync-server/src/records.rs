@@ -60,7 +60,7 @@ fn row_error(line: usize, message: impl Into<String>) -> ImportError {
 }
 
 /// The server's identity for the records it authors, made on first use.
-fn identity(tx: &mut dyn Tx) -> Result<automerge::ActorId, StoreError> {
+pub(crate) fn identity(tx: &mut dyn Tx) -> Result<automerge::ActorId, StoreError> {
     if let Some((actor, _)) = tx.server_identity()? {
         return Ok(automerge::ActorId::from(actor.as_slice()));
     }

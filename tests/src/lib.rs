@@ -227,6 +227,8 @@ impl TestServer {
             "http"
         };
         let db = Db::open(&url).unwrap();
+        // As `cunji-sync-server serve` does before it listens.
+        cunji_sync_server::rebuild::split_household_numbers(&db).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();

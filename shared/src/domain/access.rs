@@ -74,11 +74,14 @@
 //! two (R10, birth date against ID number) run where both are held: the server
 //! (`sync-server/src/checks.rs`) and the phones of clear readers.
 //!
-//! Not done yet (issue 13): households stored before the split still hold their numbers in
-//! their own history. Their migration re-creates each such household document from its merged
-//! state without the numbers (a new id, the old one kept as an alias so visits, entitlements
-//! and assignments still find it) plus its numbers record, and retires the old document so
-//! phones forget it.
+//! Households stored before the split held their numbers in their own history. The sync
+//! server's migration (`sync-server/src/rebuild.rs`, run once when the server starts) gives
+//! each a new history under the same id, so visits, entitlements, assignments and cases still
+//! find it, made from its merged state without the numbers, and moves the numbers to its
+//! numbers record; the old history stays on the server, never served. A phone that held the
+//! old history drops it when the new one arrives and carries its unsent edits over
+//! ([`crate::store`]'s rebuilt records). The server then refuses old-history changes
+//! (`record_rebuilt`) and numbers written into a household (`numbers_in_household`).
 
 use std::str::FromStr;
 

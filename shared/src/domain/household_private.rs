@@ -75,6 +75,37 @@ impl HouseholdPrivate {
         self
     }
 
+    /// The fields under which a household kept these numbers before they moved here:
+    /// `bank_account` in the household, `id_no` in each member.
+    pub const PRE_SPLIT_KEYS: [&str; 2] = ["bank_account", "id_no"];
+
+    /// The numbers a household's data from before the split holds (`data` as stored: the
+    /// household's JSON), or `None` when it holds none.
+    pub fn from_pre_split(
+        household_id: &str,
+        data: &serde_json::Value,
+    ) -> Option<HouseholdPrivate> {
+        let text = |v: Option<&serde_json::Value>| {
+            v.and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let id_numbers: BTreeMap<String, String> = data
+            .get("members")
+            .and_then(serde_json::Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, m)| text(m.get("id_no")).map(|n| (key.clone(), n)))
+            .collect();
+        let bank_account = text(data.get("bank_account"));
+        (bank_account.is_some() || !id_numbers.is_empty()).then(|| HouseholdPrivate {
+            household_id: household_id.to_string(),
+            bank_account,
+            id_numbers,
+        })
+    }
+
     /// A member's ID number, if this record has it.
     pub fn id_no(&self, member_id: &str) -> Option<&str> {
         self.id_numbers.get(member_id).map(String::as_str)
@@ -211,6 +242,24 @@ impl Record for HouseholdPrivate {
 mod tests {
     use super::*;
     use crate::domain::Household;
+
+    #[test]
+    fn a_household_from_before_the_split_gives_up_its_numbers() {
+        let mut data = serde_json::to_value(Household::example()).unwrap();
+        assert_eq!(HouseholdPrivate::from_pre_split("hh-1", &data), None);
+        let example = HouseholdPrivate::example();
+        data["bank_account"] = example.bank_account.clone().into();
+        for (key, n) in &example.id_numbers {
+            data["members"][key]["id_no"] = n.clone().into();
+        }
+        data["members"]["m1"]["id_no"] = " ".into();
+        let mut expected = example;
+        expected.id_numbers.remove("m1");
+        assert_eq!(
+            HouseholdPrivate::from_pre_split("hh-1", &data),
+            Some(expected)
+        );
+    }
 
     #[test]
     fn the_example_is_valid_and_belongs_to_the_example_household() {

@@ -4,7 +4,9 @@
 //! with [`Error::MalformedChange`] and stores nothing. Then, per record, in one transaction:
 //! changes already in the document are reported as duplicates; the rest are applied together
 //! with any changes held earlier for that record; changes whose dependencies are still missing
-//! are held in `held_changes` (and reported as such) until a later batch brings them.
+//! are held in `held_changes` (and reported as such) until a later batch brings them. A
+//! second first change for a record the device holds is a history the server rebuilt
+//! ([`super::rebuilt`]).
 
 use std::collections::BTreeMap;
 
@@ -99,9 +101,34 @@ impl Store {
         }
         let mut outcomes: Vec<Option<(ChangeHash, ApplyOutcome)>> = vec![None; changes.len()];
         let mut released = 0;
+        let rebuilt = super::rebuilt::rebuilt_in_batch(self, &by_doc)?;
+        if !rebuilt.is_empty() {
+            // The old histories go, and what they held must not stay readable in the file.
+            self.conn.pragma_update(None, "secure_delete", "ON")?;
+        }
+        let result = self.apply_batch(by_doc, &rebuilt, cursor, &mut outcomes, &mut released);
+        if !rebuilt.is_empty() {
+            self.conn.pragma_update(None, "secure_delete", "OFF")?;
+        }
+        result?;
+        Ok(ApplyReport {
+            outcomes: outcomes.into_iter().flatten().collect(),
+            released,
+        })
+    }
+
+    fn apply_batch(
+        &mut self,
+        by_doc: BTreeMap<&str, Vec<(usize, Change)>>,
+        rebuilt: &std::collections::HashSet<String>,
+        cursor: Option<(&str, i64)>,
+        outcomes: &mut [Option<(ChangeHash, ApplyOutcome)>],
+        released: &mut usize,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         for (doc_id, incoming) in by_doc {
-            released += apply_to_doc(&tx, &self.device, doc_id, incoming, &mut outcomes)?;
+            let rebuilt = rebuilt.contains(doc_id);
+            *released += apply_to_doc(&tx, &self.device, doc_id, incoming, rebuilt, outcomes)?;
         }
         if let Some((scope, cursor)) = cursor {
             tx.execute(
@@ -111,10 +138,7 @@ impl Store {
             )?;
         }
         tx.commit()?;
-        Ok(ApplyReport {
-            outcomes: outcomes.into_iter().flatten().collect(),
-            released,
-        })
+        Ok(())
     }
 }
 
@@ -125,15 +149,17 @@ fn parse_change(doc_id: &str, bytes: &[u8]) -> Result<Change> {
     })
 }
 
-/// Applies one record's incoming changes; returns how many held changes got in.
+/// Applies one record's incoming changes; returns how many held changes got in. `rebuilt`:
+/// the changes bring a new history of a record the device holds (see [`super::rebuilt`]).
 fn apply_to_doc(
     tx: &Transaction<'_>,
     device: &DeviceIdentity,
     doc_id: &str,
     incoming: Vec<(usize, Change)>,
+    rebuilt: bool,
     outcomes: &mut [Option<(ChangeHash, ApplyOutcome)>],
 ) -> Result<usize> {
-    let exists: bool = tx
+    let mut exists: bool = tx
         .prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
         .query_row([doc_id], |_| Ok(()))
         .optional()?
@@ -143,6 +169,11 @@ fn apply_to_doc(
     } else {
         RecordDoc::empty(doc_id, device.actor.clone())
     };
+    if rebuilt && exists {
+        super::rebuilt::set_aside(tx, &mut doc)?;
+        doc = RecordDoc::empty(doc_id, device.actor.clone());
+        exists = false;
+    }
     let held: Vec<Change> = {
         let mut stmt = tx.prepare_cached("SELECT bytes FROM held_changes WHERE doc_id = ?1")?;
         let rows = stmt.query_map([doc_id], |r| r.get::<_, Vec<u8>>(0))?;

@@ -38,6 +38,7 @@ mod apply;
 pub mod compact;
 pub mod key;
 mod queries;
+mod rebuilt;
 pub mod schema;
 mod screens;
 

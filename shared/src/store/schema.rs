@@ -116,6 +116,18 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY CHECK (id = 1),
         json TEXT NOT NULL, fetched_at TEXT NOT NULL);
     ",
+    // 5: this device's unsent edits of records whose history the server rebuilt, waiting to
+    // be made again on the new history (`rebuilt`): the record before and after them, as JSON.
+    "
+    CREATE TABLE rebuilt_edits (
+        doc_id     TEXT PRIMARY KEY,
+        hash       BLOB NOT NULL,
+        cadre_id   TEXT NOT NULL,
+        base_json  TEXT NOT NULL,
+        mine_json  TEXT NOT NULL,
+        saved_ts   TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -425,6 +425,11 @@ pub fn sync_now(
     if !pulled.retired.is_empty() {
         forget(store, &mut s, &pulled.retired)?;
     }
+    // Edits set aside when the server rebuilt a record's history go out again, now on the
+    // new history (`crate::store`, rebuilt records).
+    if store.carry_rebuilt_edits()? > 0 {
+        push(store, &mut s)?;
+    }
     Ok(s.report)
 }
 

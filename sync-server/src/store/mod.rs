@@ -331,6 +331,22 @@ pub trait Tx {
     fn release_held(&mut self, doc_id: &str, hash: &[u8]) -> StoreResult<()>;
     /// Replaces a record's projection rows (every table of its kind).
     fn replace_projection(&mut self, kind: Kind, doc_id: &str, rows: Rows) -> StoreResult<()>;
+    /// Replaces a record's whole history (the `rebuild` module): drops its stored document, its
+    /// changes from the log, its held changes and repair states, and keeps `old_history` (the
+    /// document's saved bytes) in `rebuilt_documents`, never served, with `reason`. The caller
+    /// then stores the new history with [`Tx::insert_doc`] and [`Tx::insert_change`].
+    fn drop_history(
+        &mut self,
+        doc_id: &str,
+        old_history: &[u8],
+        reason: &str,
+        now: &str,
+    ) -> StoreResult<()>;
+    /// Whether the record's history was replaced by [`Tx::drop_history`].
+    fn is_rebuilt(&mut self, doc_id: &str) -> StoreResult<bool>;
+    /// Whether the data migration `name` (the `rebuild` module) has run to its end.
+    fn data_migration_done(&mut self, name: &str) -> StoreResult<bool>;
+    fn mark_data_migration_done(&mut self, name: &str, now: &str) -> StoreResult<()>;
 
     // Lookups that resolve where a record belongs and what an account may read.
     fn household_village(&mut self, household_id: &str) -> StoreResult<Option<String>>;

@@ -187,6 +187,21 @@ pub const MIGRATIONS: &[&str] = &[
      WHERE d.id = c.doc_id AND d.kind = 'cadre';
     CREATE INDEX changes_owner ON changes(owner, seq);
 ",
+    "
+    -- 6: records whose history the server replaced (the `rebuild` module): the old history, kept
+    -- here and never served, and why.
+    CREATE TABLE rebuilt_documents (
+        doc_id       TEXT PRIMARY KEY,
+        reason       TEXT NOT NULL,
+        old_history  BYTEA NOT NULL,
+        rebuilt_ts   TEXT NOT NULL
+    );
+    -- Data migrations done (the `rebuild` module), by name.
+    CREATE TABLE data_migrations (
+        name     TEXT PRIMARY KEY,
+        done_ts  TEXT NOT NULL
+    );
+",
 ];
 
 /// Connections the pool opens at most.
@@ -748,6 +763,56 @@ impl Tx for PgTx<'_> {
             &[&id, &bytes],
         )?;
         self.exec("DELETE FROM doc_chunks WHERE doc_id = $1", &[&id])?;
+        Ok(())
+    }
+
+    fn drop_history(
+        &mut self,
+        doc_id: &str,
+        old_history: &[u8],
+        reason: &str,
+        now: &str,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO rebuilt_documents (doc_id, reason, old_history, rebuilt_ts)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (doc_id) DO UPDATE SET reason = excluded.reason,
+               old_history = excluded.old_history, rebuilt_ts = excluded.rebuilt_ts",
+            &[&doc_id, &reason, &old_history, &now],
+        )?;
+        for sql in [
+            "DELETE FROM documents WHERE id = $1",
+            "DELETE FROM doc_chunks WHERE doc_id = $1",
+            "DELETE FROM changes WHERE doc_id = $1",
+            "DELETE FROM held_changes WHERE doc_id = $1",
+            "DELETE FROM repair_states WHERE doc_id = $1",
+        ] {
+            self.exec(sql, &[&doc_id])?;
+        }
+        Ok(())
+    }
+
+    fn is_rebuilt(&mut self, doc_id: &str) -> StoreResult<bool> {
+        Ok(self
+            .opt(
+                "SELECT 1 FROM rebuilt_documents WHERE doc_id = $1",
+                &[&doc_id],
+            )?
+            .is_some())
+    }
+
+    fn data_migration_done(&mut self, name: &str) -> StoreResult<bool> {
+        Ok(self
+            .opt("SELECT 1 FROM data_migrations WHERE name = $1", &[&name])?
+            .is_some())
+    }
+
+    fn mark_data_migration_done(&mut self, name: &str, now: &str) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO data_migrations (name, done_ts) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET done_ts = excluded.done_ts",
+            &[&name, &now],
+        )?;
         Ok(())
     }
 

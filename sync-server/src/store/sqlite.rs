@@ -131,6 +131,21 @@ const MIGRATIONS: &[&str] = &[
      WHERE doc_id IN (SELECT id FROM documents WHERE kind = 'cadre');
     CREATE INDEX changes_owner ON changes(owner, seq);
 ",
+    "
+    -- 6: records whose history the server replaced (the `rebuild` module): the old history, kept
+    -- here and never served, and why.
+    CREATE TABLE rebuilt_documents (
+        doc_id       TEXT PRIMARY KEY,
+        reason       TEXT NOT NULL,
+        old_history  BLOB NOT NULL,
+        rebuilt_ts   TEXT NOT NULL
+    );
+    -- Data migrations done (the `rebuild` module), by name.
+    CREATE TABLE data_migrations (
+        name     TEXT PRIMARY KEY,
+        done_ts  TEXT NOT NULL
+    );
+",
 ];
 
 const READERS: usize = 4;
@@ -512,6 +527,58 @@ impl Tx for SqliteTx<'_> {
             .query_row([hash], |_| Ok(()))
             .optional()?
             .is_some())
+    }
+
+    fn drop_history(
+        &mut self,
+        doc_id: &str,
+        old_history: &[u8],
+        reason: &str,
+        now: &str,
+    ) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO rebuilt_documents (doc_id, reason, old_history, rebuilt_ts)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![doc_id, reason, old_history, now])?;
+        for sql in [
+            "DELETE FROM documents WHERE id = ?1",
+            "DELETE FROM doc_chunks WHERE doc_id = ?1",
+            "DELETE FROM changes WHERE doc_id = ?1",
+            "DELETE FROM held_changes WHERE doc_id = ?1",
+            "DELETE FROM repair_states WHERE doc_id = ?1",
+        ] {
+            self.tx.prepare_cached(sql)?.execute([doc_id])?;
+        }
+        Ok(())
+    }
+
+    fn is_rebuilt(&mut self, doc_id: &str) -> StoreResult<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM rebuilt_documents WHERE doc_id = ?1")?
+            .query_row([doc_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn data_migration_done(&mut self, name: &str) -> StoreResult<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM data_migrations WHERE name = ?1")?
+            .query_row([name], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn mark_data_migration_done(&mut self, name: &str, now: &str) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO data_migrations (name, done_ts) VALUES (?1, ?2)",
+            )?
+            .execute([name, now])?;
+        Ok(())
     }
 
     fn insert_change(&mut self, c: &ChangeRow) -> StoreResult<i64> {

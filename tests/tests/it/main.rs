@@ -21,6 +21,7 @@ mod generate;
 mod import;
 mod lifecycle;
 mod load;
+mod rebuild;
 mod reports;
 mod server_crash;
 mod settings;

@@ -1,0 +1,294 @@
+//! Households stored before ID and bank numbers had a record of their own, migrated on a real
+//! server with real phones (the sync server's `rebuild` module): the server rebuilds each such
+//! household's history without the numbers and moves them to the numbers record; phones that
+//! held the old history drop it and carry their unsent edits over; old changes and numbers
+//! pushed again are refused and nothing of them is stored.
+//!
+//! A household "from before the split" is made the way an older server stored what an older
+//! app pushed: a change on the stored document that sets `bank_account` and members' `id_no`
+//! (the kinds no longer have these fields, so no phone of this build can write them).
+//! Each scenario runs on SQLite, and on PostgreSQL when `CUNJI_TEST_POSTGRES_URL` is set.
+#![allow(clippy::unwrap_used)]
+
+use automerge::transaction::Transactable;
+use automerge::{ObjType, ROOT, ReadDoc};
+use cunji_core::doc::{ChangeMeta, RecordDoc};
+use cunji_core::domain::{Household, HouseholdPrivate, Team, Village};
+use cunji_core::sync::Transport;
+use cunji_core::sync::protocol::{
+    self, PushItem, PushOutcome, PushRequest, PushResponse, Response,
+};
+use cunji_sync_server::accounts::Role;
+use cunji_sync_server::rebuild;
+use cunji_sync_server::store::{ChangeRow, Db, StoreError};
+use cunji_tests::{Backend, Device, TestServer, household, numbers, serving_team};
+
+const LEADER: &str = "cadre-wang-zhigang";
+const MEMBER: &str = "cadre-li-ming";
+const TOWNSHIP: &str = "township-zhang";
+
+/// Adds to a stored household, on the server, the change an app from before the split made:
+/// its bank account and its members' ID numbers inside the household.
+fn store_numbers_in_household(db: &Db, household_id: &str, numbers: &HouseholdPrivate) {
+    db.write(|tx| {
+        let row = tx.doc(household_id)?.unwrap();
+        let mut doc = RecordDoc::load(
+            household_id,
+            Some(&row.snapshot),
+            &row.chunks,
+            automerge::ActorId::random(),
+        )
+        .unwrap();
+        let am = doc.automerge();
+        let (_, data) = am.get(ROOT, "data").unwrap().unwrap();
+        am.put(&data, "bank_account", numbers.bank_account.clone().unwrap())
+            .unwrap();
+        let (_, members) = am.get(&data, "members").unwrap().unwrap();
+        for (key, n) in &numbers.id_numbers {
+            let (value, member) = am.get(&members, key.as_str()).unwrap().unwrap();
+            assert!(matches!(value, automerge::Value::Object(ObjType::Map)));
+            am.put(&member, "id_no", n.as_str()).unwrap();
+        }
+        let meta = ChangeMeta {
+            reason: "补录证件号码".into(),
+            cadre_id: LEADER.into(),
+            device_id: "old-app".into(),
+        };
+        am.commit_with(
+            automerge::transaction::CommitOptions::default()
+                .with_message(serde_json::to_string(&meta).unwrap()),
+        );
+        let change = am.get_last_local_change().unwrap();
+        tx.append_doc_chunk(household_id, change.raw_bytes())?;
+        tx.insert_change(&ChangeRow {
+            hash: change.hash().0.to_vec(),
+            doc_id: household_id.into(),
+            village_code: row.village_code.clone(),
+            household_id: row.household_id.clone(),
+            bytes: change.raw_bytes().to_vec(),
+            device_id: "old-app".into(),
+            received_ts: chrono::Utc::now().to_rfc3339(),
+            device_clock_offset_ms: None,
+            owner: None,
+        })?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+}
+
+/// Whether any change the device holds of `id` ever set a number field.
+fn history_has_numbers(d: &Device, id: &str) -> bool {
+    let changes: Vec<u8> = d.store.changes_of(id).unwrap().concat();
+    let mut doc = RecordDoc::load(id, None, &[changes], automerge::ActorId::random()).unwrap();
+    doc.history_sets(&HouseholdPrivate::PRE_SPLIT_KEYS)
+}
+
+/// Pushes `changes` of record `doc_id` from the device, signed by it, outside its outbox.
+fn push_raw(d: &Device, doc_id: &str, changes: Vec<Vec<u8>>) -> Vec<PushOutcome> {
+    let items: Vec<PushItem> = changes
+        .into_iter()
+        .map(|change| PushItem {
+            doc_id: doc_id.into(),
+            change,
+        })
+        .collect();
+    let manifest = protocol::push_manifest(&d.store.device().device_id, &items);
+    let request = PushRequest {
+        signature: d.store.device().sign_message(&manifest).to_vec(),
+        items,
+    };
+    let body = {
+        let mut t = d.transport();
+        t.push(protocol::encode(&request)).unwrap()
+    };
+    PushResponse::decode_response(&body, 1 << 24)
+        .unwrap()
+        .results
+        .into_iter()
+        .map(|r| r.outcome)
+        .collect()
+}
+
+fn code(o: &PushOutcome) -> &str {
+    match o {
+        PushOutcome::Rejected { code, .. } => code,
+        _ => "",
+    }
+}
+
+fn households_from_before_the_split(backend: Backend) {
+    let server = TestServer::start(backend);
+    server.account("admin", Role::Admin, "");
+    server.account(LEADER, Role::FirstSecretary, "");
+    server.account(MEMBER, Role::TeamMember, "");
+    server.account(TOWNSHIP, Role::Township, &Village::example().code[..9]);
+    let mut admin = Device::new(&server.url, "admin").sign_in();
+    let who = admin.author("建村");
+    admin.store.create(&who, &Village::example()).unwrap();
+    let team: Team = serving_team();
+    admin.store.create(&who, &team).unwrap();
+    assert_eq!(admin.sync().unwrap().rejected, 0);
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    let home = leader
+        .store
+        .create(&leader.author("建档立卡"), &household(1400))
+        .unwrap();
+    assert_eq!(leader.sync().unwrap().rejected, 0);
+    let old_numbers = numbers(1400, &home);
+    store_numbers_in_household(&server.db, &home, &old_numbers);
+
+    // Before the migration, every phone of the village receives the numbers.
+    let mut member = Device::new(&server.url, MEMBER).sign_in();
+    let mut township = Device::new(&server.url, TOWNSHIP).sign_in();
+    for d in [&mut leader, &mut member, &mut township] {
+        d.sync().unwrap();
+        assert!(history_has_numbers(d, &home), "{}", d.login);
+    }
+    // The leader's creation change, as an old phone could push it again later.
+    let old_root = leader.store.changes_of(&home).unwrap()[0].clone();
+    // An edit the leader makes before the migration and has not sent when it runs.
+    let mut edited: Household = leader.store.get::<Household>(&home).unwrap().record;
+    edited.phone = Some("13912345678".into());
+    assert!(
+        leader
+            .store
+            .update(&leader.author("更新电话"), &home, &edited)
+            .unwrap()
+    );
+
+    let report = rebuild::rebuild_households_with_numbers(&server.db).unwrap();
+    assert_eq!(
+        (report.households_rebuilt, report.numbers_created),
+        (1, 1),
+        "{report:?}"
+    );
+    assert!(report.numbers_left_out.is_empty(), "{report:?}");
+    // Once is enough: nothing left to rebuild.
+    let again = rebuild::rebuild_households_with_numbers(&server.db).unwrap();
+    assert_eq!(again.households_rebuilt, 0);
+
+    // The leader's sync: its edit made on the old history is refused, then carried over.
+    let synced = leader.sync().unwrap();
+    assert!(!history_has_numbers(&leader, &home));
+    assert_eq!(leader.store.outbox_len().unwrap(), 0);
+    assert_eq!(
+        leader.store.rejected_changes().unwrap(),
+        vec![],
+        "{synced:?}"
+    );
+    let numbers_id = leader.store.numbers_id(&home).unwrap().unwrap();
+    let moved: HouseholdPrivate = leader.store.get(&numbers_id).unwrap().record;
+    assert_eq!(moved, old_numbers);
+
+    // Every other phone drops the old history and sees the carried edit.
+    for d in [&mut member, &mut township] {
+        d.sync().unwrap();
+        assert!(!history_has_numbers(d, &home), "{}", d.login);
+        let h: Household = d.store.get(&home).unwrap().record;
+        assert_eq!(h.phone.as_deref(), Some("13912345678"), "{}", d.login);
+        assert!(
+            d.store.document_json(&home).unwrap()["data"]
+                .get("bank_account")
+                .is_none()
+        );
+    }
+    // The township reads the numbers in clear; the unassigned team member never gets them.
+    assert_eq!(township.store.numbers_id(&home).unwrap(), Some(numbers_id));
+    assert_eq!(member.store.numbers_id(&home).unwrap(), None);
+
+    // The old history's first change pushed again: refused, nothing stored.
+    let before = server.change_count();
+    let outcomes = push_raw(&leader, &home, vec![old_root]);
+    assert_eq!(code(&outcomes[0]), "record_rebuilt", "{outcomes:?}");
+    // Numbers written into the household again, on the new history: refused.
+    let mut doc = RecordDoc::load(
+        &home,
+        None,
+        &[leader.store.changes_of(&home).unwrap().concat()],
+        leader.store.device().actor.clone(),
+    )
+    .unwrap();
+    let am = doc.automerge();
+    let (_, data) = am.get(ROOT, "data").unwrap().unwrap();
+    am.put(&data, "bank_account", "6210980000000000001")
+        .unwrap();
+    let meta = ChangeMeta {
+        reason: "旧版本".into(),
+        cadre_id: LEADER.into(),
+        device_id: leader.store.device().device_id.clone(),
+    };
+    am.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_message(serde_json::to_string(&meta).unwrap()),
+    );
+    let change = am.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let outcomes = push_raw(&leader, &home, vec![change]);
+    assert_eq!(code(&outcomes[0]), "numbers_in_household", "{outcomes:?}");
+    assert_eq!(server.change_count(), before);
+    let stored = server.db.read(|tx| tx.doc(&home)).unwrap().unwrap();
+    assert!(
+        !stored
+            .load()
+            .unwrap()
+            .history_sets(&HouseholdPrivate::PRE_SPLIT_KEYS)
+    );
+}
+
+#[test]
+fn households_from_before_the_split_are_rebuilt_without_their_numbers() {
+    for backend in Backend::available() {
+        households_from_before_the_split(backend);
+    }
+}
+
+/// The server runs the migration once, when it starts: a database whose households hold
+/// numbers is rebuilt before any phone pulls from it.
+#[test]
+fn the_server_migrates_a_database_from_before_the_split_when_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    {
+        let first = TestServer::start(Backend::Sqlite);
+        first.account("admin", Role::Admin, "");
+        first.account(LEADER, Role::FirstSecretary, "");
+        let mut admin = Device::new(&first.url, "admin").sign_in();
+        let who = admin.author("建村");
+        admin.store.create(&who, &Village::example()).unwrap();
+        admin.store.create(&who, &serving_team()).unwrap();
+        admin.sync().unwrap();
+        let mut leader = Device::new(&first.url, LEADER).sign_in();
+        let home = leader
+            .store
+            .create(&leader.author("建档立卡"), &household(1401))
+            .unwrap();
+        leader.sync().unwrap();
+        store_numbers_in_household(&first.db, &home, &numbers(1401, &home));
+        first.backup_sqlite(&path);
+    }
+    // A database from a build before this migration has never run it.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("DELETE FROM data_migrations", [])
+        .unwrap();
+    let restarted = TestServer::start(Backend::Sqlite).restore_sqlite(&path);
+    let rebuilt = restarted
+        .db
+        .read(|tx| {
+            let mut any = false;
+            for id in tx.doc_ids_of_kind(cunji_core::domain::Kind::Household, "", 10)? {
+                let row = tx.doc(&id)?.unwrap();
+                any |= row.load()?.history_sets(&HouseholdPrivate::PRE_SPLIT_KEYS);
+            }
+            Ok::<_, StoreError>(any)
+        })
+        .unwrap();
+    assert!(
+        !rebuilt,
+        "a household still holds numbers after the server started"
+    );
+    let numbers_records = restarted
+        .db
+        .read(|tx| tx.doc_ids_of_kind(cunji_core::domain::Kind::HouseholdPrivate, "", 10))
+        .unwrap();
+    assert_eq!(numbers_records.len(), 1);
+}
