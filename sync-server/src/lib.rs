@@ -38,7 +38,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts < pull, settings < checks, reports < error, merge, openapi < generate, handover, records, state < http, rebuild
+//! api, backup, config, store < accounts < pull, settings < checks, reports < error, merge, openapi < handover, records, state < http, rebuild < generate
 
 pub mod accounts;
 pub mod api;

@@ -32,7 +32,7 @@ use cunji_core::sync::protocol::{
 use cunji_core::sync::{Transport, TransportError};
 use cunji_sync_server::accounts::Role;
 use cunji_sync_server::store::TokenRow;
-use cunji_tests::{Backend, Device, PASSWORD, TestServer, household};
+use cunji_tests::{Backend, Device, PASSWORD, TestServer, household, numbers};
 
 const X: &str = "530322101201";
 const Y: &str = "530423102305";
@@ -150,6 +150,9 @@ enum Rec {
     Hx1,
     /// Household of village X assigned to nobody.
     Hx2,
+    /// The ID and bank numbers of HX1: read in clear by the first secretary, the township and
+    /// HX1's pairing cadre, never by a team member it is not assigned to (DOMAIN §1).
+    Nx1,
     /// Household of village Y.
     Hy,
     /// A policy item: global reference data.
@@ -161,8 +164,9 @@ enum Rec {
 fn reads(role: Role) -> BTreeSet<Rec> {
     use Rec::*;
     match role {
-        Role::FirstSecretary | Role::TeamMember | Role::Township => [Hx1, Hx2, Policy].into(),
-        Role::PairingCadre => [Hx1, Policy].into(),
+        Role::FirstSecretary | Role::Township => [Hx1, Hx2, Nx1, Policy].into(),
+        Role::TeamMember => [Hx1, Hx2, Policy].into(),
+        Role::PairingCadre => [Hx1, Nx1, Policy].into(),
         Role::Admin | Role::CountyOffice | Role::CountyOrg | Role::City => [Policy].into(),
     }
 }
@@ -190,6 +194,10 @@ enum Write {
     CheckIn,
     WorkLog,
     PolicyItem,
+    /// The ID and bank numbers of a household (`household_private`): in X, or in Y. A
+    /// household has one such record (`household_numbers_exist`), so each role writes those
+    /// of a household of its own ([`World::numbers_homes`]).
+    HouseholdNumbers,
 }
 
 /// Who may create each record in scope and out of scope (DOMAIN §1); everyone else is
@@ -249,11 +257,21 @@ const WRITES: &[(Write, &[&str], &[&str])] = &[
     // review them (an edit), they do not write their own.
     (Write::WorkLog, &["first_secretary", "team_member"], &[]),
     (Write::PolicyItem, &["admin"], &["admin"]),
+    // Kept by the first secretary and by a team member for its assigned households (the
+    // matrix's team member has none: `it/access.rs` has one), imported by the administrator.
+    (
+        Write::HouseholdNumbers,
+        &["admin", "first_secretary"],
+        &["admin"],
+    ),
 ];
 
 struct World {
     server: TestServer,
     ids: BTreeMap<Rec, String>,
+    /// For each role, a household of X (`true`) and one of Y (`false`) whose numbers it
+    /// writes, each with its `n` for [`numbers`].
+    numbers_homes: BTreeMap<(&'static str, bool), (String, u64)>,
     /// Every team membership in village X and the pairing assignment ended on [`ENDED`]
     /// (DOMAIN §1: rights follow the date).
     ended: bool,
@@ -328,6 +346,13 @@ fn world(backend: Backend, ended: bool) -> World {
     let who = registrar.author("建档立卡");
     let hx1 = registrar.store.create(&who, &household(1)).unwrap();
     let hx2 = registrar.store.create(&who, &household(2)).unwrap();
+    let nx1 = registrar.store.create(&who, &numbers(1, &hx1)).unwrap();
+    let mut numbers_homes = BTreeMap::new();
+    for (i, role) in Role::ALL.iter().enumerate() {
+        let n = 600 + i as u64;
+        let home = registrar.store.create(&who, &household(n)).unwrap();
+        numbers_homes.insert((role.code(), true), (home, n));
+    }
     let r = registrar.sync().unwrap();
     assert_eq!(r.rejected, 0, "{:?}", registrar.store.rejected_changes());
     let mut leader_y = Device::new(&server.url, LEADER_Y).sign_in();
@@ -337,6 +362,16 @@ fn world(backend: Backend, ended: bool) -> World {
         .store
         .create(&leader_y.author("建档立卡"), &h)
         .unwrap();
+    for (i, role) in Role::ALL.iter().enumerate() {
+        let n = 700 + i as u64;
+        let mut h = household(n);
+        h.village_code = Y.into();
+        let home = leader_y
+            .store
+            .create(&leader_y.author("建档立卡"), &h)
+            .unwrap();
+        numbers_homes.insert((role.code(), false), (home, n));
+    }
     let r = leader_y.sync().unwrap();
     assert_eq!(r.rejected, 0, "{:?}", leader_y.store.rejected_changes());
     let to = if ended { ENDED } else { "" };
@@ -350,11 +385,17 @@ fn world(backend: Backend, ended: bool) -> World {
     let ids = [
         (Rec::Hx1, hx1),
         (Rec::Hx2, hx2),
+        (Rec::Nx1, nx1),
         (Rec::Hy, hy),
         (Rec::Policy, policy),
     ]
     .into();
-    World { server, ids, ended }
+    World {
+        server,
+        ids,
+        numbers_homes,
+        ended,
+    }
 }
 
 #[test]
@@ -901,6 +942,10 @@ fn create(
             l.village_code = village.into();
             l.review = None;
             d.store.create(&who, &l)
+        }
+        Write::HouseholdNumbers => {
+            let (home, n) = &w.numbers_homes[&(role.code(), in_scope)];
+            d.store.create(&who, &numbers(*n, home))
         }
         Write::PolicyItem => {
             let mut p = PolicyItem::example();

@@ -292,3 +292,22 @@ fn the_server_migrates_a_database_from_before_the_split_when_it_starts() {
         .unwrap();
     assert_eq!(numbers_records.len(), 1);
 }
+
+/// A generated database holds households of this build only: generating marks the migration
+/// done, and a forced run reads every household and rebuilds none.
+#[test]
+fn a_generated_database_has_no_household_to_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("city.sqlite3").display().to_string()).unwrap();
+    let options = cunji_sync_server::generate::Options {
+        seed: 1,
+        villages: 1,
+        threads: 2,
+        demo_password: None,
+    };
+    cunji_sync_server::generate::generate(&db, &options, &mut |_| {}).unwrap();
+    assert!(rebuild::split_household_numbers(&db).unwrap().already_done);
+    let forced = rebuild::rebuild_households_with_numbers(&db).unwrap();
+    assert!(forced.households_read > 0, "{forced:?}");
+    assert_eq!(forced.households_rebuilt, 0, "{forced:?}");
+}
