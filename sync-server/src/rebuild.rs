@@ -29,7 +29,10 @@
 //! (`numbers_in_household`, `crate::checks`), so no phone of an older version does either.
 //!
 //! Costs: every household is read once, when the migration first runs (227,500 at city
-//! scale); conflicts of the old history settle on the value each field showed; a pairing of
+//! scale; a household rebuilt costs about 9× one read, mostly Automerge's work: BENCHMARKS.md,
+//! "The numbers migration"). The old history's changes leave the log by their hashes (its
+//! unique index): the log has no index by record, and a scan per household read the whole
+//! log each time; conflicts of the old history settle on the value each field showed; a pairing of
 //! a phone's unsent edit with the new history is field by field (a list is one field).
 
 use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
@@ -135,7 +138,13 @@ fn rebuild_household(
     for chunk in &row.chunks {
         old_history.extend_from_slice(chunk);
     }
-    tx.drop_history(id, &old_history, REASON, &now.to_rfc3339())?;
+    let old_changes: Vec<Vec<u8>> = doc
+        .automerge()
+        .get_changes(&[])
+        .iter()
+        .map(|change| change.hash().0.to_vec())
+        .collect();
+    tx.drop_history(id, &old_history, &old_changes, REASON, &now.to_rfc3339())?;
     let bytes = change.raw_bytes().to_vec();
     tx.insert_doc(&DocRow {
         snapshot: bytes.clone(),

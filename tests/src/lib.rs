@@ -684,3 +684,62 @@ fn copy_shaped(mut from: TcpStream, mut to: TcpStream, shape: Shape) {
     let _ = from.shutdown(std::net::Shutdown::Both);
     let _ = to.shutdown(std::net::Shutdown::Both);
 }
+
+/// Adds to a stored household, on the server, the change an app from before the split made:
+/// its bank account and its members' ID numbers inside the household (the kinds no longer
+/// have these fields, so no phone of this build can write them), with the record's author.
+pub fn store_numbers_in_household(
+    db: &cunji_sync_server::store::Db,
+    household_id: &str,
+    numbers: &cunji_core::domain::HouseholdPrivate,
+) {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    db.write(|tx| {
+        let row = tx.doc(household_id)?.unwrap();
+        let mut doc = cunji_core::doc::RecordDoc::load(
+            household_id,
+            Some(&row.snapshot),
+            &row.chunks,
+            automerge::ActorId::random(),
+        )
+        .unwrap();
+        let am = doc.automerge();
+        let (_, data) = am.get(automerge::ROOT, "data").unwrap().unwrap();
+        am.put(&data, "bank_account", numbers.bank_account.clone().unwrap())
+            .unwrap();
+        let (_, members) = am.get(&data, "members").unwrap().unwrap();
+        for (key, n) in &numbers.id_numbers {
+            let (value, member) = am.get(&members, key.as_str()).unwrap().unwrap();
+            assert!(matches!(
+                value,
+                automerge::Value::Object(automerge::ObjType::Map)
+            ));
+            am.put(&member, "id_no", n.as_str()).unwrap();
+        }
+        let meta = cunji_core::doc::ChangeMeta {
+            reason: "补录证件号码".into(),
+            cadre_id: row.author_id.clone(),
+            device_id: "old-app".into(),
+        };
+        am.commit_with(
+            automerge::transaction::CommitOptions::default()
+                .with_message(serde_json::to_string(&meta).unwrap()),
+        );
+        let change = am.get_last_local_change().unwrap();
+        tx.append_doc_chunk(household_id, change.raw_bytes())?;
+        tx.insert_change(&cunji_sync_server::store::ChangeRow {
+            hash: change.hash().0.to_vec(),
+            doc_id: household_id.into(),
+            village_code: row.village_code.clone(),
+            household_id: row.household_id.clone(),
+            bytes: change.raw_bytes().to_vec(),
+            device_id: "old-app".into(),
+            received_ts: chrono::Utc::now().to_rfc3339(),
+            device_clock_offset_ms: None,
+            owner: None,
+        })?;
+        Ok::<_, cunji_sync_server::store::StoreError>(())
+    })
+    .unwrap();
+}

@@ -332,13 +332,16 @@ pub trait Tx {
     /// Replaces a record's projection rows (every table of its kind).
     fn replace_projection(&mut self, kind: Kind, doc_id: &str, rows: Rows) -> StoreResult<()>;
     /// Replaces a record's whole history (the `rebuild` module): drops its stored document, its
-    /// changes from the log, its held changes and repair states, and keeps `old_history` (the
-    /// document's saved bytes) in `rebuilt_documents`, never served, with `reason`. The caller
-    /// then stores the new history with [`Tx::insert_doc`] and [`Tx::insert_change`].
+    /// changes from the log (`old_changes`, their hashes: the log is indexed by hash, not by
+    /// record, and a scan of it per record would read the whole log each time), its held
+    /// changes and repair states, and keeps `old_history` (the document's saved bytes) in
+    /// `rebuilt_documents`, never served, with `reason`. The caller then stores the new history
+    /// with [`Tx::insert_doc`] and [`Tx::insert_change`].
     fn drop_history(
         &mut self,
         doc_id: &str,
         old_history: &[u8],
+        old_changes: &[Vec<u8>],
         reason: &str,
         now: &str,
     ) -> StoreResult<()>;

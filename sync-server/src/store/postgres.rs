@@ -202,6 +202,12 @@ pub const MIGRATIONS: &[&str] = &[
         done_ts  TEXT NOT NULL
     );
 ",
+    "
+    -- 7: a rebuilt record's repair states are dropped by record (the key leads with the
+    -- device); repair states are written only on the repair path, so the index costs ingest
+    -- nothing.
+    CREATE INDEX repair_states_doc ON repair_states(doc_id);
+",
 ];
 
 /// Connections the pool opens at most.
@@ -770,9 +776,14 @@ impl Tx for PgTx<'_> {
         &mut self,
         doc_id: &str,
         old_history: &[u8],
+        old_changes: &[Vec<u8>],
         reason: &str,
         now: &str,
     ) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM changes WHERE hash = ANY($1) AND doc_id = $2",
+            &[&old_changes, &doc_id],
+        )?;
         self.exec(
             "INSERT INTO rebuilt_documents (doc_id, reason, old_history, rebuilt_ts)
              VALUES ($1, $2, $3, $4)
@@ -783,7 +794,6 @@ impl Tx for PgTx<'_> {
         for sql in [
             "DELETE FROM documents WHERE id = $1",
             "DELETE FROM doc_chunks WHERE doc_id = $1",
-            "DELETE FROM changes WHERE doc_id = $1",
             "DELETE FROM held_changes WHERE doc_id = $1",
             "DELETE FROM repair_states WHERE doc_id = $1",
         ] {

@@ -146,6 +146,12 @@ const MIGRATIONS: &[&str] = &[
         done_ts  TEXT NOT NULL
     );
 ",
+    "
+    -- 7: a rebuilt record's repair states are dropped by record (the key leads with the
+    -- device); repair states are written only on the repair path, so the index costs ingest
+    -- nothing.
+    CREATE INDEX repair_states_doc ON repair_states(doc_id);
+",
 ];
 
 const READERS: usize = 4;
@@ -533,6 +539,7 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         doc_id: &str,
         old_history: &[u8],
+        old_changes: &[Vec<u8>],
         reason: &str,
         now: &str,
     ) -> StoreResult<()> {
@@ -542,10 +549,16 @@ impl Tx for SqliteTx<'_> {
                  VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![doc_id, reason, old_history, now])?;
+        let mut delete = self
+            .tx
+            .prepare_cached("DELETE FROM changes WHERE hash = ?1 AND doc_id = ?2")?;
+        for hash in old_changes {
+            delete.execute(params![hash, doc_id])?;
+        }
+        drop(delete);
         for sql in [
             "DELETE FROM documents WHERE id = ?1",
             "DELETE FROM doc_chunks WHERE doc_id = ?1",
-            "DELETE FROM changes WHERE doc_id = ?1",
             "DELETE FROM held_changes WHERE doc_id = ?1",
             "DELETE FROM repair_states WHERE doc_id = ?1",
         ] {

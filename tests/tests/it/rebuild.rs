@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used)]
 
 use automerge::transaction::Transactable;
-use automerge::{ObjType, ROOT, ReadDoc};
+use automerge::{ROOT, ReadDoc};
 use cunji_core::doc::{ChangeMeta, RecordDoc};
 use cunji_core::domain::{Household, HouseholdPrivate, Team, Village};
 use cunji_core::sync::Transport;
@@ -20,61 +20,14 @@ use cunji_core::sync::protocol::{
 };
 use cunji_sync_server::accounts::Role;
 use cunji_sync_server::rebuild;
-use cunji_sync_server::store::{ChangeRow, Db, StoreError};
-use cunji_tests::{Backend, Device, TestServer, household, numbers, serving_team};
+use cunji_sync_server::store::{Db, StoreError};
+use cunji_tests::{
+    Backend, Device, TestServer, household, numbers, serving_team, store_numbers_in_household,
+};
 
 const LEADER: &str = "cadre-wang-zhigang";
 const MEMBER: &str = "cadre-li-ming";
 const TOWNSHIP: &str = "township-zhang";
-
-/// Adds to a stored household, on the server, the change an app from before the split made:
-/// its bank account and its members' ID numbers inside the household.
-fn store_numbers_in_household(db: &Db, household_id: &str, numbers: &HouseholdPrivate) {
-    db.write(|tx| {
-        let row = tx.doc(household_id)?.unwrap();
-        let mut doc = RecordDoc::load(
-            household_id,
-            Some(&row.snapshot),
-            &row.chunks,
-            automerge::ActorId::random(),
-        )
-        .unwrap();
-        let am = doc.automerge();
-        let (_, data) = am.get(ROOT, "data").unwrap().unwrap();
-        am.put(&data, "bank_account", numbers.bank_account.clone().unwrap())
-            .unwrap();
-        let (_, members) = am.get(&data, "members").unwrap().unwrap();
-        for (key, n) in &numbers.id_numbers {
-            let (value, member) = am.get(&members, key.as_str()).unwrap().unwrap();
-            assert!(matches!(value, automerge::Value::Object(ObjType::Map)));
-            am.put(&member, "id_no", n.as_str()).unwrap();
-        }
-        let meta = ChangeMeta {
-            reason: "补录证件号码".into(),
-            cadre_id: LEADER.into(),
-            device_id: "old-app".into(),
-        };
-        am.commit_with(
-            automerge::transaction::CommitOptions::default()
-                .with_message(serde_json::to_string(&meta).unwrap()),
-        );
-        let change = am.get_last_local_change().unwrap();
-        tx.append_doc_chunk(household_id, change.raw_bytes())?;
-        tx.insert_change(&ChangeRow {
-            hash: change.hash().0.to_vec(),
-            doc_id: household_id.into(),
-            village_code: row.village_code.clone(),
-            household_id: row.household_id.clone(),
-            bytes: change.raw_bytes().to_vec(),
-            device_id: "old-app".into(),
-            received_ts: chrono::Utc::now().to_rfc3339(),
-            device_clock_offset_ms: None,
-            owner: None,
-        })?;
-        Ok::<_, StoreError>(())
-    })
-    .unwrap();
-}
 
 /// Whether any change the device holds of `id` ever set a number field.
 fn history_has_numbers(d: &Device, id: &str) -> bool {
@@ -156,7 +109,38 @@ fn households_from_before_the_split(backend: Backend) {
             .unwrap()
     );
 
+    // Every change of the old history the server holds, found in the log before the rebuild.
+    let old_hashes: Vec<Vec<u8>> = server
+        .db
+        .read(|tx| {
+            let row = tx.doc(&home)?.unwrap();
+            Ok::<_, StoreError>(
+                row.load()?
+                    .automerge()
+                    .get_changes(&[])
+                    .iter()
+                    .map(|change| change.hash().0.to_vec())
+                    .collect(),
+            )
+        })
+        .unwrap();
+    assert_eq!(old_hashes.len(), 2);
+    let in_log = |hashes: &[Vec<u8>]| {
+        server
+            .db
+            .read(|tx| {
+                hashes
+                    .iter()
+                    .map(|h| tx.has_change(h))
+                    .collect::<Result<Vec<bool>, _>>()
+            })
+            .unwrap()
+    };
+    assert_eq!(in_log(&old_hashes), vec![true, true]);
+
     let report = rebuild::rebuild_households_with_numbers(&server.db).unwrap();
+    // The old history left the log (kept, never served, in `rebuilt_documents`).
+    assert_eq!(in_log(&old_hashes), vec![false, false]);
     assert_eq!(
         (report.households_rebuilt, report.numbers_created),
         (1, 1),
