@@ -482,6 +482,15 @@ impl RecordDoc {
         self.doc.get_changes(&[])
     }
 
+    /// The hash of every change in the document, as bytes (how the change logs key them).
+    pub fn change_hashes(&mut self) -> Vec<Vec<u8>> {
+        self.doc
+            .get_changes(&[])
+            .iter()
+            .map(|change| change.hash().0.to_vec())
+            .collect()
+    }
+
     /// The changes added since `heads`, as one incremental chunk.
     pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
         self.doc.save_after(heads)

@@ -138,13 +138,13 @@ fn rebuild_household(
     for chunk in &row.chunks {
         old_history.extend_from_slice(chunk);
     }
-    let old_changes: Vec<Vec<u8>> = doc
-        .automerge()
-        .get_changes(&[])
-        .iter()
-        .map(|change| change.hash().0.to_vec())
-        .collect();
-    tx.drop_history(id, &old_history, &old_changes, REASON, &now.to_rfc3339())?;
+    tx.drop_history(
+        id,
+        &old_history,
+        &doc.change_hashes(),
+        REASON,
+        &now.to_rfc3339(),
+    )?;
     let bytes = change.raw_bytes().to_vec();
     tx.insert_doc(&DocRow {
         snapshot: bytes.clone(),

@@ -103,13 +103,7 @@ fn remove_numbers_records(db: &Db) -> usize {
         db.write(|tx| {
             for id in &ids {
                 let row = tx.doc(id)?.unwrap();
-                let mut doc = row.load()?;
-                let hashes: Vec<Vec<u8>> = doc
-                    .automerge()
-                    .get_changes(&[])
-                    .iter()
-                    .map(|change| change.hash().0.to_vec())
-                    .collect();
+                let hashes = row.load()?.change_hashes();
                 tx.drop_history(id, &row.snapshot, &hashes, "bench", "")?;
                 tx.replace_projection(Kind::HouseholdPrivate, id, Rows::default())?;
             }

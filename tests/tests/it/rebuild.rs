@@ -114,14 +114,7 @@ fn households_from_before_the_split(backend: Backend) {
         .db
         .read(|tx| {
             let row = tx.doc(&home)?.unwrap();
-            Ok::<_, StoreError>(
-                row.load()?
-                    .automerge()
-                    .get_changes(&[])
-                    .iter()
-                    .map(|change| change.hash().0.to_vec())
-                    .collect(),
-            )
+            Ok::<_, StoreError>(row.load()?.change_hashes())
         })
         .unwrap();
     assert_eq!(old_hashes.len(), 2);
