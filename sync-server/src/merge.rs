@@ -7,14 +7,17 @@
 //! 3. `bad_signature`: the device's Ed25519 signature covers the batch's manifest (every
 //!    item's record id and change bytes); a batch that fails it is refused whole;
 //! 4. `forged_author`: the change's message names the signed-in cadre and this device;
-//! 5. for a new record: `invalid_record` (its envelope or data do not parse or validate),
+//! 5. `invalid_record`: the record after the change does not parse; for a new record,
 //!    `forged_author` (the envelope names another author or device, or an event record is
 //!    about another cadre), `unknown_reference` (its household or entitlement is unknown);
 //! 6. `moved_record`: a change that would alter the record's kind, author or place;
 //!    `not_author`: an event record changed by someone who neither wrote nor reviews it;
 //!    `out_of_scope`: the access table ([`cunji_core::domain::access::rights`], applied by
 //!    [`Principal::may`]) does not let the account create, edit or review this kind there, or
-//!    not on the record's day (a cadre whose team membership or assignment had ended).
+//!    not on the record's day (a cadre whose team membership or assignment had ended);
+//! 7. the check rules of [`crate::checks`], each with its code;
+//! 8. `invalid_record`: the record breaks a rule of its kind's validation (R10's one 户主, …):
+//!    a new record, or an edit that makes it break a rule it did not break before.
 //!
 //! A change whose dependencies the server lacks is held (and reported `Held`) until they
 //! arrive; it is then checked under the account of the device that pushed it. A record whose
@@ -45,7 +48,7 @@ use cunji_core::sync::protocol::{PushOutcome, PushRequest, push_manifest};
 
 use crate::accounts::{Principal, RecordPlace};
 use crate::store::{ChangeRow, DocRow, HeldRow, StoreError, StoreResult, Tx};
-use cunji_core::domain::access::{Action, Reach, owner_of, rights};
+use cunji_core::domain::access::{Action, Reach, Role, owner_of, rights};
 
 /// Chunks of a document folded into a new snapshot beyond this many.
 const FOLD_CHUNKS: usize = 32;
@@ -78,12 +81,19 @@ struct Checked {
     prepared: Option<Prepared>,
 }
 
-/// A record's state after a change, read once: the document, what authorisation needs, and
-/// its projection rows.
+/// A record's state after a change, read once: the document and what [`read_facts`] read.
 struct Prepared {
     doc: RecordDoc,
+    read: Read,
+}
+
+/// What authorisation needs of a record's state, its projection rows, and the rule of its
+/// kind it breaks (`invalid_record`), refused once the access table and the check rules have
+/// had their say.
+struct Read {
     facts: Result<Facts, PushOutcome>,
     rows: Option<(Kind, Rows)>,
+    broken: Option<PushOutcome>,
 }
 
 /// What authorisation reads from a record: its envelope, its facts, and (for the kinds with
@@ -108,33 +118,54 @@ fn checked(kind: Kind) -> bool {
     )
 }
 
-/// Reads a record's facts; a new record (`created`) must also pass its validation, as the
-/// device's store checked before saving it.
-fn read_facts(
-    doc: &RecordDoc,
-    created: bool,
-) -> (Result<Facts, PushOutcome>, Option<(Kind, Rows)>) {
+/// Reads a record's facts, and whether it breaks a rule of its kind's validation (R10's one
+/// 户主 and the rest, as the device's store checked before saving it): a new record that
+/// does, or an edit that makes a record break a rule it did not break `before` (so that a
+/// record stored broken, by an old import or a merge of concurrent edits, can still be edited
+/// and mended, but no edit breaks a valid record), is refused `invalid_record`, after the
+/// access table and the check rules, whose codes say more.
+fn read_facts(doc: &RecordDoc, before: Option<&RecordDoc>) -> Read {
     let (env, data) = match (doc.envelope(), doc.data_json()) {
         (Ok(env), Ok(data)) => (env, data),
-        (Err(e), _) | (_, Err(e)) => return (Err(reject("invalid_record", e.to_string())), None),
+        (Err(e), _) | (_, Err(e)) => {
+            return Read {
+                facts: Err(reject("invalid_record", e.to_string())),
+                rows: None,
+                broken: None,
+            };
+        }
     };
     let mut rows = Rows::default();
     let kept = checked(env.kind).then(|| data.clone());
     match facts_and_rows(&env, data, &mut rows) {
-        Ok((_, Some(broken))) if created => {
-            (Err(reject("invalid_record", broken.to_string())), None)
-        }
-        Ok((record, _)) => {
+        Ok((record, problem)) => {
+            let broken = problem
+                .filter(|p| before.is_none_or(|b| broken_rule(b).as_ref() != Some(p)))
+                .map(|p| reject("invalid_record", p.to_string()));
             let kind = env.kind;
             let facts = Facts {
                 env,
                 record,
                 data: kept,
             };
-            (Ok(facts), Some((kind, rows)))
+            Read {
+                facts: Ok(facts),
+                rows: Some((kind, rows)),
+                broken,
+            }
         }
-        Err(e) => (Err(reject("invalid_record", e.to_string())), None),
+        Err(e) => Read {
+            facts: Err(reject("invalid_record", e.to_string())),
+            rows: None,
+            broken: None,
+        },
     }
+}
+
+/// The rule a stored record breaks, if any (read only when an edit of it breaks one).
+fn broken_rule(doc: &RecordDoc) -> Option<cunji_core::ValidationError> {
+    let (env, data) = (doc.envelope().ok()?, doc.data_json().ok()?);
+    facts_and_rows(&env, data, &mut Rows::default()).ok()?.1
 }
 
 fn prepare_new(doc_id: &str, change: &Change) -> Option<Prepared> {
@@ -144,8 +175,8 @@ fn prepare_new(doc_id: &str, change: &Change) -> Option<Prepared> {
     let mut doc = RecordDoc::empty(doc_id, server_actor());
     doc.apply(vec![change.clone()]).ok()?;
     // The record is read once for both authorisation and projection.
-    let (facts, rows) = read_facts(&doc, true);
-    Some(Prepared { doc, facts, rows })
+    let read = read_facts(&doc, None);
+    Some(Prepared { doc, read })
 }
 
 /// A pushed batch after the checks that need no database (1–4 of the module docs): done
@@ -362,6 +393,14 @@ fn authorize(
         Some((p, d)) => (Some(p), Some(d)),
         None => (None, None),
     };
+    let action = match before {
+        None => Action::Create,
+        Some(b) if b.kind.is_event() && b.author != who.login => Action::Review,
+        Some(_) => Action::Edit,
+    };
+    if let Some(o) = role_refusal(who.role, before.map_or(facts.env.kind, |b| b.kind), action) {
+        return Ok(Err(o));
+    }
     let after = match place_of(tx, who, facts)? {
         Ok(p) => p,
         Err(o) => return Ok(Err(o)),
@@ -406,11 +445,6 @@ fn authorize(
             }
         }
     }
-    let action = match before {
-        None => Action::Create,
-        Some(b) if b.kind.is_event() && b.author != who.login => Action::Review,
-        Some(_) => Action::Edit,
-    };
     let place = RecordPlace {
         kind: after.kind,
         village: after.village.as_deref(),
@@ -428,21 +462,13 @@ fn authorize(
     Ok(Ok(after))
 }
 
-/// Why [`Principal::may`] refused: an event record changed by someone who neither wrote nor
-/// reviews it (`not_author`), or a write outside the account's reach (`out_of_scope`: the kind
-/// is not the role's, the place is not its village, household or division, or not on the
-/// record's day), each said in Chinese and English.
-fn refusal(
-    tx: &mut dyn Tx,
-    who: &Principal,
-    action: Action,
-    place: RecordPlace<'_>,
-    day: Option<cunji_core::values::Date>,
-) -> StoreResult<PushOutcome> {
-    let (kind, role) = (place.kind, who.role);
+/// The refusal of a change the role makes to no record of this kind anywhere (the access
+/// table gives it no right for the action): said before the record's place is looked up, so
+/// that the answer does not depend on where the record would be.
+fn role_refusal(role: Role, kind: Kind, action: Action) -> Option<PushOutcome> {
     let r = rights(role, kind);
     if action == Action::Review && r.review.is_none() {
-        return Ok(reject(
+        return Some(reject(
             "not_author",
             format!(
                 "只有记录人或审核人可以修改这条{} / only its author (or a reviewer) may change this {}",
@@ -457,7 +483,7 @@ fn refusal(
         } else {
             "不能登记"
         };
-        return Ok(reject(
+        return Some(reject(
             "out_of_scope",
             format!(
                 "{}{}{} / a {} may not {} a {}",
@@ -474,6 +500,25 @@ fn refusal(
             ),
         ));
     }
+    None
+}
+
+/// Why [`Principal::may`] refused: an event record changed by someone who neither wrote nor
+/// reviews it (`not_author`), or a write outside the account's reach (`out_of_scope`: the kind
+/// is not the role's, the place is not its village, household or division, or not on the
+/// record's day), each said in Chinese and English.
+fn refusal(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    action: Action,
+    place: RecordPlace<'_>,
+    day: Option<cunji_core::values::Date>,
+) -> StoreResult<PushOutcome> {
+    if let Some(o) = role_refusal(who.role, place.kind, action) {
+        return Ok(o);
+    }
+    let (kind, role) = (place.kind, who.role);
+    let r = rights(role, kind);
     let day = day.unwrap_or_else(crate::accounts::today);
     // Served there once, but not on the record's day (or left too long ago).
     let served = match r.reach_for(action) {
@@ -622,8 +667,15 @@ fn merge_doc(
             }
             // Checked on a copy: a refused change must leave no trace in the document. A
             // record's first change was applied before the lock, to an empty document.
-            let (candidate, facts, rows) = match prepared {
-                Some(p) if doc.heads().is_empty() => (p.doc, p.facts, p.rows),
+            let (
+                candidate,
+                Read {
+                    facts,
+                    rows,
+                    broken,
+                },
+            ) = match prepared {
+                Some(p) if doc.heads().is_empty() => (p.doc, p.read),
                 _ => {
                     let mut candidate = doc.clone();
                     if let Err(e) = candidate.apply(vec![change.clone()]) {
@@ -634,12 +686,13 @@ fn merge_doc(
                         }
                         continue;
                     }
-                    let (facts, rows) = read_facts(&candidate, place.is_none());
-                    (candidate, facts, rows)
+                    let read = read_facts(&candidate, place.is_some().then_some(&doc));
+                    (candidate, read)
                 }
             };
             let verdict = match &facts {
-                Ok(f) => authorize(tx, &who, doc_id, place.as_ref().map(|p| (p, &doc)), f)?,
+                Ok(f) => authorize(tx, &who, doc_id, place.as_ref().map(|p| (p, &doc)), f)?
+                    .and_then(|place| broken.map_or(Ok(place), Err)),
                 Err(outcome) => Err(outcome.clone()),
             };
             match verdict {

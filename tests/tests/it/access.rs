@@ -12,7 +12,10 @@
 use chrono::{Duration, NaiveDate};
 use cunji_core::domain::access::LATE_SYNC_DAYS;
 use cunji_core::domain::codes::VisitRole;
-use cunji_core::domain::{CheckIn, Household, HouseholdPrivate, Team, Village, Visit, WorkLog};
+use cunji_core::domain::codes::{Health, LeaveStatus};
+use cunji_core::domain::{
+    Cadre, CheckIn, Household, HouseholdPrivate, Leave, Team, Village, Visit, WorkLog,
+};
 use cunji_sync_server::accounts::{Role, today};
 use cunji_tests::{Backend, Device, TestServer, household, numbers, serving_team};
 
@@ -261,26 +264,34 @@ fn own_attendance(backend: Backend) {
         log.date = day;
         log.review = None;
         let l = d.store.create(&who, &log).unwrap();
+        let leave = d.store.create(&who, &leave_request(&login, day)).unwrap();
         assert_eq!(d.sync().unwrap().rejected, 0, "{login}");
-        made.push((login, c, l));
+        made.push((login, c, l, leave));
     }
     for d in [&mut member, &mut other, &mut leader] {
         d.sync().unwrap();
     }
-    for (author, c, l) in &made {
+    for (author, c, l, leave) in &made {
         // Each member holds its own, the first secretary everyone's.
         for d in [&member, &other] {
             let mine = &d.login == author;
             assert_eq!(d.store.get::<CheckIn>(c).is_ok(), mine, "{} {c}", d.login);
             assert_eq!(d.store.get::<WorkLog>(l).is_ok(), mine, "{} {l}", d.login);
+            assert_eq!(
+                d.store.get::<Leave>(leave).is_ok(),
+                mine,
+                "{} {leave}",
+                d.login
+            );
         }
         assert!(leader.store.get::<CheckIn>(c).is_ok());
         assert!(leader.store.get::<WorkLog>(l).is_ok());
+        assert!(leader.store.get::<Leave>(leave).is_ok());
     }
     // A phone that synced before attendance became its owner's (its cursors name the scopes
     // of then: `global` and the whole `village:`) forgets the colleagues' records it holds.
     let mut older = Device::new(&server.url, MEMBER).sign_in();
-    for (_, c, l) in &made {
+    for (_, c, l, _) in &made {
         for id in [c, l] {
             let changes: Vec<cunji_core::IncomingChange> = leader
                 .store
@@ -303,7 +314,7 @@ fn own_attendance(backend: Backend) {
         .unwrap();
     let report = older.sync().unwrap();
     assert_eq!(report.forgotten, 4, "{report:?}");
-    for (author, c, l) in &made {
+    for (author, c, l, _) in &made {
         let mine = author == MEMBER;
         assert_eq!(older.store.get::<CheckIn>(c).is_ok(), mine, "{c}");
         assert_eq!(older.store.get::<WorkLog>(l).is_ok(), mine, "{l}");
@@ -340,6 +351,26 @@ fn own_attendance(backend: Backend) {
     assert_eq!(get(token, c_mine), 200);
     assert_eq!(get(token, c_other), 403);
     assert_eq!(get(leader.token(), c_other), 200);
+    let (leave_other, leave_mine) = (&made[1].3, &made[0].3);
+    assert_eq!(get(token, leave_mine), 200);
+    assert_eq!(get(token, leave_other), 403);
+    assert_eq!(get(leader.token(), leave_other), 200);
+}
+
+/// A pending leave request of `login`'s, made on `day` for the week after.
+fn leave_request(login: &str, day: NaiveDate) -> Leave {
+    Leave {
+        cadre_id: login.into(),
+        from: day + Duration::days(7),
+        to: day + Duration::days(8),
+        days: 2,
+        requested_ts: format!("{day}T18:30:00+08:00").parse().unwrap(),
+        endorsed_by: None,
+        approver_id: TOWNSHIP.into(),
+        status: LeaveStatus::Pending,
+        returned_ts: None,
+        ..Leave::example()
+    }
 }
 
 #[test]
@@ -444,5 +475,190 @@ fn numbers_reach_their_readers(backend: Backend) {
 fn a_team_member_holds_the_id_and_bank_numbers_of_its_assigned_households_only() {
     for backend in Backend::available() {
         numbers_reach_their_readers(backend);
+    }
+}
+
+const ELSEWHERE: &str = "cadre-elsewhere";
+const COUNTY_OFFICE: &str = "county-office-x";
+const CITY: &str = "city-x";
+
+/// Writes `login`'s file on the server, as the administrator's import does (its id is the
+/// cadre's login).
+fn cadre_file(server: &TestServer, login: &str, n: u64) -> Cadre {
+    let cadre = Cadre {
+        name: format!("干部{n}"),
+        phone: format!("1388741{n:04}"),
+        ..Cadre::example()
+    };
+    let now = chrono::Utc::now();
+    let p = cunji_sync_server::records::Provenance {
+        login: "admin".into(),
+        device_id: "server".into(),
+        reason: "干部信息".into(),
+        created: now.fixed_offset(),
+        received: now,
+        id: Some(login.into()),
+    };
+    server
+        .db
+        .write(|tx| {
+            cunji_sync_server::records::create_with(tx, &p, &cadre).map_err(|e| panic!("{e}"))
+        })
+        .map_err(|e: cunji_sync_server::store::StoreError| e)
+        .unwrap();
+    cadre
+}
+
+fn cadre_files(backend: Backend) {
+    let (server, mut admin, _team, home) = world(backend);
+    server.account(ELSEWHERE, Role::FirstSecretary, "");
+    server.account(
+        COUNTY_OFFICE,
+        Role::CountyOffice,
+        &Village::example().code[..6],
+    );
+    server.account(CITY, Role::City, &Village::example().code[..4]);
+    // A cadre serving in a village of another county.
+    let mut far = Village::example();
+    far.code = "530423102305".into();
+    far.township_code = far.code[..9].into();
+    far.name = "外县村".into();
+    let mut team = serving_team();
+    team.village_code = far.code.clone();
+    team.leader_id = ELSEWHERE.into();
+    let first = team.members.values().next().unwrap().clone();
+    team.members = [(ELSEWHERE.to_string(), first)].into();
+    let who = admin.author("建村");
+    admin.store.create(&who, &far).unwrap();
+    admin.store.create(&who, &team).unwrap();
+    assert_eq!(admin.sync().unwrap().rejected, 0);
+    let csv =
+        format!("household_id,cadre_id,from,to,is_primary\n{home},{PAIRING},2015-09-01,,是\n");
+    server
+        .db
+        .write(|tx| cunji_sync_server::records::import_assignments(tx, "admin", &csv))
+        .unwrap();
+    let everyone = [LEADER, MEMBER, LEAVER, PAIRING, ELSEWHERE];
+    let files: Vec<Cadre> = everyone
+        .iter()
+        .zip(1..)
+        .map(|(login, n)| cadre_file(&server, login, n))
+        .collect();
+
+    // Each phone holds the files of the cadres it works with: the team its colleagues', the
+    // township its villages' teams', a pairing cadre its own.
+    let team_x = [LEADER, MEMBER, LEAVER];
+    for (login, expected) in [
+        (MEMBER, &team_x[..]),
+        (LEADER, &team_x[..]),
+        (TOWNSHIP, &team_x[..]),
+        (PAIRING, &[PAIRING][..]),
+    ] {
+        let mut d = Device::new(&server.url, login).sign_in();
+        d.sync().unwrap();
+        for other in everyone {
+            assert_eq!(
+                d.store.get::<Cadre>(other).is_ok(),
+                expected.contains(&other),
+                "{login}'s phone and {other}'s file"
+            );
+        }
+    }
+
+    // The record view: in clear where the cadre works, masked for the county poverty office,
+    // never for the city or outside.
+    let http = reqwest::blocking::Client::new();
+    let view = |d: &Device, id: &str| {
+        let resp = http
+            .get(format!("{}/v1/records/{id}", server.url))
+            .bearer_auth(d.token())
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json::<serde_json::Value>().unwrap())
+    };
+    let id_no = files[0].id_no.clone().unwrap();
+    let member = Device::new(&server.url, MEMBER).sign_in();
+    let (status, body) = view(&member, LEADER);
+    assert_eq!(
+        (status, body["record"]["id_no"].as_str()),
+        (200, Some(id_no.as_str()))
+    );
+    assert_eq!(view(&member, ELSEWHERE).0, 403);
+    let township = Device::new(&server.url, TOWNSHIP).sign_in();
+    assert_eq!(view(&township, LEADER).0, 200);
+    assert_eq!(view(&township, ELSEWHERE).0, 403);
+    let county = Device::new(&server.url, COUNTY_OFFICE).sign_in();
+    let (status, body) = view(&county, LEADER);
+    assert_eq!(status, 200, "{body}");
+    let masked = body["record"]["id_no"].as_str().unwrap();
+    assert!(masked != id_no && masked.contains('*'), "{masked}");
+    assert_eq!(body["record"]["name"], files[0].name.as_str());
+    assert!(body["masked"].to_string().contains("sensitive"), "{body}");
+    assert_eq!(view(&county, ELSEWHERE).0, 403);
+    let city = Device::new(&server.url, CITY).sign_in();
+    assert_eq!(view(&city, LEADER).0, 403);
+    let pairing = Device::new(&server.url, PAIRING).sign_in();
+    assert_eq!(view(&pairing, PAIRING).0, 200);
+    assert_eq!(view(&pairing, LEADER).0, 403);
+
+    // A household's health data: in clear for the township, masked for the county office,
+    // in the record and in its history.
+    let (status, body) = view(&township, &home);
+    assert_eq!(status, 200);
+    let health = |body: &serde_json::Value| -> Vec<String> {
+        body["record"]["members"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|m| m["health"].to_string())
+            .collect()
+    };
+    let clear = health(&body);
+    assert!(
+        clear
+            .iter()
+            .all(|h| Health::CODES.contains(&h.trim_matches('"'))),
+        "{clear:?}"
+    );
+    let (status, body) = view(&county, &home);
+    assert_eq!(status, 200);
+    for (m, c) in health(&body).iter().zip(&clear) {
+        assert_ne!(m, c, "health in clear for the county office");
+    }
+    let history = body["history"].to_string();
+    for c in &clear {
+        let value = c.trim_matches('"');
+        assert!(
+            !history.contains(&format!("\"{value}\"")),
+            "{value} in the history the county office reads"
+        );
+    }
+
+    // Only the administrator writes a cadre's file: not the cadre itself.
+    let mut member = Device::new(&server.url, MEMBER).sign_in();
+    member.sync().unwrap();
+    let before = server.change_count();
+    let mut mine = member.store.get::<Cadre>(MEMBER).unwrap().record;
+    mine.phone = "13900000000".into();
+    member
+        .store
+        .update(&member.author("改电话"), MEMBER, &mine)
+        .unwrap();
+    member.sync().unwrap();
+    assert_eq!(
+        refused(&member),
+        vec![(MEMBER.to_string(), "out_of_scope".to_string())]
+    );
+    assert_eq!(server.change_count(), before, "nothing stored");
+}
+
+/// A cadre's file (phone and ID number) reaches the phones of those it works with, and the
+/// record view shows it in clear where it works, masked to the county poverty office, to
+/// nobody outside; a household's health data likewise.
+#[test]
+fn a_cadres_file_reaches_where_the_cadre_works() {
+    for backend in Backend::available() {
+        cadre_files(backend);
     }
 }

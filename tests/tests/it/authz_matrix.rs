@@ -21,10 +21,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cunji_core::domain::codes::VisitRole;
+use cunji_core::domain::codes::{LeaveStatus, VisitRole};
 use cunji_core::domain::{
-    Assignment, CheckIn, Entitlement, Inspection, Petition, PolicyItem, Project,
-    SatisfactionSurvey, StatusChange, Team, Village, Visit, WorkLog,
+    Assignment, Cadre, CheckIn, Delivery, Entitlement, Household, Inspection, Leave, Petition,
+    PolicyItem, Project, SatisfactionSurvey, StatusChange, Team, Unit, Village, Visit, WorkLog,
 };
 use cunji_core::sync::protocol::{
     self, DocHeads, HeadsRequest, RepairMessage, RepairRequest, UnreadableRequest,
@@ -194,6 +194,15 @@ enum Write {
     CheckIn,
     WorkLog,
     PolicyItem,
+    /// A unit (派出单位): reference data, the same in and out of scope.
+    Unit,
+    /// A cadre's file: reference data placed with its cadre.
+    Cadre,
+    /// A leave request of the writer's own (in scope only: a leave is placed with its
+    /// requester's team).
+    Leave,
+    /// A delivery against an entitlement of HX2 (in) or HY (out).
+    Delivery,
     /// The ID and bank numbers of a household (`household_private`): in X, or in Y. A
     /// household has one such record (`household_numbers_exist`), so each role writes those
     /// of a household of its own ([`World::numbers_homes`]).
@@ -257,6 +266,10 @@ const WRITES: &[(Write, &[&str], &[&str])] = &[
     // review them (an edit), they do not write their own.
     (Write::WorkLog, &["first_secretary", "team_member"], &[]),
     (Write::PolicyItem, &["admin"], &["admin"]),
+    (Write::Unit, &["admin"], &["admin"]),
+    (Write::Cadre, &["admin"], &["admin"]),
+    (Write::Leave, &["first_secretary", "team_member"], &[]),
+    (Write::Delivery, &["first_secretary", "team_member"], &[]),
     // Kept by the first secretary and by a team member for its assigned households (the
     // matrix's team member has none: `it/access.rs` has one), imported by the administrator.
     (
@@ -275,6 +288,11 @@ struct World {
     /// Every team membership in village X and the pairing assignment ended on [`ENDED`]
     /// (DOMAIN §1: rights follow the date).
     ended: bool,
+    /// An entitlement of HX2 (`true`) and one of HY (`false`), for deliveries.
+    entitlements: BTreeMap<bool, String>,
+    /// Village X's team and HX1's pairing assignment.
+    team_x: String,
+    assignment_x1: String,
 }
 
 /// The last day of the ended memberships and assignment, long enough ago that the grace for
@@ -321,7 +339,7 @@ fn world(backend: Backend, ended: bool) -> World {
             m.to = Some(ENDED.parse().unwrap());
         }
     }
-    admin.store.create(&who, &team).unwrap();
+    let team_x = admin.store.create(&who, &team).unwrap();
     let mut vy = Village::example();
     vy.code = Y.into();
     vy.township_code = Y[..9].into();
@@ -382,6 +400,24 @@ fn world(backend: Backend, ended: bool) -> World {
         .db
         .write(|tx| cunji_sync_server::records::import_assignments(tx, "admin", &csv))
         .unwrap();
+    let assignment_x1 = server
+        .db
+        .read(|tx| tx.find_projected("p_assignment", "household_id", &hx1))
+        .unwrap()
+        .remove(0);
+    let mut admin = Device::new(&server.url, "admin").sign_in();
+    let who = admin.author("政策兑现");
+    let mut entitlements = BTreeMap::new();
+    for (in_scope, home) in [(true, &hx2), (false, &hy)] {
+        let e = Entitlement {
+            household_id: home.clone(),
+            member_id: None,
+            ..Entitlement::example()
+        };
+        entitlements.insert(in_scope, admin.store.create(&who, &e).unwrap());
+    }
+    let r = admin.sync().unwrap();
+    assert_eq!(r.rejected, 0, "{:?}", admin.store.rejected_changes());
     let ids = [
         (Rec::Hx1, hx1),
         (Rec::Hx2, hx2),
@@ -395,6 +431,9 @@ fn world(backend: Backend, ended: bool) -> World {
         ids,
         numbers_homes,
         ended,
+        entitlements,
+        team_x,
+        assignment_x1,
     }
 }
 
@@ -786,7 +825,7 @@ fn check_push(w: &World, device: &mut Device, role: Role, fail: &mut impl FnMut(
     let mut made: Vec<(Write, bool, String)> = Vec::new();
     for &(write, _, _) in WRITES {
         for in_scope in [true, false] {
-            if !in_scope && write == Write::VisitUnassigned {
+            if !in_scope && matches!(write, Write::VisitUnassigned | Write::Leave) {
                 continue;
             }
             let id = create(device, w, write, in_scope, login, role)
@@ -952,6 +991,39 @@ fn create(
             p.code = format!("P{n}{}", u8::from(in_scope));
             d.store.create(&who, &p)
         }
+        Write::Unit => {
+            let mut u = Unit::example();
+            u.name = format!("单位{n}{in_scope}");
+            d.store.create(&who, &u)
+        }
+        Write::Cadre => {
+            let mut c = Cadre::example();
+            c.name = format!("干部{n}{in_scope}");
+            c.id_no = None;
+            d.store.create(&who, &c)
+        }
+        Write::Leave => {
+            let day = cunji_sync_server::accounts::today();
+            let leave = Leave {
+                cadre_id: login.into(),
+                from: day + chrono::Duration::days(7),
+                to: day + chrono::Duration::days(8),
+                days: 2,
+                requested_ts: format!("{day}T18:30:00+08:00").parse().unwrap(),
+                endorsed_by: None,
+                // Anyone but the requester (nobody approves their own leave).
+                approver_id: "approver-of-the-matrix".into(),
+                status: LeaveStatus::Pending,
+                returned_ts: None,
+                ..Leave::example()
+            };
+            d.store.create(&who, &leave)
+        }
+        Write::Delivery => {
+            let mut delivery = Delivery::example();
+            delivery.entitlement_id = w.entitlements[&in_scope].clone();
+            d.store.create(&who, &delivery)
+        }
     }
 }
 
@@ -1079,4 +1151,265 @@ fn bad_tokens_are_refused(backend: Backend) {
         assert_ne!(resp.status().as_u16(), 401, "{} {}", e.method, e.path);
     }
     assert_eq!(server.change_count(), 0);
+}
+
+/// Gives `d` the stored changes of record `id` from the server: what a phone that got hold of
+/// a record outside its pull (or kept it from before its rights narrowed) would hold.
+fn give(w: &World, d: &mut Device, id: &str) {
+    let changes: Vec<cunji_core::IncomingChange> = w
+        .server
+        .db
+        .read(|tx| tx.doc(id))
+        .unwrap()
+        .unwrap()
+        .load()
+        .unwrap()
+        .changes()
+        .into_iter()
+        .map(|c| cunji_core::IncomingChange {
+            doc_id: id.into(),
+            bytes: c.raw_bytes().to_vec(),
+        })
+        .collect();
+    d.store.apply_changes(&changes).unwrap();
+}
+
+/// The devices of [`edits_follow_the_table`], one per login, signed in once.
+struct Editors<'w> {
+    w: &'w World,
+    devices: BTreeMap<String, Device>,
+}
+
+impl Editors<'_> {
+    fn device(&mut self, login: &str) -> &mut Device {
+        let url = self.w.server.url.clone();
+        self.devices
+            .entry(login.to_string())
+            .or_insert_with(|| Device::new(&url, login).sign_in())
+    }
+
+    /// `login` changes record `id` (a `T`) on its phone, given the record if its pull does not
+    /// bring it, and syncs: `None` when the server took the change, else its refusal, which
+    /// must leave nothing stored.
+    fn edit<T: cunji_core::domain::Record>(
+        &mut self,
+        login: &str,
+        id: &str,
+        change: impl FnOnce(&mut T),
+    ) -> Option<String> {
+        let w = self.w;
+        let d = self.device(login);
+        d.sync().unwrap();
+        if d.store.get::<T>(id).is_err() {
+            give(w, d, id);
+        }
+        let mut record = d.store.get::<T>(id).unwrap().record;
+        change(&mut record);
+        self.answer(login, |d| {
+            d.store.update(&d.author("修改"), id, &record)?;
+            Ok(id.to_string())
+        })
+    }
+
+    /// `login` creates `record` and syncs: as [`Editors::edit`].
+    fn create<T: cunji_core::domain::Record>(&mut self, login: &str, record: &T) -> Option<String> {
+        self.answer(login, |d| d.store.create(&d.author("新建"), record))
+    }
+
+    /// Makes a change on `login`'s phone (`make` returns the record's id), syncs, and says
+    /// how the server answered: `None` taken (one change more stored), else the refusal
+    /// (nothing stored).
+    fn answer(
+        &mut self,
+        login: &str,
+        make: impl FnOnce(&mut Device) -> cunji_core::Result<String>,
+    ) -> Option<String> {
+        let before = self.w.server.change_count();
+        let d = self.device(login);
+        let id = make(d).unwrap();
+        d.sync().unwrap();
+        let code = refusal(d, &id);
+        let after = self.w.server.change_count();
+        match &code {
+            Some(_) => assert_eq!(after, before, "{login} {id}: refused, yet stored"),
+            None => assert_eq!(
+                after,
+                before + 1,
+                "{login} {id}: neither refused nor stored"
+            ),
+        }
+        code
+    }
+}
+
+/// The code the server refused record `id`'s changes from `d` with, if it did.
+fn refusal(d: &Device, id: &str) -> Option<String> {
+    d.store
+        .rejected_changes()
+        .unwrap()
+        .into_iter()
+        .find(|(rid, _, _)| rid == id)
+        .map(|(_, code, _)| code)
+}
+
+/// Edits of records others made, by each role in and out of its reach (DOMAIN §1 and the
+/// access table's decisions): the first secretary does not edit its own team or its
+/// village's pairing assignments (they decide who reads the village's personal data), the
+/// organisation department and the administrator do; the household register is the team's
+/// and the administrator's, not the township's, the county's, a pairing cadre's or the
+/// city's; an administrator with a division writes only inside it, and no reference data.
+/// Phones that do not receive a record are given it (a hostile phone could hold it). Each
+/// refusal leaves nothing stored; each accepted edit stores one change.
+#[test]
+fn edits_follow_the_table() {
+    for backend in Backend::available() {
+        edits(backend);
+    }
+}
+
+fn edits(backend: Backend) {
+    let w = world(backend, false);
+    w.server.account("admin-x", Role::Admin, &X[..6]);
+    let mut e = Editors {
+        w: &w,
+        devices: BTreeMap::new(),
+    };
+    let oos = Some("out_of_scope".to_string());
+    let join = |t: &mut Team| {
+        let first = t.members.values().next().unwrap().clone();
+        t.members
+            .insert(format!("cadre-new-{}", t.members.len()), first);
+    };
+    let (team, assignment) = (w.team_x.clone(), w.assignment_x1.clone());
+    let (hx1, hx2, hy, policy) = (
+        w.ids[&Rec::Hx1].clone(),
+        w.ids[&Rec::Hx2].clone(),
+        w.ids[&Rec::Hy].clone(),
+        w.ids[&Rec::Policy].clone(),
+    );
+    let plan =
+        |h: &mut Household| h.plan = Some(format!("{}+", h.plan.clone().unwrap_or_default()));
+    let end = |a: &mut Assignment| a.to = Some("2030-12-31".parse().unwrap());
+
+    let mut failures = Vec::new();
+    let mut expect = |what: &str, got: Option<String>, expected: &Option<String>| {
+        if &got != expected {
+            failures.push(format!("{what}: {got:?}, expected {expected:?}"));
+        }
+    };
+    expect(
+        "first secretary edits its team",
+        e.edit::<Team>(LEADER, &team, join),
+        &oos,
+    );
+    expect(
+        "first secretary edits its village's assignment",
+        e.edit::<Assignment>(LEADER, &assignment, end),
+        &oos,
+    );
+    expect(
+        "team member edits the team",
+        e.edit::<Team>(MEMBER, &team, join),
+        &oos,
+    );
+    expect(
+        "organisation department edits the team",
+        e.edit::<Team>("county-org-x", &team, join),
+        &None,
+    );
+    expect(
+        "administrator edits the team",
+        e.edit::<Team>("admin", &team, join),
+        &None,
+    );
+    expect(
+        "county office edits the team",
+        e.edit::<Team>("county-office-x", &team, join),
+        &oos,
+    );
+    expect(
+        "county office edits the assignment",
+        e.edit::<Assignment>("county-office-x", &assignment, end),
+        &None,
+    );
+    expect(
+        "team member edits a household",
+        e.edit::<Household>(MEMBER, &hx2, plan),
+        &None,
+    );
+    expect(
+        "first secretary edits a household",
+        e.edit::<Household>(LEADER, &hx2, plan),
+        &None,
+    );
+    for login in [
+        "pairing-zhou",
+        "township-x",
+        "county-office-x",
+        "county-org-x",
+        "city-x",
+    ] {
+        let home = if login == "pairing-zhou" { &hx1 } else { &hx2 };
+        expect(
+            &format!("{login} edits a household"),
+            e.edit::<Household>(login, home, plan),
+            &oos,
+        );
+    }
+    expect(
+        "city edits the policy item",
+        e.edit::<PolicyItem>("city-x", &policy, |p| p.name.push('+')),
+        &oos,
+    );
+    expect(
+        "administrator edits the policy item",
+        e.edit::<PolicyItem>("admin", &policy, |p| p.name.push('+')),
+        &None,
+    );
+    // An administrator of county X's.
+    expect(
+        "county administrator edits a household of X",
+        e.edit::<Household>("admin-x", &hx2, plan),
+        &None,
+    );
+    expect(
+        "county administrator edits a household of Y",
+        e.edit::<Household>("admin-x", &hy, plan),
+        &oos,
+    );
+    expect(
+        "county administrator edits the policy item",
+        e.edit::<PolicyItem>("admin-x", &policy, |p| p.name.push('+')),
+        &oos,
+    );
+    let mut home_y = household(990);
+    home_y.village_code = Y.into();
+    expect(
+        "county administrator registers a household of X",
+        e.create("admin-x", &household(991)),
+        &None,
+    );
+    expect(
+        "county administrator registers a household of Y",
+        e.create("admin-x", &home_y),
+        &oos,
+    );
+    let mut item = PolicyItem::example();
+    item.code = "P-X-ADMIN".into();
+    expect(
+        "county administrator adds to the policy catalog",
+        e.create("admin-x", &item),
+        &oos,
+    );
+    expect(
+        "county administrator adds a unit",
+        e.create("admin-x", &Unit::example()),
+        &oos,
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagreements on {backend:?}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

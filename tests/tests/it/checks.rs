@@ -8,7 +8,7 @@
 use chrono::{Duration, NaiveDate};
 use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
 use cunji_core::domain::codes::{
-    HouseholdStatus, LeaveStatus, StatusChangeResult, StatusChangeStep, StepOutcome,
+    HouseholdStatus, LeaveStatus, Relation, StatusChangeResult, StatusChangeStep, StepOutcome,
 };
 use cunji_core::domain::{
     Assignment, CheckIn, Household, HouseholdPrivate, Leave, Publicity, StatusChange, Step, Village,
@@ -434,6 +434,14 @@ fn a_status_change_goes_step_by_step_each_by_its_level() {
             |c| c.steps.push(township_review()),
             None,
         );
+        // The result is the county poverty office's: the township does not set it.
+        hostile_edit::<StatusChange>(
+            &w,
+            &mut township,
+            &good,
+            |c| c.result = Some(StatusChangeResult::Approved),
+            "step_not_yours",
+        );
         // The status follows the approved case, not a household edit.
         let mut member = std::mem::replace(&mut w.member, Device::new(&w.server.url, MEMBER));
         edit::<Household>(
@@ -663,5 +671,109 @@ fn leave_is_requested_endorsed_approved_and_closed_by_whom_it_should_be() {
             |l| l.status = LeaveStatus::Rejected,
             "leave_locked",
         );
+    }
+}
+
+/// R10: a household has one 户主. A phone that skips its own checks and makes a second member
+/// 户主 is refused, on an edit as on a new record; a household already stored with two (an
+/// old import) still takes edits that leave them as they are, and the one that mends it.
+#[test]
+fn a_household_keeps_one_head() {
+    for backend in Backend::available() {
+        let mut w = world(backend);
+        let mut leader = std::mem::replace(&mut w.leader, Device::new(&w.server.url, LEADER));
+        let home = w.home.clone();
+        let second_head = |h: &mut Household| {
+            let m = h
+                .members
+                .iter_mut()
+                .find(|(key, m)| **key != h.head_member_id && m.active)
+                .map(|(_, m)| m)
+                .unwrap();
+            m.relation = Relation::Head;
+        };
+        hostile_edit::<Household>(&w, &mut leader, &home, second_head, "invalid_record");
+        let stored: Household = w
+            .server
+            .db
+            .read(|tx| tx.doc(&home))
+            .unwrap()
+            .unwrap()
+            .load()
+            .unwrap()
+            .read()
+            .unwrap();
+        let heads = stored
+            .members
+            .values()
+            .filter(|m| m.relation == Relation::Head)
+            .count();
+        assert_eq!(heads, 1, "the refused edit left no trace");
+
+        // A household the server holds with two 户主, written before the check.
+        let mut admin = std::mem::replace(&mut w.admin, Device::new(&w.server.url, "admin"));
+        let old = taken_new(&mut admin, &household(2));
+        let mut broken: Household = w
+            .server
+            .db
+            .read(|tx| tx.doc(&old))
+            .unwrap()
+            .unwrap()
+            .load()
+            .unwrap()
+            .read()
+            .unwrap();
+        second_head(&mut broken);
+        let mut doc = w
+            .server
+            .db
+            .read(|tx| tx.doc(&old))
+            .unwrap()
+            .unwrap()
+            .load()
+            .unwrap();
+        let env = doc.envelope().unwrap();
+        let edit = Edit {
+            meta: ChangeMeta {
+                reason: "旧数据".into(),
+                cadre_id: "admin".into(),
+                device_id: "server".into(),
+            },
+            time_ms: 0,
+        };
+        let change = doc.update(&env, &broken, &edit).unwrap().unwrap();
+        w.server
+            .db
+            .write(|tx| {
+                tx.append_doc_chunk(&old, change.raw_bytes())?;
+                tx.insert_change(&cunji_sync_server::store::ChangeRow {
+                    hash: change.hash().0.to_vec(),
+                    doc_id: old.clone(),
+                    village_code: Some(Village::example().code),
+                    household_id: Some(old.clone()),
+                    bytes: change.raw_bytes().to_vec(),
+                    device_id: "server".into(),
+                    received_ts: chrono::Utc::now().to_rfc3339(),
+                    device_clock_offset_ms: None,
+                    owner: None,
+                })
+            })
+            .unwrap();
+        let mut leader = Device::new(&w.server.url, LEADER).sign_in();
+        assert!(matches!(
+            raw_edit::<Household>(&mut leader, &old, |h| h.plan = Some("种植魔芋".into())),
+            PushOutcome::Accepted
+        ));
+        assert!(matches!(
+            raw_edit::<Household>(&mut leader, &old, |h| {
+                let head = h.head_member_id.clone();
+                for (key, m) in h.members.iter_mut() {
+                    if *key != head && m.relation == Relation::Head {
+                        m.relation = Relation::Son;
+                    }
+                }
+            }),
+            PushOutcome::Accepted
+        ));
     }
 }
