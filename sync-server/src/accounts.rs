@@ -441,6 +441,15 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// A hash of the same cost as the accounts', of no account's password: a sign-in with an
+/// unknown login is checked against it, so that it takes as long as a wrong password.
+pub fn dummy_password_hash() -> &'static str {
+    static HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        hash_password(&hex::encode(rand::random::<[u8; 16]>())).unwrap_or_default()
+    });
+    &HASH
+}
+
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| {
         Argon2::default()

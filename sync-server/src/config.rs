@@ -35,6 +35,30 @@ pub struct Config {
     pub web_session_hours: i64,
     /// The built dashboard (`sync-server/dashboard/dist` of a checkout when unset).
     pub dashboard_dir: Option<String>,
+    /// Largest JSON body (sign-ins, settings); the sync endpoints take `max_body_bytes`.
+    pub max_json_bytes: usize,
+    /// Connections open at once; more are closed as they arrive (keep below the process's
+    /// file-descriptor limit).
+    pub max_connections: usize,
+    /// Connections open at once from one address (phones behind one carrier NAT share one).
+    pub max_connections_per_address: usize,
+    /// Seconds a TLS handshake may take.
+    pub tls_handshake_timeout_secs: u64,
+    /// Seconds a request line and its headers may take to arrive, counted from when the
+    /// server waits for them (also how long a kept-alive connection may sit idle).
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may go without a byte arriving.
+    pub body_timeout_secs: u64,
+    /// Seconds a response write may make no progress (a client that stopped reading).
+    pub write_timeout_secs: u64,
+    /// Where to serve `GET /metrics` without a token (e.g. `127.0.0.1:9480`, for a
+    /// Prometheus on the same host or network); on the API's address it takes an
+    /// administrator's token.
+    pub metrics_listen: Option<String>,
+    /// Behind a reverse proxy: the header that names the client's address (its last address
+    /// is taken, the one the proxy added), e.g. `x-forwarded-for`. Sign-in back-off counts per
+    /// address; without this, behind a proxy, every client has the proxy's.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for Config {
@@ -52,6 +76,15 @@ impl Default for Config {
             tls_key: None,
             web_session_hours: 8,
             dashboard_dir: None,
+            max_json_bytes: 64 * 1024,
+            max_connections: 1024,
+            max_connections_per_address: 256,
+            tls_handshake_timeout_secs: 10,
+            header_timeout_secs: 20,
+            body_timeout_secs: 30,
+            write_timeout_secs: 60,
+            metrics_listen: None,
+            client_ip_header: None,
         }
     }
 }
@@ -78,6 +111,21 @@ impl std::fmt::Debug for Config {
             .field("tls_key", &self.tls_key)
             .field("web_session_hours", &self.web_session_hours)
             .field("dashboard_dir", &self.dashboard_dir)
+            .field("max_json_bytes", &self.max_json_bytes)
+            .field("max_connections", &self.max_connections)
+            .field(
+                "max_connections_per_address",
+                &self.max_connections_per_address,
+            )
+            .field(
+                "tls_handshake_timeout_secs",
+                &self.tls_handshake_timeout_secs,
+            )
+            .field("header_timeout_secs", &self.header_timeout_secs)
+            .field("body_timeout_secs", &self.body_timeout_secs)
+            .field("write_timeout_secs", &self.write_timeout_secs)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("client_ip_header", &self.client_ip_header)
             .finish()
     }
 }

@@ -27,6 +27,14 @@ pub enum ApiError {
     BatchTooLarge(usize),
     #[error("rate limited")]
     RateLimited,
+    #[error("sign-in locked for {0} s after failures")]
+    SignInThrottled(u64),
+    #[error("no such route")]
+    UnknownRoute,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("content type is not application/json")]
+    WrongContentType,
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("unknown report: {0}")]
@@ -100,6 +108,33 @@ impl ApiError {
                 "rate_limited",
                 "同步太频繁,请稍后再试".into(),
                 "Too many requests; try again shortly.".into(),
+            ),
+            SignInThrottled(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "sign_in_throttled",
+                format!("密码错误次数过多,请在{}后再试", wait_zh(*seconds)),
+                format!(
+                    "Too many wrong passwords; try again in {}.",
+                    wait_en(*seconds)
+                ),
+            ),
+            UnknownRoute => (
+                StatusCode::NOT_FOUND,
+                "unknown_route",
+                "没有这个接口,接口列表见 /v1/openapi.json".into(),
+                "There is no such endpoint; see /v1/openapi.json.".into(),
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "这个接口不接受这种请求方法,请对照 /v1/openapi.json".into(),
+                "This endpoint does not take this method; see /v1/openapi.json.".into(),
+            ),
+            WrongContentType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "wrong_content_type",
+                "请求内容应为 JSON(Content-Type: application/json)".into(),
+                "Send the body as JSON (Content-Type: application/json).".into(),
             ),
             Forbidden(d) => (
                 StatusCode::FORBIDDEN,
@@ -184,6 +219,34 @@ impl ApiError {
     }
 }
 
+/// A wait in words: seconds under two minutes, else minutes (rounded up).
+fn wait_zh(seconds: u64) -> String {
+    if seconds < 120 {
+        format!("{seconds}秒")
+    } else {
+        format!("{}分钟", seconds.div_ceil(60))
+    }
+}
+
+fn wait_en(seconds: u64) -> String {
+    if seconds < 120 {
+        format!("{seconds} s")
+    } else {
+        format!("{} min", seconds.div_ceil(60))
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection::*;
+        match rejection {
+            MissingJsonContentType(_) => ApiError::WrongContentType,
+            r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+            r => ApiError::Malformed(r.body_text()),
+        }
+    }
+}
+
 impl From<crate::accounts::DeviceRequired> for ApiError {
     fn from(_: crate::accounts::DeviceRequired) -> Self {
         ApiError::DeviceRequired
@@ -205,17 +268,29 @@ impl From<ReportError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message, message_en) = self.parts();
+        // Debug-formatted: a detail quoting the request (a malformed body) cannot write a
+        // line of its own into the log. Refusals are the clients' doing: below ERROR.
         if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+            tracing::error!(error = ?self.to_string(), "request failed");
         } else {
-            tracing::info!(error = %self, code, "request refused");
+            tracing::info!(error = ?self.to_string(), code, "request refused");
         }
+        let retry_after = match self {
+            ApiError::SignInThrottled(seconds) => Some(seconds),
+            _ => None,
+        };
         let body = ErrorBody {
             code: code.into(),
             message,
             message_en,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -21,10 +21,11 @@
 //! - `POST /v1/session` (a browser's sign-in), `GET /v1/records/{id}` (one record and its
 //!   history) and the page under `/dashboard/`: the supervisors' dashboard;
 //! - `GET /v1/openapi.json`: the OpenAPI 3 description of the JSON API (no sign-in needed);
-//! - `GET /healthz`, `GET /metrics` (Prometheus).
+//! - `GET /healthz`; `GET /metrics` (Prometheus: an administrator's token on this address, or
+//!   none on its own address, [`config::Config::metrics_listen`]).
 //!
 //! Every request is authenticated by its token except the sign-ins (login, session), health,
-//! metrics, the OpenAPI document and the dashboard's page; errors are [`error::ApiError`]s with
+//! the OpenAPI document and the dashboard's page; errors are [`error::ApiError`]s with
 //! a stable code and a message in Chinese and English.
 //!
 //! ## Layers
@@ -67,13 +68,41 @@ use http::auth::login;
 use http::reports::{report_handler, reports_index, supervisor_pull};
 use http::sync::{heads_handler, pull_handler, push, repair_handler, unreadable_handler};
 
-/// The application.
+/// The application: the routes, the dashboard's page, and the limits every request meets
+/// (RELIABILITY.md, "Hardening"): JSON bodies of at most `max_json_bytes` (the sync
+/// endpoints read theirs up to `max_body_bytes` themselves; a longer `Content-Length` is
+/// refused before the body is read), a body that goes
+/// `body_timeout_secs` without a byte is cut, unknown paths and methods get the API's error
+/// shape, and every response says `nosniff`.
 pub fn router(state: AppState) -> Router {
+    let body_timeout = std::time::Duration::from_secs(state.config.body_timeout_secs.max(1));
     routes()
         .router
         .merge(http::dashboard::static_routes(&state.config))
-        .layer(axum::extract::DefaultBodyLimit::disable())
+        .fallback(http::unknown_route)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_json_bytes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::refuse_declared_oversize,
+        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `GET /metrics` alone, without a token: what [`config::Config::metrics_listen`] serves.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(http::ops::metrics_open))
         .with_state(state)
 }
 
@@ -124,7 +153,7 @@ fn routes() -> Routes {
         list: Vec::new(),
     }
     .add("GET", "/healthz", false, get(http::ops::healthz))
-    .add("GET", "/metrics", false, get(http::ops::metrics))
+    .add("GET", "/metrics", true, get(http::ops::metrics))
     .add("POST", "/v1/login", false, post(login))
     .add("POST", "/v1/sync/push", true, post(push))
     .add("POST", "/v1/sync/pull", true, post(pull_handler))
@@ -164,7 +193,8 @@ fn routes() -> Routes {
 
 /// Serves `router(state)` on `listener` until `shutdown` completes: over TLS when the config
 /// names a certificate and key ([`config::Config::tls`]), plain HTTP otherwise (behind a
-/// reverse proxy that terminates TLS).
+/// reverse proxy that terminates TLS); either way within the connection limits and timeouts
+/// of the config (`http::conn`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -174,14 +204,18 @@ pub async fn serve(
         .config
         .tls()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-    match tls {
-        None => {
-            axum::serve(listener, router(state))
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-        Some(tls) => http::tls::serve_tls(listener, router(state), tls, shutdown).await,
-    }
+    let limits = http::conn::Limits::of(&state.config);
+    http::conn::serve(listener, router(state), tls, limits, shutdown).await
+}
+
+/// Serves [`metrics_router`] on `listener` (plain HTTP, the same limits) until `shutdown`.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = http::conn::Limits::of(&state.config);
+    http::conn::serve(listener, metrics_router(state), None, limits, shutdown).await
 }
 
 /// The layering check of the module docs: the modules' `crate::` imports form no circle.

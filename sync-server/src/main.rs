@@ -10,7 +10,7 @@ use cunji_sync_server::config::Config;
 use cunji_sync_server::records::{self, ImportError, ImportReport};
 use cunji_sync_server::store::Db;
 use cunji_sync_server::store::Tx;
-use cunji_sync_server::{AppState, serve};
+use cunji_sync_server::{AppState, serve, serve_metrics};
 
 /// mimalloc instead of glibc malloc: the generator, ingest and reports allocate per change and
 /// per cell across threads (see BENCHMARKS.md for the measured difference).
@@ -173,11 +173,35 @@ fn main() -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("listening on {}", config.listen))?;
                 tracing::info!(addr = %listener.local_addr()?, backend = db.backend(), https, "serving");
+                let metrics_listen = config.metrics_listen.clone();
                 let state = AppState::new(db, config).with_metrics(handle);
-                serve(listener, state, async {
+                // Ctrl-C stops both listeners.
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                let metrics = match metrics_listen {
+                    Some(addr) => {
+                        let l = tokio::net::TcpListener::bind(&addr)
+                            .await
+                            .with_context(|| format!("listening on {addr} for metrics"))?;
+                        tracing::info!(addr = %l.local_addr()?, "serving /metrics");
+                        Some(tokio::spawn(serve_metrics(
+                            l,
+                            state.clone(),
+                            until_stopped(stopped.clone()),
+                        )))
+                    }
+                    None => None,
+                };
+                tokio::spawn(async move {
                     let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+                    let _ = stop.send(true);
+                });
+                serve(listener, state, until_stopped(stopped)).await?;
+                if let Some(m) = metrics {
+                    m.await??;
+                }
                 Ok(())
             })
         }

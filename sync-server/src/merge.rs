@@ -800,7 +800,7 @@ pub(crate) fn project(doc: &mut RecordDoc) -> StoreResult<(Kind, Rows)> {
         cunji_core::domain::project_doc(doc).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     if let Some(problem) = broken {
         // A merged state that breaks a rule still projects; the reports flag it.
-        tracing::info!(doc_id = doc.id(), %problem, "merged record breaks a rule");
+        tracing::info!(doc_id = doc.id(), problem = ?problem.to_string(), "merged record breaks a rule");
     }
     Ok((kind, rows))
 }

@@ -273,7 +273,7 @@ pub fn document() -> Value {
         }}),
     );
     paths.insert("/v1/session".into(), json!({"post": {
-        "tags": ["auth"], "summary": "Sign in from a browser (no device); returns a read-only bearer token",
+        "tags": ["auth"], "summary": "Sign in from a browser (no device); returns a bearer token that reads (and manages county settings where the role does) but cannot sync",
         "description": "The token reads reports, the supervisors' pull and records for web_session_hours; the sync endpoints refuse it (device_required).",
         "operationId": "session",
         "requestBody": {"required": true, "content": {"application/json": {"schema": types.session_request}}},

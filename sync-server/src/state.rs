@@ -1,6 +1,6 @@
 //! What every handler is given: [`AppState`], the store and the config behind it, the
-//! Prometheus handle, the per-caller rate limiter ([`RateLimiter`]) and the queue for password
-//! checks. Passed in, never global; only the handlers use it.
+//! Prometheus handle, the per-caller rate limiter ([`RateLimiter`]), the queue for password
+//! checks and the failed sign-ins' back-off ([`SignInThrottle`]). Passed in, never global; only the handlers use it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,6 +23,7 @@ pub struct AppState {
     /// core each: 1,000 sign-ins at once (found by the load test) made 1,000 of them run
     /// together, and sign-in needs no token, so anyone could. They now queue, cheaply.
     password_checks: Arc<tokio::sync::Semaphore>,
+    pub(crate) sign_ins: Arc<SignInThrottle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,6 +45,7 @@ impl AppState {
             password_checks: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
+            sign_ins: Arc::new(SignInThrottle::default()),
         }
     }
 
@@ -82,6 +84,93 @@ impl AppState {
     }
 }
 
+/// Failed sign-ins, per account and per address, and the back-off they earn: after
+/// [`SignInThrottle::FREE_PER_ACCOUNT`] failures for one account (or
+/// [`SignInThrottle::FREE_PER_ADDRESS`] from one address, whatever the accounts), each further
+/// failure locks that key for twice as long as the last, from 2 s up to
+/// [`SignInThrottle::MAX_LOCK`]; while locked, sign-in is refused before any password is
+/// checked, even the right one, with the time to wait. A success clears the account's count,
+/// not the address's (a guesser who knows one password does not reset its address). Counts
+/// are forgotten a day after their last failure.
+///
+/// Locking an account by its failures lets anyone delay its owner's sign-in; the lock is
+/// short at first and the phone keeps its token for [`crate::config::Config::token_ttl_hours`],
+/// so a cadre who is signed in is not affected, and an administrator can see the failures in
+/// the log (`sign-in refused`).
+#[derive(Debug, Default)]
+pub(crate) struct SignInThrottle {
+    keys: Mutex<HashMap<String, Failures>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+    locked_until: Option<Instant>,
+}
+
+impl SignInThrottle {
+    pub(crate) const FREE_PER_ACCOUNT: u32 = 5;
+    pub(crate) const FREE_PER_ADDRESS: u32 = 20;
+    pub(crate) const MAX_LOCK: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+    const FORGET: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+    fn keys(login: &str, address: Option<std::net::IpAddr>) -> Vec<(String, u32)> {
+        let mut keys = vec![(format!("login:{login}"), Self::FREE_PER_ACCOUNT)];
+        if let Some(a) = address {
+            keys.push((format!("addr:{a}"), Self::FREE_PER_ADDRESS));
+        }
+        keys
+    }
+
+    /// How long `login` from `address` must still wait, if it must.
+    pub(crate) fn wait(
+        &self,
+        login: &str,
+        address: Option<std::net::IpAddr>,
+        now: Instant,
+    ) -> Option<std::time::Duration> {
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        Self::keys(login, address)
+            .iter()
+            .filter_map(|(k, _)| keys.get(k)?.locked_until)
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+            .max()
+    }
+
+    /// Counts a failed sign-in of `login` from `address`.
+    pub(crate) fn failed(&self, login: &str, address: Option<std::net::IpAddr>, now: Instant) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.len() > 100_000 {
+            keys.retain(|_, f| now.duration_since(f.last) < Self::FORGET);
+        }
+        for (key, free) in Self::keys(login, address) {
+            let f = keys.entry(key).or_insert(Failures {
+                count: 0,
+                last: now,
+                locked_until: None,
+            });
+            if now.duration_since(f.last) >= Self::FORGET {
+                f.count = 0;
+            }
+            f.count += 1;
+            f.last = now;
+            if f.count > free {
+                let doublings = (f.count - free).min(20);
+                let lock = std::time::Duration::from_secs(1u64 << doublings).min(Self::MAX_LOCK);
+                f.locked_until = Some(now + lock);
+            }
+        }
+    }
+
+    /// A successful sign-in of `login`: its failures are forgotten.
+    pub(crate) fn succeeded(&self, login: &str) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.remove(&format!("login:{login}"));
+    }
+}
+
 /// A token bucket per key (a device, or `web:<login>` for a browser session), each holding at
 /// most a minute's requests and refilled continuously.
 #[derive(Debug, Default)]
@@ -109,8 +198,69 @@ impl RateLimiter {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::RateLimiter;
+    use super::{RateLimiter, SignInThrottle};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn failed_sign_ins_lock_the_account_and_the_address_longer_each_time() {
+        let t = SignInThrottle::default();
+        let ip = Some("10.1.2.3".parse().unwrap());
+        let now = Instant::now();
+        for _ in 0..SignInThrottle::FREE_PER_ACCOUNT {
+            assert_eq!(t.wait("wang", ip, now), None);
+            t.failed("wang", ip, now);
+        }
+        assert_eq!(
+            t.wait("wang", ip, now),
+            None,
+            "the free failures lock nothing"
+        );
+        t.failed("wang", ip, now);
+        assert_eq!(t.wait("wang", ip, now), Some(Duration::from_secs(2)));
+        assert_eq!(
+            t.wait("wang", None, now),
+            Some(Duration::from_secs(2)),
+            "from anywhere"
+        );
+        let later = now + Duration::from_secs(3);
+        assert_eq!(t.wait("wang", ip, later), None, "the lock runs out");
+        t.failed("wang", ip, later);
+        assert_eq!(
+            t.wait("wang", ip, later),
+            Some(Duration::from_secs(4)),
+            "twice as long"
+        );
+        assert_eq!(
+            t.wait("li", None, later),
+            None,
+            "another account is not locked"
+        );
+        t.succeeded("wang");
+        assert_eq!(
+            t.wait("wang", None, later),
+            None,
+            "a success clears the account"
+        );
+
+        // One address guessing at many accounts.
+        let guesser = Some("10.9.9.9".parse().unwrap());
+        for i in 0..SignInThrottle::FREE_PER_ADDRESS {
+            t.failed(&format!("user{i}"), guesser, now);
+        }
+        assert_eq!(t.wait("someone", guesser, now), None);
+        t.failed("someone", guesser, now);
+        assert!(
+            t.wait("anyone", guesser, now).is_some(),
+            "the address is locked"
+        );
+        assert_eq!(t.wait("anyone", ip, now), None, "other addresses are not");
+        for _ in 0..100 {
+            t.failed("someone", guesser, now);
+        }
+        assert_eq!(t.wait("x", guesser, now), Some(SignInThrottle::MAX_LOCK));
+    }
 
     #[test]
     fn a_bucket_holds_a_minutes_requests_per_key() {

@@ -13,6 +13,9 @@
 //!   mode 1 a record's JSON (`{"meta": …, "data": …}`) turned into a change here.
 //! - [`load_document`]: stored document bytes (a snapshot and chunks) loaded strictly, then
 //!   read the way the server and the devices read them.
+//! - [`json_body`]: the JSON bodies a stranger may send without a device: the sign-ins
+//!   (`/v1/login`, `/v1/session`) and a county's settings (`PUT /v1/settings/county/{code}`),
+//!   read and checked as their handlers do.
 //!
 //! Automerge chunks carry a checksum (the first 4 bytes of a SHA-256 of their body), which
 //! random mutations nearly always break; [`fix_checksums`] recomputes it so that the fuzzer
@@ -469,5 +472,54 @@ pub fn write_seeds(dir: &std::path::Path) -> std::io::Result<()> {
     let mut l = vec![0u8];
     l.extend(serde_json::to_vec(&login).unwrap_or_default());
     std::fs::write(decode.join("login-json"), l)?;
+    let json = mk("json_body")?;
+    let seeds = [
+        ("login", 0u8, login),
+        (
+            "session",
+            0,
+            serde_json::json!({"login": "township-zhang", "password": "village-password-1"}),
+        ),
+        (
+            "settings-default",
+            1,
+            serde_json::to_value(cunji_core::rules::CountySettings::default()).unwrap_or_default(),
+        ),
+        (
+            "settings-some",
+            1,
+            serde_json::json!({"check_in_photo": "required",
+                "rules": {"visits": {"interval_days": 30}, "adjustment": {"annual_months": [11]}}}),
+        ),
+    ];
+    for (name, mode, body) in seeds {
+        let mut bytes = vec![mode];
+        bytes.extend(serde_json::to_vec(&body).unwrap_or_default());
+        std::fs::write(json.join(name), bytes)?;
+    }
     Ok(())
+}
+
+/// A JSON body as the server reads one. Byte 0 picks the endpoint: even, the sign-ins' JSON
+/// (`/v1/login`'s request with its hex fields decoded, `/v1/session`'s); odd, a county's
+/// settings (`PUT /v1/settings/county/{code}`: parsed, unknown fields and ranges checked,
+/// then stored as JSON and read back as the effective settings are).
+pub fn json_body(data: &[u8]) {
+    let Some((&mode, body)) = data.split_first() else {
+        return;
+    };
+    if mode % 2 == 0 {
+        if let Ok(r) = serde_json::from_slice::<LoginRequest>(body) {
+            let _ = hex::decode(&r.actor);
+            let _ = hex::decode(&r.public_key);
+        }
+        let _ = serde_json::from_slice::<cunji_sync_server::api::SessionRequest>(body);
+    } else if let Ok(settings) = cunji_core::rules::CountySettings::from_json(body) {
+        let stored = serde_json::to_vec(&settings).unwrap_or_default();
+        assert!(
+            cunji_core::rules::CountySettings::from_json(&stored).is_ok(),
+            "settings the server took do not read back: {}",
+            String::from_utf8_lossy(&stored)
+        );
+    }
 }

@@ -232,7 +232,13 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState::new(db, config);
+        // A Prometheus handle of its own (a process-wide recorder would be shared by every
+        // test's server): `/metrics` answers, with what this process records.
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .build_recorder()
+            .handle();
+        let metrics_listen = config.metrics_listen.clone();
+        let state = AppState::new(db, config).with_metrics(metrics);
         let db = state.db.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -243,11 +249,30 @@ impl TestServer {
                 .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                serve(listener, state, async {
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                // As `serve` in the binary: the metrics on their own address when configured.
+                let metrics = match metrics_listen {
+                    Some(at) => {
+                        let l = tokio::net::TcpListener::bind(&at).await.unwrap();
+                        Some(tokio::spawn(cunji_sync_server::serve_metrics(
+                            l,
+                            state.clone(),
+                            until(stopped.clone()),
+                        )))
+                    }
+                    None => None,
+                };
+                tokio::spawn(async move {
                     let _ = rx.await;
-                })
-                .await
-                .unwrap();
+                    let _ = stop.send(true);
+                });
+                serve(listener, state, until(stopped)).await.unwrap();
+                if let Some(m) = metrics {
+                    m.await.unwrap().unwrap();
+                }
             });
         });
         let host = if scheme == "https" {

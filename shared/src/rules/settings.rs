@@ -230,6 +230,15 @@ impl CountySettings {
                 format!("not valid JSON: {e}"),
             )]
         })?;
+        // A struct also deserialises from an array of its fields in order (so `[]` would be
+        // the defaults): the settings are an object, field by name.
+        if !value.is_object() {
+            return Err(vec![problem(
+                "",
+                "设置应为一个 JSON 对象,各项按名称填写".to_string(),
+                "the settings are a JSON object, each field by its name".to_string(),
+            )]);
+        }
         let settings: CountySettings = serde_path_to_error::deserialize(&value).map_err(|e| {
             let field = e.path().to_string();
             let inner = e.into_inner();
@@ -412,6 +421,13 @@ mod tests {
         let e = CountySettings::from_json(b"{not json").unwrap_err();
         assert_eq!(fields(&e), [""]);
         assert!(e[0].message.contains("JSON"));
+        // An array (which serde would read as the fields in order, `[]` as the defaults), a
+        // number, null: not settings.
+        for body in [&b"[]"[..], b"[\"off\"]", b"7", b"null"] {
+            let e = CountySettings::from_json(body).unwrap_err();
+            assert_eq!(fields(&e), [""], "{}", String::from_utf8_lossy(body));
+            assert!(e[0].message.contains("对象"));
+        }
     }
 
     #[test]

@@ -265,7 +265,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Sign in from a browser (no device); returns a read-only bearer token
+         * Sign in from a browser (no device); returns a bearer token that reads (and manages county settings where the role does) but cannot sync
          * @description The token reads reports, the supervisors' pull and records for web_session_hours; the sync endpoints refuse it (device_required).
          */
         post: operations["session"];

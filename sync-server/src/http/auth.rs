@@ -2,13 +2,17 @@
 //! takes (with the per-caller rate limit), the password check, and `POST /v1/login`, which
 //! registers a device and hands it its token.
 
-use axum::Json;
+use std::net::IpAddr;
+use std::time::Instant;
+
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use chrono::{Duration, Utc};
 use cunji_core::sync::protocol::{LoginRequest, LoginResponse};
 
+use super::Json;
+use super::conn::PeerAddr;
 use crate::accounts::{self, Principal};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -70,26 +74,103 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The active account `login` if `password` is its password, else `bad_login` (the same for
-/// an unknown login, a wrong password and a disabled account). Hold a
-/// [`AppState::password_permit`] around it.
+/// an unknown login, a wrong password and a disabled account, and the same work: a login
+/// without an account is checked against [`accounts::dummy_password_hash`], so the answer's
+/// time does not tell which logins exist). Hold a [`AppState::password_permit`] around it,
+/// and [`SignIn`] around that.
 pub(crate) fn authenticate(
     tx: &mut dyn store::Tx,
     login: &str,
     password: &str,
 ) -> Result<store::Account, ApiError> {
-    let account = tx
-        .account(login)?
-        .filter(|a| a.active)
-        .ok_or(ApiError::BadLogin)?;
-    if !accounts::verify_password(password, &account.password_hash) {
-        return Err(ApiError::BadLogin);
+    let account = tx.account(login)?.filter(|a| a.active);
+    let hash = account
+        .as_ref()
+        .map_or(accounts::dummy_password_hash(), |a| {
+            a.password_hash.as_str()
+        });
+    let right = accounts::verify_password(password, hash);
+    match account {
+        Some(a) if right => Ok(a),
+        _ => Err(ApiError::BadLogin),
     }
-    Ok(account)
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %req.login, device = %req.device_id))]
+/// The address a request came from: the connection's peer, or, behind a reverse proxy
+/// ([`crate::config::Config::client_ip_header`]), the last address of that header (the one
+/// the proxy added). `None` when neither is known.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddress(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = state.config.client_ip_header.as_deref().and_then(|name| {
+            let value = parts.headers.get(name)?.to_str().ok()?;
+            value.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+        });
+        let peer = parts.extensions.get::<PeerAddr>().map(|PeerAddr(a)| a.ip());
+        Ok(ClientAddress(forwarded.or(peer)))
+    }
+}
+
+/// A sign-in attempt under the failed sign-ins' back-off ([`crate::state::SignInThrottle`]):
+/// refused before any password is checked while `login` or its address is locked, then
+/// counted by its outcome.
+pub(crate) struct SignIn<'a> {
+    state: &'a AppState,
+    login: &'a str,
+    address: Option<IpAddr>,
+}
+
+impl<'a> SignIn<'a> {
+    /// Checks the login's shape and the back-off.
+    pub(crate) fn start(
+        state: &'a AppState,
+        login: &'a str,
+        address: Option<IpAddr>,
+    ) -> Result<SignIn<'a>, ApiError> {
+        if login.is_empty() || login.chars().count() > 128 || login.chars().any(char::is_control) {
+            return Err(ApiError::Malformed(
+                "login: 1–128 characters, no control characters".into(),
+            ));
+        }
+        if let Some(wait) = state.sign_ins.wait(login, address, Instant::now()) {
+            metrics::counter!("cunji_sign_ins_throttled_total").increment(1);
+            tracing::info!(login = ?login, address = ?address, "sign-in refused: locked after failures");
+            return Err(ApiError::SignInThrottled(wait.as_secs().max(1)));
+        }
+        Ok(SignIn {
+            state,
+            login,
+            address,
+        })
+    }
+
+    /// Counts the outcome of the password check.
+    pub(crate) fn finish<T>(self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        match &result {
+            Ok(_) => self.state.sign_ins.succeeded(self.login),
+            Err(ApiError::BadLogin) => {
+                self.state
+                    .sign_ins
+                    .failed(self.login, self.address, Instant::now());
+                tracing::info!(login = ?self.login, address = ?self.address, "sign-in refused: wrong login or password");
+            }
+            Err(_) => {}
+        }
+        result
+    }
+}
+
+#[tracing::instrument(skip_all, fields(login = ?req.login, device = ?req.device_id))]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    address: ClientAddress,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let actor =
@@ -100,12 +181,18 @@ pub(crate) async fn login(
         || actor.len() > 32
         || public_key.len() != 32
         || req.device_id.trim().is_empty()
+        || req.device_id.chars().count() > 128
+        || req.device_id.chars().any(char::is_control)
     {
         return Err(ApiError::Malformed(
-            "device_id, actor (1–32 bytes) and a 32-byte public key are required".into(),
+            "device_id (1–128 characters, no control characters), actor (1–32 bytes) and a \
+             32-byte public key are required"
+                .into(),
         ));
     }
     let ttl = state.config.token_ttl_hours;
+    let login = req.login.clone();
+    let sign_in = SignIn::start(&state, &login, address.0)?;
     let _permit = state.password_permit().await?;
     let resp = state
         .blocking(move |db| {
@@ -150,6 +237,6 @@ pub(crate) async fn login(
                 })
             })
         })
-        .await?;
-    Ok(Json(resp))
+        .await;
+    Ok(Json(sign_in.finish(resp)?))
 }

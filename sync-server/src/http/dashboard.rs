@@ -6,12 +6,13 @@
 //!   has not been built the server answers with a short page saying how to build it, rather
 //!   than a bare 404.
 //! - `POST /v1/session` signs a person in from a browser: login and password, no device. The
-//!   token it returns reads (reports, the supervisors' pull, records) but cannot sync: a
+//!   token it returns reads (reports, the supervisors' pull, records; and manages its county's
+//!   settings for the county poverty office or an administrator) but cannot sync: a
 //!   browser holds no device key, so the sync endpoints refuse it with `device_required`.
 //!   Browser sessions last [`Config::web_session_hours`], shorter than a phone's token.
 //! - `GET /v1/records/{id}` returns the merged record, its envelope and its history (who, on
 //!   which device, when, why, each field's old and new value), if the access table lets the
-//!   caller read the record ([`Principal::sight`]: the township and the village's team in
+//!   caller read the record (else `404 not_found`, as for an id the server does not hold) ([`Principal::sight`]: the township and the village's team in
 //!   clear, a team member only its own attendance, the county masked, the city not at all);
 //!   reference data (no village) is readable by every signed-in account. What the caller's role may not see is
 //!   masked in the record *and* in the history's old/new values, so the history cannot be used
@@ -27,7 +28,7 @@
 
 use std::path::{Path, PathBuf};
 
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -43,7 +44,7 @@ use crate::api::{HistoryView, RecordView, SessionRequest, SessionResponse};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::merge::server_actor;
-use crate::reports::{self, Masking};
+use crate::reports::Masking;
 use crate::state::AppState;
 use crate::store::TokenRow;
 use cunji_core::domain::access::Sight;
@@ -53,7 +54,7 @@ use cunji_core::domain::privacy::{mask_at, mask_json};
 /// `record`).
 pub fn static_routes(config: &Config) -> Router<AppState> {
     let dir = dashboard_dir(config);
-    if dir.join("index.html").is_file() {
+    let routes = if dir.join("index.html").is_file() {
         Router::new().nest_service(
             "/dashboard",
             ServeDir::new(&dir).append_index_html_on_directories(true),
@@ -64,8 +65,26 @@ pub fn static_routes(config: &Config) -> Router<AppState> {
             .route("/dashboard", get(not_built))
             .route("/dashboard/", get(not_built))
             .route("/dashboard/{*rest}", get(not_built))
-    }
+    };
+    // The page loads only its own scripts, styles and data, and no other site may frame it
+    // (a signed-in clerk's page under someone else's buttons).
+    let header = |name: &'static str, value: &'static str| {
+        tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::HeaderName::from_static(name),
+            axum::http::HeaderValue::from_static(value),
+        )
+    };
+    routes
+        .layer(header("content-security-policy", CONTENT_SECURITY_POLICY))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("referrer-policy", "no-referrer"))
 }
+
+/// The dashboard's Content-Security-Policy: its own origin only; inline styles allowed (the
+/// charts set element styles), no inline scripts, no framing.
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+     object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// Where the built dashboard is: the configured directory, else the one beside this crate's
 /// sources (a development checkout).
@@ -92,12 +111,15 @@ async fn not_built() -> Response {
         .into_response()
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %req.login))]
+#[tracing::instrument(skip_all, fields(login = ?req.login))]
 pub(crate) async fn session(
     State(state): State<AppState>,
-    Json(req): Json<SessionRequest>,
+    address: super::auth::ClientAddress,
+    super::Json(req): super::Json<SessionRequest>,
 ) -> Result<Json<SessionResponse>, ApiError> {
     let hours = state.config.web_session_hours;
+    let login = req.login.clone();
+    let sign_in = super::auth::SignIn::start(&state, &login, address.0)?;
     let _permit = state.password_permit().await?;
     let resp = state
         .blocking(move |db| {
@@ -129,32 +151,28 @@ pub(crate) async fn session(
                 })
             })
         })
-        .await?;
-    Ok(Json(resp))
+        .await;
+    Ok(Json(sign_in.finish(resp)?))
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, id = %id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, id = ?id))]
 pub(crate) async fn record(
     State(state): State<AppState>,
     principal: Principal,
-    UrlPath(id): UrlPath<String>,
+    super::Path(id): super::Path<String>,
 ) -> Result<Json<RecordView>, ApiError> {
     let view = state
         .blocking(move |db| {
             db.read(|tx| {
-                let row = tx
-                    .doc(&id)?
-                    .ok_or_else(|| ApiError::NotFound(format!("record {id}")))?;
                 // Readable as the access table says (today's team, assignment or division);
                 // a city office reads aggregates, not records; a team member only its own
-                // attendance.
+                // attendance. A record the caller may not read is answered as one the server
+                // does not hold, so the answer does not tell which ids exist.
+                let not_found = || ApiError::NotFound(format!("记录 {id} / record {id}"));
+                let row = tx.doc(&id)?.ok_or_else(not_found)?;
                 let sight = match principal.sight(tx, accounts::RecordPlace::of(&row))? {
                     Some(s) if s != Sight::Aggregates => s,
-                    _ => {
-                        return Err(ApiError::from(reports::ReportError::OutOfScope(format!(
-                            "record {id}"
-                        ))));
-                    }
+                    _ => return Err(not_found()),
                 };
                 let masking = Masking::of(sight);
                 let mut doc =

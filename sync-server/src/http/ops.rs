@@ -1,10 +1,12 @@
-//! The endpoints for operators and tools, none behind a token: `GET /healthz`, `GET /metrics`
-//! (Prometheus) and `GET /v1/openapi.json`.
+//! The endpoints for operators and tools: `GET /healthz` and `GET /v1/openapi.json` (no
+//! token), `GET /metrics` (Prometheus: an administrator's token on the API's address, none on
+//! the metrics address of its own, `Config::metrics_listen`).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+
+use crate::accounts::{Principal, Role};
 
 use crate::error::ApiError;
 use crate::openapi;
@@ -22,10 +24,25 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+/// `/metrics` on the API's address: the counters say how busy each endpoint is and how many
+/// sign-ins failed, which is for the operators, not for every signed-in phone.
+pub(crate) async fn metrics(State(state): State<AppState>, principal: Principal) -> Response {
+    if principal.role != Role::Admin {
+        return ApiError::Forbidden(
+            "运行指标只给管理员查看 / only administrators read the server's metrics".into(),
+        )
+        .into_response();
+    }
+    metrics_open(State(state)).await
+}
+
+/// `/metrics` on its own address, for a Prometheus on the operators' network.
+pub(crate) async fn metrics_open(State(state): State<AppState>) -> Response {
     match &state.metrics {
         Some(h) => h.render().into_response(),
-        None => (StatusCode::NOT_FOUND, "metrics recorder not installed").into_response(),
+        None => {
+            ApiError::NotFound("运行指标(未启用) / the metrics recorder".into()).into_response()
+        }
     }
 }
 

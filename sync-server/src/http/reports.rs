@@ -28,11 +28,11 @@ fn query_of(
         .map_err(|e| ApiError::Malformed(format!("query string: {e}")))
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, report = %name))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, report = ?name))]
 pub(crate) async fn report_handler(
     State(state): State<AppState>,
     principal: Principal,
-    axum::extract::Path(name): axum::extract::Path<String>,
+    super::Path(name): super::Path<String>,
     headers: HeaderMap,
     query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -88,7 +88,7 @@ pub(crate) async fn report_handler(
     })
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login))]
+#[tracing::instrument(skip_all, fields(login = %principal.login))]
 pub(crate) async fn supervisor_pull(
     State(state): State<AppState>,
     principal: Principal,

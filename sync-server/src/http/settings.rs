@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::Utc;
 use cunji_core::domain::ScopeLevel;
 use cunji_core::rules::{CountySettings, EffectiveSettings};
@@ -40,7 +40,7 @@ fn may_manage(tx: &mut dyn Tx, principal: &Principal, county: &str) -> Result<()
     Ok(())
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login))]
+#[tracing::instrument(skip_all, fields(login = %principal.login))]
 pub(crate) async fn mine(
     State(state): State<AppState>,
     principal: Principal,
@@ -56,11 +56,11 @@ pub(crate) async fn mine(
     Ok(Json(settings))
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, county = %code))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, county = ?code))]
 pub(crate) async fn get_county(
     State(state): State<AppState>,
     principal: Principal,
-    Path(code): Path<String>,
+    super::Path(code): super::Path<String>,
 ) -> Result<Json<EffectiveSettings>, ApiError> {
     let settings = state
         .blocking(move |db| {
@@ -73,14 +73,14 @@ pub(crate) async fn get_county(
     Ok(Json(settings))
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, county = %code))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, county = ?code))]
 pub(crate) async fn put_county(
     State(state): State<AppState>,
     principal: Principal,
-    Path(code): Path<String>,
+    super::Path(code): super::Path<String>,
     body: Body,
 ) -> Result<Json<EffectiveSettings>, ApiError> {
-    let body = super::read_body(&state, body).await?;
+    let body = super::read_body_up_to(body, state.config.max_json_bytes).await?;
     let settings =
         state
             .blocking(move |db| {

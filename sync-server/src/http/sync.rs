@@ -18,7 +18,7 @@ use crate::merge;
 use crate::pull;
 use crate::state::AppState;
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
 pub(crate) async fn push(
     State(state): State<AppState>,
     principal: Principal,
@@ -79,7 +79,7 @@ pub(crate) async fn push(
     }))
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
 pub(crate) async fn pull_handler(
     State(state): State<AppState>,
     principal: Principal,
@@ -106,7 +106,7 @@ pub(crate) async fn pull_handler(
     Ok(binary(&resp))
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
 pub(crate) async fn repair_handler(
     State(state): State<AppState>,
     principal: Principal,
@@ -130,7 +130,7 @@ pub(crate) async fn repair_handler(
     Ok(binary(&resp))
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
 pub(crate) async fn heads_handler(
     State(state): State<AppState>,
     principal: Principal,
@@ -145,7 +145,7 @@ pub(crate) async fn heads_handler(
     Ok(binary(&resp))
 }
 
-#[tracing::instrument(skip_all, err, fields(login = %principal.login, device = %principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
 pub(crate) async fn unreadable_handler(
     State(state): State<AppState>,
     principal: Principal,

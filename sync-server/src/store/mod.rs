@@ -507,7 +507,7 @@ pub(crate) fn project_stored(
     let (kind, rows, broken) = cunji_core::domain::project_stored(id, snapshot, chunks)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     if let Some(problem) = broken {
-        tracing::info!(doc_id = id, %problem, "stored record breaks a rule");
+        tracing::info!(doc_id = id, problem = ?problem.to_string(), "stored record breaks a rule");
     }
     Ok((kind, rows))
 }

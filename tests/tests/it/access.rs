@@ -349,11 +349,11 @@ fn own_attendance(backend: Backend) {
     };
     let token = member.token();
     assert_eq!(get(token, c_mine), 200);
-    assert_eq!(get(token, c_other), 403);
+    assert_eq!(get(token, c_other), 404);
     assert_eq!(get(leader.token(), c_other), 200);
     let (leave_other, leave_mine) = (&made[1].3, &made[0].3);
     assert_eq!(get(token, leave_mine), 200);
-    assert_eq!(get(token, leave_other), 403);
+    assert_eq!(get(token, leave_other), 404);
     assert_eq!(get(leader.token(), leave_other), 200);
 }
 
@@ -468,7 +468,7 @@ fn numbers_reach_their_readers(backend: Backend) {
             .as_u16()
     };
     assert_eq!(status(member.token(), &numbers_id), 200);
-    assert_eq!(status(member.token(), &other_numbers), 403);
+    assert_eq!(status(member.token(), &other_numbers), 404);
 }
 
 #[test]
@@ -584,10 +584,10 @@ fn cadre_files(backend: Backend) {
         (status, body["record"]["id_no"].as_str()),
         (200, Some(id_no.as_str()))
     );
-    assert_eq!(view(&member, ELSEWHERE).0, 403);
+    assert_eq!(view(&member, ELSEWHERE).0, 404);
     let township = Device::new(&server.url, TOWNSHIP).sign_in();
     assert_eq!(view(&township, LEADER).0, 200);
-    assert_eq!(view(&township, ELSEWHERE).0, 403);
+    assert_eq!(view(&township, ELSEWHERE).0, 404);
     let county = Device::new(&server.url, COUNTY_OFFICE).sign_in();
     let (status, body) = view(&county, LEADER);
     assert_eq!(status, 200, "{body}");
@@ -595,12 +595,12 @@ fn cadre_files(backend: Backend) {
     assert!(masked != id_no && masked.contains('*'), "{masked}");
     assert_eq!(body["record"]["name"], files[0].name.as_str());
     assert!(body["masked"].to_string().contains("sensitive"), "{body}");
-    assert_eq!(view(&county, ELSEWHERE).0, 403);
+    assert_eq!(view(&county, ELSEWHERE).0, 404);
     let city = Device::new(&server.url, CITY).sign_in();
-    assert_eq!(view(&city, LEADER).0, 403);
+    assert_eq!(view(&city, LEADER).0, 404);
     let pairing = Device::new(&server.url, PAIRING).sign_in();
     assert_eq!(view(&pairing, PAIRING).0, 200);
-    assert_eq!(view(&pairing, LEADER).0, 403);
+    assert_eq!(view(&pairing, LEADER).0, 404);
 
     // A household's health data: in clear for the township, masked for the county office,
     // in the record and in its history.

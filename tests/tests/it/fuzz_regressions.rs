@@ -29,6 +29,14 @@ fn found_request_bodies_are_answered() {
 }
 
 #[test]
+fn found_json_bodies_are_answered() {
+    for f in files("json_body") {
+        eprintln!("{}", f.display());
+        fuzz::json_body(&std::fs::read(&f).unwrap());
+    }
+}
+
+#[test]
 fn found_pushed_changes_are_answered() {
     for f in files("push_change") {
         eprintln!("{}", f.display());
@@ -142,12 +150,18 @@ fn seeds_reach_the_checks_they_are_for() {
         );
     }
     // Every seed runs.
-    for t in ["decode_request", "push_change", "load_document"] {
+    for t in [
+        "decode_request",
+        "push_change",
+        "load_document",
+        "json_body",
+    ] {
         for e in std::fs::read_dir(dir.path().join(t)).unwrap() {
             let bytes = std::fs::read(e.unwrap().path()).unwrap();
             match t {
                 "decode_request" => fuzz::decode_request(&bytes),
                 "push_change" => drop(fuzz::push_change(&bytes)),
+                "json_body" => fuzz::json_body(&bytes),
                 _ => fuzz::load_document(&bytes),
             }
         }

@@ -18,6 +18,7 @@ mod checks;
 mod field_forms;
 mod fuzz_regressions;
 mod generate;
+mod hardening;
 mod import;
 mod lifecycle;
 mod load;

@@ -10,13 +10,18 @@ use cunji_sync_server::accounts::Role;
 use cunji_sync_server::config::Config;
 use cunji_tests::{Backend, Device, TestServer, household};
 
-struct TlsServer {
-    server: TestServer,
+pub(crate) struct TlsServer {
+    pub(crate) server: TestServer,
     cert_pem: Vec<u8>,
     _dir: tempfile::TempDir,
 }
 
 fn tls_server() -> TlsServer {
+    tls_server_with(Config::default())
+}
+
+/// A server speaking TLS with a certificate made for `localhost`, with `config`'s other settings.
+pub(crate) fn tls_server_with(config: Config) -> TlsServer {
     let dir = tempfile::tempdir().unwrap();
     let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let cert_pem = made.cert.pem();
@@ -28,7 +33,7 @@ fn tls_server() -> TlsServer {
         Config {
             tls_cert: Some(cert.display().to_string()),
             tls_key: Some(key.display().to_string()),
-            ..Config::default()
+            ..config
         },
     );
     assert!(
