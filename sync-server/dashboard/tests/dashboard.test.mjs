@@ -75,6 +75,8 @@ test('a county supervisor reads every report for a month, with charts and rows, 
   })
   await signIn(page, 'demo-county')
   await page.fill('input[name=month]', month)
+  // The tabs come with the report list (GET /v1/reports), after the sign-in: wait for them.
+  await page.waitForSelector('[data-tab]')
   const tabs = await page.$$eval('[data-tab]', (els) => els.map((e) => e.getAttribute('data-tab')))
   assert.equal(tabs.length, 9, `nine reports, got ${tabs}`)
   for (const tab of tabs) {
