@@ -306,6 +306,16 @@ impl TestServer {
         self.db.read(|tx| tx.max_seq()).unwrap()
     }
 
+    /// Record `id` as the server stores it.
+    pub fn stored_doc(&self, id: &str) -> cunji_core::doc::RecordDoc {
+        self.db
+            .read(|tx| tx.doc(id))
+            .unwrap()
+            .unwrap()
+            .load()
+            .unwrap()
+    }
+
     /// Has a child process remove what dropping this server would (its temporary directory
     /// and, on PostgreSQL, its database) once this process has ended, however it ends: for a
     /// server kept in a `static` and shared by several tests, which is never dropped.
@@ -541,6 +551,17 @@ impl Device {
         };
         let mut transport = self.transport();
         cunji_core::sync::sync_now(&mut self.store, &mut transport, &options, &mut |_| {})
+    }
+
+    /// The code the server refused record `id`'s changes from this device with, if it did
+    /// (as of the last sync).
+    pub fn refusal(&self, id: &str) -> Option<String> {
+        self.store
+            .rejected_changes()
+            .unwrap()
+            .into_iter()
+            .find(|(rid, _, _)| rid == id)
+            .map(|(_, code, _)| code)
     }
 }
 

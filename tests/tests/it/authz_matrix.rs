@@ -1173,12 +1173,7 @@ fn bad_tokens_are_refused(backend: Backend) {
 fn give(w: &World, d: &mut Device, id: &str) {
     let changes: Vec<cunji_core::IncomingChange> = w
         .server
-        .db
-        .read(|tx| tx.doc(id))
-        .unwrap()
-        .unwrap()
-        .load()
-        .unwrap()
+        .stored_doc(id)
         .changes()
         .into_iter()
         .map(|c| cunji_core::IncomingChange {
@@ -1243,7 +1238,7 @@ impl Editors<'_> {
         let d = self.device(login);
         let id = make(d).unwrap();
         d.sync().unwrap();
-        let code = refusal(d, &id);
+        let code = d.refusal(&id);
         let after = self.w.server.change_count();
         match &code {
             Some(_) => assert_eq!(after, before, "{login} {id}: refused, yet stored"),
@@ -1255,16 +1250,6 @@ impl Editors<'_> {
         }
         code
     }
-}
-
-/// The code the server refused record `id`'s changes from `d` with, if it did.
-fn refusal(d: &Device, id: &str) -> Option<String> {
-    d.store
-        .rejected_changes()
-        .unwrap()
-        .into_iter()
-        .find(|(rid, _, _)| rid == id)
-        .map(|(_, code, _)| code)
 }
 
 /// Edits of records others made, by each role in and out of its reach (DOMAIN §1 and the

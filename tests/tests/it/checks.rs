@@ -74,12 +74,7 @@ fn world(backend: Backend) -> World {
 /// Syncs and says how the server answered record `id`'s changes: `None` taken, else the code.
 fn outcome(d: &mut Device, id: &str) -> Option<String> {
     d.sync().unwrap();
-    d.store
-        .rejected_changes()
-        .unwrap()
-        .into_iter()
-        .find(|(rid, _, _)| rid == id)
-        .map(|(_, code, _)| code)
+    d.refusal(id)
 }
 
 /// Creates `record` on `d`, syncs, and checks the server refused it with `code` and stored
@@ -693,16 +688,7 @@ fn a_household_keeps_one_head() {
             m.relation = Relation::Head;
         };
         hostile_edit::<Household>(&w, &mut leader, &home, second_head, "invalid_record");
-        let stored: Household = w
-            .server
-            .db
-            .read(|tx| tx.doc(&home))
-            .unwrap()
-            .unwrap()
-            .load()
-            .unwrap()
-            .read()
-            .unwrap();
+        let stored: Household = w.server.stored_doc(&home).read().unwrap();
         let heads = stored
             .members
             .values()
@@ -713,25 +699,9 @@ fn a_household_keeps_one_head() {
         // A household the server holds with two 户主, written before the check.
         let mut admin = std::mem::replace(&mut w.admin, Device::new(&w.server.url, "admin"));
         let old = taken_new(&mut admin, &household(2));
-        let mut broken: Household = w
-            .server
-            .db
-            .read(|tx| tx.doc(&old))
-            .unwrap()
-            .unwrap()
-            .load()
-            .unwrap()
-            .read()
-            .unwrap();
+        let mut broken: Household = w.server.stored_doc(&old).read().unwrap();
         second_head(&mut broken);
-        let mut doc = w
-            .server
-            .db
-            .read(|tx| tx.doc(&old))
-            .unwrap()
-            .unwrap()
-            .load()
-            .unwrap();
+        let mut doc = w.server.stored_doc(&old);
         let env = doc.envelope().unwrap();
         let edit = Edit {
             meta: ChangeMeta {
