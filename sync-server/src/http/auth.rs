@@ -156,6 +156,7 @@ impl<'a> SignIn<'a> {
         match &result {
             Ok(_) => self.state.sign_ins.succeeded(self.login),
             Err(ApiError::BadLogin) => {
+                metrics::counter!("cunji_sign_ins_failed_total").increment(1);
                 self.state
                     .sign_ins
                     .failed(self.login, self.address, Instant::now());

@@ -86,6 +86,12 @@ fn accounts_are_added_and_imported_and_the_server_serves_them() {
         .local_addr()
         .unwrap()
         .port();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = dir.path().join("server.log");
     let mut child = server()
         .args([
             "--database",
@@ -94,7 +100,9 @@ fn accounts_are_added_and_imported_and_the_server_serves_them() {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
-        .stdout(Stdio::null())
+        .env("CUNJI_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
+        // The server logs to standard output.
+        .stdout(std::fs::File::create(&log).unwrap())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -108,16 +116,17 @@ fn accounts_are_added_and_imported_and_the_server_serves_them() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(health["status"], "ok");
-    let login = |password: &str| {
+    let login_as = |login: &str, password: &str| {
         reqwest::blocking::Client::new()
             .post(format!("{base}/v1/login"))
             .json(&serde_json::json!({
-                "login": "c1", "password": password, "device_id": "phone-1",
+                "login": login, "password": password, "device_id": "phone-1",
                 "actor": "0102030405060708090a0b0c0d0e0f10", "public_key": "11".repeat(32),
             }))
             .send()
             .unwrap()
     };
+    let login = |password: &str| login_as("c1", password);
     let bad = login("wrong-password");
     assert_eq!(bad.status().as_u16(), 401);
     assert_eq!(
@@ -129,10 +138,36 @@ fn accounts_are_added_and_imported_and_the_server_serves_them() {
     let body: serde_json::Value = ok.json().unwrap();
     assert_eq!(body["token"].as_str().unwrap().len(), 64);
     assert_eq!(body["role"], "team_member");
-    let metrics = reqwest::blocking::get(format!("{base}/metrics")).unwrap();
+    // A login that tries to write a line of its own into the log.
+    let forged = login_as("c1\nFORGED ERROR a line the attacker wrote", "x");
+    assert_eq!(forged.status().as_u16(), 400);
+    // The metrics: an administrator's token on the API's address; none on their own.
+    let http = reqwest::blocking::Client::new();
+    let metrics = http.get(format!("{base}/metrics")).send().unwrap();
+    assert_eq!(metrics.status().as_u16(), 401);
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(body["token"].as_str().unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(metrics.status().as_u16(), 403, "a team member's token");
+    let metrics = http
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .unwrap();
     assert_eq!(metrics.status().as_u16(), 200);
+    let text = metrics.text().unwrap();
+    assert!(text.contains("cunji_sign_ins_failed_total"), "{text}");
     child.kill().unwrap();
     child.wait().unwrap();
+    // The refusals are in the log below ERROR, and the forged line is not a line.
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("request refused"), "{log}");
+    assert!(!log.contains("ERROR"), "{log}");
+    assert!(
+        !log.lines().any(|l| l.trim_start().starts_with("FORGED")),
+        "{log}"
+    );
 }
 
 #[test]
