@@ -91,7 +91,10 @@ impl AppState {
 /// [`SignInThrottle::MAX_LOCK`]; while locked, sign-in is refused before any password is
 /// checked, even the right one, with the time to wait. A success clears the account's count,
 /// not the address's (a guesser who knows one password does not reset its address). Counts
-/// are forgotten a day after their last failure.
+/// leak: one failure is forgotten per [`SignInThrottle::ACCOUNT_LEAK`] for an account, per
+/// [`SignInThrottle::ADDRESS_LEAK`] for an address, so that the many phones behind one
+/// carrier NAT address, each mistyping now and then, do not add up to a lock; a guesser
+/// stays locked.
 ///
 /// Locking an account by its failures lets anyone delay its owner's sign-in; the lock is
 /// short at first and the phone keeps its token for [`crate::config::Config::token_ttl_hours`],
@@ -113,12 +116,26 @@ impl SignInThrottle {
     pub(crate) const FREE_PER_ACCOUNT: u32 = 5;
     pub(crate) const FREE_PER_ADDRESS: u32 = 20;
     pub(crate) const MAX_LOCK: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+    pub(crate) const ACCOUNT_LEAK: std::time::Duration = std::time::Duration::from_secs(3600);
+    pub(crate) const ADDRESS_LEAK: std::time::Duration = std::time::Duration::from_secs(180);
     const FORGET: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-    fn keys(login: &str, address: Option<std::net::IpAddr>) -> Vec<(String, u32)> {
-        let mut keys = vec![(format!("login:{login}"), Self::FREE_PER_ACCOUNT)];
+    /// The keys a sign-in counts under, each with its free failures and its leak.
+    fn keys(
+        login: &str,
+        address: Option<std::net::IpAddr>,
+    ) -> Vec<(String, u32, std::time::Duration)> {
+        let mut keys = vec![(
+            format!("login:{login}"),
+            Self::FREE_PER_ACCOUNT,
+            Self::ACCOUNT_LEAK,
+        )];
         if let Some(a) = address {
-            keys.push((format!("addr:{a}"), Self::FREE_PER_ADDRESS));
+            keys.push((
+                format!("addr:{a}"),
+                Self::FREE_PER_ADDRESS,
+                Self::ADDRESS_LEAK,
+            ));
         }
         keys
     }
@@ -133,7 +150,7 @@ impl SignInThrottle {
         let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         Self::keys(login, address)
             .iter()
-            .filter_map(|(k, _)| keys.get(k)?.locked_until)
+            .filter_map(|(k, _, _)| keys.get(k)?.locked_until)
             .filter(|until| *until > now)
             .map(|until| until - now)
             .max()
@@ -145,15 +162,16 @@ impl SignInThrottle {
         if keys.len() > 100_000 {
             keys.retain(|_, f| now.duration_since(f.last) < Self::FORGET);
         }
-        for (key, free) in Self::keys(login, address) {
+        for (key, free, leak) in Self::keys(login, address) {
             let f = keys.entry(key).or_insert(Failures {
                 count: 0,
                 last: now,
                 locked_until: None,
             });
-            if now.duration_since(f.last) >= Self::FORGET {
-                f.count = 0;
-            }
+            let leaked = now.duration_since(f.last).as_secs() / leak.as_secs().max(1);
+            f.count = f
+                .count
+                .saturating_sub(u32::try_from(leaked).unwrap_or(u32::MAX));
             f.count += 1;
             f.last = now;
             if f.count > free {
@@ -260,6 +278,26 @@ mod tests {
             t.failed("someone", guesser, now);
         }
         assert_eq!(t.wait("x", guesser, now), Some(SignInThrottle::MAX_LOCK));
+
+        // Behind one carrier NAT address, people mistype now and then: it never adds up.
+        let nat = Some("10.7.7.7".parse().unwrap());
+        let mut at = now;
+        for i in 0..200 {
+            t.failed(&format!("cadre{i}"), nat, at);
+            assert_eq!(t.wait("anyone", nat, at), None, "failure {i}");
+            at += SignInThrottle::ADDRESS_LEAK;
+        }
+        // An account's failures leak too, an hour each.
+        let t = SignInThrottle::default();
+        for _ in 0..SignInThrottle::FREE_PER_ACCOUNT {
+            t.failed("zhao", None, now);
+        }
+        let later = now + SignInThrottle::ACCOUNT_LEAK * 2;
+        t.failed("zhao", None, later);
+        t.failed("zhao", None, later);
+        assert_eq!(t.wait("zhao", None, later), None, "two of five leaked away");
+        t.failed("zhao", None, later);
+        assert!(t.wait("zhao", None, later).is_some());
     }
 
     #[test]

@@ -151,6 +151,9 @@ fn load_run(backend: Backend) {
         backend,
         Config {
             requests_per_minute: 1_000_000,
+            // Every simulated phone connects from 127.0.0.1: one address, a connection each.
+            max_connections: 8_192,
+            max_connections_per_address: 8_192,
             ..Config::default()
         },
     );
