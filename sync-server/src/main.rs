@@ -438,9 +438,14 @@ fn generate(
 
 /// Runs the household numbers migration (once per database) and logs what it did.
 fn split_household_numbers(db: &Db) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let report = cunji_sync_server::rebuild::split_household_numbers(db)
         .context("moving ID and bank numbers out of households")?;
     if !report.already_done {
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "numbers migration done"
+        );
         log_rebuild(&report);
     }
     Ok(())

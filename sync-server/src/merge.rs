@@ -806,9 +806,9 @@ pub(crate) fn project(doc: &mut RecordDoc) -> StoreResult<(Kind, Rows)> {
 }
 
 /// Refills the projection tables of `kinds` from the stored documents, 500 records per
-/// transaction; returns how many records were projected. Needed on PostgreSQL after a
-/// release changes a projection declaration (its tables are recreated empty; SQLite
-/// refills them when it opens), harmless anywhere else. It lives here, above [`Tx`], because
+/// transaction; returns how many records were projected. A repair (`cunji-sync-server
+/// rebuild-projections`): a release that changes a projection declaration has its tables
+/// refilled when the database opens, on both backends. It lives here, above [`Tx`], because
 /// it reads documents, projects them with the core and writes rows: the store only does the
 /// reading and writing.
 pub fn rebuild_projections(db: &crate::store::Db, kinds: &[Kind]) -> StoreResult<usize> {

@@ -7,7 +7,7 @@
 //! `projection_tables`, and when a kind's declaration changes its tables are dropped, created
 //! anew and refilled from the documents, which are the only source of truth.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::domain::{Kind, all_tables};
 use crate::error::{Error, Result};
@@ -151,10 +151,12 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// Creates or recreates projection tables whose declaration changed; returns the kinds whose
-/// tables must be refilled from the documents.
-pub fn sync_projection_tables(conn: &mut Connection) -> Result<Vec<Kind>> {
-    let tx = conn.transaction()?;
+/// Creates or recreates projection tables whose declaration changed, in the caller's
+/// transaction; returns the kinds whose tables must be refilled from the documents. The caller
+/// refills them in the same transaction: the new declaration is recorded here, so a refill
+/// committed apart from it and cut short (a killed process, a full disk) would leave empty
+/// tables that no later start knows to refill.
+pub fn sync_projection_tables(tx: &Transaction<'_>) -> Result<Vec<Kind>> {
     let mut stale: Vec<Kind> = Vec::new();
     let mut seen: Vec<Kind> = Vec::new();
     for (kind, table) in all_tables() {
@@ -182,6 +184,5 @@ pub fn sync_projection_tables(conn: &mut Connection) -> Result<Vec<Kind>> {
             stale.push(kind);
         }
     }
-    tx.commit()?;
     Ok(stale)
 }

@@ -390,3 +390,41 @@ fn a_pulled_page_and_its_cursor_commit_together() {
     assert!(b.apply_page(&bad, "village:530322101201", 43).is_err());
     assert_eq!(b.cursor("village:530322101201").unwrap(), Some(42));
 }
+
+/// A projection table whose declaration changed is refilled when the store opens, in the
+/// transaction that records the new declaration: an open cut short by a document it cannot
+/// project leaves the old declaration, so the next open (the document mended) still refills
+/// the table instead of finding it current and empty.
+#[test]
+fn a_changed_projection_declaration_is_refilled_even_after_an_open_cut_short() {
+    let mut s = TempStore::new();
+    let id = s.create(&author("c1"), &household(1)).unwrap();
+    let TempStore { store, dir } = s;
+    drop(store);
+    let path = dir.path().join("cunji.sqlite3");
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "UPDATE projection_tables SET ddl = 'older' WHERE name = 'p_household';
+         INSERT INTO documents (id, kind, snapshot, updated_ts)
+         VALUES ('hh-broken', 'household', x'00', '2026-12-07T00:00:00Z');",
+    )
+    .unwrap();
+    drop(raw);
+    assert!(
+        Store::open(&path).is_err(),
+        "the refill stops on the broken document"
+    );
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute("DELETE FROM documents WHERE id = 'hh-broken'", [])
+        .unwrap();
+    drop(raw);
+
+    let store = Store::open(&path).unwrap();
+    let rows = store
+        .list_households(&HouseholdFilter::default(), Page::first(10))
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
+}

@@ -496,6 +496,29 @@ impl Db {
     }
 }
 
+/// Fills the projection tables of `kind`, recreated empty because its declaration changed,
+/// from the stored documents of that kind, in the caller's transaction: both backends call it
+/// in the transaction that records the new declaration, so a refill cut short is rolled back
+/// with it and done again by the next start. Returns how many records were projected.
+pub(crate) fn refill_projections(tx: &mut dyn Tx, kind: Kind) -> StoreResult<usize> {
+    const PAGE: usize = 500;
+    let mut after = String::new();
+    let mut n = 0;
+    loop {
+        let ids = tx.doc_ids_of_kind(kind, &after, PAGE)?;
+        for id in &ids {
+            let Some(doc) = tx.doc(id)? else { continue };
+            let (k, rows) = project_stored(id, &doc.snapshot, &doc.chunks)?;
+            tx.replace_projection(k, id, rows)?;
+        }
+        n += ids.len();
+        match ids.last() {
+            Some(last) if ids.len() == PAGE => after = last.clone(),
+            _ => return Ok(n),
+        }
+    }
+}
+
 /// Projection rows of a stored document, by the core's [`cunji_core::domain::project_stored`]
 /// (the store never loads Automerge itself). A merged state that breaks a rule still projects;
 /// the rule is logged and the reports flag it.

@@ -9,11 +9,12 @@
 //! ([`cunji_core::projection::Table::ddl_postgres`]); the DDL each was created with is kept in
 //! `projection_tables`, and a table whose declaration changed is dropped and created again.
 //!
-//! Unlike SQLite, which refills such tables from the documents at once, PostgreSQL recreates
-//! them **empty**: after a release that changes a projection declaration, run
-//! `cunji-sync-server rebuild-projections` against the database ([`crate::merge::rebuild_projections`]). Opening logs a warning naming
-//! the kinds whose stored documents lost their rows, and [`PgDb::projections_to_rebuild`]
-//! lists them.
+//! As on SQLite, the new tables are refilled from the stored documents in the transaction that
+//! records their declarations (`refill_projections`), so a start cut short leaves the old
+//! declarations and the next start does it again; a second server starting at the same time
+//! waits on the `schema_version` row, then finds nothing to do. `cunji-sync-server
+//! rebuild-projections` ([`crate::merge::rebuild_projections`]) refills every table again, as a
+//! repair.
 //!
 //! **Writers are serialised, like SQLite's single writer.** Every write transaction first locks
 //! the one row of `change_seq` (`SELECT … FOR UPDATE`) and holds it until it commits or rolls
@@ -223,7 +224,6 @@ pub struct PgDb {
     pool: r2d2::Pool<Manager>,
     /// Every projection table with its kind, in declaration order.
     tables: Vec<(Kind, &'static Table)>,
-    stale: Vec<Kind>,
 }
 
 impl std::fmt::Debug for PgDb {
@@ -245,36 +245,18 @@ impl PgDb {
         // One direct connection first: a wrong password or an unreachable server is reported
         // at once, not after the pool's connection timeout.
         let tables = all_tables();
-        let stale = {
+        {
             let mut client = config.connect(NoTls)?;
             migrate(&mut client)?;
-            sync_projection_tables(&mut client, &tables)?
-        };
+            sync_projection_tables(&mut client, &tables)?;
+        }
         let pool = r2d2::Pool::builder()
             .max_size(MAX_CONNECTIONS)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(15))
             .build(Manager(PostgresConnectionManager::new(config, NoTls)))
             .map_err(pool_error)?;
-        if !stale.is_empty() {
-            let kinds: Vec<&str> = stale.iter().map(|k| k.code()).collect();
-            tracing::warn!(
-                ?kinds,
-                "projection declarations changed: their tables were recreated empty; \
-                 run `cunji-sync-server rebuild-projections`"
-            );
-        }
-        Ok(PgDb {
-            pool,
-            tables,
-            stale,
-        })
-    }
-
-    /// Kinds whose projection tables were recreated empty by [`PgDb::open`] although
-    /// documents of that kind are stored: they need `cunji-sync-server rebuild-projections`.
-    pub fn projections_to_rebuild(&self) -> &[Kind] {
-        &self.stale
+        Ok(PgDb { pool, tables })
     }
 
     /// Runs `f` in a write transaction holding the writers' lock (see the module docs):
@@ -403,12 +385,20 @@ fn migrate(client: &mut Client) -> StoreResult<()> {
         if found > i as i64 {
             continue;
         }
+        let started = std::time::Instant::now();
         tx.batch_execute(sql)?;
         tx.execute(
             "UPDATE schema_version SET version = $1 WHERE singleton = 1",
             &[&(i as i64 + 1)],
         )?;
         tx.commit()?;
+        if found > 0 {
+            tracing::info!(
+                version = i + 1,
+                seconds = started.elapsed().as_secs_f64(),
+                "schema migrated"
+            );
+        }
     }
     let found: i64 = client
         .query_one(
@@ -422,12 +412,12 @@ fn migrate(client: &mut Client) -> StoreResult<()> {
     Ok(())
 }
 
-/// Creates the projection tables whose declaration is new or changed (dropping the old ones).
-/// Returns the kinds that have stored documents but whose tables were recreated empty.
+/// Creates the projection tables whose declaration is new or changed (dropping the old ones)
+/// and refills them from the stored documents, in one transaction.
 fn sync_projection_tables(
     client: &mut Client,
     tables: &[(Kind, &'static Table)],
-) -> StoreResult<Vec<Kind>> {
+) -> StoreResult<()> {
     let mut tx = client.transaction()?;
     tx.query_one(
         "SELECT version FROM schema_version WHERE singleton = 1 FOR UPDATE",
@@ -459,18 +449,6 @@ fn sync_projection_tables(
             }
         }
     }
-    let mut stale = Vec::new();
-    for kind in changed {
-        if tx
-            .query_opt(
-                "SELECT 1 FROM documents WHERE kind = $1 LIMIT 1",
-                &[&kind.code()],
-            )?
-            .is_some()
-        {
-            stale.push(kind);
-        }
-    }
     // The reports' period indexes (see `PERIOD_COLUMNS`); the planner chooses them from its
     // statistics, so the query is the same as without them.
     for (table, column) in super::PERIOD_COLUMNS {
@@ -478,8 +456,28 @@ fn sync_projection_tables(
             "CREATE INDEX IF NOT EXISTS {table}_period ON {table}({column})"
         ))?;
     }
-    tx.commit()?;
-    Ok(stale)
+    // Refilled in the transaction that records the new declarations (as on SQLite): a refill
+    // cut short is rolled back with them and done again by the next start.
+    let mut stmts = HashMap::new();
+    let mut t = PgTx {
+        tx,
+        stmts: &mut stmts,
+        tables,
+    };
+    for kind in changed {
+        let started = std::time::Instant::now();
+        let records = super::refill_projections(&mut t, kind)?;
+        if records > 0 {
+            tracing::info!(
+                kind = kind.code(),
+                records,
+                seconds = started.elapsed().as_secs_f64(),
+                "projection tables refilled"
+            );
+        }
+    }
+    t.tx.commit()?;
+    Ok(())
 }
 
 struct PgTx<'a> {

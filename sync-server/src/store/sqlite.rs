@@ -249,28 +249,51 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         return Err(StoreError::SchemaTooNew { found, known });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let started = std::time::Instant::now();
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
+        if found > 0 {
+            tracing::info!(
+                version = i + 1,
+                seconds = started.elapsed().as_secs_f64(),
+                "schema migrated"
+            );
+        }
     }
     // Projection tables follow the kinds' declarations, exactly as on a device (the same
     // function); the tables of a kind whose declaration changed are refilled from the documents.
+    // New declarations and the refill of their tables commit together: recorded apart, a
+    // refill cut short would leave empty tables no later start knows to refill.
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS projection_tables (name TEXT PRIMARY KEY, kind TEXT NOT NULL, ddl TEXT NOT NULL)",
     )?;
-    let stale = cunji_core::store::schema::sync_projection_tables(conn).map_err(|e| match e {
+    let tx = conn.transaction()?;
+    let stale = cunji_core::store::schema::sync_projection_tables(&tx).map_err(|e| match e {
         cunji_core::Error::Sqlite(e) => StoreError::Sqlite(e),
         other => StoreError::Corrupt(other.to_string()),
     })?;
-    if !stale.is_empty() {
-        rebuild_projections(conn, &stale)?;
+    let mut t = SqliteTx { tx };
+    for kind in stale {
+        let started = std::time::Instant::now();
+        let records = super::refill_projections(&mut t, kind)?;
+        if records == 0 {
+            continue;
+        }
+        tracing::info!(
+            kind = kind.code(),
+            records,
+            seconds = started.elapsed().as_secs_f64(),
+            "projection tables refilled"
+        );
     }
     for (table, column) in super::PERIOD_COLUMNS {
-        conn.execute_batch(&format!(
+        t.tx.execute_batch(&format!(
             "CREATE INDEX IF NOT EXISTS {table}_period ON {table}({column})"
         ))?;
     }
+    t.tx.commit()?;
     Ok(())
 }
 
@@ -950,35 +973,6 @@ pub(crate) fn write_rows(
 }
 
 /// Refills the projection tables of `kinds` from the merged documents.
-fn rebuild_projections(conn: &mut Connection, kinds: &[Kind]) -> StoreResult<()> {
-    let tx = conn.transaction()?;
-    let ids: Vec<(String, Vec<u8>)> = {
-        let codes: Vec<&str> = kinds.iter().map(|k| k.code()).collect();
-        let mut stmt = tx.prepare("SELECT id, kind, snapshot FROM documents")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, kind, snapshot) = row?;
-            if codes.contains(&kind.as_str()) {
-                out.push((id, snapshot));
-            }
-        }
-        out
-    };
-    for (id, snapshot) in ids {
-        let chunks: Vec<Vec<u8>> = tx
-            .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?
-            .query_map([&id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let (kind, rows) = super::project_stored(&id, &snapshot, &chunks)?;
-        write_rows(&tx, kind, &id, rows)?;
-    }
-    tx.commit()?;
-    Ok(())
-}
-
 /// [`Period`]s from rows of (place, from_date, to_date).
 fn periods(mut rows: rusqlite::Rows<'_>) -> StoreResult<Vec<Period>> {
     let mut out = Vec::new();
