@@ -996,6 +996,7 @@ fn periods(mut rows: rusqlite::Rows<'_>) -> StoreResult<Vec<Period>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
