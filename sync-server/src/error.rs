@@ -51,6 +51,10 @@ pub enum ApiError {
     InvalidSettings(Vec<cunji_core::rules::SettingsProblem>),
     #[error("a browser session cannot sync")]
     DeviceRequired,
+    #[error("sync protocol {0} is older than the server speaks")]
+    UpdateRequired(u32),
+    #[error("sync protocol {0} is newer than the server speaks")]
+    ProtocolTooNew(u32),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -202,6 +206,18 @@ impl ApiError {
                 "网页登录只能查看数据;同步请在手机应用中登录".into(),
                 "A browser session can only read; sign in on the phone app to sync.".into(),
             ),
+            UpdateRequired(_) => (
+                StatusCode::UPGRADE_REQUIRED,
+                "update_required",
+                "这个版本的村记应用太旧,不能再与服务器同步。请更新应用后再同步;未同步的记录都保留在手机上。".into(),
+                "This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone.".into(),
+            ),
+            ProtocolTooNew(_) => (
+                StatusCode::BAD_REQUEST,
+                "protocol_too_new",
+                "应用比服务器新,服务器暂时不能接收。记录都保留在手机上;请告知县里的管理员更新服务器。".into(),
+                "The app is newer than the server, which cannot take its sync yet. Records stay on this phone; ask the county's administrator to update the server.".into(),
+            ),
             Store(e) if e.is_disk_full() => (
                 StatusCode::INSUFFICIENT_STORAGE,
                 "server_full",
@@ -279,6 +295,8 @@ impl IntoResponse for ApiError {
             ApiError::SignInThrottled(seconds) => Some(seconds),
             _ => None,
         };
+        // 426 names the protocol to move to (RFC 9110 §15.5.22).
+        let upgrade = matches!(self, ApiError::UpdateRequired(_));
         let body = ErrorBody {
             code: code.into(),
             message,
@@ -289,6 +307,17 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        if upgrade {
+            let to = format!(
+                "cunji-sync/{}",
+                cunji_core::sync::protocol::PROTOCOL_VERSION
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&to) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::UPGRADE, v);
+            }
         }
         response
     }

@@ -465,6 +465,8 @@ pub struct Device {
     pub clock_skew: chrono::Duration,
     /// A PEM certificate the device trusts besides the usual roots (a TLS test server's).
     pub root_pem: Option<Vec<u8>>,
+    /// The sync protocol version it sends (this build's, but in tests of other releases).
+    pub protocol: u32,
     token: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -473,15 +475,36 @@ impl Device {
     pub fn new(url: &str, login: &str) -> Device {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("device.sqlite3")).unwrap();
+        Device::with_store(url, login, store, dir)
+    }
+
+    /// A phone whose store is a copy of the file at `path` (a store an older release made),
+    /// opened by this build: its migrations run as on a phone updated in place.
+    pub fn from_file(url: &str, login: &str, path: &std::path::Path) -> Device {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("device.sqlite3");
+        std::fs::copy(path, &copy).unwrap_or_else(|e| panic!("copy {}: {e}", path.display()));
+        let store = Store::open(&copy).unwrap();
+        Device::with_store(url, login, store, dir)
+    }
+
+    fn with_store(url: &str, login: &str, store: Store, dir: tempfile::TempDir) -> Device {
         Device {
             store,
             login: login.into(),
             url: url.into(),
             clock_skew: chrono::Duration::zero(),
             root_pem: None,
+            protocol: cunji_core::sync::protocol::PROTOCOL_VERSION,
             token: None,
             _dir: dir,
         }
+    }
+
+    /// A phone that sends sync protocol `version` (its bodies stay this build's).
+    pub fn speaking(mut self, version: u32) -> Device {
+        self.protocol = version;
+        self
     }
 
     /// Trusts `pem` (a certificate) for this device's connections.
@@ -524,7 +547,9 @@ impl Device {
     }
 
     fn transport_with(&self, token: &str) -> HttpTransport {
-        let t = HttpTransport::new(&self.url, token).with_clock_skew(self.clock_skew);
+        let t = HttpTransport::new(&self.url, token)
+            .with_clock_skew(self.clock_skew)
+            .speaking(self.protocol);
         match &self.root_pem {
             Some(pem) => t.trusting(pem).unwrap(),
             None => t,

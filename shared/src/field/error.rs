@@ -27,6 +27,9 @@ pub enum FieldError {
     UntrustedServer(String),
     #[error("登录已过期,请重新登录 / sign in again: {0}")]
     Unauthorized(String),
+    /// The server no longer speaks this app's sync protocol; the server's message says so.
+    #[error("{0} / update the app, then sync again; records stay on this phone")]
+    UpdateRequired(String),
     #[error(transparent)]
     Core(#[from] Error),
 }
@@ -42,6 +45,7 @@ impl FieldError {
             FieldError::ServerFull(_) => "server_full",
             FieldError::UntrustedServer(_) => "untrusted_server",
             FieldError::Unauthorized(_) => "unauthorized",
+            FieldError::UpdateRequired(_) => "update_required",
             FieldError::Core(e) => e.code(),
         }
     }
@@ -66,6 +70,7 @@ impl From<client::SyncError> for FieldError {
             client::SyncError::Unauthorized(m) => FieldError::Unauthorized(m),
             client::SyncError::GaveUp { last, .. } => FieldError::Network(last.to_string()),
             client::SyncError::ServerFull(m) => FieldError::ServerFull(m),
+            client::SyncError::UpdateRequired(m) => FieldError::UpdateRequired(m),
             client::SyncError::Refused(client::TransportError::Untrusted(m)) => {
                 FieldError::UntrustedServer(m)
             }

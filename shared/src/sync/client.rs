@@ -164,6 +164,10 @@ pub enum SyncError {
     /// within seconds.
     #[error("the server's storage is full; records stay on this phone: {0}")]
     ServerFull(String),
+    /// The server no longer speaks this app's sync protocol (426 `update_required`): the app
+    /// must be updated; its records stay in the outbox. Retrying cannot help.
+    #[error("update the app to sync: {0}")]
+    UpdateRequired(String),
     #[error("sync refused: {0}")]
     Refused(TransportError),
     #[error(transparent)]
@@ -176,6 +180,7 @@ impl SyncError {
             SyncError::Unauthorized(_) => "unauthorized",
             SyncError::GaveUp { .. } => "network",
             SyncError::ServerFull(_) => "server_full",
+            SyncError::UpdateRequired(_) => "update_required",
             SyncError::Refused(TransportError::Untrusted(_)) => "untrusted_server",
             SyncError::Refused(_) => "refused",
             SyncError::Store(e) => e.code(),
@@ -200,6 +205,9 @@ pub struct HttpTransport {
     client: reqwest::blocking::Client,
     /// Added to the system clock in [`protocol::DEVICE_TIME_HEADER`]; zero but in tests.
     clock_skew: chrono::Duration,
+    /// The protocol version sent in [`protocol::PROTOCOL_HEADER`]: this build's, but in tests
+    /// of phones older or newer than the server.
+    protocol_version: u32,
 }
 
 impl HttpTransport {
@@ -209,12 +217,20 @@ impl HttpTransport {
             token: token.into(),
             client: Self::client(None).unwrap_or_default(),
             clock_skew: chrono::Duration::zero(),
+            protocol_version: protocol::PROTOCOL_VERSION,
         }
     }
 
     /// Pretends the device's clock is off by `skew` (tests of clock drift).
     pub fn with_clock_skew(mut self, skew: chrono::Duration) -> HttpTransport {
         self.clock_skew = skew;
+        self
+    }
+
+    /// Sends `version` as the protocol version instead of this build's: how a test plays a
+    /// phone of another release (the bodies stay this build's).
+    pub fn speaking(mut self, version: u32) -> HttpTransport {
+        self.protocol_version = version;
         self
     }
 
@@ -282,7 +298,7 @@ impl HttpTransport {
             .post(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
             .header(reqwest::header::CONTENT_TYPE, protocol::CONTENT_TYPE)
-            .header("x-cunji-protocol", protocol::PROTOCOL_VERSION.to_string())
+            .header(protocol::PROTOCOL_HEADER, self.protocol_version.to_string())
             .header(
                 protocol::DEVICE_TIME_HEADER,
                 (crate::store::now() + self.clock_skew).to_rfc3339(),
@@ -374,6 +390,9 @@ impl Session<'_> {
                 }
                 Err(TransportError::Status { status: 507, body }) => {
                     return Err(SyncError::ServerFull(body.message));
+                }
+                Err(TransportError::Status { status: 426, body }) => {
+                    return Err(SyncError::UpdateRequired(body.message));
                 }
                 Err(e) if e.retryable() && attempt < self.options.attempts => {
                     let wait = self

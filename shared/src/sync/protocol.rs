@@ -37,8 +37,22 @@ pub const CONTENT_TYPE: &str = "application/x-cunji-sync";
 /// server keeps the offset from its own clock beside each change it receives, which is how
 /// clock drift (R2) is known.
 pub const DEVICE_TIME_HEADER: &str = "x-cunji-device-time";
-/// Protocol version, sent as the `x-cunji-protocol` header.
+/// The protocol version this build speaks, sent with every sync request in
+/// [`PROTOCOL_HEADER`] and answered in the same header.
+///
+/// **Versions.** A server speaks every version from [`OLDEST_PROTOCOL`] to its own, so a phone
+/// a release or more older keeps syncing after the server is upgraded (it answers each request
+/// in the version the request came in; `tests/fixtures/protocol-v1` keeps a store and a push
+/// of version 1, and a test syncs them against today's server). A request in a version older
+/// than that gets `426 update_required` and one newer than the server's `400
+/// protocol_too_new`, each with a message saying what to do; the phone keeps its records and
+/// stops. A request without the header is read as version 1 (the first release sent it, but
+/// nothing checked it). A change of any message below is a new version.
 pub const PROTOCOL_VERSION: u32 = 1;
+/// The oldest protocol version the server still speaks.
+pub const OLDEST_PROTOCOL: u32 = 1;
+/// The header carrying the protocol version, on requests and on the server's answers.
+pub const PROTOCOL_HEADER: &str = "x-cunji-protocol";
 
 /// Local changes for the server, signed as a batch by the pushing device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

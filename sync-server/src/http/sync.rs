@@ -1,12 +1,15 @@
 //! The sync endpoints (`POST /v1/sync/push`, `/pull`, `/repair`, `/heads`, described in
 //! [`crate::merge`] and [`crate::pull`]): their `brotli(postcard)` bodies decoded and encoded,
-//! the batch limit, the device's clock offset, and the push and pull metrics.
+//! the protocol version ([`Protocol`]: each request answered in its own version, one the
+//! server no longer or not yet speaks refused first), the batch limit, the device's clock
+//! offset, and the push and pull metrics.
 
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use cunji_core::sync::protocol::{self, PushRequest, PushResponse, PushResult};
@@ -18,9 +21,10 @@ use crate::merge;
 use crate::pull;
 use crate::state::AppState;
 
-#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id, protocol = version.0))]
 pub(crate) async fn push(
     State(state): State<AppState>,
+    version: Protocol,
     principal: Principal,
     headers: HeaderMap,
     body: Body,
@@ -73,15 +77,19 @@ pub(crate) async fn push(
         rejected = counts[3],
         "push"
     );
-    Ok(binary(&PushResponse {
-        results,
-        device_clock_offset_ms: clock_offset,
-    }))
+    Ok(binary(
+        version,
+        &PushResponse {
+            results,
+            device_clock_offset_ms: clock_offset,
+        },
+    ))
 }
 
-#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id, protocol = version.0))]
 pub(crate) async fn pull_handler(
     State(state): State<AppState>,
+    version: Protocol,
     principal: Principal,
     headers: HeaderMap,
     body: Body,
@@ -103,12 +111,13 @@ pub(crate) async fn pull_handler(
         ..resp
     };
     metrics::histogram!("cunji_pull_seconds").record(started.elapsed().as_secs_f64());
-    Ok(binary(&resp))
+    Ok(binary(version, &resp))
 }
 
-#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id, protocol = version.0))]
 pub(crate) async fn repair_handler(
     State(state): State<AppState>,
+    version: Protocol,
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -127,12 +136,13 @@ pub(crate) async fn repair_handler(
             db.write(|tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))
         })
         .await?;
-    Ok(binary(&resp))
+    Ok(binary(version, &resp))
 }
 
-#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id, protocol = version.0))]
 pub(crate) async fn heads_handler(
     State(state): State<AppState>,
+    version: Protocol,
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -142,12 +152,13 @@ pub(crate) async fn heads_handler(
     let resp = state
         .blocking(move |db| db.read(|tx| pull::heads(tx, &principal, &req).map_err(ApiError::from)))
         .await?;
-    Ok(binary(&resp))
+    Ok(binary(version, &resp))
 }
 
-#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id))]
+#[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id, protocol = version.0))]
 pub(crate) async fn unreadable_handler(
     State(state): State<AppState>,
+    version: Protocol,
     principal: Principal,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -159,7 +170,7 @@ pub(crate) async fn unreadable_handler(
             db.read(|tx| pull::unreadable(tx, &principal, &req).map_err(ApiError::from))
         })
         .await?;
-    Ok(binary(&resp))
+    Ok(binary(version, &resp))
 }
 
 /// The device's clock minus the server's, in ms, from the device-time header; `None` when
@@ -179,11 +190,60 @@ fn decode<T: serde::de::DeserializeOwned>(state: &AppState, body: &[u8]) -> Resu
     })
 }
 
-/// A sync message as a response.
-fn binary<T: serde::Serialize>(message: &T) -> Response {
+/// A sync message as a response, in the request's protocol version.
+fn binary<T: serde::Serialize>(version: Protocol, message: &T) -> Response {
     (
-        [(header::CONTENT_TYPE, protocol::CONTENT_TYPE)],
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(protocol::CONTENT_TYPE),
+            ),
+            (
+                header::HeaderName::from_static(protocol::PROTOCOL_HEADER),
+                HeaderValue::from(version.0),
+            ),
+        ],
         protocol::encode(message),
     )
         .into_response()
+}
+
+/// The sync protocol version a request is in ([`protocol::PROTOCOL_HEADER`]; see
+/// [`protocol::PROTOCOL_VERSION`] for what the server speaks). Refused before the token is
+/// looked at: a phone too old to sync learns that, not that it should sign in again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Protocol(pub u32);
+
+impl Protocol {
+    /// The version of a request with these headers.
+    pub(crate) fn of(headers: &HeaderMap) -> Result<Protocol, ApiError> {
+        let Some(value) = headers.get(protocol::PROTOCOL_HEADER) else {
+            return Ok(Protocol(1));
+        };
+        let version: u32 = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| {
+                ApiError::Malformed(format!(
+                    "{} is not a version number: {value:?}",
+                    protocol::PROTOCOL_HEADER
+                ))
+            })?;
+        if version < protocol::OLDEST_PROTOCOL {
+            return Err(ApiError::UpdateRequired(version));
+        }
+        if version > protocol::PROTOCOL_VERSION {
+            return Err(ApiError::ProtocolTooNew(version));
+        }
+        Ok(Protocol(version))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Protocol {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Protocol::of(&parts.headers)
+    }
 }

@@ -22,6 +22,7 @@ mod hardening;
 mod import;
 mod lifecycle;
 mod load;
+mod protocol;
 mod rebuild;
 mod reports;
 mod server_crash;
