@@ -51,6 +51,8 @@ pub enum ApiError {
     InvalidSettings(Vec<cunji_core::rules::SettingsProblem>),
     #[error("a browser session cannot sync")]
     DeviceRequired,
+    #[error("device {0} was cut off")]
+    DeviceRevoked(String),
     #[error("sync protocol {0} is older than the server speaks")]
     UpdateRequired(u32),
     #[error("sync protocol {0} is newer than the server speaks")]
@@ -205,6 +207,12 @@ impl ApiError {
                 "device_required",
                 "网页登录只能查看数据;同步请在手机应用中登录".into(),
                 "A browser session can only read; sign in on the phone app to sync.".into(),
+            ),
+            DeviceRevoked(_) => (
+                StatusCode::FORBIDDEN,
+                "device_revoked",
+                "这部手机已被停用(挂失),不能再登录或同步。请在新手机上登录继续工作;这部手机此前同步的记录都保留在服务器上。".into(),
+                "This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.".into(),
             ),
             UpdateRequired(_) => (
                 StatusCode::UPGRADE_REQUIRED,

@@ -38,6 +38,10 @@ pub enum HandoverError {
     Wire(#[from] WireError),
     #[error("device {0} was never registered on this server")]
     UnknownDevice(String),
+    /// A phone cut off (`revoke-device`): what it made after it was reported lost is not
+    /// taken, by push or by bundle.
+    #[error("device {0} was cut off on {1}: its bundle is not taken")]
+    RevokedDevice(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -54,11 +58,16 @@ pub fn ingest_bundle(
         let Some(device) = tx.device(&device_id)? else {
             return Ok(None);
         };
+        if let Some(ts) = &device.revoked_ts {
+            return Ok(Some(Err(ts.clone())));
+        }
         let account = tx.account(&device.login)?;
-        Ok::<_, StoreError>(account.map(|a| Principal::new(a, device)))
+        Ok::<_, StoreError>(account.map(|a| Ok(Principal::new(a, device))))
     })?;
-    let Some(principal) = principal else {
-        return Err(HandoverError::UnknownDevice(device_id));
+    let principal = match principal {
+        None => return Err(HandoverError::UnknownDevice(device_id)),
+        Some(Err(revoked)) => return Err(HandoverError::RevokedDevice(device_id, revoked)),
+        Some(Ok(p)) => p,
     };
     let mut report = HandoverReport {
         device_id,

@@ -60,6 +60,11 @@ enum Command {
     ImportAccounts { csv: PathBuf },
     /// Revoke every token of an account.
     Revoke { login: String },
+    /// List an account's devices (phones): id, registered, cut off.
+    Devices { login: String },
+    /// Cut one device off (a lost or stolen phone): its tokens die at once, it may not sign in
+    /// or sync again; what it pushed before stays. The cadre signs in on a new phone.
+    RevokeDevice { device_id: String },
     /// Import villages from a CSV (see the `records` module docs for the columns).
     ImportVillages {
         csv: PathBuf,
@@ -336,6 +341,43 @@ fn main() -> anyhow::Result<()> {
             let db = Db::open(&config.database)?;
             let n = db.write(|tx| tx.revoke_tokens(&login).map_err(anyhow::Error::from))?;
             tracing::info!(login, tokens = n, "revoked");
+            Ok(())
+        }
+        Command::Devices { login } => {
+            let db = Db::open(&config.database)?;
+            let devices = db.read(|tx| tx.devices_of(&login).map_err(anyhow::Error::from))?;
+            if devices.is_empty() {
+                anyhow::bail!("{login} has no device registered (or there is no such account)");
+            }
+            #[allow(clippy::print_stdout)]
+            for d in devices {
+                println!(
+                    "{}\tregistered {}\t{}",
+                    d.device_id,
+                    d.registered_ts,
+                    d.revoked_ts
+                        .map_or("active".to_string(), |ts| format!("cut off {ts}"))
+                );
+            }
+            Ok(())
+        }
+        Command::RevokeDevice { device_id } => {
+            let db = Db::open(&config.database)?;
+            let now = chrono::Utc::now().to_rfc3339();
+            let found = db.write(|tx| {
+                let Some(device) = tx.device(&device_id)? else {
+                    return Ok::<_, anyhow::Error>(None);
+                };
+                let newly = tx.revoke_device(&device_id, &now)?;
+                Ok(Some((device.login, newly)))
+            })?;
+            match found {
+                None => anyhow::bail!("no device {device_id} on this server"),
+                Some((login, true)) => tracing::info!(device_id, login, "device cut off"),
+                Some((login, false)) => {
+                    tracing::info!(device_id, login, "device was already cut off")
+                }
+            }
             Ok(())
         }
     }

@@ -175,6 +175,7 @@ fn push_raw(
             actor: actor.to_vec(),
             public_key: key.verifying_key().to_bytes().to_vec(),
             registered_ts: "2026-01-01T00:00:00Z".into(),
+            revoked_ts: None,
         },
     );
     let items = vec![PushItem {

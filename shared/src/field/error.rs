@@ -27,6 +27,10 @@ pub enum FieldError {
     UntrustedServer(String),
     #[error("登录已过期,请重新登录 / sign in again: {0}")]
     Unauthorized(String),
+    /// This phone was cut off on the server (reported lost); the server's message says what
+    /// to do.
+    #[error("{0} / this phone was cut off: sign in on a new phone")]
+    DeviceRevoked(String),
     /// The server no longer speaks this app's sync protocol; the server's message says so.
     #[error("{0} / update the app, then sync again; records stay on this phone")]
     UpdateRequired(String),
@@ -46,6 +50,7 @@ impl FieldError {
             FieldError::UntrustedServer(_) => "untrusted_server",
             FieldError::Unauthorized(_) => "unauthorized",
             FieldError::UpdateRequired(_) => "update_required",
+            FieldError::DeviceRevoked(_) => "device_revoked",
             FieldError::Core(e) => e.code(),
         }
     }
@@ -71,6 +76,7 @@ impl From<client::SyncError> for FieldError {
             client::SyncError::GaveUp { last, .. } => FieldError::Network(last.to_string()),
             client::SyncError::ServerFull(m) => FieldError::ServerFull(m),
             client::SyncError::UpdateRequired(m) => FieldError::UpdateRequired(m),
+            client::SyncError::DeviceRevoked(m) => FieldError::DeviceRevoked(m),
             client::SyncError::Refused(client::TransportError::Untrusted(m)) => {
                 FieldError::UntrustedServer(m)
             }
@@ -86,6 +92,11 @@ impl From<client::TransportError> for FieldError {
             client::TransportError::Network(m) => FieldError::Network(m),
             client::TransportError::Status { status: 401, body } => {
                 FieldError::input("bad_login", format!("账号或密码不对 / {}", body.message))
+            }
+            client::TransportError::Status { status: 403, body }
+                if body.code == "device_revoked" =>
+            {
+                FieldError::DeviceRevoked(body.message)
             }
             other => FieldError::Server(other.to_string()),
         }

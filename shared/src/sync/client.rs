@@ -164,6 +164,10 @@ pub enum SyncError {
     /// within seconds.
     #[error("the server's storage is full; records stay on this phone: {0}")]
     ServerFull(String),
+    /// This phone was cut off on the server (403 `device_revoked`: reported lost or
+    /// stolen): it cannot sign in or sync again; the cadre carries on on a new phone.
+    #[error("this phone was cut off: {0}")]
+    DeviceRevoked(String),
     /// The server no longer speaks this app's sync protocol (426 `update_required`): the app
     /// must be updated; its records stay in the outbox. Retrying cannot help.
     #[error("update the app to sync: {0}")]
@@ -181,6 +185,7 @@ impl SyncError {
             SyncError::GaveUp { .. } => "network",
             SyncError::ServerFull(_) => "server_full",
             SyncError::UpdateRequired(_) => "update_required",
+            SyncError::DeviceRevoked(_) => "device_revoked",
             SyncError::Refused(TransportError::Untrusted(_)) => "untrusted_server",
             SyncError::Refused(_) => "refused",
             SyncError::Store(e) => e.code(),
@@ -393,6 +398,11 @@ impl Session<'_> {
                 }
                 Err(TransportError::Status { status: 426, body }) => {
                     return Err(SyncError::UpdateRequired(body.message));
+                }
+                Err(TransportError::Status { status: 403, body })
+                    if body.code == "device_revoked" =>
+                {
+                    return Err(SyncError::DeviceRevoked(body.message));
                 }
                 Err(e) if e.retryable() && attempt < self.options.attempts => {
                     let wait = self

@@ -278,6 +278,7 @@ impl Devices {
             actor: actor.to_vec(),
             public_key: key.verifying_key().to_bytes().to_vec(),
             registered_ts: "2015-08-20T00:00:00+00:00".into(),
+            revoked_ts: None,
         };
         let account = Account {
             login: login.clone(),

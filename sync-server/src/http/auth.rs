@@ -33,6 +33,17 @@ impl FromRequestParts<AppState> for Principal {
                     let Some(t) = tx.token(&hash)? else {
                         return Err(ApiError::BadToken);
                     };
+                    // A phone cut off is told so (its tokens died with it), not to sign in
+                    // again.
+                    let device = if t.device_id.is_empty() {
+                        None
+                    } else {
+                        let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
+                        if device.revoked_ts.is_some() {
+                            return Err(ApiError::DeviceRevoked(device.device_id));
+                        }
+                        Some(device)
+                    };
                     let expired = chrono::DateTime::parse_from_rfc3339(&t.expires_ts)
                         .map_or(true, |e| e < Utc::now());
                     if t.revoked || expired {
@@ -42,11 +53,10 @@ impl FromRequestParts<AppState> for Principal {
                     if !account.active {
                         return Err(ApiError::BadToken);
                     }
-                    if t.device_id.is_empty() {
+                    let Some(device) = device else {
                         // A browser session (dashboard::session): reads only.
                         return Ok(Principal::web(account));
-                    }
-                    let device = tx.device(&t.device_id)?.ok_or(ApiError::BadToken)?;
+                    };
                     if device.login != account.login {
                         return Err(ApiError::BadToken);
                     }
@@ -207,6 +217,9 @@ pub(crate) async fn login(
                     {
                         return Err(ApiError::DeviceConflict);
                     }
+                    Some(d) if d.revoked_ts.is_some() => {
+                        return Err(ApiError::DeviceRevoked(d.device_id));
+                    }
                     Some(_) => {}
                     None => {
                         if tx.device_by_actor(&actor)?.is_some() {
@@ -218,6 +231,7 @@ pub(crate) async fn login(
                             actor: actor.clone(),
                             public_key: public_key.clone(),
                             registered_ts: Utc::now().to_rfc3339(),
+                            revoked_ts: None,
                         })?;
                     }
                 }

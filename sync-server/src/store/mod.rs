@@ -82,6 +82,9 @@ pub struct DeviceRow {
     pub actor: Vec<u8>,
     pub public_key: Vec<u8>,
     pub registered_ts: String,
+    /// When the device was cut off (a lost or stolen phone): its tokens died then, it may not
+    /// sign in or sync again; what it pushed before stays.
+    pub revoked_ts: Option<String>,
 }
 
 /// A bearer token, stored by its SHA-256.
@@ -301,6 +304,10 @@ pub trait Tx {
     fn token(&mut self, hash: &[u8]) -> StoreResult<Option<TokenRow>>;
     /// Revokes every token of an account; returns how many.
     fn revoke_tokens(&mut self, login: &str) -> StoreResult<usize>;
+    /// An account's devices, oldest first.
+    fn devices_of(&mut self, login: &str) -> StoreResult<Vec<DeviceRow>>;
+    /// Cuts a device off at `ts`, with every token it holds; `false` if it was already.
+    fn revoke_device(&mut self, device_id: &str, ts: &str) -> StoreResult<bool>;
 
     // County settings (DOMAIN ⚙).
     fn county_settings(&mut self, county_code: &str) -> StoreResult<Option<SettingsRow>>;

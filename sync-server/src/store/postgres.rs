@@ -209,6 +209,10 @@ pub const MIGRATIONS: &[&str] = &[
     -- nothing.
     CREATE INDEX repair_states_doc ON repair_states(doc_id);
 ",
+    "
+    -- 8: a device cut off (a lost or stolen phone): when (`revoke-device`, the devices API).
+    ALTER TABLE devices ADD COLUMN revoked_ts TEXT;
+",
 ];
 
 /// Connections the pool opens at most.
@@ -553,6 +557,7 @@ fn device_row(r: &Row) -> StoreResult<DeviceRow> {
         actor: r.try_get(2)?,
         public_key: r.try_get(3)?,
         registered_ts: r.try_get(4)?,
+        revoked_ts: r.try_get(5)?,
     })
 }
 
@@ -575,15 +580,15 @@ impl Tx for PgTx<'_> {
 
     fn put_device(&mut self, d: &DeviceRow) -> StoreResult<()> {
         self.exec(
-            "INSERT INTO devices (device_id, login, actor, public_key, registered_ts) VALUES ($1, $2, $3, $4, $5)",
-            &[&d.device_id, &d.login, &d.actor, &d.public_key, &d.registered_ts],
+            "INSERT INTO devices (device_id, login, actor, public_key, registered_ts, revoked_ts) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&d.device_id, &d.login, &d.actor, &d.public_key, &d.registered_ts, &d.revoked_ts],
         )?;
         Ok(())
     }
 
     fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRow>> {
         self.opt(
-            "SELECT device_id, login, actor, public_key, registered_ts FROM devices WHERE device_id = $1",
+            "SELECT device_id, login, actor, public_key, registered_ts, revoked_ts FROM devices WHERE device_id = $1",
             &[&device_id],
         )?
         .map(|r| device_row(&r))
@@ -591,7 +596,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn device_by_actor(&mut self, actor: &[u8]) -> StoreResult<Option<DeviceRow>> {
-        self.opt("SELECT device_id, login, actor, public_key, registered_ts FROM devices WHERE actor = $1", &[&actor])?
+        self.opt("SELECT device_id, login, actor, public_key, registered_ts, revoked_ts FROM devices WHERE actor = $1", &[&actor])?
             .map(|r| device_row(&r))
             .transpose()
     }
@@ -627,6 +632,29 @@ impl Tx for PgTx<'_> {
             &[&login],
         )?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn devices_of(&mut self, login: &str) -> StoreResult<Vec<DeviceRow>> {
+        self.all(
+            "SELECT device_id, login, actor, public_key, registered_ts, revoked_ts FROM devices
+             WHERE login = $1 ORDER BY registered_ts, device_id",
+            &[&login],
+        )?
+        .iter()
+        .map(device_row)
+        .collect()
+    }
+
+    fn revoke_device(&mut self, device_id: &str, ts: &str) -> StoreResult<bool> {
+        let n = self.exec(
+            "UPDATE devices SET revoked_ts = $2 WHERE device_id = $1 AND revoked_ts IS NULL",
+            &[&device_id, &ts],
+        )?;
+        self.exec(
+            "UPDATE tokens SET revoked = TRUE WHERE device_id = $1 AND NOT revoked",
+            &[&device_id],
+        )?;
+        Ok(n == 1)
     }
 
     fn county_settings(&mut self, county_code: &str) -> StoreResult<Option<SettingsRow>> {

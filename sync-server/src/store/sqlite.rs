@@ -152,6 +152,10 @@ const MIGRATIONS: &[&str] = &[
     -- nothing.
     CREATE INDEX repair_states_doc ON repair_states(doc_id);
 ",
+    "
+    -- 8: a device cut off (a lost or stolen phone): when (`revoke-device`, the devices API).
+    ALTER TABLE devices ADD COLUMN revoked_ts TEXT;
+",
 ];
 
 const READERS: usize = 4;
@@ -339,8 +343,8 @@ impl Tx for SqliteTx<'_> {
 
     fn put_device(&mut self, d: &DeviceRow) -> StoreResult<()> {
         self.tx.execute(
-            "INSERT INTO devices (device_id, login, actor, public_key, registered_ts) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![d.device_id, d.login, d.actor, d.public_key, d.registered_ts],
+            "INSERT INTO devices (device_id, login, actor, public_key, registered_ts, revoked_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![d.device_id, d.login, d.actor, d.public_key, d.registered_ts, d.revoked_ts],
         )?;
         Ok(())
     }
@@ -349,7 +353,7 @@ impl Tx for SqliteTx<'_> {
         Ok(self
             .tx
             .query_row(
-                "SELECT device_id, login, actor, public_key, registered_ts FROM devices WHERE device_id = ?1",
+                "SELECT device_id, login, actor, public_key, registered_ts, revoked_ts FROM devices WHERE device_id = ?1",
                 [device_id],
                 device_row,
             )
@@ -360,7 +364,7 @@ impl Tx for SqliteTx<'_> {
         Ok(self
             .tx
             .query_row(
-                "SELECT device_id, login, actor, public_key, registered_ts FROM devices WHERE actor = ?1",
+                "SELECT device_id, login, actor, public_key, registered_ts, revoked_ts FROM devices WHERE actor = ?1",
                 [actor],
                 device_row,
             )
@@ -398,6 +402,29 @@ impl Tx for SqliteTx<'_> {
             "UPDATE tokens SET revoked = 1 WHERE login = ?1 AND revoked = 0",
             [login],
         )?)
+    }
+
+    fn devices_of(&mut self, login: &str) -> StoreResult<Vec<DeviceRow>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT device_id, login, actor, public_key, registered_ts, revoked_ts FROM devices
+             WHERE login = ?1 ORDER BY registered_ts, device_id",
+        )?;
+        let rows = stmt
+            .query_map([login], device_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn revoke_device(&mut self, device_id: &str, ts: &str) -> StoreResult<bool> {
+        let n = self.tx.execute(
+            "UPDATE devices SET revoked_ts = ?2 WHERE device_id = ?1 AND revoked_ts IS NULL",
+            params![device_id, ts],
+        )?;
+        self.tx.execute(
+            "UPDATE tokens SET revoked = 1 WHERE device_id = ?1 AND revoked = 0",
+            [device_id],
+        )?;
+        Ok(n == 1)
     }
 
     fn county_settings(&mut self, county_code: &str) -> StoreResult<Option<SettingsRow>> {
@@ -922,6 +949,7 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
         actor: r.get(2)?,
         public_key: r.get(3)?,
         registered_ts: r.get(4)?,
+        revoked_ts: r.get(5)?,
     })
 }
 

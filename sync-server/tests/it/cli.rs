@@ -158,6 +158,47 @@ fn accounts_are_added_and_imported_and_the_server_serves_them() {
     assert_eq!(metrics.status().as_u16(), 200);
     let text = metrics.text().unwrap();
     assert!(text.contains("cunji_sign_ins_failed_total"), "{text}");
+    // A lost phone: listed, cut off while the server runs; its token and its sign-in die.
+    let cli = |args: &[&str]| {
+        server()
+            .args(["--database", db])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let listed = cli(&["devices", "c1"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(
+        listed.contains("phone-1") && listed.contains("active"),
+        "{listed}"
+    );
+    let cut = cli(&["revoke-device", "phone-1"]);
+    assert!(
+        cut.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    let settings = http
+        .get(format!("{base}/v1/settings"))
+        .bearer_auth(body["token"].as_str().unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(settings.status().as_u16(), 403);
+    assert_eq!(
+        settings.json::<serde_json::Value>().unwrap()["code"],
+        "device_revoked"
+    );
+    let again = login("password-123");
+    assert_eq!(again.status().as_u16(), 403);
+    assert_eq!(
+        again.json::<serde_json::Value>().unwrap()["code"],
+        "device_revoked"
+    );
+    let listed = cli(&["devices", "c1"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("cut off"));
+    let unknown = cli(&["revoke-device", "no-such-phone"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no device no-such-phone"));
     child.kill().unwrap();
     child.wait().unwrap();
     // The refusals are in the log below ERROR, and the forged line is not a line.

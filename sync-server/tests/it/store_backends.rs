@@ -188,6 +188,7 @@ fn device(device_id: &str, login: &str, actor: &[u8]) -> DeviceRow {
         actor: actor.to_vec(),
         public_key: vec![7; 32],
         registered_ts: "2015-09-01T08:00:00+00:00".into(),
+        revoked_ts: None,
     }
 }
 

@@ -1062,6 +1062,16 @@ fn bad_tokens_are_refused(backend: Backend) {
         .write(|tx| tx.revoke_tokens("revoked-one"))
         .unwrap();
     assert_eq!(n, 1);
+    // A phone cut off (`revoke-device`): its token, though unexpired, dies with it.
+    server.account("lost-phone", Role::TeamMember, "");
+    let lost = Device::new(&server.url, "lost-phone").sign_in();
+    let lost_id = lost.store.device().device_id.clone();
+    assert!(
+        server
+            .db
+            .write(|tx| tx.revoke_device(&lost_id, &chrono::Utc::now().to_rfc3339()))
+            .unwrap()
+    );
     // An expired token of a registered device.
     let (expired, hash) = cunji_sync_server::accounts::new_token();
     server
@@ -1120,6 +1130,12 @@ fn bad_tokens_are_refused(backend: Backend) {
             Some(format!("Bearer {}", revoked.token())),
             401,
             "bad_token",
+        ),
+        (
+            "of a phone cut off",
+            Some(format!("Bearer {}", lost.token())),
+            403,
+            "device_revoked",
         ),
         (
             "another server's",

@@ -25,6 +25,7 @@ mod load;
 mod protocol;
 mod rebuild;
 mod reports;
+mod revocation;
 mod server_crash;
 mod settings;
 mod sync;

@@ -1,0 +1,141 @@
+//! A lost or stolen phone cut off on its own (issue 14, part 4): `revoke-device` (the store's
+//! `revoke_device`, what the command runs) kills its tokens at once; it can neither sync nor
+//! sign in again (`device_revoked`, with a message saying to use a new phone) and its outbox
+//! stays on it; a bundle of its outbox is not taken either; what it pushed before stays with
+//! the server and reaches the team; the cadre signs in on a new phone and carries on, and the
+//! account's other phones are untouched.
+#![allow(clippy::unwrap_used)]
+
+use cunji_core::domain::{CheckIn, Team, Village};
+use cunji_core::sync::{SyncError, handover};
+use cunji_sync_server::accounts::Role;
+use cunji_sync_server::handover::HandoverError;
+use cunji_tests::{Backend, Device, TestServer, serving_team};
+
+const LEADER: &str = "cadre-wang-zhigang";
+const MEMBER: &str = "cadre-li-ming";
+const MAX_DECODED: usize = 64 << 20;
+
+fn check_in(login: &str, at: chrono::DateTime<chrono::FixedOffset>) -> CheckIn {
+    let mut c = CheckIn::example();
+    c.cadre_id = login.into();
+    c.ts = at;
+    c
+}
+
+fn a_lost_phone_is_cut_off_and_the_cadre_carries_on(backend: Backend) {
+    let server = TestServer::start(backend);
+    server.account("admin", Role::Admin, "");
+    server.account(LEADER, Role::FirstSecretary, "");
+    server.account(MEMBER, Role::TeamMember, "");
+    let mut admin = Device::new(&server.url, "admin").sign_in();
+    let who = admin.author("建村");
+    admin.store.create(&who, &Village::example()).unwrap();
+    let team: Team = serving_team();
+    admin.store.create(&who, &team).unwrap();
+    assert_eq!(admin.sync().unwrap().rejected, 0);
+
+    // The member's phone, and a second phone of theirs (a tablet) that stays in use.
+    let mut lost = Device::new(&server.url, MEMBER).sign_in();
+    let mut tablet = Device::new(&server.url, MEMBER).sign_in();
+    let now = chrono::Utc::now().fixed_offset();
+    let before_loss = lost
+        .store
+        .create(
+            &lost.author("打卡"),
+            &check_in(MEMBER, now - chrono::Duration::hours(2)),
+        )
+        .unwrap();
+    assert_eq!(lost.sync().unwrap().rejected, 0);
+    let lost_id = lost.store.device().device_id.clone();
+
+    let devices = server.db.read(|tx| tx.devices_of(MEMBER)).unwrap();
+    assert_eq!(devices.len(), 2);
+    assert!(devices.iter().all(|d| d.revoked_ts.is_none()));
+    let cut = server
+        .db
+        .write(|tx| tx.revoke_device(&lost_id, &chrono::Utc::now().to_rfc3339()))
+        .unwrap();
+    assert!(cut);
+    let again = server
+        .db
+        .write(|tx| tx.revoke_device(&lost_id, &chrono::Utc::now().to_rfc3339()))
+        .unwrap();
+    assert!(!again, "once is enough");
+
+    // Whoever holds the lost phone: its next record stays on it, refused with what to do.
+    lost.store
+        .create(&lost.author("打卡"), &check_in(MEMBER, now))
+        .unwrap();
+    let stored = server.change_count();
+    match lost.sync() {
+        Err(e @ SyncError::DeviceRevoked(_)) => {
+            assert_eq!(e.code(), "device_revoked");
+            let field = cunji_core::field::FieldError::from(e);
+            assert_eq!(field.code(), "device_revoked");
+            assert!(field.to_string().contains("新手机"), "{field}");
+        }
+        other => panic!("expected device_revoked, got {other:?}"),
+    }
+    assert_eq!(server.change_count(), stored, "nothing of it stored");
+    assert_eq!(lost.store.outbox_len().unwrap(), 1);
+    // Signing in again on it, even with the right password, is refused the same way.
+    let relogin = cunji_core::sync::login(&server.url, MEMBER, cunji_tests::PASSWORD, &lost.store);
+    match relogin {
+        Err(cunji_core::sync::TransportError::Status { status: 403, body }) => {
+            assert_eq!(body.code, "device_revoked");
+        }
+        other => panic!("expected device_revoked on sign-in, got {other:?}"),
+    }
+    // Nor is a bundle of its outbox taken.
+    let bundle = handover::export(&lost.store).unwrap();
+    match cunji_sync_server::handover::ingest_bundle(&server.db, &bundle, MAX_DECODED) {
+        Err(HandoverError::RevokedDevice(device, _)) => assert_eq!(device, lost_id),
+        other => panic!("expected a refused bundle, got {other:?}"),
+    }
+    assert_eq!(server.change_count(), stored);
+
+    // What it pushed before stays, and the team receives it.
+    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    leader.sync().unwrap();
+    assert!(leader.store.document_json(&before_loss).is_ok());
+    // The account's other phone carries on, and so does a new one.
+    tablet
+        .store
+        .create(
+            &tablet.author("打卡"),
+            &check_in(MEMBER, now - chrono::Duration::minutes(30)),
+        )
+        .unwrap();
+    let report = tablet.sync().unwrap();
+    assert_eq!((report.pushed, report.rejected), (1, 0), "{report:?}");
+    let mut new_phone = Device::new(&server.url, MEMBER).sign_in();
+    let report = new_phone.sync().unwrap();
+    assert_eq!(report.rejected, 0);
+    assert!(
+        new_phone.store.document_json(&before_loss).is_ok(),
+        "its own earlier check-in"
+    );
+    new_phone
+        .store
+        .create(&new_phone.author("打卡"), &check_in(MEMBER, now))
+        .unwrap();
+    assert_eq!(new_phone.sync().unwrap().pushed, 1);
+    let devices = server.db.read(|tx| tx.devices_of(MEMBER)).unwrap();
+    assert_eq!(
+        devices
+            .iter()
+            .filter(|d| d.revoked_ts.is_some())
+            .map(|d| d.device_id.as_str())
+            .collect::<Vec<_>>(),
+        [lost_id.as_str()]
+    );
+    assert_eq!(devices.len(), 3);
+}
+
+#[test]
+fn a_lost_phone_is_cut_off_and_the_cadre_carries_on_on_a_new_one() {
+    for backend in Backend::available() {
+        a_lost_phone_is_cut_off_and_the_cadre_carries_on(backend);
+    }
+}
