@@ -83,3 +83,37 @@ pub struct HistoryView {
     /// The reason given for the change (may be empty).
     pub reason: String,
 }
+
+/// An account's devices (phones), for the county poverty office and the administrator to
+/// find the one lost (`GET /v1/accounts/{login}/devices`).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceList {
+    pub login: String,
+    /// The account holder's name.
+    pub name: String,
+    /// Oldest first.
+    pub devices: Vec<DeviceView>,
+}
+
+/// One device of an account.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceView {
+    pub device_id: String,
+    /// When it first signed in (RFC 3339).
+    pub registered_ts: String,
+    /// When it was cut off (RFC 3339); null while it may sync.
+    pub revoked_ts: Option<String>,
+}
+
+/// A device cut off (`POST /v1/devices/{device_id}/revoke`): its tokens died at once, it can
+/// neither sign in nor sync again (`device_revoked`); what it synced before stays.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceRevoked {
+    pub device_id: String,
+    /// The account it was registered to.
+    pub login: String,
+    /// When it was cut off (RFC 3339): now, or the earlier time if it already was.
+    pub revoked_ts: String,
+    /// Whether it had been cut off before this request.
+    pub already: bool,
+}

@@ -20,6 +20,9 @@
 //!   /v1/settings/county/{code}` (the county poverty office's): see [`settings`];
 //! - `POST /v1/session` (a browser's sign-in), `GET /v1/records/{id}` (one record and its
 //!   history) and the page under `/dashboard/`: the supervisors' dashboard;
+//! - `GET /v1/accounts/{login}/devices` and `POST /v1/devices/{device_id}/revoke`: an
+//!   account's phones, and cutting a lost one off (the county poverty office, the
+//!   administrator);
 //! - `GET /v1/openapi.json`: the OpenAPI 3 description of the JSON API (no sign-in needed);
 //! - `GET /healthz`; `GET /metrics` (Prometheus: an administrator's token on this address, or
 //!   none on its own address, [`config::Config::metrics_listen`]).
@@ -175,6 +178,18 @@ fn routes() -> Routes {
         "/v1/records/{id}",
         true,
         get(http::dashboard::record),
+    )
+    .add(
+        "GET",
+        "/v1/accounts/{login}/devices",
+        true,
+        get(http::devices::list),
+    )
+    .add(
+        "POST",
+        "/v1/devices/{device_id}/revoke",
+        true,
+        post(http::devices::revoke),
     )
     .add("GET", "/v1/settings", true, get(http::settings::mine))
     .add(

@@ -18,7 +18,7 @@ use cunji_core::reports::spec::{ColumnType, Field};
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
-use crate::api::{RecordView, SessionRequest, SessionResponse};
+use crate::api::{DeviceList, DeviceRevoked, RecordView, SessionRequest, SessionResponse};
 use crate::reports::ReportName;
 use crate::reports::export::{CSV, XLSX};
 use crate::reports::list::{ReportList, time_basis_codes};
@@ -31,6 +31,8 @@ struct Derived {
     session: Value,
     record: Value,
     report_list: Value,
+    devices: Value,
+    device_revoked: Value,
 }
 
 fn derived(schemas: &mut serde_json::Map<String, Value>) -> Derived {
@@ -40,6 +42,8 @@ fn derived(schemas: &mut serde_json::Map<String, Value>) -> Derived {
         session: generator.subschema_for::<SessionResponse>().to_value(),
         record: generator.subschema_for::<RecordView>().to_value(),
         report_list: generator.subschema_for::<ReportList>().to_value(),
+        devices: generator.subschema_for::<DeviceList>().to_value(),
+        device_revoked: generator.subschema_for::<DeviceRevoked>().to_value(),
     };
     schemas.extend(generator.take_definitions(true));
     derived
@@ -293,6 +297,28 @@ pub fn document() -> Value {
             "401": error_response("missing_token / bad_token: sign in again"),
             "403": error_response("out_of_scope: the account may not read the record's village"),
             "404": error_response("not_found: no such record")}
+    }}));
+    paths.insert("/v1/accounts/{login}/devices".into(), json!({"get": {
+        "tags": ["supervisors"], "summary": "An account's devices (phones), to find a lost one",
+        "description": "The administrator (within its division, if it has one) and the county poverty office (its county's accounts: by division, or a cadre's by its team's village or assigned households). An account the caller may not manage is answered like an unknown one.",
+        "operationId": "devices", "security": [{"bearer": []}],
+        "parameters": [{"name": "login", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the account's login"}],
+        "responses": {"200": {"description": "the account's devices, oldest first",
+            "content": {"application/json": {"schema": types.devices}}},
+            "401": error_response("missing_token / bad_token: sign in again"),
+            "403": error_response("forbidden: only the county poverty office and administrators manage devices; device_revoked: the caller's own device was cut off"),
+            "404": error_response("not_found: no such account, or not one the caller manages")}
+    }}));
+    paths.insert("/v1/devices/{device_id}/revoke".into(), json!({"post": {
+        "tags": ["supervisors"], "summary": "Cut a lost or stolen phone off",
+        "description": "Its tokens die at once; it can neither sign in nor sync again (403 device_revoked); what it synced before stays. The cadre signs in on a new phone. Who may: as for the account's devices. Idempotent: a device already cut off keeps its time (already: true).",
+        "operationId": "revokeDevice", "security": [{"bearer": []}],
+        "parameters": [{"name": "device_id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the device's id, from the account's devices"}],
+        "responses": {"200": {"description": "the device, cut off",
+            "content": {"application/json": {"schema": types.device_revoked}}},
+            "401": error_response("missing_token / bad_token: sign in again"),
+            "403": error_response("forbidden: only the county poverty office and administrators manage devices"),
+            "404": error_response("not_found: no such device, or not one the caller manages")}
     }}));
     let mut pull_responses = errors();
     pull_responses["200"] = json!({"description": "a page of records changed after the cursor",

@@ -4,6 +4,46 @@
  */
 
 export interface paths {
+    "/v1/accounts/{login}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An account's devices (phones), to find a lost one
+         * @description The administrator (within its division, if it has one) and the county poverty office (its county's accounts: by division, or a cadre's by its team's village or assigned households). An account the caller may not manage is answered like an unknown one.
+         */
+        get: operations["devices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{device_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cut a lost or stolen phone off
+         * @description Its tokens die at once; it can neither sign in nor sync again (403 device_revoked); what it synced before stays. The cadre signs in on a new phone. Who may: as for the account's devices. Idempotent: a device already cut off keeps its time (already: true).
+         */
+        post: operations["revokeDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/login": {
         parameters: {
             query?: never;
@@ -487,6 +527,38 @@ export interface components {
             gap_amount: number;
             mean_delay_days: number | null;
             unverified: number;
+        };
+        /**
+         * @description An account's devices (phones), for the county poverty office and the administrator to
+         *     find the one lost (`GET /v1/accounts/{login}/devices`).
+         */
+        DeviceList: {
+            /** @description Oldest first. */
+            devices: components["schemas"]["DeviceView"][];
+            login: string;
+            /** @description The account holder's name. */
+            name: string;
+        };
+        /**
+         * @description A device cut off (`POST /v1/devices/{device_id}/revoke`): its tokens died at once, it can
+         *     neither sign in nor sync again (`device_revoked`); what it synced before stays.
+         */
+        DeviceRevoked: {
+            /** @description Whether it had been cut off before this request. */
+            already: boolean;
+            device_id: string;
+            /** @description The account it was registered to. */
+            login: string;
+            /** @description When it was cut off (RFC 3339): now, or the earlier time if it already was. */
+            revoked_ts: string;
+        };
+        /** @description One device of an account. */
+        DeviceView: {
+            device_id: string;
+            /** @description When it first signed in (RFC 3339). */
+            registered_ts: string;
+            /** @description When it was cut off (RFC 3339); null while it may sync. */
+            revoked_ts: string | null;
         };
         DutyComplianceReport: components["schemas"]["ReportDocument"] & {
             rows?: components["schemas"]["DutyComplianceRow"][];
@@ -979,6 +1051,106 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the account's login */
+                login: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the account's devices, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceList"];
+                };
+            };
+            /** @description missing_token / bad_token: sign in again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: only the county poverty office and administrators manage devices; device_revoked: the caller's own device was cut off */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such account, or not one the caller manages */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the device's id, from the account's devices */
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the device, cut off */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceRevoked"];
+                };
+            };
+            /** @description missing_token / bad_token: sign in again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description forbidden: only the county poverty office and administrators manage devices */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such device, or not one the caller manages */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;

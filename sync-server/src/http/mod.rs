@@ -11,6 +11,8 @@
 //! - [`settings`]: `GET /v1/settings` and `GET`/`PUT /v1/settings/county/{code}`;
 //! - [`dashboard`]: the supervisors' dashboard page under `/dashboard/`, `POST /v1/session`
 //!   (browser sign-in) and `GET /v1/records/{id}` (one record and its history, masked);
+//! - [`devices`]: `GET /v1/accounts/{login}/devices` and `POST /v1/devices/{device_id}/revoke`
+//!   (a lost phone cut off);
 //! - [`ops`]: `GET /healthz`, `GET /metrics` and `GET /v1/openapi.json`;
 //! - [`conn`]: the accept loop, plain and HTTPS, with its connection limits and timeouts.
 //!
@@ -31,6 +33,7 @@ use crate::state::AppState;
 pub(crate) mod auth;
 pub(crate) mod conn;
 pub(crate) mod dashboard;
+pub(crate) mod devices;
 pub(crate) mod ops;
 pub(crate) mod reports;
 pub(crate) mod settings;

@@ -179,6 +179,54 @@ fn session_report_list_and_record_answers_match_the_openapi_document() {
             assert_eq!(view["kind"], kind.code());
             assert!(!view["history"].as_array().unwrap().is_empty());
         }
+
+        // An account's devices and one cut off, as the administrator's session sees them:
+        // the township's account signs in on a phone first.
+        let phone = http
+            .post(format!("{}/v1/login", server.url))
+            .json(&json!({
+                "login": "town", "password": PASSWORD, "device_id": "town-phone",
+                "actor": "0102030405060708090a0b0c0d0e0f10", "public_key": "11".repeat(32),
+            }))
+            .send()
+            .unwrap();
+        assert_eq!(phone.status().as_u16(), 200);
+        let admin: Value = http
+            .post(format!("{}/v1/session", server.url))
+            .json(&json!({"login": "admin", "password": PASSWORD}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let admin = admin["token"].as_str().unwrap().to_string();
+        let devices = |expect_revoked: bool| {
+            let list: Value = http
+                .get(format!("{}/v1/accounts/town/devices", server.url))
+                .bearer_auth(&admin)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            let schema = response_schema(&doc, "/v1/accounts/{login}/devices", "get", "200");
+            conforms(&doc, schema, &list, "devices");
+            assert_eq!(list["devices"][0]["device_id"], "town-phone");
+            assert_eq!(list["devices"][0]["revoked_ts"].is_string(), expect_revoked);
+        };
+        devices(false);
+        let cut = http
+            .post(format!("{}/v1/devices/town-phone/revoke", server.url))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap();
+        assert_eq!(cut.status().as_u16(), 200);
+        let cut: Value = cut.json().unwrap();
+        let schema = response_schema(&doc, "/v1/devices/{device_id}/revoke", "post", "200");
+        conforms(&doc, schema, &cut, "device cut off");
+        assert_eq!(
+            (&cut["login"], &cut["already"]),
+            (&json!("town"), &json!(false))
+        );
+        devices(true);
     }
 }
 

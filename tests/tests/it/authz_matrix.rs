@@ -68,6 +68,17 @@ enum Check {
     MySettings,
     /// A county's settings, read (`GET`) or replaced (`PUT`): county X's or county Y's.
     CountySettings,
+    /// An account's devices: the team member of village X's (in) and the first secretary of
+    /// village Y's (out); cutting one off: a device nobody has (the matrix's phones must keep
+    /// working; `revocation.rs` cuts real ones off).
+    Devices,
+}
+
+/// Who lists an account's phones and cuts one off: the administrator and the county poverty
+/// office of the account's county; another county's office is answered as if the account
+/// did not exist (`404`), every other role is refused (`403 forbidden`).
+fn manages_devices(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::CountyOffice)
 }
 
 /// Who manages a county's ⚙ settings (DOMAIN §1: the county poverty office's right): its own
@@ -129,6 +140,8 @@ const MATRIX: &[(&str, &str, Check)] = &[
     ("GET", "/v1/settings", Check::MySettings),
     ("GET", "/v1/settings/county/{code}", Check::CountySettings),
     ("PUT", "/v1/settings/county/{code}", Check::CountySettings),
+    ("GET", "/v1/accounts/{login}/devices", Check::Devices),
+    ("POST", "/v1/devices/{device_id}/revoke", Check::Devices),
 ];
 
 /// Each role's account: login and division.
@@ -671,6 +684,45 @@ fn check_endpoint(
         Check::Push => check_push(w, device, role, &mut fail),
         Check::MySettings | Check::CountySettings => {
             check_settings(w, device, method, check, role, &mut fail)
+        }
+        Check::Devices => {
+            let targets: Vec<(bool, String)> = if method == "GET" {
+                vec![
+                    (
+                        true,
+                        format!("{}/v1/accounts/{MEMBER}/devices", w.server.url),
+                    ),
+                    (
+                        false,
+                        format!("{}/v1/accounts/{LEADER_Y}/devices", w.server.url),
+                    ),
+                ]
+            } else {
+                vec![(
+                    true,
+                    format!("{}/v1/devices/no-such-phone/revoke", w.server.url),
+                )]
+            };
+            for (in_scope, target) in targets {
+                let req = if method == "GET" {
+                    http.get(&target)
+                } else {
+                    http.post(&target)
+                };
+                let resp = req.bearer_auth(device.token()).send().unwrap();
+                let status = resp.status().as_u16();
+                let body: serde_json::Value = resp.json().unwrap();
+                let expected = match (manages_devices(role), method) {
+                    (false, _) => (403, "forbidden"),
+                    (true, "POST") => (404, "not_found"),
+                    (true, _) if in_scope || role == Role::Admin => (200, ""),
+                    (true, _) => (404, "not_found"),
+                };
+                let got = (status, body["code"].as_str().unwrap_or(""));
+                if got != expected {
+                    fail(format!("{target}: {got:?}, expected {expected:?}"));
+                }
+            }
         }
         Check::Session => {
             let body = |password: &str| serde_json::json!({ "login": login, "password": password });

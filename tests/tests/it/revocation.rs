@@ -133,6 +133,123 @@ fn a_lost_phone_is_cut_off_and_the_cadre_carries_on(backend: Backend) {
     assert_eq!(devices.len(), 3);
 }
 
+/// Who may list an account's phones and cut one off through the API (the dashboard's): the
+/// county poverty office of the cadre's county and an administrator (a county's within it);
+/// another county's office and an administrator of another county are answered as if the
+/// account or device did not exist, and every other role is refused.
+fn the_county_office_cuts_off_its_countys_phones(backend: Backend) {
+    let server = TestServer::start(backend);
+    server.account("admin", Role::Admin, "");
+    server.account(MEMBER, Role::TeamMember, "");
+    server.account("office-x", Role::CountyOffice, "530322");
+    server.account("office-y", Role::CountyOffice, "530111");
+    server.account("admin-x", Role::Admin, "530322");
+    server.account("admin-y", Role::Admin, "530111");
+    server.account("town-x", Role::Township, "530322101");
+    let mut admin = Device::new(&server.url, "admin").sign_in();
+    let who = admin.author("建村");
+    admin.store.create(&who, &Village::example()).unwrap();
+    admin.store.create(&who, &serving_team()).unwrap();
+    assert_eq!(admin.sync().unwrap().rejected, 0);
+    let mut phone = Device::new(&server.url, MEMBER).sign_in();
+    let phone_id = phone.store.device().device_id.clone();
+    let http = reqwest::blocking::Client::new();
+    let session = |login: &str| -> String {
+        let s: serde_json::Value = http
+            .post(format!("{}/v1/session", server.url))
+            .json(&serde_json::json!({"login": login, "password": cunji_tests::PASSWORD}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        s["token"].as_str().unwrap().to_string()
+    };
+    let answer = |resp: reqwest::blocking::Response| -> (u16, serde_json::Value) {
+        (resp.status().as_u16(), resp.json().unwrap())
+    };
+    let list = |token: &str| {
+        answer(
+            http.get(format!("{}/v1/accounts/{MEMBER}/devices", server.url))
+                .bearer_auth(token)
+                .send()
+                .unwrap(),
+        )
+    };
+    let revoke = |token: &str, device: &str| {
+        answer(
+            http.post(format!("{}/v1/devices/{device}/revoke", server.url))
+                .bearer_auth(token)
+                .send()
+                .unwrap(),
+        )
+    };
+    for login in ["office-x", "admin-x", "admin"] {
+        let (status, body) = list(&session(login));
+        assert_eq!(status, 200, "{login}: {body}");
+        assert_eq!(
+            body["devices"][0]["device_id"],
+            phone_id.as_str(),
+            "{login}"
+        );
+    }
+    for login in ["office-y", "admin-y"] {
+        let token = session(login);
+        let (status, body) = list(&token);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{login}"
+        );
+        let (status, body) = revoke(&token, &phone_id);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{login}"
+        );
+    }
+    for login in ["town-x", MEMBER] {
+        let token = session(login);
+        let (status, body) = list(&token);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("forbidden")),
+            "{login}"
+        );
+        let (status, body) = revoke(&token, &phone_id);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("forbidden")),
+            "{login}"
+        );
+        let (status, _) = revoke(&token, "no-such-phone");
+        assert_eq!(
+            status, 403,
+            "{login}: nothing learnt of which devices exist"
+        );
+    }
+    assert!(phone.sync().is_ok(), "nobody above cut it off");
+    let office = session("office-x");
+    let (status, _) = revoke(&office, "no-such-phone");
+    assert_eq!(status, 404);
+    let (status, body) = revoke(&office, &phone_id);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["already"], false);
+    let (status, again) = revoke(&office, &phone_id);
+    assert_eq!((status, &again["already"]), (200, &serde_json::json!(true)));
+    assert_eq!(again["revoked_ts"], body["revoked_ts"], "it keeps its time");
+    match phone.sync() {
+        Err(SyncError::DeviceRevoked(_)) => {}
+        other => panic!("expected device_revoked, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_county_office_cuts_off_its_countys_phones_through_the_api() {
+    for backend in Backend::available() {
+        the_county_office_cuts_off_its_countys_phones(backend);
+    }
+}
+
 #[test]
 fn a_lost_phone_is_cut_off_and_the_cadre_carries_on_on_a_new_one() {
     for backend in Backend::available() {
