@@ -28,6 +28,12 @@ export type ErrorBody = Schemas['Error']
 /** One record with its edit history (GET /v1/records/{id}). */
 export type RecordView = Schemas['RecordView']
 
+/** An account's phones (GET /v1/accounts/{login}/devices). */
+export type DeviceList = Schemas['DeviceList']
+
+/** A phone cut off (POST /v1/devices/{device_id}/revoke). */
+export type DeviceRevoked = Schemas['DeviceRevoked']
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -130,6 +136,18 @@ export class Api {
 
   record(id: string): Promise<RecordView> {
     return this.json('/v1/records/' + encodeURIComponent(id))
+  }
+
+  devices(login: string): Promise<DeviceList> {
+    return this.json('/v1/accounts/' + encodeURIComponent(login) + '/devices')
+  }
+
+  async revokeDevice(deviceId: string): Promise<DeviceRevoked> {
+    const resp = await send('/v1/devices/' + encodeURIComponent(deviceId) + '/revoke', {
+      method: 'POST',
+      headers: this.auth(),
+    })
+    return (await resp.json()) as DeviceRevoked
   }
 
   /** Fetches an export and hands it to the browser as a download. */

@@ -110,3 +110,11 @@ export function recordLink(row: Record<string, unknown>, col: Column): string | 
   const v = valueAt(row, col.key)
   return typeof v === 'string' && col.key.endsWith('_id') && UUID.test(v) ? v : null
 }
+
+/** An RFC 3339 time as people read it, in Beijing time: `2026-12-07 10:24`. */
+export function formatTime(ts: string): string {
+  const d = new Date(ts)
+  if (Number.isNaN(d.getTime())) return ts
+  const local = new Date(d.getTime() + 8 * 3600 * 1000)
+  return local.toISOString().slice(0, 16).replace('T', ' ')
+}
