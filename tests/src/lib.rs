@@ -301,6 +301,20 @@ impl TestServer {
             .unwrap();
     }
 
+    /// The example village and its team, every member serving ([`serving_team`]), created by
+    /// an administrator's phone (account `admin`) and synced: what most scenarios start from.
+    pub fn serve_example_village(&self) {
+        self.account("admin", Role::Admin, "");
+        let mut admin = Device::new(&self.url, "admin").sign_in();
+        let who = admin.author("建村");
+        admin
+            .store
+            .create(&who, &cunji_core::domain::Village::example())
+            .unwrap();
+        admin.store.create(&who, &serving_team()).unwrap();
+        assert_eq!(admin.sync().unwrap().rejected, 0);
+    }
+
     /// Number of changes in the server's log.
     pub fn change_count(&self) -> i64 {
         self.db.read(|tx| tx.max_seq()).unwrap()

@@ -1157,6 +1157,21 @@ fn postgres_reopen() {
     }
 }
 
+/// How many `p_member` rows household `hh` has.
+fn member_rows(db: &Db, hh: &str) -> usize {
+    let mut members = 0;
+    db.read(|tx| {
+        tx.scan(
+            "p_member",
+            &["name"],
+            cunji_sync_server::store::RowFilter::Doc(hh),
+            &mut |_| members += 1,
+        )
+    })
+    .unwrap();
+    members
+}
+
 /// Runs `sql` on the database behind `t`, outside the store (an older release's state, a
 /// damaged row).
 fn raw_sql(t: &TestDb, sql: &str) {
@@ -1226,16 +1241,7 @@ fn a_changed_projection_declaration_is_refilled_when_opened(mut t: TestDb) {
         ["hh-530322101201-0007"],
         "other kinds untouched"
     );
-    let mut members = 0;
-    db.read(|tx| {
-        tx.scan(
-            "p_member",
-            &["name"],
-            cunji_sync_server::store::RowFilter::Doc(&hh),
-            &mut |_| members += 1,
-        )
-    })
-    .unwrap();
+    let members = member_rows(&db, &hh);
     assert_eq!(
         members,
         Household::example().members.len(),
@@ -1294,16 +1300,7 @@ fn rebuild_refills_projections(mut t: TestDb) {
         cunji_sync_server::merge::rebuild_projections(&db, Kind::ALL).unwrap(),
         1
     );
-    let mut members = 0;
-    db.read(|tx| {
-        tx.scan(
-            "p_member",
-            &["name"],
-            cunji_sync_server::store::RowFilter::Doc(&hh),
-            &mut |_| members += 1,
-        )
-    })
-    .unwrap();
+    let members = member_rows(&db, &hh);
     assert_eq!(members, Household::example().members.len());
     t.db = Some(db);
 }

@@ -4,28 +4,22 @@
 //! told to update and loses nothing, and one newer than the server is told to wait for it.
 #![allow(clippy::unwrap_used)]
 
-use cunji_core::domain::{CheckIn, Team, Village};
+use cunji_core::domain::{CheckIn, Village};
 use cunji_core::sync::SyncError;
 use cunji_core::sync::TransportError;
 use cunji_core::sync::protocol::{
     self, OLDEST_PROTOCOL, PROTOCOL_HEADER, PROTOCOL_VERSION, PushOutcome, PushResponse,
 };
 use cunji_sync_server::accounts::Role;
-use cunji_tests::{Backend, Device, TestServer, serving_team};
+use cunji_tests::{Backend, Device, TestServer};
 
 const LEADER: &str = "cadre-wang-zhigang";
 
 /// A server with the example village, its team serving and its first secretary's account.
 fn village_server(backend: Backend) -> TestServer {
     let server = TestServer::start(backend);
-    server.account("admin", Role::Admin, "");
     server.account(LEADER, Role::FirstSecretary, "");
-    let mut admin = Device::new(&server.url, "admin").sign_in();
-    let who = admin.author("建村");
-    admin.store.create(&who, &Village::example()).unwrap();
-    let team: Team = serving_team();
-    admin.store.create(&who, &team).unwrap();
-    assert_eq!(admin.sync().unwrap().rejected, 0);
+    server.serve_example_village();
     server
 }
 

@@ -13,7 +13,7 @@
 use automerge::transaction::Transactable;
 use automerge::{ROOT, ReadDoc};
 use cunji_core::doc::{ChangeMeta, RecordDoc};
-use cunji_core::domain::{Household, HouseholdPrivate, Kind, Team, Village};
+use cunji_core::domain::{Household, HouseholdPrivate, Kind, Village};
 use cunji_core::sync::Transport;
 use cunji_core::sync::protocol::{
     self, PushItem, PushOutcome, PushRequest, PushResponse, Response,
@@ -21,9 +21,7 @@ use cunji_core::sync::protocol::{
 use cunji_sync_server::accounts::Role;
 use cunji_sync_server::rebuild;
 use cunji_sync_server::store::{Db, StoreError};
-use cunji_tests::{
-    Backend, Device, TestServer, household, numbers, serving_team, store_numbers_in_household,
-};
+use cunji_tests::{Backend, Device, TestServer, household, numbers, store_numbers_in_household};
 
 const LEADER: &str = "cadre-wang-zhigang";
 const MEMBER: &str = "cadre-li-ming";
@@ -93,16 +91,10 @@ fn household_rows(db: &Db, id: &str) -> Vec<(&'static str, String)> {
 
 fn households_from_before_the_split(backend: Backend) {
     let server = TestServer::start(backend);
-    server.account("admin", Role::Admin, "");
     server.account(LEADER, Role::FirstSecretary, "");
     server.account(MEMBER, Role::TeamMember, "");
     server.account(TOWNSHIP, Role::Township, &Village::example().code[..9]);
-    let mut admin = Device::new(&server.url, "admin").sign_in();
-    let who = admin.author("建村");
-    admin.store.create(&who, &Village::example()).unwrap();
-    let team: Team = serving_team();
-    admin.store.create(&who, &team).unwrap();
-    assert_eq!(admin.sync().unwrap().rejected, 0);
+    server.serve_example_village();
     let mut leader = Device::new(&server.url, LEADER).sign_in();
     let home = leader
         .store
@@ -257,13 +249,8 @@ fn the_server_migrates_a_database_from_before_the_split_when_it_starts() {
     let path = dir.path().join("old.sqlite3");
     {
         let first = TestServer::start(Backend::Sqlite);
-        first.account("admin", Role::Admin, "");
         first.account(LEADER, Role::FirstSecretary, "");
-        let mut admin = Device::new(&first.url, "admin").sign_in();
-        let who = admin.author("建村");
-        admin.store.create(&who, &Village::example()).unwrap();
-        admin.store.create(&who, &serving_team()).unwrap();
-        admin.sync().unwrap();
+        first.serve_example_village();
         let mut leader = Device::new(&first.url, LEADER).sign_in();
         let home = leader
             .store

@@ -6,11 +6,11 @@
 //! account's other phones are untouched.
 #![allow(clippy::unwrap_used)]
 
-use cunji_core::domain::{CheckIn, Team, Village};
+use cunji_core::domain::CheckIn;
 use cunji_core::sync::{SyncError, handover};
 use cunji_sync_server::accounts::Role;
 use cunji_sync_server::handover::HandoverError;
-use cunji_tests::{Backend, Device, TestServer, serving_team};
+use cunji_tests::{Backend, Device, TestServer};
 
 const LEADER: &str = "cadre-wang-zhigang";
 const MEMBER: &str = "cadre-li-ming";
@@ -25,15 +25,9 @@ fn check_in(login: &str, at: chrono::DateTime<chrono::FixedOffset>) -> CheckIn {
 
 fn a_lost_phone_is_cut_off_and_the_cadre_carries_on(backend: Backend) {
     let server = TestServer::start(backend);
-    server.account("admin", Role::Admin, "");
     server.account(LEADER, Role::FirstSecretary, "");
     server.account(MEMBER, Role::TeamMember, "");
-    let mut admin = Device::new(&server.url, "admin").sign_in();
-    let who = admin.author("建村");
-    admin.store.create(&who, &Village::example()).unwrap();
-    let team: Team = serving_team();
-    admin.store.create(&who, &team).unwrap();
-    assert_eq!(admin.sync().unwrap().rejected, 0);
+    server.serve_example_village();
 
     // The member's phone, and a second phone of theirs (a tablet) that stays in use.
     let mut lost = Device::new(&server.url, MEMBER).sign_in();
@@ -139,18 +133,13 @@ fn a_lost_phone_is_cut_off_and_the_cadre_carries_on(backend: Backend) {
 /// account or device did not exist, and every other role is refused.
 fn the_county_office_cuts_off_its_countys_phones(backend: Backend) {
     let server = TestServer::start(backend);
-    server.account("admin", Role::Admin, "");
     server.account(MEMBER, Role::TeamMember, "");
     server.account("office-x", Role::CountyOffice, "530322");
     server.account("office-y", Role::CountyOffice, "530111");
     server.account("admin-x", Role::Admin, "530322");
     server.account("admin-y", Role::Admin, "530111");
     server.account("town-x", Role::Township, "530322101");
-    let mut admin = Device::new(&server.url, "admin").sign_in();
-    let who = admin.author("建村");
-    admin.store.create(&who, &Village::example()).unwrap();
-    admin.store.create(&who, &serving_team()).unwrap();
-    assert_eq!(admin.sync().unwrap().rejected, 0);
+    server.serve_example_village();
     let mut phone = Device::new(&server.url, MEMBER).sign_in();
     let phone_id = phone.store.device().device_id.clone();
     let http = reqwest::blocking::Client::new();
