@@ -17,6 +17,9 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use crate::error::{Error, Result};
 
 const SIGNING_TAG: &[u8] = b"cunji-change-v1\0";
+/// What the server's attestations sign, besides the record id and change hash: a tag of its
+/// own, so that no attestation can pass for a device's signature or the other way round.
+const ATTESTING_TAG: &[u8] = b"cunji-attest-v1\0";
 
 /// This install's identity.
 pub struct DeviceIdentity {
@@ -46,7 +49,8 @@ impl DeviceIdentity {
         }
     }
 
-    pub(crate) fn from_parts(device_id: String, actor: &[u8], secret: &[u8]) -> Option<Self> {
+    /// An identity from its stored parts (a store's `device` row, a generated device).
+    pub fn from_parts(device_id: String, actor: &[u8], secret: &[u8]) -> Option<Self> {
         let secret: [u8; 32] = secret.try_into().ok()?;
         Some(DeviceIdentity {
             device_id,
@@ -104,9 +108,75 @@ pub fn verify_message(public_key: &[u8], message: &[u8], signature: &[u8]) -> bo
     key.verify(message, &sig).is_ok()
 }
 
+/// The sync server's own key: it attests the changes that reach it without a device's
+/// signature (`sync::protocol::Proof::Server`). Kept in a file of the server's, never in its
+/// database: whoever can write the database cannot forge an attestation.
+pub struct ServerKey {
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerKey")
+            .field("public_key", &hex::encode(self.public_key()))
+            .finish()
+    }
+}
+
+impl ServerKey {
+    pub fn generate() -> ServerKey {
+        ServerKey {
+            signing: SigningKey::from_bytes(&rand::random::<[u8; 32]>()),
+        }
+    }
+
+    pub fn from_secret(secret: &[u8]) -> Option<ServerKey> {
+        Some(ServerKey {
+            signing: SigningKey::from_bytes(&secret.try_into().ok()?),
+        })
+    }
+
+    pub fn secret_bytes(&self) -> [u8; 32] {
+        self.signing.to_bytes()
+    }
+
+    pub fn public_key(&self) -> [u8; 32] {
+        self.signing.verifying_key().to_bytes()
+    }
+
+    /// Attests that the server took change `hash` of record `doc_id`.
+    pub fn attest(&self, doc_id: &str, hash: &ChangeHash) -> [u8; 64] {
+        self.signing
+            .sign(&tagged(ATTESTING_TAG, doc_id, hash))
+            .to_bytes()
+    }
+}
+
+/// Checks that `signature` is the attestation of the server with `public_key` for change
+/// `hash` of record `doc_id`.
+pub fn verify_attestation(
+    public_key: &[u8],
+    doc_id: &str,
+    hash: &ChangeHash,
+    signature: &[u8],
+) -> Result<()> {
+    let bad = || Error::BadSignature {
+        hash: hash.to_string(),
+    };
+    let key: [u8; 32] = public_key.try_into().map_err(|_| bad())?;
+    let key = VerifyingKey::from_bytes(&key).map_err(|_| bad())?;
+    let sig = Signature::from_slice(signature).map_err(|_| bad())?;
+    key.verify(&tagged(ATTESTING_TAG, doc_id, hash), &sig)
+        .map_err(|_| bad())
+}
+
 fn payload(doc_id: &str, hash: &ChangeHash) -> Vec<u8> {
-    let mut p = Vec::with_capacity(SIGNING_TAG.len() + doc_id.len() + 1 + 32);
-    p.extend_from_slice(SIGNING_TAG);
+    tagged(SIGNING_TAG, doc_id, hash)
+}
+
+fn tagged(tag: &[u8], doc_id: &str, hash: &ChangeHash) -> Vec<u8> {
+    let mut p = Vec::with_capacity(tag.len() + doc_id.len() + 1 + 32);
+    p.extend_from_slice(tag);
     p.extend_from_slice(doc_id.as_bytes());
     p.push(0);
     p.extend_from_slice(&hash.0);

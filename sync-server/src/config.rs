@@ -14,6 +14,11 @@ pub struct Config {
     pub listen: String,
     /// A SQLite file path (or `sqlite://PATH`), or a `postgres://` URL.
     pub database: String,
+    /// The server's key file, which attests the changes that reach the log without a
+    /// device's signature (`store::key`); made on first start. Default: beside a SQLite
+    /// database (`PATH.key`), `cunji-server.key` in the working directory for PostgreSQL.
+    /// Keep it with this configuration and back it up apart from the database.
+    pub server_key: Option<String>,
     /// Hours a sign-in token stays valid.
     pub token_ttl_hours: i64,
     /// Largest request body, compressed.
@@ -66,6 +71,7 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8480".into(),
             database: "cunji-server.sqlite3".into(),
+            server_key: None,
             token_ttl_hours: 24 * 30,
             max_body_bytes: 8 * 1024 * 1024,
             max_decoded_bytes: 32 * 1024 * 1024,
@@ -102,6 +108,7 @@ impl std::fmt::Debug for Config {
             .field("listen", &self.listen)
             .field("database", &database)
             .field("token_ttl_hours", &self.token_ttl_hours)
+            .field("server_key", &self.server_key)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_decoded_bytes", &self.max_decoded_bytes)
             .field("max_batch_items", &self.max_batch_items)

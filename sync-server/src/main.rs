@@ -65,6 +65,10 @@ enum Command {
     /// Cut one device off (a lost or stolen phone): its tokens die at once, it may not sign in
     /// or sync again; what it pushed before stays. The cadre signs in on a new phone.
     RevokeDevice { device_id: String },
+    /// Check every change in the log against what proves its author (its device's signature,
+    /// or the server's attestation; see the `verify` module docs). Exits non-zero and lists
+    /// each change that does not verify.
+    VerifyLog,
     /// Import villages from a CSV (see the `records` module docs for the columns).
     ImportVillages {
         csv: PathBuf,
@@ -167,8 +171,7 @@ fn main() -> anyhow::Result<()> {
             }
             // A bad certificate or key stops the server before it listens.
             let https = config.tls()?.is_some();
-            let db = Db::open(&config.database)
-                .with_context(|| format!("opening the database ({:?})", config))?;
+            let db = open_db(&config)?;
             split_household_numbers(&db)?;
             let handle =
                 metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
@@ -217,7 +220,7 @@ fn main() -> anyhow::Result<()> {
             division,
             password,
         } => {
-            let db = Db::open(&config.database)?;
+            let db = open_db(&config)?;
             db.write(|tx| {
                 accounts::upsert_account(tx, &login, &name, role, &division, &password)
                     .map_err(anyhow::Error::msg)
@@ -226,7 +229,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::ImportAccounts { csv } => {
-            let db = Db::open(&config.database)?;
+            let db = open_db(&config)?;
             let mut reader = csv::Reader::from_path(&csv)
                 .with_context(|| format!("reading {}", csv.display()))?;
             let mut rows = Vec::new();
@@ -271,7 +274,7 @@ fn main() -> anyhow::Result<()> {
         Command::IngestHandover { file } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let db = Db::open(&config.database)?;
+            let db = open_db(&config)?;
             let report =
                 cunji_sync_server::handover::ingest_bundle(&db, &bytes, config.max_decoded_bytes)
                     .with_context(|| format!("ingesting {}", file.display()))?;
@@ -297,13 +300,13 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::SplitHouseholdNumbers => {
-            let db = Db::open(&config.database)?;
+            let db = open_db(&config)?;
             let report = cunji_sync_server::rebuild::rebuild_households_with_numbers(&db)?;
             log_rebuild(&report);
             Ok(())
         }
         Command::RebuildProjections => {
-            let db = Db::open(&config.database)?;
+            let db = open_db(&config)?;
             let n =
                 cunji_sync_server::merge::rebuild_projections(&db, cunji_core::domain::Kind::ALL)?;
             tracing::info!(records = n, "projections rebuilt");
@@ -315,7 +318,7 @@ fn main() -> anyhow::Result<()> {
             from,
             to,
         } => {
-            let db = Db::open(&config.database)?;
+            let db = open_db(&config)?;
             let period = from
                 .zip(to)
                 .map(|(from, to)| cunji_core::reports::DateRange { from, to });
@@ -338,13 +341,13 @@ fn main() -> anyhow::Result<()> {
             demo_password,
         } => generate(&config, scale, villages, seed, threads, demo_password),
         Command::Revoke { login } => {
-            let db = Db::open(&config.database)?;
+            let db = open_db(&config)?;
             let n = db.write(|tx| tx.revoke_tokens(&login).map_err(anyhow::Error::from))?;
             tracing::info!(login, tokens = n, "revoked");
             Ok(())
         }
         Command::Devices { login } => {
-            let db = Db::open(&config.database)?;
+            let db = open_db(&config)?;
             let devices = db.read(|tx| tx.devices_of(&login).map_err(anyhow::Error::from))?;
             if devices.is_empty() {
                 anyhow::bail!("{login} has no device registered (or there is no such account)");
@@ -361,8 +364,41 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::VerifyLog => {
+            let db = open_db(&config)?;
+            let started = std::time::Instant::now();
+            let report = cunji_sync_server::verify::verify_log(&db, &mut |n| {
+                if n % 100_000 < 2_000 {
+                    tracing::info!(changes = n, "verifying");
+                }
+            })?;
+            #[allow(clippy::print_stdout)]
+            for f in &report.failures {
+                println!(
+                    "seq {}	record {}	device {}	{}",
+                    f.seq, f.doc_id, f.device_id, f.reason
+                );
+            }
+            tracing::info!(
+                changes = report.changes,
+                device_signed = report.device_signed,
+                attested = report.attested,
+                failures = report.failures.len(),
+                server_key = %report.server_key,
+                seconds = started.elapsed().as_secs_f64(),
+                "log verified"
+            );
+            if !report.ok() {
+                anyhow::bail!(
+                    "{} of {} changes do not prove their author (listed above)",
+                    report.failures.len(),
+                    report.changes
+                );
+            }
+            Ok(())
+        }
         Command::RevokeDevice { device_id } => {
-            let db = Db::open(&config.database)?;
+            let db = open_db(&config)?;
             let now = chrono::Utc::now().to_rfc3339();
             let found = db.write(|tx| {
                 let Some(device) = tx.device(&device_id)? else {
@@ -383,6 +419,19 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Opens the configured database with the server's key ([`Config::server_key`], or the file
+/// beside the database).
+fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let path = config.server_key.as_ref().map_or_else(
+        || cunji_sync_server::store::key::default_key_path(&config.database),
+        PathBuf::from,
+    );
+    let key = cunji_sync_server::store::key::load_or_create(&path)
+        .with_context(|| format!("reading the server's key {}", path.display()))?;
+    Db::open_with_key(&config.database, key)
+        .with_context(|| format!("opening the database ({config:?})"))
+}
+
 /// Runs one CSV import in one transaction: a bad row stores nothing of the file.
 fn import(
     config: &Config,
@@ -392,7 +441,7 @@ fn import(
 ) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(csv).with_context(|| format!("reading {}", csv.display()))?;
-    let db = Db::open(&config.database)?;
+    let db = open_db(config)?;
     let report = db
         .write(|tx| {
             let account = tx.account(author)?;
@@ -422,8 +471,8 @@ fn generate(
     if !(scale > 0.0 && scale <= 1.0) {
         anyhow::bail!("--scale must be above 0 and at most 1 (1.0 = the whole city)");
     }
-    let db = Db::open(&config.database)
-        .with_context(|| format!("opening the database {}", config.database))?;
+    let db =
+        open_db(config).with_context(|| format!("opening the database {}", config.database))?;
     let options = Options {
         seed,
         villages: villages.unwrap_or_else(|| City::villages_for_scale(scale)),

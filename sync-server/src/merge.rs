@@ -4,8 +4,12 @@
 //! Checks, in order (each failure rejects that change alone, with a code):
 //! 1. `malformed_change`: the bytes parse as an Automerge change;
 //! 2. `actor_not_bound`: the change's actor is the pushing device's registered actor;
-//! 3. `bad_signature`: the device's Ed25519 signature covers the batch's manifest (every
-//!    item's record id and change bytes); a batch that fails it is refused whole;
+//! 3. `bad_signature`: in protocol 2, the change's own Ed25519 signature is the pushing
+//!    device's over its record id and hash, and it is logged with the change
+//!    ([`Proof::Device`]), so that pulls carry it and `verify-log` can check it for good; in
+//!    protocol 1 the device's signature covers the batch's manifest (every item's record id and
+//!    change bytes), a batch that fails it is refused whole, and the store attests each change
+//!    it logs ([`Proof::Server`]);
 //! 4. `forged_author`: the change's message names the signed-in cadre and this device;
 //! 5. `invalid_record`: the record after the change does not parse; for a new record,
 //!    `forged_author` (the envelope names another author or device, or an event record is
@@ -42,9 +46,9 @@ use std::collections::BTreeMap;
 use automerge::{ActorId, Change};
 use cunji_core::doc::{ChangeMeta, RecordDoc};
 use cunji_core::domain::{Envelope, Kind, RecordFacts, ScopeHint, facts_and_rows};
-use cunji_core::identity::verify_message;
+use cunji_core::identity::{verify_change, verify_message};
 use cunji_core::projection::Rows;
-use cunji_core::sync::protocol::{PushOutcome, PushRequest, push_manifest};
+use cunji_core::sync::protocol::{Proof, PushOutcome, PushRequest, v1};
 
 use crate::accounts::{Principal, RecordPlace};
 use crate::store::{ChangeRow, DocRow, HeldRow, StoreError, StoreResult, Tx};
@@ -76,6 +80,8 @@ struct Checked {
     index: usize,
     change: Change,
     principal: Principal,
+    /// Its device's signature (protocol 2), logged with it.
+    proof: Option<Proof>,
     /// For a change that creates its record: the work that needs no database, done before
     /// the writer's lock.
     prepared: Option<Prepared>,
@@ -199,19 +205,93 @@ impl std::fmt::Debug for Checked {
     }
 }
 
+/// How one pushed item is signed.
+enum Signed {
+    /// In a batch whose signature is the device's (protocol 1).
+    Batch,
+    /// In a batch whose signature is not.
+    BadBatch,
+    /// Its own signature (protocol 2), to check.
+    Own(Vec<u8>),
+}
+
+/// A change waiting to be merged: its index in the batch (`None`: a held change), the change,
+/// the account judged, its device's signature, the work done before the lock.
+type Pending = (
+    Option<usize>,
+    Change,
+    Principal,
+    Option<Proof>,
+    Option<Prepared>,
+);
+
+/// A push in the protocol version it came in.
+#[derive(Debug)]
+pub enum Pushed {
+    /// Signed as a batch.
+    V1(v1::PushRequest),
+    /// Each change signed.
+    V2(PushRequest),
+}
+
+impl From<PushRequest> for Pushed {
+    fn from(r: PushRequest) -> Pushed {
+        Pushed::V2(r)
+    }
+}
+
+impl From<v1::PushRequest> for Pushed {
+    fn from(r: v1::PushRequest) -> Pushed {
+        Pushed::V1(r)
+    }
+}
+
+impl Pushed {
+    pub fn len(&self) -> usize {
+        match self {
+            Pushed::V1(r) => r.items.len(),
+            Pushed::V2(r) => r.items.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Checks 1–4 for every item of a batch (taken by value: its bytes move into the changes).
-pub fn check_batch(principal: &Principal, request: PushRequest) -> CheckedBatch {
-    let PushRequest { items, signature } = request;
+pub fn check_batch(principal: &Principal, request: impl Into<Pushed>) -> CheckedBatch {
+    // Each item: its record, its bytes, and its signature (protocol 2), or whether the batch's
+    // signature held (protocol 1).
+    let items: Vec<(String, Vec<u8>, Signed)> = match request.into() {
+        Pushed::V1(v1::PushRequest { items, signature }) => {
+            let manifest = v1::push_manifest(&principal.device_id, &items);
+            let signed = verify_message(&principal.public_key, &manifest, &signature);
+            items
+                .into_iter()
+                .map(|i| {
+                    let s = if signed {
+                        Signed::Batch
+                    } else {
+                        Signed::BadBatch
+                    };
+                    (i.doc_id, i.change, s)
+                })
+                .collect()
+        }
+        Pushed::V2(PushRequest { items }) => items
+            .into_iter()
+            .map(|i| (i.doc_id, i.change, Signed::Own(i.signature)))
+            .collect(),
+    };
     let mut outcomes: Vec<(Vec<u8>, PushOutcome)> =
         vec![(Vec::new(), reject("internal", "not processed")); items.len()];
     let mut by_doc: BTreeMap<String, Vec<Checked>> = BTreeMap::new();
-    let manifest = push_manifest(&principal.device_id, &items);
-    let signed = verify_message(&principal.public_key, &manifest, &signature);
-    for (index, item) in items.into_iter().enumerate() {
-        let change = match cunji_core::doc::change_from_bytes(item.change) {
+    for (index, (doc_id, bytes, signature)) in items.into_iter().enumerate() {
+        let change = match cunji_core::doc::change_from_bytes(bytes) {
             Ok(c) => c,
             Err(e) => {
-                let outcome = if signed {
+                let outcome = if !matches!(signature, Signed::BadBatch) {
                     reject(
                         "malformed_change",
                         format!("the change does not parse: {e}"),
@@ -223,23 +303,34 @@ pub fn check_batch(principal: &Principal, request: PushRequest) -> CheckedBatch 
                 continue;
             }
         };
-        let hash = change.hash().0.to_vec();
-        if !signed {
+        let hash = change.hash();
+        let proof = match signature {
             // Nothing of a batch this device did not sign is taken.
-            outcomes[index] = (hash, bad_signature());
-            continue;
-        }
+            Signed::BadBatch => {
+                outcomes[index] = (hash.0.to_vec(), bad_signature());
+                continue;
+            }
+            Signed::Batch => None,
+            Signed::Own(signature) => {
+                if verify_change(&principal.public_key, &doc_id, &hash, &signature).is_err() {
+                    outcomes[index] = (hash.0.to_vec(), bad_signature());
+                    continue;
+                }
+                Some(Proof::Device(signature))
+            }
+        };
         match check_item(principal, &change) {
             Ok(()) => {
-                let prepared = prepare_new(&item.doc_id, &change);
-                by_doc.entry(item.doc_id).or_default().push(Checked {
+                let prepared = prepare_new(&doc_id, &change);
+                by_doc.entry(doc_id).or_default().push(Checked {
                     index,
                     change,
                     principal: principal.clone(),
+                    proof,
                     prepared,
                 })
             }
-            Err(outcome) => outcomes[index] = (hash, outcome),
+            Err(outcome) => outcomes[index] = (hash.0.to_vec(), outcome),
         }
     }
     CheckedBatch {
@@ -252,7 +343,7 @@ pub fn check_batch(principal: &Principal, request: PushRequest) -> CheckedBatch 
 fn bad_signature() -> PushOutcome {
     reject(
         "bad_signature",
-        "the batch's signature does not match this device and these changes",
+        "the signature does not match this device and this change (签名与本机或本条记录不符)",
     )
 }
 
@@ -617,10 +708,11 @@ fn merge_doc(
         .as_ref()
         .map_or_else(|| now.to_string(), |r| r.received_ts.clone());
 
-    // Pending: (index in the batch or None for a held change, change, account).
-    let mut pending: Vec<(Option<usize>, Change, Principal, Option<Prepared>)> = incoming
+    // Pending: (index in the batch or None for a held change, change, account, its device's
+    // signature, the work done before the lock).
+    let mut pending: Vec<Pending> = incoming
         .into_iter()
-        .map(|c| (Some(c.index), c.change, c.principal, c.prepared))
+        .map(|c| (Some(c.index), c.change, c.principal, c.proof, c.prepared))
         .collect();
     for held in tx.held_changes(doc_id)? {
         let Ok(change) = cunji_core::doc::change_from_bytes(held.bytes.clone()) else {
@@ -628,7 +720,7 @@ fn merge_doc(
             continue;
         };
         match principal_of_device(tx, &held.device_id)? {
-            Some(p) => pending.push((None, change, p, None)),
+            Some(p) => pending.push((None, change, p, held.proof, None)),
             None => tx.release_held(doc_id, &held.hash)?,
         }
     }
@@ -636,13 +728,13 @@ fn merge_doc(
     let mut out = Vec::new();
     // Accepted changes with their device and its clock offset (unknown for a held change
     // released now: its push is over).
-    let mut accepted: Vec<(Change, String, Option<i64>)> = Vec::new();
+    let mut accepted: Vec<(Change, String, Option<i64>, Option<Proof>)> = Vec::new();
     // Projection rows of the last accepted state, when they were made before the lock.
     let mut projected: Option<(Kind, Rows)> = None;
     loop {
         let mut progress = false;
         let mut still = Vec::new();
-        for (index, change, who, prepared) in pending {
+        for (index, change, who, proof, prepared) in pending {
             let hash = change.hash();
             let hash_bytes = hash.0.to_vec();
             if doc.contains(&hash) || tx.has_change(&hash_bytes)? {
@@ -662,7 +754,7 @@ fn merge_doc(
                 continue;
             }
             if change.deps().iter().any(|d| !doc.contains(d)) {
-                still.push((index, change, who, prepared));
+                still.push((index, change, who, proof, prepared));
                 continue;
             }
             // Checked on a copy: a refused change must leave no trace in the document. A
@@ -706,7 +798,7 @@ fn merge_doc(
                     projected = rows;
                     progress = true;
                     let offset = index.and(clock_offset_ms);
-                    accepted.push((change, who.device_id.clone(), offset));
+                    accepted.push((change, who.device_id.clone(), offset, proof));
                     match index {
                         Some(i) => out.push((i, hash_bytes, PushOutcome::Accepted)),
                         None => tx.release_held(doc_id, &hash_bytes)?,
@@ -729,7 +821,7 @@ fn merge_doc(
     // What is left waits for its dependencies, but for a record whose history the server
     // replaced: what is left there continues the old history, which never comes back.
     let rebuilt_record = !pending.is_empty() && tx.is_rebuilt(doc_id)?;
-    for (index, change, who, _) in pending {
+    for (index, change, who, proof, _) in pending {
         if rebuilt_record {
             if let Some(i) = index {
                 out.push((i, change.hash().0.to_vec(), rebuilt()));
@@ -744,6 +836,7 @@ fn merge_doc(
                     hash: hash.clone(),
                     bytes: change.raw_bytes().to_vec(),
                     device_id: who.device_id.clone(),
+                    proof,
                 },
             )?;
             out.push((i, hash, PushOutcome::Held));
@@ -755,7 +848,7 @@ fn merge_doc(
     let Some(place) = place else { return Ok(out) };
     let bytes: Vec<u8> = accepted
         .iter()
-        .flat_map(|(c, _, _)| c.raw_bytes().to_vec())
+        .flat_map(|(c, ..)| c.raw_bytes().to_vec())
         .collect();
     match &row {
         None => tx.insert_doc(&DocRow {
@@ -774,7 +867,7 @@ fn merge_doc(
         Some(_) => tx.append_doc_chunk(doc_id, &bytes)?,
     }
     let owner = owner_of(place.kind, doc_id, &place.author).map(str::to_string);
-    for (change, device_id, offset) in &accepted {
+    for (change, device_id, offset, proof) in &accepted {
         tx.insert_change(&ChangeRow {
             hash: change.hash().0.to_vec(),
             doc_id: doc_id.to_string(),
@@ -785,6 +878,7 @@ fn merge_doc(
             received_ts: now.to_string(),
             device_clock_offset_ms: *offset,
             owner: owner.clone(),
+            proof: proof.clone(),
         })?;
     }
     let (kind, rows) = match projected {

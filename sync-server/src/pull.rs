@@ -14,16 +14,56 @@
 //! device's scopes that the account no longer reads ([`PullResponse::retired`]), the device
 //! asks which of its records it may not read ([`unreadable`]) and deletes them, keeping any it
 //! still has to push.
+//!
+//! Every change a pull or a repair sends carries what proves its author (protocol 2, see the
+//! [store docs](crate::store)), with the keys of the devices that signed them and the server's
+//! own key, for the device to check before it applies anything.
 
 use automerge::sync::{Message, State, SyncDoc};
 
+use std::collections::BTreeMap;
+
 use cunji_core::sync::protocol::{
-    DocHeads, HeadsRequest, HeadsResponse, PullPage, PullRequest, PullResponse, PulledChange,
-    RepairMessage, RepairRequest, RepairResponse, UnreadableRequest, UnreadableResponse,
+    AuthorKey, ChangeProof, DocHeads, HeadsRequest, HeadsResponse, Proof, PullPage, PullRequest,
+    PullResponse, PulledChange, RepairMessage, RepairRequest, RepairResponse, UnreadableRequest,
+    UnreadableResponse,
 };
 
 use crate::accounts::{Principal, RecordPlace};
-use crate::store::{StoreResult, Tx};
+use crate::store::{LoggedChange, StoreResult, Tx};
+
+/// The keys of the devices whose signatures a response carries, by device id.
+#[derive(Default)]
+struct Keys(BTreeMap<String, Option<AuthorKey>>);
+
+impl Keys {
+    /// The proof a change goes out with, noting its device's key.
+    fn proof_of(&mut self, tx: &mut dyn Tx, c: &LoggedChange) -> StoreResult<Proof> {
+        Ok(match &c.proof {
+            Some(p @ Proof::Device(_)) => {
+                if !self.0.contains_key(&c.device_id) {
+                    let key = tx.device(&c.device_id)?.map(|d| AuthorKey {
+                        actor: d.actor,
+                        public_key: d.public_key,
+                    });
+                    self.0.insert(c.device_id.clone(), key);
+                }
+                p.clone()
+            }
+            Some(p) => p.clone(),
+            None => {
+                // Not attested (the store attests every change when it opens): the device
+                // will refuse it, which is right for a change nothing proves.
+                tracing::warn!(seq = c.seq, doc_id = %c.doc_id, "a logged change has no proof");
+                Proof::Server(Vec::new())
+            }
+        })
+    }
+
+    fn into_vec(self) -> Vec<AuthorKey> {
+        self.0.into_values().flatten().collect()
+    }
+}
 
 /// Most changes per scope per response, besides the byte bound.
 const PAGE_LIMIT: usize = 10_000;
@@ -38,6 +78,7 @@ pub fn pull(
     let mut pages = Vec::new();
     let mut more = false;
     let scopes = who.readable_scopes(tx)?;
+    let mut keys = Keys::default();
     let retired = req
         .cursors
         .iter()
@@ -55,18 +96,24 @@ pub fn pull(
             continue;
         }
         let rows = tx.changes_after(&scope.filter, cursor, budget, PAGE_LIMIT)?;
-        let Some(last) = rows.last().map(|r| r.0) else {
+        let Some(last) = rows.last().map(|r| r.seq) else {
             continue;
         };
-        let bytes: usize = rows.iter().map(|r| r.2.len()).sum();
+        let bytes: usize = rows.iter().map(|r| r.bytes.len()).sum();
         budget = budget.saturating_sub(bytes);
         more |= !tx.changes_after(&scope.filter, last, 1, 1)?.is_empty();
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let proof = keys.proof_of(tx, &row)?;
+            changes.push(PulledChange {
+                doc_id: row.doc_id,
+                change: row.bytes,
+                proof,
+            });
+        }
         pages.push(PullPage {
             scope: scope.name,
-            changes: rows
-                .into_iter()
-                .map(|(_, doc_id, change)| PulledChange { doc_id, change })
-                .collect(),
+            changes,
             cursor: last,
         });
     }
@@ -77,6 +124,8 @@ pub fn pull(
         // Set by the handler, which has the request's headers.
         device_clock_offset_ms: None,
         retired,
+        keys: keys.into_vec(),
+        server_key: tx.server_public_key().to_vec(),
     })
 }
 
@@ -86,6 +135,8 @@ pub fn repair(
     req: &RepairRequest,
 ) -> StoreResult<RepairResponse> {
     let mut docs = Vec::with_capacity(req.docs.len());
+    let mut keys = Keys::default();
+    let mut proofs = Vec::new();
     for m in &req.docs {
         let Some(row) = tx.doc(&m.doc_id)? else {
             docs.push(RepairMessage {
@@ -121,12 +172,39 @@ pub fn repair(
             .generate_sync_message(&mut state)
             .map(Message::encode);
         tx.put_repair_state(&who.device_id, &m.doc_id, &state.encode())?;
+        if reply.is_some() {
+            // The proofs of what the device may lack: the changes after the heads it has.
+            let theirs: Vec<_> = state
+                .their_heads
+                .iter()
+                .flatten()
+                .filter(|h| am.get_change_by_hash(h).is_some())
+                .copied()
+                .collect();
+            let hashes: Vec<Vec<u8>> = am
+                .get_changes(&theirs)
+                .iter()
+                .map(|c| c.hash().0.to_vec())
+                .collect();
+            for row in tx.changes_by_hash(&hashes)? {
+                let proof = keys.proof_of(tx, &row)?;
+                let hash = cunji_core::doc::change_from_bytes(row.bytes)
+                    .map(|c| c.hash().0.to_vec())
+                    .unwrap_or_default();
+                proofs.push(ChangeProof { hash, proof });
+            }
+        }
         docs.push(RepairMessage {
             doc_id: m.doc_id.clone(),
             message: reply,
         });
     }
-    Ok(RepairResponse { docs })
+    Ok(RepairResponse {
+        docs,
+        proofs,
+        keys: keys.into_vec(),
+        server_key: tx.server_public_key().to_vec(),
+    })
 }
 
 /// The records of the request that the server holds and the caller may no longer read

@@ -285,6 +285,8 @@ fn store_rebuilt(
         received_ts: now.to_rfc3339(),
         device_clock_offset_ms: Some(0),
         owner: owner_of(Kind::Household, id, &row.author_id).map(str::to_string),
+        // Made by the server: the store attests it.
+        proof: None,
     })?;
     tx.replace_projection(Kind::Household, id, rows)?;
     report.households_rebuilt += 1;

@@ -175,6 +175,8 @@ pub fn create_with<T: Record>(
         // Made on the server's own clock.
         device_clock_offset_ms: Some(0),
         owner: owner_of(T::KIND, &env.id, login).map(str::to_string),
+        // Made by the server: the store attests it.
+        proof: None,
     })
     .map_err(|e| e.to_string())?;
     let (kind, rows) = project(&mut doc).map_err(|e| e.to_string())?;
@@ -237,6 +239,7 @@ pub fn update<T: Record>(
         received_ts: now.to_rfc3339(),
         device_clock_offset_ms: Some(0),
         owner: owner_of(row.kind, id, &row.author_id).map(str::to_string),
+        proof: None,
     })
     .map_err(|e| e.to_string())?;
     let (kind, rows) = project(&mut doc).map_err(|e| e.to_string())?;

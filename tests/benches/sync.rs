@@ -289,14 +289,10 @@ fn ingest(backend: Backend) {
                 .map(|i| PushItem {
                     doc_id: i.doc_id,
                     change: i.change,
+                    signature: i.signature,
                 })
                 .collect();
-            let manifest = protocol::push_manifest(&d.store.device().device_id, &items);
-            let signature = d.store.device().sign_message(&manifest).to_vec();
-            (
-                d.transport(),
-                protocol::encode(&PushRequest { items, signature }),
-            )
+            (d.transport(), protocol::encode(&PushRequest { items }))
         })
         .collect();
     let before = server.change_count();

@@ -56,13 +56,10 @@ fn main() {
         .map(|i| PushItem {
             doc_id: i.doc_id.clone(),
             change: i.change.clone(),
+            signature: i.signature.clone(),
         })
         .collect();
-    let manifest = protocol::push_manifest(&store.device().device_id, &items);
-    let request = PushRequest {
-        signature: store.device().sign_message(&manifest).to_vec(),
-        items,
-    };
+    let request = PushRequest { items };
     std::fs::write(dir.join("push.bin"), protocol::encode(&request)).unwrap();
     let changes = batch.len();
     // Small in the repository: the file's free pages go.
@@ -79,7 +76,7 @@ fn main() {
          \x20 yet sent: household `{household}`, check-in `{check_in}`,\n\
          \x20 work log `{log}`.\n\
          - `push.bin`: the push request that phone's app sends for them ({changes} changes,\n\
-         \x20 `brotli(postcard(PushRequest))`, signed by the store's device key), sent with\n\
+         \x20 `brotli(postcard(PushRequest))`, each change signed by the store's device key), sent with\n\
          \x20 `x-cunji-protocol: {version}`.\n",
         version = protocol::PROTOCOL_VERSION,
         schema = cunji_core::store::schema::SCHEMA_VERSION,

@@ -34,12 +34,12 @@ use automerge::{ActorId, AutoCommit, Change, ObjType, ScalarValue};
 use cunji_core::doc::{ChangeMeta, RecordDoc};
 use cunji_core::sync::protocol::{
     self, HeadsRequest, LoginRequest, PullRequest, PushItem, PushOutcome, PushRequest,
-    RepairRequest, push_manifest,
+    RepairRequest,
 };
 use cunji_sync_server::accounts::{Principal, Role};
 use cunji_sync_server::merge::{check_batch, ingest};
 use cunji_sync_server::store::{Account, Db, DeviceRow, StoreError};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use serde_json::Value as Json;
 
 /// Replaces libfuzzer-sys's abort-on-any-panic hook with the default one (once), so that a
@@ -178,15 +178,19 @@ fn push_raw(
             revoked_ts: None,
         },
     );
-    let items = vec![PushItem {
+    // Signed by the device as a phone signs it (a change that does not parse gets a signature
+    // of nothing: it is refused before its signature matters).
+    let identity = cunji_core::identity::DeviceIdentity::from_parts(
+        device_id.to_string(),
+        actor,
+        &key.to_bytes(),
+    )?;
+    let item = PushItem::signed(&identity, FUZZ_DOC_ID, change.clone()).unwrap_or(PushItem {
         doc_id: FUZZ_DOC_ID.to_string(),
         change,
-    }];
-    let signature = key
-        .sign(&push_manifest(device_id, &items))
-        .to_bytes()
-        .to_vec();
-    let batch = check_batch(&principal, PushRequest { items, signature });
+        signature: vec![0; 64],
+    });
+    let batch = check_batch(&principal, PushRequest { items: vec![item] });
     let db = fuzz_db();
     // Rolled back: every input meets the same database.
     let mut outcome = None;
@@ -425,12 +429,10 @@ pub fn write_seeds(dir: &std::path::Path) -> std::io::Result<()> {
         .map(|c| PushItem {
             doc_id: FUZZ_DOC_ID.into(),
             change: c.raw_bytes().to_vec(),
+            signature: vec![1; 64],
         })
         .collect();
-    let push_req = PushRequest {
-        items,
-        signature: vec![1; 64],
-    };
+    let push_req = PushRequest { items };
     let pull_req = PullRequest {
         cursors: vec![protocol::ScopeCursor {
             scope: "village:530322101201".into(),

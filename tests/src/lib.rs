@@ -206,10 +206,14 @@ impl TestServer {
 
     /// Stops this server and starts a new one on a copy of `backup` (a restore).
     pub fn restore_sqlite(self, backup: &std::path::Path) -> TestServer {
+        // The server's key is restored with its configuration, not from the backup
+        // (`store::key`): the restored server is the same server.
+        let key = std::fs::read(format!("{}.key", self.sqlite_path().display())).unwrap();
         drop(self);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.sqlite3");
         std::fs::copy(backup, &path).unwrap();
+        std::fs::write(format!("{}.key", path.display()), key).unwrap();
         Self::start_on(path.display().to_string(), dir, None, Config::default())
     }
 
@@ -823,6 +827,7 @@ pub fn store_numbers_in_household(
             received_ts: chrono::Utc::now().to_rfc3339(),
             device_clock_offset_ms: None,
             owner: None,
+            proof: None,
         })?;
         Ok::<_, cunji_sync_server::store::StoreError>(())
     })

@@ -34,6 +34,12 @@ pub enum FieldError {
     /// The server no longer speaks this app's sync protocol; the server's message says so.
     #[error("{0} / update the app, then sync again; records stay on this phone")]
     UpdateRequired(String),
+    /// The server sent a change that does not prove its author (`sync::proof`): nothing of it
+    /// was taken.
+    #[error(
+        "服务器发来的记录无法证明出自其作者,已拒收,本机记录未受影响;请联系县级管理员核查服务器 / the server sent a change that does not prove its author; nothing of it was taken: {0}"
+    )]
+    Unverified(String),
     #[error(transparent)]
     Core(#[from] Error),
 }
@@ -51,6 +57,7 @@ impl FieldError {
             FieldError::Unauthorized(_) => "unauthorized",
             FieldError::UpdateRequired(_) => "update_required",
             FieldError::DeviceRevoked(_) => "device_revoked",
+            FieldError::Unverified(_) => "unverified_change",
             FieldError::Core(e) => e.code(),
         }
     }
@@ -77,6 +84,7 @@ impl From<client::SyncError> for FieldError {
             client::SyncError::ServerFull(m) => FieldError::ServerFull(m),
             client::SyncError::UpdateRequired(m) => FieldError::UpdateRequired(m),
             client::SyncError::DeviceRevoked(m) => FieldError::DeviceRevoked(m),
+            client::SyncError::Unverified(m) => FieldError::Unverified(m),
             client::SyncError::Refused(client::TransportError::Untrusted(m)) => {
                 FieldError::UntrustedServer(m)
             }

@@ -169,7 +169,7 @@ mod tests {
         let conn = rusqlite::Connection::open(path).unwrap();
         conn.execute_batch(
             "DROP TABLE app_session; DROP TABLE app_drafts; DROP TABLE app_settings;
-             DROP TABLE rebuilt_edits;
+             DROP TABLE rebuilt_edits; DROP TABLE known_keys; DROP TABLE server_key;
              PRAGMA user_version = 3;",
         )
         .unwrap();

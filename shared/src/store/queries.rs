@@ -321,6 +321,54 @@ impl Store {
 
     /// Keeps the server's measure of this device's clock: the device's clock minus the
     /// server's, in ms (R2), replacing the previous one.
+    /// The keys this device trusts ([`crate::sync::proof`]): its own, those it kept, the
+    /// server's.
+    pub fn keyring(&self) -> Result<crate::sync::proof::Keyring> {
+        let mut authors = std::collections::HashMap::new();
+        authors.insert(
+            self.device.actor.to_bytes().to_vec(),
+            self.device.public_key().to_vec(),
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT actor, public_key FROM known_keys")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?)))?;
+        for row in rows {
+            let (actor, key) = row?;
+            authors.insert(actor, key);
+        }
+        let server = self
+            .conn
+            .query_row("SELECT public_key FROM server_key", [], |r| r.get(0))
+            .optional()?;
+        Ok(crate::sync::proof::Keyring::new(authors, server))
+    }
+
+    /// Keeps the keys a checked response taught (first use only: a kept key is never
+    /// replaced).
+    pub fn keep_keys(&mut self, ring: &crate::sync::proof::Keyring) -> Result<()> {
+        let (authors, server) = ring.learned();
+        if authors.is_empty() && server.is_none() {
+            return Ok(());
+        }
+        let now = utc_text(&super::now());
+        let tx = self.conn.transaction()?;
+        for (actor, key) in authors {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO known_keys (actor, public_key, kept_ts) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![actor, key, now])?;
+        }
+        if let Some(key) = server {
+            tx.execute(
+                "INSERT OR IGNORE INTO server_key (singleton, public_key, kept_ts) VALUES (1, ?1, ?2)",
+                params![key, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn set_clock_offset(&mut self, offset_ms: i64) -> Result<()> {
         self.conn.execute(
             "INSERT INTO clock_offset (singleton, offset_ms, measured_ts) VALUES (1, ?1, ?2)

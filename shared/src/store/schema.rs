@@ -128,6 +128,20 @@ const MIGRATIONS: &[&str] = &[
         saved_ts   TEXT NOT NULL
     );
     ",
+    // 6: the keys this device trusts to prove who wrote what it pulls (`sync::proof`): the
+    // first key it accepted for each device actor, and the sync server's.
+    "
+    CREATE TABLE known_keys (
+        actor       BLOB PRIMARY KEY,
+        public_key  BLOB NOT NULL,
+        kept_ts     TEXT NOT NULL
+    );
+    CREATE TABLE server_key (
+        singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+        public_key  BLOB NOT NULL,
+        kept_ts     TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

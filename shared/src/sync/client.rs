@@ -172,6 +172,11 @@ pub enum SyncError {
     /// must be updated; its records stay in the outbox. Retrying cannot help.
     #[error("update the app to sync: {0}")]
     UpdateRequired(String),
+    /// A pulled or repaired change did not prove its author (`sync::proof`): nothing of the
+    /// response was applied. The server's data was altered, or it is not the server this
+    /// phone synced with before; syncing again cannot help until the county mends it.
+    #[error("the server sent a change that does not prove its author: {0}")]
+    Unverified(String),
     #[error("sync refused: {0}")]
     Refused(TransportError),
     #[error(transparent)]
@@ -186,6 +191,7 @@ impl SyncError {
             SyncError::ServerFull(_) => "server_full",
             SyncError::UpdateRequired(_) => "update_required",
             SyncError::DeviceRevoked(_) => "device_revoked",
+            SyncError::Unverified(_) => "unverified_change",
             SyncError::Refused(TransportError::Untrusted(_)) => "untrusted_server",
             SyncError::Refused(_) => "refused",
             SyncError::Store(e) => e.code(),
@@ -200,6 +206,11 @@ pub trait Transport {
     fn repair(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
     fn heads(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
     fn unreadable(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError>;
+    /// The protocol version the bodies are in: this build's, but for a phone of an earlier
+    /// release played by a test.
+    fn protocol(&self) -> u32 {
+        protocol::PROTOCOL_VERSION
+    }
 }
 
 /// HTTP(S) to a sync server, with a bearer token.
@@ -232,8 +243,9 @@ impl HttpTransport {
         self
     }
 
-    /// Sends `version` as the protocol version instead of this build's: how a test plays a
-    /// phone of another release (the bodies stay this build's).
+    /// Speaks protocol `version` instead of this build's: how a test plays a phone of another
+    /// release. The sync client writes and reads the bodies of the versions it knows (1 and
+    /// this build's); for any other only the header changes.
     pub fn speaking(mut self, version: u32) -> HttpTransport {
         self.protocol_version = version;
         self
@@ -348,6 +360,10 @@ impl Transport for HttpTransport {
 
     fn unreadable(&mut self, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         self.post("/v1/sync/unreadable", body)
+    }
+
+    fn protocol(&self) -> u32 {
+        self.protocol_version
     }
 }
 
@@ -536,22 +552,33 @@ fn push(store: &mut Store, s: &mut Session<'_>) -> Result<(), SyncError> {
             return Ok(());
         };
         after = last;
-        let request = PushRequest {
-            items: batch
+        let response: protocol::PushResponse = if s.transport.protocol() == 1 {
+            let items: Vec<protocol::v1::PushItem> = batch
                 .iter()
-                .map(|i| PushItem {
+                .map(|i| protocol::v1::PushItem {
                     doc_id: i.doc_id.clone(),
                     change: i.change.clone(),
                 })
-                .collect(),
-            signature: Vec::new(),
+                .collect();
+            let manifest = protocol::v1::push_manifest(&store.device().device_id, &items);
+            let request = protocol::v1::PushRequest {
+                signature: store.device().sign_message(&manifest).to_vec(),
+                items,
+            };
+            s.call(|t, b| t.push(b), &request)?
+        } else {
+            let request = PushRequest {
+                items: batch
+                    .iter()
+                    .map(|i| PushItem {
+                        doc_id: i.doc_id.clone(),
+                        change: i.change.clone(),
+                        signature: i.signature.clone(),
+                    })
+                    .collect(),
+            };
+            s.call(|t, b| t.push(b), &request)?
         };
-        let manifest = protocol::push_manifest(&store.device().device_id, &request.items);
-        let request = PushRequest {
-            signature: store.device().sign_message(&manifest).to_vec(),
-            ..request
-        };
-        let response: protocol::PushResponse = s.call(|t, b| t.push(b), &request)?;
         note_clock_offset(store, s, response.device_clock_offset_ms)?;
         if response.results.len() != batch.len() {
             return Err(SyncError::Refused(TransportError::Protocol(format!(
@@ -619,7 +646,7 @@ fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<Pulled, SyncError> {
             cursors: store.cursors()?,
             max_bytes: s.options.pull_bytes,
         };
-        let response: protocol::PullResponse = s.call(|t, b| t.pull(b), &request)?;
+        let response = pull_once(store, s, &request)?;
         note_clock_offset(store, s, response.device_clock_offset_ms)?;
         for scope in &response.retired {
             // Only a scope the device named.
@@ -641,17 +668,9 @@ fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<Pulled, SyncError> {
             }
             continue;
         }
-        for page in &response.pages {
-            let changes: Vec<IncomingChange> = page
-                .changes
-                .iter()
-                .map(|c| IncomingChange {
-                    doc_id: c.doc_id.clone(),
-                    bytes: c.change.clone(),
-                })
-                .collect();
-            store.apply_page(&changes, &page.scope, page.cursor)?;
-            s.report.pulled += changes.len();
+        for page in response.pages {
+            s.report.pulled += page.changes.len();
+            store.apply_page(&page.changes, &page.scope, page.cursor)?;
         }
         let (received, bytes) = (s.report.pulled, s.report.bytes_received);
         (s.on_event)(SyncEvent::Pulling {
@@ -666,6 +685,88 @@ fn pull(store: &mut Store, s: &mut Session<'_>) -> Result<Pulled, SyncError> {
             });
         }
     }
+}
+
+/// A pull answer whose changes proved their authors, ready to apply.
+struct CheckedPull {
+    pages: Vec<CheckedPage>,
+    more: bool,
+    server_seq: i64,
+    device_clock_offset_ms: Option<i64>,
+    retired: Vec<String>,
+}
+
+struct CheckedPage {
+    scope: String,
+    changes: Vec<IncomingChange>,
+    cursor: i64,
+}
+
+/// One pull request. In protocol 2 every change of the answer is checked against its proof
+/// before anything of it is applied ([`super::proof`]), and the keys it taught are kept; a
+/// phone of protocol 1 (played by a test) takes the answer as that release did.
+fn pull_once(
+    store: &mut Store,
+    s: &mut Session<'_>,
+    request: &PullRequest,
+) -> Result<CheckedPull, SyncError> {
+    if s.transport.protocol() == 1 {
+        let r: protocol::v1::PullResponse = s.call(|t, b| t.pull(b), request)?;
+        return Ok(CheckedPull {
+            pages: r
+                .pages
+                .into_iter()
+                .map(|p| CheckedPage {
+                    scope: p.scope,
+                    changes: p
+                        .changes
+                        .into_iter()
+                        .map(|c| IncomingChange {
+                            doc_id: c.doc_id,
+                            bytes: c.change,
+                        })
+                        .collect(),
+                    cursor: p.cursor,
+                })
+                .collect(),
+            more: r.more,
+            server_seq: r.server_seq,
+            device_clock_offset_ms: r.device_clock_offset_ms,
+            retired: r.retired,
+        });
+    }
+    let r: protocol::PullResponse = s.call(|t, b| t.pull(b), request)?;
+    let mut ring = store.keyring()?;
+    ring.admit(&r.keys, &r.server_key).map_err(unverified)?;
+    let mut pages = Vec::with_capacity(r.pages.len());
+    for p in r.pages {
+        let mut changes = Vec::with_capacity(p.changes.len());
+        for c in p.changes {
+            ring.check(&c.doc_id, &c.change, &c.proof)
+                .map_err(unverified)?;
+            changes.push(IncomingChange {
+                doc_id: c.doc_id,
+                bytes: c.change,
+            });
+        }
+        pages.push(CheckedPage {
+            scope: p.scope,
+            changes,
+            cursor: p.cursor,
+        });
+    }
+    store.keep_keys(&ring)?;
+    Ok(CheckedPull {
+        pages,
+        more: r.more,
+        server_seq: r.server_seq,
+        device_clock_offset_ms: r.device_clock_offset_ms,
+        retired: r.retired,
+    })
+}
+
+fn unverified(e: super::proof::Unverified) -> SyncError {
+    SyncError::Unverified(e.to_string())
 }
 
 /// Runs Automerge's sync protocol for `doc_ids` until neither side has anything to send.
@@ -690,7 +791,24 @@ fn repair(store: &mut Store, s: &mut Session<'_>, doc_ids: &[String]) -> Result<
         if docs.iter().all(|d| d.message.is_none()) {
             break;
         }
-        let response: RepairResponse = s.call(|t, b| t.repair(b), &RepairRequest { docs })?;
+        let (response, ring) = if s.transport.protocol() == 1 {
+            let r: protocol::v1::RepairResponse =
+                s.call(|t, b| t.repair(b), &RepairRequest { docs })?;
+            (
+                RepairResponse {
+                    docs: r.docs,
+                    proofs: Vec::new(),
+                    keys: Vec::new(),
+                    server_key: Vec::new(),
+                },
+                None,
+            )
+        } else {
+            let r: RepairResponse = s.call(|t, b| t.repair(b), &RepairRequest { docs })?;
+            let mut ring = store.keyring()?;
+            ring.admit(&r.keys, &r.server_key).map_err(unverified)?;
+            (r, Some(ring))
+        };
         let mut any = false;
         for reply in response.docs {
             let Some(bytes) = reply.message else { continue };
@@ -714,10 +832,32 @@ fn repair(store: &mut Store, s: &mut Session<'_>, doc_ids: &[String]) -> Result<
                     bytes: c.raw_bytes().to_vec(),
                 })
                 .collect();
+            if let Some(ring) = &ring {
+                for c in &fresh {
+                    let hash = automerge::Change::from_bytes(c.bytes.clone())
+                        .map(|ch| ch.hash().0.to_vec())
+                        .unwrap_or_default();
+                    let proof = response
+                        .proofs
+                        .iter()
+                        .find(|p| p.hash == hash)
+                        .map(|p| &p.proof)
+                        .ok_or_else(|| {
+                            SyncError::Unverified(format!(
+                                "record {}: a repaired change came without its proof",
+                                c.doc_id
+                            ))
+                        })?;
+                    ring.check(&c.doc_id, &c.bytes, proof).map_err(unverified)?;
+                }
+            }
             if !fresh.is_empty() {
                 s.report.repaired += fresh.len();
                 store.apply_changes(&fresh)?;
             }
+        }
+        if let Some(ring) = &ring {
+            store.keep_keys(ring)?;
         }
         if !any {
             break;

@@ -24,7 +24,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{self, PushItem, PushRequest, WireError};
+use super::protocol::v1::{self, PushItem, PushRequest};
+use super::protocol::{self, WireError};
 use crate::error::Result;
 use crate::store::Store;
 
@@ -39,7 +40,8 @@ pub struct HandoverBundle {
     pub device_id: String,
     /// When the bundle was written (device clock, RFC 3339).
     pub created_ts: String,
-    /// Every outbox entry, signed as one push batch.
+    /// Every outbox entry, signed as one push batch (protocol 1's push: the server checks the
+    /// batch signature and attests each change it takes, `protocol::Proof::Server`).
     pub request: PushRequest,
 }
 
@@ -54,7 +56,7 @@ pub fn export(store: &Store) -> Result<Vec<u8>> {
         })
         .collect();
     let device_id = store.device().device_id.clone();
-    let manifest = protocol::push_manifest(&device_id, &items);
+    let manifest = v1::push_manifest(&device_id, &items);
     let bundle = HandoverBundle {
         version: HANDOVER_VERSION,
         device_id,

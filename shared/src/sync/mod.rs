@@ -17,6 +17,9 @@
 //!   server narrowed what the role reads): the device asks which of its records are now
 //!   unreadable and deletes them, except any with changes still to push.
 //!
+//! - **proof**: every change a pull or repair brings is checked against its author's
+//!   signature or the server's attestation before it is applied ([`proof`]).
+//!
 //! On the fast path (the outbox fits one push batch and the news one pull page) a sync is two
 //! round trips whatever the number of records: there is no request per document.
 //!
@@ -25,6 +28,7 @@
 
 pub mod client;
 pub mod handover;
+pub mod proof;
 pub mod protocol;
 
 pub use client::{

@@ -47,45 +47,179 @@ pub const DEVICE_TIME_HEADER: &str = "x-cunji-device-time";
 /// than that gets `426 update_required` and one newer than the server's `400
 /// protocol_too_new`, each with a message saying what to do; the phone keeps its records and
 /// stops. A request without the header is read as version 1 (the first release sent it, but
-/// nothing checked it). A change of any message below is a new version.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// nothing checked it). A change of any message below is a new version; the messages of
+/// earlier versions stay, frozen, in modules of their own ([`v1`]).
+///
+/// - **1**: pushes signed as a batch ([`v1::PushRequest`]); pulls and repairs carry no proof of
+///   authorship.
+/// - **2**: every pushed change carries its device's signature ([`PushItem::signature`]); the
+///   server keeps it, and every pulled or repaired change carries its [`Proof`], which the
+///   device checks before applying it.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The oldest protocol version the server still speaks.
 pub const OLDEST_PROTOCOL: u32 = 1;
 /// The header carrying the protocol version, on requests and on the server's answers.
 pub const PROTOCOL_HEADER: &str = "x-cunji-protocol";
 
-/// Local changes for the server, signed as a batch by the pushing device.
+/// Local changes for the server, each signed by the pushing device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushRequest {
     pub items: Vec<PushItem>,
-    /// The device's Ed25519 signature over [`push_manifest`] of these items. One signature per
-    /// batch rather than per change: on a 2G link 64 incompressible bytes per record were most
-    /// of a push, and the manifest binds every change (by SHA-256) to the device all the same.
-    pub signature: Vec<u8>,
 }
 
-/// One change of record `doc_id`.
+/// One change of record `doc_id`, with its author device's signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushItem {
     pub doc_id: String,
     pub change: Vec<u8>,
+    /// The device's Ed25519 signature over the record id and the change's hash
+    /// ([`crate::identity::DeviceIdentity::sign_change`], made when the change entered the
+    /// outbox). The server keeps it beside the change and every pull carries it, so what a
+    /// device wrote stays provably its own after the push ([`Proof::Device`]). Per change, not
+    /// per batch: a proof must hold for one change pulled on its own, long after its batch.
+    pub signature: Vec<u8>,
 }
 
-/// What a device signs for a push: a domain tag, its device id, the number of items and, for
-/// each item in order, its record id and the SHA-256 of its change bytes.
-pub fn push_manifest(device_id: &str, items: &[PushItem]) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let mut m = Vec::with_capacity(32 + device_id.len() + items.len() * 72);
-    m.extend_from_slice(b"cunji-push-v1\0");
-    m.extend_from_slice(device_id.as_bytes());
-    m.push(0);
-    m.extend_from_slice(&(items.len() as u64).to_le_bytes());
-    for item in items {
-        m.extend_from_slice(item.doc_id.as_bytes());
-        m.push(0);
-        m.extend_from_slice(&Sha256::digest(&item.change));
+impl PushItem {
+    /// An item for `change` of record `doc_id`, signed by `device`; `None` if the bytes are
+    /// not an Automerge change.
+    pub fn signed(
+        device: &crate::identity::DeviceIdentity,
+        doc_id: &str,
+        change: Vec<u8>,
+    ) -> Option<PushItem> {
+        let hash = crate::doc::change_from_bytes(change.clone()).ok()?.hash();
+        Some(PushItem {
+            doc_id: doc_id.to_string(),
+            signature: device.sign_change(doc_id, &hash).to_vec(),
+            change,
+        })
     }
-    m
+}
+
+/// What proves who wrote a change the server holds: the author device's own signature, or,
+/// for a change that reached the server without one (pushed by a phone of protocol 1, whose
+/// batch signature was checked and dropped; made by the server itself: an import, a rebuilt
+/// record; logged before the server kept signatures), the server's attestation that it took
+/// the change, made with its key ([`crate::identity::verify_attestation`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Proof {
+    /// The author device's signature ([`PushItem::signature`]), checked against the key the
+    /// response lists for the change's actor ([`AuthorKey`]).
+    Device(Vec<u8>),
+    /// The server's attestation, checked against [`PullResponse::server_key`].
+    Server(Vec<u8>),
+}
+
+/// A device's public key, for the changes of its actor in a response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorKey {
+    /// The Automerge actor id (bytes) its changes carry.
+    pub actor: Vec<u8>,
+    /// Its Ed25519 public key, as registered when the device signed in.
+    pub public_key: Vec<u8>,
+}
+
+/// The messages of protocol 1 that differ from today's, frozen: what phones of that release
+/// send and read. The server still takes and answers them ([`PROTOCOL_VERSION`]).
+pub mod v1 {
+    use serde::{Deserialize, Serialize};
+
+    /// Local changes for the server, signed as a batch by the pushing device.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PushRequest {
+        pub items: Vec<PushItem>,
+        /// The device's Ed25519 signature over [`push_manifest`] of these items.
+        pub signature: Vec<u8>,
+    }
+
+    /// One change of record `doc_id`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PushItem {
+        pub doc_id: String,
+        pub change: Vec<u8>,
+    }
+
+    /// What a device signs for a push: a domain tag, its device id, the number of items and,
+    /// for each item in order, its record id and the SHA-256 of its change bytes.
+    pub fn push_manifest(device_id: &str, items: &[PushItem]) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut m = Vec::with_capacity(32 + device_id.len() + items.len() * 72);
+        m.extend_from_slice(b"cunji-push-v1\0");
+        m.extend_from_slice(device_id.as_bytes());
+        m.push(0);
+        m.extend_from_slice(&(items.len() as u64).to_le_bytes());
+        for item in items {
+            m.extend_from_slice(item.doc_id.as_bytes());
+            m.push(0);
+            m.extend_from_slice(&Sha256::digest(&item.change));
+        }
+        m
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PullResponse {
+        pub pages: Vec<PullPage>,
+        pub more: bool,
+        pub server_seq: i64,
+        pub device_clock_offset_ms: Option<i64>,
+        pub retired: Vec<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PullPage {
+        pub scope: String,
+        pub changes: Vec<PulledChange>,
+        pub cursor: i64,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PulledChange {
+        pub doc_id: String,
+        pub change: Vec<u8>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RepairResponse {
+        pub docs: Vec<super::RepairMessage>,
+    }
+
+    impl From<super::PullResponse> for PullResponse {
+        /// Today's pull answer as protocol 1 gives it: without proofs.
+        fn from(r: super::PullResponse) -> PullResponse {
+            PullResponse {
+                pages: r
+                    .pages
+                    .into_iter()
+                    .map(|p| PullPage {
+                        scope: p.scope,
+                        changes: p
+                            .changes
+                            .into_iter()
+                            .map(|c| PulledChange {
+                                doc_id: c.doc_id,
+                                change: c.change,
+                            })
+                            .collect(),
+                        cursor: p.cursor,
+                    })
+                    .collect(),
+                more: r.more,
+                server_seq: r.server_seq,
+                device_clock_offset_ms: r.device_clock_offset_ms,
+                retired: r.retired,
+            }
+        }
+    }
+
+    impl From<super::RepairResponse> for RepairResponse {
+        fn from(r: super::RepairResponse) -> RepairResponse {
+            RepairResponse { docs: r.docs }
+        }
+    }
+
+    impl super::Response for PullResponse {}
+    impl super::Response for RepairResponse {}
 }
 
 /// The server's answer to each item, in the request's order.
@@ -159,25 +293,12 @@ pub struct PullResponse {
     pub device_clock_offset_ms: Option<i64>,
     /// Scopes of the request's cursors that the account no longer reads: the device drops
     /// their cursors and asks which of its records it may no longer read
-    /// ([`UnreadableRequest`]). Last.
+    /// ([`UnreadableRequest`]).
     pub retired: Vec<String>,
-}
-
-/// What devices before the clock offset decode, and what older servers send.
-#[derive(Deserialize)]
-struct PullResponseV1 {
-    pages: Vec<PullPage>,
-    more: bool,
-    server_seq: i64,
-}
-
-/// What servers before retired scopes send.
-#[derive(Deserialize)]
-struct PullResponseV2 {
-    pages: Vec<PullPage>,
-    more: bool,
-    server_seq: i64,
-    device_clock_offset_ms: Option<i64>,
+    /// The keys of the devices whose signatures the pages carry ([`Proof::Device`]).
+    pub keys: Vec<AuthorKey>,
+    /// The server's public key, for its attestations ([`Proof::Server`]).
+    pub server_key: Vec<u8>,
 }
 
 /// A response body a device decodes.
@@ -211,33 +332,7 @@ impl Response for PushResponse {
     }
 }
 
-impl Response for PullResponse {
-    fn decode_response(body: &[u8], max_decoded: usize) -> Result<Self, WireError> {
-        decode(body, max_decoded).or_else(|e| match e {
-            WireError::Malformed(_) => match decode::<PullResponseV2>(body, max_decoded) {
-                Ok(old) => Ok(PullResponse {
-                    pages: old.pages,
-                    more: old.more,
-                    server_seq: old.server_seq,
-                    device_clock_offset_ms: old.device_clock_offset_ms,
-                    retired: Vec::new(),
-                }),
-                Err(_) => {
-                    let old: PullResponseV1 = decode(body, max_decoded)?;
-                    Ok(PullResponse {
-                        pages: old.pages,
-                        more: old.more,
-                        server_seq: old.server_seq,
-                        device_clock_offset_ms: None,
-                        retired: Vec::new(),
-                    })
-                }
-            },
-            other => Err(other),
-        })
-    }
-}
-
+impl Response for PullResponse {}
 impl Response for UnreadableResponse {}
 
 /// Changes of one scope, in server order, and the cursor after the last of them.
@@ -252,6 +347,8 @@ pub struct PullPage {
 pub struct PulledChange {
     pub doc_id: String,
     pub change: Vec<u8>,
+    /// What proves its author; the device checks it before applying the change.
+    pub proof: Proof,
 }
 
 /// The heads of the device's records, to find those that differ from the server's.
@@ -296,6 +393,18 @@ pub struct RepairRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepairResponse {
     pub docs: Vec<RepairMessage>,
+    /// What proves the author of each change the messages carry, by change hash: the device
+    /// checks the changes a repair brings as it checks pulled ones.
+    pub proofs: Vec<ChangeProof>,
+    pub keys: Vec<AuthorKey>,
+    pub server_key: Vec<u8>,
+}
+
+/// The proof of the change with this hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeProof {
+    pub hash: Vec<u8>,
+    pub proof: Proof,
 }
 
 /// One document's sync message (`None` when that side has nothing more to say).
@@ -426,19 +535,13 @@ fn read_uleb(bytes: &mut &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
-    /// A device from before the clock offset reads a newer server's responses (postcard stops
-    /// at the fields it knows), and a newer device reads an older server's responses.
+    /// A device from before the clock offset reads a newer server's push answers (postcard
+    /// stops at the fields it knows), and a newer device reads an older server's.
     #[test]
-    fn responses_that_grew_fields_stay_readable_both_ways() {
+    fn push_answers_that_grew_fields_stay_readable_both_ways() {
         #[derive(Serialize, Deserialize, PartialEq, Debug)]
         struct OldPush {
             results: Vec<PushResult>,
-        }
-        #[derive(Serialize, Deserialize, PartialEq, Debug)]
-        struct OldPull {
-            pages: Vec<PullPage>,
-            more: bool,
-            server_seq: i64,
         }
         let results = vec![PushResult {
             hash: vec![7; 32],
@@ -457,53 +560,45 @@ mod tests {
             PushResponse::decode_response(&encode(&new_push), 1 << 20).unwrap(),
             new_push
         );
+        // Damage is still an error, not an old-format answer.
+        assert!(PushResponse::decode_response(&encode(&[1u8, 2, 3]), 1 << 20).is_err());
+    }
 
-        let new_pull = PullResponse {
+    /// A protocol-1 phone reads today's pull answer in its own form: the same changes without
+    /// their proofs, and nothing of today's form parses as the other.
+    #[test]
+    fn a_pull_answer_in_protocol_1_is_todays_without_proofs() {
+        let today = PullResponse {
             pages: vec![PullPage {
                 scope: "village:530322101201".into(),
-                changes: vec![],
+                changes: vec![PulledChange {
+                    doc_id: "d".into(),
+                    change: vec![1, 2, 3],
+                    proof: Proof::Device(vec![9; 64]),
+                }],
                 cursor: 9,
             }],
             more: true,
             server_seq: 12,
             device_clock_offset_ms: Some(240_000),
             retired: vec!["village:530322101202".into()],
+            keys: vec![AuthorKey {
+                actor: vec![1; 16],
+                public_key: vec![2; 32],
+            }],
+            server_key: vec![3; 32],
         };
-        let old: OldPull = decode(&encode(&new_pull), 1 << 20).unwrap();
-        assert_eq!((old.more, old.server_seq, old.pages.len()), (true, 12, 1));
-        let read = PullResponse::decode_response(&encode(&old), 1 << 20).unwrap();
+        let old = v1::PullResponse::from(today.clone());
+        let read: v1::PullResponse =
+            v1::PullResponse::decode_response(&encode(&old), 1 << 20).unwrap();
+        assert_eq!(read.pages[0].changes[0].change, vec![1, 2, 3]);
+        assert_eq!((read.more, read.server_seq), (true, 12));
+        assert_eq!(read.retired, today.retired);
+        assert!(PullResponse::decode_response(&encode(&old), 1 << 20).is_err());
         assert_eq!(
-            read,
-            PullResponse {
-                device_clock_offset_ms: None,
-                retired: Vec::new(),
-                ..new_pull.clone()
-            }
+            PullResponse::decode_response(&encode(&today), 1 << 20).unwrap(),
+            today
         );
-        assert_eq!(
-            PullResponse::decode_response(&encode(&new_pull), 1 << 20).unwrap(),
-            new_pull
-        );
-        // A server from before retired scopes: the offset is read, nothing is retired.
-        #[derive(Serialize, Deserialize, PartialEq, Debug)]
-        struct OffsetPull {
-            pages: Vec<PullPage>,
-            more: bool,
-            server_seq: i64,
-            device_clock_offset_ms: Option<i64>,
-        }
-        let offset: OffsetPull = decode(&encode(&new_pull), 1 << 20).unwrap();
-        assert_eq!(offset.device_clock_offset_ms, Some(240_000));
-        let read = PullResponse::decode_response(&encode(&offset), 1 << 20).unwrap();
-        assert_eq!(
-            read,
-            PullResponse {
-                retired: Vec::new(),
-                ..new_pull.clone()
-            }
-        );
-        // Damage is still an error, not an old-format answer.
-        assert!(PullResponse::decode_response(&encode(&[1u8, 2, 3]), 1 << 20).is_err());
     }
 
     /// A sync message whose Bloom filter header is replaced by `header` (its bits kept).
@@ -556,8 +651,8 @@ mod tests {
             items: vec![PushItem {
                 doc_id: "d".into(),
                 change: vec![1, 2, 3],
+                signature: vec![9; 64],
             }],
-            signature: vec![9; 64],
         };
         let body = encode(&req);
         assert_eq!(decode::<PushRequest>(&body, 1 << 20).unwrap(), req);

@@ -101,9 +101,10 @@ use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
 use cunji_core::domain::codes::{CadreRole, PolicyCategory, UnitLevel};
 use cunji_core::domain::org::Geofence;
 use cunji_core::domain::{Cadre, Envelope, Kind, PolicyItem, RecordState, Unit, Village};
-use cunji_core::sync::protocol::{PushItem, PushOutcome, PushRequest, push_manifest};
+use cunji_core::identity::DeviceIdentity;
+use cunji_core::sync::protocol::{PushItem, PushOutcome, PushRequest};
 use cunji_core::values::{Geo, Money};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 
 use crate::accounts::{self, Principal, Role};
 use crate::merge::{CheckedBatch, check_batch, ingest};
@@ -257,7 +258,7 @@ struct Dev {
     account: Account,
     row: DeviceRow,
     actor: ActorId,
-    key: SigningKey,
+    identity: DeviceIdentity,
 }
 
 /// Every account and device of the city, by login.
@@ -272,6 +273,8 @@ impl Devices {
         let actor = r.bytes::<16>();
         let key = SigningKey::from_bytes(&r.bytes::<32>());
         let device_id = r.uuid_at(&at(ymd(2015, 8, 20), NaiveTime::MIN));
+        let identity = DeviceIdentity::from_parts(device_id.clone(), &actor, &key.to_bytes())
+            .expect("a 32-byte secret");
         let row = DeviceRow {
             device_id,
             login: login.clone(),
@@ -294,7 +297,7 @@ impl Devices {
             account,
             row,
             actor: ActorId::from(actor.as_slice()),
-            key,
+            identity,
         });
     }
 
@@ -699,20 +702,13 @@ fn build(city: &City, logins: &Logins, devices: &Devices, chunk: usize) -> Resul
         }
         let group = &changes[i..j];
         let d = &devices.list[dev];
+        // Each change signed by its device, as its phone would have (protocol 2).
         let items: Vec<PushItem> = group
             .iter()
-            .map(|c| PushItem {
-                doc_id: c.doc_id.clone(),
-                change: c.bytes.clone(),
-            })
+            .filter_map(|c| PushItem::signed(&d.identity, &c.doc_id, c.bytes.clone()))
             .collect();
-        let signature = d
-            .key
-            .sign(&push_manifest(&d.row.device_id, &items))
-            .to_bytes()
-            .to_vec();
         let principal = Principal::new(d.account.clone(), d.row.clone());
-        let batch = check_batch(&principal, PushRequest { items, signature });
+        let batch = check_batch(&principal, PushRequest { items });
         let last = group.iter().map(|c| c.at_ms).max().unwrap_or(0);
         let now = chrono::DateTime::from_timestamp_millis(last)
             .map(|t| (t + Duration::minutes(30)).to_rfc3339())

@@ -35,11 +35,15 @@ pub(crate) async fn push(
     // count as drift.
     let clock_offset = device_clock_offset_ms(&headers, Utc::now());
     let body = read_body(&state, body).await?;
-    let req: PushRequest = decode(&state, &body)?;
-    if req.items.len() > state.config.max_batch_items {
-        return Err(ApiError::BatchTooLarge(req.items.len()));
+    let req: merge::Pushed = if version.0 == 1 {
+        decode::<protocol::v1::PushRequest>(&state, &body)?.into()
+    } else {
+        decode::<PushRequest>(&state, &body)?.into()
+    };
+    if req.len() > state.config.max_batch_items {
+        return Err(ApiError::BatchTooLarge(req.len()));
     }
-    let n = req.items.len();
+    let n = req.len();
     let results = state
         .blocking(move |db| {
             let now = Utc::now().to_rfc3339();
@@ -111,7 +115,11 @@ pub(crate) async fn pull_handler(
         ..resp
     };
     metrics::histogram!("cunji_pull_seconds").record(started.elapsed().as_secs_f64());
-    Ok(binary(version, &resp))
+    Ok(if version.0 == 1 {
+        binary(version, &protocol::v1::PullResponse::from(resp))
+    } else {
+        binary(version, &resp)
+    })
 }
 
 #[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id, protocol = version.0))]
@@ -136,7 +144,11 @@ pub(crate) async fn repair_handler(
             db.write(|tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))
         })
         .await?;
-    Ok(binary(version, &resp))
+    Ok(if version.0 == 1 {
+        binary(version, &protocol::v1::RepairResponse::from(resp))
+    } else {
+        binary(version, &resp)
+    })
 }
 
 #[tracing::instrument(skip_all, fields(login = %principal.login, device = ?principal.device_id, protocol = version.0))]

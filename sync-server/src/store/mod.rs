@@ -9,16 +9,29 @@
 //! are blocking (rusqlite, the `postgres` crate); handlers call them through
 //! `tokio::task::spawn_blocking`.
 //!
+//! **Proof of authorship.** Every logged change keeps what proves who wrote it
+//! ([`cunji_core::sync::protocol::Proof`]: `signed_by` 1 = the author device's signature,
+//! 2 = the server's attestation, with the `signature` bytes). A change logged without a
+//! device's signature (pushed in protocol 1, made by the server, released from hold after a
+//! protocol-1 push) is attested by the store as it is logged, with the server's key
+//! ([`ServerKey`]), which the backends hold and which lives in a file, never in the database;
+//! changes logged before signatures were kept are attested once when the database is opened
+//! ([`attest_unproven`]). `cunji-sync-server verify-log` ([`crate::verify::verify_log`])
+//! checks the whole log.
+//!
 //! Not here: HTTP, authorisation decisions, merge, Automerge. The store keeps bytes and rows;
 //! a stored document is projected by the core ([`cunji_core::domain::project_stored`]), and
 //! refilling projection tables from the documents is [`crate::merge::rebuild_projections`],
 //! above [`Tx`].
 
+pub mod key;
 pub mod postgres;
 pub mod sqlite;
 
 use cunji_core::domain::Kind;
+use cunji_core::identity::ServerKey;
 use cunji_core::projection::Rows;
+use cunji_core::sync::protocol::Proof;
 
 /// Storage errors.
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +184,58 @@ pub struct ChangeRow {
     /// ([`cunji_core::domain::access::personal_kinds`]: check-ins, leave, logs): its author.
     /// A team member's pull leaves out the changes whose owner is someone else.
     pub owner: Option<String>,
+    /// The author device's signature ([`Proof::Device`]); `None`: the store attests the
+    /// change as it logs it.
+    pub proof: Option<Proof>,
+}
+
+/// A change as the log holds it, for pulls, repairs and `verify-log`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedChange {
+    pub seq: i64,
+    pub doc_id: String,
+    pub bytes: Vec<u8>,
+    /// The device that pushed it (`server` for the server's own changes).
+    pub device_id: String,
+    /// `None` only for a change logged before proofs were kept and not yet attested.
+    pub proof: Option<Proof>,
+}
+
+/// The `signed_by` and `signature` columns of a change about to be logged: its device's
+/// signature, or the server's attestation made now.
+pub(crate) fn proof_columns(
+    key: &ServerKey,
+    doc_id: &str,
+    hash: &[u8],
+    proof: Option<&Proof>,
+) -> (i16, Vec<u8>) {
+    match proof {
+        Some(Proof::Device(s)) => (1, s.clone()),
+        Some(Proof::Server(s)) => (2, s.clone()),
+        None => {
+            let hash = automerge::ChangeHash(hash.try_into().unwrap_or([0; 32]));
+            (2, key.attest(doc_id, &hash).to_vec())
+        }
+    }
+}
+
+/// The proof columns of a held change: its device's signature, or nothing (attested when it
+/// is logged).
+pub(crate) fn held_proof_columns(proof: Option<&Proof>) -> (Option<i16>, Option<Vec<u8>>) {
+    match proof {
+        Some(Proof::Device(s)) => (Some(1), Some(s.clone())),
+        Some(Proof::Server(s)) => (Some(2), Some(s.clone())),
+        None => (None, None),
+    }
+}
+
+/// A proof from its columns; `None` for a change never attested.
+pub(crate) fn proof_of(signed_by: Option<i16>, signature: Option<Vec<u8>>) -> Option<Proof> {
+    match (signed_by, signature) {
+        (Some(1), Some(s)) => Some(Proof::Device(s)),
+        (Some(2), Some(s)) => Some(Proof::Server(s)),
+        _ => None,
+    }
 }
 
 /// A cadre's time in one place: on a village's team, or assigned to a household. `to` is the
@@ -216,6 +281,8 @@ pub struct HeldRow {
     pub hash: Vec<u8>,
     pub bytes: Vec<u8>,
     pub device_id: String,
+    /// Its device's signature, kept for when it is logged.
+    pub proof: Option<Proof>,
 }
 
 /// Which changes a pull scope covers.
@@ -387,7 +454,22 @@ pub trait Tx {
         after: i64,
         max_bytes: usize,
         limit: usize,
+    ) -> StoreResult<Vec<LoggedChange>>;
+    /// The whole log after `after`, in order, at most `limit` changes (`verify-log`).
+    fn log_after(&mut self, after: i64, limit: usize) -> StoreResult<Vec<LoggedChange>>;
+    /// The logged changes with these hashes (a repair's proofs).
+    fn changes_by_hash(&mut self, hashes: &[Vec<u8>]) -> StoreResult<Vec<LoggedChange>>;
+    /// Changes logged before proofs were kept: (seq, doc_id, hash), after `after`, at most
+    /// `limit`.
+    fn unproven_changes(
+        &mut self,
+        after: i64,
+        limit: usize,
     ) -> StoreResult<Vec<(i64, String, Vec<u8>)>>;
+    /// Attests change `seq` with the server's key ([`attest_unproven`]).
+    fn attest_change(&mut self, seq: i64, doc_id: &str, hash: &[u8]) -> StoreResult<()>;
+    /// The server's public key, which its attestations verify against.
+    fn server_public_key(&self) -> [u8; 32];
     /// The highest sequence number in the change log.
     fn max_seq(&mut self) -> StoreResult<i64>;
     /// Every change of one record in the log, in the order they were stored (each after its
@@ -457,20 +539,32 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens the database named by `url` (`postgres://…`, `sqlite://PATH` or a plain path) and
-    /// applies its migrations.
+    /// Opens the database named by `url` (`postgres://…`, `sqlite://PATH` or a plain path),
+    /// applies its migrations and attests the changes logged before proofs were kept, with
+    /// the server's key from its default file ([`key::default_key_path`]; created
+    /// on first use).
     pub fn open(url: &str) -> StoreResult<Db> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Db::Postgres(postgres::PgDb::open(url)?))
+        let path = key::default_key_path(url);
+        let key = key::load_or_create(&path).map_err(|e| {
+            StoreError::Corrupt(format!("the server's key {}: {e}", path.display()))
+        })?;
+        Db::open_with_key(url, key)
+    }
+
+    /// As [`Db::open`], with the server's key given.
+    pub fn open_with_key(url: &str, key: ServerKey) -> StoreResult<Db> {
+        let key = std::sync::Arc::new(key);
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Db::Postgres(postgres::PgDb::open(url, key)?)
         } else {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
             if path.is_empty() {
                 return Err(StoreError::BadUrl(url.to_string()));
             }
-            Ok(Db::Sqlite(sqlite::SqliteDb::open(std::path::Path::new(
-                path,
-            ))?))
-        }
+            Db::Sqlite(sqlite::SqliteDb::open(std::path::Path::new(path), key)?)
+        };
+        attest_unproven(&db)?;
+        Ok(db)
     }
 
     pub fn backend(&self) -> &'static str {
@@ -501,6 +595,42 @@ impl Db {
             Db::Postgres(db) => db.read(f),
         }
     }
+}
+
+/// Attests, with the server's key, every logged change without a proof: those logged before
+/// the server kept proofs. Once per database (later changes are attested as they are logged),
+/// in transactions of a few thousand, so that a city's log is done in steps that each commit.
+pub fn attest_unproven(db: &Db) -> StoreResult<usize> {
+    const BATCH: usize = 5_000;
+    let started = std::time::Instant::now();
+    let mut after = 0;
+    let mut n = 0;
+    loop {
+        let done = db.write(|tx| {
+            let rows = tx.unproven_changes(after, BATCH)?;
+            for (seq, doc_id, hash) in &rows {
+                tx.attest_change(*seq, doc_id, hash)?;
+            }
+            Ok::<_, StoreError>(rows.last().map(|r| (r.0, rows.len())))
+        })?;
+        let Some((last, count)) = done else { break };
+        after = last;
+        n += count;
+        if n % 100_000 < BATCH {
+            tracing::info!(
+                changes = n,
+                "attesting changes logged before proofs were kept"
+            );
+        }
+    }
+    if n > 0 {
+        tracing::info!(
+            changes = n,
+            seconds = started.elapsed().as_secs_f64(),
+            "changes logged before proofs were kept are attested with the server's key"
+        );
+    }
+    Ok(n)
 }
 
 /// Fills the projection tables of `kind`, recreated empty because its declaration changed,

@@ -49,9 +49,11 @@
 //! database on the same host or a private network), and connection settings beyond the URL.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cunji_core::domain::{Kind, all_tables};
+use cunji_core::identity::ServerKey;
 use cunji_core::projection::{Rows, SqlType, Table};
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
@@ -59,8 +61,9 @@ use r2d2_postgres::PostgresConnectionManager;
 use rusqlite::types::Value;
 
 use super::{
-    Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, Period, ReceivedClock,
-    RowFilter, ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult, TokenRow, Tx,
+    Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, LoggedChange, Period,
+    ReceivedClock, RowFilter, ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult,
+    TokenRow, Tx,
 };
 
 /// The schema, one script per version; `schema_version` records how many have run.
@@ -213,6 +216,15 @@ pub const MIGRATIONS: &[&str] = &[
     -- 8: a device cut off (a lost or stolen phone): when (`revoke-device`, the devices API).
     ALTER TABLE devices ADD COLUMN revoked_ts TEXT;
 ",
+    "
+    -- 9: what proves each change's author (the store docs): 1 = its device's signature, 2 = the
+    -- server's attestation, and the signature's bytes. Changes logged before are attested when
+    -- the database is opened (`attest_unproven`); a held change keeps its device's signature.
+    ALTER TABLE changes ADD COLUMN signed_by SMALLINT;
+    ALTER TABLE changes ADD COLUMN signature BYTEA;
+    ALTER TABLE held_changes ADD COLUMN signed_by SMALLINT;
+    ALTER TABLE held_changes ADD COLUMN signature BYTEA;
+",
 ];
 
 /// Connections the pool opens at most.
@@ -228,6 +240,7 @@ pub struct PgDb {
     pool: r2d2::Pool<Manager>,
     /// Every projection table with its kind, in declaration order.
     tables: Vec<(Kind, &'static Table)>,
+    key: Arc<ServerKey>,
 }
 
 impl std::fmt::Debug for PgDb {
@@ -244,7 +257,7 @@ impl std::fmt::Debug for PgDb {
 impl PgDb {
     /// Connects to `url` (`postgres://user:password@host:port/database`) and brings the schema
     /// up to date.
-    pub fn open(url: &str) -> StoreResult<PgDb> {
+    pub fn open(url: &str, key: Arc<ServerKey>) -> StoreResult<PgDb> {
         let config: postgres::Config = url.parse()?;
         // One direct connection first: a wrong password or an unreachable server is reported
         // at once, not after the pool's connection timeout.
@@ -252,7 +265,7 @@ impl PgDb {
         {
             let mut client = config.connect(NoTls)?;
             migrate(&mut client)?;
-            sync_projection_tables(&mut client, &tables)?;
+            sync_projection_tables(&mut client, &tables, &key)?;
         }
         let pool = r2d2::Pool::builder()
             .max_size(MAX_CONNECTIONS)
@@ -260,7 +273,7 @@ impl PgDb {
             .connection_timeout(Duration::from_secs(15))
             .build(Manager(PostgresConnectionManager::new(config, NoTls)))
             .map_err(pool_error)?;
-        Ok(PgDb { pool, tables })
+        Ok(PgDb { pool, tables, key })
     }
 
     /// Runs `f` in a write transaction holding the writers' lock (see the module docs):
@@ -276,6 +289,7 @@ impl PgDb {
             tx,
             stmts,
             tables: &self.tables,
+            key: &self.key,
         };
         t.one(
             "SELECT seq FROM change_seq WHERE singleton = 1 FOR UPDATE",
@@ -301,6 +315,7 @@ impl PgDb {
                 tx,
                 stmts,
                 tables: &self.tables,
+                key: &self.key,
             },
             f,
         )
@@ -421,6 +436,7 @@ fn migrate(client: &mut Client) -> StoreResult<()> {
 fn sync_projection_tables(
     client: &mut Client,
     tables: &[(Kind, &'static Table)],
+    key: &ServerKey,
 ) -> StoreResult<()> {
     let mut tx = client.transaction()?;
     tx.query_one(
@@ -467,6 +483,7 @@ fn sync_projection_tables(
         tx,
         stmts: &mut stmts,
         tables,
+        key,
     };
     for kind in changed {
         let started = std::time::Instant::now();
@@ -488,6 +505,18 @@ struct PgTx<'a> {
     tx: Transaction<'a>,
     stmts: &'a mut HashMap<String, Statement>,
     tables: &'a [(Kind, &'static Table)],
+    key: &'a ServerKey,
+}
+
+/// A change log row of (seq, doc_id, bytes, device_id, signed_by, signature).
+fn logged(r: &Row) -> StoreResult<LoggedChange> {
+    Ok(LoggedChange {
+        seq: r.try_get(0)?,
+        doc_id: r.try_get(1)?,
+        bytes: r.try_get(2)?,
+        device_id: r.try_get(3)?,
+        proof: super::proof_of(r.try_get(4)?, r.try_get(5)?),
+    })
 }
 
 type Params<'p> = [&'p (dyn ToSql + Sync)];
@@ -866,10 +895,12 @@ impl Tx for PgTx<'_> {
                 &[],
             )?
             .try_get(0)?;
+        let (signed_by, signature) =
+            super::proof_columns(self.key, &c.doc_id, &c.hash, c.proof.as_ref());
         let row = self.one(
-            "INSERT INTO changes (seq, hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms, owner)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
-            &[&seq, &c.hash, &c.doc_id, &c.village_code, &c.household_id, &c.bytes, &c.device_id, &c.received_ts, &c.device_clock_offset_ms, &c.owner],
+            "INSERT INTO changes (seq, hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms, owner, signed_by, signature)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq",
+            &[&seq, &c.hash, &c.doc_id, &c.village_code, &c.household_id, &c.bytes, &c.device_id, &c.received_ts, &c.device_clock_offset_ms, &c.owner, &signed_by, &signature],
         )?;
         Ok(row.try_get(0)?)
     }
@@ -890,17 +921,25 @@ impl Tx for PgTx<'_> {
     }
 
     fn hold_change(&mut self, doc_id: &str, h: &HeldRow) -> StoreResult<()> {
+        let (signed_by, signature) = super::held_proof_columns(h.proof.as_ref());
         self.exec(
-            "INSERT INTO held_changes (doc_id, hash, bytes, device_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (doc_id, hash) DO NOTHING",
-            &[&doc_id, &h.hash, &h.bytes, &h.device_id],
+            "INSERT INTO held_changes (doc_id, hash, bytes, device_id, signed_by, signature)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (doc_id, hash) DO NOTHING",
+            &[
+                &doc_id,
+                &h.hash,
+                &h.bytes,
+                &h.device_id,
+                &signed_by,
+                &signature,
+            ],
         )?;
         Ok(())
     }
 
     fn held_changes(&mut self, doc_id: &str) -> StoreResult<Vec<HeldRow>> {
         self.all(
-            "SELECT hash, bytes, device_id FROM held_changes WHERE doc_id = $1 ORDER BY hash",
+            "SELECT hash, bytes, device_id, signed_by, signature FROM held_changes WHERE doc_id = $1 ORDER BY hash",
             &[&doc_id],
         )?
         .iter()
@@ -909,6 +948,7 @@ impl Tx for PgTx<'_> {
                 hash: r.try_get(0)?,
                 bytes: r.try_get(1)?,
                 device_id: r.try_get(2)?,
+                proof: super::proof_of(r.try_get(3)?, r.try_get(4)?),
             })
         })
         .collect()
@@ -1038,7 +1078,7 @@ impl Tx for PgTx<'_> {
         after: i64,
         max_bytes: usize,
         limit: usize,
-    ) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
+    ) -> StoreResult<Vec<LoggedChange>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let people = match scope {
             ScopeFilter::People(people) => {
@@ -1048,49 +1088,49 @@ impl Tx for PgTx<'_> {
         };
         let (sql, key, upper): (&str, Option<&str>, Option<String>) = match scope {
             ScopeFilter::People(_) => (
-                "SELECT seq, doc_id, bytes FROM changes WHERE owner IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+                "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE owner IN (SELECT jsonb_array_elements_text($1::text::jsonb))
                  AND village_code IS NULL AND seq > $2 ORDER BY seq LIMIT $3",
                 Some(people.as_str()),
                 None,
             ),
             ScopeFilter::Village(v) => (
-                "SELECT seq, doc_id, bytes FROM changes WHERE village_code = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                 Some(v),
                 None,
             ),
             // The reader rides in the fourth parameter.
             ScopeFilter::VillageFor(v, reader) => (
-                "SELECT seq, doc_id, bytes FROM changes WHERE village_code = $1 AND seq > $2
+                "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code = $1 AND seq > $2
                  AND (owner IS NULL OR owner = $4) ORDER BY seq LIMIT $3",
                 Some(v),
                 Some(reader.clone()),
             ),
             ScopeFilter::Division(prefix) => match digits_upper_bound(prefix) {
                 Some(Some(upper)) => (
-                    "SELECT seq, doc_id, bytes FROM changes WHERE village_code >= $1 AND village_code < $4
+                    "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code >= $1 AND village_code < $4
                      AND seq > $2 ORDER BY seq LIMIT $3",
                     Some(prefix),
                     Some(upper),
                 ),
                 Some(None) => (
-                    "SELECT seq, doc_id, bytes FROM changes WHERE village_code >= $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code >= $1 AND seq > $2 ORDER BY seq LIMIT $3",
                     Some(prefix),
                     None,
                 ),
                 None => (
-                    "SELECT seq, doc_id, bytes FROM changes WHERE left(village_code, char_length($1)) = $1
+                    "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE left(village_code, char_length($1)) = $1
                      AND seq > $2 ORDER BY seq LIMIT $3",
                     Some(prefix),
                     None,
                 ),
             },
             ScopeFilter::Household(h) => (
-                "SELECT seq, doc_id, bytes FROM changes WHERE household_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE household_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                 Some(h),
                 None,
             ),
             ScopeFilter::Global => (
-                "SELECT seq, doc_id, bytes FROM changes WHERE village_code IS NULL AND owner IS NULL AND seq > $1
+                "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code IS NULL AND owner IS NULL AND seq > $1
                  ORDER BY seq LIMIT $2",
                 None,
                 None,
@@ -1115,17 +1155,69 @@ impl Tx for PgTx<'_> {
             let rows = self.tx.query_portal(&portal, PAGE_ROWS)?;
             let last = rows.len() < PAGE_ROWS as usize;
             for r in rows {
-                let change: Vec<u8> = r.try_get(2)?;
-                bytes += change.len();
+                let change = logged(&r)?;
+                bytes += change.bytes.len();
                 if !out.is_empty() && bytes > max_bytes {
                     return Ok(out);
                 }
-                out.push((r.try_get(0)?, r.try_get(1)?, change));
+                out.push(change);
             }
             if last {
                 return Ok(out);
             }
         }
+    }
+
+    fn log_after(&mut self, after: i64, limit: usize) -> StoreResult<Vec<LoggedChange>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.all(
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )?
+        .iter()
+        .map(logged)
+        .collect()
+    }
+
+    fn changes_by_hash(&mut self, hashes: &[Vec<u8>]) -> StoreResult<Vec<LoggedChange>> {
+        self.all(
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes
+             WHERE hash = ANY($1) ORDER BY seq",
+            &[&hashes],
+        )?
+        .iter()
+        .map(logged)
+        .collect()
+    }
+
+    fn unproven_changes(
+        &mut self,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.all(
+            "SELECT seq, doc_id, hash FROM changes WHERE seq > $1 AND signature IS NULL
+             ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+    }
+
+    fn attest_change(&mut self, seq: i64, doc_id: &str, hash: &[u8]) -> StoreResult<()> {
+        let (signed_by, signature) = super::proof_columns(self.key, doc_id, hash, None);
+        self.exec(
+            "UPDATE changes SET signed_by = $2, signature = $3 WHERE seq = $1",
+            &[&seq, &signed_by, &signature],
+        )?;
+        Ok(())
+    }
+
+    fn server_public_key(&self) -> [u8; 32] {
+        self.key.public_key()
     }
 
     fn max_seq(&mut self) -> StoreResult<i64> {

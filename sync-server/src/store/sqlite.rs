@@ -6,15 +6,17 @@
 //! created with the rest of the schema.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use cunji_core::domain::Kind;
+use cunji_core::identity::ServerKey;
 use cunji_core::projection::Rows;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, Period, ReceivedClock,
-    RowFilter, ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult, TokenRow, Tx,
+    Account, Between, ChangeRow, ChangedDoc, DeviceRow, DocRow, HeldRow, LoggedChange, Period,
+    ReceivedClock, RowFilter, ScopeFilter, SettingsChange, SettingsRow, StoreError, StoreResult,
+    TokenRow, Tx,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -156,6 +158,15 @@ const MIGRATIONS: &[&str] = &[
     -- 8: a device cut off (a lost or stolen phone): when (`revoke-device`, the devices API).
     ALTER TABLE devices ADD COLUMN revoked_ts TEXT;
 ",
+    "
+    -- 9: what proves each change's author (the store docs): 1 = its device's signature, 2 = the
+    -- server's attestation, and the signature's bytes. Changes logged before are attested when
+    -- the database is opened (`attest_unproven`); a held change keeps its device's signature.
+    ALTER TABLE changes ADD COLUMN signed_by INTEGER;
+    ALTER TABLE changes ADD COLUMN signature BLOB;
+    ALTER TABLE held_changes ADD COLUMN signed_by INTEGER;
+    ALTER TABLE held_changes ADD COLUMN signature BLOB;
+",
 ];
 
 const READERS: usize = 4;
@@ -165,6 +176,7 @@ pub struct SqliteDb {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     path: std::path::PathBuf,
+    key: Arc<ServerKey>,
 }
 
 impl std::fmt::Debug for SqliteDb {
@@ -176,9 +188,9 @@ impl std::fmt::Debug for SqliteDb {
 }
 
 impl SqliteDb {
-    pub fn open(path: &Path) -> StoreResult<SqliteDb> {
+    pub fn open(path: &Path, key: Arc<ServerKey>) -> StoreResult<SqliteDb> {
         let mut conn = open(path)?;
-        migrate(&mut conn)?;
+        migrate(&mut conn, &key)?;
         let readers = (0..READERS)
             .map(|_| open(path))
             .collect::<StoreResult<Vec<_>>>()?;
@@ -186,6 +198,7 @@ impl SqliteDb {
             writer: Mutex::new(conn),
             readers: Mutex::new(readers),
             path: path.to_path_buf(),
+            key,
         })
     }
 
@@ -201,7 +214,7 @@ impl SqliteDb {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
-        let mut t = SqliteTx { tx };
+        let mut t = SqliteTx { tx, key: &self.key };
         let out = f(&mut t)?;
         t.tx.commit().map_err(StoreError::from)?;
         Ok(out)
@@ -218,7 +231,7 @@ impl SqliteDb {
         };
         let result = (|| {
             let tx = conn.transaction().map_err(StoreError::from)?;
-            let mut t = SqliteTx { tx };
+            let mut t = SqliteTx { tx, key: &self.key };
             let out = f(&mut t)?;
             t.tx.commit().map_err(StoreError::from)?;
             Ok(out)
@@ -246,7 +259,7 @@ fn open(path: &Path) -> StoreResult<Connection> {
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection) -> StoreResult<()> {
+fn migrate(conn: &mut Connection, key: &ServerKey) -> StoreResult<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if found > known {
@@ -278,7 +291,7 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         cunji_core::Error::Sqlite(e) => StoreError::Sqlite(e),
         other => StoreError::Corrupt(other.to_string()),
     })?;
-    let mut t = SqliteTx { tx };
+    let mut t = SqliteTx { tx, key };
     for kind in stale {
         let started = std::time::Instant::now();
         let records = super::refill_projections(&mut t, kind)?;
@@ -303,6 +316,7 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 
 struct SqliteTx<'a> {
     tx: rusqlite::Transaction<'a>,
+    key: &'a ServerKey,
 }
 
 fn role_from(s: String) -> rusqlite::Result<cunji_core::domain::Role> {
@@ -645,12 +659,14 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn insert_change(&mut self, c: &ChangeRow) -> StoreResult<i64> {
+        let (signed_by, signature) =
+            super::proof_columns(self.key, &c.doc_id, &c.hash, c.proof.as_ref());
         self.tx
             .prepare_cached(
-                "INSERT INTO changes (hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms, owner)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO changes (hash, doc_id, village_code, household_id, bytes, device_id, received_ts, device_clock_offset_ms, owner, signed_by, signature)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
-            .execute(params![c.hash, c.doc_id, c.village_code, c.household_id, c.bytes, c.device_id, c.received_ts, c.device_clock_offset_ms, c.owner])?;
+            .execute(params![c.hash, c.doc_id, c.village_code, c.household_id, c.bytes, c.device_id, c.received_ts, c.device_clock_offset_ms, c.owner, signed_by, signature])?;
         Ok(self.tx.last_insert_rowid())
     }
 
@@ -671,22 +687,24 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn hold_change(&mut self, doc_id: &str, h: &HeldRow) -> StoreResult<()> {
+        let (signed_by, signature) = super::held_proof_columns(h.proof.as_ref());
         self.tx
-            .prepare_cached("INSERT OR IGNORE INTO held_changes (doc_id, hash, bytes, device_id) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![doc_id, h.hash, h.bytes, h.device_id])?;
+            .prepare_cached("INSERT OR IGNORE INTO held_changes (doc_id, hash, bytes, device_id, signed_by, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![doc_id, h.hash, h.bytes, h.device_id, signed_by, signature])?;
         Ok(())
     }
 
     fn held_changes(&mut self, doc_id: &str) -> StoreResult<Vec<HeldRow>> {
         let mut stmt = self
             .tx
-            .prepare_cached("SELECT hash, bytes, device_id FROM held_changes WHERE doc_id = ?1")?;
+            .prepare_cached("SELECT hash, bytes, device_id, signed_by, signature FROM held_changes WHERE doc_id = ?1")?;
         let rows = stmt
             .query_map([doc_id], |r| {
                 Ok(HeldRow {
                     hash: r.get(0)?,
                     bytes: r.get(1)?,
                     device_id: r.get(2)?,
+                    proof: super::proof_of(r.get(3)?, r.get(4)?),
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -765,7 +783,7 @@ impl Tx for SqliteTx<'_> {
         after: i64,
         max_bytes: usize,
         limit: usize,
-    ) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
+    ) -> StoreResult<Vec<LoggedChange>> {
         let (sql, arg, reader) = pull_query(scope)?;
         let mut stmt = self.tx.prepare_cached(sql)?;
         let mut rows = match reader {
@@ -775,14 +793,70 @@ impl Tx for SqliteTx<'_> {
         let mut out = Vec::new();
         let mut bytes = 0;
         while let Some(r) = rows.next()? {
-            let change: Vec<u8> = r.get(2)?;
-            bytes += change.len();
+            let change = logged(r)?;
+            bytes += change.bytes.len();
             if !out.is_empty() && bytes > max_bytes {
                 break;
             }
-            out.push((r.get(0)?, r.get(1)?, change));
+            out.push(change);
         }
         Ok(out)
+    }
+
+    fn log_after(&mut self, after: i64, limit: usize) -> StoreResult<Vec<LoggedChange>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let mut rows = stmt.query(params![after, limit as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(logged(r)?);
+        }
+        Ok(out)
+    }
+
+    fn changes_by_hash(&mut self, hashes: &[Vec<u8>]) -> StoreResult<Vec<LoggedChange>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE hash = ?1",
+        )?;
+        let mut out = Vec::new();
+        for hash in hashes {
+            let mut rows = stmt.query([hash])?;
+            if let Some(r) = rows.next()? {
+                out.push(logged(r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn unproven_changes(
+        &mut self,
+        after: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, String, Vec<u8>)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT seq, doc_id, hash FROM changes WHERE seq > ?1 AND signature IS NULL
+             ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![after, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn attest_change(&mut self, seq: i64, doc_id: &str, hash: &[u8]) -> StoreResult<()> {
+        let (signed_by, signature) = super::proof_columns(self.key, doc_id, hash, None);
+        self.tx
+            .prepare_cached("UPDATE changes SET signed_by = ?2, signature = ?3 WHERE seq = ?1")?
+            .execute(params![seq, signed_by, signature])?;
+        Ok(())
+    }
+
+    fn server_public_key(&self) -> [u8; 32] {
+        self.key.public_key()
     }
 
     fn max_seq(&mut self) -> StoreResult<i64> {
@@ -977,39 +1051,50 @@ pub(crate) fn write_rows(
 fn pull_query(scope: &ScopeFilter) -> StoreResult<(&'static str, Option<String>, Option<&str>)> {
     Ok(match scope {
         ScopeFilter::People(people) => (
-            "SELECT seq, doc_id, bytes FROM changes WHERE owner IN (SELECT value FROM json_each(?1))
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE owner IN (SELECT value FROM json_each(?1))
              AND +village_code IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3",
             Some(serde_json::to_string(people).map_err(|e| StoreError::Corrupt(e.to_string()))?),
             None,
         ),
         ScopeFilter::Village(v) => (
-            "SELECT seq, doc_id, bytes FROM changes WHERE village_code = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             Some(v.clone()),
             None,
         ),
         ScopeFilter::VillageFor(v, reader) => (
-            "SELECT seq, doc_id, bytes FROM changes WHERE village_code = ?1 AND seq > ?2
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code = ?1 AND seq > ?2
              AND (owner IS NULL OR owner = ?4) ORDER BY seq LIMIT ?3",
             Some(v.clone()),
             Some(reader.as_str()),
         ),
         ScopeFilter::Division(prefix) => (
-            "SELECT seq, doc_id, bytes FROM changes WHERE village_code >= ?1 AND village_code < ?1 || x'ff'
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code >= ?1 AND village_code < ?1 || x'ff'
              AND seq > ?2 ORDER BY seq LIMIT ?3",
             Some(prefix.clone()),
             None,
         ),
         ScopeFilter::Household(h) => (
-            "SELECT seq, doc_id, bytes FROM changes WHERE household_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE household_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             Some(h.clone()),
             None,
         ),
         ScopeFilter::Global => (
-            "SELECT seq, doc_id, bytes FROM changes WHERE village_code IS NULL AND +owner IS NULL
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code IS NULL AND +owner IS NULL
              AND (?1 IS NULL) AND seq > ?2 ORDER BY seq LIMIT ?3",
             None,
             None,
         ),
+    })
+}
+
+/// A change log row of (seq, doc_id, bytes, device_id, signed_by, signature).
+fn logged(r: &rusqlite::Row<'_>) -> rusqlite::Result<LoggedChange> {
+    Ok(LoggedChange {
+        seq: r.get(0)?,
+        doc_id: r.get(1)?,
+        bytes: r.get(2)?,
+        device_id: r.get(3)?,
+        proof: super::proof_of(r.get(4)?, r.get(5)?),
     })
 }
 
@@ -1048,7 +1133,11 @@ mod tests {
     #[test]
     fn scope_queries_read_through_their_index() {
         let dir = tempfile::tempdir().unwrap();
-        let db = SqliteDb::open(&dir.path().join("plan.sqlite3")).unwrap();
+        let db = SqliteDb::open(
+            &dir.path().join("plan.sqlite3"),
+            Arc::new(ServerKey::generate()),
+        )
+        .unwrap();
         let conn = db.writer.lock().unwrap();
         let v = "530322101201".to_string();
         for (scope, index) in [

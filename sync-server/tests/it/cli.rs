@@ -209,6 +209,59 @@ fn accounts_are_added_and_imported_and_the_server_serves_them() {
         !log.lines().any(|l| l.trim_start().starts_with("FORGED")),
         "{log}"
     );
+
+    // verify-log: a change the server logged (attested with its key, made beside the database
+    // on first start) verifies; the same change with its bytes altered in the database is
+    // listed and the command fails.
+    let mut am = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut am, automerge::ROOT, "k", 1).unwrap();
+    am.commit();
+    let change = am.get_changes(&[])[0].clone();
+    {
+        let store = cunji_sync_server::store::Db::open(db).unwrap();
+        store
+            .write(|tx| {
+                tx.insert_change(&cunji_sync_server::store::ChangeRow {
+                    hash: change.hash().0.to_vec(),
+                    doc_id: "doc-1".into(),
+                    village_code: None,
+                    household_id: None,
+                    bytes: change.raw_bytes().to_vec(),
+                    device_id: "server".into(),
+                    received_ts: "2026-12-07T00:00:00Z".into(),
+                    device_clock_offset_ms: None,
+                    owner: None,
+                    proof: None,
+                })
+            })
+            .unwrap();
+    }
+    let verified = cli(&["verify-log"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(
+        said.contains("log verified") && said.contains("attested"),
+        "{said}"
+    );
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute("UPDATE changes SET doc_id = 'doc-2'", [])
+        .unwrap();
+    drop(conn);
+    let tampered = cli(&["verify-log"]);
+    assert!(!tampered.status.success());
+    let listed = String::from_utf8_lossy(&tampered.stdout);
+    assert!(
+        listed.contains("record doc-2") && listed.contains("attestation"),
+        "{listed}"
+    );
 }
 
 #[test]

@@ -242,6 +242,7 @@ fn change(
         // One device two days slow; the others unknown.
         device_clock_offset_ms: (name == "c1").then_some(-172_800_000),
         owner: None,
+        proof: None,
     }
 }
 
@@ -274,8 +275,22 @@ fn project<T: Record>(db: &Db, id: &str, record: &T, state: RecordState) {
 type Page = Vec<(i64, String, Vec<u8>)>;
 
 fn pull(db: &Db, scope: ScopeFilter, after: i64, max_bytes: usize, limit: usize) -> Page {
-    db.read(|tx| tx.changes_after(&scope, after, max_bytes, limit))
-        .unwrap()
+    let rows = db
+        .read(|tx| tx.changes_after(&scope, after, max_bytes, limit))
+        .unwrap();
+    // Every change goes out with a proof: these were logged without a device's signature, so
+    // the store attested each with the server's key (checked in `it/provenance.rs`).
+    for r in &rows {
+        assert!(
+            matches!(&r.proof, Some(cunji_core::sync::protocol::Proof::Server(sig)) if sig.len() == 64),
+            "change {} logged without an attestation: {:?}",
+            r.seq,
+            r.proof
+        );
+    }
+    rows.into_iter()
+        .map(|r| (r.seq, r.doc_id, r.bytes))
+        .collect()
 }
 
 /// The places of a cadre's periods, each once, as the store orders them.
@@ -776,6 +791,10 @@ fn held_changes(db: &Db) {
         hash: change(name, "", None, None, 0).hash,
         bytes: name.as_bytes().to_vec(),
         device_id: "phone-1".into(),
+        // A change pushed in protocol 2 keeps its device's signature while held; one pushed in
+        // protocol 1 has none until it is logged.
+        proof: (name != "h3")
+            .then(|| cunji_core::sync::protocol::Proof::Device(name.as_bytes().repeat(16))),
     };
     let (h1, h2, h3) = (held("h1"), held("h2"), held("h3"));
     db.write(|tx| {

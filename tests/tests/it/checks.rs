@@ -144,15 +144,10 @@ fn raw_edit<T: cunji_core::domain::Record>(
     };
     let env = doc.envelope().unwrap();
     let made = doc.update(&env, &record, &edit).unwrap().unwrap();
-    let items = vec![PushItem {
-        doc_id: id.into(),
-        change: made.raw_bytes().to_vec(),
-    }];
-    let manifest = protocol::push_manifest(&device.device_id, &items);
-    let signature = device.sign_message(&manifest).to_vec();
+    let items = vec![PushItem::signed(device, id, made.raw_bytes().to_vec()).unwrap()];
     let body = d
         .transport()
-        .push(protocol::encode(&PushRequest { items, signature }))
+        .push(protocol::encode(&PushRequest { items }))
         .unwrap();
     let mut resp: PushResponse = protocol::decode(&body, 1 << 24).unwrap();
     resp.results.remove(0).outcome
@@ -460,8 +455,11 @@ fn a_status_change_goes_step_by_step_each_by_its_level() {
             .read(|tx| tx.changes_after(&ScopeFilter::Village(code), 0, usize::MAX, usize::MAX))
             .unwrap()
             .into_iter()
-            .filter(|(_, doc, _)| *doc == good)
-            .map(|(_, doc_id, bytes)| IncomingChange { doc_id, bytes })
+            .filter(|c| c.doc_id == good)
+            .map(|c| IncomingChange {
+                doc_id: c.doc_id,
+                bytes: c.bytes,
+            })
             .collect();
         county.store.apply_changes(&changes).unwrap();
         edit::<StatusChange>(
@@ -726,6 +724,7 @@ fn a_household_keeps_one_head() {
                     received_ts: chrono::Utc::now().to_rfc3339(),
                     device_clock_offset_ms: None,
                     owner: None,
+                    proof: None,
                 })
             })
             .unwrap();

@@ -48,8 +48,8 @@ fn documents(db: &Db, scope: &ScopeFilter) -> BTreeMap<String, RecordDoc> {
             .read(|tx| tx.changes_after(scope, after, 16 << 20, 5_000))
             .unwrap();
         let Some(last) = page.last() else { break };
-        after = last.0;
-        for (_, doc_id, bytes) in page {
+        after = last.seq;
+        for cunji_sync_server::store::LoggedChange { doc_id, bytes, .. } in page {
             by_doc
                 .entry(doc_id)
                 .or_default()

@@ -9,7 +9,7 @@ use cunji_core::domain::codes::VisitRole;
 use cunji_core::domain::{Household, Village, Visit};
 use cunji_core::sync::SyncError;
 use cunji_core::sync::handover;
-use cunji_core::sync::protocol::{self, PushItem};
+use cunji_core::sync::protocol;
 use cunji_sync_server::accounts::Role;
 use cunji_tests::{Backend, Device, SmallDisk, TestServer, household};
 
@@ -123,7 +123,7 @@ fn handover_of_a_replaced_cadre(backend: Backend) {
     let mut forged = handover::decode(&bundle, MAX_DECODED).unwrap();
     let mut other_visit = Device::new(&server.url, OLD);
     let stray = visit(&mut other_visit, &home, "伪造");
-    forged.request.items.push(PushItem {
+    forged.request.items.push(protocol::v1::PushItem {
         doc_id: stray.clone(),
         change: other_visit.store.changes_of(&stray).unwrap().remove(0),
     });

@@ -37,7 +37,7 @@ use cunji_sync_server::accounts::{self, Role};
 use cunji_sync_server::config::Config;
 use cunji_sync_server::store::Account;
 use cunji_tests::{Backend, Device, PASSWORD, TestServer};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 
 const TEAM_SIZE: usize = 10;
 const BATCH: usize = 5;
@@ -68,6 +68,12 @@ fn sim_device(i: usize, batches: usize) -> SimDevice {
     let device_id = uuid::Uuid::now_v7().to_string();
     let actor = automerge::ActorId::random();
     let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    let identity = cunji_core::identity::DeviceIdentity::from_parts(
+        device_id.clone(),
+        actor.to_bytes(),
+        &key.to_bytes(),
+    )
+    .unwrap();
     let village = village_of(i);
     let mut pushes = Vec::with_capacity(batches);
     for b in 0..batches {
@@ -98,17 +104,10 @@ fn sim_device(i: usize, batches: usize) -> SimDevice {
                     time_ms: chrono::Utc::now().timestamp_millis(),
                 };
                 let (_, change) = RecordDoc::create(actor.clone(), &env, &c, &edit).unwrap();
-                PushItem {
-                    doc_id: env.id,
-                    change: change.raw_bytes().to_vec(),
-                }
+                PushItem::signed(&identity, &env.id, change.raw_bytes().to_vec()).unwrap()
             })
             .collect();
-        let signature = key
-            .sign(&protocol::push_manifest(&device_id, &items))
-            .to_bytes()
-            .to_vec();
-        pushes.push(protocol::encode(&PushRequest { items, signature }));
+        pushes.push(protocol::encode(&PushRequest { items }));
     }
     SimDevice {
         login,
@@ -284,6 +283,7 @@ fn load_run(backend: Backend) {
                     let resp = client
                         .post(format!("{url}/v1/sync/push"))
                         .bearer_auth(&token)
+                        .header(protocol::PROTOCOL_HEADER, protocol::PROTOCOL_VERSION)
                         .body(body)
                         .send()
                         .await;
@@ -314,6 +314,7 @@ fn load_run(backend: Backend) {
                     let resp = client
                         .post(format!("{url}/v1/sync/pull"))
                         .bearer_auth(&token)
+                        .header(protocol::PROTOCOL_HEADER, protocol::PROTOCOL_VERSION)
                         .body(req)
                         .send()
                         .await;

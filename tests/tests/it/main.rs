@@ -23,6 +23,7 @@ mod import;
 mod lifecycle;
 mod load;
 mod protocol;
+mod provenance;
 mod rebuild;
 mod reports;
 mod revocation;

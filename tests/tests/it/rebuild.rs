@@ -38,16 +38,9 @@ fn history_has_numbers(d: &Device, id: &str) -> bool {
 fn push_raw(d: &Device, doc_id: &str, changes: Vec<Vec<u8>>) -> Vec<PushOutcome> {
     let items: Vec<PushItem> = changes
         .into_iter()
-        .map(|change| PushItem {
-            doc_id: doc_id.into(),
-            change,
-        })
+        .map(|change| PushItem::signed(d.store.device(), doc_id, change).unwrap())
         .collect();
-    let manifest = protocol::push_manifest(&d.store.device().device_id, &items);
-    let request = PushRequest {
-        signature: d.store.device().sign_message(&manifest).to_vec(),
-        items,
-    };
+    let request = PushRequest { items };
     let body = {
         let mut t = d.transport();
         t.push(protocol::encode(&request)).unwrap()

@@ -173,15 +173,17 @@ fn three_devices_edit_offline_and_converge() {
     }
 }
 
-/// Pushes hand-made items with a device's token and returns the outcomes.
-/// Pushes hand-made items with a device's token, the batch signed by `signer`.
+/// Pushes hand-made items with a device's token, each change signed by `signer`.
 fn push_signed(device: &Device, signer: &Device, items: Vec<PushItem>) -> Vec<PushOutcome> {
-    let manifest = protocol::push_manifest(&device.store.device().device_id, &items);
-    let signature = signer.store.device().sign_message(&manifest).to_vec();
+    let items = items
+        .into_iter()
+        .map(|i| {
+            // Bytes that are no change cannot be signed: they go as they are.
+            PushItem::signed(signer.store.device(), &i.doc_id, i.change.clone()).unwrap_or(i)
+        })
+        .collect();
     let mut t = device.transport();
-    let body = t
-        .push(protocol::encode(&PushRequest { items, signature }))
-        .unwrap();
+    let body = t.push(protocol::encode(&PushRequest { items })).unwrap();
     let resp: PushResponse = protocol::decode(&body, 1 << 24).unwrap();
     resp.results.into_iter().map(|r| r.outcome).collect()
 }
@@ -276,29 +278,31 @@ fn authorization(backend: Backend) {
         .into_iter()
         .find(|i| i.doc_id == ci)
         .unwrap();
-    // A batch signed by another device's key is refused whole.
+    // A change signed by another device's key is refused.
     let genuine = PushItem {
         doc_id: ci.clone(),
         change: item.change.clone(),
+        signature: item.signature.clone(),
     };
     let outcomes = push_signed(&a, &b, vec![genuine.clone()]);
     assert_eq!(code(&outcomes[0]), "bad_signature");
-    // A signature over other bytes (the change altered in transit) is refused too.
+    // The change altered in transit is refused too: its bytes no longer parse (Automerge
+    // checksums them), and the same signed change passed off as another record's does not
+    // match its signature (which covers the record id).
     let mut altered = genuine.clone();
     let last = altered.change.len() - 1;
     altered.change[last] ^= 1;
-    let manifest =
-        protocol::push_manifest(&a.store.device().device_id, std::slice::from_ref(&genuine));
-    let signature = a.store.device().sign_message(&manifest).to_vec();
+    let mut moved = genuine.clone();
+    moved.doc_id = uuid::Uuid::now_v7().to_string();
     let body = a
         .transport()
         .push(protocol::encode(&PushRequest {
-            items: vec![altered],
-            signature,
+            items: vec![altered, moved],
         }))
         .unwrap();
     let resp: PushResponse = protocol::decode(&body, 1 << 24).unwrap();
-    assert_eq!(code(&resp.results[0].outcome), "bad_signature");
+    assert_eq!(code(&resp.results[0].outcome), "malformed_change");
+    assert_eq!(code(&resp.results[1].outcome), "bad_signature");
     // Another device's change, in a batch the pushing device signed itself.
     let outcomes = push_raw(&b, vec![genuine]);
     assert_eq!(code(&outcomes[0]), "actor_not_bound");
@@ -351,6 +355,7 @@ fn authorization(backend: Backend) {
         vec![PushItem {
             doc_id: ci.clone(),
             change: change.raw_bytes().to_vec(),
+            signature: Vec::new(),
         }],
     );
     assert_eq!(code(&outcomes[0]), "not_author");
@@ -443,6 +448,7 @@ fn bad_requests_get_clear_errors_and_store_nothing() {
         vec![PushItem {
             doc_id: "x".into(),
             change: vec![1, 2, 3],
+            signature: Vec::new(),
         }],
     );
     assert_eq!(code(&outcomes[0]), "malformed_change");
@@ -482,6 +488,7 @@ fn bad_requests_get_clear_errors_and_store_nothing() {
         vec![PushItem {
             doc_id: id,
             change: change.raw_bytes().to_vec(),
+            signature: Vec::new(),
         }],
     );
     match &outcomes[0] {
@@ -749,13 +756,12 @@ fn expired_tokens_too_many_requests_and_oversized_batches_are_refused_with_their
         .map(|i| PushItem {
             doc_id: format!("d{i}"),
             change: vec![1],
+            signature: vec![0; 64],
         })
         .collect();
-    let manifest = protocol::push_manifest(&device.store.device().device_id, &items);
-    let signature = device.store.device().sign_message(&manifest).to_vec();
     match device
         .transport()
-        .push(protocol::encode(&PushRequest { items, signature }))
+        .push(protocol::encode(&PushRequest { items }))
         .unwrap_err()
     {
         TransportError::Status { status, body } => {
