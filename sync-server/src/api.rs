@@ -13,6 +13,10 @@ use serde_json::Value;
 /// control character): what the sign-ins check and the OpenAPI document states.
 pub const SIGN_IN_TEXT_MAX: usize = 128;
 
+/// The OpenAPI pattern of a text without control characters (Unicode's Cc: U+0000–U+001F,
+/// U+007F–U+009F, what `char::is_control` is true for).
+pub const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
 /// Whether `s` is a login or device id the sign-ins take: 1 to [`SIGN_IN_TEXT_MAX`]
 /// characters, none of them a control character.
 pub fn sign_in_text_ok(s: &str) -> bool {
@@ -52,7 +56,7 @@ pub struct SessionResponse {
 
 fn login_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "string", "minLength": 1, "maxLength": SIGN_IN_TEXT_MAX,
-        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"})
+        "pattern": NO_CONTROL_CHARACTERS})
 }
 
 fn role_schema(_: &mut SchemaGenerator) -> Schema {

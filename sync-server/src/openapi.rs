@@ -25,16 +25,15 @@
 //! [`cunji_core::sync::protocol`]), which are described as binary; their headers and statuses
 //! are here. Nor the dashboard's page (`/dashboard/`), which is not an API.
 
-use cunji_core::reports::spec::{ColumnType, Field};
+use cunji_core::reports::spec::{ColumnType, Field, ParamKind};
+use cunji_core::rules::visits::INTERVAL_DAYS;
+use cunji_core::sync::protocol as wire;
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
-use cunji_core::reports::spec::ParamKind;
-use cunji_core::rules::visits::INTERVAL_DAYS;
-use cunji_core::sync::protocol as wire;
-
 use crate::api::{
-    DeviceList, DeviceRevoked, RecordView, SIGN_IN_TEXT_MAX, SessionRequest, SessionResponse,
+    DeviceList, DeviceRevoked, NO_CONTROL_CHARACTERS, RecordView, SIGN_IN_TEXT_MAX, SessionRequest,
+    SessionResponse,
 };
 use crate::error::ApiError;
 use crate::reports::ReportName;
@@ -215,7 +214,8 @@ fn bad_path() -> ApiError {
     ApiError::Malformed("a path segment is not UTF-8 once percent-decoded".into())
 }
 
-/// `signed_in()`, then `more`, then the store's failures: an authenticated JSON endpoint.
+/// An authenticated JSON endpoint's errors: the declared-body limit, the token's check
+/// ([`signed_in`]), then `more`, then the store's failures.
 fn authenticated(more: Vec<ApiError>, writes: bool) -> Vec<ApiError> {
     let mut errors = any_json_route();
     errors.extend(signed_in());
@@ -228,7 +228,7 @@ fn authenticated(more: Vec<ApiError>, writes: bool) -> Vec<ApiError> {
 /// least one, no control characters (what `http::auth` checks).
 fn sign_in_text(max: usize, description: &str) -> Value {
     json!({"type": "string", "minLength": 1, "maxLength": max,
-        "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$", "description": description})
+        "pattern": NO_CONTROL_CHARACTERS, "description": description})
 }
 
 /// A report parameter's schema: its kind and bounds, as [`crate::reports`] reads it.
