@@ -9,9 +9,24 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The most characters a login or a device id may have (neither may be empty or hold a
+/// control character): what the sign-ins check and the OpenAPI document states.
+pub const SIGN_IN_TEXT_MAX: usize = 128;
+
+/// The OpenAPI pattern of a text without control characters (Unicode's Cc: U+0000–U+001F,
+/// U+007F–U+009F, what `char::is_control` is true for).
+pub const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+/// Whether `s` is a login or device id the sign-ins take: 1 to [`SIGN_IN_TEXT_MAX`]
+/// characters, none of them a control character.
+pub fn sign_in_text_ok(s: &str) -> bool {
+    !s.is_empty() && s.chars().count() <= SIGN_IN_TEXT_MAX && !s.chars().any(char::is_control)
+}
+
 /// A browser's sign-in: an account's login and password, no device.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SessionRequest {
+    #[schemars(schema_with = "login_schema")]
     pub login: String,
     pub password: String,
 }
@@ -37,6 +52,11 @@ pub struct SessionResponse {
     /// The account's division code (a cadre's: their first village's); null for the
     /// administrator.
     pub division: Option<String>,
+}
+
+fn login_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "string", "minLength": 1, "maxLength": SIGN_IN_TEXT_MAX,
+        "pattern": NO_CONTROL_CHARACTERS})
 }
 
 fn role_schema(_: &mut SchemaGenerator) -> Schema {

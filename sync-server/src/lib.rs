@@ -42,7 +42,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge, openapi < handover, records, state < http, rebuild < generate
+//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge < handover, openapi, records, state < http, rebuild < generate
 
 pub mod accounts;
 pub mod api;

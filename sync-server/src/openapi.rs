@@ -1,8 +1,12 @@
-//! The OpenAPI 3 description of the server's JSON API, served at `GET /v1/openapi.json`.
+//! The OpenAPI 3 description of the server's HTTP API, served at `GET /v1/openapi.json`:
+//! every endpoint of the router (`tests/tests/it/api_schemas.rs` compares the two lists),
+//! each parameter with the bounds the server enforces, and every status each operation
+//! answers with.
 //!
 //! Built from the same declarations the handlers use: each report's spec
 //! ([`cunji_core::reports::spec::ReportSpec`] and its row type's columns) gives its
-//! parameters, time basis, summary and row fields; the
+//! parameters (their [`ParamKind`]s are what the server parses them by), time basis, summary
+//! and row fields; the
 //! end-to-end test `tests/tests/it/reports.rs` checks every documented row field against real
 //! responses, both ways, so the document cannot drift from the server unnoticed.
 //!
@@ -11,17 +15,32 @@
 //! list and the record view have their schemas derived from the structs the handlers
 //! serialise ([`schemars`]); `tests/tests/it/api_schemas.rs` checks real answers against them.
 //!
-//! Not here: the devices' binary sync endpoints (`/v1/sync/*`, brotli(postcard) bodies, see
-//! [`cunji_core::sync::protocol`]), listed only by name.
+//! The error answers are listed per operation as the [`ApiError`]s its handler and extractors
+//! can return ([`answers`]): their statuses, codes and headers come from the error type itself.
+//! `scripts/schemathesis` fuzzes a real server from this document, once per role, and fails on
+//! a server error, an undocumented status, header or content type, or a body that is not its
+//! schema.
+//!
+//! Not here: the sync endpoints' message types (`/v1/sync/*` carry brotli(postcard) bodies of
+//! [`cunji_core::sync::protocol`]), which are described as binary; their headers and statuses
+//! are here. Nor the dashboard's page (`/dashboard/`), which is not an API.
 
-use cunji_core::reports::spec::{ColumnType, Field};
+use cunji_core::reports::spec::{ColumnType, Field, ParamKind};
+use cunji_core::rules::visits::INTERVAL_DAYS;
+use cunji_core::sync::protocol as wire;
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
-use crate::api::{DeviceList, DeviceRevoked, RecordView, SessionRequest, SessionResponse};
+use crate::api::{
+    DeviceList, DeviceRevoked, NO_CONTROL_CHARACTERS, RecordView, SIGN_IN_TEXT_MAX, SessionRequest,
+    SessionResponse,
+};
+use crate::error::ApiError;
 use crate::reports::ReportName;
 use crate::reports::export::{CSV, XLSX};
 use crate::reports::list::{ReportList, time_basis_codes};
+use crate::reports::supervise::{DEFAULT_PAGE, MAX_PAGE};
+use crate::store::StoreError;
 
 /// The schemas of the API's own JSON types, derived from the structs the handlers serialise
 /// (OpenAPI 3.0 flavour, as serialised: an `Option` is a required, nullable field), added to
@@ -103,21 +122,131 @@ pub fn schema_name(report: ReportName) -> String {
         .collect()
 }
 
-fn error_response(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    })
+/// The responses of an operation: its success (`ok`, keyed by status) and the errors it may
+/// answer with, as [`ApiError`]s. Each error's status, code and English message come from
+/// [`ApiError::parts`], the very function that builds the answer, so a status cannot be
+/// documented under another number than the server sends; each status's body schema names
+/// its codes (`code` is one of them), and the headers some errors carry are listed with
+/// them (`Retry-After` of `sign_in_throttled`, `Upgrade` of `update_required`).
+fn answers(ok: Value, errors: &[ApiError]) -> Value {
+    let mut by_status: std::collections::BTreeMap<u16, Vec<&ApiError>> = Default::default();
+    for e in errors {
+        by_status.entry(e.parts().0.as_u16()).or_default().push(e);
+    }
+    let mut responses = ok;
+    for (status, errors) in by_status {
+        let mut codes: Vec<&str> = Vec::new();
+        let mut lines: Vec<String> = Vec::new();
+        for e in &errors {
+            let (_, code, _, message_en) = e.parts();
+            if !codes.contains(&code) {
+                codes.push(code);
+            }
+            let line = format!("`{code}`: {}", message_en.trim_end_matches([':', ' ']));
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+        let mut response = json!({
+            "description": lines.join("; "),
+            "content": {"application/json": {"schema": {"allOf": [
+                {"$ref": "#/components/schemas/Error"},
+                {"type": "object", "properties": {"code": {"type": "string", "enum": codes}}}
+            ]}}}
+        });
+        let carry = |f: fn(&ApiError) -> bool| {
+            let n = errors.iter().filter(|e| f(e)).count();
+            (n > 0).then_some(n == errors.len())
+        };
+        if let Some(required) = carry(|e| matches!(e, ApiError::SignInThrottled(_))) {
+            response["headers"]["Retry-After"] = json!({
+                "description": "seconds until sign-in is taken again (sign_in_throttled)",
+                "required": required, "schema": {"type": "integer", "minimum": 1}
+            });
+        }
+        if let Some(required) = carry(|e| matches!(e, ApiError::UpdateRequired(_))) {
+            response["headers"]["Upgrade"] = json!({
+                "description": "the sync protocol to move to, `cunji-sync/<version>` (update_required)",
+                "required": required, "schema": {"type": "string", "pattern": "^cunji-sync/[0-9]+$"}
+            });
+        }
+        responses[status.to_string()] = response;
+    }
+    responses
 }
 
-fn errors() -> Value {
-    json!({
-        "400": error_response("bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed"),
-        "401": error_response("missing_token / bad_token: sign in again"),
-        "403": error_response("out_of_scope: the account may not read that scope"),
-        "429": error_response("rate_limited"),
-    })
+/// A `200` JSON answer.
+fn ok_json(description: &str, schema: Value) -> Value {
+    json!({"200": {"description": description, "content": {"application/json": {"schema": schema}}}})
 }
+
+/// The store failing: `internal`, or `server_full` where the operation writes and the disk is
+/// full (the error's own test builds the same SQLite failure).
+fn store_failure(writes: bool) -> Vec<ApiError> {
+    let mut errors = vec![ApiError::Internal(String::new())];
+    if writes {
+        let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(13), None);
+        errors.push(ApiError::Store(StoreError::Sqlite(full)));
+    }
+    errors
+}
+
+/// What every JSON endpoint may answer before its handler runs: a declared body over
+/// `max_json_bytes` (refused for every route but the sync endpoints, whatever the method).
+fn any_json_route() -> Vec<ApiError> {
+    vec![ApiError::TooLarge]
+}
+
+/// What every endpoint that takes a bearer token may answer from the token's check
+/// (`http::auth`): none or a malformed one, an unknown, expired or revoked one, a phone cut
+/// off, the caller's rate limit.
+fn signed_in() -> Vec<ApiError> {
+    vec![
+        ApiError::MissingToken,
+        ApiError::BadToken,
+        ApiError::DeviceRevoked(String::new()),
+        ApiError::RateLimited,
+    ]
+}
+
+/// A path parameter that is not UTF-8 once percent-decoded (axum's `Path` rejection).
+fn bad_path() -> ApiError {
+    ApiError::Malformed("a path segment is not UTF-8 once percent-decoded".into())
+}
+
+/// An authenticated JSON endpoint's errors: the declared-body limit, the token's check
+/// ([`signed_in`]), then `more`, then the store's failures.
+fn authenticated(more: Vec<ApiError>, writes: bool) -> Vec<ApiError> {
+    let mut errors = any_json_route();
+    errors.extend(signed_in());
+    errors.extend(more);
+    errors.extend(store_failure(writes));
+    errors
+}
+
+/// A string parameter of the browser's and the phone's sign-in: `max` characters at most, at
+/// least one, no control characters (what `http::auth` checks).
+fn sign_in_text(max: usize, description: &str) -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": max,
+        "pattern": NO_CONTROL_CHARACTERS, "description": description})
+}
+
+/// A report parameter's schema: its kind and bounds, as [`crate::reports`] reads it.
+fn param_schema(kind: ParamKind) -> Value {
+    match kind {
+        ParamKind::Date => {
+            json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})
+        }
+        ParamKind::Month => json!({"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}),
+        ParamKind::Integer { min, max } => {
+            json!({"type": "integer", "minimum": min, "maximum": max})
+        }
+        ParamKind::OneOf(values) => json!({"type": "integer", "enum": values}),
+        ParamKind::Number { min, max } => json!({"type": "number", "minimum": min, "maximum": max}),
+    }
+}
+
+const ONCE: &str = " Each parameter at most once: a repeated one is refused (bad_param).";
 
 /// The OpenAPI 3 document.
 ///
@@ -141,12 +270,7 @@ pub fn document() -> Value {
         let name = schema_name(report);
         let mut params = vec![scope.clone(), format.clone()];
         for p in report.params() {
-            let schema = match p.kind {
-                "date" => json!({"type": "string", "format": "date"}),
-                "month" => json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
-                "integer" => json!({"type": "integer"}),
-                _ => json!({"type": "number"}),
-            };
+            let schema = param_schema(p.kind);
             params.push(json!({
                 "name": p.name, "in": "query", "required": p.required,
                 "description": p.description, "schema": schema,
@@ -164,21 +288,23 @@ pub fn document() -> Value {
                 }}
             ]}),
         );
-        let mut responses = errors();
-        responses["200"] = json!({
-            "description": format!("{} ({})", report.title_zh(), basis_text(report)),
-            "content": {
-                "application/json": {"schema": {"$ref": format!("#/components/schemas/{name}Report")}},
-                CSV.split(';').next().unwrap_or("text/csv"): {"schema": {"type": "string"}},
-                XLSX: {"schema": {"type": "string", "format": "binary"}}
-            }
-        });
+        let responses = answers(
+            json!({"200": {
+                "description": format!("{} ({})", report.title_zh(), basis_text(report)),
+                "content": {
+                    "application/json": {"schema": {"$ref": format!("#/components/schemas/{name}Report")}},
+                    CSV.split(';').next().unwrap_or("text/csv"): {"schema": {"type": "string"}},
+                    XLSX: {"schema": {"type": "string", "format": "binary"}}
+                }
+            }}),
+            &query_errors(),
+        );
         paths.insert(
             format!("/v1/reports/{}", report.path()),
             json!({"get": {
                 "tags": ["reports"],
                 "summary": format!("{}. {}", report.number(), report.title_zh()),
-                "description": format!("DOMAIN §4 report {}. {}", report.number(), basis_text(report)),
+                "description": format!("DOMAIN §4 report {}. {}{ONCE}", report.number(), basis_text(report)),
                 "operationId": format!("report{name}"),
                 "security": [{"bearer": []}],
                 "parameters": params,
@@ -271,93 +397,154 @@ pub fn document() -> Value {
         json!({"get": {
             "tags": ["reports"], "summary": "The reports, their parameters, time bases and columns",
             "operationId": "listReports", "security": [{"bearer": []}],
-            "responses": {"200": {"description": "every report, in DOMAIN §4's order",
-                "content": {"application/json": {"schema": types.report_list}}},
-                "401": error_response("missing_token / bad_token: sign in again")}
+            "responses": answers(
+                ok_json("every report, in DOMAIN §4's order", types.report_list),
+                &authenticated(vec![], false),
+            )
         }}),
     );
+    let mut session_errors = sign_in_errors();
+    session_errors.retain(|e| !matches!(e, ApiError::DeviceConflict | ApiError::DeviceRevoked(_)));
     paths.insert("/v1/session".into(), json!({"post": {
         "tags": ["auth"], "summary": "Sign in from a browser (no device); returns a bearer token that reads (and manages county settings where the role does) but cannot sync",
-        "description": "The token reads reports, the supervisors' pull and records for web_session_hours; the sync endpoints refuse it (device_required).",
+        "description": "The token reads reports, the supervisors' pull and records for web_session_hours; the sync endpoints refuse it (device_required). Failed sign-ins lock the login and the address for a while that doubles (sign_in_throttled, with Retry-After).",
         "operationId": "session",
         "requestBody": {"required": true, "content": {"application/json": {"schema": types.session_request}}},
-        "responses": {"200": {"description": "the session",
-            "content": {"application/json": {"schema": types.session}}},
-            "400": error_response("malformed: the body is not a login and password"),
-            "401": error_response("bad_login: wrong login or password"),
-            "429": error_response("rate_limited")}
+        "responses": answers(ok_json("the session", types.session), &session_errors)
     }}));
+    let path_text = |name: &str, description: &str| {
+        json!({"name": name, "in": "path", "required": true,
+            "schema": {"type": "string", "minLength": 1}, "description": description})
+    };
     paths.insert("/v1/records/{id}".into(), json!({"get": {
         "tags": ["supervisors"], "summary": "One record with its edit history, masked for the caller",
-        "description": "Readable when the caller may read the record's village (the reports' rule); reference data (no village) by every signed-in account.",
+        "description": "Readable when the access table lets the caller read the record (today's team, assignment or division; not the city, which reads aggregates); reference data (no village) by every signed-in account. A record the caller may not read is answered like one the server does not hold (404).",
         "operationId": "record", "security": [{"bearer": []}],
-        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the record's document id"}],
-        "responses": {"200": {"description": "the record",
-            "content": {"application/json": {"schema": types.record}}},
-            "401": error_response("missing_token / bad_token: sign in again"),
-            "403": error_response("out_of_scope: the account may not read the record's village"),
-            "404": error_response("not_found: no such record")}
+        "parameters": [path_text("id", "the record's document id")],
+        "responses": answers(
+            ok_json("the record", types.record),
+            &authenticated(vec![
+                bad_path(),
+                ApiError::NotFound("the record".into()),
+                ApiError::Internal("a stored record that does not load".into()),
+            ], false),
+        )
     }}));
+    let manages_devices = || {
+        vec![
+            bad_path(),
+            ApiError::Forbidden(
+                "only the county poverty office and administrators manage devices".into(),
+            ),
+        ]
+    };
+    let mut list_errors = manages_devices();
+    list_errors.push(ApiError::NotFound(
+        "no such account, or not one the caller manages: the account".into(),
+    ));
     paths.insert("/v1/accounts/{login}/devices".into(), json!({"get": {
         "tags": ["supervisors"], "summary": "An account's devices (phones), to find a lost one",
         "description": "The administrator (within its division, if it has one) and the county poverty office (its county's accounts: by division, or a cadre's by its team's village or assigned households). An account the caller may not manage is answered like an unknown one.",
         "operationId": "devices", "security": [{"bearer": []}],
-        "parameters": [{"name": "login", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the account's login"}],
-        "responses": {"200": {"description": "the account's devices, oldest first",
-            "content": {"application/json": {"schema": types.devices}}},
-            "401": error_response("missing_token / bad_token: sign in again"),
-            "403": error_response("forbidden: only the county poverty office and administrators manage devices; device_revoked: the caller's own device was cut off"),
-            "404": error_response("not_found: no such account, or not one the caller manages")}
+        "parameters": [path_text("login", "the account's login")],
+        "responses": answers(
+            ok_json("the account's devices, oldest first", types.devices),
+            &authenticated(list_errors, false),
+        )
     }}));
+    let mut revoke_errors = manages_devices();
+    revoke_errors.push(ApiError::NotFound(
+        "no such device, or not one the caller manages: the device".into(),
+    ));
     paths.insert("/v1/devices/{device_id}/revoke".into(), json!({"post": {
         "tags": ["supervisors"], "summary": "Cut a lost or stolen phone off",
-        "description": "Its tokens die at once; it can neither sign in nor sync again (403 device_revoked); what it synced before stays. The cadre signs in on a new phone. Who may: as for the account's devices. Idempotent: a device already cut off keeps its time (already: true).",
+        "description": "Its tokens die at once; it can neither sign in nor sync again (403 device_revoked); what it synced before stays. The cadre signs in on a new phone. Who may: as for the account's devices. Idempotent: a device already cut off keeps its time (already: true). No body.",
         "operationId": "revokeDevice", "security": [{"bearer": []}],
-        "parameters": [{"name": "device_id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the device's id, from the account's devices"}],
-        "responses": {"200": {"description": "the device, cut off",
-            "content": {"application/json": {"schema": types.device_revoked}}},
-            "401": error_response("missing_token / bad_token: sign in again"),
-            "403": error_response("forbidden: only the county poverty office and administrators manage devices"),
-            "404": error_response("not_found: no such device, or not one the caller manages")}
+        "parameters": [path_text("device_id", "the device's id, from the account's devices")],
+        "responses": answers(
+            ok_json("the device, cut off", types.device_revoked),
+            &authenticated(revoke_errors, true),
+        )
     }}));
-    let mut pull_responses = errors();
-    pull_responses["200"] = json!({"description": "a page of records changed after the cursor",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PullPage"}}}});
     paths.insert("/v1/supervisor/pull".into(), json!({"get": {
         "tags": ["supervisors"],
         "summary": "Incremental pull of a scope's merged projection rows (supervisors)",
-        "description": "Records changed after `after` (the server's change sequence), in the order of their latest change, with their current rows in every projection table of their kind; reference data included. Masked as the caller's role requires. Time basis: each record carries server_received_ts (server clock) beside the device times in its rows.",
+        "description": format!("Records changed after `after` (the server's change sequence), in the order of their latest change, with their current rows in every projection table of their kind; reference data included. Masked as the caller's role requires; refused (out_of_scope) to the roles that read no records of a division (the city, the phones' roles). Time basis: each record carries server_received_ts (server clock) beside the device times in its rows.{ONCE}"),
         "operationId": "supervisorPull", "security": [{"bearer": []}],
         "parameters": [
             scope,
-            {"name": "after", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0}, "description": "cursor; 0 for everything"},
-            {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 5000}, "description": "records per page; default 500"}
+            {"name": "after", "in": "query", "required": false, "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": i64::MAX}, "description": "cursor; 0 (the default) for everything"},
+            {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "description": format!("records per page; default {DEFAULT_PAGE}")}
         ],
-        "responses": pull_responses
+        "responses": answers(
+            json!({"200": {"description": "a page of records changed after the cursor",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PullPage"}}}}}),
+            &query_errors(),
+        )
     }}));
+    let hex = |bytes: &str| format!("^([0-9a-fA-F]{{2}}){{{bytes}}}$");
     paths.insert("/v1/login".into(), json!({"post": {
         "tags": ["auth"], "summary": "Sign in and register this device; returns a bearer token",
+        "description": "A device signs in once online: the first sign-in registers the device id with its actor and public key, later ones must bring the same. Failed sign-ins lock the login and the address for a while that doubles (sign_in_throttled, with Retry-After).",
         "operationId": "login",
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
             "required": ["login", "password", "device_id", "actor", "public_key"],
-            "properties": {"login": {"type": "string"}, "password": {"type": "string"},
-                "device_id": {"type": "string"}, "actor": {"type": "string", "description": "hex, 1–32 bytes"},
-                "public_key": {"type": "string", "description": "hex Ed25519 public key"}}}}}},
-        "responses": {"200": {"description": "{token, expires_at, cadre_id, role}",
-            "content": {"application/json": {"schema": {"type": "object"}}}},
-            "401": error_response("bad_login"), "409": error_response("device_conflict")}
+            "properties": {
+                "login": sign_in_text(SIGN_IN_TEXT_MAX, "the account's login"),
+                "password": {"type": "string"},
+                "device_id": {"type": "string", "minLength": 1, "maxLength": SIGN_IN_TEXT_MAX,
+                    // No control character, and one at least that is not white space either
+                    // (Rust's `char::is_whitespace`, which `trim` removes).
+                    "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+                    "description": "the device's own id: not only white space, no control characters"},
+                "actor": {"type": "string", "pattern": hex("1,32"), "description": "the device's Automerge actor id, hex, 1–32 bytes"},
+                "public_key": {"type": "string", "pattern": hex("32"), "description": "the device's Ed25519 public key, hex, 32 bytes"}
+            }}}}},
+        "responses": answers(
+            ok_json("the device's token", login_response_schema()),
+            &sign_in_errors(),
+        )
+    }}));
+    sync_paths(&mut paths);
+    paths.insert("/healthz".into(), json!({"get": {
+        "tags": ["meta"], "summary": "Whether the server and its store answer", "operationId": "healthz",
+        "responses": answers(
+            ok_json("the store answered", json!({"type": "object", "required": ["status", "backend", "changes"],
+                "additionalProperties": false,
+                "properties": {
+                    "status": {"type": "string", "enum": ["ok"]},
+                    "backend": {"type": "string", "enum": ["sqlite", "postgres"]},
+                    "changes": {"type": "integer", "minimum": 0, "description": "the server's change sequence"}
+                }})),
+            &any_json_route().into_iter().chain(store_failure(false)).collect::<Vec<_>>(),
+        )
+    }}));
+    paths.insert("/metrics".into(), json!({"get": {
+        "tags": ["meta"], "summary": "Prometheus metrics (administrators; none needed on metrics_listen)",
+        "operationId": "metrics", "security": [{"bearer": []}],
+        "responses": answers(
+            json!({"200": {"description": "Prometheus text format",
+                "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+            &authenticated(vec![
+                ApiError::Forbidden("only administrators read the server's metrics".into()),
+                ApiError::NotFound("the metrics recorder (not enabled)".into()),
+            ], false),
+        )
     }}));
     settings_paths(&mut paths, &mut schemas);
     paths.insert("/v1/openapi.json".into(), json!({"get": {
         "tags": ["meta"], "summary": "This document", "operationId": "openapi",
-        "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {"schema": {"type": "object"}}}}}
+        "responses": answers(
+            ok_json("OpenAPI 3", json!({"type": "object", "required": ["openapi", "info", "paths", "components"]})),
+            &any_json_route(),
+        )
     }}));
     json!({
         "openapi": "3.0.3",
         "info": {
             "title": "Cunji 村记 sync server",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Supervisors' reports (DOMAIN §4) and pulls, and the counties' ⚙ settings. Every request but sign-in and this document needs `Authorization: Bearer <token>` from /v1/login (a device) or /v1/session (a browser). Errors are {code, message, message_en}. The devices' sync endpoints (/v1/sync/push, pull, heads, repair, unreadable) carry brotli(postcard) bodies and are not described here."
+            "description": "Supervisors' reports (DOMAIN §4) and pulls, and the counties' ⚙ settings. Every request but sign-in and this document needs `Authorization: Bearer <token>` from /v1/login (a device) or /v1/session (a browser). Errors are {code, message (Chinese), message_en}; each operation lists every status it answers with and its codes. A path the server does not serve is answered 404 unknown_route, a method a path does not take 405 method_not_allowed (with Allow). The devices' sync endpoints (/v1/sync/*) carry brotli(postcard) bodies (cunji_core::sync::protocol), described here as binary."
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -365,6 +552,132 @@ pub fn document() -> Value {
         },
         "paths": paths
     })
+}
+
+/// What the reports and the supervisors' pull answer besides their rows: a parameter missing,
+/// malformed, out of its bounds, repeated or unknown, a scope the caller may not read.
+fn query_errors() -> Vec<ApiError> {
+    authenticated(
+        vec![
+            ApiError::BadParam {
+                name: "<name>".into(),
+                message: "missing, malformed, out of its bounds or given twice".into(),
+            },
+            ApiError::UnknownParam("<name>".into()),
+            ApiError::Malformed("the query string".into()),
+            ApiError::OutOfScope("<scope>".into()),
+        ],
+        false,
+    )
+}
+
+/// What the sign-ins (`/v1/login`, `/v1/session`) may answer: `http::auth::SignIn` and the
+/// body's checks; a browser's leaves out the device's two.
+fn sign_in_errors() -> Vec<ApiError> {
+    let mut errors = any_json_route();
+    errors.extend([
+        ApiError::Malformed("the body is not JSON of the documented shape".into()),
+        ApiError::WrongContentType,
+        ApiError::BadLogin,
+        ApiError::DeviceConflict,
+        ApiError::DeviceRevoked(String::new()),
+        ApiError::SignInThrottled(1),
+    ]);
+    errors.extend(store_failure(true));
+    errors
+}
+
+/// `POST /v1/login`'s answer ([`cunji_core::sync::protocol::LoginResponse`], which has no
+/// schema of its own: a unit test keeps these fields equal to what it serialises).
+fn login_response_schema() -> Value {
+    json!({
+        "type": "object", "required": ["token", "expires_at", "cadre_id", "role"],
+        "additionalProperties": false,
+        "properties": {
+            "token": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the bearer token for `Authorization: Bearer <token>`"},
+            "expires_at": {"type": "string", "format": "date-time", "description": "when the token stops working (RFC 3339)"},
+            "cadre_id": {"type": "string", "description": "the account's login"},
+            "role": {"type": "string", "enum": cunji_core::domain::Role::CODES}
+        }
+    })
+}
+
+/// The devices' sync endpoints (`http::sync`): brotli(postcard) messages of
+/// [`cunji_core::sync::protocol`] both ways, described as binary, with their headers and
+/// every status they answer with.
+fn sync_paths(paths: &mut serde_json::Map<String, Value>) {
+    let version = json!({"name": wire::PROTOCOL_HEADER, "in": "header", "required": false,
+        "description": "the sync protocol version of the request (1 when absent); an older one than the server speaks is answered update_required, a newer one protocol_too_new",
+        "schema": {"type": "integer", "minimum": wire::OLDEST_PROTOCOL, "maximum": wire::PROTOCOL_VERSION}});
+    let device_time = json!({"name": wire::DEVICE_TIME_HEADER, "in": "header", "required": false,
+        "description": "the device's clock (RFC 3339) when it sent the request, for the clock offset the answer carries; ignored when unreadable",
+        "schema": {"type": "string"}});
+    for (name, summary, clock, writes) in [
+        (
+            "push",
+            "Push signed changes; each is accepted, a duplicate, held or rejected",
+            true,
+            true,
+        ),
+        (
+            "pull",
+            "Pull the changes the device may read that it lacks",
+            true,
+            false,
+        ),
+        (
+            "repair",
+            "Repair documents by Automerge sync messages",
+            false,
+            true,
+        ),
+        (
+            "heads",
+            "The heads of the documents the device may read",
+            false,
+            false,
+        ),
+        (
+            "unreadable",
+            "Which of the device's documents it may no longer read",
+            false,
+            false,
+        ),
+    ] {
+        let mut params = vec![version.clone()];
+        if clock {
+            params.push(device_time.clone());
+        }
+        let mut errors = signed_in();
+        errors.extend([
+            ApiError::Malformed(format!(
+                "{} is not a version number, or the body is not a message of this endpoint",
+                wire::PROTOCOL_HEADER
+            )),
+            ApiError::UpdateRequired(0),
+            ApiError::ProtocolTooNew(0),
+            ApiError::DeviceRequired,
+            ApiError::TooLarge,
+        ]);
+        if name == "push" {
+            errors.push(ApiError::BatchTooLarge(0));
+        }
+        errors.extend(store_failure(writes));
+        paths.insert(format!("/v1/sync/{name}"), json!({"post": {
+            "tags": ["sync"], "summary": summary,
+            "description": "A device's token only (a browser session is refused: device_required). The body is read up to max_body_bytes, decoded up to max_decoded_bytes.",
+            "operationId": format!("sync{}{}", name[..1].to_uppercase(), &name[1..]),
+            "security": [{"bearer": []}],
+            "parameters": params,
+            "requestBody": {"required": true, "content": {wire::CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+            "responses": answers(
+                json!({"200": {"description": "the answer, in the request's protocol version",
+                    "headers": {wire::PROTOCOL_HEADER: {"required": true, "schema": {"type": "integer"}, "description": "the version the answer is in"}},
+                    "content": {wire::CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}),
+                &errors,
+            )
+        }}));
+    }
 }
 
 /// The county settings endpoints ([`crate::settings`]) and their schemas.
@@ -376,23 +689,24 @@ fn settings_paths(
     schemas.insert("CountySettings".into(), json!({
         "type": "object",
         "description": "A county's ⚙ settings (DOMAIN). Every field is optional in a PUT: a missing one takes DOMAIN's default; an unknown one is refused.",
+        "additionalProperties": false,
         "properties": {
             "check_in_photo": {"type": "string", "enum": ["off", "optional", "required"], "description": "whether the phone's check-in offers (optional) or requires a photo; off by default (DOMAIN compliance caution)"},
-            "rules": {"type": "object", "properties": {
-                "attendance": {"type": "object", "properties": {
+            "rules": {"type": "object", "additionalProperties": false, "properties": {
+                "attendance": {"type": "object", "additionalProperties": false, "properties": {
                     "required_days": int(1, 31, "R1: in-village days required in a full month (20)"),
                     "count_official_days": {"type": "boolean", "description": "R1: 公务外出 days count (true)"},
                     "min_checkins": int(1, 10, "R2: valid check-ins for a 在村 day (1)"),
-                    "window_start": {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$", "description": "R2: check-in window start, local time (06:00:00)"},
-                    "window_end": {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$", "description": "R2: check-in window end, after the start (22:00:00)"},
+                    "window_start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "description": "R2: check-in window start, local time (06:00:00)"},
+                    "window_end": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "description": "R2: check-in window end, after the start (22:00:00)"},
                     "max_clock_drift_s": int(0, 86_400, "R2: largest clock drift in seconds (600)"),
                     "sick_leave_grace_days": int(0, 31, "R3: sick leave may be requested this many days after it starts (2)"),
                     "township_max_leave_days": int(1, 366, "R3: leave up to this many days is approved by the township (3)")
                 }},
-                "visits": {"type": "object", "properties": {
-                    "interval_days": int(1, 366, "R5: longest gap between counting visits (60)")
+                "visits": {"type": "object", "additionalProperties": false, "properties": {
+                    "interval_days": int(INTERVAL_DAYS.0, INTERVAL_DAYS.1, "R5: longest gap between counting visits (60)")
                 }},
-                "adjustment": {"type": "object", "properties": {
+                "adjustment": {"type": "object", "additionalProperties": false, "properties": {
                     "quarterly_months": {"type": "array", "items": int(1, 12, "a month"), "minItems": 1, "uniqueItems": true, "description": "R13: months in which inclusions and data changes (新识别纳入, 返贫纳入, 成员自然增减) are opened ([1, 4, 7, 10])"},
                     "annual_months": {"type": "array", "items": int(1, 12, "a month"), "minItems": 1, "uniqueItems": true, "description": "R13: months in which exits (标注脱贫, 清退, 自然销户) are opened ([10])"},
                     "poverty_lines": {"type": "array", "description": "R12: the county's poverty lines, each from an income year on; empty: the national line of each year", "items": {"type": "object", "required": ["from_year", "line"], "additionalProperties": false, "properties": {
@@ -415,33 +729,48 @@ fn settings_paths(
         }
     }));
     let ok = |description: &str| {
-        json!({"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EffectiveSettings"}}}})
+        ok_json(
+            description,
+            json!({"$ref": "#/components/schemas/EffectiveSettings"}),
+        )
     };
-    paths.insert("/v1/settings".into(), json!({"get": {
-        "tags": ["settings"],
-        "summary": "The caller's county's ⚙ settings (phones fetch them after each sync)",
-        "operationId": "mySettings", "security": [{"bearer": []}],
-        "responses": {"200": ok("the county's settings, or the defaults (source: default)"),
-            "401": error_response("missing_token / bad_token"), "429": error_response("rate_limited")}
-    }}));
+    paths.insert(
+        "/v1/settings".into(),
+        json!({"get": {
+            "tags": ["settings"],
+            "summary": "The caller's county's ⚙ settings (phones fetch them after each sync)",
+            "operationId": "mySettings", "security": [{"bearer": []}],
+            "responses": answers(
+                ok("the county's settings, or the defaults (source: default)"),
+                &authenticated(vec![], false),
+            )
+        }}),
+    );
     let code = json!({"name": "code", "in": "path", "required": true,
         "description": "county code, 6 digits", "schema": {"type": "string", "pattern": "^[0-9]{6}$"}});
     let responses = |verb_ok: &str, put: bool| {
-        let mut r = json!({
-            "200": ok(verb_ok),
-            "400": error_response("bad_param: the code is not 6 digits; malformed: the body is not JSON"),
-            "401": error_response("missing_token / bad_token"),
-            "403": error_response("forbidden: only the county poverty office (county_office) and admin; out_of_scope: another county's office"),
-            "404": error_response("not_found: no village or account of that county on this server"),
-            "429": error_response("rate_limited"),
-        });
+        let mut errors = vec![
+            bad_path(),
+            ApiError::BadParam {
+                name: "code".into(),
+                message: "a county code is 6 digits".into(),
+            },
+            ApiError::Forbidden(
+                "only the county poverty office and administrators manage county settings".into(),
+            ),
+            ApiError::OutOfScope("another county".into()),
+            ApiError::NotFound(
+                "no village or account of that county on this server: the county".into(),
+            ),
+        ];
         if put {
-            r["422"] = error_response(
-                "invalid_settings: fields out of range, of the wrong type or unknown, each named",
-            );
+            errors.extend([
+                ApiError::WrongContentType,
+                ApiError::Malformed("the body is not a JSON object".into()),
+                ApiError::InvalidSettings(vec![]),
+            ]);
         }
-        r
+        answers(ok(verb_ok), &authenticated(errors, put))
     };
     paths.insert("/v1/settings/county/{code}".into(), json!({
         "get": {
@@ -529,6 +858,57 @@ mod tests {
         served.sort();
         documented.sort();
         assert_eq!(served, documented);
+    }
+
+    /// The sign-in's answer is documented field for field, as the protocol's type serialises.
+    #[test]
+    fn the_login_answer_schema_has_every_field_of_the_protocols_type() {
+        let served = serde_json::to_value(wire::LoginResponse {
+            token: "0".repeat(64),
+            expires_at: "2026-01-01T00:00:00+00:00".into(),
+            cadre_id: "c".into(),
+            role: "team_member".into(),
+        })
+        .unwrap();
+        let mut served: Vec<&String> = served.as_object().unwrap().keys().collect();
+        let schema = login_response_schema();
+        let mut documented: Vec<&String> =
+            schema["properties"].as_object().unwrap().keys().collect();
+        served.sort();
+        documented.sort();
+        assert_eq!(served, documented);
+    }
+
+    /// Each error status is documented under the number the server sends, with its codes, and
+    /// the throttled sign-in's wait as a header.
+    #[test]
+    fn error_answers_take_status_code_and_headers_from_the_error_itself() {
+        let doc = document();
+        let login = &doc["paths"]["/v1/login"]["post"]["responses"];
+        let codes = |r: &Value| {
+            r["content"]["application/json"]["schema"]["allOf"][1]["properties"]["code"]["enum"]
+                .clone()
+        };
+        assert_eq!(codes(&login["429"]), json!(["sign_in_throttled"]));
+        assert_eq!(
+            login["429"]["headers"]["Retry-After"]["required"],
+            json!(true)
+        );
+        assert_eq!(codes(&login["413"]), json!(["too_large"]));
+        assert_eq!(codes(&login["415"]), json!(["wrong_content_type"]));
+        assert_eq!(codes(&login["403"]), json!(["device_revoked"]));
+        let push = &doc["paths"]["/v1/sync/push"]["post"]["responses"];
+        assert_eq!(codes(&push["426"]), json!(["update_required"]));
+        assert_eq!(push["426"]["headers"]["Upgrade"]["required"], json!(true));
+        assert_eq!(codes(&push["413"]), json!(["too_large", "batch_too_large"]));
+        assert_eq!(codes(&push["507"]), json!(["server_full"]));
+        let record = &doc["paths"]["/v1/records/{id}"]["get"]["responses"];
+        assert_eq!(
+            codes(&record["403"]),
+            json!(["device_revoked"]),
+            "an unreadable record is a 404"
+        );
+        assert!(record.get("422").is_none());
     }
 
     #[test]

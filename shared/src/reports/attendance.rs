@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Datelike;
 use serde::Serialize;
 
-use super::spec::{Column, ColumnType as T, Field, ReportRow, ReportSpec, Show, ToCell, param};
+use super::spec::{
+    Column, ColumnType as T, Field, ParamKind, ReportRow, ReportSpec, Show, ToCell, param,
+};
 
 use super::ratio;
 use crate::domain::codes::{DayStatus, LeaveStatus, LeaveType};
@@ -273,11 +275,11 @@ impl ReportRow for LedgerRow {
         title_en: "Attendance ledger",
         time_basis: super::TimeBasis::DeviceEventTime,
         params: &[
-            param("month", true, "month", "the month, YYYY-MM"),
+            param("month", true, ParamKind::Month, "the month, YYYY-MM"),
             param(
                 "today",
                 false,
-                "date",
+                ParamKind::Date,
                 "days after it have no status yet; default today (UTC+8)",
             ),
         ],

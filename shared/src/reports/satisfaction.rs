@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::spec::{
-    Column, ColumnType as T, ExportColumn, FROM, Field, ReportRow, ReportSpec, Show, TO, ToCell,
-    param,
+    Column, ColumnType as T, ExportColumn, FROM, Field, ParamKind, ReportRow, ReportSpec, Show, TO,
+    ToCell, param,
 };
 
 use super::{DateRange, HouseholdFact, StatusEventFact, ratio, registered_at};
@@ -188,7 +188,7 @@ impl ReportRow for SatisfactionRow {
             param(
                 "threshold",
                 false,
-                "number",
+                ParamKind::Number { min: 0, max: 100 },
                 "R14 threshold in percent; default 90",
             ),
         ],

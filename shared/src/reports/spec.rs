@@ -20,20 +20,48 @@ use serde::Serialize;
 use super::TimeBasis;
 use crate::values::Date;
 
-/// One query parameter of a report (besides `scope` and `format`).
+/// One query parameter of a report (besides `scope` and `format`): the server parses it by
+/// its [`ParamKind`] and the OpenAPI document states the same bounds, so what the document
+/// allows is what the server takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ParamSpec {
     pub name: &'static str,
     pub required: bool,
-    /// `date` (YYYY-MM-DD), `month` (YYYY-MM), `integer`, `number`.
-    pub kind: &'static str,
+    pub kind: ParamKind,
     pub description: &'static str,
+}
+
+/// What a report parameter's value is, with its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ParamKind {
+    /// A date, `YYYY-MM-DD` (four-digit year).
+    Date,
+    /// A month, `YYYY-MM`.
+    Month,
+    /// A whole number from `min` to `max`, both included.
+    Integer { min: i64, max: i64 },
+    /// One of these whole numbers.
+    OneOf(&'static [i64]),
+    /// A decimal number from `min` to `max`, both included.
+    Number { min: i64, max: i64 },
+}
+
+impl ParamKind {
+    /// `date`, `month`, `integer` or `number`: the report list's name of the kind.
+    pub fn code(self) -> &'static str {
+        match self {
+            ParamKind::Date => "date",
+            ParamKind::Month => "month",
+            ParamKind::Integer { .. } | ParamKind::OneOf(_) => "integer",
+            ParamKind::Number { .. } => "number",
+        }
+    }
 }
 
 pub const fn param(
     name: &'static str,
     required: bool,
-    kind: &'static str,
+    kind: ParamKind,
     description: &'static str,
 ) -> ParamSpec {
     ParamSpec {
@@ -45,14 +73,14 @@ pub const fn param(
 }
 
 /// The period P's start.
-pub const FROM: ParamSpec = param("from", true, "date", "P.start, YYYY-MM-DD");
+pub const FROM: ParamSpec = param("from", true, ParamKind::Date, "P.start, YYYY-MM-DD");
 /// The period P's end.
-pub const TO: ParamSpec = param("to", true, "date", "P.end, YYYY-MM-DD (inclusive)");
+pub const TO: ParamSpec = param("to", true, ParamKind::Date, "P.end, YYYY-MM-DD (inclusive)");
 /// The report date D.
 pub const DATE: ParamSpec = param(
     "date",
     false,
-    "date",
+    ParamKind::Date,
     "report date D, YYYY-MM-DD; default today (UTC+8)",
 );
 /// A report over a period P.

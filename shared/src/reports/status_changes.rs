@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::spec::{
-    Column, ColumnType as T, FROM, Field, ReportRow, ReportSpec, Show, TO, ToCell, param,
+    Column, ColumnType as T, FROM, Field, ParamKind, ReportRow, ReportSpec, Show, TO, ToCell, param,
 };
 
 use super::{DateRange, ratio};
@@ -243,7 +243,10 @@ impl ReportRow for CaseRow {
             param(
                 "poverty_line",
                 false,
-                "number",
+                ParamKind::Number {
+                    min: 0,
+                    max: 1_000_000,
+                },
                 "R12 poverty line in yuan per person-year, for every case; default: each village's county's line (settings rules.adjustment.poverty_lines), else the national line of the income year (2014: 2800, 2015: 2855, 2016 on: 2952)",
             ),
         ],

@@ -12,14 +12,15 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::spec::{
-    Column, ColumnType as T, DATE, Field, PERIOD, ReportRow, ReportSpec, Show, ToCell, param,
+    Column, ColumnType as T, DATE, Field, PERIOD, ParamKind, ReportRow, ReportSpec, Show, ToCell,
+    param,
 };
 
 use super::evidence::{self, Anomaly, CheckInPoint, EvidenceConfig, EvidenceLevel, VisitRecord};
 use super::{DateRange, GroupCount, HouseholdFact, StatusEventFact, ratio, registered_at};
 use crate::domain::RecordState;
 use crate::domain::codes::HouseholdStatus;
-use crate::rules::visits::{AssignmentFact, households_due, visit_counts};
+use crate::rules::visits::{AssignmentFact, INTERVAL_DAYS, households_due, visit_counts};
 use crate::values::Date;
 
 /// A cadre's reference data (the Cadre record and its unit), when the server has it.
@@ -641,7 +642,10 @@ impl ReportRow for DutyRow {
             param(
                 "interval_days",
                 false,
-                "integer",
+                ParamKind::Integer {
+                    min: INTERVAL_DAYS.0,
+                    max: INTERVAL_DAYS.1,
+                },
                 "R5 longest gap between counting visits; default 60",
             ),
         ],
@@ -723,7 +727,15 @@ impl ReportRow for NotVisitedRow {
         title_zh: "超期未走访农户",
         title_en: "Households not visited",
         time_basis: super::TimeBasis::DeviceEventTime,
-        params: &[DATE, param("days", true, "integer", "N: 30, 60 or 90")],
+        params: &[
+            DATE,
+            param(
+                "days",
+                true,
+                ParamKind::OneOf(&[30, 60, 90]),
+                "N: 30, 60 or 90",
+            ),
+        ],
         summary: &[
             Field::new(
                 "registered",

@@ -180,8 +180,8 @@ impl CountySettings {
             &mut out,
             "rules.visits.interval_days",
             self.rules.visits.interval_days,
-            1,
-            366,
+            super::visits::INTERVAL_DAYS.0,
+            super::visits::INTERVAL_DAYS.1,
         );
         let adj = &self.rules.adjustment;
         for (field, months) in [

@@ -23,6 +23,10 @@ pub struct VisitConfig {
     pub interval_days: i64,
 }
 
+/// The bounds of R5's interval in days, both included: what a county may set
+/// ([`crate::rules::CountySettings::validate`]) and what report 3's `interval_days` takes.
+pub const INTERVAL_DAYS: (i64, i64) = (1, 366);
+
 impl Default for VisitConfig {
     fn default() -> Self {
         VisitConfig { interval_days: 60 }

@@ -4,6 +4,40 @@
  */
 
 export interface paths {
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the server and its store answer */
+        get: operations["healthz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics (administrators; none needed on metrics_listen) */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{login}/devices": {
         parameters: {
             query?: never;
@@ -35,7 +69,7 @@ export interface paths {
         put?: never;
         /**
          * Cut a lost or stolen phone off
-         * @description Its tokens die at once; it can neither sign in nor sync again (403 device_revoked); what it synced before stays. The cadre signs in on a new phone. Who may: as for the account's devices. Idempotent: a device already cut off keeps its time (already: true).
+         * @description Its tokens die at once; it can neither sign in nor sync again (403 device_revoked); what it synced before stays. The cadre signs in on a new phone. Who may: as for the account's devices. Idempotent: a device already cut off keeps its time (already: true). No body.
          */
         post: operations["revokeDevice"];
         delete?: never;
@@ -53,7 +87,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in and register this device; returns a bearer token */
+        /**
+         * Sign in and register this device; returns a bearer token
+         * @description A device signs in once online: the first sign-in registers the device id with its actor and public key, later ones must bring the same. Failed sign-ins lock the login and the address for a while that doubles (sign_in_throttled, with Retry-After).
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -87,7 +124,7 @@ export interface paths {
         };
         /**
          * One record with its edit history, masked for the caller
-         * @description Readable when the caller may read the record's village (the reports' rule); reference data (no village) by every signed-in account.
+         * @description Readable when the access table lets the caller read the record (today's team, assignment or division; not the city, which reads aggregates); reference data (no village) by every signed-in account. A record the caller may not read is answered like one the server does not hold (404).
          */
         get: operations["record"];
         put?: never;
@@ -124,7 +161,7 @@ export interface paths {
         };
         /**
          * 1. 考勤台账
-         * @description DOMAIN §4 report 1. Time basis: device event time (the check-in's or visit's own timestamp, as the device recorded it).
+         * @description DOMAIN §4 report 1. Time basis: device event time (the check-in's or visit's own timestamp, as the device recorded it). Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["reportAttendance"];
         put?: never;
@@ -144,7 +181,7 @@ export interface paths {
         };
         /**
          * 5. 政策兑现缺口
-         * @description DOMAIN §4 report 5. Time basis: record dates (dates entered as facts of the records).
+         * @description DOMAIN §4 report 5. Time basis: record dates (dates entered as facts of the records). Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["reportDeliveryGaps"];
         put?: never;
@@ -164,7 +201,7 @@ export interface paths {
         };
         /**
          * 3. 帮扶责任人履职情况
-         * @description DOMAIN §4 report 3. Time basis: device event time (the check-in's or visit's own timestamp, as the device recorded it).
+         * @description DOMAIN §4 report 3. Time basis: device event time (the check-in's or visit's own timestamp, as the device recorded it). Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["reportDutyCompliance"];
         put?: never;
@@ -184,7 +221,7 @@ export interface paths {
         };
         /**
          * 9. 走访真实性核查
-         * @description DOMAIN §4 report 9. Time basis: device event time for the visits, and server_received_ts (the server's receipt time) for entry delays.
+         * @description DOMAIN §4 report 9. Time basis: device event time for the visits, and server_received_ts (the server's receipt time) for entry delays. Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["reportIntegrity"];
         put?: never;
@@ -204,7 +241,7 @@ export interface paths {
         };
         /**
          * 4. 超期未走访农户
-         * @description DOMAIN §4 report 4. Time basis: device event time (the check-in's or visit's own timestamp, as the device recorded it).
+         * @description DOMAIN §4 report 4. Time basis: device event time (the check-in's or visit's own timestamp, as the device recorded it). Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["reportNotVisited"];
         put?: never;
@@ -224,7 +261,7 @@ export interface paths {
         };
         /**
          * 7. 信访及群众诉求
-         * @description DOMAIN §4 report 7. Time basis: record dates (dates entered as facts of the records).
+         * @description DOMAIN §4 report 7. Time basis: record dates (dates entered as facts of the records). Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["reportPetitions"];
         put?: never;
@@ -244,7 +281,7 @@ export interface paths {
         };
         /**
          * 6. 群众满意度
-         * @description DOMAIN §4 report 6. Time basis: record dates (dates entered as facts of the records).
+         * @description DOMAIN §4 report 6. Time basis: record dates (dates entered as facts of the records). Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["reportSatisfaction"];
         put?: never;
@@ -264,7 +301,7 @@ export interface paths {
         };
         /**
          * 8. 动态调整
-         * @description DOMAIN §4 report 8. Time basis: record dates (dates entered as facts of the records).
+         * @description DOMAIN §4 report 8. Time basis: record dates (dates entered as facts of the records). Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["reportStatusChanges"];
         put?: never;
@@ -284,7 +321,7 @@ export interface paths {
         };
         /**
          * 2. 走访覆盖率
-         * @description DOMAIN §4 report 2. Time basis: device event time (the check-in's or visit's own timestamp, as the device recorded it).
+         * @description DOMAIN §4 report 2. Time basis: device event time (the check-in's or visit's own timestamp, as the device recorded it). Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["reportVisitCoverage"];
         put?: never;
@@ -306,7 +343,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in from a browser (no device); returns a bearer token that reads (and manages county settings where the role does) but cannot sync
-         * @description The token reads reports, the supervisors' pull and records for web_session_hours; the sync endpoints refuse it (device_required).
+         * @description The token reads reports, the supervisors' pull and records for web_session_hours; the sync endpoints refuse it (device_required). Failed sign-ins lock the login and the address for a while that doubles (sign_in_throttled, with Retry-After).
          */
         post: operations["session"];
         delete?: never;
@@ -359,11 +396,111 @@ export interface paths {
         };
         /**
          * Incremental pull of a scope's merged projection rows (supervisors)
-         * @description Records changed after `after` (the server's change sequence), in the order of their latest change, with their current rows in every projection table of their kind; reference data included. Masked as the caller's role requires. Time basis: each record carries server_received_ts (server clock) beside the device times in its rows.
+         * @description Records changed after `after` (the server's change sequence), in the order of their latest change, with their current rows in every projection table of their kind; reference data included. Masked as the caller's role requires; refused (out_of_scope) to the roles that read no records of a division (the city, the phones' roles). Time basis: each record carries server_received_ts (server clock) beside the device times in its rows. Each parameter at most once: a repeated one is refused (bad_param).
          */
         get: operations["supervisorPull"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/heads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The heads of the documents the device may read
+         * @description A device's token only (a browser session is refused: device_required). The body is read up to max_body_bytes, decoded up to max_decoded_bytes.
+         */
+        post: operations["syncHeads"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pull the changes the device may read that it lacks
+         * @description A device's token only (a browser session is refused: device_required). The body is read up to max_body_bytes, decoded up to max_decoded_bytes.
+         */
+        post: operations["syncPull"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push signed changes; each is accepted, a duplicate, held or rejected
+         * @description A device's token only (a browser session is refused: device_required). The body is read up to max_body_bytes, decoded up to max_decoded_bytes.
+         */
+        post: operations["syncPush"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/repair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Repair documents by Automerge sync messages
+         * @description A device's token only (a browser session is refused: device_required). The body is read up to max_body_bytes, decoded up to max_decoded_bytes.
+         */
+        post: operations["syncRepair"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/unreadable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Which of the device's documents it may no longer read
+         * @description A device's token only (a browser session is refused: device_required). The body is read up to max_body_bytes, decoded up to max_decoded_bytes.
+         */
+        post: operations["syncUnreadable"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1051,6 +1188,149 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    healthz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the store answered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        backend: "sqlite" | "postgres";
+                        /** @description the server's change sequence */
+                        changes: number;
+                        /** @enum {string} */
+                        status: "ok";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `forbidden`: Not allowed: only administrators read the server's metrics */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: the metrics recorder (not enabled) was not found; it may not have been synced yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+        };
+    };
     devices: {
         parameters: {
             query?: never;
@@ -1072,31 +1352,88 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceList"];
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `malformed`: The request is malformed: a path segment is not UTF-8 once percent-decoded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description forbidden: only the county poverty office and administrators manage devices; device_revoked: the caller's own device was cut off */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `forbidden`: Not allowed: only the county poverty office and administrators manage devices */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "forbidden";
+                    };
                 };
             };
-            /** @description not_found: no such account, or not one the caller manages */
+            /** @description `not_found`: no such account, or not one the caller manages: the account was not found; it may not have been synced yet. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1122,31 +1459,100 @@ export interface operations {
                     "application/json": components["schemas"]["DeviceRevoked"];
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `malformed`: The request is malformed: a path segment is not UTF-8 once percent-decoded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description forbidden: only the county poverty office and administrators manage devices */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `forbidden`: Not allowed: only the county poverty office and administrators manage devices */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "forbidden";
+                    };
                 };
             };
-            /** @description not_found: no such device, or not one the caller manages */
+            /** @description `not_found`: no such device, or not one the caller manages: the device was not found; it may not have been synced yet. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
                 };
             };
         };
@@ -1161,42 +1567,148 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description hex, 1–32 bytes */
+                    /** @description the device's Automerge actor id, hex, 1–32 bytes */
                     actor: string;
+                    /** @description the device's own id: not only white space, no control characters */
                     device_id: string;
+                    /** @description the account's login */
                     login: string;
                     password: string;
-                    /** @description hex Ed25519 public key */
+                    /** @description the device's Ed25519 public key, hex, 32 bytes */
                     public_key: string;
                 };
             };
         };
         responses: {
-            /** @description {token, expires_at, cadre_id, role} */
+            /** @description the device's token */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": {
+                        /** @description the account's login */
+                        cadre_id: string;
+                        /**
+                         * Format: date-time
+                         * @description when the token stops working (RFC 3339)
+                         */
+                        expires_at: string;
+                        /** @enum {string} */
+                        role: "admin" | "first_secretary" | "team_member" | "pairing_cadre" | "township" | "county_office" | "county_org" | "city";
+                        /** @description the bearer token for `Authorization: Bearer <token>` */
+                        token: string;
+                    };
                 };
             };
-            /** @description bad_login */
+            /** @description `malformed`: The request is malformed: the body is not JSON of the documented shape */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `bad_login`: Wrong login or password. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_login";
+                    };
                 };
             };
-            /** @description device_conflict */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked";
+                    };
+                };
+            };
+            /** @description `device_conflict`: This device is registered to another account; ask an administrator. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_conflict";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
+            /** @description `sign_in_throttled`: Too many wrong passwords; try again in 1 s. */
+            429: {
+                headers: {
+                    /** @description seconds until sign-in is taken again (sign_in_throttled) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "sign_in_throttled";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
                 };
             };
         };
@@ -1217,6 +1729,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, unknown>;
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
                 };
             };
         };
@@ -1242,31 +1766,88 @@ export interface operations {
                     "application/json": components["schemas"]["RecordView"];
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `malformed`: The request is malformed: a path segment is not UTF-8 once percent-decoded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read the record's village */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked";
+                    };
                 };
             };
-            /** @description not_found: no such record */
+            /** @description `not_found`: the record was not found; it may not have been synced yet. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1289,13 +1870,64 @@ export interface operations {
                     "application/json": components["schemas"]["ReportList"];
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1329,40 +1961,76 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1394,40 +2062,76 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1461,40 +2165,76 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1528,40 +2268,76 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1576,7 +2352,7 @@ export interface operations {
                 /** @description report date D, YYYY-MM-DD; default today (UTC+8) */
                 date?: string;
                 /** @description N: 30, 60 or 90 */
-                days: number;
+                days: 30 | 60 | 90;
             };
             header?: never;
             path?: never;
@@ -1595,40 +2371,76 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1662,40 +2474,76 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1731,40 +2579,76 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1800,40 +2684,76 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1867,40 +2787,76 @@ export interface operations {
                     "text/csv": string;
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -1927,31 +2883,90 @@ export interface operations {
                     "application/json": components["schemas"]["SessionResponse"];
                 };
             };
-            /** @description malformed: the body is not a login and password */
+            /** @description `malformed`: The request is malformed: the body is not JSON of the documented shape */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
                 };
             };
-            /** @description bad_login: wrong login or password */
+            /** @description `bad_login`: Wrong login or password. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_login";
+                    };
                 };
             };
-            /** @description rate_limited */
-            429: {
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
+            /** @description `sign_in_throttled`: Too many wrong passwords; try again in 1 s. */
+            429: {
+                headers: {
+                    /** @description seconds until sign-in is taken again (sign_in_throttled) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "sign_in_throttled";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
                 };
             };
         };
@@ -1974,22 +2989,64 @@ export interface operations {
                     "application/json": components["schemas"]["EffectiveSettings"];
                 };
             };
-            /** @description missing_token / bad_token */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -2015,49 +3072,88 @@ export interface operations {
                     "application/json": components["schemas"]["EffectiveSettings"];
                 };
             };
-            /** @description bad_param: the code is not 6 digits; malformed: the body is not JSON */
+            /** @description `malformed`: The request is malformed: a path segment is not UTF-8 once percent-decoded; `bad_param`: Parameter `code`: a county code is 6 digits */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed" | "bad_param";
+                    };
                 };
             };
-            /** @description missing_token / bad_token */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description forbidden: only the county poverty office (county_office) and admin; out_of_scope: another county's office */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `forbidden`: Not allowed: only the county poverty office and administrators manage county settings; `out_of_scope`: Your account may not read another county; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "forbidden" | "out_of_scope";
+                    };
                 };
             };
-            /** @description not_found: no village or account of that county on this server */
+            /** @description `not_found`: no village or account of that county on this server: the county was not found; it may not have been synced yet. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };
@@ -2087,58 +3183,124 @@ export interface operations {
                     "application/json": components["schemas"]["EffectiveSettings"];
                 };
             };
-            /** @description bad_param: the code is not 6 digits; malformed: the body is not JSON */
+            /** @description `malformed`: The request is malformed: a path segment is not UTF-8 once percent-decoded; `bad_param`: Parameter `code`: a county code is 6 digits; `malformed`: The request is malformed: the body is not a JSON object */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed" | "bad_param";
+                    };
                 };
             };
-            /** @description missing_token / bad_token */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description forbidden: only the county poverty office (county_office) and admin; out_of_scope: another county's office */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `forbidden`: Not allowed: only the county poverty office and administrators manage county settings; `out_of_scope`: Your account may not read another county; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "forbidden" | "out_of_scope";
+                    };
                 };
             };
-            /** @description not_found: no village or account of that county on this server */
+            /** @description `not_found`: no village or account of that county on this server: the county was not found; it may not have been synced yet. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
                 };
             };
-            /** @description invalid_settings: fields out of range, of the wrong type or unknown, each named */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
+            /** @description `invalid_settings`: The settings are not valid; fix and save again */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "invalid_settings";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
                 };
             };
         };
@@ -2148,7 +3310,7 @@ export interface operations {
             query: {
                 /** @description village:<12 digits> | township:<9> | county:<6> | city:<4>; must lie within the caller's division */
                 scope: string;
-                /** @description cursor; 0 for everything */
+                /** @description cursor; 0 (the default) for everything */
                 after?: number;
                 /** @description records per page; default 500 */
                 limit?: number;
@@ -2168,40 +3330,679 @@ export interface operations {
                     "application/json": components["schemas"]["PullPage"];
                 };
             };
-            /** @description bad_param / unknown_param / malformed: a parameter is missing, unknown or malformed */
+            /** @description `bad_param`: Parameter `<name>`: missing, malformed, out of its bounds or given twice; `unknown_param`: Unknown parameter `<name>`; see /v1/openapi.json.; `malformed`: The request is malformed: the query string */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "bad_param" | "unknown_param" | "malformed";
+                    };
                 };
             };
-            /** @description missing_token / bad_token: sign in again */
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
                 };
             };
-            /** @description out_of_scope: the account may not read that scope */
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `out_of_scope`: Your account may not read <scope>; choose a scope within your own division. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "out_of_scope";
+                    };
                 };
             };
-            /** @description rate_limited */
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+        };
+    };
+    syncHeads: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the sync protocol version of the request (1 when absent); an older one than the server speaks is answered update_required, a newer one protocol_too_new */
+                "x-cunji-protocol"?: number;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-cunji-sync": string;
+            };
+        };
+        responses: {
+            /** @description the answer, in the request's protocol version */
+            200: {
+                headers: {
+                    /** @description the version the answer is in */
+                    "x-cunji-protocol": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-cunji-sync": string;
+                };
+            };
+            /** @description `malformed`: The request is malformed: x-cunji-protocol is not a version number, or the body is not a message of this endpoint; `protocol_too_new`: The app is newer than the server, which cannot take its sync yet. Records stay on this phone; ask the county's administrator to update the server. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed" | "protocol_too_new";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `device_required`: A browser session can only read; sign in on the phone app to sync. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "device_required";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
+            426: {
+                headers: {
+                    /** @description the sync protocol to move to, `cunji-sync/<version>` (update_required) */
+                    Upgrade: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "update_required";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+        };
+    };
+    syncPull: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the sync protocol version of the request (1 when absent); an older one than the server speaks is answered update_required, a newer one protocol_too_new */
+                "x-cunji-protocol"?: number;
+                /** @description the device's clock (RFC 3339) when it sent the request, for the clock offset the answer carries; ignored when unreadable */
+                "x-cunji-device-time"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-cunji-sync": string;
+            };
+        };
+        responses: {
+            /** @description the answer, in the request's protocol version */
+            200: {
+                headers: {
+                    /** @description the version the answer is in */
+                    "x-cunji-protocol": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-cunji-sync": string;
+                };
+            };
+            /** @description `malformed`: The request is malformed: x-cunji-protocol is not a version number, or the body is not a message of this endpoint; `protocol_too_new`: The app is newer than the server, which cannot take its sync yet. Records stay on this phone; ask the county's administrator to update the server. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed" | "protocol_too_new";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `device_required`: A browser session can only read; sign in on the phone app to sync. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "device_required";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
+            426: {
+                headers: {
+                    /** @description the sync protocol to move to, `cunji-sync/<version>` (update_required) */
+                    Upgrade: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "update_required";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+        };
+    };
+    syncPush: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the sync protocol version of the request (1 when absent); an older one than the server speaks is answered update_required, a newer one protocol_too_new */
+                "x-cunji-protocol"?: number;
+                /** @description the device's clock (RFC 3339) when it sent the request, for the clock offset the answer carries; ignored when unreadable */
+                "x-cunji-device-time"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-cunji-sync": string;
+            };
+        };
+        responses: {
+            /** @description the answer, in the request's protocol version */
+            200: {
+                headers: {
+                    /** @description the version the answer is in */
+                    "x-cunji-protocol": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-cunji-sync": string;
+                };
+            };
+            /** @description `malformed`: The request is malformed: x-cunji-protocol is not a version number, or the body is not a message of this endpoint; `protocol_too_new`: The app is newer than the server, which cannot take its sync yet. Records stay on this phone; ask the county's administrator to update the server. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed" | "protocol_too_new";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `device_required`: A browser session can only read; sign in on the phone app to sync. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "device_required";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches.; `batch_too_large`: 0 items in one batch is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large" | "batch_too_large";
+                    };
+                };
+            };
+            /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
+            426: {
+                headers: {
+                    /** @description the sync protocol to move to, `cunji-sync/<version>` (update_required) */
+                    Upgrade: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "update_required";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
+                };
+            };
+        };
+    };
+    syncRepair: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the sync protocol version of the request (1 when absent); an older one than the server speaks is answered update_required, a newer one protocol_too_new */
+                "x-cunji-protocol"?: number;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-cunji-sync": string;
+            };
+        };
+        responses: {
+            /** @description the answer, in the request's protocol version */
+            200: {
+                headers: {
+                    /** @description the version the answer is in */
+                    "x-cunji-protocol": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-cunji-sync": string;
+                };
+            };
+            /** @description `malformed`: The request is malformed: x-cunji-protocol is not a version number, or the body is not a message of this endpoint; `protocol_too_new`: The app is newer than the server, which cannot take its sync yet. Records stay on this phone; ask the county's administrator to update the server. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed" | "protocol_too_new";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `device_required`: A browser session can only read; sign in on the phone app to sync. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "device_required";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
+            426: {
+                headers: {
+                    /** @description the sync protocol to move to, `cunji-sync/<version>` (update_required) */
+                    Upgrade: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "update_required";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
+                };
+            };
+        };
+    };
+    syncUnreadable: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the sync protocol version of the request (1 when absent); an older one than the server speaks is answered update_required, a newer one protocol_too_new */
+                "x-cunji-protocol"?: number;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-cunji-sync": string;
+            };
+        };
+        responses: {
+            /** @description the answer, in the request's protocol version */
+            200: {
+                headers: {
+                    /** @description the version the answer is in */
+                    "x-cunji-protocol": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-cunji-sync": string;
+                };
+            };
+            /** @description `malformed`: The request is malformed: x-cunji-protocol is not a version number, or the body is not a message of this endpoint; `protocol_too_new`: The app is newer than the server, which cannot take its sync yet. Records stay on this phone; ask the county's administrator to update the server. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed" | "protocol_too_new";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `device_required`: A browser session can only read; sign in on the phone app to sync. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "device_required";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
+            426: {
+                headers: {
+                    /** @description the sync protocol to move to, `cunji-sync/<version>` (update_required) */
+                    Upgrade: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "update_required";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
                 };
             };
         };

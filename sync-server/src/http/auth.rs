@@ -144,7 +144,7 @@ impl<'a> SignIn<'a> {
         login: &'a str,
         address: Option<IpAddr>,
     ) -> Result<SignIn<'a>, ApiError> {
-        if login.is_empty() || login.chars().count() > 128 || login.chars().any(char::is_control) {
+        if !crate::api::sign_in_text_ok(login) {
             return Err(ApiError::Malformed(
                 "login: 1–128 characters, no control characters".into(),
             ));
@@ -192,8 +192,7 @@ pub(crate) async fn login(
         || actor.len() > 32
         || public_key.len() != 32
         || req.device_id.trim().is_empty()
-        || req.device_id.chars().count() > 128
-        || req.device_id.chars().any(char::is_control)
+        || !crate::api::sign_in_text_ok(&req.device_id)
     {
         return Err(ApiError::Malformed(
             "device_id (1–128 characters, no control characters), actor (1–32 bytes) and a \

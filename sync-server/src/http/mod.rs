@@ -102,6 +102,27 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// Refuses a body not sent as JSON (`wrong_content_type`), by the rule [`Json`] applies
+/// (`application/json`, or `application/<anything>+json`), for a handler that reads its JSON
+/// body itself.
+pub(crate) fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let essence = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let json = essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"));
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::WrongContentType)
+    }
+}
+
 /// `axum::extract::Path`, its rejections answered as [`ApiError`]s.
 #[derive(Debug, Clone)]
 pub(crate) struct Path<T>(pub T);

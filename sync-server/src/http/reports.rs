@@ -21,11 +21,23 @@ pub(crate) async fn reports_index(_principal: Principal) -> Json<reports::list::
 
 type QueryMap = std::collections::BTreeMap<String, String>;
 
-fn query_of(
-    q: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
-) -> Result<QueryMap, ApiError> {
-    q.map(|q| q.0)
-        .map_err(|e| ApiError::Malformed(format!("query string: {e}")))
+/// A query string whose parameters are named once each: a repeated one is refused
+/// (`bad_param`) rather than one of its values read and the other dropped.
+fn query_of(uri: &axum::http::Uri) -> Result<QueryMap, ApiError> {
+    let axum::extract::Query(pairs) =
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
+            .map_err(|e| ApiError::Malformed(format!("query string: {e}")))?;
+    let mut map = QueryMap::new();
+    for (name, value) in pairs {
+        if map.contains_key(&name) {
+            return Err(ApiError::BadParam {
+                message: "只能给一次 / is given more than once".into(),
+                name,
+            });
+        }
+        map.insert(name, value);
+    }
+    Ok(map)
 }
 
 #[tracing::instrument(skip_all, fields(login = %principal.login, report = ?name))]
@@ -34,10 +46,10 @@ pub(crate) async fn report_handler(
     principal: Principal,
     super::Path(name): super::Path<String>,
     headers: HeaderMap,
-    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+    uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
     let report: reports::ReportName = name.parse()?;
-    let query = query_of(query)?;
+    let query = query_of(&uri)?;
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -92,9 +104,9 @@ pub(crate) async fn report_handler(
 pub(crate) async fn supervisor_pull(
     State(state): State<AppState>,
     principal: Principal,
-    query: Result<axum::extract::Query<QueryMap>, axum::extract::rejection::QueryRejection>,
+    uri: axum::http::Uri,
 ) -> Result<Json<reports::supervise::PullPage>, ApiError> {
-    let query = query_of(query)?;
+    let query = query_of(&uri)?;
     let page = state
         .blocking(move |db| {
             db.read(|tx| reports::supervise::pull(tx, &principal, &query).map_err(ApiError::from))

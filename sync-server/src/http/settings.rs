@@ -78,8 +78,10 @@ pub(crate) async fn put_county(
     State(state): State<AppState>,
     principal: Principal,
     super::Path(code): super::Path<String>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Json<EffectiveSettings>, ApiError> {
+    super::require_json(&headers)?;
     let body = super::read_body_up_to(body, state.config.max_json_bytes).await?;
     let settings =
         state

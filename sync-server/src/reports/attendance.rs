@@ -6,7 +6,7 @@ use cunji_core::reports::attendance::{AttendanceFacts, LedgerReport, LedgerRow, 
 use cunji_core::rules::attendance::{AttendanceConfig, CheckInFact};
 use cunji_core::values::Date;
 
-use super::{Def, Query, ReportError, ReportScope, bad, facts, today};
+use super::{Def, Query, ReportError, ReportScope, facts, today};
 use crate::store::{StoreResult, Tx};
 
 pub(crate) const LEDGER: Def<LedgerSummary, LedgerRow> = Def { run: ledger_query };
@@ -16,11 +16,7 @@ fn ledger_query(
     scope: &ReportScope,
     q: &mut Query<'_>,
 ) -> Result<(LedgerSummary, Vec<LedgerRow>), ReportError> {
-    let month = q.raw("month").ok_or_else(|| bad("month", "is required"))?;
-    let first = Date::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-        .map_err(|_| bad("month", format!("`{month}` is not a month YYYY-MM")))?;
-    q.used
-        .insert("month".into(), first.format("%Y-%m").to_string());
+    let first = q.month("month")?;
     let last = cunji_core::rules::attendance::month_days(first.year(), first.month())
         .last()
         .unwrap_or(first);

@@ -30,7 +30,7 @@ pub enum Format {
 
 /// `format=` wins over `Accept`; JSON when neither names CSV or xlsx.
 pub fn negotiate(format: Option<&str>, accept: Option<&str>) -> Result<Format, ReportError> {
-    match format.map(str::trim) {
+    match format {
         Some("json") => return Ok(Format::Json),
         Some("csv") => return Ok(Format::Csv),
         Some("xlsx") => return Ok(Format::Xlsx),

@@ -67,7 +67,7 @@ impl From<&ParamSpec> for ReportParam {
         ReportParam {
             name: p.name,
             required: p.required,
-            kind: p.kind,
+            kind: p.kind.code(),
             description: p.description,
         }
     }

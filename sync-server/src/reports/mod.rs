@@ -52,7 +52,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::Utc;
-use cunji_core::reports::spec::{Cell, Field, ReportRow, ReportSpec, Show};
+use cunji_core::reports::spec::{Cell, Field, ParamKind, ReportRow, ReportSpec, Show};
 use cunji_core::reports::{DateRange, TimeBasis};
 use cunji_core::values::Date;
 use serde::Serialize;
@@ -409,68 +409,109 @@ pub fn today() -> Date {
 
 pub use cunji_core::rules::adjustment::default_poverty_line;
 
-/// The parsed query of one request.
+/// The parsed query of one request: each value is read as its report's [`ParamSpec`]
+/// declares (the OpenAPI document states the same kinds and bounds), exactly as given, so a
+/// value the document does not allow (an empty one, one padded with spaces, a date without
+/// its leading zeros) is refused rather than read as something else.
 pub(crate) struct Query<'a> {
     values: &'a BTreeMap<String, String>,
+    specs: &'static [ParamSpec],
     pub(crate) used: BTreeMap<String, String>,
+}
+
+/// Whether `s` is `n` ASCII digits.
+fn digits(s: &str, n: usize) -> bool {
+    s.len() == n && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A date as the OpenAPI document's `format: date` has it: `YYYY-MM-DD`, four-digit year.
+fn parse_date(s: &str) -> Option<Date> {
+    let mut parts = s.split('-');
+    let shaped = [4, 2, 2]
+        .iter()
+        .all(|n| parts.next().is_some_and(|p| digits(p, *n)))
+        && parts.next().is_none();
+    shaped
+        .then(|| Date::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
 }
 
 impl<'a> Query<'a> {
     pub(crate) fn raw(&self, name: &str) -> Option<&'a str> {
-        self.values
-            .get(name)
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
+        self.values.get(name).map(String::as_str)
+    }
+
+    fn kind(&self, name: &str) -> Result<ParamKind, ReportError> {
+        self.specs
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.kind)
+            .ok_or_else(|| ReportError::UnknownParam(name.to_string()))
     }
 
     pub(crate) fn date(&mut self, name: &str, default: Option<Date>) -> Result<Date, ReportError> {
         let d = match self.raw(name) {
-            Some(s) => Date::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| bad(name, format!("`{s}` is not a date YYYY-MM-DD")))?,
+            Some(s) => {
+                parse_date(s).ok_or_else(|| bad(name, format!("`{s}` is not a date YYYY-MM-DD")))?
+            }
             None => default.ok_or_else(|| bad(name, "is required"))?,
         };
         self.used.insert(name.into(), d.to_string());
         Ok(d)
     }
 
-    pub(crate) fn int(
-        &mut self,
-        name: &str,
-        default: Option<i64>,
-        range: (i64, i64),
-    ) -> Result<i64, ReportError> {
+    /// A month `YYYY-MM`, as its first day.
+    pub(crate) fn month(&mut self, name: &str) -> Result<Date, ReportError> {
+        let s = self.raw(name).ok_or_else(|| bad(name, "is required"))?;
+        let first = s
+            .split_once('-')
+            .filter(|(y, m)| digits(y, 4) && digits(m, 2))
+            .and_then(|_| parse_date(&format!("{s}-01")))
+            .ok_or_else(|| bad(name, format!("`{s}` is not a month YYYY-MM")))?;
+        self.used
+            .insert(name.into(), first.format("%Y-%m").to_string());
+        Ok(first)
+    }
+
+    /// A whole number within its spec's bounds ([`ParamKind::Integer`], [`ParamKind::OneOf`]).
+    pub(crate) fn int(&mut self, name: &str, default: Option<i64>) -> Result<i64, ReportError> {
+        let kind = self.kind(name)?;
         let n = match self.raw(name) {
             Some(s) => s
                 .parse::<i64>()
                 .map_err(|_| bad(name, format!("`{s}` is not a whole number")))?,
             None => default.ok_or_else(|| bad(name, "is required"))?,
         };
-        if n < range.0 || n > range.1 {
-            return Err(bad(
-                name,
-                format!("must be between {} and {}", range.0, range.1),
-            ));
+        match kind {
+            ParamKind::Integer { min, max } if n < min || n > max => {
+                return Err(bad(name, format!("must be between {min} and {max}")));
+            }
+            ParamKind::OneOf(allowed) if !allowed.contains(&n) => {
+                let allowed: Vec<String> = allowed.iter().map(i64::to_string).collect();
+                return Err(bad(name, format!("must be one of {}", allowed.join(", "))));
+            }
+            ParamKind::Integer { .. } | ParamKind::OneOf(_) => {}
+            ParamKind::Date | ParamKind::Month | ParamKind::Number { .. } => {
+                return Err(bad(name, "is not a whole-number parameter"));
+            }
         }
         self.used.insert(name.into(), n.to_string());
         Ok(n)
     }
 
-    pub(crate) fn number(
-        &mut self,
-        name: &str,
-        range: (f64, f64),
-    ) -> Result<Option<f64>, ReportError> {
+    /// A decimal number within its spec's bounds ([`ParamKind::Number`]), if given.
+    pub(crate) fn number(&mut self, name: &str) -> Result<Option<f64>, ReportError> {
+        let ParamKind::Number { min, max } = self.kind(name)? else {
+            return Err(bad(name, "is not a number parameter"));
+        };
         let Some(s) = self.raw(name) else {
             return Ok(None);
         };
         let n: f64 = s
             .parse()
             .map_err(|_| bad(name, format!("`{s}` is not a number")))?;
-        if !(range.0..=range.1).contains(&n) {
-            return Err(bad(
-                name,
-                format!("must be between {} and {}", range.0, range.1),
-            ));
+        if !(min as f64..=max as f64).contains(&n) {
+            return Err(bad(name, format!("must be between {min} and {max}")));
         }
         self.used.insert(name.into(), s.to_string());
         Ok(Some(n))
@@ -508,6 +549,7 @@ pub fn run(
     let masking = authorize(tx, principal, &scope)?;
     let mut q = Query {
         values: query,
+        specs: report.params(),
         used: BTreeMap::new(),
     };
     let (summary, mut rows) = report.0.run(tx, &scope, &mut q)?;

@@ -14,7 +14,7 @@ use crate::store::{StoreResult, Tx};
 pub(crate) const SATISFACTION: Def<SatisfactionSummary, SatisfactionRow> = Def {
     run: |tx, scope, q| {
         let p = q.period()?;
-        let threshold = q.number("threshold", (0.0, 100.0))?.unwrap_or(90.0) / 100.0;
+        let threshold = q.number("threshold")?.unwrap_or(90.0) / 100.0;
         let r = satisfaction(tx, scope, p, threshold)?;
         Ok((r.summary, r.rows))
     },

@@ -14,7 +14,7 @@ pub(crate) const STATUS_CHANGES: Def<StatusChangeSummary, CaseRow> = Def {
     run: |tx, scope, q| {
         let p = q.period()?;
         let line = q
-            .number("poverty_line", (0.0, 1_000_000.0))?
+            .number("poverty_line")?
             .map(|y| Money::from_fen((y * 100.0).round() as i64));
         let r = status_changes(tx, scope, p, line)?;
         Ok((r.summary, r.rows))

@@ -122,19 +122,25 @@ pub fn pull(
     {
         return Err(ReportError::OutOfScope(scope.to_string()));
     }
-    let number = |name: &str, default: i64, max: i64| -> Result<i64, ReportError> {
+    // As given, within the bounds the OpenAPI document states (`after` 0 or more, `limit`
+    // 1 to MAX_PAGE).
+    let number = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, ReportError> {
         match query.get(name) {
             None => Ok(default),
             Some(s) => s
-                .trim()
                 .parse::<i64>()
                 .ok()
-                .filter(|n| (0..=max).contains(n))
-                .ok_or_else(|| bad(name, format!("`{s}` is not a whole number from 0 to {max}"))),
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        name,
+                        format!("`{s}` is not a whole number from {min} to {max}"),
+                    )
+                }),
         }
     };
-    let after = number("after", 0, i64::MAX)?;
-    let limit = number("limit", DEFAULT_PAGE as i64, MAX_PAGE as i64)?.max(1) as usize;
+    let after = number("after", 0, 0, i64::MAX)?;
+    let limit = number("limit", DEFAULT_PAGE as i64, 1, MAX_PAGE as i64)? as usize;
     let mut changed = tx.docs_changed_after(Some(&scope.code), after, limit + 1)?;
     let has_more = changed.len() > limit;
     changed.truncate(limit);

@@ -278,3 +278,40 @@ fn the_check_finds_missing_unknown_mistyped_and_null_fields() {
     );
     assert_eq!(null, ["n: null, but the schema is not nullable"]);
 }
+
+/// Every endpoint the router serves is in the OpenAPI document under its method (a report
+/// under its own path), none is documented that it does not serve, and the ones that take a
+/// token say so and document the token's refusals.
+#[test]
+fn the_openapi_document_describes_every_endpoint_and_only_those() {
+    let doc = cunji_sync_server::openapi::document();
+    let mut served: Vec<(String, bool)> = Vec::new();
+    for e in cunji_sync_server::endpoints() {
+        if e.path == "/v1/reports/{name}" {
+            for r in cunji_sync_server::reports::ReportName::ALL {
+                served.push((format!("GET /v1/reports/{}", r.path()), e.authenticated));
+            }
+        } else {
+            served.push((format!("{} {}", e.method, e.path), e.authenticated));
+        }
+    }
+    let mut documented: Vec<(String, bool)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let signed_in = op["security"] == json!([{"bearer": []}]);
+            documented.push((format!("{} {path}", method.to_uppercase()), signed_in));
+            if signed_in {
+                let codes = &op["responses"]["401"]["content"]["application/json"]["schema"]["allOf"]
+                    [1]["properties"]["code"]["enum"];
+                assert_eq!(
+                    codes,
+                    &json!(["missing_token", "bad_token"]),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    served.sort();
+    documented.sort();
+    assert_eq!(served, documented);
+}

@@ -1,6 +1,7 @@
 //! The server against clients that are not the app: bodies too large for their endpoint,
 //! connections that never finish a request or a TLS handshake, more connections than one
-//! address should hold, password guessing, malformed sign-ins and settings, unknown routes,
+//! address should hold, password guessing, malformed sign-ins and settings, report parameters
+//! outside what the OpenAPI document allows, unknown routes,
 //! the metrics and the dashboard's headers. Each finding of the hostile-client review
 //! (RELIABILITY.md, "Hardening") has its check here, against a real server on loopback.
 //!
@@ -182,6 +183,122 @@ fn settings_that_are_not_an_object_are_refused_and_change_nothing() {
         .json()
         .unwrap();
     assert_eq!(now["settings"]["check_in_photo"], "optional", "{now}");
+}
+
+/// A county's settings are sent as JSON, like every other JSON body: without the content type
+/// they are refused (415) and change nothing.
+#[test]
+fn settings_sent_without_the_json_content_type_are_refused() {
+    let server = TestServer::start(Backend::Sqlite);
+    server.account("admin", Role::Admin, "");
+    let admin = Device::new(&server.url, "admin").sign_in();
+    let http = reqwest::blocking::Client::new();
+    let url = format!("{}/v1/settings/county/530322", server.url);
+    for kind in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut put = http
+            .put(&url)
+            .bearer_auth(admin.token())
+            .body(r#"{"check_in_photo": "required"}"#);
+        if let Some(kind) = kind {
+            put = put.header("content-type", kind);
+        }
+        let (status, code, _) = error_of(put.send().unwrap());
+        assert_eq!(
+            (status, code.as_str()),
+            (415, "wrong_content_type"),
+            "{kind:?}"
+        );
+    }
+}
+
+/// Report and pull parameters are read as the OpenAPI document states them, and nothing
+/// else is quietly read as something: a repeated parameter, an empty or padded value, a date
+/// without its zeros, a number out of its bounds are refused with the parameter named.
+#[test]
+fn report_parameters_are_taken_exactly_as_documented() {
+    let server = TestServer::start(Backend::Sqlite);
+    server.account("admin", Role::Admin, "");
+    let admin = Device::new(&server.url, "admin").sign_in();
+    let http = reqwest::blocking::Client::new();
+    let get = |query: &str| {
+        http.get(format!("{}/v1/{query}", server.url))
+            .bearer_auth(admin.token())
+            .send()
+            .unwrap()
+    };
+    let scope = "scope=county:530322";
+    for ok in [
+        format!("reports/not-visited?{scope}&days=90"),
+        format!("reports/duty-compliance?{scope}&interval_days=366&date=2016-02-29"),
+        format!("reports/attendance?{scope}&month=2016-03"),
+        format!("reports/satisfaction?{scope}&from=2016-01-01&to=2016-12-31&threshold=100"),
+        format!("supervisor/pull?{scope}&limit=5000&after=0"),
+    ] {
+        assert_eq!(get(&ok).status().as_u16(), 200, "{ok}");
+    }
+    for (refused, name) in [
+        (
+            format!("reports/not-visited?{scope}&{scope}&days=30"),
+            "scope",
+        ),
+        (
+            format!("reports/not-visited?{scope}&days=30&days=60"),
+            "days",
+        ),
+        (format!("reports/not-visited?{scope}&days=45"), "days"),
+        (format!("reports/not-visited?{scope}&days=30&date="), "date"),
+        (
+            format!("reports/not-visited?{scope}&days=30&date=2016-1-5"),
+            "date",
+        ),
+        (
+            format!("reports/not-visited?{scope}&days=30&date=%202016-01-05"),
+            "date",
+        ),
+        (format!("reports/not-visited?{scope}&days=%2030"), "days"),
+        (
+            format!("reports/duty-compliance?{scope}&interval_days=367"),
+            "interval_days",
+        ),
+        (
+            format!("reports/duty-compliance?{scope}&interval_days=0"),
+            "interval_days",
+        ),
+        (format!("reports/attendance?{scope}&month=2016-13"), "month"),
+        (format!("reports/attendance?{scope}&month=2016-3"), "month"),
+        (format!("reports/attendance?{scope}&month=16-03"), "month"),
+        (
+            format!("reports/satisfaction?{scope}&from=2016-01-01&to=2016-12-31&threshold=100.5"),
+            "threshold",
+        ),
+        (
+            format!("reports/visit-coverage?{scope}&from=2016-01-01&to=2016-12-31&format=%20csv"),
+            "format",
+        ),
+        (format!("supervisor/pull?{scope}&limit=0"), "limit"),
+        (format!("supervisor/pull?{scope}&limit=5001"), "limit"),
+        (format!("supervisor/pull?{scope}&after=-1"), "after"),
+        (format!("supervisor/pull?{scope}&after=%201"), "after"),
+        (format!("supervisor/pull?{scope}&after=1&after=2"), "after"),
+    ] {
+        let (status, code, body) = error_of(get(&refused));
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "bad_param"),
+            "{refused}: {body}"
+        );
+        assert!(
+            body["message_en"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{name}`")),
+            "{refused}: {body}"
+        );
+    }
 }
 
 /// Connections that never finish their request line or their body, and kept-alive ones left
