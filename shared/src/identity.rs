@@ -85,13 +85,7 @@ pub fn verify_change(
     hash: &ChangeHash,
     signature: &[u8],
 ) -> Result<()> {
-    let bad = || Error::BadSignature {
-        hash: hash.to_string(),
-    };
-    let key: [u8; 32] = public_key.try_into().map_err(|_| bad())?;
-    let key = VerifyingKey::from_bytes(&key).map_err(|_| bad())?;
-    let sig = Signature::from_slice(signature).map_err(|_| bad())?;
-    key.verify(&payload(doc_id, hash), &sig).map_err(|_| bad())
+    verify_tagged(SIGNING_TAG, public_key, doc_id, hash, signature)
 }
 
 /// Checks that `signature` was made by `public_key` over `message`.
@@ -160,13 +154,23 @@ pub fn verify_attestation(
     hash: &ChangeHash,
     signature: &[u8],
 ) -> Result<()> {
+    verify_tagged(ATTESTING_TAG, public_key, doc_id, hash, signature)
+}
+
+fn verify_tagged(
+    tag: &[u8],
+    public_key: &[u8],
+    doc_id: &str,
+    hash: &ChangeHash,
+    signature: &[u8],
+) -> Result<()> {
     let bad = || Error::BadSignature {
         hash: hash.to_string(),
     };
     let key: [u8; 32] = public_key.try_into().map_err(|_| bad())?;
     let key = VerifyingKey::from_bytes(&key).map_err(|_| bad())?;
     let sig = Signature::from_slice(signature).map_err(|_| bad())?;
-    key.verify(&tagged(ATTESTING_TAG, doc_id, hash), &sig)
+    key.verify(&tagged(tag, doc_id, hash), &sig)
         .map_err(|_| bad())
 }
 

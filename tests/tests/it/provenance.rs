@@ -30,6 +30,17 @@ fn sqlite(server: &TestServer) -> rusqlite::Connection {
     rusqlite::Connection::open(server.sqlite_path()).unwrap()
 }
 
+/// A SQLite server with the example village, its member's and its leader's phones.
+fn village_on_sqlite() -> (TestServer, Device, Device) {
+    let server = TestServer::start(Backend::Sqlite);
+    server.account(LEADER, Role::FirstSecretary, "");
+    server.account(MEMBER, Role::TeamMember, "");
+    server.serve_example_village();
+    let member = Device::new(&server.url, MEMBER).sign_in();
+    let leader = Device::new(&server.url, LEADER).sign_in();
+    (server, member, leader)
+}
+
 fn every_change_proves_its_author_on_the_wire_and_in_the_log(backend: Backend) {
     let server = TestServer::start(backend);
     server.account(LEADER, Role::FirstSecretary, "");
@@ -71,12 +82,7 @@ fn every_change_proves_its_author() {
 /// are reported by `verify-log` and refused by the leader's phone, which keeps what it had.
 #[test]
 fn a_change_altered_in_the_database_is_reported_and_refused() {
-    let server = TestServer::start(Backend::Sqlite);
-    server.account(LEADER, Role::FirstSecretary, "");
-    server.account(MEMBER, Role::TeamMember, "");
-    server.serve_example_village();
-    let mut member = Device::new(&server.url, MEMBER).sign_in();
-    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    let (server, mut member, mut leader) = village_on_sqlite();
     member
         .store
         .create(&member.author("打卡"), &check_in(MEMBER, 5))
@@ -182,12 +188,7 @@ fn a_change_altered_in_the_database_is_reported_and_refused() {
 /// (restored with its configuration): the log verifies and phones that synced before go on.
 #[test]
 fn a_server_restored_from_a_backup_still_verifies() {
-    let server = TestServer::start(Backend::Sqlite);
-    server.account(LEADER, Role::FirstSecretary, "");
-    server.account(MEMBER, Role::TeamMember, "");
-    server.serve_example_village();
-    let mut member = Device::new(&server.url, MEMBER).sign_in();
-    let mut leader = Device::new(&server.url, LEADER).sign_in();
+    let (server, mut member, mut leader) = village_on_sqlite();
     let id = member
         .store
         .create(&member.author("打卡"), &check_in(MEMBER, 2))
