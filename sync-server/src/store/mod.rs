@@ -598,10 +598,17 @@ impl Db {
 }
 
 /// Attests, with the server's key, every logged change without a proof: those logged before
-/// the server kept proofs. Once per database (later changes are attested as they are logged),
+/// the server kept proofs. Once per database (later changes are attested as they are logged;
+/// recorded in `data_migrations`),
 /// in transactions of a few thousand, so that a city's log is done in steps that each commit.
 pub fn attest_unproven(db: &Db) -> StoreResult<usize> {
     const BATCH: usize = 5_000;
+    // Recorded once done, so that later opens do not scan the log again for rows that can no
+    // longer exist (every change logged since carries a proof).
+    const DONE: &str = "attest_unproven_changes";
+    if db.read(|tx| tx.data_migration_done(DONE))? {
+        return Ok(0);
+    }
     let started = std::time::Instant::now();
     let mut after = 0;
     let mut n = 0;
@@ -623,6 +630,7 @@ pub fn attest_unproven(db: &Db) -> StoreResult<usize> {
             );
         }
     }
+    db.write(|tx| tx.mark_data_migration_done(DONE, &chrono::Utc::now().to_rfc3339()))?;
     if n > 0 {
         tracing::info!(
             changes = n,

@@ -214,3 +214,37 @@ fn a_server_restored_from_a_backup_still_verifies() {
     assert!(leader.store.record_ids().unwrap().contains(&id));
     assert!(verified(&server).ok());
 }
+
+/// A database from before proofs were kept (no `signed_by`, no `signature`, no record of the
+/// attestation pass): the server attests every change when it opens it, once.
+#[test]
+fn changes_logged_before_proofs_were_kept_are_attested_when_the_server_opens() {
+    let (server, mut member, mut leader) = village_on_sqlite();
+    member
+        .store
+        .create(&member.author("打卡"), &check_in(MEMBER, 2))
+        .unwrap();
+    member.sync().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.sqlite3");
+    server.backup_sqlite(&old);
+    let changes = server.change_count();
+    let conn = rusqlite::Connection::open(&old).unwrap();
+    conn.execute_batch(
+        "UPDATE changes SET signed_by = NULL, signature = NULL;
+         DELETE FROM data_migrations WHERE name = 'attest_unproven_changes';",
+    )
+    .unwrap();
+    drop(conn);
+    let server = server.restore_sqlite(&old);
+    let report = verified(&server);
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(
+        report.attested as i64, changes,
+        "every change, now the server's word"
+    );
+    // The leader's phone, which had kept none of the member's key yet, takes them.
+    leader.url = server.url.clone();
+    leader.sync().unwrap();
+    assert!(leader.store.record_ids().unwrap().len() > 2);
+}
