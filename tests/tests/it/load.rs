@@ -1,29 +1,50 @@
 //! Load: many devices syncing at once against a real server on loopback, over the real
 //! protocol (signed brotli(postcard) pushes, per-scope pulls) with real accounts (one per
-//! device, password-checked at sign-in) in real village teams.
+//! device, password-checked at sign-in) in real village teams; then the same load again with
+//! hostile clients beside it (issue 14's mixed load).
 //!
-//! Devices are light: each is an actor, an Ed25519 key and a token, with its check-ins
-//! prepared before the clock starts (made with the core's `RecordDoc::create`, as a phone
-//! makes them). During the run every device, concurrently and without pause, pushes a batch
-//! of its check-ins and pulls its village's new changes, until it has pushed them all or the
-//! time is up. The run fails on any error or refused change, and checks that every accepted
-//! change is in the server's log exactly once.
+//! Devices are light: each is an actor, an Ed25519 key, a token and its own loopback address
+//! (127.10.x.y, so that the per-address limits apply as they would to phones on different
+//! networks), with its check-ins prepared before the clock starts (made with the core's
+//! `RecordDoc::create`, as a phone makes them). During the run every device, concurrently and
+//! without pause, pushes a batch of its check-ins and pulls its village's new changes, until
+//! it has pushed them all or the time is up. The run fails on any error or refused change, and
+//! checks that every accepted change is in the server's log exactly once.
+//!
+//! The second run of each backend has, from before the devices sign in until they finish:
+//! - slow clients (`CUNJI_LOAD_SLOW`, half the devices by default) on ten addresses of their
+//!   own (127.20.0.x), half of them sending half a request line and then nothing, half sending
+//!   nothing at all (on plain HTTP, what a client that never says TLS hello amounts to); each
+//!   opens a new connection as soon as the server drops one;
+//! - one password-guessing client, four guesses in flight, rotating over
+//!   `CUNJI_LOAD_GUESS_ADDRESSES` (16) addresses of its own (127.30.0.x), alternating a real
+//!   account's login and unknown ones.
+//!
+//! It checks that the honest devices see no error, that every slow client was dropped by the
+//! server at least once, that guessing was throttled (`sign_in_throttled`) and never answered
+//! with a server error, and that the guessed account, by then locked, refuses even its right
+//! password. Both runs have the same server configuration: the defaults, except the
+//! per-device request rate (raised: devices here sync back to back, far more often than the
+//! 10 requests a minute a phone makes), `max_connections` (at least twice the devices and slow
+//! clients) and the header timeout (a third of the run, at most the default 20 s, so that slow
+//! clients are dropped within a short run).
 //!
 //! It runs on SQLite and, when `CUNJI_TEST_POSTGRES_URL` is set, on PostgreSQL, one after the
 //! other (a server each).
 //!
-//! Figures (p50/p99 per request, changes/s) are printed; BENCHMARKS.md has a release run of
-//! 1,000 devices. The default (100 devices, 10 s) is the bounded variant CI runs:
+//! Figures (p50/p99 per request, changes/s, the hostile clients' counts) are printed, with the
+//! mixed run's push p99 over the plain run's; BENCHMARKS.md has release runs of 1,000 devices.
+//! The default (100 devices, 10 s) is the bounded variant CI runs:
 //!
 //!   CUNJI_LOAD_DEVICES=1000 CUNJI_LOAD_SECONDS=60 \
 //!     cargo test --release -p cunji-tests --test it load:: -- --nocapture
 //!
-//! 1,000 devices hold ~2,000 sockets in this one process (client and server ends): mind
-//! `ulimit -n` (1,024 by default on many systems; this test raises nothing itself).
-//! The per-device rate limit is raised for the run: devices here sync back to back, far more
-//! often than the 10 requests a minute a phone makes.
+//! 1,000 devices and 500 slow clients hold ~3,000 sockets in this one process (client and
+//! server ends): mind `ulimit -n` (1,024 by default on many systems; this test raises nothing
+//! itself).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,9 +59,13 @@ use cunji_sync_server::config::Config;
 use cunji_sync_server::store::Account;
 use cunji_tests::{Backend, Device, PASSWORD, TestServer};
 use ed25519_dalek::SigningKey;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
 
 const TEAM_SIZE: usize = 10;
 const BATCH: usize = 5;
+/// The account the guessing client tries passwords on (not one of the devices').
+const VICTIM: &str = "load-victim";
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -49,12 +74,23 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The loopback address `i` of the block `127.<block>.0.0/16`.
+fn loopback(block: u8, i: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(
+        127,
+        block,
+        (i / 250) as u8,
+        (i % 250 + 1) as u8,
+    ))
+}
+
 struct SimDevice {
     login: String,
     device_id: String,
     actor: automerge::ActorId,
     key: SigningKey,
     village: String,
+    address: IpAddr,
     /// Signed push bodies, ready to send.
     pushes: Vec<Vec<u8>>,
 }
@@ -115,6 +151,7 @@ fn sim_device(i: usize, batches: usize) -> SimDevice {
         actor,
         key,
         village,
+        address: loopback(10, i),
         pushes,
     }
 }
@@ -135,24 +172,176 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The hostile clients of a mixed run.
+#[derive(Clone, Copy)]
+struct Hostile {
+    slow: usize,
+    guess_addresses: usize,
+}
+
+/// What one slow client saw.
+#[derive(Default)]
+struct Slow {
+    opened: usize,
+    /// Connections the server closed while the client sent nothing more.
+    dropped: usize,
+    /// Of those, closed within a second (refused at once by a connection limit).
+    refused_at_once: usize,
+    longest_held: Duration,
+    held_at_end: usize,
+}
+
+/// Holds connections open, sending half a request line or nothing, until told to stop;
+/// opens the next as soon as the server drops one.
+async fn slow_client(
+    local: IpAddr,
+    server: SocketAddr,
+    half_line: bool,
+    mut stop: watch::Receiver<bool>,
+) -> Slow {
+    let mut s = Slow::default();
+    while !*stop.borrow() {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        let Ok(mut conn) = socket.connect(server).await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        s.opened += 1;
+        let opened = Instant::now();
+        if half_line {
+            let _ = conn
+                .write_all(b"POST /v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+                .await;
+        }
+        let mut buf = [0u8; 1024];
+        loop {
+            tokio::select! {
+                read = conn.read(&mut buf) => match read {
+                    // An answer (a 408, say) before the close: read on to the close.
+                    Ok(n) if n > 0 => continue,
+                    _ => {
+                        let held = opened.elapsed();
+                        s.dropped += 1;
+                        s.refused_at_once += usize::from(held < Duration::from_secs(1));
+                        s.longest_held = s.longest_held.max(held);
+                        break;
+                    }
+                },
+                _ = stop.changed() => {
+                    s.held_at_end += 1;
+                    return s;
+                }
+            }
+        }
+    }
+    s
+}
+
+/// What the password-guessing client got back.
+#[derive(Default)]
+struct Guesses {
+    sent: usize,
+    /// 401 `bad_login`: the password was checked.
+    checked: usize,
+    /// Of those, the victim's.
+    victim_checked: usize,
+    /// 429 `sign_in_throttled`: refused before any check.
+    throttled: usize,
+    /// Anything else (a server error, a refused connection): must stay empty.
+    other: Vec<String>,
+}
+
+/// One of the guessing client's requests in flight: browser sign-ins with wrong passwords,
+/// alternating the victim's login and unknown ones, each from the next of its addresses.
+async fn guesser(
+    first: usize,
+    step: usize,
+    clients: Arc<Vec<reqwest::Client>>,
+    url: Arc<String>,
+    stop: watch::Receiver<bool>,
+) -> Guesses {
+    let mut g = Guesses::default();
+    let mut n = first;
+    while !*stop.borrow() {
+        let login = if n.is_multiple_of(2) {
+            VICTIM.to_string()
+        } else {
+            format!("nobody-{n}")
+        };
+        let resp = clients[n % clients.len()]
+            .post(format!("{url}/v1/session"))
+            .json(&serde_json::json!({"login": login, "password": format!("guess-{n}")}))
+            .send()
+            .await;
+        g.sent += 1;
+        match resp.map(|r| r.status().as_u16()) {
+            Ok(401) => {
+                g.checked += 1;
+                g.victim_checked += usize::from(login == VICTIM);
+            }
+            Ok(429) => g.throttled += 1,
+            Ok(status) => g.other.push(format!("status {status}")),
+            Err(e) => g.other.push(e.to_string()),
+        }
+        n += step;
+    }
+    g
+}
+
+/// What the hostile clients of a run did, summed.
+#[derive(Default)]
+struct Hostility {
+    slow: Vec<Slow>,
+    guesses: Guesses,
+    guessing_secs: f64,
+}
+
+/// One run's figures.
+struct Run {
+    outcome: Outcome,
+    healthz_ms: Vec<f64>,
+    wall: Duration,
+    hostility: Option<Hostility>,
+}
+
 #[test]
-fn many_devices_sync_at_once_without_errors() {
+fn many_devices_sync_at_once_without_errors_even_beside_hostile_clients() {
+    let devices = env("CUNJI_LOAD_DEVICES", 100);
+    let hostile = Hostile {
+        slow: env("CUNJI_LOAD_SLOW", devices / 2),
+        guess_addresses: env("CUNJI_LOAD_GUESS_ADDRESSES", 16).max(1),
+    };
     for backend in Backend::available() {
-        load_run(backend);
+        let plain = load_run(backend, devices, hostile, false);
+        let mixed = load_run(backend, devices, hostile, true);
+        let p99 = |r: &Run| percentile(&r.outcome.push_ms, 0.99);
+        let p50 = |r: &Run| percentile(&r.outcome.push_ms, 0.5);
+        eprintln!(
+            "mixed load on {backend:?}: honest push p99 {:.1} ms beside hostile clients vs {:.1} ms \
+             without ({:.2}x); p50 {:.1} vs {:.1} ms ({:.2}x)",
+            p99(&mixed),
+            p99(&plain),
+            p99(&mixed) / p99(&plain),
+            p50(&mixed),
+            p50(&plain),
+            p50(&mixed) / p50(&plain),
+        );
     }
 }
 
-fn load_run(backend: Backend) {
-    let devices_n = env("CUNJI_LOAD_DEVICES", 100);
+fn load_run(backend: Backend, devices_n: usize, hostile: Hostile, with_hostile: bool) -> Run {
     let seconds = env("CUNJI_LOAD_SECONDS", 10);
     let batches = env("CUNJI_LOAD_BATCHES", 10);
+    let header_timeout = (seconds as u64 / 3).clamp(1, Config::default().header_timeout_secs);
     let server = TestServer::start_with(
         backend,
         Config {
             requests_per_minute: 1_000_000,
-            // Every simulated phone connects from 127.0.0.1: one address, a connection each.
-            max_connections: 8_192,
-            max_connections_per_address: 8_192,
+            max_connections: Config::default()
+                .max_connections
+                .max(2 * (devices_n + hostile.slow)),
+            header_timeout_secs: header_timeout,
             ..Config::default()
         },
     );
@@ -160,6 +349,7 @@ fn load_run(backend: Backend) {
     // Accounts (one Argon2 hash shared: hashing 1,000 passwords would only slow the setup;
     // each sign-in still verifies it) and the village teams, made by the admin.
     server.account("admin", Role::Admin, "");
+    server.account(VICTIM, Role::TeamMember, "");
     let hash = accounts::hash_password(PASSWORD).unwrap();
     server
         .db
@@ -212,15 +402,51 @@ fn load_run(backend: Backend) {
         .build()
         .unwrap();
     let url = Arc::new(server.url.clone());
-    let (outcome, healthz_ms, wall) = rt.block_on(async move {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(devices_n)
+    let server_addr: SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
+    let client_at = |address: IpAddr| {
+        reqwest::Client::builder()
+            .local_address(address)
             .timeout(Duration::from_secs(120))
             .build()
-            .unwrap();
+            .unwrap()
+    };
+    let run = rt.block_on(async move {
+        // The hostile clients, from before the sign-ins until the devices are done (and for
+        // at least two header timeouts, so that every slow client is dropped once).
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let hostile_started = Instant::now();
+        let mut slow_tasks = Vec::new();
+        let mut guess_tasks = Vec::new();
+        if with_hostile {
+            for j in 0..hostile.slow {
+                slow_tasks.push(tokio::spawn(slow_client(
+                    loopback(20, j % 10),
+                    server_addr,
+                    j.is_multiple_of(2),
+                    stop_rx.clone(),
+                )));
+            }
+            let clients: Arc<Vec<reqwest::Client>> = Arc::new(
+                (0..hostile.guess_addresses)
+                    .map(|a| client_at(loopback(30, a)))
+                    .collect(),
+            );
+            const IN_FLIGHT: usize = 4;
+            for k in 0..IN_FLIGHT {
+                guess_tasks.push(tokio::spawn(guesser(
+                    k,
+                    IN_FLIGHT,
+                    clients.clone(),
+                    url.clone(),
+                    stop_rx.clone(),
+                )));
+            }
+        }
+
         // Sign-in, all at once: the server checks each password.
+        let clients: Vec<reqwest::Client> = sims.iter().map(|d| client_at(d.address)).collect();
         let mut logins = Vec::new();
-        for d in &sims {
+        for (d, client) in sims.iter().zip(&clients) {
             let req = LoginRequest {
                 login: d.login.clone(),
                 password: PASSWORD.into(),
@@ -248,7 +474,7 @@ fn load_run(backend: Backend) {
         // Baseline: the same number of clients hitting /healthz (an HTTP round trip and one
         // indexed read) for a fixed number of requests each.
         let mut base = Vec::new();
-        for _ in 0..devices_n {
+        for client in &clients {
             let (client, url) = (client.clone(), url.clone());
             base.push(tokio::spawn(async move {
                 let mut ms = Vec::new();
@@ -270,8 +496,8 @@ fn load_run(backend: Backend) {
         let deadline = Instant::now() + Duration::from_secs(seconds as u64);
         let wall = Instant::now();
         let mut tasks = Vec::new();
-        for (d, token) in sims.into_iter().zip(tokens) {
-            let (client, url) = (client.clone(), url.clone());
+        for ((d, token), client) in sims.into_iter().zip(tokens).zip(clients) {
+            let url = url.clone();
             tasks.push(tokio::spawn(async move {
                 let mut out = Outcome::default();
                 let mut cursors: Vec<ScopeCursor> = Vec::new();
@@ -363,26 +589,68 @@ fn load_run(backend: Backend) {
             all.pulled += o.pulled;
             all.errors.extend(o.errors);
         }
-        (all, healthz_ms, wall.elapsed())
-    });
+        let wall = wall.elapsed();
 
-    let mut o = outcome;
+        let hostility = if with_hostile {
+            let at_least = Duration::from_secs(2 * header_timeout + 1);
+            tokio::time::sleep(at_least.saturating_sub(hostile_started.elapsed())).await;
+            stop_tx.send(true).unwrap();
+            let guessing_secs = hostile_started.elapsed().as_secs_f64();
+            let mut h = Hostility {
+                guessing_secs,
+                ..Hostility::default()
+            };
+            for t in slow_tasks {
+                h.slow.push(t.await.unwrap());
+            }
+            for t in guess_tasks {
+                let g = t.await.unwrap();
+                h.guesses.sent += g.sent;
+                h.guesses.checked += g.checked;
+                h.guesses.throttled += g.throttled;
+                h.guesses.victim_checked += g.victim_checked;
+                h.guesses.other.extend(g.other);
+            }
+            Some(h)
+        } else {
+            None
+        };
+        Run {
+            outcome: all,
+            healthz_ms,
+            wall,
+            hostility,
+        }
+    });
+    let mut run = run;
+    report(backend, devices_n, &mut run, &server, before);
+    run
+}
+
+/// Checks a run's outcome and prints its figures.
+fn report(backend: Backend, devices_n: usize, run: &mut Run, server: &TestServer, before: i64) {
+    let o = &mut run.outcome;
+    let label = if run.hostility.is_some() {
+        "beside hostile clients"
+    } else {
+        "alone"
+    };
     assert!(
         o.errors.is_empty(),
-        "{backend:?}: {} errors, first: {:?}",
+        "{backend:?}, {label}: {} errors, first: {:?}",
         o.errors.len(),
         &o.errors[..o.errors.len().min(5)]
     );
     assert!(o.accepted > 0);
     // Every accepted change is in the log once.
     assert_eq!(server.change_count() - before, o.accepted as i64);
-    let mut h = healthz_ms;
-    for v in [&mut o.push_ms, &mut o.pull_ms, &mut h] {
+    let h = &mut run.healthz_ms;
+    for v in [&mut o.push_ms, &mut o.pull_ms, h] {
         v.sort_by(f64::total_cmp);
     }
-    let secs = wall.as_secs_f64();
+    let secs = run.wall.as_secs_f64();
     eprintln!(
-        "load on {backend:?}: {devices_n} devices, {secs:.1}s: {} pushes ({} changes, {:.0} changes/s), {} pulls \
+        "load on {backend:?} {label}: {devices_n} devices, {secs:.1}s: {} pushes ({} changes, {:.0} changes/s), {} pulls \
          ({} changes received); push p50 {:.1} ms p99 {:.1} ms; pull p50 {:.1} ms p99 {:.1} ms; \
          {:.0} requests/s; baseline /healthz with {devices_n} clients: p50 {:.1} ms p99 {:.1} ms",
         o.push_ms.len(),
@@ -395,7 +663,53 @@ fn load_run(backend: Backend) {
         percentile(&o.pull_ms, 0.5),
         percentile(&o.pull_ms, 0.99),
         (o.push_ms.len() + o.pull_ms.len()) as f64 / secs,
-        percentile(&h, 0.5),
-        percentile(&h, 0.99),
+        percentile(&run.healthz_ms, 0.5),
+        percentile(&run.healthz_ms, 0.99),
+    );
+    let Some(h) = &run.hostility else {
+        return;
+    };
+    let never_dropped = h.slow.iter().filter(|s| s.dropped == 0).count();
+    let sum = |f: fn(&Slow) -> usize| h.slow.iter().map(f).sum::<usize>();
+    let longest = h
+        .slow
+        .iter()
+        .map(|s| s.longest_held)
+        .max()
+        .unwrap_or_default();
+    let g = &h.guesses;
+    eprintln!(
+        "hostile clients on {backend:?} over {:.1}s: {} slow clients opened {} connections, the server \
+         dropped {} ({} at once by a connection limit; longest held {:.1}s), {} still open at the end; \
+         {} guesses ({:.0}/s): {} passwords checked ({} of the guessed account), {} throttled",
+        h.guessing_secs,
+        h.slow.len(),
+        sum(|s| s.opened),
+        sum(|s| s.dropped),
+        sum(|s| s.refused_at_once),
+        longest.as_secs_f64(),
+        sum(|s| s.held_at_end),
+        g.sent,
+        g.sent as f64 / h.guessing_secs,
+        g.checked,
+        g.victim_checked,
+        g.throttled,
+    );
+    assert_eq!(never_dropped, 0, "slow clients the server never dropped");
+    assert!(
+        g.other.is_empty(),
+        "guesses answered otherwise: {:?}",
+        &g.other[..g.other.len().min(5)]
+    );
+    assert!(g.throttled > 0, "guessing was never throttled");
+    // The guessed account: five free failures, then a lock that doubles from 2 s, so within
+    // T seconds at most log2(T + 2) more; twice that, for the two guesses of it in flight
+    // that may both pass the lock check before either failure is counted.
+    let windows = (h.guessing_secs + 2.0).log2().ceil() as usize;
+    assert!(
+        g.victim_checked <= 2 * (5 + windows + 1),
+        "the guessed account's password was checked {} times in {:.0} s",
+        g.victim_checked,
+        h.guessing_secs
     );
 }
