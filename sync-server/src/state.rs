@@ -19,10 +19,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub(crate) metrics: Option<PrometheusHandle>,
     limiter: Arc<RateLimiter>,
-    /// Password checks running at once. Argon2id takes ~19 MiB and tens of milliseconds of a
-    /// core each: 1,000 sign-ins at once (found by the load test) made 1,000 of them run
-    /// together, and sign-in needs no token, so anyone could. They now queue, cheaply.
+    /// Password checks running at once: half the cores, at least one. Argon2id takes ~19 MiB
+    /// and tens of milliseconds of a core each: 1,000 sign-ins at once (found by the load
+    /// test) made 1,000 of them run together, and sign-in needs no token, so anyone could.
+    /// They now queue, cheaply, and leave the other cores to syncing devices however many
+    /// addresses a guesser brings (each buys its 20 free failures, see [`SignInThrottle`]).
     password_checks: Arc<tokio::sync::Semaphore>,
+    /// The writer thread's queue: see [`AppState::write`].
+    writer: Arc<Writer>,
     pub(crate) sign_ins: Arc<SignInThrottle>,
 }
 
@@ -37,13 +41,15 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(db: Db, config: Config) -> AppState {
+        let db = Arc::new(db);
         AppState {
-            db: Arc::new(db),
+            writer: Arc::new(Writer::start(db.clone())),
+            db,
             config: Arc::new(config),
             metrics: None,
             limiter: Arc::new(RateLimiter::default()),
             password_checks: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             )),
             sign_ins: Arc::new(SignInThrottle::default()),
         }
@@ -61,7 +67,7 @@ impl AppState {
     }
 
     /// A turn to check a password: Argon2 is slow and memory-hungry on purpose, so checks
-    /// queue, one per core, whichever endpoint signs in (devices or browsers).
+    /// queue, one per two cores, whichever endpoint signs in (devices or browsers).
     pub(crate) async fn password_permit(
         &self,
     ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
@@ -70,6 +76,33 @@ impl AppState {
             .acquire_owned()
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    /// Runs `f` in a write transaction on the writer thread, after the writes queued before
+    /// it.
+    ///
+    /// Both stores take one writer at a time (SQLite's one writer connection, PostgreSQL's
+    /// writers' lock; see [`crate::store`]), so this process's writes go through one thread
+    /// that runs them back to back, in the order they came. A write waiting for its turn holds
+    /// neither a thread nor a database connection. Waiting inside the store, as they once did,
+    /// each held a blocking thread and, on PostgreSQL, one of the pool's connections, so that
+    /// under load pulls queued for a connection behind the writers and timed out (found by
+    /// the mixed load test, `tests/tests/it/load.rs`). One thread also hands each write to
+    /// the next without waking a task or starting a thread in between. Do the work that needs
+    /// no transaction (checking a batch, a password) before, with [`AppState::blocking`].
+    pub(crate) async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn crate::store::Tx) -> Result<R, ApiError> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.writer.send(Box::new(move |db: &Db| {
+            // A request dropped meanwhile (the client hung up) still has its write done,
+            // as with any blocking task; only the answer is lost.
+            let _ = done.send(db.write(f));
+        }))?;
+        result
+            .await
+            .map_err(|_| ApiError::Internal("the write was lost: its thread panicked".into()))?
     }
 
     /// Runs blocking storage work off the async threads.
@@ -81,6 +114,45 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&db))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
+    }
+}
+
+/// A write queued for the writer thread.
+type WriteJob = Box<dyn FnOnce(&Db) + Send>;
+
+/// The thread that runs this process's write transactions one after the other (see
+/// [`AppState::write`]). It ends when the last [`AppState`] clone is dropped.
+struct Writer {
+    /// `None` if the thread could not be started: every write is then refused.
+    jobs: Option<std::sync::mpsc::Sender<WriteJob>>,
+}
+
+impl Writer {
+    fn start(db: Arc<Db>) -> Writer {
+        let (jobs, queue) = std::sync::mpsc::channel::<WriteJob>();
+        let spawned = std::thread::Builder::new()
+            .name("cunji-writer".into())
+            .spawn(move || {
+                for job in queue {
+                    // A panicking write loses its own answer (the caller gets `internal`),
+                    // not the thread: the next writes run.
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&db))).is_err()
+                    {
+                        tracing::error!("a write transaction panicked");
+                    }
+                }
+            });
+        Writer {
+            jobs: spawned.ok().map(|_| jobs),
+        }
+    }
+
+    fn send(&self, job: WriteJob) -> Result<(), ApiError> {
+        self.jobs
+            .as_ref()
+            .ok_or_else(|| ApiError::Internal("the writer thread did not start".into()))?
+            .send(job)
+            .map_err(|_| ApiError::Internal("the writer thread has stopped".into()))
     }
 }
 

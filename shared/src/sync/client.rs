@@ -265,7 +265,10 @@ impl HttpTransport {
     ) -> Result<reqwest::blocking::Client, reqwest::Error> {
         let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(20))
-            .timeout(Duration::from_secs(120));
+            .timeout(Duration::from_secs(120))
+            // The server closes a kept-alive connection idle for its header timeout (20 s by
+            // default); a request sent on one just as it closes fails. Let idle ones go first.
+            .pool_idle_timeout(Duration::from_secs(10));
         if let Some(cert) = root {
             builder = builder.add_root_certificate(cert);
         }

@@ -119,12 +119,16 @@ pub(crate) async fn session(
 ) -> Result<Json<SessionResponse>, ApiError> {
     let hours = state.config.web_session_hours;
     let login = req.login.clone();
-    let sign_in = super::auth::SignIn::start(&state, &login, address.0)?;
+    let sign_in = super::auth::SignIn::start(&state, &login, address.0).await?;
     let _permit = state.password_permit().await?;
-    let resp = state
-        .blocking(move |db| {
-            db.write(|tx| {
-                let account = super::auth::authenticate(tx, &req.login, &req.password)?;
+    let resp = async {
+        let (login, password) = (req.login.clone(), req.password.clone());
+        let checked = state
+            .blocking(move |db| super::auth::authenticate(db, &login, &password))
+            .await?;
+        state
+            .write(move |tx| {
+                let account = super::auth::still_as_checked(tx, &checked)?;
                 let division = if account.division.is_empty() {
                     Principal::web(account.clone()).home_village(tx)?
                 } else {
@@ -150,8 +154,9 @@ pub(crate) async fn session(
                     division,
                 })
             })
-        })
-        .await;
+            .await
+    }
+    .await;
     Ok(Json(sign_in.finish(resp)?))
 }
 

@@ -100,32 +100,30 @@ pub(crate) async fn revoke(
     super::Path(device_id): super::Path<String>,
 ) -> Result<Json<DeviceRevoked>, ApiError> {
     let done = state
-        .blocking(move |db| {
-            db.write(|tx| {
-                let unknown = || ApiError::NotFound(format!("手机 {device_id} / device {device_id}"));
-                let Some(device) = tx.device(&device_id)? else {
-                    // Who may not manage devices learns nothing of which exist.
-                    may_manage(tx, &principal, "")?;
-                    return Err(unknown());
-                };
-                may_manage(tx, &principal, &device.login).map_err(|e| match e {
-                    ApiError::NotFound(_) => unknown(),
-                    other => other,
-                })?;
-                let now = Utc::now().to_rfc3339();
-                let newly = tx.revoke_device(&device_id, &now)?;
-                let revoked_ts = if newly {
-                    now
-                } else {
-                    device.revoked_ts.unwrap_or(now)
-                };
-                tracing::info!(device = ?device_id, account = ?device.login, newly, "device cut off");
-                Ok::<_, ApiError>(DeviceRevoked {
-                    device_id,
-                    login: device.login,
-                    revoked_ts,
-                    already: !newly,
-                })
+        .write(move |tx| {
+            let unknown = || ApiError::NotFound(format!("手机 {device_id} / device {device_id}"));
+            let Some(device) = tx.device(&device_id)? else {
+                // Who may not manage devices learns nothing of which exist.
+                may_manage(tx, &principal, "")?;
+                return Err(unknown());
+            };
+            may_manage(tx, &principal, &device.login).map_err(|e| match e {
+                ApiError::NotFound(_) => unknown(),
+                other => other,
+            })?;
+            let now = Utc::now().to_rfc3339();
+            let newly = tx.revoke_device(&device_id, &now)?;
+            let revoked_ts = if newly {
+                now
+            } else {
+                device.revoked_ts.unwrap_or(now)
+            };
+            tracing::info!(device = ?device_id, account = ?device.login, newly, "device cut off");
+            Ok::<_, ApiError>(DeviceRevoked {
+                device_id,
+                login: device.login,
+                revoked_ts,
+                already: !newly,
             })
         })
         .await?;

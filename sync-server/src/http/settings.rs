@@ -83,29 +83,25 @@ pub(crate) async fn put_county(
 ) -> Result<Json<EffectiveSettings>, ApiError> {
     super::require_json(&headers)?;
     let body = super::read_body_up_to(body, state.config.max_json_bytes).await?;
-    let settings =
-        state
-            .blocking(move |db| {
-                db.write(|tx| {
-                may_manage(tx, &principal, &code)?;
-                let settings = CountySettings::from_json(&body).map_err(|problems| {
-                    match problems.first() {
-                        Some(p) if p.field.is_empty() => ApiError::Malformed(p.message_en.clone()),
-                        _ => ApiError::InvalidSettings(problems),
-                    }
+    let settings = state
+        .write(move |tx| {
+            may_manage(tx, &principal, &code)?;
+            let settings =
+                CountySettings::from_json(&body).map_err(|problems| match problems.first() {
+                    Some(p) if p.field.is_empty() => ApiError::Malformed(p.message_en.clone()),
+                    _ => ApiError::InvalidSettings(problems),
                 })?;
-                let json = serde_json::to_string(&settings)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                tx.put_county_settings(&SettingsRow {
-                    county_code: code.clone(),
-                    settings_json: json,
-                    updated_by: principal.login.clone(),
-                    updated_ts: Utc::now().to_rfc3339(),
-                })?;
-                tracing::info!(county = %code, by = %principal.login, "county settings changed");
-                Ok::<_, ApiError>(effective(tx, Some(&code))?)
-            })
-            })
-            .await?;
+            let json =
+                serde_json::to_string(&settings).map_err(|e| ApiError::Internal(e.to_string()))?;
+            tx.put_county_settings(&SettingsRow {
+                county_code: code.clone(),
+                settings_json: json,
+                updated_by: principal.login.clone(),
+                updated_ts: Utc::now().to_rfc3339(),
+            })?;
+            tracing::info!(county = %code, by = %principal.login, "county settings changed");
+            Ok::<_, ApiError>(effective(tx, Some(&code))?)
+        })
+        .await?;
     Ok(Json(settings))
 }

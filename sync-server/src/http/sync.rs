@@ -44,12 +44,18 @@ pub(crate) async fn push(
         return Err(ApiError::BatchTooLarge(req.len()));
     }
     let n = req.len();
-    let results = state
-        .blocking(move |db| {
-            let now = Utc::now().to_rfc3339();
+    // Checked in parallel with other requests; merged one writer at a time.
+    let checked = state
+        .blocking(move |_| {
             let mut checked = merge::check_batch(&principal, req);
             checked.device_clock_offset_ms = clock_offset;
-            db.write(|tx| merge::ingest(tx, checked, &now).map_err(ApiError::from))
+            Ok(checked)
+        })
+        .await?;
+    let results = state
+        .write(move |tx| {
+            let now = Utc::now().to_rfc3339();
+            merge::ingest(tx, checked, &now).map_err(ApiError::from)
         })
         .await?;
     let mut counts = [0u64; 4];
@@ -140,9 +146,7 @@ pub(crate) async fn repair_handler(
         }
     }
     let resp = state
-        .blocking(move |db| {
-            db.write(|tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))
-        })
+        .write(move |tx| pull::repair(tx, &principal, &req).map_err(ApiError::from))
         .await?;
     Ok(if version.0 == 1 {
         binary(version, &protocol::v1::RepairResponse::from(resp))

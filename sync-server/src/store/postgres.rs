@@ -31,6 +31,10 @@
 //!   retries is not possible either: [`Db::write`](super::Db::write) runs its closure once
 //!   (`FnOnce`).
 //!
+//! Within one server process the HTTP handlers' writers queue before they take a pooled
+//! connection (`AppState::write`), so the lock is contended only between processes: writers
+//! waiting on it inside the pool held its connections, and pulls timed out waiting for one.
+//!
 //! Write transactions run at the default `READ COMMITTED`, which the lock makes safe. Reads
 //! do not take the lock: they run at `REPEATABLE READ` so that every statement of one
 //! [`PgDb::read`] sees the same snapshot, as a SQLite read transaction does. A `read` that

@@ -176,6 +176,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[derive(Clone, Copy)]
 struct Hostile {
     slow: usize,
+    guesses_in_flight: usize,
     guess_addresses: usize,
 }
 
@@ -310,6 +311,7 @@ fn many_devices_sync_at_once_without_errors_even_beside_hostile_clients() {
     let devices = env("CUNJI_LOAD_DEVICES", 100);
     let hostile = Hostile {
         slow: env("CUNJI_LOAD_SLOW", devices / 2),
+        guesses_in_flight: env("CUNJI_LOAD_GUESSES_IN_FLIGHT", 4),
         guess_addresses: env("CUNJI_LOAD_GUESS_ADDRESSES", 16).max(1),
     };
     for backend in Backend::available() {
@@ -403,10 +405,14 @@ fn load_run(backend: Backend, devices_n: usize, hostile: Hostile, with_hostile: 
         .unwrap();
     let url = Arc::new(server.url.clone());
     let server_addr: SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
+    // As the app's client does (`HttpTransport`), idle connections are let go before the
+    // server's header timeout closes them: a request sent on one just as the server closes
+    // it fails (seen here once the sign-ins, slowed by the guesser, left connections idle).
     let client_at = |address: IpAddr| {
         reqwest::Client::builder()
             .local_address(address)
             .timeout(Duration::from_secs(120))
+            .pool_idle_timeout(Duration::from_secs(header_timeout) / 2)
             .build()
             .unwrap()
     };
@@ -431,11 +437,10 @@ fn load_run(backend: Backend, devices_n: usize, hostile: Hostile, with_hostile: 
                     .map(|a| client_at(loopback(30, a)))
                     .collect(),
             );
-            const IN_FLIGHT: usize = 4;
-            for k in 0..IN_FLIGHT {
+            for k in 0..hostile.guesses_in_flight {
                 guess_tasks.push(tokio::spawn(guesser(
                     k,
-                    IN_FLIGHT,
+                    hostile.guesses_in_flight,
                     clients.clone(),
                     url.clone(),
                     stop_rx.clone(),
@@ -701,7 +706,11 @@ fn report(backend: Backend, devices_n: usize, run: &mut Run, server: &TestServer
         "guesses answered otherwise: {:?}",
         &g.other[..g.other.len().min(5)]
     );
-    assert!(g.throttled > 0, "guessing was never throttled");
+    // (No guesser when CUNJI_LOAD_GUESSES_IN_FLIGHT=0, to see the slow clients alone.)
+    assert!(
+        g.throttled > 0 || g.sent == 0,
+        "guessing was never throttled"
+    );
     // The guessed account: five free failures, then a lock that doubles from 2 s, so within
     // T seconds at most log2(T + 2) more; twice that, for the two guesses of it in flight
     // that may both pass the lock check before either failure is counted.
