@@ -624,7 +624,7 @@ fn leave_is_requested_endorsed_approved_and_closed_by_whom_it_should_be() {
             &mut member,
             &id,
             |l| l.status = LeaveStatus::Approved,
-            Some("wrong_approver"),
+            Some("self_approval"),
         );
         let mut member = Device::new(&w.server.url, MEMBER).sign_in();
         hostile_edit::<Leave>(
@@ -632,7 +632,7 @@ fn leave_is_requested_endorsed_approved_and_closed_by_whom_it_should_be() {
             &mut member,
             &id,
             |l| l.endorsed_by = Some(MEMBER.into()),
-            "not_endorser",
+            "self_approval",
         );
         // The first secretary endorses; the township (the level asked) approves.
         let mut leader = std::mem::replace(&mut w.leader, Device::new(&w.server.url, LEADER));
@@ -645,7 +645,14 @@ fn leave_is_requested_endorsed_approved_and_closed_by_whom_it_should_be() {
             "wrong_approver",
         );
         let mut township = Device::new(&w.server.url, TOWNSHIP).sign_in();
-        reviewed::<Leave>(&mut township, &id, |l| l.status = LeaveStatus::Approved);
+        reviewed::<Leave>(&mut township, &id, |l| {
+            l.status = LeaveStatus::Approved;
+            l.decision = Some(cunji_core::domain::worklog::Review {
+                reviewer_id: TOWNSHIP.into(),
+                ts: "2026-01-05T09:00:00+08:00".parse().unwrap(),
+                comment: None,
+            });
+        });
         let mut member = Device::new(&w.server.url, MEMBER).sign_in();
         edit::<Leave>(
             &w,
