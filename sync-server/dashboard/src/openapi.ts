@@ -857,8 +857,12 @@ export interface components {
             summary?: components["schemas"]["IntegritySummary"];
         };
         IntegrityRow: {
+            /** @description level-C or mock-location visits the township accepted (R8) */
+            accepted: number;
             /** @description visits with ≥ 1 R9 anomaly */
             anomalous_visits: number;
+            /** @description level-C or mock-location visits awaiting the township (R8) */
+            awaiting_acceptance: number;
             /** @description visitor id */
             cadre_id: string;
             /** @description 姓名 */

@@ -4,19 +4,17 @@
 //! department act from a browser session whose own Ed25519 key (as WebCrypto would make it)
 //! signs each step the server composes. For each step: the right role succeeds; the wrong
 //! role, the wrong level, the wrong order, self-approval and an action out of scope are refused
-//! with their codes, and nothing is stored. Reports 1, 2 and 8 move as the flows say, and
+//! with their codes, and nothing is stored. Reports 1, 2, 8 and 9 move as the flows say, and
 //! every step stays provable (`verify-log`).
 //!
 //! Each scenario runs on SQLite, and on PostgreSQL when `CUNJI_TEST_POSTGRES_URL` is set.
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Datelike, Duration, NaiveDate};
-use cunji_core::domain::codes::{
-    LeaveStatus, PetitionStatus, StatusChangeResult, StatusChangeStep, StepOutcome,
-};
+use cunji_core::domain::codes::{LeaveStatus, PetitionStatus, StatusChangeResult};
 use cunji_core::domain::visit::Acceptance;
 use cunji_core::domain::{
-    Assignment, Leave, Petition, Publicity, Record, StatusChange, Step, Village, Visit, WorkLog,
+    Assignment, Leave, Petition, Record, StatusChange, Village, Visit, WorkLog,
 };
 use cunji_core::identity::DeviceIdentity;
 use cunji_core::rules::approvals::{
@@ -24,7 +22,9 @@ use cunji_core::rules::approvals::{
 };
 use cunji_core::values::Geo;
 use cunji_sync_server::accounts::{Role, today};
-use cunji_tests::{Backend, Device, PASSWORD, TestServer, household, numbers, serving_team};
+use cunji_tests::{
+    Backend, Device, PASSWORD, TestServer, exit_case, household, numbers, serving_team,
+};
 use serde_json::{Value, json};
 
 const LEADER: &str = "cadre-wang-zhigang";
@@ -584,46 +584,6 @@ fn logs_are_commented_by_the_first_secretary_and_reviewed_by_the_township() {
     }
 }
 
-fn village_step(step: StatusChangeStep, date: &str) -> Step {
-    Step {
-        step,
-        date: date.parse().unwrap(),
-        actor_id: LEADER.into(),
-        outcome: StepOutcome::Passed,
-        note: None,
-        votes_for: None,
-        votes_against: None,
-        publicity: None,
-    }
-}
-
-/// A 标注脱贫 case of `home` through the village's steps, with `days` of 公示.
-fn exit_case(home: &str, days: i64) -> StatusChange {
-    let mut c = StatusChange::example();
-    c.household_id = home.into();
-    c.snapshot.income_year = 2015;
-    let start: NaiveDate = "2016-10-17".parse().unwrap();
-    c.steps = vec![
-        village_step(StatusChangeStep::Application, "2016-10-08"),
-        Step {
-            votes_for: Some(31),
-            votes_against: Some(2),
-            ..village_step(StatusChangeStep::DemocraticReview, "2016-10-12")
-        },
-        village_step(StatusChangeStep::Verification, "2016-10-14"),
-        village_step(StatusChangeStep::HouseholdConsent, "2016-10-15"),
-        Step {
-            publicity: Some(Publicity {
-                start,
-                end: start + Duration::days(days - 1),
-                objections: Vec::new(),
-            }),
-            ..village_step(StatusChangeStep::Publicity, "2016-10-17")
-        },
-    ];
-    c
-}
-
 fn case_step(step: &str, outcome: &str) -> Value {
     json!({"action": "case_step", "step": step, "outcome": outcome})
 }
@@ -831,7 +791,34 @@ fn the_township_accepts_level_c_visits_which_then_count() {
             Village::example().code
         );
         assert_eq!(town.report(&coverage)["summary"]["covered"], 0);
+        // Report 9: the member's level-C visit waits for the township, then is accepted (it
+        // stays level C: the evidence is what it is).
+        let integrity = format!(
+            "/v1/reports/integrity?scope=village:{}&from={}&to={day}",
+            Village::example().code,
+            day - Duration::days(1)
+        );
+        let r9 = |c: &Clerk| {
+            let r = c.report(&integrity);
+            let row = r["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["cadre_id"] == MEMBER)
+                .cloned()
+                .unwrap();
+            [
+                "visits",
+                "level_a",
+                "level_c",
+                "accepted",
+                "awaiting_acceptance",
+            ]
+            .map(|k| row[k].as_u64().unwrap())
+        };
+        assert_eq!(r9(&town), [2, 1, 1, 0, 1]);
         taken(&town, &weak, accept.clone());
+        assert_eq!(r9(&town), [2, 1, 1, 1, 0]);
         let v: Visit = stored(&w, &weak);
         assert!(matches!(
             v.acceptance,

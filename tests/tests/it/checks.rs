@@ -8,10 +8,10 @@
 use chrono::{Duration, NaiveDate};
 use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
 use cunji_core::domain::codes::{
-    HouseholdStatus, LeaveStatus, Relation, StatusChangeResult, StatusChangeStep, StepOutcome,
+    HouseholdStatus, LeaveStatus, Relation, StatusChangeResult, StatusChangeStep,
 };
 use cunji_core::domain::{
-    Assignment, CheckIn, Household, HouseholdPrivate, Leave, Publicity, StatusChange, Step, Village,
+    Assignment, CheckIn, Household, HouseholdPrivate, Leave, StatusChange, Step, Village,
 };
 use cunji_core::store::IncomingChange;
 use cunji_core::sync::Transport;
@@ -19,7 +19,9 @@ use cunji_core::sync::protocol::{self, PushItem, PushOutcome, PushRequest, PushR
 use cunji_core::values::Money;
 use cunji_sync_server::accounts::{Role, today};
 use cunji_sync_server::store::ScopeFilter;
-use cunji_tests::{Backend, Device, TestServer, household, numbers, serving_team};
+use cunji_tests::{
+    Backend, Device, TestServer, exit_case, household, numbers, serving_team, village_step,
+};
 
 const LEADER: &str = "cadre-wang-zhigang";
 const MEMBER: &str = "cadre-li-ming";
@@ -323,46 +325,6 @@ fn a_county_that_requires_photos_takes_no_check_in_without_one() {
         c.photo_sha256 = Some("ab".repeat(32));
         taken_new(&mut member, &c);
     }
-}
-
-fn village_step(step: StatusChangeStep, date: &str) -> Step {
-    Step {
-        step,
-        date: date.parse().unwrap(),
-        actor_id: LEADER.into(),
-        outcome: StepOutcome::Passed,
-        note: None,
-        votes_for: None,
-        votes_against: None,
-        publicity: None,
-    }
-}
-
-/// A 标注脱贫 case of `home` through the village's steps, with `days` of 公示.
-fn exit_case(home: &str, days: i64) -> StatusChange {
-    let mut c = StatusChange::example();
-    c.household_id = home.into();
-    c.snapshot.income_year = 2015;
-    let start: NaiveDate = "2016-10-17".parse().unwrap();
-    c.steps = vec![
-        village_step(StatusChangeStep::Application, "2016-10-08"),
-        Step {
-            votes_for: Some(31),
-            votes_against: Some(2),
-            ..village_step(StatusChangeStep::DemocraticReview, "2016-10-12")
-        },
-        village_step(StatusChangeStep::Verification, "2016-10-14"),
-        village_step(StatusChangeStep::HouseholdConsent, "2016-10-15"),
-        Step {
-            publicity: Some(Publicity {
-                start,
-                end: start + Duration::days(days - 1),
-                objections: Vec::new(),
-            }),
-            ..village_step(StatusChangeStep::Publicity, "2016-10-17")
-        },
-    ];
-    c
 }
 
 fn township_review() -> Step {
