@@ -170,18 +170,25 @@ fn bad(what: impl Into<String>) -> StepError {
 
 /// The refusal codes a step may be answered with: the approval rules' and those of the push
 /// checks a step can meet ([`crate::merge`], [`crate::checks`]).
+/// A code not in this list (a check added later) is answered `refused`, with its message.
 pub const REFUSAL_CODES: &[&str] = &[
     "out_of_scope",
     "not_author",
     "bad_signature",
+    "actor_not_bound",
+    "forged_author",
+    "moved_record",
+    "unknown_reference",
     "invalid_record",
     "step_not_yours",
     "steps_out_of_order",
     "step_rewritten",
     "exit_not_ready",
     "outside_window",
+    "status_without_case",
     "record_rebuilt",
     "malformed_change",
+    "refused",
 ];
 
 /// Every code of [`REFUSAL_CODES`] and the core's [`approvals::CODES`].
