@@ -270,6 +270,18 @@ impl RecordDoc {
         self.update_json(&meta, &data, edit)
     }
 
+    /// [`RecordDoc::update`] with the record as JSON (the sync server composing a reviewer's
+    /// step, `sync-server/src/approvals.rs`).
+    pub fn update_data(
+        &mut self,
+        env: &Envelope,
+        data: &Json,
+        edit: &Edit,
+    ) -> Result<Option<Change>> {
+        let meta = to_json(env)?;
+        self.update_json(&meta, data, edit)
+    }
+
     fn update_json(&mut self, meta: &Json, data: &Json, edit: &Edit) -> Result<Option<Change>> {
         for (key, new) in [("meta", meta), ("data", data)] {
             let old = read_prop(&self.doc, &ROOT, key.into(), None);

@@ -178,6 +178,13 @@ fn payload(doc_id: &str, hash: &ChangeHash) -> Vec<u8> {
     tagged(SIGNING_TAG, doc_id, hash)
 }
 
+/// The bytes a device's key signs for change `hash` of record `doc_id` ([`verify_change`]
+/// checks them): what a browser signs with its own key (WebCrypto Ed25519), which cannot
+/// compute them without the tag.
+pub fn change_signing_input(doc_id: &str, hash: &ChangeHash) -> Vec<u8> {
+    payload(doc_id, hash)
+}
+
 fn tagged(tag: &[u8], doc_id: &str, hash: &ChangeHash) -> Vec<u8> {
     let mut p = Vec::with_capacity(tag.len() + doc_id.len() + 1 + 32);
     p.extend_from_slice(tag);

@@ -23,12 +23,22 @@ pub fn sign_in_text_ok(s: &str) -> bool {
     !s.is_empty() && s.chars().count() <= SIGN_IN_TEXT_MAX && !s.chars().any(char::is_control)
 }
 
-/// A browser's sign-in: an account's login and password, no device.
+/// A browser's sign-in: an account's login and password, and optionally the public key of a
+/// signing key the browser made for the session (`crate::approvals`).
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SessionRequest {
     #[schemars(schema_with = "login_schema")]
     pub login: String,
     pub password: String,
+    /// The session's Ed25519 public key (32 bytes, hex): given, the session is registered
+    /// like a device and may take approval steps, each signed by the browser's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "public_key_schema")]
+    pub public_key: Option<String>,
+}
+
+fn public_key_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{64}$"})
 }
 
 /// A browser session: a token that reads (reports, the supervisors' pull, records) but
@@ -52,6 +62,8 @@ pub struct SessionResponse {
     /// The account's division code (a cadre's: their first village's); null for the
     /// administrator.
     pub division: Option<String>,
+    /// The device registered for the session's key (`web-…`), null when no key was given.
+    pub device_id: Option<String>,
 }
 
 fn login_schema(_: &mut SchemaGenerator) -> Schema {

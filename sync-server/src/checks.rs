@@ -18,7 +18,7 @@
 //! | DOMAIN §1, §2.8: who records which step (the village's steps: the first secretary, or the township where no team serves); steps in procedure order; steps never rewritten | status change | `step_not_yours`, `steps_out_of_order`, `step_rewritten` |
 //! | R12 at 乡镇审核: income above the line, every flag, consent, 公示 ≥ 7 days without open objections | status change | `exit_not_ready` |
 //! | R13: a case is opened (申请/村初选 dated) in the county's window for its type (⚙) | status change | `outside_window` |
-//! | DOMAIN §2.4: a request starts pending; 队长同意 by the first secretary; approval by the level the request names, never by the requester; closed leave stays closed | leave | `leave_not_pending`, `not_endorser`, `wrong_approver`, `leave_locked` |
+//! | DOMAIN §2.4, R3 (leave), §2.6 and R16 (logs), R8 (visit acceptance), §2.7 and R15 (petitions): who takes which step, in which order, in its own name; a reviewer touches only its step ([`cunji_core::rules::approvals`], whose table lists them) | leave, work log, visit, petition | `leave_not_pending`, `leave_late`, `wrong_level`, `not_endorser`, `self_approval`, `wrong_order`, `wrong_approver`, `not_endorsed`, `reason_required`, `leave_locked`, `review_locked`, `review_only`, `not_yours`, `not_needed`, `not_assigner`, `not_handler` |
 //!
 //! Thresholds: the poverty line and R13's windows are the household's county's settings
 //! ([`cunji_core::rules::adjustment`]: the national line of the income year and DOMAIN's windows
@@ -32,16 +32,20 @@
 
 use cunji_core::doc::RecordDoc;
 use cunji_core::domain::codes::{
-    ApprovalLevel, HouseholdStatus, LeaveStatus, StatusChangeResult, StatusChangeStep,
-    StatusChangeType, StepOutcome,
+    HouseholdStatus, StatusChangeResult, StatusChangeStep, StatusChangeType, StepOutcome,
 };
 use cunji_core::domain::privacy::mask_number;
 use cunji_core::domain::{
-    Assignment, CheckIn, Envelope, Household, HouseholdPrivate, Kind, Leave, ScopeLevel,
-    StatusChange,
+    Assignment, CheckIn, Envelope, Household, HouseholdPrivate, Kind, Leave, Petition, ScopeLevel,
+    StatusChange, Visit, WorkLog,
 };
+use cunji_core::reports::evidence::{EvidenceConfig, visit_needs_acceptance};
 use cunji_core::reports::status_changes::blocker_label;
 use cunji_core::rules::adjustment::outside_window_message;
+use cunji_core::rules::approvals::{
+    Actor, Refusal, case_step_follows, case_step_ready, check_leave, check_leave_request,
+    check_log, check_petition, check_visit, county_approved,
+};
 use cunji_core::rules::settings::CheckInPhoto;
 use cunji_core::values::Money;
 use rusqlite::types::Value as Cell;
@@ -65,7 +69,13 @@ pub(crate) fn check(
         Some(doc)
             if matches!(
                 env.kind,
-                Kind::Household | Kind::HouseholdPrivate | Kind::Leave | Kind::StatusChange
+                Kind::Household
+                    | Kind::HouseholdPrivate
+                    | Kind::Leave
+                    | Kind::StatusChange
+                    | Kind::WorkLog
+                    | Kind::Visit
+                    | Kind::Petition
             ) =>
         {
             doc.data_json().ok()
@@ -108,7 +118,28 @@ pub(crate) fn check(
         Kind::Leave => match parse::<Leave>(after) {
             Some(l) => {
                 let prev = before_data.and_then(|b| parse::<Leave>(&b));
-                Ok(leave(tx, who, env, &l, prev.as_ref()))
+                leave(tx, who, &l, prev.as_ref())
+            }
+            None => Ok(Ok(())),
+        },
+        Kind::WorkLog => match parse::<WorkLog>(after) {
+            Some(l) => {
+                let prev = before_data.and_then(|b| parse::<WorkLog>(&b));
+                Ok(work_log(who, env, &l, prev.as_ref()))
+            }
+            None => Ok(Ok(())),
+        },
+        Kind::Visit => match parse::<Visit>(after) {
+            Some(v) => {
+                let prev = before_data.and_then(|b| parse::<Visit>(&b));
+                visit(tx, who, env, &v, prev.as_ref())
+            }
+            None => Ok(Ok(())),
+        },
+        Kind::Petition => match parse::<Petition>(after) {
+            Some(p) => {
+                let prev = before_data.and_then(|b| parse::<Petition>(&b));
+                Ok(petition(who, &p, prev.as_ref()))
             }
             None => Ok(Ok(())),
         },
@@ -346,64 +377,75 @@ fn check_in(tx: &mut dyn Tx, who: &Principal, c: &CheckIn) -> StoreResult<Result
     Ok(Ok(()))
 }
 
+/// A refusal of the core's approval rules ([`cunji_core::rules::approvals`]).
+fn refused(r: Refusal) -> PushOutcome {
+    reject(r.code, r.message())
+}
+
+fn actor(who: &Principal) -> Actor<'_> {
+    Actor {
+        login: &who.login,
+        role: who.role,
+    }
+}
+
+/// The county whose ⚙ settings judge a cadre's leave: that of the cadre's team village.
+fn cadre_county(tx: &mut dyn Tx, cadre: &str) -> StoreResult<Option<String>> {
+    Ok(tx
+        .cadre_teams(cadre)?
+        .first()
+        .and_then(|p| ScopeLevel::County.part_of(&p.place).map(str::to_string)))
+}
+
 fn leave(
-    _tx: &mut dyn Tx,
+    tx: &mut dyn Tx,
     who: &Principal,
-    env: &Envelope,
     l: &Leave,
     before: Option<&Leave>,
-) -> Result<(), PushOutcome> {
+) -> StoreResult<Result<(), PushOutcome>> {
+    let county = cadre_county(tx, &l.cadre_id)?;
+    let settings = crate::settings::for_request(tx, who, county.as_deref())?;
+    let cfg = &settings.rules.attendance;
     let Some(b) = before else {
-        // A request starts pending, not endorsed, not returned.
-        if l.status != LeaveStatus::Pending || l.endorsed_by.is_some() || l.returned_ts.is_some() {
-            return Err(reject(
-                "leave_not_pending",
-                "请假申请提交时应为“待审批”,由队长同意、再由审批人批准 / a leave request is submitted pending; the team leader endorses it and the approver approves it",
-            ));
-        }
-        return Ok(());
+        return Ok(check_leave_request(l, cfg).map_err(refused));
     };
-    if matches!(b.status, LeaveStatus::Returned | LeaveStatus::Rejected) && b != l {
-        return Err(reject(
-            "leave_locked",
-            "这条请假已经结束(已销假或已驳回),不能再修改:如需请假请重新申请 / this leave is closed (returned or rejected) and cannot change: make a new request",
-        ));
+    // A first secretary's own leave goes to the approver without 队长同意.
+    let needs_endorsement = tx
+        .account(&b.cadre_id)?
+        .is_none_or(|a| a.role != Role::FirstSecretary);
+    Ok(check_leave(&actor(who), b, l, needs_endorsement, cfg).map_err(refused))
+}
+
+fn work_log(
+    who: &Principal,
+    env: &Envelope,
+    l: &WorkLog,
+    before: Option<&WorkLog>,
+) -> Result<(), PushOutcome> {
+    check_log(&actor(who), &env.author_id, before, l).map_err(refused)
+}
+
+fn visit(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    env: &Envelope,
+    v: &Visit,
+    before: Option<&Visit>,
+) -> StoreResult<Result<(), PushOutcome>> {
+    // The household's home is read only for a township's verdict (R8's level needs it).
+    let verdict = before.map_or(v.acceptance.is_some(), |b| b.acceptance != v.acceptance);
+    let needs = verdict && {
+        let home = stored::<Household>(tx, &v.household_id)?.and_then(|h| h.home_geo);
+        visit_needs_acceptance(v, home.as_ref(), &EvidenceConfig::default())
+    };
+    Ok(check_visit(&actor(who), &env.author_id, before, v, needs).map_err(refused))
+}
+
+fn petition(who: &Principal, p: &Petition, before: Option<&Petition>) -> Result<(), PushOutcome> {
+    match before {
+        Some(b) => check_petition(&actor(who), b, p).map_err(refused),
+        None => Ok(()),
     }
-    let requester = env.author_id == who.login;
-    if b.endorsed_by != l.endorsed_by
-        && (who.role != Role::FirstSecretary
-            || requester
-            || l.endorsed_by.as_deref() != Some(who.login.as_str()))
-    {
-        return Err(reject(
-            "not_endorser",
-            "只有本队第一书记可以以自己的名义签署“队长同意” / only the team's first secretary endorses leave, in its own name",
-        ));
-    }
-    if b.status != l.status {
-        let decided = matches!(l.status, LeaveStatus::Approved | LeaveStatus::Rejected);
-        let approver = match l.level {
-            ApprovalLevel::Township => Role::Township,
-            ApprovalLevel::CountyOrg => Role::CountyOrg,
-        };
-        let ok = if decided {
-            !requester && b.status == LeaveStatus::Pending && who.role == approver
-        } else {
-            // 销假: the requester closes its own approved leave.
-            l.status == LeaveStatus::Returned && b.status == LeaveStatus::Approved && requester
-        };
-        if !ok {
-            return Err(reject(
-                "wrong_approver",
-                format!(
-                    "这条请假由{}审批,本人不能批准自己的请假;销假只能在批准后由本人办理 / this leave is decided by the {} and never by its requester; only the requester closes it, once approved",
-                    l.level.label_zh(),
-                    l.level.code()
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Who records a step of the procedure (DOMAIN §1, §2.8): the village's steps are the first
@@ -482,7 +524,22 @@ fn status_change(
         (village, settings.rules.adjustment.clone())
     };
     let mut last = old_steps.last().map(|s| s.step);
-    for s in new_steps {
+    for (i, s) in new_steps.iter().enumerate() {
+        let recorded = &c.steps[..old_steps.len() + i];
+        if !case_step_ready(recorded, s.step)
+            && let Some(prev) = case_step_follows(s.step)
+        {
+            return Ok(Err(reject(
+                "steps_out_of_order",
+                format!(
+                    "“{}”须在“{}”通过之后记录 / {} is recorded once {} has passed",
+                    s.step.label_zh(),
+                    prev.label_zh(),
+                    s.step.code(),
+                    prev.code()
+                ),
+            )));
+        }
         if last.is_some_and(|l| ord(s.step) < ord(l)) {
             return Ok(Err(reject(
                 "steps_out_of_order",
@@ -538,6 +595,16 @@ fn status_change(
         return Ok(Err(reject(
             "step_not_yours",
             "案件的结果(批准、驳回)由县扶贫办记录 / a case's result (approved, rejected) is recorded by the county poverty office",
+        )));
+    }
+    // Approved only by the county's passed 县审批公告.
+    if c.result != old_result
+        && c.result == Some(StatusChangeResult::Approved)
+        && !county_approved(&c.steps)
+    {
+        return Ok(Err(reject(
+            "steps_out_of_order",
+            "案件须经县审批公告通过后才能批准 / a case is approved only once its county approval step has passed",
         )));
     }
     Ok(Ok(()))

@@ -53,6 +53,15 @@ pub enum ApiError {
     DeviceRequired,
     #[error("device {0} was cut off")]
     DeviceRevoked(String),
+    #[error("the browser session has no signing key")]
+    SigningKeyRequired,
+    /// A step the checks refused (`crate::approvals`): the rule's code and its message.
+    #[error("refused {code}: {message_en}")]
+    Refused {
+        code: &'static str,
+        message: String,
+        message_en: String,
+    },
     #[error("sync protocol {0} is older than the server speaks")]
     UpdateRequired(u32),
     #[error("sync protocol {0} is newer than the server speaks")]
@@ -207,6 +216,22 @@ impl ApiError {
                 "device_required",
                 "网页登录只能查看数据;同步请在手机应用中登录".into(),
                 "A browser session can only read; sign in on the phone app to sync.".into(),
+            ),
+            SigningKeyRequired => (
+                StatusCode::FORBIDDEN,
+                "signing_key_required",
+                "这次网页登录没有登记签名密钥,不能审批:请退出后重新登录看板".into(),
+                "This browser session registered no signing key and cannot approve: sign out and sign in to the dashboard again.".into(),
+            ),
+            Refused {
+                code,
+                message,
+                message_en,
+            } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                message.clone(),
+                message_en.clone(),
             ),
             DeviceRevoked(_) => (
                 StatusCode::FORBIDDEN,

@@ -42,10 +42,11 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge < handover, openapi, records, state < http, rebuild < generate
+//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge, todo < approvals, handover, records, state < openapi, rebuild < generate, http
 
 pub mod accounts;
 pub mod api;
+pub mod approvals;
 pub mod backup;
 mod checks;
 pub mod config;
@@ -62,6 +63,7 @@ pub mod reports;
 pub mod settings;
 mod state;
 pub mod store;
+pub mod todo;
 pub mod verify;
 
 pub use state::AppState;
@@ -192,6 +194,14 @@ fn routes() -> Routes {
         true,
         post(http::devices::revoke),
     )
+    .add(
+        "POST",
+        "/v1/records/{id}/steps",
+        true,
+        post(http::approvals::prepare),
+    )
+    .add("POST", "/v1/steps", true, post(http::approvals::commit))
+    .add("GET", "/v1/todo", true, get(http::approvals::todo))
     .add("GET", "/v1/settings", true, get(http::settings::mine))
     .add(
         "GET",

@@ -121,6 +121,9 @@ fn checked(kind: Kind) -> bool {
             | Kind::CheckIn
             | Kind::Leave
             | Kind::StatusChange
+            | Kind::WorkLog
+            | Kind::Visit
+            | Kind::Petition
     )
 }
 
@@ -332,6 +335,29 @@ pub fn check_batch(principal: &Principal, request: impl Into<Pushed>) -> Checked
             }
             Err(outcome) => outcomes[index] = (hash.0.to_vec(), outcome),
         }
+    }
+    CheckedBatch {
+        outcomes,
+        by_doc,
+        device_clock_offset_ms: None,
+    }
+}
+
+/// A change the server composed for a browser session to sign ([`crate::approvals`]), checked
+/// before it is signed: checks 2 and 4 as for any change, then [`ingest`] in a transaction the
+/// caller rolls back. Never stored: only a signed change ([`check_batch`]) is.
+pub(crate) fn unsigned_batch(principal: &Principal, doc_id: &str, change: Change) -> CheckedBatch {
+    let mut outcomes = vec![(Vec::new(), reject("internal", "not processed"))];
+    let mut by_doc: BTreeMap<String, Vec<Checked>> = BTreeMap::new();
+    match check_item(principal, &change) {
+        Ok(()) => by_doc.entry(doc_id.to_string()).or_default().push(Checked {
+            index: 0,
+            prepared: prepare_new(doc_id, &change),
+            change,
+            principal: principal.clone(),
+            proof: None,
+        }),
+        Err(outcome) => outcomes[0] = (change.hash().0.to_vec(), outcome),
     }
     CheckedBatch {
         outcomes,

@@ -35,12 +35,14 @@ use crate::api::{
     DeviceList, DeviceRevoked, NO_CONTROL_CHARACTERS, RecordView, SIGN_IN_TEXT_MAX, SessionRequest,
     SessionResponse,
 };
+use crate::approvals::{CommitStep, CommittedStep, PreparedStep, StepRequest, refusal_codes};
 use crate::error::ApiError;
 use crate::reports::ReportName;
 use crate::reports::export::{CSV, XLSX};
 use crate::reports::list::{ReportList, time_basis_codes};
 use crate::reports::supervise::{DEFAULT_PAGE, MAX_PAGE};
 use crate::store::StoreError;
+use crate::todo::TodoList;
 
 /// The schemas of the API's own JSON types, derived from the structs the handlers serialise
 /// (OpenAPI 3.0 flavour, as serialised: an `Option` is a required, nullable field), added to
@@ -52,6 +54,11 @@ struct Derived {
     report_list: Value,
     devices: Value,
     device_revoked: Value,
+    step_request: Value,
+    prepared_step: Value,
+    commit_step: Value,
+    committed_step: Value,
+    todo: Value,
 }
 
 fn derived(schemas: &mut serde_json::Map<String, Value>) -> Derived {
@@ -63,6 +70,11 @@ fn derived(schemas: &mut serde_json::Map<String, Value>) -> Derived {
         report_list: generator.subschema_for::<ReportList>().to_value(),
         devices: generator.subschema_for::<DeviceList>().to_value(),
         device_revoked: generator.subschema_for::<DeviceRevoked>().to_value(),
+        step_request: generator.subschema_for::<StepRequest>().to_value(),
+        prepared_step: generator.subschema_for::<PreparedStep>().to_value(),
+        commit_step: generator.subschema_for::<CommitStep>().to_value(),
+        committed_step: generator.subschema_for::<CommittedStep>().to_value(),
+        todo: generator.subschema_for::<TodoList>().to_value(),
     };
     schemas.extend(generator.take_definitions(true));
     derived
@@ -466,6 +478,16 @@ pub fn document() -> Value {
             &authenticated(revoke_errors, true),
         )
     }}));
+    approval_paths(
+        &mut paths,
+        [
+            types.step_request,
+            types.prepared_step,
+            types.commit_step,
+            types.committed_step,
+            types.todo,
+        ],
+    );
     paths.insert("/v1/supervisor/pull".into(), json!({"get": {
         "tags": ["supervisors"],
         "summary": "Incremental pull of a scope's merged projection rows (supervisors)",
@@ -681,6 +703,55 @@ fn sync_paths(paths: &mut serde_json::Map<String, Value>) {
 }
 
 /// The county settings endpoints ([`crate::settings`]) and their schemas.
+/// The approval steps (`crate::approvals`) and the to-do lists (`crate::todo`).
+fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 5]) {
+    let [
+        step_request,
+        prepared_step,
+        commit_step,
+        committed_step,
+        todo,
+    ] = types;
+    let step_errors = |path: bool| {
+        let mut errors = vec![
+            ApiError::WrongContentType,
+            ApiError::Malformed("the body is not a step, or a field is not as described".into()),
+            ApiError::SigningKeyRequired,
+        ];
+        if path {
+            errors.push(bad_path());
+            errors.push(ApiError::NotFound("the record".into()));
+        }
+        errors.extend(refusal_codes().map(|code| ApiError::Refused {
+            code,
+            message: String::new(),
+            message_en: "the checks refused the step (the message says why and what to do)".into(),
+        }));
+        authenticated(errors, true)
+    };
+    paths.insert("/v1/records/{id}/steps".into(), json!({"post": {
+        "tags": ["approvals"], "summary": "Compose a reviewer's step on a record (approve leave, review a log, a case's step, accept a visit, a petition's step) for the session's key to sign",
+        "description": "The session must have signed in with public_key. The server composes the change with the session's actor, runs every check on it and stores nothing: a refusal is answered here (422, with the rule's code). Sign signing_input with the session's Ed25519 key and send it to POST /v1/steps.",
+        "operationId": "prepareStep", "security": [{"bearer": []}],
+        "parameters": [{"name": "id", "in": "path", "required": true,
+            "schema": {"type": "string", "minLength": 1}, "description": "the record's document id"}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": step_request}}},
+        "responses": answers(ok_json("the change to sign", prepared_step), &step_errors(true))
+    }}));
+    paths.insert("/v1/steps".into(), json!({"post": {
+        "tags": ["approvals"], "summary": "Store a step signed by the session's key",
+        "description": "Checked like a phone's push: the signature must be the session key's over the change (bad_signature), then every rule again (the record may have moved on since the step was composed).",
+        "operationId": "commitStep", "security": [{"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": commit_step}}},
+        "responses": answers(ok_json("the stored step", committed_step), &step_errors(false))
+    }}));
+    paths.insert("/v1/todo".into(), json!({"get": {
+        "tags": ["approvals"], "summary": "The signed-in role's 待办: what waits for its step, with counts and ids",
+        "operationId": "todo", "security": [{"bearer": []}],
+        "responses": answers(ok_json("the lists", todo), &authenticated(vec![], false))
+    }}));
+}
+
 fn settings_paths(
     paths: &mut serde_json::Map<String, Value>,
     schemas: &mut serde_json::Map<String, Value>,

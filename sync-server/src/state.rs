@@ -105,6 +105,37 @@ impl AppState {
             .map_err(|_| ApiError::Internal("the write was lost: its thread panicked".into()))?
     }
 
+    /// Runs `f` in a write transaction on the writer thread and rolls it back, whatever `f`
+    /// answers: what the checks would say now, with nothing stored (a step composed for a
+    /// browser to sign, [`crate::approvals::prepare`]).
+    pub(crate) async fn trial<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn crate::store::Tx) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        /// Why the trial's transaction ended: always an "error", so that it is rolled back.
+        enum Ended<R> {
+            Tried(R),
+            Store(crate::store::StoreError),
+        }
+        impl<R> From<crate::store::StoreError> for Ended<R> {
+            fn from(e: crate::store::StoreError) -> Ended<R> {
+                Ended::Store(e)
+            }
+        }
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.writer.send(Box::new(move |db: &Db| {
+            let answer = match db.write(|tx| Err::<(), _>(Ended::Tried(f(tx)))) {
+                Err(Ended::Tried(r)) => Ok(r),
+                Err(Ended::Store(e)) => Err(ApiError::Store(e)),
+                Ok(()) => Err(ApiError::Internal("a trial was committed".into())),
+            };
+            let _ = done.send(answer);
+        }))?;
+        result
+            .await
+            .map_err(|_| ApiError::Internal("the trial was lost: its thread panicked".into()))?
+    }
+
     /// Runs blocking storage work off the async threads.
     pub(crate) async fn blocking<R: Send + 'static>(
         &self,

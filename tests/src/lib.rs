@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use cunji_core::domain::codes::{StatusChangeStep, StepOutcome};
+use cunji_core::domain::{Publicity, StatusChange, Step};
 use cunji_core::sync::{HttpTransport, SyncOptions, SyncReport};
 use cunji_core::{Author, Store};
 use cunji_sync_server::accounts::{self, Role};
@@ -66,6 +68,49 @@ pub fn serving_team() -> cunji_core::domain::Team {
         m.to = None;
     }
     team
+}
+
+/// A step of a 动态调整 case recorded by the example team's first secretary (the leader of
+/// [`serving_team`]), passed.
+pub fn village_step(step: StatusChangeStep, date: &str) -> Step {
+    Step {
+        step,
+        date: date.parse().unwrap(),
+        actor_id: "cadre-wang-zhigang".into(),
+        outcome: StepOutcome::Passed,
+        note: None,
+        votes_for: None,
+        votes_against: None,
+        publicity: None,
+    }
+}
+
+/// A 标注脱贫 case of `home` through the village's steps (opened in October 2016, the exits'
+/// window), with `days` of 公示.
+pub fn exit_case(home: &str, days: i64) -> StatusChange {
+    let mut c = StatusChange::example();
+    c.household_id = home.into();
+    c.snapshot.income_year = 2015;
+    let start: chrono::NaiveDate = "2016-10-17".parse().unwrap();
+    c.steps = vec![
+        village_step(StatusChangeStep::Application, "2016-10-08"),
+        Step {
+            votes_for: Some(31),
+            votes_against: Some(2),
+            ..village_step(StatusChangeStep::DemocraticReview, "2016-10-12")
+        },
+        village_step(StatusChangeStep::Verification, "2016-10-14"),
+        village_step(StatusChangeStep::HouseholdConsent, "2016-10-15"),
+        Step {
+            publicity: Some(Publicity {
+                start,
+                end: start + chrono::Duration::days(days - 1),
+                objections: Vec::new(),
+            }),
+            ..village_step(StatusChangeStep::Publicity, "2016-10-17")
+        },
+    ];
+    c
 }
 
 /// Of the records a first secretary's phone holds (`(id, document JSON)`, as devices list

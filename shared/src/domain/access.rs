@@ -18,7 +18,9 @@
 //! - **write**: create records of the kind, and change them (its own event records; any record
 //!   of a shared kind, such as a household).
 //! - **review**: change a record someone else wrote without creating any (endorse or approve
-//!   leave, review a log, take a 动态调整 case's township or county step).
+//!   leave, review a log, accept a visit, take a 动态调整 case's township or county step); what
+//!   a reviewer may change of the record, and in which order, is
+//!   [`crate::rules::approvals`]'s.
 //!
 //! Each right has a [`Reach`]: the villages of the cadre's team, the households assigned to the
 //! cadre, the account's division, or reference data not bound to a village. A team's or an
@@ -325,8 +327,8 @@ pub fn rights(role: Role, kind: Kind) -> Rights {
             }
             _ => (None, None, None),
         },
-        // 乡镇: its villages in clear; leave approval, log review, 乡镇审核, petitions,
-        // inspections, surveys.
+        // 乡镇: its villages in clear; leave approval, log review, 乡镇审核, visit acceptance,
+        // petitions, inspections, surveys.
         Role::Township => {
             // 动态调整 only where no team serves (see the module docs).
             let w = matches!(
@@ -334,7 +336,8 @@ pub fn rights(role: Role, kind: Kind) -> Rights {
                 Petition | Inspection | SatisfactionSurvey | StatusChange
             )
             .then_some(Division);
-            let r = matches!(kind, Leave | WorkLog | StatusChange).then_some(Division);
+            // R8: it accepts level-C and mock-location visits.
+            let r = matches!(kind, Leave | WorkLog | StatusChange | Visit).then_some(Division);
             (read(Division, Clear), w, r)
         }
         // 县扶贫办: everything in the county, masked; entitlements, 动态调整 approval (a step),

@@ -184,6 +184,10 @@ pub struct Leave {
     /// 诊断证明, 会议通知...: a description or an attachment hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
+    /// The approver's decision (批准 or 驳回), in its own name, with the reason for sending
+    /// it back ([`crate::rules::approvals`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<super::worklog::Review>,
 }
 
 impl Leave {
@@ -225,6 +229,7 @@ impl Leave {
             status: LeaveStatus::Returned,
             returned_ts: Some(ts("2015-10-09T20:10:00+08:00")),
             evidence: None,
+            decision: None,
         }
     }
 }
@@ -318,7 +323,12 @@ impl Record for Leave {
             }
             (_, None) => {}
         }
-        opt_text("evidence", &self.evidence)
+        opt_text("evidence", &self.evidence)?;
+        if let Some(d) = &self.decision {
+            non_empty("decision.reviewer_id", &d.reviewer_id)?;
+            opt_text("decision.comment", &d.comment)?;
+        }
+        Ok(())
     }
 
     fn tables() -> &'static [Table] {

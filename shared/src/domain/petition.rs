@@ -56,6 +56,12 @@ pub struct Petition {
     pub closed_date: Option<Date>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_visit: Option<ReturnVisit>,
+    /// The county poverty office's assignment of the handler and due date (R15), in its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment: Option<super::worklog::Review>,
+    /// What the handler did, in order (办理进展), each in the handler's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub progress: Vec<super::worklog::Review>,
 }
 
 /// The return visit (回访) after a petition was closed.
@@ -118,6 +124,8 @@ impl Petition {
                 date: Date::from_ymd_opt(2015, 11, 10).expect("valid date"),
                 result: ReturnVisitResult::Satisfied,
             }),
+            assignment: None,
+            progress: Vec::new(),
         }
     }
 }
@@ -138,6 +146,7 @@ static PETITION_TABLES: [Table; 1] = [Table {
         ("closed_date", SqlType::Text),
         ("return_visit_date", SqlType::Text),
         ("return_visit_result", SqlType::Text),
+        ("assigned_by", SqlType::Text),
         ("author_id", SqlType::Text),
         ("state", SqlType::Text),
     ],
@@ -244,6 +253,13 @@ impl Record for Petition {
                 ("closed_date", self.closed_date.sql()),
                 ("return_visit_date", rv.map(|r| r.date).sql()),
                 ("return_visit_result", rv.map(|r| r.result).sql()),
+                (
+                    "assigned_by",
+                    self.assignment
+                        .as_ref()
+                        .map(|a| a.reviewer_id.as_str())
+                        .sql(),
+                ),
                 ("author_id", env.author_id.sql()),
                 ("state", env.state.code().sql()),
             ],

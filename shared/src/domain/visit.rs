@@ -68,6 +68,19 @@ pub struct Visit {
     pub refusal_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photos: Vec<Photo>,
+    /// The township's acceptance of a level-C or mock-location visit (R8), which then counts;
+    /// added by the township in its own name ([`crate::rules::approvals`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
+}
+
+/// The township's verdict on a visit whose evidence does not let it count by itself (R8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Acceptance {
+    pub accepted: bool,
+    /// Who, when, and why (required to reject).
+    pub review: super::worklog::Review,
 }
 
 /// The 两不愁三保障 + 饮水 checklist of a visit.
@@ -203,6 +216,7 @@ impl Visit {
                 ts: Some(ts("2015-09-12T10:02:00+08:00")),
                 geo: Some(Geo::at(25.03389, 103.67011)),
             }],
+            acceptance: None,
         }
     }
 
@@ -292,6 +306,8 @@ static VISIT_TABLES: [Table; 2] = [
             ("author_id", SqlType::Text),
             ("device_id", SqlType::Text),
             ("state", SqlType::Text),
+            // R8: 1 accepted, 0 rejected by the township, NULL not reviewed.
+            ("accepted", SqlType::Integer),
         ],
         indexes: &[
             &["household_id", "start_ts"],
@@ -439,6 +455,10 @@ impl Record for Visit {
                 ("author_id", env.author_id.sql()),
                 ("device_id", env.device_id.sql()),
                 ("state", env.state.code().sql()),
+                (
+                    "accepted",
+                    self.acceptance.as_ref().map(|a| a.accepted).sql(),
+                ),
             ],
         );
         for photo in &self.photos {

@@ -37,9 +37,14 @@ pub struct WorkLog {
     /// The township's review, added by the reviewer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Review>,
+    /// The first secretary's comment on a team member's log (DOMAIN §1), added by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_comment: Option<Review>,
 }
 
-/// A reviewer's sign-off on a log.
+/// A reviewer's sign-off in its own name: a log's township review or first secretary's
+/// comment, a leave's decision, a visit's acceptance (`comment`: the reason, required to send
+/// something back).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Review {
@@ -69,6 +74,7 @@ impl WorkLog {
                     .expect("example timestamp"),
                 comment: Some("记录详实".into()),
             }),
+            leader_comment: None,
         }
     }
 }
@@ -135,6 +141,10 @@ impl Record for WorkLog {
                 "a log is reviewed after the day it records",
             )?;
             opt_text("review.comment", &review.comment)?;
+        }
+        if let Some(c) = &self.leader_comment {
+            non_empty("leader_comment.reviewer_id", &c.reviewer_id)?;
+            opt_text("leader_comment.comment", &c.comment)?;
         }
         Ok(())
     }

@@ -182,6 +182,7 @@ impl FieldApp {
             status: LeaveStatus::Pending,
             returned_ts: None,
             evidence: input.evidence.clone().filter(|e| !e.trim().is_empty()),
+            decision: None,
         };
         leave.level = leave.required_level(self.rules()?.attendance.township_max_leave_days);
         if leave.leave_type == LeaveType::OfficialTrip {

@@ -2,8 +2,8 @@
 //!
 //! R8: **A** = GPS within 200 m⚙ of the household's `home_geo` and the household confirmed;
 //! **B** = one of the two; **C** = neither. C-level and mock-location visits count (for R5 and
-//! coverage) only after township acceptance. No record carries a township acceptance yet, so
-//! here they never count; [`counts_r8`] is the one place to change when acceptance arrives.
+//! coverage) only after township acceptance (a visit's `acceptance`, signed by the township:
+//! [`crate::rules::approvals::check_visit`]); [`counts_r8`] is the one place that says so.
 //!
 //! R9 flags a visit when: its photo or signature hash appears on another visit; the cadre
 //! would have moved faster than 60 km/h⚙ from their previous visit; its device recorded
@@ -69,6 +69,8 @@ pub struct VisitRecord {
     pub device_id: String,
     /// When the server first received the visit (`server_received_ts`).
     pub received: Option<DateTime<Utc>>,
+    /// The township's verdict (R8): accepted, rejected, or `None` when not reviewed.
+    pub accepted: Option<bool>,
 }
 
 impl VisitRecord {
@@ -102,16 +104,41 @@ pub fn evidence_level(v: &VisitRecord, home: Option<&Geo>, cfg: &EvidenceConfig)
         (Some(g), Some(h)) => g.distance_m(h) <= cfg.max_distance_m,
         _ => false,
     };
-    match (near, v.confirmed) {
+    level_of(near, v.confirmed)
+}
+
+/// R8's level from its two tests: at the household, and confirmed by it.
+fn level_of(near: bool, confirmed: bool) -> EvidenceLevel {
+    match (near, confirmed) {
         (true, true) => EvidenceLevel::A,
         (false, false) => EvidenceLevel::C,
         _ => EvidenceLevel::B,
     }
 }
 
-/// R8: whether a visit's evidence lets it count (see the module docs on township acceptance).
+/// R8 for a visit as its record says (the server's check of a township's acceptance): whether
+/// it counts only once accepted, given its household's home.
+pub fn visit_needs_acceptance(
+    v: &crate::domain::Visit,
+    home: Option<&Geo>,
+    cfg: &EvidenceConfig,
+) -> bool {
+    let near = v
+        .distance_to_home_m(home)
+        .is_some_and(|d| d <= cfg.max_distance_m);
+    level_of(near, v.household_confirmed()) == EvidenceLevel::C || v.mock_location()
+}
+
+/// R8: whether a visit's evidence lets it count: level A or B without a mock location, or
+/// accepted by the township.
 pub fn counts_r8(v: &VisitRecord, level: EvidenceLevel) -> bool {
-    level != EvidenceLevel::C && !v.mock
+    (!needs_acceptance(v, level)) || v.accepted == Some(true)
+}
+
+/// R8: whether a visit counts only once the township accepts it (level C, or a mock
+/// location).
+pub fn needs_acceptance(v: &VisitRecord, level: EvidenceLevel) -> bool {
+    level == EvidenceLevel::C || v.mock
 }
 
 /// An R9 anomaly.
@@ -295,6 +322,7 @@ mod tests {
             hashes: vec![format!("hash-{id}")],
             device_id: format!("dev-{visitor}"),
             received: Some(start),
+            accepted: None,
         }
     }
 
@@ -320,6 +348,11 @@ mod tests {
         assert_eq!(evidence_level(&v, None, &cfg), EvidenceLevel::B);
         v.mock = true;
         assert!(!counts_r8(&v, EvidenceLevel::B));
+        // The township's acceptance lets it count; a rejection does not.
+        v.accepted = Some(false);
+        assert!(!counts_r8(&v, EvidenceLevel::B));
+        v.accepted = Some(true);
+        assert!(counts_r8(&v, EvidenceLevel::B) && counts_r8(&v, EvidenceLevel::C));
     }
 
     #[test]

@@ -458,6 +458,10 @@ pub struct IntegrityRow {
     pub level_b: u64,
     pub level_c: u64,
     pub mock_location: u64,
+    /// Level-C or mock-location visits the township accepted (R8): they count.
+    pub accepted: u64,
+    /// … not yet accepted or rejected: they wait for the township.
+    pub awaiting_acceptance: u64,
     /// 电话/微信视频 visits (R7).
     pub remote_visits: u64,
     /// Visits with at least one R9 anomaly.
@@ -492,7 +496,8 @@ pub struct IntegrityReport {
     pub rows: Vec<IntegrityRow>,
 }
 
-/// Report 9: per cadre, the counts of level-C visits (R8), R9 anomalies and remote visits in
+/// Report 9: per cadre, the counts of level-C visits (R8; with those the township accepted and
+/// those awaiting it), R9 anomalies and remote visits in
 /// P, and `confirm_rate = households where an inspector confirmed the claimed visit /
 /// households checked`.
 pub fn integrity(f: &VisitFacts, p: DateRange, cfg: &EvidenceConfig) -> IntegrityReport {
@@ -513,12 +518,23 @@ pub fn integrity(f: &VisitFacts, p: DateRange, cfg: &EvidenceConfig) -> Integrit
     {
         let mut r = row(&mut rows, &v.visitor_id);
         r.visits += 1;
-        match levels.get(v.id.as_str()) {
-            Some(EvidenceLevel::A) => r.level_a += 1,
-            Some(EvidenceLevel::B) => r.level_b += 1,
-            _ => r.level_c += 1,
+        let level = levels
+            .get(v.id.as_str())
+            .copied()
+            .unwrap_or(EvidenceLevel::C);
+        match level {
+            EvidenceLevel::A => r.level_a += 1,
+            EvidenceLevel::B => r.level_b += 1,
+            EvidenceLevel::C => r.level_c += 1,
         }
         r.mock_location += u64::from(v.mock);
+        if evidence::needs_acceptance(v, level) {
+            match v.accepted {
+                Some(true) => r.accepted += 1,
+                Some(false) => {}
+                None => r.awaiting_acceptance += 1,
+            }
+        }
         r.remote_visits += u64::from(v.is_remote());
         if let Some(list) = anomalies.get(&v.id) {
             r.anomalous_visits += 1;
@@ -851,6 +867,22 @@ impl ReportRow for IntegrityRow {
             "visits with a mock location",
         )
         .show(Show::Number, |r| r.mock_location.cell()),
+        Column::new(
+            "accepted",
+            T::Integer,
+            false,
+            "乡镇已验收",
+            "level-C or mock-location visits the township accepted (R8)",
+        )
+        .show(Show::Number, |r| r.accepted.cell()),
+        Column::new(
+            "awaiting_acceptance",
+            T::Integer,
+            false,
+            "待乡镇验收",
+            "level-C or mock-location visits awaiting the township (R8)",
+        )
+        .show(Show::Number, |r| r.awaiting_acceptance.cell()),
         Column::new(
             "remote_visits",
             T::Integer,

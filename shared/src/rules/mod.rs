@@ -11,6 +11,7 @@
 //! projections.
 
 pub mod adjustment;
+pub mod approvals;
 pub mod attendance;
 pub mod policy;
 pub mod settings;

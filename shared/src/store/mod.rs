@@ -356,12 +356,34 @@ impl Store {
     /// Writes the fields of `record` that differ from the stored one as one change.
     /// Returns false when nothing differed (no change is made).
     pub fn update<T: Record>(&mut self, author: &Author, id: &str, record: &T) -> Result<bool> {
+        self.write_edit(author, id, record, false)
+    }
+
+    /// A reviewer's step on an event record someone else wrote (队长同意 on a team member's
+    /// leave, the first secretary's comment on its log), made with the core's step function
+    /// ([`crate::rules::approvals`]): unlike [`Store::update`], the author need not be the
+    /// record's. What a reviewer may change, and in which order, the sync server judges by
+    /// the same rules ([`crate::rules::approvals::check_leave`], …); a refused step comes back
+    /// as a rejection, like any change.
+    pub fn review<T: Record>(&mut self, author: &Author, id: &str, record: &T) -> Result<bool> {
+        self.write_edit(author, id, record, true)
+    }
+
+    fn write_edit<T: Record>(
+        &mut self,
+        author: &Author,
+        id: &str,
+        record: &T,
+        reviewer: bool,
+    ) -> Result<bool> {
         require_reason(author)?;
         record.validate()?;
         let mut doc = self.load(id)?;
         doc.read::<T>()?; // checks the kind
         let env = doc.envelope()?;
-        check_author(&env, author)?;
+        if !reviewer {
+            check_author(&env, author)?;
+        }
         let edit = self.edit(author);
         let Some(change) = doc.update(&env, record, &edit)? else {
             return Ok(false);

@@ -135,6 +135,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/records/{id}/steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compose a reviewer's step on a record (approve leave, review a log, a case's step, accept a visit, a petition's step) for the session's key to sign
+         * @description The session must have signed in with public_key. The server composes the change with the session's actor, runs every check on it and stores nothing: a refusal is answered here (422, with the rule's code). Sign signing_input with the session's Ed25519 key and send it to POST /v1/steps.
+         */
+        post: operations["prepareStep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports": {
         parameters: {
             query?: never;
@@ -387,6 +407,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Store a step signed by the session's key
+         * @description Checked like a phone's push: the signature must be the session key's over the change (bad_signature), then every rule again (the record may have moved on since the step was composed).
+         */
+        post: operations["commitStep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/supervisor/pull": {
         parameters: {
             query?: never;
@@ -507,6 +547,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/todo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in role's 待办: what waits for its step, with counts and ids */
+        get: operations["todo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -574,6 +631,21 @@ export interface components {
             compliant: number;
             /** @description the ledger reaches the 组织部 by this day (10th of next month) */
             due_to_county_org: string;
+        };
+        /** @description A signed change to store. */
+        CommitStep: {
+            /** @description The change as [`PreparedStep::change`] gave it, hex. */
+            change: string;
+            record_id: string;
+            /** @description The session key's Ed25519 signature over [`PreparedStep::signing_input`], hex. */
+            signature: string;
+        };
+        /** @description The stored step. */
+        CommittedStep: {
+            hash: string;
+            /** @description `accepted`, or `duplicate` when the change was stored already. */
+            outcome: string;
+            record_id: string;
         };
         /** @description A county's ⚙ settings (DOMAIN). Every field is optional in a PUT: a missing one takes DOMAIN's default; an unknown one is refused. */
         CountySettings: {
@@ -785,8 +857,12 @@ export interface components {
             summary?: components["schemas"]["IntegritySummary"];
         };
         IntegrityRow: {
+            /** @description level-C or mock-location visits the township accepted (R8) */
+            accepted: number;
             /** @description visits with ≥ 1 R9 anomaly */
             anomalous_visits: number;
+            /** @description level-C or mock-location visits awaiting the township (R8) */
+            awaiting_acceptance: number;
             /** @description visitor id */
             cadre_id: string;
             /** @description 姓名 */
@@ -910,6 +986,22 @@ export interface components {
             return_visit_satisfied: number;
             satisfaction: number | null;
             with_return_visit: number;
+        };
+        /** @description A change composed for the session's key to sign. */
+        PreparedStep: {
+            /** @description The Automerge change, hex. */
+            change: string;
+            /** @description Its hash, hex. */
+            hash: string;
+            record_id: string;
+            /**
+             * @description The bytes the session's key signs (Ed25519), hex: `POST /v1/steps` takes the
+             *     signature.
+             */
+            signing_input: string;
+            /** @description What the change does, in Chinese, to show before signing. */
+            summary: string;
+            summary_en: string;
         };
         PullPage: {
             after: number;
@@ -1060,16 +1152,26 @@ export interface components {
             /** @description villages flagged by R14 */
             villages_below_threshold: number;
         };
-        /** @description A browser's sign-in: an account's login and password, no device. */
+        /**
+         * @description A browser's sign-in: an account's login and password, and optionally the public key of a
+         *     signing key the browser made for the session (`crate::approvals`).
+         */
         SessionRequest: {
             login: string;
             password: string;
+            /**
+             * @description The session's Ed25519 public key (32 bytes, hex): given, the session is registered
+             *     like a device and may take approval steps, each signed by the browser's key.
+             */
+            public_key?: string | null;
         };
         /**
          * @description A browser session: a token that reads (reports, the supervisors' pull, records) but
          *     cannot sync.
          */
         SessionResponse: {
+            /** @description The device registered for the session's key (`web-…`), null when no key was given. */
+            device_id: string | null;
             /**
              * @description The account's division code (a cadre's: their first village's); null for the
              *     administrator.
@@ -1140,6 +1242,62 @@ export interface components {
             /** @description {cases_with_publicity, min_days, max_days, mean_days, shorter_than_minimum} */
             publicity: Record<string, unknown>;
         };
+        /** @description A step the dashboard asks for, on the record named in the path. */
+        StepRequest: {
+            /** @enum {string} */
+            action: "leave_endorse";
+        } | {
+            /** @enum {string} */
+            action: "leave_approve";
+            note?: string | null;
+        } | {
+            /** @enum {string} */
+            action: "leave_send_back";
+            reason: string;
+        } | {
+            /** @enum {string} */
+            action: "leave_return";
+        } | {
+            /** @enum {string} */
+            action: "log_comment";
+            comment: string;
+        } | {
+            /** @enum {string} */
+            action: "log_review";
+            comment?: string | null;
+        } | {
+            /** @enum {string} */
+            action: "case_step";
+            note?: string | null;
+            outcome: string;
+            step: string;
+        } | {
+            /** @enum {string} */
+            action: "visit_accept";
+            reason?: string | null;
+        } | {
+            /** @enum {string} */
+            action: "visit_reject";
+            reason: string;
+        } | {
+            /** @enum {string} */
+            action: "petition_assign";
+            due_date: string;
+            handler_id: string;
+        } | {
+            /** @enum {string} */
+            action: "petition_progress";
+            note: string;
+        } | {
+            accepted: boolean;
+            /** @enum {string} */
+            action: "petition_close";
+            resolution: string;
+        } | {
+            /** @enum {string} */
+            action: "petition_return_visit";
+            result: string;
+        };
         Tally: {
             cannot_say: number;
             dissatisfied: number;
@@ -1152,6 +1310,27 @@ export interface components {
             /** @description 满意 / surveyed */
             strict: number | null;
             surveyed: number;
+        };
+        /** @description One list: what waits, how many, which records. */
+        TodoItem: {
+            /** Format: uint */
+            count: number;
+            /**
+             * @description The records' ids, oldest first (`GET /v1/records/{id}`; the step: `POST
+             *     /v1/records/{id}/steps`).
+             */
+            ids: string[];
+            label: string;
+            label_en: string;
+            /** @description `leave_to_approve`, `logs_to_review`, … (see the module docs). */
+            list: string;
+        };
+        /** @description The signed-in account's 待办. */
+        TodoList: {
+            /** @description Every list of the role, the empty ones too (count 0). */
+            items: components["schemas"]["TodoItem"][];
+            login: string;
+            role: string;
         };
         VisitCoverageReport: components["schemas"]["ReportDocument"] & {
             rows?: components["schemas"]["VisitCoverageRow"][];
@@ -1847,6 +2026,153 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+        };
+    };
+    prepareStep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the record's document id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StepRequest"];
+            };
+        };
+        responses: {
+            /** @description the change to sign */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreparedStep"];
+                };
+            };
+            /** @description `malformed`: The request is malformed: the body is not a step, or a field is not as described; `malformed`: The request is malformed: a path segment is not UTF-8 once percent-decoded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `signing_key_required`: This browser session registered no signing key and cannot approve: sign out and sign in to the dashboard again. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "signing_key_required";
+                    };
+                };
+            };
+            /** @description `not_found`: the record was not found; it may not have been synced yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
+            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
                     };
                 };
             };
@@ -3305,6 +3631,138 @@ export interface operations {
             };
         };
     };
+    commitStep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommitStep"];
+            };
+        };
+        responses: {
+            /** @description the stored step */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommittedStep"];
+                };
+            };
+            /** @description `malformed`: The request is malformed: the body is not a step, or a field is not as described */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `signing_key_required`: This browser session registered no signing key and cannot approve: sign out and sign in to the dashboard again. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "signing_key_required";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
+            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
+                };
+            };
+        };
+    };
     supervisorPull: {
         parameters: {
             query: {
@@ -3978,6 +4436,86 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "update_required";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+        };
+    };
+    todo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the lists */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TodoList"];
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
                     };
                 };
             };

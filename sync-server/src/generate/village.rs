@@ -1123,6 +1123,7 @@ impl V<'_> {
                 .to_string()
             }),
             photos: visit_photos,
+            acceptance: None,
         };
         let id = self.id(&end_ts);
         self.out.push(Planned::new(
@@ -1414,6 +1415,7 @@ impl V<'_> {
                 .then(|| "部分农户产业发展资金不足".to_string()),
             next_plan: Some("继续入户走访".into()),
             review: None,
+            leader_comment: None,
         };
         let when = at(day, self.r.time_between(19.5, 21.5));
         let id = self.id(&when);
@@ -1515,6 +1517,7 @@ impl V<'_> {
             status: LeaveStatus::Pending,
             returned_ts: None,
             evidence: (leave_type == LeaveType::Sick).then(|| "诊断证明".to_string()),
+            decision: None,
         };
         let id = self.id(&requested);
         let mut p = Planned::new(id, cadre, requested, phase::EVENTS, "请假申请", v1.clone());
@@ -1531,6 +1534,11 @@ impl V<'_> {
             );
         }
         current.status = LeaveStatus::Approved;
+        current.decision = Some(cunji_core::domain::worklog::Review {
+            reviewer_id: approver.clone(),
+            ts: requested + Duration::hours(3),
+            comment: None,
+        });
         p = p.then(
             &approver,
             requested + Duration::hours(3),
@@ -1692,6 +1700,8 @@ impl V<'_> {
                 resolution: None,
                 closed_date: None,
                 return_visit: None,
+                assignment: None,
+                progress: Vec::new(),
             };
             let when = at(received, t(10, 0));
             let id = self.id(&when);

@@ -9,7 +9,9 @@
 //!   token it returns reads (reports, the supervisors' pull, records; and manages its county's
 //!   settings for the county poverty office or an administrator) but cannot sync: a
 //!   browser holds no device key, so the sync endpoints refuse it with `device_required`.
-//!   Browser sessions last [`Config::web_session_hours`], shorter than a phone's token.
+//!   Browser sessions last [`Config::web_session_hours`], shorter than a phone's token. A
+//!   sign-in that brings the browser's own signing key (`public_key`) is registered like a
+//!   device and takes approval steps, each signed by that key ([`crate::approvals`]).
 //! - `GET /v1/records/{id}` returns the merged record, its envelope and its history (who, on
 //!   which device, when, why, each field's old and new value), if the access table lets the
 //!   caller read the record (else `404 not_found`, as for an id the server does not hold) ([`Principal::sight`]: the township and the village's team in
@@ -23,8 +25,9 @@
 //!   committed file differs), so the page's division levels and code lengths are not a second
 //!   copy.
 //!
-//! Not here: the reports themselves ([`crate::reports`]) and any write. The dashboard never
-//! changes data; corrections are made on the devices, where they are signed.
+//! Not here: the reports themselves ([`crate::reports`]) and any write: the dashboard's
+//! approvals and reviews are signed changes ([`crate::approvals`], `http::approvals`);
+//! corrections of what cadres recorded are made on the devices.
 
 use std::path::{Path, PathBuf};
 
@@ -46,7 +49,7 @@ use crate::error::ApiError;
 use crate::merge::server_actor;
 use crate::reports::Masking;
 use crate::state::AppState;
-use crate::store::TokenRow;
+use crate::store::{DeviceRow, TokenRow};
 use cunji_core::domain::access::Sight;
 use cunji_core::domain::privacy::{mask_at, mask_json};
 
@@ -118,6 +121,15 @@ pub(crate) async fn session(
     super::Json(req): super::Json<SessionRequest>,
 ) -> Result<Json<SessionResponse>, ApiError> {
     let hours = state.config.web_session_hours;
+    let public_key = match &req.public_key {
+        Some(k) => Some(
+            hex::decode(k)
+                .ok()
+                .filter(|k| k.len() == 32)
+                .ok_or_else(|| ApiError::Malformed("public_key: 32 bytes, hex".into()))?,
+        ),
+        None => None,
+    };
     let login = req.login.clone();
     let sign_in = super::auth::SignIn::start(&state, &login, address.0).await?;
     let _permit = state.password_permit().await?;
@@ -136,10 +148,26 @@ pub(crate) async fn session(
                 };
                 let (token, hash) = accounts::new_token();
                 let expires = Utc::now() + Duration::hours(hours);
+                // A session with a signing key is registered like a device (crate::approvals).
+                let device_id = match &public_key {
+                    Some(key) => {
+                        let device_id = format!("web-{}", uuid::Uuid::now_v7());
+                        tx.put_device(&DeviceRow {
+                            device_id: device_id.clone(),
+                            login: account.login.clone(),
+                            actor: cunji_core::doc::new_actor().to_bytes().to_vec(),
+                            public_key: key.clone(),
+                            registered_ts: Utc::now().to_rfc3339(),
+                            revoked_ts: None,
+                        })?;
+                        Some(device_id)
+                    }
+                    None => None,
+                };
                 tx.put_token(&TokenRow {
                     hash,
                     login: account.login.clone(),
-                    device_id: String::new(),
+                    device_id: device_id.clone().unwrap_or_default(),
                     expires_ts: expires.to_rfc3339(),
                     revoked: false,
                 })?;
@@ -152,6 +180,7 @@ pub(crate) async fn session(
                     role_name: account.role.label_zh().to_string(),
                     role_name_en: account.role.label_en().to_string(),
                     division,
+                    device_id,
                 })
             })
             .await

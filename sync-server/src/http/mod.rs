@@ -11,6 +11,8 @@
 //! - [`settings`]: `GET /v1/settings` and `GET`/`PUT /v1/settings/county/{code}`;
 //! - [`dashboard`]: the supervisors' dashboard page under `/dashboard/`, `POST /v1/session`
 //!   (browser sign-in) and `GET /v1/records/{id}` (one record and its history, masked);
+//! - [`approvals`]: `POST /v1/records/{id}/steps` and `POST /v1/steps` (a reviewer's step,
+//!   composed and then signed by the browser's key) and `GET /v1/todo` (待办);
 //! - [`devices`]: `GET /v1/accounts/{login}/devices` and `POST /v1/devices/{device_id}/revoke`
 //!   (a lost phone cut off);
 //! - [`ops`]: `GET /healthz`, `GET /metrics` and `GET /v1/openapi.json`;
@@ -30,6 +32,7 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub(crate) mod approvals;
 pub(crate) mod auth;
 pub(crate) mod conn;
 pub(crate) mod dashboard;

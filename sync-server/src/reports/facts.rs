@@ -373,6 +373,7 @@ pub(crate) fn visits(
             "confirmation_image_sha256",
             "device_id",
             "state",
+            "accepted",
         ],
         filter,
         between,
@@ -403,6 +404,7 @@ pub(crate) fn visits(
                 device_id: r.s(11).unwrap_or_default(),
                 state: code(r.s(12), RecordState::from_code)?,
                 received: parse_ts(&r.received()),
+                accepted: r.i(13).map(|a| a != 0),
                 id,
             })
         },

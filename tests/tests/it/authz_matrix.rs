@@ -72,6 +72,13 @@ enum Check {
     /// village Y's (out); cutting one off: a device nobody has (the matrix's phones must keep
     /// working; `revocation.rs` cuts real ones off).
     Devices,
+    /// A reviewer's step composed on a record: here a household of village X (in) or Y
+    /// (out), which takes none (`approvals.rs` walks the real steps).
+    Steps,
+    /// A signed step stored: here one whose change does not parse.
+    Commit,
+    /// The signed-in account's to-do lists: any signed-in account, each its own.
+    Todo,
 }
 
 /// Who lists an account's phones and cuts one off: the administrator and the county poverty
@@ -142,6 +149,9 @@ const MATRIX: &[(&str, &str, Check)] = &[
     ("PUT", "/v1/settings/county/{code}", Check::CountySettings),
     ("GET", "/v1/accounts/{login}/devices", Check::Devices),
     ("POST", "/v1/devices/{device_id}/revoke", Check::Devices),
+    ("POST", "/v1/records/{id}/steps", Check::Steps),
+    ("POST", "/v1/steps", Check::Commit),
+    ("GET", "/v1/todo", Check::Todo),
 ];
 
 /// Each role's account: login and division.
@@ -751,6 +761,56 @@ fn check_endpoint(
                 .as_u16();
             if status != 200 {
                 fail(format!("status {status}"));
+            }
+        }
+        Check::Steps => {
+            // Whoever may read the record is told the step does not apply to a household
+            // (400); who may not, that there is no such record (404), as for reading it.
+            for (in_scope, rec) in [(true, Rec::Hx2), (false, Rec::Hy)] {
+                let reached = in_scope && w.serves(role);
+                let expected = if reads_records(role, reached) {
+                    (400, "malformed")
+                } else {
+                    (404, "not_found")
+                };
+                let resp = http
+                    .post(format!("{}/v1/records/{}/steps", w.server.url, w.ids[&rec]))
+                    .bearer_auth(device.token())
+                    .json(&serde_json::json!({"action": "leave_approve"}))
+                    .send()
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let code = resp.json::<serde_json::Value>().unwrap()["code"].clone();
+                if (status, code.as_str()) != (expected.0, Some(expected.1)) {
+                    fail(format!(
+                        "{rec:?}: status {status} {code}, expected {expected:?}"
+                    ));
+                }
+            }
+        }
+        Check::Commit => {
+            let resp = http
+                .post(&url)
+                .bearer_auth(device.token())
+                .json(&serde_json::json!({"record_id": w.ids[&Rec::Hx2], "change": "00", "signature": "00"}))
+                .send()
+                .unwrap();
+            let status = resp.status().as_u16();
+            let code = resp.json::<serde_json::Value>().unwrap()["code"].clone();
+            if (status, code.as_str()) != (422, Some("malformed_change")) {
+                fail(format!(
+                    "status {status} {code}, expected 422 malformed_change"
+                ));
+            }
+        }
+        Check::Todo => {
+            let resp = http.get(&url).bearer_auth(device.token()).send().unwrap();
+            let status = resp.status().as_u16();
+            let body = resp.json::<serde_json::Value>().unwrap();
+            if status != 200 || body["login"] != login || body["role"] != role.code() {
+                fail(format!(
+                    "status {status} {body}, expected 200 with its own login"
+                ));
             }
         }
         Check::Report | Check::SupervisorPull | Check::Record => {

@@ -8,10 +8,10 @@
 use chrono::{Duration, NaiveDate};
 use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
 use cunji_core::domain::codes::{
-    HouseholdStatus, LeaveStatus, Relation, StatusChangeResult, StatusChangeStep, StepOutcome,
+    HouseholdStatus, LeaveStatus, Relation, StatusChangeResult, StatusChangeStep,
 };
 use cunji_core::domain::{
-    Assignment, CheckIn, Household, HouseholdPrivate, Leave, Publicity, StatusChange, Step, Village,
+    Assignment, CheckIn, Household, HouseholdPrivate, Leave, StatusChange, Step, Village,
 };
 use cunji_core::store::IncomingChange;
 use cunji_core::sync::Transport;
@@ -19,7 +19,9 @@ use cunji_core::sync::protocol::{self, PushItem, PushOutcome, PushRequest, PushR
 use cunji_core::values::Money;
 use cunji_sync_server::accounts::{Role, today};
 use cunji_sync_server::store::ScopeFilter;
-use cunji_tests::{Backend, Device, TestServer, household, numbers, serving_team};
+use cunji_tests::{
+    Backend, Device, TestServer, exit_case, household, numbers, serving_team, village_step,
+};
 
 const LEADER: &str = "cadre-wang-zhigang";
 const MEMBER: &str = "cadre-li-ming";
@@ -325,46 +327,6 @@ fn a_county_that_requires_photos_takes_no_check_in_without_one() {
     }
 }
 
-fn village_step(step: StatusChangeStep, date: &str) -> Step {
-    Step {
-        step,
-        date: date.parse().unwrap(),
-        actor_id: LEADER.into(),
-        outcome: StepOutcome::Passed,
-        note: None,
-        votes_for: None,
-        votes_against: None,
-        publicity: None,
-    }
-}
-
-/// A 标注脱贫 case of `home` through the village's steps, with `days` of 公示.
-fn exit_case(home: &str, days: i64) -> StatusChange {
-    let mut c = StatusChange::example();
-    c.household_id = home.into();
-    c.snapshot.income_year = 2015;
-    let start: NaiveDate = "2016-10-17".parse().unwrap();
-    c.steps = vec![
-        village_step(StatusChangeStep::Application, "2016-10-08"),
-        Step {
-            votes_for: Some(31),
-            votes_against: Some(2),
-            ..village_step(StatusChangeStep::DemocraticReview, "2016-10-12")
-        },
-        village_step(StatusChangeStep::Verification, "2016-10-14"),
-        village_step(StatusChangeStep::HouseholdConsent, "2016-10-15"),
-        Step {
-            publicity: Some(Publicity {
-                start,
-                end: start + Duration::days(days - 1),
-                objections: Vec::new(),
-            }),
-            ..village_step(StatusChangeStep::Publicity, "2016-10-17")
-        },
-    ];
-    c
-}
-
 fn township_review() -> Step {
     Step {
         actor_id: TOWNSHIP.into(),
@@ -624,7 +586,7 @@ fn leave_is_requested_endorsed_approved_and_closed_by_whom_it_should_be() {
             &mut member,
             &id,
             |l| l.status = LeaveStatus::Approved,
-            Some("wrong_approver"),
+            Some("self_approval"),
         );
         let mut member = Device::new(&w.server.url, MEMBER).sign_in();
         hostile_edit::<Leave>(
@@ -632,7 +594,7 @@ fn leave_is_requested_endorsed_approved_and_closed_by_whom_it_should_be() {
             &mut member,
             &id,
             |l| l.endorsed_by = Some(MEMBER.into()),
-            "not_endorser",
+            "self_approval",
         );
         // The first secretary endorses; the township (the level asked) approves.
         let mut leader = std::mem::replace(&mut w.leader, Device::new(&w.server.url, LEADER));
@@ -645,7 +607,14 @@ fn leave_is_requested_endorsed_approved_and_closed_by_whom_it_should_be() {
             "wrong_approver",
         );
         let mut township = Device::new(&w.server.url, TOWNSHIP).sign_in();
-        reviewed::<Leave>(&mut township, &id, |l| l.status = LeaveStatus::Approved);
+        reviewed::<Leave>(&mut township, &id, |l| {
+            l.status = LeaveStatus::Approved;
+            l.decision = Some(cunji_core::domain::worklog::Review {
+                reviewer_id: TOWNSHIP.into(),
+                ts: "2026-01-05T09:00:00+08:00".parse().unwrap(),
+                comment: None,
+            });
+        });
         let mut member = Device::new(&w.server.url, MEMBER).sign_in();
         edit::<Leave>(
             &w,

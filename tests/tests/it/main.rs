@@ -13,6 +13,7 @@
 mod access;
 mod api_schemas;
 mod app_e2e;
+mod approvals;
 mod authz_matrix;
 mod checks;
 mod field_forms;

@@ -187,6 +187,7 @@ fn leave(
         status,
         returned_ts: returned.map(ts),
         evidence: None,
+        decision: None,
     }
 }
 

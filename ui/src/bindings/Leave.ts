@@ -2,6 +2,7 @@
 import type { ApprovalLevel } from "./ApprovalLevel";
 import type { LeaveStatus } from "./LeaveStatus";
 import type { LeaveType } from "./LeaveType";
+import type { Review } from "./Review";
 
 /**
  * A leave or official-trip request, from request to 销假.
@@ -30,4 +31,9 @@ returned_ts?: string | null,
 /**
  * 诊断证明, 会议通知...: a description or an attachment hash.
  */
-evidence?: string | null, };
+evidence?: string | null, 
+/**
+ * The approver's decision (批准 or 驳回), in its own name, with the reason for sending
+ * it back ([`crate::rules::approvals`]).
+ */
+decision?: Review | null, };

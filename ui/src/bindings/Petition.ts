@@ -4,6 +4,7 @@ import type { PetitionDomain } from "./PetitionDomain";
 import type { PetitionSource } from "./PetitionSource";
 import type { PetitionStatus } from "./PetitionStatus";
 import type { ReturnVisit } from "./ReturnVisit";
+import type { Review } from "./Review";
 import type { SubjectLevel } from "./SubjectLevel";
 
 /**
@@ -37,4 +38,12 @@ resolution?: string | null,
 /**
  * Required once the petition is 办结.
  */
-closed_date?: string | null, return_visit?: ReturnVisit | null, };
+closed_date?: string | null, return_visit?: ReturnVisit | null, 
+/**
+ * The county poverty office's assignment of the handler and due date (R15), in its name.
+ */
+assignment?: Review | null, 
+/**
+ * What the handler did, in order (办理进展), each in the handler's name.
+ */
+progress?: Array<Review>, };

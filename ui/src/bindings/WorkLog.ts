@@ -17,4 +17,8 @@ visit_ids?: Array<string>, problems?: string | null, next_plan?: string | null,
 /**
  * The township's review, added by the reviewer.
  */
-review?: Review | null, };
+review?: Review | null, 
+/**
+ * The first secretary's comment on a team member's log (DOMAIN §1), added by it.
+ */
+leader_comment?: Review | null, };

@@ -258,6 +258,8 @@ impl FieldApp {
             resolution: None,
             closed_date: None,
             return_visit: None,
+            assignment: None,
+            progress: Vec::new(),
         };
         check(&petition)?;
         self.create(&me, "受理信访诉求", &petition, None)

@@ -1,0 +1,367 @@
+//! The signed-in account's 待办 (issue 16, item 8): what waits for its step, with counts and
+//! the records' ids, so that the dashboard opens on them and the first secretary's phone
+//! shows its team's pending items; and, for a cadre, where each of its own leave requests
+//! stands.
+//!
+//! | role | list | what waits |
+//! |---|---|---|
+//! | first secretary | `leave_to_endorse` | its team's pending leave without 队长同意 (not another first secretary's) |
+//! | township | `leave_to_approve` | pending leave of ≤ 3⚙ days in its division, endorsed (or a first secretary's own) |
+//! | township | `logs_to_review` | logs of months already over, not reviewed (R16) |
+//! | township | `cases_to_review` | 动态调整 cases whose 公示 passed (乡镇审核 next) |
+//! | township | `visits_to_accept` | level-C and mock-location visits without the township's verdict (R8) |
+//! | county office | `cases_to_approve`, `cases_to_enter` | cases whose 乡镇审核 passed (县审批公告 next), whose 县审批公告 passed (系统录入 next) |
+//! | county office | `petitions_to_assign` | open petitions not yet assigned by the county |
+//! | organisation dept. | `leave_to_approve` | pending leave of more than 3⚙ days, endorsed (or a first secretary's own) |
+//! | any account | `petitions_to_handle` | open petitions whose handler it is |
+//! | cadres | `my_leave_pending`, `my_leave_overdue` | its own requests waiting for a decision; approved and past their end without 销假 (超期未销假) |
+//!
+//! Each list's rule is the core's ([`cunji_core::rules::approvals`], R8's
+//! [`cunji_core::reports::evidence::needs_acceptance`]); this module only gathers the rows.
+//! Not here: ledgers to sign (the attendance ledger's signature is not built yet).
+
+use std::collections::HashMap;
+
+use chrono::Datelike;
+use cunji_core::domain::codes::{
+    ApprovalLevel, LeaveStatus, PetitionStatus, StatusChangeResult, StatusChangeStep, StepOutcome,
+};
+use cunji_core::reports::evidence::{EvidenceConfig, evidence_level, needs_acceptance};
+use cunji_core::rules::approvals::{case_step_follows, overdue};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{Principal, Role, today};
+use crate::reports::facts::{self, load};
+use crate::store::{RowFilter, StoreResult, Tx};
+
+/// The signed-in account's 待办.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TodoList {
+    pub login: String,
+    pub role: String,
+    /// Every list of the role, the empty ones too (count 0).
+    pub items: Vec<TodoItem>,
+}
+
+/// One list: what waits, how many, which records.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TodoItem {
+    /// `leave_to_approve`, `logs_to_review`, … (see the module docs).
+    pub list: String,
+    pub label: String,
+    pub label_en: String,
+    pub count: usize,
+    /// The records' ids, oldest first (`GET /v1/records/{id}`; the step: `POST
+    /// /v1/records/{id}/steps`).
+    pub ids: Vec<String>,
+}
+
+fn item(list: &str, label: &str, label_en: &str, mut ids: Vec<(String, String)>) -> TodoItem {
+    ids.sort();
+    TodoItem {
+        list: list.into(),
+        label: label.into(),
+        label_en: label_en.into(),
+        count: ids.len(),
+        ids: ids.into_iter().map(|(_, id)| id).collect(),
+    }
+}
+
+/// A leave row: (id, requester, status, level, endorsed, from, to).
+struct LeaveRow {
+    id: String,
+    cadre: String,
+    status: LeaveStatus,
+    level: ApprovalLevel,
+    endorsed: bool,
+    from: String,
+    to: Option<cunji_core::values::Date>,
+}
+
+fn leaves(tx: &mut dyn Tx, filter: RowFilter<'_>) -> StoreResult<Vec<LeaveRow>> {
+    load(
+        tx,
+        "p_leave",
+        &[
+            "cadre_id",
+            "status",
+            "level",
+            "endorsed_by",
+            "from_date",
+            "to_date",
+            "state",
+        ],
+        filter,
+        |r| {
+            r.live(6).then_some(())?;
+            Some(LeaveRow {
+                id: r.id(),
+                cadre: r.s(0)?,
+                status: LeaveStatus::from_code(&r.s(1)?)?,
+                level: ApprovalLevel::from_code(&r.s(2)?)?,
+                endorsed: r.s(3).is_some(),
+                from: r.s(4).unwrap_or_default(),
+                to: r.date(5),
+            })
+        },
+    )
+}
+
+/// Whether the requester leads its team (its leave needs no 队长同意).
+fn leads(tx: &mut dyn Tx, roles: &mut HashMap<String, bool>, login: &str) -> StoreResult<bool> {
+    if let Some(l) = roles.get(login) {
+        return Ok(*l);
+    }
+    let l = tx
+        .account(login)?
+        .is_some_and(|a| a.role == Role::FirstSecretary);
+    roles.insert(login.to_string(), l);
+    Ok(l)
+}
+
+/// Cases in `filter` whose latest step is `after`, passed: the next step waits.
+fn cases_at(
+    tx: &mut dyn Tx,
+    filter: RowFilter<'_>,
+    next: StatusChangeStep,
+) -> StoreResult<Vec<(String, String)>> {
+    let Some(after) = case_step_follows(next) else {
+        return Ok(Vec::new());
+    };
+    load(
+        tx,
+        "p_status_change",
+        &[
+            "current_step",
+            "current_outcome",
+            "result",
+            "current_step_date",
+            "state",
+        ],
+        filter,
+        |r| {
+            r.live(4).then_some(())?;
+            // Before 系统录入 the case is approved; before the others, undecided.
+            let decided = if next == StatusChangeStep::SystemEntry {
+                r.s(2).as_deref() == Some(StatusChangeResult::Approved.code())
+            } else {
+                r.s(2).is_none()
+            };
+            let waiting = r.s(0).as_deref() == Some(after.code())
+                && r.s(1).as_deref() == Some(StepOutcome::Passed.code())
+                && decided;
+            waiting.then(|| (r.s(3).unwrap_or_default(), r.id()))
+        },
+    )
+}
+
+fn open_petition(status: Option<String>) -> bool {
+    status
+        .as_deref()
+        .and_then(PetitionStatus::from_code)
+        .is_some_and(PetitionStatus::is_open)
+}
+
+/// The signed-in account's lists.
+pub fn todo(tx: &mut dyn Tx, who: &Principal) -> StoreResult<TodoList> {
+    let mut items = Vec::new();
+    let division = who.division.clone();
+    let mut roles = HashMap::new();
+    let today = today();
+    match who.role {
+        Role::FirstSecretary => {
+            let mut ids = Vec::new();
+            for team in who.teams(tx)? {
+                if !team.runs_on(today) {
+                    continue;
+                }
+                for l in leaves(tx, RowFilter::Division(&team.place))? {
+                    if l.status == LeaveStatus::Pending
+                        && !l.endorsed
+                        && l.cadre != who.login
+                        && !leads(tx, &mut roles, &l.cadre)?
+                    {
+                        ids.push((l.from, l.id));
+                    }
+                }
+            }
+            items.push(item(
+                "leave_to_endorse",
+                "待队长同意的请假",
+                "Leave awaiting your endorsement",
+                ids,
+            ));
+        }
+        Role::Township | Role::CountyOrg if !division.is_empty() => {
+            let level = if who.role == Role::Township {
+                ApprovalLevel::Township
+            } else {
+                ApprovalLevel::CountyOrg
+            };
+            let mut ids = Vec::new();
+            for l in leaves(tx, RowFilter::Division(&division))? {
+                if l.status == LeaveStatus::Pending
+                    && l.level == level
+                    && (l.endorsed || leads(tx, &mut roles, &l.cadre)?)
+                {
+                    ids.push((l.from, l.id));
+                }
+            }
+            items.push(item(
+                "leave_to_approve",
+                "待审批的请假",
+                "Leave to approve",
+                ids,
+            ));
+        }
+        _ => {}
+    }
+    if who.role == Role::Township && !division.is_empty() {
+        let month_start = today.with_day0(0).unwrap_or(today).to_string();
+        let logs = load(
+            tx,
+            "p_work_log",
+            &["date", "reviewed", "state"],
+            RowFilter::Division(&division),
+            |r| {
+                r.live(2).then_some(())?;
+                let date = r.s(0)?;
+                (!r.b(1) && date < month_start).then(|| (date, r.id()))
+            },
+        )?;
+        items.push(item(
+            "logs_to_review",
+            "待月考审核的日志",
+            "Logs to review",
+            logs,
+        ));
+        let cases = cases_at(
+            tx,
+            RowFilter::Division(&division),
+            StatusChangeStep::TownshipReview,
+        )?;
+        items.push(item(
+            "cases_to_review",
+            "待乡镇审核的动态调整",
+            "Cases for the township review",
+            cases,
+        ));
+        let homes: HashMap<String, cunji_core::values::Geo> =
+            facts::households(tx, RowFilter::Division(&division))?
+                .into_iter()
+                .filter_map(|h| Some((h.id.clone(), h.home?)))
+                .collect();
+        let cfg = EvidenceConfig::default();
+        let visits = facts::visits(tx, RowFilter::Division(&division), None, false)?
+            .into_iter()
+            .filter(|v| {
+                let level = evidence_level(v, homes.get(&v.household_id), &cfg);
+                v.accepted.is_none() && needs_acceptance(v, level)
+            })
+            .map(|v| (v.date.to_string(), v.id))
+            .collect();
+        items.push(item(
+            "visits_to_accept",
+            "待验收的走访",
+            "Visits to accept",
+            visits,
+        ));
+    }
+    if who.role == Role::CountyOffice && !division.is_empty() {
+        let filter = RowFilter::Division(&division);
+        let approve = cases_at(tx, filter, StatusChangeStep::CountyApproval)?;
+        items.push(item(
+            "cases_to_approve",
+            "待县审批公告的动态调整",
+            "Cases for county approval",
+            approve,
+        ));
+        let enter = cases_at(tx, filter, StatusChangeStep::SystemEntry)?;
+        items.push(item(
+            "cases_to_enter",
+            "待系统录入的动态调整",
+            "Cases to enter in the national system",
+            enter,
+        ));
+        let petitions = load(
+            tx,
+            "p_petition",
+            &["status", "assigned_by", "received_date", "state"],
+            filter,
+            |r| {
+                r.live(3).then_some(())?;
+                let open = open_petition(r.s(0));
+                (open && r.s(1).is_none()).then(|| (r.s(2).unwrap_or_default(), r.id()))
+            },
+        )?;
+        items.push(item(
+            "petitions_to_assign",
+            "待指定承办人的信访件",
+            "Petitions to assign",
+            petitions,
+        ));
+    }
+    // Petitions this account handles, wherever they are (its division, or its team's villages).
+    let places: Vec<String> = if who.division.is_empty() {
+        who.teams(tx)?.into_iter().map(|p| p.place).collect()
+    } else {
+        vec![who.division.clone()]
+    };
+    let mut handle = Vec::new();
+    for place in &places {
+        handle.extend(load(
+            tx,
+            "p_petition",
+            &["status", "handler_id", "received_date", "state"],
+            RowFilter::Division(place),
+            |r| {
+                r.live(3).then_some(())?;
+                let open = open_petition(r.s(0));
+                (open && r.s(1).as_deref() == Some(who.login.as_str()))
+                    .then(|| (r.s(2).unwrap_or_default(), r.id()))
+            },
+        )?);
+    }
+    handle.sort();
+    handle.dedup();
+    items.push(item(
+        "petitions_to_handle",
+        "我承办的信访件",
+        "Petitions you handle",
+        handle,
+    ));
+    if matches!(who.role, Role::FirstSecretary | Role::TeamMember) {
+        let (mut pending, mut late) = (Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for team in who.teams(tx)? {
+            for l in leaves(tx, RowFilter::Division(&team.place))? {
+                if l.cadre != who.login || !seen.insert(l.id.clone()) {
+                    continue;
+                }
+                if l.status == LeaveStatus::Pending {
+                    pending.push((l.from, l.id));
+                } else if l.to.is_some_and(|to| overdue(l.status, to, today)) {
+                    late.push((l.from, l.id));
+                }
+            }
+        }
+        items.push(item(
+            "my_leave_pending",
+            "我待审批的请假",
+            "Your leave awaiting a decision",
+            pending,
+        ));
+        items.push(item(
+            "my_leave_overdue",
+            "我超期未销假的请假",
+            "Your leave past its end without reporting back",
+            late,
+        ));
+    }
+    Ok(TodoList {
+        login: who.login.clone(),
+        role: who.role.code().to_string(),
+        items,
+    })
+}
