@@ -42,7 +42,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge < handover, openapi, records, state < http, rebuild < generate
+//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge < handover, import, openapi, records, state < http, rebuild < generate
 
 pub mod accounts;
 pub mod api;
@@ -53,6 +53,7 @@ pub mod error;
 pub mod generate;
 pub mod handover;
 mod http;
+pub mod import;
 pub mod merge;
 pub mod openapi;
 pub mod pull;

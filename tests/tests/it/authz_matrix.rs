@@ -242,10 +242,11 @@ const REFUSED_BY_CHECK: &[(Write, &str, bool, &str)] =
 
 const WRITES: &[(Write, &[&str], &[&str])] = &[
     // The administrator loads the 建档立卡 register (households of villages without a work
-    // team have no other writer; the generator does this), in every division.
+    // team have no other writer; the generator does this), in every division; the county
+    // poverty office imports its own county's (issue 15).
     (
         Write::Household,
-        &["admin", "first_secretary", "team_member"],
+        &["admin", "first_secretary", "team_member", "county_office"],
         &["admin"],
     ),
     (
@@ -286,10 +287,11 @@ const WRITES: &[(Write, &[&str], &[&str])] = &[
     (Write::Leave, &["first_secretary", "team_member"], &[]),
     (Write::Delivery, &["first_secretary", "team_member"], &[]),
     // Kept by the first secretary and by a team member for its assigned households (the
-    // matrix's team member has none: `it/access.rs` has one), imported by the administrator.
+    // matrix's team member has none: `it/access.rs` has one), imported by the administrator
+    // and the county poverty office (inside its county).
     (
         Write::HouseholdNumbers,
-        &["admin", "first_secretary"],
+        &["admin", "first_secretary", "county_office"],
         &["admin"],
     ),
 ];
@@ -1410,13 +1412,12 @@ fn edits(backend: Backend) {
         e.edit::<Household>(LEADER, &hx2, plan),
         &None,
     );
-    for login in [
-        "pairing-zhou",
-        "township-x",
-        "county-office-x",
-        "county-org-x",
-        "city-x",
-    ] {
+    expect(
+        "county office edits a household of its county (the register it imports)",
+        e.edit::<Household>("county-office-x", &hx2, plan),
+        &None,
+    );
+    for login in ["pairing-zhou", "township-x", "county-org-x", "city-x"] {
         let home = if login == "pairing-zhou" { &hx1 } else { &hx2 };
         expect(
             &format!("{login} edits a household"),
