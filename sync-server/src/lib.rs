@@ -42,7 +42,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge < handover, import, openapi, records, state < http, rebuild < generate
+//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge < handover, import, records, state < openapi, rebuild < generate, http
 
 pub mod accounts;
 pub mod api;
@@ -192,6 +192,13 @@ fn routes() -> Routes {
         "/v1/devices/{device_id}/revoke",
         true,
         post(http::devices::revoke),
+    )
+    .add("POST", "/v1/import", true, post(http::import::upload))
+    .add(
+        "GET",
+        "/v1/import/templates/{kind}",
+        true,
+        get(http::import::template_file),
     )
     .add("GET", "/v1/settings", true, get(http::settings::mine))
     .add(

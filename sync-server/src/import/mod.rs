@@ -144,6 +144,9 @@ pub struct KindReport {
     pub first_missing: Vec<String>,
 }
 
+/// The longest file name an upload may give (`POST /v1/import`).
+pub const FILE_NAME_MAX: usize = 200;
+
 /// How many rows of each list a report shows.
 pub const FIRST_ROWS: usize = 20;
 

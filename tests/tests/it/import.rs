@@ -226,6 +226,44 @@ fn county_file() -> &'static CountyFile {
                 .or_default()
                 .push((d.doc_id, doc.data_json().unwrap()));
         }
+        // A sample of the generator's villages spreads over the city's counties: they are
+        // given codes of one county (the first village's), townships and villages numbered
+        // in their order, so that the file is one county's, as a county office keeps it.
+        let mut codes: BTreeMap<String, String> = BTreeMap::new();
+        let mut townships: BTreeMap<String, String> = BTreeMap::new();
+        let villages_of = by_kind.get(&Kind::Village).cloned().unwrap_or_default();
+        let county = villages_of
+            .iter()
+            .map(|(_, v)| v["code"].as_str().unwrap()[..6].to_string())
+            .min()
+            .unwrap();
+        for (_, v) in &villages_of {
+            let t = v["township_code"].as_str().unwrap().to_string();
+            let n = townships.len();
+            let township = townships
+                .entry(t)
+                .or_insert_with(|| format!("{county}{:03}", 101 + n))
+                .clone();
+            let n = codes.len();
+            codes.insert(
+                v["code"].as_str().unwrap().to_string(),
+                format!("{township}{:03}", 201 + n),
+            );
+        }
+        for (kind, list) in by_kind.iter_mut() {
+            for (_, d) in list.iter_mut() {
+                let field = match kind {
+                    Kind::Village => "code",
+                    Kind::Team | Kind::Household => "village_code",
+                    _ => continue,
+                };
+                let new = codes[d[field].as_str().unwrap()].clone();
+                if *kind == Kind::Village {
+                    d["township_code"] = json!(new[..9]);
+                }
+                d[field] = json!(new);
+            }
+        }
         let all = |k: Kind| by_kind.get(&k).cloned().unwrap_or_default();
         let mut sheets: BTreeMap<SheetKind, Vec<Vec<String>>> = BTreeMap::new();
         let mut row = |sheet: SheetKind, data: &Value, special: &dyn Fn(&str) -> Option<Value>| {
@@ -1025,5 +1063,84 @@ fn csv_story(backend: Backend) {
 fn gb18030_and_bom_utf8_csv_read_the_same_as_the_workbook() {
     for backend in Backend::available() {
         csv_story(backend);
+    }
+}
+
+/// The county office over HTTP: the template, a dry run, then the commit of the same upload;
+/// a team member may do neither.
+fn http_story(backend: Backend) {
+    let file = county_file();
+    let server = county_server(backend, file);
+    let office = Device::new(&server.url, "county-office").sign_in();
+    // An import is checked and merged while the request waits: no client timeout (reqwest's
+    // default 30 s is not a property of the server).
+    let http = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .unwrap();
+    let template = http
+        .get(format!("{}/v1/import/templates/households", server.url))
+        .bearer_auth(office.token())
+        .send()
+        .unwrap();
+    assert_eq!(template.status().as_u16(), 200);
+    let tables = county_import::read::read(&InputFile {
+        name: "import-households.xlsx".into(),
+        bytes: template.bytes().unwrap().to_vec(),
+    })
+    .unwrap();
+    assert_eq!(tables[0].sheet, "户");
+    let upload = file.xlsx("households.xlsx", &OFFICE_SHEETS);
+    let post = |token: &str, commit: bool| {
+        http.post(format!(
+            "{}/v1/import?file=households.xlsx&commit={commit}",
+            server.url
+        ))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(upload.bytes.clone())
+        .send()
+        .unwrap()
+    };
+    let before = server.change_count();
+    let dry = post(office.token(), false);
+    assert_eq!(dry.status().as_u16(), 200);
+    let dry: Value = dry.json().unwrap();
+    assert_eq!(dry["committed"], false);
+    assert_eq!(dry["problems"], json!([]));
+    let households = dry["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "household")
+        .unwrap()
+        .clone();
+    assert_eq!(households["new"], file.households.len());
+    assert_eq!(server.change_count(), before);
+    let done: Value = post(office.token(), true).json().unwrap();
+    assert_eq!(done["committed"], true, "{done}");
+    assert_eq!(
+        server.change_count() - before,
+        done["changes"].as_i64().unwrap()
+    );
+    assert!(done["changes"].as_i64().unwrap() > file.households.len() as i64);
+    // A team member is refused, and so is a name that is not a spreadsheet's.
+    let member = Device::new(&server.url, "demo-member").sign_in();
+    let refused = post(member.token(), false);
+    assert_eq!(refused.status().as_u16(), 403);
+    let bad_name = http
+        .post(format!("{}/v1/import?file=households.doc", server.url))
+        .bearer_auth(office.token())
+        .body(upload.bytes.clone())
+        .send()
+        .unwrap();
+    assert_eq!(bad_name.status().as_u16(), 400);
+    assert_eq!(bad_name.json::<Value>().unwrap()["code"], "bad_param");
+}
+
+#[test]
+fn the_county_office_imports_over_http_with_a_dry_run_first() {
+    for backend in Backend::available() {
+        http_story(backend);
     }
 }
