@@ -464,6 +464,22 @@ impl Known<'_> {
     fn find(&mut self, table: &str, column: &str, value: &str) -> StoreResult<Vec<String>> {
         self.tx.find_projected(table, column, value)
     }
+
+    /// The record a projection column finds (a policy item by code, a team by village, a
+    /// household's numbers): its id and stored data, or a new id and none.
+    fn stored_by(
+        &mut self,
+        table: &str,
+        column: &str,
+        value: &str,
+    ) -> StoreResult<(String, Option<(Value, Envelope)>)> {
+        if let Some(id) = self.find(table, column, value)?.first()
+            && let Some((_, data, env)) = self.doc(id)?
+        {
+            return Ok((id.clone(), Some((data, env))));
+        }
+        Ok((uuid::Uuid::now_v7().to_string(), None))
+    }
 }
 
 /// Reads the tables into the records they describe and checks them (module docs); problems
@@ -891,14 +907,7 @@ impl Builder<'_> {
                 continue;
             }
             seen.insert(code.clone(), r.src.row);
-            let stored = match k.find("p_policy_item", "code", &code)?.first() {
-                Some(id) => k.doc(id)?.map(|(_, d, e)| (id.clone(), d, e)),
-                None => None,
-            };
-            let id = stored
-                .as_ref()
-                .map_or_else(|| uuid::Uuid::now_v7().to_string(), |s| s.0.clone());
-            let stored = stored.map(|(_, d, e)| (d, e));
+            let (id, stored) = k.stored_by("p_policy_item", "code", &code)?;
             let mut data = stored.as_ref().map_or_else(|| json!({}), |s| s.0.clone());
             Self::overlay(&mut data, &r, "");
             if !r.bad {
@@ -927,6 +936,28 @@ impl Builder<'_> {
         Ok(file.contains(id) || k.is(id, Kind::Cadre)?)
     }
 
+    /// A cadre column: in the files or on the server, else a problem of the row.
+    fn cadre_ok(
+        &mut self,
+        k: &mut Known<'_>,
+        file: &HashSet<String>,
+        r: &Row,
+        id: &str,
+    ) -> StoreResult<bool> {
+        if self.cadre_known(k, file, id)? {
+            return Ok(true);
+        }
+        self.problems.push(unknown(
+            &r.src,
+            "干部编号",
+            id,
+            "unknown_cadre",
+            "干部",
+            "cadre",
+        ));
+        Ok(false)
+    }
+
     fn teams(
         &mut self,
         k: &mut Known<'_>,
@@ -945,14 +976,7 @@ impl Builder<'_> {
             if !self.village_ok(k, &rows[0], "行政村代码")? {
                 continue;
             }
-            let stored = match k.find("p_team", "village_code", &village)?.first() {
-                Some(id) => k.doc(id)?.map(|(_, d, e)| (id.clone(), d, e)),
-                None => None,
-            };
-            let id = stored
-                .as_ref()
-                .map_or_else(|| uuid::Uuid::now_v7().to_string(), |s| s.0.clone());
-            let stored = stored.map(|(_, d, e)| (d, e));
+            let (id, stored) = k.stored_by("p_team", "village_code", &village)?;
             let mut data = stored.as_ref().map_or_else(
                 || json!({"village_code": village, "members": {}}),
                 |s| s.0.clone(),
@@ -965,15 +989,7 @@ impl Builder<'_> {
                 let Some(cadre) = r.text("#cadre") else {
                     continue;
                 };
-                if !self.cadre_known(k, cadres, &cadre)? {
-                    self.problems.push(unknown(
-                        &r.src,
-                        "干部编号",
-                        &cadre,
-                        "unknown_cadre",
-                        "干部",
-                        "cadre",
-                    ));
+                if !self.cadre_ok(k, cadres, r, &cadre)? {
                     bad = true;
                     continue;
                 }
@@ -1100,14 +1116,7 @@ impl Builder<'_> {
         if let Some(i) = self.privates.get(hid) {
             return Ok(*i);
         }
-        let stored = match k.find("p_household_private", "household_id", hid)?.first() {
-            Some(id) => k.doc(id)?.map(|(_, d, e)| (id.clone(), d, e)),
-            None => None,
-        };
-        let id = stored
-            .as_ref()
-            .map_or_else(|| uuid::Uuid::now_v7().to_string(), |s| s.0.clone());
-        let stored = stored.map(|(_, d, e)| (d, e));
+        let (id, stored) = k.stored_by("p_household_private", "household_id", hid)?;
         let data = stored.as_ref().map_or_else(
             || json!({"household_id": hid, "id_numbers": {}}),
             |s| s.0.clone(),
@@ -1546,15 +1555,7 @@ impl Builder<'_> {
             let Some(cadre) = r.text("cadre_id") else {
                 continue;
             };
-            if !self.cadre_known(k, cadres, &cadre)? {
-                self.problems.push(unknown(
-                    &r.src,
-                    "干部编号",
-                    &cadre,
-                    "unknown_cadre",
-                    "干部",
-                    "cadre",
-                ));
+            if !self.cadre_ok(k, cadres, &r, &cadre)? {
                 continue;
             }
             let Some(from) = r.text("from") else { continue };
