@@ -423,9 +423,7 @@ pub fn prepare(
             summary,
             summary_en,
         }),
-        Some(PushOutcome::Rejected { code, message }) => {
-            Err(StepError::Refused { code, message })
-        }
+        Some(PushOutcome::Rejected { code, message }) => Err(StepError::Refused { code, message }),
         Some(PushOutcome::Held) | None => Err(bad(
             "the record changed while the step was composed: try again",
         )),

@@ -42,7 +42,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge, todo < approvals, handover, records, state < openapi, rebuild < generate, http
+//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge, todo < approvals, handover, import, records, state < openapi, rebuild < generate, http
 
 pub mod accounts;
 pub mod api;
@@ -54,6 +54,7 @@ pub mod error;
 pub mod generate;
 pub mod handover;
 mod http;
+pub mod import;
 pub mod merge;
 pub mod openapi;
 pub mod pull;
@@ -202,6 +203,13 @@ fn routes() -> Routes {
     )
     .add("POST", "/v1/steps", true, post(http::approvals::commit))
     .add("GET", "/v1/todo", true, get(http::approvals::todo))
+    .add("POST", "/v1/import", true, post(http::import::upload))
+    .add(
+        "GET",
+        "/v1/import/templates/{kind}",
+        true,
+        get(http::import::template_file),
+    )
     .add("GET", "/v1/settings", true, get(http::settings::mine))
     .add(
         "GET",

@@ -59,6 +59,7 @@ struct Derived {
     commit_step: Value,
     committed_step: Value,
     todo: Value,
+    import_report: Value,
 }
 
 fn derived(schemas: &mut serde_json::Map<String, Value>) -> Derived {
@@ -75,6 +76,9 @@ fn derived(schemas: &mut serde_json::Map<String, Value>) -> Derived {
         commit_step: generator.subschema_for::<CommitStep>().to_value(),
         committed_step: generator.subschema_for::<CommittedStep>().to_value(),
         todo: generator.subschema_for::<TodoList>().to_value(),
+        import_report: generator
+            .subschema_for::<crate::import::Report>()
+            .to_value(),
     };
     schemas.extend(generator.take_definitions(true));
     derived
@@ -488,6 +492,7 @@ pub fn document() -> Value {
             types.todo,
         ],
     );
+    import_paths(&mut paths, types.import_report.clone());
     paths.insert("/v1/supervisor/pull".into(), json!({"get": {
         "tags": ["supervisors"],
         "summary": "Incremental pull of a scope's merged projection rows (supervisors)",
@@ -622,6 +627,52 @@ fn login_response_schema() -> Value {
             "role": {"type": "string", "enum": cunji_core::domain::Role::CODES}
         }
     })
+}
+
+/// The county office's import (`http::import`, [`crate::import`]).
+fn import_paths(paths: &mut serde_json::Map<String, Value>, report: Value) {
+    let who = || {
+        ApiError::Forbidden("only the county poverty office and administrators import data".into())
+    };
+    paths.insert("/v1/import".into(), json!({"post": {
+        "tags": ["supervisors"],
+        "summary": "Check (dry run) or import a county's registers from one .xlsx or .csv file",
+        "description": "The county poverty office (inside its county) and the administrator. The body is the file; every row is checked before anything is written, and a file with any problem writes nothing (the report lists each: file, sheet, row, column, value, code, Chinese and English). Without commit=true nothing is written either; with it, the changes are merged as the caller's own (a device of its own per import). Re-importing applies only differences, with the reason 导入更新：<file>; records the file no longer lists are reported (missing), never deleted. The answer is the report, committed or not. Sheets and columns: the templates. The body is read up to max_body_bytes.",
+        "operationId": "importFile", "security": [{"bearer": []}],
+        "parameters": [
+            {"name": "file", "in": "query", "required": true, "description": "the file's name, ending in .xlsx or .csv (the edits' reason names it)",
+                "schema": {"type": "string", "minLength": 1, "maxLength": crate::import::FILE_NAME_MAX, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*\\.([xX][lL][sS][xX]|[cC][sS][vV])$"}},
+            {"name": "commit", "in": "query", "required": false, "description": "true writes the changes; false or absent is a dry run",
+                "schema": {"type": "string", "enum": ["true", "false"]}}
+        ],
+        "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        "responses": answers(
+            ok_json("what the import found and (committed: true) did", report),
+            &authenticated(vec![
+                who(),
+                ApiError::UnknownParam("a parameter other than file and commit".into()),
+                ApiError::BadParam { name: "file or commit".into(), message: String::new() },
+                ApiError::Malformed("the query string, or an empty body".into()),
+            ], true),
+        )
+    }}));
+    paths.insert("/v1/import/templates/{kind}".into(), json!({"get": {
+        "tags": ["supervisors"],
+        "summary": "The .xlsx template of an import",
+        "description": "Its sheets with their headers (required ones marked *), a sheet explaining every column (填表说明) and the code lists (代码表), which the code columns take as drop-down validation. Who: as for the import.",
+        "operationId": "importTemplate", "security": [{"bearer": []}],
+        "parameters": [{"name": "kind", "in": "path", "required": true, "description": "which template",
+            "schema": {"type": "string", "enum": crate::import::template::TemplateKind::CODES}}],
+        "responses": answers(
+            json!({"200": {"description": "the template",
+                "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}}),
+            &authenticated(vec![
+                bad_path(),
+                who(),
+                ApiError::NotFound("no such template".into()),
+            ], false),
+        )
+    }}));
 }
 
 /// The devices' sync endpoints (`http::sync`): brotli(postcard) messages of

@@ -1,5 +1,8 @@
 //! Reference data the administrator brings in: villages, village work teams and pairing
 //! assignments (DOMAIN §2.1), from CSV files a county office keeps in a spreadsheet.
+//! A county's whole register (households, members, incomes, cadres, units, teams,
+//! assignments, the catalog and entitlements, from .xlsx or .csv, checked row by row and
+//! merged as the importing account's push) is [`crate::import`]'s; villages come from here.
 //!
 //! Each row becomes a record document authored by the administrator on the server's own
 //! identity (an actor and key made once per database), stored, logged and projected exactly

@@ -112,28 +112,42 @@ impl AppState {
         &self,
         f: impl FnOnce(&mut dyn crate::store::Tx) -> R + Send + 'static,
     ) -> Result<R, ApiError> {
-        /// Why the trial's transaction ended: always an "error", so that it is rolled back.
+        self.write_or_discard(move |tx| Ok(Written::Discard(f(tx))))
+            .await
+    }
+
+    /// Like [`AppState::write`], but `f` says whether its writes are kept: a
+    /// [`Written::Discard`] answer is returned with the transaction rolled back (an import's
+    /// dry run, or one whose files have problems, [`crate::import`]).
+    pub(crate) async fn write_or_discard<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn crate::store::Tx) -> Result<Written<R>, ApiError> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        /// Why the transaction ended early: discarded on purpose, or failed.
         enum Ended<R> {
-            Tried(R),
-            Store(crate::store::StoreError),
+            Discarded(R),
+            Failed(ApiError),
         }
         impl<R> From<crate::store::StoreError> for Ended<R> {
             fn from(e: crate::store::StoreError) -> Ended<R> {
-                Ended::Store(e)
+                Ended::Failed(ApiError::Store(e))
             }
         }
         let (done, result) = tokio::sync::oneshot::channel();
         self.writer.send(Box::new(move |db: &Db| {
-            let answer = match db.write(|tx| Err::<(), _>(Ended::Tried(f(tx)))) {
-                Err(Ended::Tried(r)) => Ok(r),
-                Err(Ended::Store(e)) => Err(ApiError::Store(e)),
-                Ok(()) => Err(ApiError::Internal("a trial was committed".into())),
+            let answer = match db.write(|tx| match f(tx) {
+                Ok(Written::Keep(r)) => Ok(r),
+                Ok(Written::Discard(r)) => Err(Ended::Discarded(r)),
+                Err(e) => Err(Ended::Failed(e)),
+            }) {
+                Ok(r) | Err(Ended::Discarded(r)) => Ok(r),
+                Err(Ended::Failed(e)) => Err(e),
             };
             let _ = done.send(answer);
         }))?;
         result
             .await
-            .map_err(|_| ApiError::Internal("the trial was lost: its thread panicked".into()))?
+            .map_err(|_| ApiError::Internal("the write was lost: its thread panicked".into()))?
     }
 
     /// Runs blocking storage work off the async threads.
@@ -146,6 +160,13 @@ impl AppState {
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
     }
+}
+
+/// What a write given to [`AppState::write_or_discard`] answers: its result, and whether the
+/// transaction is committed (`Keep`) or rolled back (`Discard`).
+pub(crate) enum Written<R> {
+    Keep(R),
+    Discard(R),
 }
 
 /// A write queued for the writer thread.

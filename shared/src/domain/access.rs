@@ -51,6 +51,9 @@
 //!   serves.
 //! - Entitlements are the county poverty office's (DOMAIN §1) and the administrator's imports;
 //!   the village team records deliveries against them.
+//! - The 建档立卡 register (households and their ID and bank numbers) is imported by the county
+//!   poverty office inside its county, and by the administrator (issue 15: counties keep it
+//!   as spreadsheets); the office still reads the numbers masked.
 //! - Cadres' files (phone and ID number) are placed with their cadre, not the city (on the
 //!   server, one `cadres:` pull scope per reader holds the files it may read): the cadre, its
 //!   team's colleagues today and the township read them in clear, the
@@ -263,7 +266,7 @@ pub fn rights(role: Role, kind: Kind) -> Rights {
     // A household's ID and bank numbers (`super::household_private`): in clear to the first
     // secretary, the township and the household's assigned cadres (DOMAIN §1: "masked unless
     // assigned"), masked above; kept by the first secretary and an assigned team member,
-    // imported by the administrator.
+    // imported by the administrator and the county poverty office.
     if kind == HouseholdPrivate {
         let (read, write) = match role {
             Role::Admin => (read(Division, Masked), Some(Division)),
@@ -271,7 +274,8 @@ pub fn rights(role: Role, kind: Kind) -> Rights {
             Role::TeamMember => (read(Assigned, Clear), Some(Assigned)),
             Role::PairingCadre => (read(Assigned, Clear), None),
             Role::Township => (read(Division, Clear), None),
-            Role::CountyOffice => (read(Division, Masked), None),
+            // The county's register, imported by its poverty office (issue 15).
+            Role::CountyOffice => (read(Division, Masked), Some(Division)),
             Role::CountyOrg => (read(Division, MaskedWithNames), None),
             Role::City => (read(Division, Aggregates), None),
         };
@@ -343,8 +347,13 @@ pub fn rights(role: Role, kind: Kind) -> Rights {
         // 县扶贫办: everything in the county, masked; entitlements, 动态调整 approval (a step),
         // petition assignment, projects, pairing assignments.
         Role::CountyOffice => {
-            let w =
-                matches!(kind, Entitlement | Petition | Project | Assignment).then_some(Division);
+            // Households: the county's 建档立卡 register, which its poverty office imports
+            // and keeps in step (issue 15; the households' numbers above).
+            let w = matches!(
+                kind,
+                Entitlement | Petition | Project | Assignment | Household
+            )
+            .then_some(Division);
             let r = (kind == StatusChange).then_some(Division);
             (read(Division, Masked), w, r)
         }

@@ -78,6 +78,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check (dry run) or import a county's registers from one .xlsx or .csv file
+         * @description The county poverty office (inside its county) and the administrator. The body is the file; every row is checked before anything is written, and a file with any problem writes nothing (the report lists each: file, sheet, row, column, value, code, Chinese and English). Without commit=true nothing is written either; with it, the changes are merged as the caller's own (a device of its own per import). Re-importing applies only differences, with the reason 导入更新：<file>; records the file no longer lists are reported (missing), never deleted. The answer is the report, committed or not. Sheets and columns: the templates. The body is read up to max_body_bytes.
+         */
+        post: operations["importFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/import/templates/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The .xlsx template of an import
+         * @description Its sheets with their headers (required ones marked *), a sheet explaining every column (填表说明) and the code lists (代码表), which the code columns take as drop-down validation. Who: as for the import.
+         */
+        get: operations["importTemplate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/login": {
         parameters: {
             query?: never;
@@ -907,6 +947,35 @@ export interface components {
             remote_visits: number;
             visits: number;
         };
+        /** @description What an import does to the records of one kind. */
+        KindReport: {
+            /** Format: uint */
+            changed: number;
+            first_changed: components["schemas"]["RowRef"][];
+            /** @description Keys of the first missing records (`户编号`, `户编号/成员编号`, ...). */
+            first_missing: string[];
+            /** @description The first few of each (at most [`FIRST_ROWS`]). */
+            first_new: components["schemas"]["RowRef"][];
+            first_refused: components["schemas"]["RowRef"][];
+            /** @description The record kind's code (`household`, `cadre`, ...). */
+            kind: string;
+            /** @description Its Chinese name. */
+            label: string;
+            /**
+             * Format: uint
+             * @description Stored records the files no longer list (kept).
+             */
+            missing: number;
+            /** Format: uint */
+            new: number;
+            /**
+             * Format: uint
+             * @description Records with at least one problem.
+             */
+            refused: number;
+            /** Format: uint */
+            unchanged: number;
+        };
         Masking: {
             /** @description household names and phones masked (组织部, city) */
             household_pii: boolean;
@@ -1003,6 +1072,27 @@ export interface components {
             summary: string;
             summary_en: string;
         };
+        /** @description One problem of an import: where it is and what is wrong, Chinese first. */
+        Problem: {
+            /** @description A stable code (`required`, `unknown_code`, `bad_id_number`, `id_number_taken`, ...). */
+            code: string;
+            /** @description The column's header, when the problem is in one column. */
+            column: string | null;
+            /** @description The file's name as given. */
+            file: string;
+            message: string;
+            message_en: string;
+            /**
+             * Format: uint
+             * @description The row as the spreadsheet numbers it (the header is row 1); 0 for the whole sheet or
+             *     file.
+             */
+            row: number;
+            /** @description The sheet (a CSV file's kind name). */
+            sheet: string;
+            /** @description The cell's value as read. */
+            value: string | null;
+        };
         PullPage: {
             after: number;
             has_more: boolean;
@@ -1048,6 +1138,26 @@ export interface components {
             scope: string;
             /** @description When the server first received the record (server clock, RFC 3339). */
             server_received_ts: string;
+        };
+        /** @description What an import found and did. */
+        Report: {
+            /**
+             * Format: uint
+             * @description Changes written (a commit) or that would be (a dry run).
+             */
+            changes: number;
+            /** @description True when the changes were kept (a commit without problems). */
+            committed: boolean;
+            /** @description The files read, by name. */
+            files: string[];
+            /** @description Columns the importer does not know, by `file/sheet`: read past, not imported. */
+            ignored_columns: {
+                [key: string]: string[];
+            };
+            /** @description By record kind, in the order they are written. */
+            kinds: components["schemas"]["KindReport"][];
+            /** @description Every problem; an import with any writes nothing. */
+            problems: components["schemas"]["Problem"][];
         };
         /** @description One column of a report's table. */
         ReportColumn: {
@@ -1123,6 +1233,15 @@ export interface components {
             kind: string;
             name: string;
             required: boolean;
+        };
+        /** @description A record of a report's lists: its key (户编号, 干部编号, ...) and where it came from. */
+        RowRef: {
+            /** @description For a changed record: the fields that change (`name`, `members.m3.health`, ...). */
+            fields?: string[];
+            key: string;
+            /** Format: uint */
+            row: number;
+            sheet: string;
         };
         SatisfactionReport: components["schemas"]["ReportDocument"] & {
             rows?: components["schemas"]["SatisfactionRow"][];
@@ -1731,6 +1850,226 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "server_full";
+                    };
+                };
+            };
+        };
+    };
+    importFile: {
+        parameters: {
+            query: {
+                /** @description the file's name, ending in .xlsx or .csv (the edits' reason names it) */
+                file: string;
+                /** @description true writes the changes; false or absent is a dry run */
+                commit?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description what the import found and (committed: true) did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description `unknown_param`: Unknown parameter `a parameter other than file and commit`; see /v1/openapi.json.; `bad_param`: Parameter `file or commit`; `malformed`: The request is malformed: the query string, or an empty body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "unknown_param" | "bad_param" | "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `forbidden`: Not allowed: only the county poverty office and administrators import data */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
+                };
+            };
+        };
+    };
+    importTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description which template */
+                kind: "households" | "cadres" | "teams" | "assignments" | "policy_items" | "entitlements" | "county";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description `malformed`: The request is malformed: a path segment is not UTF-8 once percent-decoded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `forbidden`: Not allowed: only the county poverty office and administrators import data */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: no such template was not found; it may not have been synced yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
                     };
                 };
             };

@@ -15,6 +15,8 @@
 //!   composed and then signed by the browser's key) and `GET /v1/todo` (待办);
 //! - [`devices`]: `GET /v1/accounts/{login}/devices` and `POST /v1/devices/{device_id}/revoke`
 //!   (a lost phone cut off);
+//! - [`import`]: `POST /v1/import` (a county's registers from a file: dry run or commit) and
+//!   `GET /v1/import/templates/{kind}`;
 //! - [`ops`]: `GET /healthz`, `GET /metrics` and `GET /v1/openapi.json`;
 //! - [`conn`]: the accept loop, plain and HTTPS, with its connection limits and timeouts.
 //!
@@ -37,6 +39,7 @@ pub(crate) mod auth;
 pub(crate) mod conn;
 pub(crate) mod dashboard;
 pub(crate) mod devices;
+pub(crate) mod import;
 pub(crate) mod ops;
 pub(crate) mod reports;
 pub(crate) mod settings;
@@ -61,7 +64,7 @@ pub(crate) async fn read_body_up_to(body: Body, limit: usize) -> Result<Bytes, A
     })
 }
 
-/// Refuses a JSON request (not `/v1/sync/*`) whose `Content-Length` is over `max_json_bytes`
+/// Refuses a JSON request (not `/v1/sync/*`, not `/v1/import`) whose `Content-Length` is over `max_json_bytes`
 /// before any of its body is read: a sign-in announced at 512 MiB is answered at once, not
 /// after it has arrived (a body without a length is cut at the same limit as it is read). The
 /// sync endpoints read their bodies only after the token is checked, up to `max_body_bytes`,
@@ -76,7 +79,9 @@ pub(crate) async fn refuse_declared_oversize(
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let json = !req.uri().path().starts_with("/v1/sync/");
+    // Sync bodies and imported files are read up to `max_body_bytes` by their handlers.
+    let path = req.uri().path();
+    let json = !(path.starts_with("/v1/sync/") || path == "/v1/import");
     if json && declared.is_some_and(|n| n > state.config.max_json_bytes as u64) {
         return ApiError::TooLarge.into_response();
     }

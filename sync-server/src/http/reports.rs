@@ -23,7 +23,7 @@ type QueryMap = std::collections::BTreeMap<String, String>;
 
 /// A query string whose parameters are named once each: a repeated one is refused
 /// (`bad_param`) rather than one of its values read and the other dropped.
-fn query_of(uri: &axum::http::Uri) -> Result<QueryMap, ApiError> {
+pub(crate) fn query_of(uri: &axum::http::Uri) -> Result<QueryMap, ApiError> {
     let axum::extract::Query(pairs) =
         axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
             .map_err(|e| ApiError::Malformed(format!("query string: {e}")))?;

@@ -79,6 +79,9 @@ enum Check {
     Commit,
     /// The signed-in account's to-do lists: any signed-in account, each its own.
     Todo,
+    /// The county's import (dry runs only) and its templates: the administrator and the
+    /// county poverty office; a household of village Y is out of county X's office's scope.
+    Import,
 }
 
 /// Who lists an account's phones and cuts one off: the administrator and the county poverty
@@ -152,6 +155,8 @@ const MATRIX: &[(&str, &str, Check)] = &[
     ("POST", "/v1/records/{id}/steps", Check::Steps),
     ("POST", "/v1/steps", Check::Commit),
     ("GET", "/v1/todo", Check::Todo),
+    ("POST", "/v1/import", Check::Import),
+    ("GET", "/v1/import/templates/{kind}", Check::Import),
 ];
 
 /// Each role's account: login and division.
@@ -252,10 +257,11 @@ const REFUSED_BY_CHECK: &[(Write, &str, bool, &str)] =
 
 const WRITES: &[(Write, &[&str], &[&str])] = &[
     // The administrator loads the 建档立卡 register (households of villages without a work
-    // team have no other writer; the generator does this), in every division.
+    // team have no other writer; the generator does this), in every division; the county
+    // poverty office imports its own county's (issue 15).
     (
         Write::Household,
-        &["admin", "first_secretary", "team_member"],
+        &["admin", "first_secretary", "team_member", "county_office"],
         &["admin"],
     ),
     (
@@ -296,10 +302,11 @@ const WRITES: &[(Write, &[&str], &[&str])] = &[
     (Write::Leave, &["first_secretary", "team_member"], &[]),
     (Write::Delivery, &["first_secretary", "team_member"], &[]),
     // Kept by the first secretary and by a team member for its assigned households (the
-    // matrix's team member has none: `it/access.rs` has one), imported by the administrator.
+    // matrix's team member has none: `it/access.rs` has one), imported by the administrator
+    // and the county poverty office (inside its county).
     (
         Write::HouseholdNumbers,
-        &["admin", "first_secretary"],
+        &["admin", "first_secretary", "county_office"],
         &["admin"],
     ),
 ];
@@ -731,6 +738,80 @@ fn check_endpoint(
                 let got = (status, body["code"].as_str().unwrap_or(""));
                 if got != expected {
                     fail(format!("{target}: {got:?}, expected {expected:?}"));
+                }
+            }
+        }
+        Check::Import => {
+            let imports = matches!(role, Role::Admin | Role::CountyOffice);
+            let refused = |status: u16, body: &serde_json::Value| {
+                (status, body["code"].as_str().unwrap_or("").to_string())
+                    != (403, "forbidden".to_string())
+            };
+            if method == "GET" {
+                let target = format!("{}/v1/import/templates/households", w.server.url);
+                let resp = http
+                    .get(&target)
+                    .bearer_auth(device.token())
+                    .send()
+                    .unwrap();
+                let status = resp.status().as_u16();
+                if imports {
+                    let bytes = resp.bytes().unwrap();
+                    if status != 200 || !bytes.starts_with(b"PK") {
+                        fail(format!("{target}: {status}, expected a workbook"));
+                    }
+                } else if refused(status, &resp.json().unwrap()) {
+                    fail(format!("{target}: {status}, expected 403 forbidden"));
+                }
+            } else {
+                // A household of village Y, alone (no members): out of county X's scope for
+                // its office; the administrator gets as far as its missing head.
+                use cunji_sync_server::import::sheets::{SheetKind, to_cells};
+                let mut h = Household::example();
+                h.village_code = Y.into();
+                let data = serde_json::to_value(&h).unwrap();
+                let row = to_cells(SheetKind::Households, &data, &|k| {
+                    (k == "#id").then(|| serde_json::json!("matrix-hy"))
+                });
+                let book = cunji_sync_server::import::template::workbook(&[(
+                    SheetKind::Households,
+                    vec![row],
+                )])
+                .unwrap();
+                let before = w.server.change_count();
+                let resp = http
+                    .post(format!(
+                        "{}/v1/import?file=hy.xlsx&commit=true",
+                        w.server.url
+                    ))
+                    .bearer_auth(device.token())
+                    .body(book)
+                    .send()
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let body: serde_json::Value = resp.json().unwrap();
+                let codes: Vec<&str> = body["problems"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["code"].as_str())
+                    .collect();
+                let expected = match role {
+                    Role::Admin => Some(vec!["unknown_member"]),
+                    Role::CountyOffice => Some(vec!["out_of_scope"]),
+                    _ => None,
+                };
+                match expected {
+                    Some(e) if status != 200 || codes != e || body["committed"] != false => fail(
+                        format!("import of Y's household: {status} {codes:?}, expected {e:?}"),
+                    ),
+                    None if refused(status, &body) => {
+                        fail(format!("import: {status} {body}, expected 403 forbidden"))
+                    }
+                    _ => {}
+                }
+                if w.server.change_count() != before {
+                    fail("a refused import wrote changes".into());
                 }
             }
         }
@@ -1470,13 +1551,12 @@ fn edits(backend: Backend) {
         e.edit::<Household>(LEADER, &hx2, plan),
         &None,
     );
-    for login in [
-        "pairing-zhou",
-        "township-x",
-        "county-office-x",
-        "county-org-x",
-        "city-x",
-    ] {
+    expect(
+        "county office edits a household of its county (the register it imports)",
+        e.edit::<Household>("county-office-x", &hx2, plan),
+        &None,
+    );
+    for login in ["pairing-zhou", "township-x", "county-org-x", "city-x"] {
         let home = if login == "pairing-zhou" { &hx1 } else { &hx2 };
         expect(
             &format!("{login} edits a household"),

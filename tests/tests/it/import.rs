@@ -152,3 +152,995 @@ fn imported_villages_teams_and_assignments_reach_devices_and_scope_them() {
         import_story(backend);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A county's registers from its spreadsheets (issue 15, `cunji_sync_server::import`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use cunji_core::domain::Kind;
+use cunji_sync_server::import::sheets::{SheetKind, to_cells};
+use cunji_sync_server::import::template::workbook;
+use cunji_sync_server::import::{self as county_import, InputFile, Report};
+use serde_json::{Value, json};
+
+/// Villages the county file is generated from: 1 (about 140 households) unless
+/// `CUNJI_TEST_IMPORT_VILLAGES` asks for more (40 give about 5,500 households).
+fn villages_to_generate() -> usize {
+    std::env::var("CUNJI_TEST_IMPORT_VILLAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// The generator's data as a county keeps it: a villages CSV, the administrator's sheets
+/// (units, cadres, the catalog, teams) and the county office's (households, members,
+/// incomes, assignments, entitlements), as rows of text per sheet.
+struct CountyFile {
+    villages_csv: String,
+    county: String,
+    sheets: BTreeMap<SheetKind, Vec<Vec<String>>>,
+    /// Household ids, in the 户 sheet's order.
+    households: Vec<String>,
+    /// The households' data as generated, by id.
+    data: BTreeMap<String, Value>,
+}
+
+const ADMIN_SHEETS: [SheetKind; 4] = [
+    SheetKind::Units,
+    SheetKind::Cadres,
+    SheetKind::PolicyItems,
+    SheetKind::Teams,
+];
+const OFFICE_SHEETS: [SheetKind; 5] = [
+    SheetKind::Households,
+    SheetKind::Members,
+    SheetKind::Incomes,
+    SheetKind::Assignments,
+    SheetKind::Entitlements,
+];
+
+fn county_file() -> &'static CountyFile {
+    static FILE: OnceLock<CountyFile> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let source = TestServer::start(Backend::Sqlite);
+        let options = cunji_sync_server::generate::Options {
+            seed: 15,
+            villages: villages_to_generate(),
+            threads: 2,
+            demo_password: None,
+        };
+        let report =
+            cunji_sync_server::generate::generate(&source.db, &options, &mut |_| {}).unwrap();
+        assert_eq!(report.unexpected, 0, "{:?}", report.unexpected_samples);
+        let docs = source
+            .db
+            .read(|tx| tx.docs_changed_after(None, 0, usize::MAX))
+            .unwrap();
+        let mut by_kind: BTreeMap<Kind, Vec<(String, Value)>> = BTreeMap::new();
+        for d in docs {
+            let doc = source.stored_doc(&d.doc_id);
+            by_kind
+                .entry(d.kind)
+                .or_default()
+                .push((d.doc_id, doc.data_json().unwrap()));
+        }
+        // A sample of the generator's villages spreads over the city's counties: they are
+        // given codes of one county (the first village's), townships and villages numbered
+        // in their order, so that the file is one county's, as a county office keeps it.
+        let mut codes: BTreeMap<String, String> = BTreeMap::new();
+        let mut townships: BTreeMap<String, String> = BTreeMap::new();
+        let villages_of = by_kind.get(&Kind::Village).cloned().unwrap_or_default();
+        let county = villages_of
+            .iter()
+            .map(|(_, v)| v["code"].as_str().unwrap()[..6].to_string())
+            .min()
+            .unwrap();
+        for (_, v) in &villages_of {
+            let t = v["township_code"].as_str().unwrap().to_string();
+            let n = townships.len();
+            let township = townships
+                .entry(t)
+                .or_insert_with(|| format!("{county}{:03}", 101 + n))
+                .clone();
+            let n = codes.len();
+            codes.insert(
+                v["code"].as_str().unwrap().to_string(),
+                format!("{township}{:03}", 201 + n),
+            );
+        }
+        for (kind, list) in by_kind.iter_mut() {
+            for (_, d) in list.iter_mut() {
+                let field = match kind {
+                    Kind::Village => "code",
+                    Kind::Team | Kind::Household => "village_code",
+                    _ => continue,
+                };
+                let new = codes[d[field].as_str().unwrap()].clone();
+                if *kind == Kind::Village {
+                    d["township_code"] = json!(new[..9]);
+                }
+                d[field] = json!(new);
+            }
+        }
+        let all = |k: Kind| by_kind.get(&k).cloned().unwrap_or_default();
+        let mut sheets: BTreeMap<SheetKind, Vec<Vec<String>>> = BTreeMap::new();
+        let mut row = |sheet: SheetKind, data: &Value, special: &dyn Fn(&str) -> Option<Value>| {
+            sheets
+                .entry(sheet)
+                .or_default()
+                .push(to_cells(sheet, data, special));
+        };
+        let mut villages_csv =
+            "code,township_code,name,is_poor_village,lat,lon,radius_m,hamlets\n".to_string();
+        for (_, v) in all(Kind::Village) {
+            let hamlets: Vec<&str> = v["hamlets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            villages_csv.push_str(&format!(
+                "{},{},{},{},{},{},{},{}\n",
+                v["code"].as_str().unwrap(),
+                v["township_code"].as_str().unwrap(),
+                v["name"].as_str().unwrap(),
+                v["is_poor_village"],
+                v["geofence"]["centroid"]["lat"],
+                v["geofence"]["centroid"]["lon"],
+                v["geofence"]["radius_m"],
+                hamlets.join(";")
+            ));
+        }
+        for kind in [Kind::Unit, Kind::Cadre] {
+            let sheet = if kind == Kind::Unit {
+                SheetKind::Units
+            } else {
+                SheetKind::Cadres
+            };
+            for (id, d) in all(kind) {
+                row(sheet, &d, &|k| (k == "#id").then(|| json!(id)));
+            }
+        }
+        for (_, d) in all(Kind::PolicyItem) {
+            row(SheetKind::PolicyItems, &d, &|_| None);
+        }
+        for (_, t) in all(Kind::Team) {
+            let leader = t["leader_id"].as_str().unwrap().to_string();
+            for (cadre, m) in t["members"].as_object().unwrap() {
+                let mut data = m.clone();
+                data["village_code"] = t["village_code"].clone();
+                let role = if *cadre == leader { "leader" } else { "member" };
+                row(SheetKind::Teams, &data, &|k| match k {
+                    "#cadre" => Some(json!(cadre)),
+                    "#role" => Some(json!(role)),
+                    _ => None,
+                });
+            }
+        }
+        let numbers: BTreeMap<String, Value> = all(Kind::HouseholdPrivate)
+            .into_iter()
+            .map(|(_, p)| (p["household_id"].as_str().unwrap().to_string(), p))
+            .collect();
+        let mut households = Vec::new();
+        let mut data = BTreeMap::new();
+        for (id, h) in all(Kind::Household) {
+            let p = numbers.get(&id).cloned().unwrap_or(json!({}));
+            row(SheetKind::Households, &h, &|k| match k {
+                "#id" => Some(json!(id)),
+                "#bank_account" => p.get("bank_account").cloned(),
+                "#lat" => h.pointer("/home_geo/lat").cloned(),
+                "#lon" => h.pointer("/home_geo/lon").cloned(),
+                _ => None,
+            });
+            for (mid, m) in h["members"].as_object().unwrap() {
+                row(SheetKind::Members, m, &|k| match k {
+                    "#household" => Some(json!(id)),
+                    "#id_no" => p.pointer(&format!("/id_numbers/{mid}")).cloned(),
+                    _ => None,
+                });
+            }
+            for (_, i) in h["incomes"].as_object().into_iter().flatten() {
+                row(SheetKind::Incomes, i, &|k| {
+                    (k == "#household").then(|| json!(id))
+                });
+            }
+            households.push(id.clone());
+            // The register's file has the home's coordinates, not the fix's accuracy.
+            let mut h = h;
+            if let Some(geo) = h.get_mut("home_geo").and_then(Value::as_object_mut) {
+                geo.remove("accuracy_m");
+            }
+            data.insert(id, h);
+        }
+        for (_, a) in all(Kind::Assignment) {
+            row(SheetKind::Assignments, &a, &|_| None);
+        }
+        for (_, e) in all(Kind::Entitlement) {
+            row(SheetKind::Entitlements, &e, &|_| None);
+        }
+        let county = data.values().next().unwrap()["village_code"]
+            .as_str()
+            .unwrap()[..6]
+            .to_string();
+        CountyFile {
+            villages_csv,
+            county,
+            sheets,
+            households,
+            data,
+        }
+    })
+}
+
+impl CountyFile {
+    fn xlsx(&self, name: &str, kinds: &[SheetKind]) -> InputFile {
+        let sheets: Vec<(SheetKind, Vec<Vec<String>>)> = kinds
+            .iter()
+            .map(|k| (*k, self.sheets.get(k).cloned().unwrap_or_default()))
+            .collect();
+        InputFile {
+            name: name.into(),
+            bytes: workbook(&sheets).unwrap(),
+        }
+    }
+
+    fn rows(&self, kind: SheetKind) -> usize {
+        self.sheets.get(&kind).map_or(0, Vec::len)
+    }
+
+    /// The column index of `header` in `kind`'s sheet.
+    fn col(kind: SheetKind, header: &str) -> usize {
+        kind.columns()
+            .iter()
+            .position(|c| c.header == header)
+            .unwrap_or_else(|| panic!("no column {header}"))
+    }
+}
+
+/// The sheet's rows as CSV text (quoted where needed).
+fn csv_text(kind: SheetKind, rows: &[Vec<String>]) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    let headers: Vec<String> = kind.columns().iter().map(|c| quote(c.header)).collect();
+    out.push_str(&headers.join(","));
+    out.push('\n');
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|c| quote(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// A server with the county's villages, an administrator, the county office and the first
+/// village's team member, and the administrator's sheets imported.
+fn county_server(backend: Backend, file: &CountyFile) -> TestServer {
+    let server = TestServer::start(backend);
+    server.account("admin", Role::Admin, "");
+    server.account("county-office", Role::CountyOffice, &file.county);
+    server.account("demo-member", Role::TeamMember, "");
+    server
+        .db
+        .write(|tx| records::import_villages(tx, "admin", &file.villages_csv))
+        .unwrap();
+    let report = county_import::import(
+        &server.db,
+        "admin",
+        &[file.xlsx("干部与工作队.xlsx", &ADMIN_SHEETS)],
+        true,
+    )
+    .unwrap();
+    assert!(report.ok(), "{:#?}", report.problems);
+    assert_eq!(
+        report.kind("cadre").unwrap().new,
+        file.rows(SheetKind::Cadres)
+    );
+    server
+}
+
+fn problems_text(r: &Report) -> String {
+    r.problems
+        .iter()
+        .take(20)
+        .map(|p| {
+            format!(
+                "{}!{} {} {:?} {:?}: {}",
+                p.sheet, p.row, p.code, p.column, p.value, p.message
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn county_story(backend: Backend) {
+    let file = county_file();
+    let server = county_server(backend, file);
+    let office = file.xlsx("households.xlsx", &OFFICE_SHEETS);
+    let n = file.households.len();
+    assert!(n > 50, "{n} households");
+
+    // The county office may not import the administrator's sheets: refused by the access
+    // table, nothing written.
+    let before = server.change_count();
+    let refused = county_import::import(
+        &server.db,
+        "county-office",
+        &[file.xlsx("cadres.xlsx", &ADMIN_SHEETS)],
+        true,
+    )
+    .unwrap();
+    let codes: BTreeSet<&str> = refused.problems.iter().map(|p| p.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        BTreeSet::from(["out_of_scope"]),
+        "{}",
+        problems_text(&refused)
+    );
+    assert_eq!(refused.problems.len(), ADMIN_SHEETS.len());
+    assert!(!refused.committed);
+    assert_eq!(server.change_count(), before);
+
+    // Dry run: everything new, nothing written.
+    let dry = county_import::import(
+        &server.db,
+        "county-office",
+        std::slice::from_ref(&office),
+        false,
+    )
+    .unwrap();
+    assert!(dry.ok(), "{}", problems_text(&dry));
+    assert!(!dry.committed);
+    assert_eq!(server.change_count(), before, "a dry run writes nothing");
+    let households = dry.kind("household").unwrap();
+    assert_eq!(
+        (households.new, households.changed, households.unchanged),
+        (n, 0, 0)
+    );
+    assert_eq!(
+        dry.kind("assignment").unwrap().new,
+        file.rows(SheetKind::Assignments)
+    );
+    assert_eq!(
+        dry.kind("entitlement").unwrap().new,
+        file.rows(SheetKind::Entitlements)
+    );
+    assert_eq!(households.first_new.len(), county_import::FIRST_ROWS.min(n));
+    assert_eq!(households.first_new[0].row, 2);
+
+    // Commit: the same, kept, as the county office's changes.
+    let done = county_import::import(
+        &server.db,
+        "county-office",
+        std::slice::from_ref(&office),
+        true,
+    )
+    .unwrap();
+    assert!(done.ok() && done.committed, "{}", problems_text(&done));
+    assert_eq!(done.kinds, dry.kinds);
+    assert_eq!(server.change_count() - before, done.changes as i64);
+    let stored: BTreeSet<String> = server
+        .db
+        .read(|tx| tx.docs_changed_after(None, 0, usize::MAX))
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.kind == Kind::Household)
+        .map(|d| d.doc_id)
+        .collect();
+    assert_eq!(stored, file.households.iter().cloned().collect());
+    let first = &file.households[0];
+    let mut doc = server.stored_doc(first);
+    let env = doc.envelope().unwrap();
+    assert_eq!(env.author_id, "county-office");
+    assert!(env.device_id.starts_with("import-"), "{}", env.device_id);
+    let history = doc.history().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].reason, "导入：households.xlsx");
+    // Each stored household is the generated one, field for field.
+    for (id, generated) in &file.data {
+        let got = server.stored_doc(id).data_json().unwrap();
+        assert_eq!(&got, generated, "household {id}");
+    }
+    // The import's device signed every change, as a phone does.
+    let verified = cunji_sync_server::verify::verify_log(&server.db, &mut |_| {}).unwrap();
+    assert!(verified.ok(), "{:?}", verified.failures.first());
+
+    // The same file again changes nothing.
+    let before = server.change_count();
+    let again = county_import::import(&server.db, "county-office", &[office], true).unwrap();
+    assert!(again.ok(), "{}", problems_text(&again));
+    let h = again.kind("household").unwrap();
+    assert_eq!((h.new, h.changed, h.unchanged, h.missing), (0, 0, n, 0));
+    assert_eq!(again.changes, 0);
+    assert_eq!(server.change_count(), before);
+
+    // A team member of the first village syncs it and finds the imported households there.
+    let village = file.data[first]["village_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut member = Device::new(&server.url, "demo-member").sign_in();
+    member.sync().unwrap();
+    let on_phone: BTreeSet<String> = member
+        .store
+        .record_ids()
+        .unwrap()
+        .into_iter()
+        .filter(|id| member.store.get::<Household>(id).is_ok())
+        .collect();
+    let in_village: BTreeSet<String> = file
+        .data
+        .iter()
+        .filter(|(_, h)| h["village_code"] == village.as_str())
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(on_phone, in_village);
+    let h: Household = member.store.get::<Household>(first).unwrap().record;
+    assert_eq!(
+        serde_json::to_value(&h).unwrap(),
+        file.data[first],
+        "the phone holds the imported household"
+    );
+}
+
+#[test]
+fn a_county_file_imports_once_and_a_team_members_phone_receives_it() {
+    for backend in Backend::available() {
+        county_story(backend);
+    }
+}
+
+/// A server with the county's households imported from the office's workbook.
+fn imported_county(backend: Backend, file: &CountyFile) -> TestServer {
+    let server = county_server(backend, file);
+    let r = county_import::import(
+        &server.db,
+        "county-office",
+        &[file.xlsx("households.xlsx", &OFFICE_SHEETS)],
+        true,
+    )
+    .unwrap();
+    assert!(r.ok() && r.committed, "{}", problems_text(&r));
+    server
+}
+
+/// Rows of `kind` with `f` applied to the cells of each row whose `户编号` is `hid`.
+fn edit_rows(
+    sheets: &mut BTreeMap<SheetKind, Vec<Vec<String>>>,
+    kind: SheetKind,
+    key_header: &str,
+    key: &str,
+    f: impl Fn(&mut Vec<String>),
+) -> usize {
+    let key_col = CountyFile::col(kind, key_header);
+    let mut n = 0;
+    for row in sheets.get_mut(&kind).unwrap() {
+        if row[key_col] == key {
+            f(row);
+            n += 1;
+        }
+    }
+    n
+}
+
+fn edited_file_story(backend: Backend) {
+    let file = county_file();
+    let server = imported_county(backend, file);
+    let mut sheets = file.sheets.clone();
+    let (a, b, gone) = (
+        &file.households[1],
+        &file.households[2],
+        &file.households[3],
+    );
+    // Household a: its first member's health; household b: its 2015 wage. Household `gone`
+    // is left out of the file altogether.
+    let health = CountyFile::col(SheetKind::Members, "健康状况");
+    let members_col = CountyFile::col(SheetKind::Members, "成员编号");
+    let first_member = file.data[a]["head_member_id"].as_str().unwrap().to_string();
+    let new_health = if file.data[a]["members"][&first_member]["health"] == "disabled" {
+        "健康"
+    } else {
+        "残疾"
+    };
+    assert_eq!(
+        edit_rows(&mut sheets, SheetKind::Members, "户编号", a, |r| {
+            if r[members_col] == first_member {
+                r[health] = new_health.into();
+            }
+        }),
+        file.data[a]["members"].as_object().unwrap().len()
+    );
+    let wage = CountyFile::col(SheetKind::Incomes, "工资性收入");
+    let year = CountyFile::col(SheetKind::Incomes, "年度");
+    edit_rows(&mut sheets, SheetKind::Incomes, "户编号", b, |r| {
+        if r[year] == "2015" {
+            r[wage] = "12345.67".into();
+        }
+    });
+    for kind in [
+        SheetKind::Households,
+        SheetKind::Members,
+        SheetKind::Incomes,
+    ] {
+        let col = CountyFile::col(kind, "户编号");
+        sheets.get_mut(&kind).unwrap().retain(|r| r[col] != *gone);
+    }
+    let edited = CountyFile {
+        villages_csv: String::new(),
+        county: file.county.clone(),
+        sheets,
+        households: Vec::new(),
+        data: BTreeMap::new(),
+    };
+    let before = server.change_count();
+    let upload = edited.xlsx("households-2016Q1.xlsx", &OFFICE_SHEETS);
+    let dry = county_import::import(
+        &server.db,
+        "county-office",
+        std::slice::from_ref(&upload),
+        false,
+    )
+    .unwrap();
+    assert!(dry.ok(), "{}", problems_text(&dry));
+    let h = dry.kind("household").unwrap();
+    let n = file.households.len();
+    assert_eq!((h.new, h.changed, h.unchanged, h.missing), (0, 2, n - 3, 1));
+    assert_eq!(h.first_missing, vec![gone.clone()]);
+    let changed: BTreeMap<&str, &Vec<String>> = h
+        .first_changed
+        .iter()
+        .map(|r| (r.key.as_str(), &r.fields))
+        .collect();
+    assert_eq!(
+        changed[a.as_str()],
+        &vec![format!("members.{first_member}.health")]
+    );
+    assert_eq!(changed[b.as_str()], &vec!["incomes.2015.wage".to_string()]);
+    assert_eq!(server.change_count(), before);
+    let done = county_import::import(&server.db, "county-office", &[upload], true).unwrap();
+    assert!(done.committed);
+    assert_eq!(done.changes, 2);
+    assert_eq!(server.change_count(), before + 2);
+    for (id, expected_field) in [(a, "health"), (b, "wage")] {
+        let mut doc = server.stored_doc(id);
+        let history = doc.history().unwrap();
+        assert_eq!(history.len(), 2, "{id}: created, then edited once");
+        let last = history.last().unwrap();
+        assert_eq!(last.reason, "导入更新：households-2016Q1.xlsx");
+        assert_eq!(last.cadre_id, "county-office");
+        let data = doc.data_json().unwrap();
+        if expected_field == "wage" {
+            assert_eq!(data["incomes"]["2015"]["wage"], "12345.67");
+        } else {
+            let code = if new_health == "健康" {
+                "healthy"
+            } else {
+                "disabled"
+            };
+            assert_eq!(data["members"][&first_member]["health"], code);
+        }
+    }
+    // The household left out of the file is reported, never deleted.
+    assert_eq!(
+        server.stored_doc(gone).data_json().unwrap(),
+        file.data[gone]
+    );
+    for id in &file.households[4..] {
+        assert_eq!(
+            server.stored_doc(id).history().unwrap().len(),
+            1,
+            "{id} untouched"
+        );
+    }
+}
+
+#[test]
+fn an_edited_file_changes_only_the_edited_records_with_their_history() {
+    for backend in Backend::available() {
+        edited_file_story(backend);
+    }
+}
+
+/// Plants ten kinds of mistakes, five of each, each in its own household: exactly those 50
+/// problems come back, at their rows, and nothing is written.
+fn plant(
+    expected: &mut BTreeSet<(String, usize, String)>,
+    sheets: &mut BTreeMap<SheetKind, Vec<Vec<String>>>,
+    kind: SheetKind,
+    i: usize,
+    header: &str,
+    value: &str,
+    code: &str,
+) {
+    let col = CountyFile::col(kind, header);
+    sheets.get_mut(&kind).unwrap()[i][col] = value.to_string();
+    expected.insert((kind.name_zh().to_string(), i + 2, code.to_string()));
+}
+
+fn planted_errors_story(backend: Backend) {
+    let file = county_file();
+    let server = county_server(backend, file);
+    let mut sheets = file.sheets.clone();
+    // Households with at least two active members, for the mistakes that need a second one.
+    let big: Vec<&String> = file
+        .households
+        .iter()
+        .filter(|h| {
+            file.data[*h]["members"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|m| m["active"] == true && m["relation"] != "head")
+                .count()
+                >= 1
+        })
+        .collect();
+    assert!(big.len() >= 50, "{} households with two members", big.len());
+    let row_of = |sheets: &BTreeMap<SheetKind, Vec<Vec<String>>>,
+                  kind: SheetKind,
+                  pred: &dyn Fn(&Vec<String>) -> bool| {
+        sheets[&kind].iter().position(pred).unwrap()
+    };
+    let hh_col = |kind| CountyFile::col(kind, "户编号");
+    let mut expected: BTreeSet<(String, usize, String)> = BTreeSet::new();
+
+    let cadre = sheets[&SheetKind::Cadres][0][0].clone();
+    for (n, hid) in big.iter().take(50).enumerate() {
+        let hid = hid.as_str();
+        let h = &file.data[hid];
+        let head = h["head_member_id"].as_str().unwrap();
+        let other = h["members"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, m)| k.as_str() != head && m["active"] == true)
+            .map(|(k, _)| k.clone())
+            .unwrap();
+        let hrow = row_of(&sheets, SheetKind::Households, &|r| r[0] == hid);
+        let mrow = |sheets: &BTreeMap<SheetKind, Vec<Vec<String>>>, m: &str| {
+            let mc = CountyFile::col(SheetKind::Members, "成员编号");
+            row_of(sheets, SheetKind::Members, &|r| {
+                r[hh_col(SheetKind::Members)] == hid && r[mc] == m
+            })
+        };
+        let mi = mrow(&sheets, &other);
+        match n / 5 {
+            0 => plant(
+                &mut expected,
+                &mut sheets,
+                SheetKind::Members,
+                mi,
+                "姓名",
+                "",
+                "required",
+            ),
+            1 => plant(
+                &mut expected,
+                &mut sheets,
+                SheetKind::Households,
+                hrow,
+                "贫困户属性",
+                "富裕户",
+                "unknown_code",
+            ),
+            2 => plant(
+                &mut expected,
+                &mut sheets,
+                SheetKind::Members,
+                mi,
+                "出生日期",
+                "1968-13-45",
+                "bad_date",
+            ),
+            3 => {
+                let i = mrow(&sheets, &other);
+                let col = CountyFile::col(SheetKind::Members, "证件号码");
+                let mut id: Vec<char> = sheets[&SheetKind::Members][i][col].chars().collect();
+                let last = id.len() - 1;
+                id[last] = if id[last] == '1' { '2' } else { '1' };
+                let id: String = id.into_iter().collect();
+                plant(
+                    &mut expected,
+                    &mut sheets,
+                    SheetKind::Members,
+                    i,
+                    "证件号码",
+                    &id,
+                    "bad_id_number",
+                );
+            }
+            4 => {
+                // Another household's head's ID number (households 45..50 stay clean).
+                let donor = big[45 + n % 5].as_str();
+                let donor_head = file.data[donor]["head_member_id"].as_str().unwrap();
+                let di = mrow(&sheets, donor_head);
+                let col = CountyFile::col(SheetKind::Members, "证件号码");
+                let taken = sheets[&SheetKind::Members][di][col].clone();
+                let i = mrow(&sheets, &other);
+                // The donor's row comes later in the sheet or earlier: the second one is named.
+                let named = i.max(di);
+                sheets.get_mut(&SheetKind::Members).unwrap()[i][col] = taken;
+                expected.insert(("家庭成员".into(), named + 2, "id_number_duplicate".into()));
+            }
+            5 => plant(
+                &mut expected,
+                &mut sheets,
+                SheetKind::Members,
+                mi,
+                "与户主关系",
+                "户主",
+                "two_heads",
+            ),
+            6 => plant(
+                &mut expected,
+                &mut sheets,
+                SheetKind::Households,
+                hrow,
+                "行政村代码",
+                "530302999999",
+                "unknown_village",
+            ),
+            7 => plant(
+                &mut expected,
+                &mut sheets,
+                SheetKind::Members,
+                mi,
+                "是否在户",
+                "也许",
+                "bad_bool",
+            ),
+            8 => {
+                // A second primary pairing cadre over the same period.
+                let ai = row_of(&sheets, SheetKind::Assignments, &|r| r[0] == hid);
+                let mut row = sheets[&SheetKind::Assignments][ai].clone();
+                row[1] = cadre.clone();
+                row[CountyFile::col(SheetKind::Assignments, "是否主要帮扶责任人")] = "是".into();
+                let rows = sheets.get_mut(&SheetKind::Assignments).unwrap();
+                rows.push(row);
+                expected.insert((
+                    "结对帮扶".into(),
+                    rows.len() + 1,
+                    "primary_assignee_taken".into(),
+                ));
+            }
+            _ => {
+                let i = row_of(&sheets, SheetKind::Incomes, &|r| r[0] == hid);
+                plant(
+                    &mut expected,
+                    &mut sheets,
+                    SheetKind::Incomes,
+                    i,
+                    "工资性收入",
+                    "三千元",
+                    "bad_number",
+                );
+            }
+        }
+    }
+    assert_eq!(expected.len(), 50, "50 distinct planted mistakes");
+    let bad = CountyFile {
+        villages_csv: String::new(),
+        county: file.county.clone(),
+        sheets,
+        households: Vec::new(),
+        data: BTreeMap::new(),
+    };
+    let before = server.change_count();
+    for commit in [false, true] {
+        let r = county_import::import(
+            &server.db,
+            "county-office",
+            &[bad.xlsx("bad.xlsx", &OFFICE_SHEETS)],
+            commit,
+        )
+        .unwrap();
+        let got: BTreeSet<(String, usize, String)> = r
+            .problems
+            .iter()
+            .map(|p| (p.sheet.clone(), p.row, p.code.clone()))
+            .collect();
+        assert_eq!(r.problems.len(), 50, "{}", problems_text(&r));
+        assert_eq!(got, expected);
+        for p in &r.problems {
+            assert_eq!(p.file, "bad.xlsx");
+            assert!(p.column.is_some(), "{p:?}");
+            assert!(!p.message.is_empty() && !p.message_en.is_empty());
+        }
+        assert!(!r.committed);
+        // Eight kinds in households' rows (40 households: the unknown villages' are not
+        // read as households at all), one in assignments.
+        assert_eq!(r.kind("household").unwrap().refused, 40);
+        assert_eq!(r.kind("assignment").unwrap().refused, 5);
+        assert_eq!(
+            server.change_count(),
+            before,
+            "nothing of a file with problems is written"
+        );
+    }
+}
+
+#[test]
+fn a_file_with_fifty_planted_mistakes_gives_exactly_those_and_writes_nothing() {
+    for backend in Backend::available() {
+        planted_errors_story(backend);
+    }
+}
+
+/// A table as a person reads it: headers, then each row's number and cells as text.
+type Shown = (Vec<String>, Vec<(usize, Vec<String>)>);
+
+/// The households' three sheets as CSV files, GB18030 (as Excel in China saves them) and
+/// UTF-8 with a BOM, read and import as the workbook does.
+fn csv_story(backend: Backend) {
+    let file = county_file();
+    let server = county_server(backend, file);
+    let kinds = [
+        SheetKind::Households,
+        SheetKind::Members,
+        SheetKind::Incomes,
+    ];
+    let xlsx = file.xlsx("户.xlsx", &kinds);
+    let xlsx_tables = county_import::read::read(&xlsx).unwrap();
+    let csv = |encoding: &str| -> Vec<InputFile> {
+        kinds
+            .iter()
+            .map(|k| {
+                let text = csv_text(*k, &file.sheets[k]);
+                let bytes = if encoding == "gb18030" {
+                    let (b, _, bad) = encoding_rs::GB18030.encode(&text);
+                    assert!(!bad);
+                    b.into_owned()
+                } else {
+                    let mut b = b"\xEF\xBB\xBF".to_vec();
+                    b.extend_from_slice(text.as_bytes());
+                    b
+                };
+                InputFile {
+                    name: format!("{}.csv", k.name_zh()),
+                    bytes,
+                }
+            })
+            .collect()
+    };
+    let shown = |tables: &[county_import::Table]| -> Vec<Shown> {
+        tables
+            .iter()
+            .map(|t| {
+                let rows = t
+                    .rows
+                    .iter()
+                    .map(|(n, cells)| {
+                        let mut c: Vec<String> = cells.iter().map(|c| c.shown()).collect();
+                        while c.last().is_some_and(String::is_empty) {
+                            c.pop();
+                        }
+                        (*n, c)
+                    })
+                    .collect();
+                (t.headers.clone(), rows)
+            })
+            .collect()
+    };
+    let dry_xlsx = county_import::import(
+        &server.db,
+        "county-office",
+        std::slice::from_ref(&xlsx),
+        false,
+    )
+    .unwrap();
+    assert!(dry_xlsx.ok(), "{}", problems_text(&dry_xlsx));
+    for encoding in ["gb18030", "utf-8-bom"] {
+        let files = csv(encoding);
+        let tables: Vec<county_import::Table> = files
+            .iter()
+            .flat_map(|f| county_import::read::read(f).unwrap())
+            .collect();
+        assert_eq!(shown(&tables), shown(&xlsx_tables), "{encoding}");
+        let dry = county_import::import(&server.db, "county-office", &files, false).unwrap();
+        assert!(dry.ok(), "{encoding}: {}", problems_text(&dry));
+        assert_eq!(dry.kinds, dry_xlsx.kinds, "{encoding}");
+    }
+    // Committed from GB18030, the workbook then finds every household unchanged.
+    let done = county_import::import(&server.db, "county-office", &csv("gb18030"), true).unwrap();
+    assert!(done.committed);
+    let again = county_import::import(&server.db, "county-office", &[xlsx], true).unwrap();
+    let h = again.kind("household").unwrap();
+    assert_eq!(
+        (h.new, h.changed, h.unchanged),
+        (0, 0, file.households.len())
+    );
+    assert_eq!(again.changes, 0);
+}
+
+#[test]
+fn gb18030_and_bom_utf8_csv_read_the_same_as_the_workbook() {
+    for backend in Backend::available() {
+        csv_story(backend);
+    }
+}
+
+/// The county office over HTTP: the template, a dry run, then the commit of the same upload;
+/// a team member may do neither.
+fn http_story(backend: Backend) {
+    let file = county_file();
+    let server = county_server(backend, file);
+    let office = Device::new(&server.url, "county-office").sign_in();
+    // An import is checked and merged while the request waits: no client timeout (reqwest's
+    // default 30 s is not a property of the server).
+    let http = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .unwrap();
+    let template = http
+        .get(format!("{}/v1/import/templates/households", server.url))
+        .bearer_auth(office.token())
+        .send()
+        .unwrap();
+    assert_eq!(template.status().as_u16(), 200);
+    let tables = county_import::read::read(&InputFile {
+        name: "import-households.xlsx".into(),
+        bytes: template.bytes().unwrap().to_vec(),
+    })
+    .unwrap();
+    assert_eq!(tables[0].sheet, "户");
+    let upload = file.xlsx("households.xlsx", &OFFICE_SHEETS);
+    let post = |token: &str, commit: bool| {
+        http.post(format!(
+            "{}/v1/import?file=households.xlsx&commit={commit}",
+            server.url
+        ))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(upload.bytes.clone())
+        .send()
+        .unwrap()
+    };
+    let before = server.change_count();
+    let dry = post(office.token(), false);
+    assert_eq!(dry.status().as_u16(), 200);
+    let dry: Value = dry.json().unwrap();
+    assert_eq!(dry["committed"], false);
+    assert_eq!(dry["problems"], json!([]));
+    let households = dry["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "household")
+        .unwrap()
+        .clone();
+    assert_eq!(households["new"], file.households.len());
+    assert_eq!(server.change_count(), before);
+    let done: Value = post(office.token(), true).json().unwrap();
+    assert_eq!(done["committed"], true, "{done}");
+    assert_eq!(
+        server.change_count() - before,
+        done["changes"].as_i64().unwrap()
+    );
+    assert!(done["changes"].as_i64().unwrap() > file.households.len() as i64);
+    // A team member is refused, and so is a name that is not a spreadsheet's.
+    let member = Device::new(&server.url, "demo-member").sign_in();
+    let refused = post(member.token(), false);
+    assert_eq!(refused.status().as_u16(), 403);
+    let bad_name = http
+        .post(format!("{}/v1/import?file=households.doc", server.url))
+        .bearer_auth(office.token())
+        .body(upload.bytes.clone())
+        .send()
+        .unwrap();
+    assert_eq!(bad_name.status().as_u16(), 400);
+    assert_eq!(bad_name.json::<Value>().unwrap()["code"], "bad_param");
+}
+
+#[test]
+fn the_county_office_imports_over_http_with_a_dry_run_first() {
+    for backend in Backend::available() {
+        http_story(backend);
+    }
+}
