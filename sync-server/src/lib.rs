@@ -210,6 +210,12 @@ fn routes() -> Routes {
         true,
         get(http::import::template_file),
     )
+    .add(
+        "GET",
+        "/v1/import/export/{kind}",
+        true,
+        get(http::import::export_file),
+    )
     .add("GET", "/v1/settings", true, get(http::settings::mine))
     .add(
         "GET",

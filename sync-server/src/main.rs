@@ -138,6 +138,17 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the stored register as an .xlsx in the import's layout (the template kinds), as
+    /// the account `--as` reads it (masked where it reads masked): importing it unchanged
+    /// changes nothing.
+    ExportRegister {
+        kind: String,
+        #[arg(long = "as", default_value = "admin")]
+        author: String,
+        /// The file to write; must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Import pairing assignments (结对帮扶) from a CSV.
     ImportAssignments {
         csv: PathBuf,
@@ -309,6 +320,34 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("creating {}", out.display()))?;
             std::io::Write::write_all(&mut file, &bytes)?;
             tracing::info!(file = %out.display(), kind, "template written");
+            Ok(())
+        }
+        Command::ExportRegister { kind, author, out } => {
+            use cunji_sync_server::accounts::Principal;
+            use cunji_sync_server::import::export::export;
+            use cunji_sync_server::import::template::{TemplateKind, workbook};
+            let Some(k) = TemplateKind::from_code(&kind) else {
+                anyhow::bail!(
+                    "unknown kind `{kind}` (one of {})",
+                    TemplateKind::CODES.join(", ")
+                );
+            };
+            let db = open_db(&config)?;
+            let sheets = db.read(|tx| {
+                let account = tx
+                    .account(&author)?
+                    .ok_or_else(|| anyhow::anyhow!("no account `{author}`"))?;
+                Ok::<_, anyhow::Error>(export(tx, &Principal::web(account), k)?)
+            })?;
+            let bytes = workbook(&sheets)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .with_context(|| format!("creating {}", out.display()))?;
+            std::io::Write::write_all(&mut file, &bytes)?;
+            let rows: usize = sheets.iter().map(|(_, r)| r.len()).sum();
+            tracing::info!(file = %out.display(), kind, rows, "register written");
             Ok(())
         }
         Command::Backup { to } => {

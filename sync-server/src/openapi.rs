@@ -673,6 +673,23 @@ fn import_paths(paths: &mut serde_json::Map<String, Value>, report: Value) {
             ], false),
         )
     }}));
+    paths.insert("/v1/import/export/{kind}".into(), json!({"get": {
+        "tags": ["supervisors"],
+        "summary": "The stored register back as an .xlsx in the import's layout",
+        "description": "The sheets of the template of the same kind, filled with the stored records the caller may read (its county for the county poverty office), so that importing the file unchanged changes nothing. What the caller reads masked (ID and bank numbers, health, home coordinates) is written masked, coordinates left empty; an import keeps the stored value of a masked cell that masks it and refuses one that does not (masked_value). Who: as for the import.",
+        "operationId": "importExport", "security": [{"bearer": []}],
+        "parameters": [{"name": "kind", "in": "path", "required": true, "description": "which sheets, as for the templates",
+            "schema": {"type": "string", "enum": crate::import::template::TemplateKind::CODES}}],
+        "responses": answers(
+            json!({"200": {"description": "the register",
+                "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}}),
+            &authenticated(vec![
+                bad_path(),
+                who(),
+                ApiError::NotFound("no such kind".into()),
+            ], false),
+        )
+    }}));
 }
 
 /// The devices' sync endpoints (`http::sync`): brotli(postcard) messages of

@@ -162,7 +162,7 @@ pub fn mask_number(s: &str) -> String {
 
 /// A hidden text value: names keep their first character, numbers their ends, anything else
 /// (health, coordinates written as text) becomes `***`.
-fn mask_text(key: &str, s: &str) -> String {
+pub fn mask_text(key: &str, s: &str) -> String {
     if matches!(key, "name" | "head_name") {
         mask_name(s)
     } else if key == "phone"

@@ -98,6 +98,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/import/export/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The stored register back as an .xlsx in the import's layout
+         * @description The sheets of the template of the same kind, filled with the stored records the caller may read (its county for the county poverty office), so that importing the file unchanged changes nothing. What the caller reads masked (ID and bank numbers, health, home coordinates) is written masked, coordinates left empty; an import keeps the stored value of a masked cell that masks it and refuses one that does not (masked_value). Who: as for the import.
+         */
+        get: operations["importExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/import/templates/{kind}": {
         parameters: {
             query?: never;
@@ -1963,6 +1983,113 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "server_full";
+                    };
+                };
+            };
+        };
+    };
+    importExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description which sheets, as for the templates */
+                kind: "households" | "cadres" | "teams" | "assignments" | "policy_items" | "entitlements" | "county";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the register */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description `malformed`: The request is malformed: a path segment is not UTF-8 once percent-decoded */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `forbidden`: Not allowed: only the county poverty office and administrators import data */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: no such kind was not found; it may not have been synced yet. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
                     };
                 };
             };

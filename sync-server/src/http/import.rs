@@ -1,6 +1,7 @@
 //! The county office's import (issue 15, [`crate::import`]): `POST /v1/import` checks an
 //! uploaded file (a dry run) or, with `commit=true`, writes it; `GET
-//! /v1/import/templates/{kind}` gives the .xlsx template of a kind.
+//! /v1/import/templates/{kind}` gives the .xlsx template of a kind, and `GET
+//! /v1/import/export/{kind}` the stored records of that kind in the same layout.
 //!
 //! The body is the file itself (`application/octet-stream`), its name in the `file` parameter
 //! (`.xlsx` or `.csv`), read up to `max_body_bytes` like a sync body. One file per request: a
@@ -21,7 +22,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::accounts::{Principal, Role};
 use crate::error::ApiError;
-use crate::import::template::{TemplateKind, template};
+use crate::import::export::export;
+use crate::import::template::{TemplateKind, template, workbook};
 use crate::import::{FILE_NAME_MAX, ImportError, InputFile, Ran, Read, Report};
 use crate::state::{AppState, Written};
 
@@ -117,21 +119,19 @@ pub(crate) async fn upload(
     Ok(Json(report))
 }
 
-#[tracing::instrument(skip_all, fields(login = %principal.login, kind = ?kind))]
-pub(crate) async fn template_file(
-    principal: Principal,
-    super::Path(kind): super::Path<String>,
-) -> Result<Response, ApiError> {
-    may_import(&principal)?;
-    let Some(k) = TemplateKind::from_code(&kind) else {
-        return Err(ApiError::NotFound(format!(
-            "模板 {kind}（可用：{}） / template {kind} (one of {})",
+fn kind_of(kind: &str, what: &str, what_en: &str) -> Result<TemplateKind, ApiError> {
+    TemplateKind::from_code(kind).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "{what} {kind}（可用：{}） / {what_en} {kind} (one of {})",
             TemplateKind::CODES.join("、"),
             TemplateKind::CODES.join(", ")
-        )));
-    };
-    let bytes = template(k).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((
+        ))
+    })
+}
+
+/// An .xlsx download named `name`.
+fn xlsx(name: String, bytes: Vec<u8>) -> Response {
+    (
         [
             (
                 header::CONTENT_TYPE,
@@ -139,10 +139,40 @@ pub(crate) async fn template_file(
             ),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"import-{kind}.xlsx\""),
+                format!("attachment; filename=\"{name}\""),
             ),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
+}
+
+#[tracing::instrument(skip_all, fields(login = %principal.login, kind = ?kind))]
+pub(crate) async fn template_file(
+    principal: Principal,
+    super::Path(kind): super::Path<String>,
+) -> Result<Response, ApiError> {
+    may_import(&principal)?;
+    let k = kind_of(&kind, "模板", "template")?;
+    let bytes = template(k).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(xlsx(format!("import-{kind}.xlsx"), bytes))
+}
+
+/// `GET /v1/import/export/{kind}`: the stored register in the import's layout, masked as the
+/// caller reads it ([`crate::import::export`]).
+#[tracing::instrument(skip_all, fields(login = %principal.login, kind = ?kind))]
+pub(crate) async fn export_file(
+    State(state): State<AppState>,
+    principal: Principal,
+    super::Path(kind): super::Path<String>,
+) -> Result<Response, ApiError> {
+    may_import(&principal)?;
+    let k = kind_of(&kind, "导出", "export")?;
+    let bytes = state
+        .blocking(move |db| {
+            let sheets = db.read(|tx| export(tx, &principal, k))?;
+            workbook(&sheets).map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await?;
+    Ok(xlsx(format!("register-{kind}.xlsx"), bytes))
 }

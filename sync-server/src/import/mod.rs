@@ -77,6 +77,7 @@
 //! record; deleting records. Templates are in [`template`].
 
 pub mod apply;
+pub mod export;
 pub mod plan;
 pub mod read;
 pub mod sheets;

@@ -9,6 +9,7 @@ use cunji_core::ValidationError;
 use cunji_core::doc::RecordDoc;
 use cunji_core::domain::access::rights;
 use cunji_core::domain::id_number::check_member_id_no;
+use cunji_core::domain::privacy::{Privacy, mask_text};
 use cunji_core::domain::{
     Assignment, Cadre, Entitlement, Envelope, Household, HouseholdPrivate, Kind, PolicyItem,
     Record, Team, Unit, from_json,
@@ -131,6 +132,9 @@ struct Row {
     values: BTreeMap<&'static str, Value>,
     /// Some cell did not parse.
     bad: bool,
+    /// Cells an export masked (`export` module docs), by column key: each keeps the stored
+    /// value it masks, checked by [`Builder::kept`].
+    kept: BTreeMap<&'static str, String>,
 }
 
 impl Row {
@@ -223,9 +227,17 @@ fn rows_of(t: &Table, kind: SheetKind, report: &mut Report) -> Vec<Row> {
             src,
             values: BTreeMap::new(),
             bad: false,
+            kept: BTreeMap::new(),
         };
         for (i, c) in &index {
             let cell = cells.get(*i).cloned().unwrap_or(Cell::Empty);
+            if c.privacy(kind.record_kind()) != Privacy::Open
+                && let Cell::Text(t) = &cell
+                && t.contains('*')
+            {
+                r.kept.insert(c.key, t.trim().to_string());
+                continue;
+            }
             match parse_cell(c, &cell) {
                 Ok(v) => {
                     r.values.insert(c.key, v);
@@ -811,6 +823,43 @@ impl Builder<'_> {
         }
     }
 
+    /// Checks the masked cells of `r` whose stored values are found by `stored` (the column
+    /// key to the stored value, `None` when there is none): each must be the mask of that
+    /// value, which the record then keeps. A masked cell on a new record, or one that masks
+    /// another value, is a problem: the importer cannot know what it stands for.
+    fn kept(&mut self, r: &Row, stored: impl Fn(&str) -> Option<Value>) -> bool {
+        let mut ok = true;
+        for (key, cell) in &r.kept {
+            let Some(c) = r.src.sheet.column(key) else {
+                continue;
+            };
+            let shown = stored(key).and_then(|v| match v {
+                Value::String(s) => Some(s),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+            if shown.is_some_and(|s| mask_text(c.privacy_key(), &s) == *cell) {
+                continue;
+            }
+            ok = false;
+            self.problems.push(problem(
+                &r.src,
+                Some(c.header),
+                Some(cell.clone()),
+                "masked_value",
+                format!(
+                    "{}：这是导出时遮蔽的值（带 *），系统中没有与之对应的值；请填写完整的值",
+                    c.header
+                ),
+                format!(
+                    "{}: a value masked by an export (with *) that matches nothing stored; give the full value",
+                    c.key.trim_start_matches('#')
+                ),
+            ));
+        }
+        ok
+    }
+
     /// Units and cadres: a record per row, its id the `#id` column; `check` adds a
     /// reference problem.
     fn simple<T: Record>(
@@ -847,9 +896,14 @@ impl Builder<'_> {
                 }
                 None => None,
             };
+            let kept = self.kept(&r, |key| {
+                stored
+                    .as_ref()
+                    .and_then(|(d, _)| d.pointer(&format!("/{}", key.replace('.', "/"))).cloned())
+            });
             let mut data = stored.as_ref().map_or_else(|| json!({}), |s| s.0.clone());
             Self::overlay(&mut data, &r, "");
-            if !r.bad {
+            if !r.bad && kept {
                 self.check_valid(T::KIND, &data, &r.src, &BTreeMap::new());
             }
             self.push(Planned {
@@ -1172,6 +1226,26 @@ impl Builder<'_> {
                 }
                 None => None,
             };
+            if !r.kept.is_empty() {
+                let numbers = if r.kept.contains_key("#bank_account") {
+                    k.stored_by("p_household_private", "household_id", &id)?
+                        .1
+                        .map(|s| s.0)
+                } else {
+                    None
+                };
+                let ok = self.kept(&r, |key| match key {
+                    "#bank_account" => numbers.as_ref()?.get("bank_account").cloned(),
+                    key => stored
+                        .as_ref()?
+                        .0
+                        .pointer(&format!("/{}", key.replace('.', "/")))
+                        .cloned(),
+                });
+                if !ok {
+                    bad.insert(self.plan.records.len());
+                }
+            }
             let mut data = stored.as_ref().map_or_else(|| json!({}), |s| s.0.clone());
             Self::overlay(&mut data, &r, "");
             // The relocation object exists when the household was relocated or says how.
@@ -1284,6 +1358,29 @@ impl Builder<'_> {
                 }
                 if r.bad {
                     bad.insert(i);
+                }
+                if !r.kept.is_empty() {
+                    let household = self.plan.records[i].stored.as_ref().map(|s| s.0.clone());
+                    let numbers = if r.kept.contains_key("#id_no") {
+                        k.stored_by("p_household_private", "household_id", &hid)?
+                            .1
+                            .map(|s| s.0)
+                    } else {
+                        None
+                    };
+                    let ok = self.kept(&r, |key| match key {
+                        "#id_no" => numbers
+                            .as_ref()?
+                            .pointer(&format!("/id_numbers/{sub}"))
+                            .cloned(),
+                        key => household
+                            .as_ref()?
+                            .pointer(&format!("/{what}/{sub}/{}", key.replace('.', "/")))
+                            .cloned(),
+                    });
+                    if !ok {
+                        bad.insert(i);
+                    }
                 }
                 let p = &mut self.plan.records[i];
                 p.parts.insert(prefix.clone(), r.src.clone());

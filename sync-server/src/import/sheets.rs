@@ -42,6 +42,25 @@ pub struct Col {
     pub note: &'static str,
 }
 
+impl Col {
+    /// The field key this column's value is marked and masked by
+    /// ([`cunji_core::domain::privacy::of_field`], `mask_text`): the field's own key, or the
+    /// stored field a `#` column stands for.
+    pub fn privacy_key(&self) -> &'static str {
+        match self.key {
+            "#lat" | "#lon" => "home_geo",
+            "#id_no" => "id_no",
+            "#bank_account" => "bank_account",
+            k => k.rsplit('.').next().unwrap_or(k),
+        }
+    }
+
+    /// How private this column's values are in a record of `kind`.
+    pub fn privacy(&self, kind: cunji_core::domain::Kind) -> cunji_core::domain::privacy::Privacy {
+        cunji_core::domain::privacy::of_field(kind, self.privacy_key())
+    }
+}
+
 const fn col(
     header: &'static str,
     key: &'static str,

@@ -82,6 +82,9 @@ enum Check {
     /// The county's import (dry runs only) and its templates: the administrator and the
     /// county poverty office; a household of village Y is out of county X's office's scope.
     Import,
+    /// The register exported in the import's layout: the administrator (every county) and
+    /// the county poverty office (its county: village X's households, not Y's).
+    Export,
 }
 
 /// Who lists an account's phones and cuts one off: the administrator and the county poverty
@@ -157,6 +160,7 @@ const MATRIX: &[(&str, &str, Check)] = &[
     ("GET", "/v1/todo", Check::Todo),
     ("POST", "/v1/import", Check::Import),
     ("GET", "/v1/import/templates/{kind}", Check::Import),
+    ("GET", "/v1/import/export/{kind}", Check::Export),
 ];
 
 /// Each role's account: login and division.
@@ -739,6 +743,46 @@ fn check_endpoint(
                 if got != expected {
                     fail(format!("{target}: {got:?}, expected {expected:?}"));
                 }
+            }
+        }
+        Check::Export => {
+            let target = format!("{}/v1/import/export/households", w.server.url);
+            let resp = http
+                .get(&target)
+                .bearer_auth(device.token())
+                .send()
+                .unwrap();
+            let status = resp.status().as_u16();
+            if matches!(role, Role::Admin | Role::CountyOffice) {
+                let bytes = resp.bytes().unwrap().to_vec();
+                if status != 200 {
+                    fail(format!("{target}: {status}, expected a workbook"));
+                    return;
+                }
+                let tables =
+                    cunji_sync_server::import::read::read(&cunji_sync_server::import::InputFile {
+                        name: "x.xlsx".into(),
+                        bytes,
+                    })
+                    .unwrap();
+                let villages: std::collections::BTreeSet<String> =
+                    tables[0].rows.iter().map(|(_, c)| c[1].shown()).collect();
+                let expected: std::collections::BTreeSet<String> = if role == Role::Admin {
+                    [X, Y].map(String::from).into()
+                } else {
+                    [X].map(String::from).into()
+                };
+                if villages != expected {
+                    fail(format!(
+                        "{target}: households of {villages:?}, expected {expected:?}"
+                    ));
+                }
+            } else if (
+                status,
+                resp.json::<serde_json::Value>().unwrap()["code"].clone(),
+            ) != (403, serde_json::json!("forbidden"))
+            {
+                fail(format!("{target}: {status}, expected 403 forbidden"));
             }
         }
         Check::Import => {
