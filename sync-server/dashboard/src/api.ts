@@ -6,7 +6,7 @@
 // sync-server/openapi.json (`npm run gen:api`; `npm run check:api` fails when it is stale),
 // whose schemas the server derives from the structs it serialises.
 
-import type { components } from './openapi'
+import type { components, operations } from './openapi'
 
 type Schemas = components['schemas']
 
@@ -33,6 +33,18 @@ export type DeviceList = Schemas['DeviceList']
 
 /** A phone cut off (POST /v1/devices/{device_id}/revoke). */
 export type DeviceRevoked = Schemas['DeviceRevoked']
+
+/** What an import found and (committed) did (POST /v1/import). */
+export type ImportReport = Schemas['Report']
+
+/** One kind's counts and first rows in an import report. */
+export type KindReport = Schemas['KindReport']
+
+/** One problem of an import: file, sheet, row, column, value, message. */
+export type ImportProblem = Schemas['Problem']
+
+/** The import templates the server gives (GET /v1/import/templates/{kind}). */
+export type TemplateKind = operations['importTemplate']['parameters']['path']['kind']
 
 export class ApiError extends Error {
   constructor(
@@ -63,36 +75,44 @@ export function saveSession(s: Session | null) {
   else sessionStorage.removeItem(SESSION_KEY)
 }
 
-async function failure(resp: Response): Promise<ApiError> {
+/** The ApiError of a failed answer's status and body (the server's `Error`, if it is one). */
+function failureOf(status: number, text: string): ApiError {
   try {
-    const body = (await resp.json()) as Partial<ErrorBody>
+    const body = JSON.parse(text) as Partial<ErrorBody>
     return new ApiError(
-      resp.status,
-      body.code ?? 'http_' + resp.status,
+      status,
+      body.code ?? 'http_' + status,
       body.message ?? '',
       body.message_en ?? '',
     )
   } catch {
     return new ApiError(
-      resp.status,
-      'http_' + resp.status,
-      `服务器返回 ${resp.status}`,
-      `server answered ${resp.status}`,
+      status,
+      'http_' + status,
+      `服务器返回 ${status}`,
+      `server answered ${status}`,
     )
   }
 }
+
+async function failure(resp: Response): Promise<ApiError> {
+  return failureOf(resp.status, await resp.text().catch(() => ''))
+}
+
+const NETWORK_ERROR = () =>
+  new ApiError(
+    0,
+    'network',
+    '无法连接服务器，请检查网络后重试',
+    'cannot reach the server; check the network and retry',
+  )
 
 async function send(input: string, init: RequestInit): Promise<Response> {
   let resp: Response
   try {
     resp = await fetch(input, init)
   } catch {
-    throw new ApiError(
-      0,
-      'network',
-      '无法连接服务器，请检查网络后重试',
-      'cannot reach the server; check the network and retry',
-    )
+    throw NETWORK_ERROR()
   }
   if (!resp.ok) throw await failure(resp)
   return resp
@@ -155,18 +175,62 @@ export class Api {
     const resp = await send('/v1/reports/' + name + query({ ...params, format }), {
       headers: this.auth(),
     })
-    const blob = await resp.blob()
-    const disposition = resp.headers.get('content-disposition') ?? ''
-    const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition)
-    const file = match ? decodeURIComponent(match[1]) : `${name}.${format}`
-    const url = URL.createObjectURL(blob)
-    const a = document.createElement('a')
-    a.href = url
-    a.download = file
-    document.body.appendChild(a)
-    a.click()
-    a.remove()
-    setTimeout(() => URL.revokeObjectURL(url), 10_000)
-    return file
+    return saveDownload(resp, `${name}.${format}`)
   }
+
+  /** Downloads an import template (.xlsx). */
+  async template(kind: TemplateKind): Promise<string> {
+    const resp = await send('/v1/import/templates/' + kind, { headers: this.auth() })
+    return saveDownload(resp, `import-${kind}.xlsx`)
+  }
+
+  /**
+   * Sends a file to the import, as a dry run or (`commit`) for real. XMLHttpRequest rather
+   * than fetch, for its upload progress: `onUpload(sent, total)` while the bytes go, then
+   * `onChecking()` once they are all there and the server reads and checks them.
+   */
+  importFile(
+    file: File,
+    commit: boolean,
+    onUpload: (sent: number, total: number) => void,
+    onChecking: () => void,
+  ): Promise<ImportReport> {
+    const url = '/v1/import' + query({ file: file.name, commit: commit ? 'true' : undefined })
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest()
+      xhr.open('POST', url)
+      xhr.setRequestHeader('authorization', 'Bearer ' + this.session.token)
+      xhr.setRequestHeader('content-type', 'application/octet-stream')
+      xhr.upload.onprogress = (e) => onUpload(e.loaded, e.lengthComputable ? e.total : file.size)
+      xhr.upload.onload = () => onChecking()
+      xhr.onerror = () => reject(NETWORK_ERROR())
+      xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          try {
+            resolve(JSON.parse(xhr.responseText) as ImportReport)
+          } catch {
+            reject(failureOf(xhr.status, ''))
+          }
+        } else reject(failureOf(xhr.status, xhr.responseText))
+      }
+      xhr.send(file)
+    })
+  }
+}
+
+/** Hands a response's body to the browser as a download, named as the server names it. */
+async function saveDownload(resp: Response, fallback: string): Promise<string> {
+  const blob = await resp.blob()
+  const disposition = resp.headers.get('content-disposition') ?? ''
+  const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition)
+  const file = match ? decodeURIComponent(match[1]) : fallback
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = file
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  return file
 }

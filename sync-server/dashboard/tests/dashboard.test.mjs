@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { distinctColours } from './png.mjs'
+import { workbook } from './xlsx.mjs'
 
 const base = process.env.CUNJI_DASHBOARD_URL
 const password = process.env.CUNJI_DEMO_PASSWORD
@@ -177,4 +178,196 @@ test('the county office cuts off a lost phone, and a township is not offered to'
   assert.match(await page.textContent(`tr[data-device="${device}"]`), /已停用/)
   await shoot(page, 'devices')
   await page.close()
+})
+
+/** A session's bearer token from the API itself, for the tests' own set-up and checks. */
+async function apiSession(login) {
+  const resp = await fetch(base + '/v1/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login, password }),
+  })
+  assert.equal(resp.status, 200, `sign-in of ${login}`)
+  return resp.json()
+}
+
+async function apiGet(token, path) {
+  const resp = await fetch(base + path, { headers: { authorization: 'Bearer ' + token } })
+  assert.equal(resp.status, 200, `GET ${path}: ${resp.status}`)
+  return resp.json()
+}
+
+/** The page has no horizontal scroll and every visible button of `scope` is ≥ 44 px high. */
+async function fitsPhone(page, scope) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }))
+  assert.ok(scroll <= width, `no horizontal scroll at ${width} px (content is ${scroll} px wide)`)
+  const small = await page.$$eval(`${scope} button, ${scope} .file-pick`, (els) =>
+    els
+      .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
+      .map((e) => `${e.textContent.trim()} (${e.getBoundingClientRect().height} px)`),
+  )
+  assert.deepEqual(small, [], 'touch targets at least 44 px high')
+}
+
+/** Report 5's count of entitlements due (应兑现笔数) for a policy, as the page shows it. */
+async function dueOnPage(page, policy) {
+  await page.click('[data-view=reports]')
+  await page.fill('input[name=month]', month)
+  await page.click('[data-tab=delivery-gaps]')
+  await page.click('[data-testid=load]')
+  await page.waitForSelector('section[data-report=delivery-gaps] [data-testid=rows] tbody tr')
+  const cells = await page.$$eval(
+    'section[data-report=delivery-gaps] [data-testid=rows] tbody tr',
+    (rows, code) =>
+      rows
+        .map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim()))
+        .filter((c) => c[0] === code),
+    policy,
+  )
+  assert.equal(cells.length, 1, `one row of report 5 for ${policy}`)
+  return Number(cells[0][4].replace(/,/g, ''))
+}
+
+test('the county office imports entitlements: a planted error is shown by its row, then a correct file is checked, committed and counted in report 5', async () => {
+  const town = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(town, 'demo-township')
+  assert.equal(await town.$('[data-view=import]'), null, 'no import entry for a township')
+  await town.close()
+
+  // The files: three generated households of the county get one more 资产收益分红
+  // entitlement each, due on a day the generator does not use for them.
+  const county = await apiSession('demo-county')
+  const pulled = (
+    await apiGet(county.token, `/v1/supervisor/pull?scope=county:${county.division}&limit=2000`)
+  ).records
+  const households = pulled.filter((r) => r.kind === 'household').map((r) => r.doc_id)
+  assert.ok(
+    pulled.some((r) => r.kind === 'policy_item' && r.tables.p_policy_item[0].code === 'ASSET-FH'),
+    'the generated policy catalog has 资产收益分红 (ASSET-FH)',
+  )
+  assert.ok(households.length >= 3, 'generated households to import entitlements for')
+  const header = [
+    '户编号',
+    '成员编号',
+    '政策代码*',
+    '年度*',
+    '应享金额（元）',
+    '应兑现日期*',
+    '依据*',
+  ]
+  const rows = households
+    .slice(0, 3)
+    .map((h) => [h, '', 'ASSET-FH', 2015, 600, '2015-10-15', '县扶贫办〔2015〕12号'])
+  const good = workbook({ 应享政策: [header, ...rows] })
+  const bad = workbook({
+    应享政策: [header, rows[0], [rows[1][0], '', 'NO-SUCH', ...rows[1].slice(3)], rows[2]],
+  })
+  const xlsx = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+
+  const page = await browser.newPage({
+    viewport: { width: 1366, height: 768 },
+    acceptDownloads: true,
+  })
+  await signIn(page, 'demo-county')
+  const before = await dueOnPage(page, 'ASSET-FH')
+  await page.click('[data-view=import]')
+
+  // A template downloads as a real workbook.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('[data-template=entitlements]'),
+  ])
+  const template = readFileSync(await download.path())
+  assert.equal(template.subarray(0, 2).toString('ascii'), 'PK', 'the template is an xlsx (a zip)')
+  assert.ok(template.includes('xl/workbook.xml'), 'with a workbook inside')
+  assert.match(download.suggestedFilename(), /\.xlsx$/)
+  assert.match(await page.textContent('[data-testid=import-notice]'), /已下载/)
+
+  // The planted error: its row, column, value and message, and nothing to commit.
+  await page.setInputFiles('input[name=import-file]', {
+    name: '应享政策-有误.xlsx',
+    mimeType: xlsx,
+    buffer: bad,
+  })
+  assert.match(await page.textContent('[data-testid=import-file]'), /应享政策-有误\.xlsx/)
+  await page.click('[data-testid=import-check]')
+  await page.waitForSelector('[data-testid=import-refused]')
+  const problem = await page.textContent('[data-testid=import-problems] tbody tr[data-row="3"]')
+  assert.match(problem, /应享政策-有误\.xlsx/)
+  assert.match(problem, /政策代码/)
+  assert.match(problem, /NO-SUCH/)
+  assert.match(problem, /在文件和系统中都没有/)
+  assert.equal(
+    (await page.$$('[data-testid=import-problems] tbody tr')).length,
+    1,
+    'exactly the planted problem',
+  )
+  assert.equal(
+    await page.$('[data-testid=import-commit]'),
+    null,
+    'a file with problems cannot be committed',
+  )
+  await shoot(page, 'import-problems')
+
+  // The corrected file: the dry run's counts, then the commit.
+  await page.setInputFiles('input[name=import-file]', {
+    name: '应享政策.xlsx',
+    mimeType: xlsx,
+    buffer: good,
+  })
+  await page.click('[data-testid=import-check]')
+  await page.waitForSelector('[data-testid=import-checked]')
+  const count = async (kind, what) =>
+    Number(
+      await page.textContent(
+        `[data-testid=import-kinds] tr[data-kind=${kind}] [data-count=${what}]`,
+      ),
+    )
+  assert.equal(await count('entitlement', 'new'), 3)
+  assert.equal(await count('entitlement', 'changed'), 0)
+  assert.equal(await count('entitlement', 'refused'), 0)
+  assert.ok(
+    (await count('entitlement', 'missing')) > 0,
+    'the households’ other entitlements are reported missing',
+  )
+  assert.match(await page.textContent('[data-testid=import-checked]'), /将写入 3 项修改/)
+  await shoot(page, 'import-checked')
+  await page.click('[data-testid=import-commit]')
+  await page.waitForSelector('[data-testid=import-committed]')
+  assert.match(await page.textContent('[data-testid=import-committed]'), /已写入 3 项修改/)
+  assert.equal(await count('entitlement', 'new'), 3)
+  assert.equal(await page.$('[data-testid=import-commit]'), null, 'committed: no second commit')
+  await shoot(page, 'import-committed')
+
+  // The same file again changes nothing.
+  await page.click('[data-testid=import-check]')
+  await page.waitForSelector('[data-testid=import-same]')
+  assert.equal(await count('entitlement', 'unchanged'), 3)
+  assert.equal(await count('entitlement', 'new'), 0)
+
+  // And the entitlements count in report 5.
+  assert.equal(
+    await dueOnPage(page, 'ASSET-FH'),
+    before + 3,
+    'report 5 counts the imported entitlements',
+  )
+  await page.close()
+
+  // On a phone-sized screen: no horizontal scroll, big buttons, the problems table readable.
+  const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
+  await signIn(phone, 'demo-county')
+  await phone.click('[data-view=import]')
+  await phone.setInputFiles('input[name=import-file]', {
+    name: 'bad.xlsx',
+    mimeType: xlsx,
+    buffer: bad,
+  })
+  await phone.click('[data-testid=import-check]')
+  await phone.waitForSelector('[data-testid=import-problems]')
+  await fitsPhone(phone, '[data-testid=import]')
+  await shoot(phone, 'import-360')
+  await phone.close()
 })
