@@ -7,6 +7,7 @@
 // whose schemas the server derives from the structs it serialises.
 
 import type { components, operations } from './openapi'
+import { forgetKey, keepKey, makeKey, sign } from './signing'
 
 type Schemas = components['schemas']
 
@@ -42,6 +43,18 @@ export type KindReport = Schemas['KindReport']
 
 /** One problem of an import: file, sheet, row, column, value, message. */
 export type ImportProblem = Schemas['Problem']
+
+/** The signed-in role's 待办 (GET /v1/todo). */
+export type TodoList = Schemas['TodoList']
+
+/** One step a reviewer asks for (POST /v1/records/{id}/steps). */
+export type StepRequest = Schemas['StepRequest']
+
+/** A step composed for this browser's key to sign. */
+export type PreparedStep = Schemas['PreparedStep']
+
+/** A stored step (POST /v1/steps). */
+export type CommittedStep = Schemas['CommittedStep']
 
 /** The import templates the server gives (GET /v1/import/templates/{kind}). */
 export type TemplateKind = operations['importTemplate']['parameters']['path']['kind']
@@ -118,13 +131,33 @@ async function send(input: string, init: RequestInit): Promise<Response> {
   return resp
 }
 
+/**
+ * Signs in with a signing key of this browser's own when it can make one (src/signing.ts):
+ * the session may then take approval steps. Without one it reads, as before.
+ */
 export async function signIn(login: string, password: string): Promise<Session> {
+  const made = await makeKey()
+  const publicKey = 'publicKey' in made ? made.publicKey : undefined
   const resp = await send('/v1/session', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ login, password }),
+    body: JSON.stringify({ login, password, public_key: publicKey }),
   })
-  return (await resp.json()) as Session
+  const session = (await resp.json()) as Session
+  if ('key' in made && session.device_id) {
+    try {
+      await keepKey(session.device_id, made.key, session.expires_at)
+    } catch {
+      // IndexedDB is off (a private window may refuse it): the session reads, and the 待办
+      // page says it cannot sign.
+    }
+  }
+  return session
+}
+
+/** Forgets the session's signing key (at sign-out). */
+export async function signOutKey(session: Session | null) {
+  if (session?.device_id) await forgetKey(session.device_id)
 }
 
 function query(params: Record<string, string | undefined>): string {
@@ -168,6 +201,43 @@ export class Api {
       headers: this.auth(),
     })
     return (await resp.json()) as DeviceRevoked
+  }
+
+  todo(): Promise<TodoList> {
+    return this.json('/v1/todo')
+  }
+
+  private async post<T>(path: string, body: unknown): Promise<T> {
+    const resp = await send(path, {
+      method: 'POST',
+      headers: { ...this.auth(), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    return (await resp.json()) as T
+  }
+
+  /** Has the server compose and check a step (nothing is stored): the change to sign. */
+  prepareStep(id: string, step: StepRequest): Promise<PreparedStep> {
+    return this.post('/v1/records/' + encodeURIComponent(id) + '/steps', step)
+  }
+
+  /** Signs a prepared step with this browser's key and stores it. */
+  async commitStep(prepared: PreparedStep): Promise<CommittedStep> {
+    const signature = this.session.device_id
+      ? await sign(this.session.device_id, prepared.signing_input)
+      : null
+    if (!signature)
+      throw new ApiError(
+        0,
+        'no_signing_key',
+        '这个浏览器里没有本次登录的签名密钥，不能签名。请退出后重新登录再办理。',
+        'This browser holds no signing key for this sign-in. Sign out, sign in again, then retry.',
+      )
+    return this.post('/v1/steps', {
+      record_id: prepared.record_id,
+      change: prepared.change,
+      signature,
+    })
   }
 
   /** Fetches an export and hands it to the browser as a download. */

@@ -6,6 +6,7 @@
 //   CUNJI_SCREENSHOTS     where screenshots go (target/screenshots)
 //   CUNJI_MONTH           a month with generated records (YYYY-MM)
 import { test, before, after } from 'node:test'
+import { generateKeyPairSync, sign } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -48,12 +49,14 @@ async function shoot(page, name) {
   return file
 }
 
-async function signIn(page, login) {
+/** Signs in through the page; `view` (`reports`, `import`, …) is opened after, when given. */
+async function signIn(page, login, view) {
   await page.goto(base + '/dashboard/')
   await page.fill('input[name=login]', login)
   await page.fill('input[name=password]', password)
   await page.click('button[type=submit]')
   await page.waitForSelector('[data-testid=who]')
+  if (view) await page.click(`[data-view=${view}]`)
 }
 
 test('login page renders in Chinese and a wrong password says what went wrong', async () => {
@@ -74,7 +77,7 @@ test('a county supervisor reads every report for a month, with charts and rows, 
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
   })
-  await signIn(page, 'demo-county')
+  await signIn(page, 'demo-county', 'reports')
   await page.fill('input[name=month]', month)
   // The tabs come with the report list (GET /v1/reports), after the sign-in: wait for them.
   await page.waitForSelector('[data-tab]')
@@ -112,7 +115,7 @@ test('a county supervisor reads every report for a month, with charts and rows, 
 
 test('drilling down from a report row opens the record and its edit history', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  await signIn(page, 'demo-township')
+  await signIn(page, 'demo-township', 'reports')
   await page.fill('input[name=month]', month)
   await page.click('[data-tab=not-visited]')
   await page.click('[data-testid=load]')
@@ -137,7 +140,7 @@ test('drilling down from a report row opens the record and its edit history', as
 
 test('a township supervisor asking for the whole county is refused with a reason', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-  await signIn(page, 'demo-township')
+  await signIn(page, 'demo-township', 'reports')
   const division = await page.inputValue('input[name=code]')
   assert.equal(division.length, 9, 'a township account starts at its township')
   const who = await page.textContent('[data-testid=who]')
@@ -370,4 +373,163 @@ test('the county office imports entitlements: a planted error is shown by its ro
   await fitsPhone(phone, '[data-testid=import]')
   await shoot(phone, 'import-360')
   await phone.close()
+})
+
+/** An API session with a signing key of its own (as the dashboard registers one), and a step
+ * taken through it: prepared, signed with node's Ed25519, stored. */
+async function stepThroughApi(login, id, step) {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519')
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
+  const resp = await fetch(base + '/v1/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login, password, public_key: raw.toString('hex') }),
+  })
+  const { token } = await resp.json()
+  const post = async (path, body) => {
+    const r = await fetch(base + path, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    assert.equal(r.status, 200, `POST ${path}: ${r.status} ${await r.clone().text()}`)
+    return r.json()
+  }
+  const prepared = await post(`/v1/records/${id}/steps`, step)
+  const signature = sign(null, Buffer.from(prepared.signing_input, 'hex'), privateKey)
+  return post('/v1/steps', {
+    record_id: id,
+    change: prepared.change,
+    signature: signature.toString('hex'),
+  })
+}
+
+async function listCount(page, list) {
+  return Number(await page.textContent(`[data-list=${list}] [data-testid=count]`))
+}
+
+test('the township accepts a level-C visit from its 待办: confirmed, signed by the browser’s key, and in the record’s history', async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(page, 'demo-township')
+  // The dashboard opens on the 待办, with the role's lists and their counts.
+  await page.waitForSelector('[data-testid=todo] [data-list=visits_to_accept]')
+  assert.equal(await page.$('[data-testid=cannot-sign]'), null, 'Chromium signs with Ed25519')
+  const before = await listCount(page, 'visits_to_accept')
+  assert.ok(before >= 3, `the generated village leaves level-C visits to accept (${before})`)
+  await page.click('[data-list=visits_to_accept]')
+  const card = await page.waitForSelector('[data-record] .facts')
+  const first = await page.$eval('[data-record]', (e) => e.getAttribute('data-record'))
+  // Names, not ids: the visitor and the household's head.
+  const facts = await page.textContent(`[data-record="${first}"] .facts`)
+  assert.match(facts, /走访人/)
+  assert.match(facts, /户主 \p{Script=Han}+/u)
+  assert.doesNotMatch(facts, /gc\d{6}/, 'the visitor by name, not login')
+  assert.ok(card)
+  await shoot(page, 'todo')
+
+  // Accept: the server's summary is shown before anything is signed.
+  await page.click(`[data-record="${first}"] [data-action=visit_accept]`)
+  await page.click(`[data-record="${first}"] [data-testid=step-next]`)
+  const summary = await page.waitForSelector(`[data-record="${first}"] [data-testid=step-summary]`)
+  assert.match(await summary.textContent(), /验收走访/)
+  const town = await apiSession('demo-township')
+  assert.equal(
+    (await apiGet(town.token, `/v1/records/${first}`)).record.acceptance,
+    undefined,
+    'nothing is stored before the clerk confirms',
+  )
+  await shoot(page, 'todo-confirm')
+  await page.click(`[data-record="${first}"] [data-testid=step-sign]`)
+  assert.match(
+    await (await page.waitForSelector('[data-testid=toast]')).textContent(),
+    /已完成：验收走访/,
+  )
+  await page.waitForSelector(`[data-record="${first}"]`, { state: 'detached' })
+  assert.equal(await listCount(page, 'visits_to_accept'), before - 1, 'the item left the list')
+
+  // The record holds the township's acceptance, made by this browser's registered key.
+  const device = await page.evaluate(
+    () => JSON.parse(sessionStorage.getItem('cunji.dashboard.session')).device_id,
+  )
+  assert.match(device, /^web-/)
+  const view = await apiGet(town.token, `/v1/records/${first}`)
+  assert.equal(view.record.acceptance.accepted, true)
+  assert.equal(view.record.acceptance.review.reviewer_id, 'demo-township')
+  const step = view.history.filter((h) => h.field.startsWith('acceptance'))
+  assert.ok(step.length > 0, 'the acceptance is in the history')
+  for (const h of step) {
+    assert.equal(h.cadre_id, 'demo-township')
+    assert.equal(h.device_id, device, 'signed by the session’s own key')
+  }
+
+  // Rejecting without a reason is stopped by the page: nothing is asked of the server.
+  const second = await page.$eval('[data-record]', (e) => e.getAttribute('data-record'))
+  assert.notEqual(second, first)
+  await page.click(`[data-record="${second}"] [data-action=visit_reject]`)
+  assert.equal(
+    await page.inputValue(`[data-record="${second}"] [name=step-reason]`),
+    '',
+    'never pre-filled',
+  )
+  await page.click(`[data-record="${second}"] [data-testid=step-next]`)
+  assert.match(
+    await page.textContent(`[data-record="${second}"] [data-testid=step-invalid]`),
+    /请填写原因/,
+  )
+  assert.equal(await page.$(`[data-record="${second}"] [data-testid=step-confirm]`), null)
+  assert.equal((await apiGet(town.token, `/v1/records/${second}`)).record.acceptance, undefined)
+
+  // Someone else accepts it meanwhile (another session of the township's, through the API):
+  // the page's step is refused by the server, and the page says what happened and what to do.
+  const taken = await stepThroughApi('demo-township', second, { action: 'visit_accept' })
+  assert.equal(taken.outcome, 'accepted')
+  await page.click(`[data-record="${second}"] [data-action=visit_accept]`)
+  await page.click(`[data-record="${second}"] [data-testid=step-next]`)
+  const refusal = await page.waitForSelector(`[data-record="${second}"] [data-testid=step-error]`)
+  const said = await refusal.textContent()
+  assert.match(said, /已经验收/, 'the server’s reason')
+  assert.match(said, /review_locked/)
+  assert.match(said, /刷新待办列表/, 'what to do next')
+  await shoot(page, 'todo-refused')
+  await page.click(`[data-record="${second}"] [data-testid=step-error] button`)
+  await page.waitForSelector(`[data-record="${second}"]`, { state: 'detached' })
+  await page.close()
+
+  // A phone-sized screen.
+  const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
+  await signIn(phone, 'demo-township')
+  await phone.click('[data-list=visits_to_accept]')
+  const third = await (await phone.waitForSelector('[data-record]')).getAttribute('data-record')
+  await phone.waitForSelector(`[data-record="${third}"] .facts`)
+  await phone.click(`[data-record="${third}"] [data-action=visit_reject]`)
+  await fitsPhone(phone, '[data-testid=todo]')
+  await shoot(phone, 'todo-360')
+  await phone.close()
+})
+
+test('a browser without Ed25519 signs in to read, and the 待办 says it cannot sign instead of offering steps', async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } })
+  await context.addInitScript(() => {
+    const generate = crypto.subtle.generateKey.bind(crypto.subtle)
+    crypto.subtle.generateKey = (algorithm, ...rest) =>
+      (algorithm?.name ?? algorithm) === 'Ed25519'
+        ? Promise.reject(new DOMException('Unrecognized name', 'NotSupportedError'))
+        : generate(algorithm, ...rest)
+  })
+  const page = await context.newPage()
+  await signIn(page, 'demo-township')
+  const said = await page.waitForSelector('[data-testid=cannot-sign]')
+  assert.match(await said.textContent(), /不支持审批所需的签名/)
+  await page.click('[data-list=visits_to_accept]')
+  await page.waitForSelector('[data-record] .facts')
+  assert.equal(
+    await page.$eval('[data-record] [data-action=visit_accept]', (b) => b.disabled),
+    true,
+    'no step offered',
+  )
+  const device = await page.evaluate(
+    () => JSON.parse(sessionStorage.getItem('cunji.dashboard.session')).device_id,
+  )
+  assert.equal(device, null, 'signed in without a key')
+  await context.close()
 })
