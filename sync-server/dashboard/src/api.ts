@@ -68,6 +68,16 @@ export class ApiError extends Error {
   ) {
     super(message)
   }
+
+  /** The message in the page's language (English when the server gave it). */
+  say(locale: string): string {
+    return locale === 'en' ? this.messageEn || this.message : this.message
+  }
+
+  /** Any failure as an ApiError (a client-side one under `client`). */
+  static of(e: unknown): ApiError {
+    return e instanceof ApiError ? e : new ApiError(0, 'client', String(e), String(e))
+  }
 }
 
 const SESSION_KEY = 'cunji.dashboard.session'

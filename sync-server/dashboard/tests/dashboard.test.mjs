@@ -215,6 +215,16 @@ async function fitsPhone(page, scope) {
   assert.deepEqual(small, [], 'touch targets at least 44 px high')
 }
 
+/** Picks a workbook in the import page's file input and has the server check it. */
+async function checkWorkbook(page, name, buffer) {
+  await page.setInputFiles('input[name=import-file]', {
+    name,
+    mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    buffer,
+  })
+  await page.click('[data-testid=import-check]')
+}
+
 /** Report 5's count of entitlements due (应兑现笔数) for a policy, as the page shows it. */
 async function dueOnPage(page, policy) {
   await page.click('[data-view=reports]')
@@ -268,7 +278,6 @@ test('the county office imports entitlements: a planted error is shown by its ro
   const bad = workbook({
     应享政策: [header, rows[0], [rows[1][0], '', 'NO-SUCH', ...rows[1].slice(3)], rows[2]],
   })
-  const xlsx = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
 
   const page = await browser.newPage({
     viewport: { width: 1366, height: 768 },
@@ -290,13 +299,8 @@ test('the county office imports entitlements: a planted error is shown by its ro
   assert.match(await page.textContent('[data-testid=import-notice]'), /已下载/)
 
   // The planted error: its row, column, value and message, and nothing to commit.
-  await page.setInputFiles('input[name=import-file]', {
-    name: '应享政策-有误.xlsx',
-    mimeType: xlsx,
-    buffer: bad,
-  })
+  await checkWorkbook(page, '应享政策-有误.xlsx', bad)
   assert.match(await page.textContent('[data-testid=import-file]'), /应享政策-有误\.xlsx/)
-  await page.click('[data-testid=import-check]')
   await page.waitForSelector('[data-testid=import-refused]')
   const problem = await page.textContent('[data-testid=import-problems] tbody tr[data-row="3"]')
   assert.match(problem, /应享政策-有误\.xlsx/)
@@ -314,14 +318,17 @@ test('the county office imports entitlements: a planted error is shown by its ro
     'a file with problems cannot be committed',
   )
   await shoot(page, 'import-problems')
+  // In English, the same problem in English.
+  await page.click('[data-testid=lang]')
+  assert.match(
+    await page.textContent('[data-testid=import-problems] tbody tr[data-row="3"]'),
+    /policy item `NO-SUCH` is neither in the files nor on the server/,
+  )
+  assert.match(await page.textContent('[data-testid=import-refused]'), /nothing was written/)
+  await page.click('[data-testid=lang]')
 
   // The corrected file: the dry run's counts, then the commit.
-  await page.setInputFiles('input[name=import-file]', {
-    name: '应享政策.xlsx',
-    mimeType: xlsx,
-    buffer: good,
-  })
-  await page.click('[data-testid=import-check]')
+  await checkWorkbook(page, '应享政策.xlsx', good)
   await page.waitForSelector('[data-testid=import-checked]')
   const count = async (kind, what) =>
     Number(
@@ -363,12 +370,7 @@ test('the county office imports entitlements: a planted error is shown by its ro
   const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
   await signIn(phone, 'demo-county')
   await phone.click('[data-view=import]')
-  await phone.setInputFiles('input[name=import-file]', {
-    name: 'bad.xlsx',
-    mimeType: xlsx,
-    buffer: bad,
-  })
-  await phone.click('[data-testid=import-check]')
+  await checkWorkbook(phone, 'bad.xlsx', bad)
   await phone.waitForSelector('[data-testid=import-problems]')
   await fitsPhone(phone, '[data-testid=import]')
   await shoot(phone, 'import-360')
@@ -532,4 +534,48 @@ test('a browser without Ed25519 signs in to read, and the 待办 says it cannot 
   )
   assert.equal(device, null, 'signed in without a key')
   await context.close()
+})
+
+test('the county office assigns a petition from its 待办: handler and due date required, then signed and stored', async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(page, 'demo-county')
+  await page.waitForSelector('[data-list=petitions_to_assign]')
+  const before = await listCount(page, 'petitions_to_assign')
+  assert.ok(before > 0, 'the generated village leaves petitions to assign')
+  await page.click('[data-list=petitions_to_assign]')
+  await page.waitForSelector('[data-record] .facts')
+  const id = await page.$eval('[data-record]', (e) => e.getAttribute('data-record'))
+  const card = `[data-record="${id}"]`
+  assert.match(await page.textContent(`${card} .facts`), /受理日期/)
+  await page.click(`${card} [data-action=petition_assign]`)
+  // Both fields are required; neither is filled in for the clerk.
+  assert.equal(await page.inputValue(`${card} [name=step-handler]`), '')
+  assert.equal(await page.inputValue(`${card} [name=step-due]`), '')
+  await page.click(`${card} [data-testid=step-next]`)
+  assert.match(await page.textContent(`${card} [data-testid=step-invalid]`), /承办人/)
+  await page.fill(`${card} [name=step-handler]`, 'demo-secretary')
+  await page.click(`${card} [data-testid=step-next]`)
+  assert.match(await page.textContent(`${card} [data-testid=step-invalid]`), /办理期限/)
+  await page.fill(`${card} [name=step-due]`, '2016-03-31')
+  await page.click(`${card} [data-testid=step-next]`)
+  const summary = await page.waitForSelector(`${card} [data-testid=step-summary]`)
+  assert.match(await summary.textContent(), /demo-secretary/)
+  assert.match(await summary.textContent(), /2016-03-31/)
+  await page.click(`${card} [data-testid=step-sign]`)
+  await page.waitForSelector('[data-testid=toast]')
+  await page.waitForSelector(card, { state: 'detached' })
+  assert.equal(await listCount(page, 'petitions_to_assign'), before - 1)
+
+  const county = await apiSession('demo-county')
+  const view = await apiGet(county.token, `/v1/records/${id}`)
+  assert.equal(view.record.handler_id, 'demo-secretary')
+  assert.equal(view.record.due_date, '2016-03-31')
+  const device = await page.evaluate(
+    () => JSON.parse(sessionStorage.getItem('cunji.dashboard.session')).device_id,
+  )
+  const step = view.history.filter((h) => h.field === 'handler_id' && h.new === 'demo-secretary')
+  assert.equal(step.length, 1, 'the assignment is in the history')
+  assert.equal(step[0].cadre_id, 'demo-county')
+  assert.equal(step[0].device_id, device, 'signed by the session’s own key')
+  await page.close()
 })
