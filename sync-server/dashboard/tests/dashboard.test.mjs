@@ -495,6 +495,30 @@ test('the township accepts a level-C visit from its 待办: confirmed, signed by
   await shoot(page, 'todo-refused')
   await page.click(`[data-record="${second}"] [data-testid=step-error] button`)
   await page.waitForSelector(`[data-record="${second}"]`, { state: 'detached' })
+
+  // The key the browser signed with cannot be read out of it, and sign-out forgets it.
+  const keptKey = () =>
+    page.evaluate(
+      (id) =>
+        new Promise((resolve, reject) => {
+          const req = indexedDB.open('cunji-dashboard')
+          req.onerror = () => reject(req.error)
+          req.onsuccess = () => {
+            const get = req.result.transaction('signing-keys').objectStore('signing-keys').get(id)
+            get.onsuccess = () =>
+              resolve(
+                get.result
+                  ? { extractable: get.result.key.extractable, type: get.result.key.type }
+                  : null,
+              )
+          }
+        }),
+      device,
+    )
+  assert.deepEqual(await keptKey(), { extractable: false, type: 'private' })
+  await page.click('button:has-text("退出")')
+  await page.waitForSelector('input[name=login]')
+  assert.equal(await keptKey(), null, 'signed out: the key is gone')
   await page.close()
 
   // A phone-sized screen.
