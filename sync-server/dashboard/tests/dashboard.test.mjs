@@ -6,11 +6,13 @@
 //   CUNJI_SCREENSHOTS     where screenshots go (target/screenshots)
 //   CUNJI_MONTH           a month with generated records (YYYY-MM)
 import { test, before, after } from 'node:test'
+import { generateKeyPairSync, sign } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { distinctColours } from './png.mjs'
+import { workbook } from './xlsx.mjs'
 
 const base = process.env.CUNJI_DASHBOARD_URL
 const password = process.env.CUNJI_DEMO_PASSWORD
@@ -47,12 +49,14 @@ async function shoot(page, name) {
   return file
 }
 
-async function signIn(page, login) {
+/** Signs in through the page; `view` (`reports`, `import`, …) is opened after, when given. */
+async function signIn(page, login, view) {
   await page.goto(base + '/dashboard/')
   await page.fill('input[name=login]', login)
   await page.fill('input[name=password]', password)
   await page.click('button[type=submit]')
   await page.waitForSelector('[data-testid=who]')
+  if (view) await page.click(`[data-view=${view}]`)
 }
 
 test('login page renders in Chinese and a wrong password says what went wrong', async () => {
@@ -73,7 +77,7 @@ test('a county supervisor reads every report for a month, with charts and rows, 
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
   })
-  await signIn(page, 'demo-county')
+  await signIn(page, 'demo-county', 'reports')
   await page.fill('input[name=month]', month)
   // The tabs come with the report list (GET /v1/reports), after the sign-in: wait for them.
   await page.waitForSelector('[data-tab]')
@@ -111,7 +115,7 @@ test('a county supervisor reads every report for a month, with charts and rows, 
 
 test('drilling down from a report row opens the record and its edit history', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  await signIn(page, 'demo-township')
+  await signIn(page, 'demo-township', 'reports')
   await page.fill('input[name=month]', month)
   await page.click('[data-tab=not-visited]')
   await page.click('[data-testid=load]')
@@ -136,7 +140,7 @@ test('drilling down from a report row opens the record and its edit history', as
 
 test('a township supervisor asking for the whole county is refused with a reason', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-  await signIn(page, 'demo-township')
+  await signIn(page, 'demo-township', 'reports')
   const division = await page.inputValue('input[name=code]')
   assert.equal(division.length, 9, 'a township account starts at its township')
   const who = await page.textContent('[data-testid=who]')
@@ -176,5 +180,426 @@ test('the county office cuts off a lost phone, and a township is not offered to'
   assert.match(await done.textContent(), /新手机/)
   assert.match(await page.textContent(`tr[data-device="${device}"]`), /已停用/)
   await shoot(page, 'devices')
+  await page.close()
+})
+
+/** A session's bearer token from the API itself, for the tests' own set-up and checks. */
+async function apiSession(login) {
+  const resp = await fetch(base + '/v1/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login, password }),
+  })
+  assert.equal(resp.status, 200, `sign-in of ${login}`)
+  return resp.json()
+}
+
+async function apiGet(token, path) {
+  const resp = await fetch(base + path, { headers: { authorization: 'Bearer ' + token } })
+  assert.equal(resp.status, 200, `GET ${path}: ${resp.status}`)
+  return resp.json()
+}
+
+/** The page has no horizontal scroll and every visible button of `scope` is ≥ 44 px high. */
+async function fitsPhone(page, scope) {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+  }))
+  assert.ok(scroll <= width, `no horizontal scroll at ${width} px (content is ${scroll} px wide)`)
+  const small = await page.$$eval(`${scope} button, ${scope} .file-pick`, (els) =>
+    els
+      .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
+      .map((e) => `${e.textContent.trim()} (${e.getBoundingClientRect().height} px)`),
+  )
+  assert.deepEqual(small, [], 'touch targets at least 44 px high')
+}
+
+/** Picks a workbook in the import page's file input and has the server check it. */
+async function checkWorkbook(page, name, buffer) {
+  await page.setInputFiles('input[name=import-file]', {
+    name,
+    mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    buffer,
+  })
+  await page.click('[data-testid=import-check]')
+}
+
+/** Report 5's count of entitlements due (应兑现笔数) for a policy, as the page shows it. */
+async function dueOnPage(page, policy) {
+  await page.click('[data-view=reports]')
+  await page.fill('input[name=month]', month)
+  await page.click('[data-tab=delivery-gaps]')
+  await page.click('[data-testid=load]')
+  await page.waitForSelector('section[data-report=delivery-gaps] [data-testid=rows] tbody tr')
+  const cells = await page.$$eval(
+    'section[data-report=delivery-gaps] [data-testid=rows] tbody tr',
+    (rows, code) =>
+      rows
+        .map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim()))
+        .filter((c) => c[0] === code),
+    policy,
+  )
+  assert.equal(cells.length, 1, `one row of report 5 for ${policy}`)
+  return Number(cells[0][4].replace(/,/g, ''))
+}
+
+test('the county office imports entitlements: a planted error is shown by its row, then a correct file is checked, committed and counted in report 5', async () => {
+  const town = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(town, 'demo-township')
+  assert.equal(await town.$('[data-view=import]'), null, 'no import entry for a township')
+  await town.close()
+
+  // The files: three generated households of the county get one more 资产收益分红
+  // entitlement each, due on a day the generator does not use for them.
+  const county = await apiSession('demo-county')
+  const pulled = (
+    await apiGet(county.token, `/v1/supervisor/pull?scope=county:${county.division}&limit=2000`)
+  ).records
+  const households = pulled.filter((r) => r.kind === 'household').map((r) => r.doc_id)
+  assert.ok(
+    pulled.some((r) => r.kind === 'policy_item' && r.tables.p_policy_item[0].code === 'ASSET-FH'),
+    'the generated policy catalog has 资产收益分红 (ASSET-FH)',
+  )
+  assert.ok(households.length >= 3, 'generated households to import entitlements for')
+  const header = [
+    '户编号',
+    '成员编号',
+    '政策代码*',
+    '年度*',
+    '应享金额（元）',
+    '应兑现日期*',
+    '依据*',
+  ]
+  const rows = households
+    .slice(0, 3)
+    .map((h) => [h, '', 'ASSET-FH', 2015, 600, '2015-10-15', '县扶贫办〔2015〕12号'])
+  const good = workbook({ 应享政策: [header, ...rows] })
+  const bad = workbook({
+    应享政策: [header, rows[0], [rows[1][0], '', 'NO-SUCH', ...rows[1].slice(3)], rows[2]],
+  })
+
+  const page = await browser.newPage({
+    viewport: { width: 1366, height: 768 },
+    acceptDownloads: true,
+  })
+  await signIn(page, 'demo-county')
+  const before = await dueOnPage(page, 'ASSET-FH')
+  await page.click('[data-view=import]')
+
+  // A template downloads as a real workbook.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click('[data-template=entitlements]'),
+  ])
+  const template = readFileSync(await download.path())
+  assert.equal(template.subarray(0, 2).toString('ascii'), 'PK', 'the template is an xlsx (a zip)')
+  assert.ok(template.includes('xl/workbook.xml'), 'with a workbook inside')
+  assert.match(download.suggestedFilename(), /\.xlsx$/)
+  assert.match(await page.textContent('[data-testid=import-notice]'), /已下载/)
+
+  // The planted error: its row, column, value and message, and nothing to commit.
+  await checkWorkbook(page, '应享政策-有误.xlsx', bad)
+  assert.match(await page.textContent('[data-testid=import-file]'), /应享政策-有误\.xlsx/)
+  await page.waitForSelector('[data-testid=import-refused]')
+  const problem = await page.textContent('[data-testid=import-problems] tbody tr[data-row="3"]')
+  assert.match(problem, /应享政策-有误\.xlsx/)
+  assert.match(problem, /政策代码/)
+  assert.match(problem, /NO-SUCH/)
+  assert.match(problem, /在文件和系统中都没有/)
+  assert.equal(
+    (await page.$$('[data-testid=import-problems] tbody tr')).length,
+    1,
+    'exactly the planted problem',
+  )
+  assert.equal(
+    await page.$('[data-testid=import-commit]'),
+    null,
+    'a file with problems cannot be committed',
+  )
+  await shoot(page, 'import-problems')
+  // In English, the same problem in English.
+  await page.click('[data-testid=lang]')
+  assert.match(
+    await page.textContent('[data-testid=import-problems] tbody tr[data-row="3"]'),
+    /policy item `NO-SUCH` is neither in the files nor on the server/,
+  )
+  assert.match(await page.textContent('[data-testid=import-refused]'), /nothing was written/)
+  await page.click('[data-testid=lang]')
+
+  // The corrected file: the dry run's counts, then the commit.
+  await checkWorkbook(page, '应享政策.xlsx', good)
+  await page.waitForSelector('[data-testid=import-checked]')
+  const count = async (kind, what) =>
+    Number(
+      await page.textContent(
+        `[data-testid=import-kinds] tr[data-kind=${kind}] [data-count=${what}]`,
+      ),
+    )
+  assert.equal(await count('entitlement', 'new'), 3)
+  assert.equal(await count('entitlement', 'changed'), 0)
+  assert.equal(await count('entitlement', 'refused'), 0)
+  assert.ok(
+    (await count('entitlement', 'missing')) > 0,
+    'the households’ other entitlements are reported missing',
+  )
+  assert.match(await page.textContent('[data-testid=import-checked]'), /将写入 3 项修改/)
+  await shoot(page, 'import-checked')
+  await page.click('[data-testid=import-commit]')
+  await page.waitForSelector('[data-testid=import-committed]')
+  assert.match(await page.textContent('[data-testid=import-committed]'), /已写入 3 项修改/)
+  assert.equal(await count('entitlement', 'new'), 3)
+  assert.equal(await page.$('[data-testid=import-commit]'), null, 'committed: no second commit')
+  await shoot(page, 'import-committed')
+
+  // The same file again changes nothing.
+  await page.click('[data-testid=import-check]')
+  await page.waitForSelector('[data-testid=import-same]')
+  assert.equal(await count('entitlement', 'unchanged'), 3)
+  assert.equal(await count('entitlement', 'new'), 0)
+
+  // And the entitlements count in report 5.
+  assert.equal(
+    await dueOnPage(page, 'ASSET-FH'),
+    before + 3,
+    'report 5 counts the imported entitlements',
+  )
+  await page.close()
+
+  // On a phone-sized screen: no horizontal scroll, big buttons, the problems table readable.
+  const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
+  await signIn(phone, 'demo-county')
+  await phone.click('[data-view=import]')
+  await checkWorkbook(phone, 'bad.xlsx', bad)
+  await phone.waitForSelector('[data-testid=import-problems]')
+  await fitsPhone(phone, '[data-testid=import]')
+  await shoot(phone, 'import-360')
+  await phone.close()
+})
+
+/** An API session with a signing key of its own (as the dashboard registers one), and a step
+ * taken through it: prepared, signed with node's Ed25519, stored. */
+async function stepThroughApi(login, id, step) {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519')
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
+  const resp = await fetch(base + '/v1/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login, password, public_key: raw.toString('hex') }),
+  })
+  const { token } = await resp.json()
+  const post = async (path, body) => {
+    const r = await fetch(base + path, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    assert.equal(r.status, 200, `POST ${path}: ${r.status} ${await r.clone().text()}`)
+    return r.json()
+  }
+  const prepared = await post(`/v1/records/${id}/steps`, step)
+  const signature = sign(null, Buffer.from(prepared.signing_input, 'hex'), privateKey)
+  return post('/v1/steps', {
+    record_id: id,
+    change: prepared.change,
+    signature: signature.toString('hex'),
+  })
+}
+
+async function listCount(page, list) {
+  return Number(await page.textContent(`[data-list=${list}] [data-testid=count]`))
+}
+
+test('the township accepts a level-C visit from its 待办: confirmed, signed by the browser’s key, and in the record’s history', async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(page, 'demo-township')
+  // The dashboard opens on the 待办, with the role's lists and their counts.
+  await page.waitForSelector('[data-testid=todo] [data-list=visits_to_accept]')
+  assert.equal(await page.$('[data-testid=cannot-sign]'), null, 'Chromium signs with Ed25519')
+  const before = await listCount(page, 'visits_to_accept')
+  assert.ok(before >= 3, `the generated village leaves level-C visits to accept (${before})`)
+  await page.click('[data-list=visits_to_accept]')
+  const card = await page.waitForSelector('[data-record] .facts')
+  const first = await page.$eval('[data-record]', (e) => e.getAttribute('data-record'))
+  // Names, not ids: the visitor and the household's head.
+  const facts = await page.textContent(`[data-record="${first}"] .facts`)
+  assert.match(facts, /走访人/)
+  assert.match(facts, /户主 \p{Script=Han}+/u)
+  assert.doesNotMatch(facts, /gc\d{6}/, 'the visitor by name, not login')
+  assert.ok(card)
+  await shoot(page, 'todo')
+
+  // Accept: the server's summary is shown before anything is signed.
+  await page.click(`[data-record="${first}"] [data-action=visit_accept]`)
+  await page.click(`[data-record="${first}"] [data-testid=step-next]`)
+  const summary = await page.waitForSelector(`[data-record="${first}"] [data-testid=step-summary]`)
+  assert.match(await summary.textContent(), /验收走访/)
+  const town = await apiSession('demo-township')
+  assert.equal(
+    (await apiGet(town.token, `/v1/records/${first}`)).record.acceptance,
+    undefined,
+    'nothing is stored before the clerk confirms',
+  )
+  await shoot(page, 'todo-confirm')
+  await page.click(`[data-record="${first}"] [data-testid=step-sign]`)
+  assert.match(
+    await (await page.waitForSelector('[data-testid=toast]')).textContent(),
+    /已完成：验收走访/,
+  )
+  await page.waitForSelector(`[data-record="${first}"]`, { state: 'detached' })
+  assert.equal(await listCount(page, 'visits_to_accept'), before - 1, 'the item left the list')
+
+  // The record holds the township's acceptance, made by this browser's registered key.
+  const device = await page.evaluate(
+    () => JSON.parse(sessionStorage.getItem('cunji.dashboard.session')).device_id,
+  )
+  assert.match(device, /^web-/)
+  const view = await apiGet(town.token, `/v1/records/${first}`)
+  assert.equal(view.record.acceptance.accepted, true)
+  assert.equal(view.record.acceptance.review.reviewer_id, 'demo-township')
+  const step = view.history.filter((h) => h.field.startsWith('acceptance'))
+  assert.ok(step.length > 0, 'the acceptance is in the history')
+  for (const h of step) {
+    assert.equal(h.cadre_id, 'demo-township')
+    assert.equal(h.device_id, device, 'signed by the session’s own key')
+  }
+
+  // Rejecting without a reason is stopped by the page: nothing is asked of the server.
+  const second = await page.$eval('[data-record]', (e) => e.getAttribute('data-record'))
+  assert.notEqual(second, first)
+  await page.click(`[data-record="${second}"] [data-action=visit_reject]`)
+  assert.equal(
+    await page.inputValue(`[data-record="${second}"] [name=step-reason]`),
+    '',
+    'never pre-filled',
+  )
+  await page.click(`[data-record="${second}"] [data-testid=step-next]`)
+  assert.match(
+    await page.textContent(`[data-record="${second}"] [data-testid=step-invalid]`),
+    /请填写原因/,
+  )
+  assert.equal(await page.$(`[data-record="${second}"] [data-testid=step-confirm]`), null)
+  assert.equal((await apiGet(town.token, `/v1/records/${second}`)).record.acceptance, undefined)
+
+  // Someone else accepts it meanwhile (another session of the township's, through the API):
+  // the page's step is refused by the server, and the page says what happened and what to do.
+  const taken = await stepThroughApi('demo-township', second, { action: 'visit_accept' })
+  assert.equal(taken.outcome, 'accepted')
+  await page.click(`[data-record="${second}"] [data-action=visit_accept]`)
+  await page.click(`[data-record="${second}"] [data-testid=step-next]`)
+  const refusal = await page.waitForSelector(`[data-record="${second}"] [data-testid=step-error]`)
+  const said = await refusal.textContent()
+  assert.match(said, /已经验收/, 'the server’s reason')
+  assert.match(said, /review_locked/)
+  assert.match(said, /刷新待办列表/, 'what to do next')
+  await shoot(page, 'todo-refused')
+  await page.click(`[data-record="${second}"] [data-testid=step-error] button`)
+  await page.waitForSelector(`[data-record="${second}"]`, { state: 'detached' })
+
+  // The key the browser signed with cannot be read out of it, and sign-out forgets it.
+  const keptKey = () =>
+    page.evaluate(
+      (id) =>
+        new Promise((resolve, reject) => {
+          const req = indexedDB.open('cunji-dashboard')
+          req.onerror = () => reject(req.error)
+          req.onsuccess = () => {
+            const get = req.result.transaction('signing-keys').objectStore('signing-keys').get(id)
+            get.onsuccess = () =>
+              resolve(
+                get.result
+                  ? { extractable: get.result.key.extractable, type: get.result.key.type }
+                  : null,
+              )
+          }
+        }),
+      device,
+    )
+  assert.deepEqual(await keptKey(), { extractable: false, type: 'private' })
+  await page.click('button:has-text("退出")')
+  await page.waitForSelector('input[name=login]')
+  assert.equal(await keptKey(), null, 'signed out: the key is gone')
+  await page.close()
+
+  // A phone-sized screen.
+  const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
+  await signIn(phone, 'demo-township')
+  await phone.click('[data-list=visits_to_accept]')
+  const third = await (await phone.waitForSelector('[data-record]')).getAttribute('data-record')
+  await phone.waitForSelector(`[data-record="${third}"] .facts`)
+  await phone.click(`[data-record="${third}"] [data-action=visit_reject]`)
+  await fitsPhone(phone, '[data-testid=todo]')
+  await shoot(phone, 'todo-360')
+  await phone.close()
+})
+
+test('a browser without Ed25519 signs in to read, and the 待办 says it cannot sign instead of offering steps', async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } })
+  await context.addInitScript(() => {
+    const generate = crypto.subtle.generateKey.bind(crypto.subtle)
+    crypto.subtle.generateKey = (algorithm, ...rest) =>
+      (algorithm?.name ?? algorithm) === 'Ed25519'
+        ? Promise.reject(new DOMException('Unrecognized name', 'NotSupportedError'))
+        : generate(algorithm, ...rest)
+  })
+  const page = await context.newPage()
+  await signIn(page, 'demo-township')
+  const said = await page.waitForSelector('[data-testid=cannot-sign]')
+  assert.match(await said.textContent(), /不支持审批所需的签名/)
+  await page.click('[data-list=visits_to_accept]')
+  await page.waitForSelector('[data-record] .facts')
+  assert.equal(
+    await page.$eval('[data-record] [data-action=visit_accept]', (b) => b.disabled),
+    true,
+    'no step offered',
+  )
+  const device = await page.evaluate(
+    () => JSON.parse(sessionStorage.getItem('cunji.dashboard.session')).device_id,
+  )
+  assert.equal(device, null, 'signed in without a key')
+  await context.close()
+})
+
+test('the county office assigns a petition from its 待办: handler and due date required, then signed and stored', async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(page, 'demo-county')
+  await page.waitForSelector('[data-list=petitions_to_assign]')
+  const before = await listCount(page, 'petitions_to_assign')
+  assert.ok(before > 0, 'the generated village leaves petitions to assign')
+  await page.click('[data-list=petitions_to_assign]')
+  await page.waitForSelector('[data-record] .facts')
+  const id = await page.$eval('[data-record]', (e) => e.getAttribute('data-record'))
+  const card = `[data-record="${id}"]`
+  assert.match(await page.textContent(`${card} .facts`), /受理日期/)
+  await page.click(`${card} [data-action=petition_assign]`)
+  // Both fields are required; neither is filled in for the clerk.
+  assert.equal(await page.inputValue(`${card} [name=step-handler]`), '')
+  assert.equal(await page.inputValue(`${card} [name=step-due]`), '')
+  await page.click(`${card} [data-testid=step-next]`)
+  assert.match(await page.textContent(`${card} [data-testid=step-invalid]`), /承办人/)
+  await page.fill(`${card} [name=step-handler]`, 'demo-secretary')
+  await page.click(`${card} [data-testid=step-next]`)
+  assert.match(await page.textContent(`${card} [data-testid=step-invalid]`), /办理期限/)
+  await page.fill(`${card} [name=step-due]`, '2016-03-31')
+  await page.click(`${card} [data-testid=step-next]`)
+  const summary = await page.waitForSelector(`${card} [data-testid=step-summary]`)
+  assert.match(await summary.textContent(), /demo-secretary/)
+  assert.match(await summary.textContent(), /2016-03-31/)
+  await page.click(`${card} [data-testid=step-sign]`)
+  await page.waitForSelector('[data-testid=toast]')
+  await page.waitForSelector(card, { state: 'detached' })
+  assert.equal(await listCount(page, 'petitions_to_assign'), before - 1)
+
+  const county = await apiSession('demo-county')
+  const view = await apiGet(county.token, `/v1/records/${id}`)
+  assert.equal(view.record.handler_id, 'demo-secretary')
+  assert.equal(view.record.due_date, '2016-03-31')
+  const device = await page.evaluate(
+    () => JSON.parse(sessionStorage.getItem('cunji.dashboard.session')).device_id,
+  )
+  const step = view.history.filter((h) => h.field === 'handler_id' && h.new === 'demo-secretary')
+  assert.equal(step.length, 1, 'the assignment is in the history')
+  assert.equal(step[0].cadre_id, 'demo-county')
+  assert.equal(step[0].device_id, device, 'signed by the session’s own key')
   await page.close()
 })
