@@ -43,6 +43,7 @@ fn main() -> anyhow::Result<()> {
         villages: City::villages_for_scale(scale),
         threads,
         demo_password: None,
+        registers_only: false,
     };
     println!(
         "scale {scale} = {} villages, seed {seed}, {threads} worker threads",

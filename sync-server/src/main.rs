@@ -111,6 +111,10 @@ enum Command {
         /// demo-county, demo-org, demo-city) this password so the app can sign in with them.
         #[arg(long, env = "CUNJI_DEMO_PASSWORD")]
         demo_password: Option<String>,
+        /// Only the registers a county keeps (households, numbers, cadres, teams,
+        /// assignments, entitlements), none of the year's work: files to import.
+        #[arg(long)]
+        registers_only: bool,
     },
     /// Import a county's registers (units, cadres, teams, policy catalog, households with
     /// members and incomes, assignments, entitlements) from .xlsx and .csv files, checked
@@ -428,7 +432,16 @@ fn main() -> anyhow::Result<()> {
             seed,
             threads,
             demo_password,
-        } => generate(&config, scale, villages, seed, threads, demo_password),
+            registers_only,
+        } => generate(
+            &config,
+            scale,
+            villages,
+            seed,
+            threads,
+            demo_password,
+            registers_only,
+        ),
         Command::Revoke { login } => {
             let db = open_db(&config)?;
             let n = db.write(|tx| tx.revoke_tokens(&login).map_err(anyhow::Error::from))?;
@@ -567,8 +580,15 @@ fn import_files(
     }
     let db = open_db(config)?;
     let account = db.read(|tx| tx.account(author).map_err(anyhow::Error::from))?;
-    if account.is_none_or(|a| a.role != Role::Admin) {
-        anyhow::bail!("`{author}` is not an admin account");
+    match account {
+        None => anyhow::bail!(
+            "no account `{author}`: give the administrator's login with --as (a generated city's is gen-admin)"
+        ),
+        Some(a) if a.role != Role::Admin => anyhow::bail!(
+            "`{author}` is a {} account, not an administrator (the county poverty office imports on the dashboard)",
+            a.role.code()
+        ),
+        Some(_) => {}
     }
     let report = import::import(&db, author, &inputs, commit)?;
     #[allow(clippy::print_stdout)]
@@ -622,6 +642,7 @@ fn generate(
     seed: u64,
     threads: Option<usize>,
     demo_password: Option<String>,
+    registers_only: bool,
 ) -> anyhow::Result<()> {
     use cunji_sync_server::generate::{self, Options, city::City};
     if !(scale > 0.0 && scale <= 1.0) {
@@ -636,6 +657,7 @@ fn generate(
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         }),
         demo_password,
+        registers_only,
     };
     #[allow(clippy::print_stderr)]
     let report = generate::generate(&db, &options, &mut |p| {

@@ -104,6 +104,9 @@ pub struct City {
     pub cadres: usize,
     /// Selected share of the city's villages.
     pub fraction: f64,
+    /// Only the registers a county keeps (units, cadres, villages, teams, households,
+    /// assignments, entitlements), none of a year's work: [`super::Options::registers_only`].
+    pub registers_only: bool,
 }
 
 /// Cadre levels 省/市/县/乡 = 3/12/45/40% (§5), used for units too.
@@ -292,6 +295,7 @@ impl City {
             units,
             cadres: next,
             fraction,
+            registers_only: false,
         }
     }
 

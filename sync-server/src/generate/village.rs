@@ -91,6 +91,8 @@ struct V<'a> {
     numbers: Vec<(String, String)>,
     /// Probability that a household answers 满意/基本满意 (0.93 + the village's effect).
     p_satisfied: f64,
+    /// Only the registers: entitlements without their deliveries ([`City::registers_only`]).
+    registers_only: bool,
 }
 
 /// Plans every record of the `pos`-th selected village.
@@ -116,19 +118,26 @@ pub fn plan(city: &City, logins: &Logins, pos: usize) -> Vec<Planned> {
         used_ids: HashSet::new(),
         numbers: Vec::new(),
         p_satisfied: (0.93 + effect).min(0.995),
+        registers_only: city.registers_only,
     };
     s.team();
     let mut hhs = s.households();
     s.assignments(&hhs);
-    s.status_changes(&mut hhs);
-    s.visits(&hhs);
-    if v.has_team {
-        s.entitlements(&hhs);
-        s.attendance();
-        s.projects(&hhs);
+    if city.registers_only {
+        if v.has_team {
+            s.entitlements(&hhs);
+        }
+    } else {
+        s.status_changes(&mut hhs);
+        s.visits(&hhs);
+        if v.has_team {
+            s.entitlements(&hhs);
+            s.attendance();
+            s.projects(&hhs);
+        }
+        s.petitions(&hhs);
+        s.surveys(&hhs);
     }
-    s.petitions(&hhs);
-    s.surveys(&hhs);
     for h in hhs {
         let mut p = Planned::new(
             h.id.clone(),
@@ -1254,6 +1263,9 @@ impl V<'_> {
                 "下达应享政策",
                 e,
             ));
+            if self.registers_only {
+                continue;
+            }
             // 85% on time, 10% late by 15–120 days, 5% not delivered (§5).
             let outcome = self.r.weighted(&[85.0, 10.0, 5.0]);
             let delivered = match outcome {

@@ -28,12 +28,40 @@ use crate::accounts::{Principal, RecordPlace};
 use crate::merge::server_actor;
 use crate::store::{StoreError, StoreResult, Tx};
 
+/// What a record shows its reader: `None` if the reader does not read it one by one.
+type SightOf<'a> =
+    dyn FnMut(&mut dyn Tx, &crate::store::DocRow) -> StoreResult<Option<Masking>> + 'a;
+
 /// The sheets of `kind` with the records `who` may read, rows in the order of the records'
-/// ids.
+/// ids, masked as `who` reads them.
 pub fn export(
     tx: &mut dyn Tx,
     who: &Principal,
     kind: TemplateKind,
+) -> StoreResult<Vec<(SheetKind, Vec<Vec<String>>)>> {
+    sheets(tx, kind, &mut |tx, row| {
+        Ok(match who.sight(tx, RecordPlace::of(row))? {
+            None | Some(Sight::Aggregates) => None,
+            Some(s) => Some(Masking::of(s)),
+        })
+    })
+}
+
+/// The sheets of `kind` with every stored record, nothing masked: files a fresh server can
+/// import (ID numbers in clear), for tools that hold the database already (the import's
+/// benchmark, `sync-server/examples/import_county.rs`). Never served: the HTTP export and the
+/// CLI's `export-register` are [`export`]'s, as the account reads.
+pub fn export_in_clear(
+    tx: &mut dyn Tx,
+    kind: TemplateKind,
+) -> StoreResult<Vec<(SheetKind, Vec<Vec<String>>)>> {
+    sheets(tx, kind, &mut |_, _| Ok(Some(Masking::NONE)))
+}
+
+fn sheets(
+    tx: &mut dyn Tx,
+    kind: TemplateKind,
+    sight: &mut SightOf<'_>,
 ) -> StoreResult<Vec<(SheetKind, Vec<Vec<String>>)>> {
     let mut out = Vec::new();
     let sheets = kind.sheets();
@@ -42,7 +70,7 @@ pub fn export(
         .iter()
         .any(|s| matches!(s, SheetKind::Households | SheetKind::Members))
     {
-        readable(tx, who, Kind::HouseholdPrivate)?
+        readable(tx, sight, Kind::HouseholdPrivate)?
             .into_iter()
             .filter_map(|(_, data, masking)| {
                 let hid = data.get("household_id")?.as_str()?.to_string();
@@ -57,15 +85,15 @@ pub fn export(
         let rows = match sheet {
             SheetKind::Households | SheetKind::Members | SheetKind::Incomes => {
                 if households.is_none() {
-                    households = Some(readable(tx, who, Kind::Household)?);
+                    households = Some(readable(tx, sight, Kind::Household)?);
                 }
                 household_rows(sheet, households.as_deref().unwrap_or_default(), &numbers)
             }
-            SheetKind::Teams => readable(tx, who, Kind::Team)?
+            SheetKind::Teams => readable(tx, sight, Kind::Team)?
                 .iter()
                 .flat_map(|(_, t, masking)| team_rows(t, *masking))
                 .collect(),
-            SheetKind::Units | SheetKind::Cadres => readable(tx, who, sheet.record_kind())?
+            SheetKind::Units | SheetKind::Cadres => readable(tx, sight, sheet.record_kind())?
                 .iter()
                 .map(|(id, d, masking)| {
                     let id = json!(id);
@@ -77,7 +105,7 @@ pub fn export(
                 })
                 .collect(),
             SheetKind::PolicyItems | SheetKind::Assignments | SheetKind::Entitlements => {
-                readable(tx, who, sheet.record_kind())?
+                readable(tx, sight, sheet.record_kind())?
                     .iter()
                     .map(|(_, d, masking)| {
                         masked(sheet, to_cells(sheet, d, &|_| None), &[*masking])
@@ -90,11 +118,11 @@ pub fn export(
     Ok(out)
 }
 
-/// The records of `kind` `who` reads one by one (not only through the reports' aggregates),
-/// with what it may not see in them, in id order.
+/// The records of `kind` the reader reads one by one (not only through the reports'
+/// aggregates), with what it may not see in them, in id order.
 fn readable(
     tx: &mut dyn Tx,
-    who: &Principal,
+    sight: &mut SightOf<'_>,
     kind: Kind,
 ) -> StoreResult<Vec<(String, Value, Masking)>> {
     const PAGE: usize = 500;
@@ -106,16 +134,15 @@ fn readable(
         after = last.clone();
         for id in &ids {
             let Some(row) = tx.doc(id)? else { continue };
-            let sight = match who.sight(tx, RecordPlace::of(&row))? {
-                None | Some(Sight::Aggregates) => continue,
-                Some(s) => s,
+            let Some(masking) = sight(tx, &row)? else {
+                continue;
             };
             let doc = RecordDoc::load(id, Some(&row.snapshot), &row.chunks, server_actor())
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let data = doc
                 .data_json()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            out.push((id.clone(), data, Masking::of(sight)));
+            out.push((id.clone(), data, masking));
         }
         if ids.len() < PAGE {
             break;

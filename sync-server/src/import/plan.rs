@@ -102,6 +102,10 @@ pub struct Plan {
     pub records: Vec<Planned>,
     /// (kind, key) of stored records the files no longer list.
     pub missing: Vec<(Kind, String)>,
+    /// Rows refused before they became a record (a reference the importer cannot resolve, a
+    /// key given twice, a row of its own whose cell does not parse): counted refused, once a
+    /// row, under their sheet's kind, keyed by their first cell.
+    pub refused_rows: Vec<(Kind, RowRef)>,
 }
 
 /// A problem's place.
@@ -503,6 +507,7 @@ pub fn plan(
     report: &mut Report,
 ) -> StoreResult<Plan> {
     let mut by_kind: BTreeMap<SheetKind, Vec<Row>> = BTreeMap::new();
+    let mut sheets = HashMap::new();
     for t in tables {
         let kind = SheetKind::from_name(&t.sheet).or_else(|| SheetKind::from_headers(&t.headers));
         let Some(kind) = kind else {
@@ -561,6 +566,7 @@ pub fn plan(
             });
             continue;
         }
+        sheets.insert((t.file.as_str(), t.sheet.as_str()), (kind, t));
         by_kind.entry(kind).or_default().extend(rows);
     }
     let mut k = Known {
@@ -626,6 +632,41 @@ pub fn plan(
     for p in &mut plan.records {
         p.action = action(p);
     }
+    let planned_rows: HashSet<(&str, &str, usize)> = plan
+        .records
+        .iter()
+        .flat_map(|p| p.sources())
+        .map(|s| (s.file.as_str(), s.sheet_name.as_str(), s.row))
+        .collect();
+    let mut counted = HashSet::new();
+    let mut refused_rows = Vec::new();
+    for p in &report.problems {
+        let at = (p.file.as_str(), p.sheet.as_str(), p.row);
+        if p.row < 2 || planned_rows.contains(&at) || !counted.insert(at) {
+            continue;
+        }
+        let Some((kind, table)) = sheets.get(&(at.0, at.1)) else {
+            continue;
+        };
+        // A table's rows are in their sheet's order.
+        let key = table
+            .rows
+            .binary_search_by_key(&p.row, |(r, _)| *r)
+            .ok()
+            .and_then(|i| table.rows[i].1.first())
+            .map(Cell::shown)
+            .unwrap_or_default();
+        refused_rows.push((
+            kind.record_kind(),
+            RowRef {
+                key,
+                sheet: p.sheet.clone(),
+                row: p.row,
+                fields: Vec::new(),
+            },
+        ));
+    }
+    plan.refused_rows = refused_rows;
     Ok(plan)
 }
 
@@ -1932,6 +1973,14 @@ pub fn summarise(plan: &Plan, report: &mut Report) {
                 }
             }
             Action::Unchanged => k.unchanged += 1,
+        }
+    }
+    for (kind, row) in &plan.refused_rows {
+        let i = entry(&mut kinds, *kind);
+        let k = kinds.get_mut(&i).expect("just inserted");
+        k.refused += 1;
+        if k.first_refused.len() < FIRST_ROWS {
+            k.first_refused.push(row.clone());
         }
     }
     for (kind, key) in &plan.missing {

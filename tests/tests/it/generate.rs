@@ -26,6 +26,7 @@ fn options(seed: u64, villages: usize) -> Options {
         villages,
         threads: 2,
         demo_password: Some(PASSWORD.into()),
+        registers_only: false,
     }
 }
 

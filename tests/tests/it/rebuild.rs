@@ -292,6 +292,7 @@ fn a_generated_database_has_no_household_to_rebuild() {
         villages: 1,
         threads: 2,
         demo_password: None,
+        registers_only: false,
     };
     cunji_sync_server::generate::generate(&db, &options, &mut |_| {}).unwrap();
     assert!(rebuild::split_household_numbers(&db).unwrap().already_done);
