@@ -13,7 +13,7 @@
 //! | county office | `cases_to_approve`, `cases_to_enter` | cases whose 乡镇审核 passed (县审批公告 next), whose 县审批公告 passed (系统录入 next) |
 //! | county office | `petitions_to_assign` | open petitions not yet assigned by the county |
 //! | organisation dept. | `leave_to_approve` | pending leave of more than 3⚙ days, endorsed (or a first secretary's own) |
-//! | any account | `petitions_to_handle` | open petitions whose handler it is |
+//! | any account | `petitions_to_handle`, `petitions_to_return_visit` | open petitions whose handler it is; closed ones without their 回访 |
 //! | cadres | `my_leave_pending`, `my_leave_overdue` | its own requests waiting for a decision; approved and past their end without 销假 (超期未销假) |
 //!
 //! Each list's rule is the core's ([`cunji_core::rules::approvals`], R8's
@@ -308,28 +308,53 @@ pub fn todo(tx: &mut dyn Tx, who: &Principal) -> StoreResult<TodoList> {
     } else {
         vec![who.division.clone()]
     };
-    let mut handle = Vec::new();
+    // Open ones to handle; closed ones without their 回访 yet (§2.7: the handler visits the
+    // petitioner back after closing).
+    let (mut handle, mut visit_back) = (Vec::new(), Vec::new());
     for place in &places {
-        handle.extend(load(
+        let rows = load(
             tx,
             "p_petition",
-            &["status", "handler_id", "received_date", "state"],
+            &[
+                "status",
+                "handler_id",
+                "received_date",
+                "return_visit_date",
+                "state",
+            ],
             RowFilter::Division(place),
             |r| {
-                r.live(3).then_some(())?;
+                r.live(4).then_some(())?;
+                (r.s(1).as_deref() == Some(who.login.as_str())).then_some(())?;
+                let closed = r.s(0).as_deref() == Some(PetitionStatus::Closed.code());
                 let open = open_petition(r.s(0));
-                (open && r.s(1).as_deref() == Some(who.login.as_str()))
-                    .then(|| (r.s(2).unwrap_or_default(), r.id()))
+                let to_visit = closed && r.s(3).is_none();
+                (open || to_visit).then(|| (open, (r.s(2).unwrap_or_default(), r.id())))
             },
-        )?);
+        )?;
+        for (open, row) in rows {
+            if open {
+                handle.push(row);
+            } else {
+                visit_back.push(row);
+            }
+        }
     }
-    handle.sort();
-    handle.dedup();
+    for list in [&mut handle, &mut visit_back] {
+        list.sort();
+        list.dedup();
+    }
     items.push(item(
         "petitions_to_handle",
         "我承办的信访件",
         "Petitions you handle",
         handle,
+    ));
+    items.push(item(
+        "petitions_to_return_visit",
+        "待回访的信访件",
+        "Closed petitions awaiting your return visit",
+        visit_back,
     ));
     if matches!(who.role, Role::FirstSecretary | Role::TeamMember) {
         let (mut pending, mut late) = (Vec::new(), Vec::new());

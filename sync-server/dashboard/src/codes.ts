@@ -85,6 +85,11 @@ const LISTS: Record<string, Labels> = {
     county_approval: ['县审批公告', 'County approval and announcement'],
     system_entry: ['系统录入', 'Entered in the national system'],
   },
+  return_visit_result: {
+    satisfied: ['满意', 'Satisfied'],
+    fairly_satisfied: ['基本满意', 'Fairly satisfied'],
+    dissatisfied: ['不满意', 'Dissatisfied'],
+  },
   step_outcome: {
     passed: ['通过', 'Passed'],
     failed: ['未通过', 'Not passed'],

@@ -130,6 +130,7 @@ const messages = {
         petition_close: '办结',
         petition_decline: '不予受理',
         leave_return: '销假',
+        petition_return_visit: '回访',
       },
       field: {
         reason: '原因',
@@ -138,6 +139,7 @@ const messages = {
         handler: '承办人账号',
         due: '办理期限',
         resolution: '办理结果',
+        result: '回访结果',
       },
       required: {
         reason: '请填写原因：退回、驳回或不予通过都必须说明原因。',
@@ -146,6 +148,7 @@ const messages = {
         handler: '请填写承办人的账号。',
         due: '请选择办理期限。',
         resolution: '请填写办理结果。',
+        result: '请选择回访结果。',
       },
       advice: {
         taken: '这一项已经有人处理过，或者状态已经变了。请刷新待办列表。',
@@ -364,6 +367,7 @@ const messages = {
         petition_close: 'Close',
         petition_decline: 'Decline',
         leave_return: 'Report back',
+        petition_return_visit: 'Return visit',
       },
       field: {
         reason: 'Reason',
@@ -372,6 +376,7 @@ const messages = {
         handler: 'Handler’s account',
         due: 'Due date',
         resolution: 'Resolution',
+        result: 'Return visit result',
       },
       required: {
         reason: 'Give the reason: sending back, rejecting or not passing needs one.',
@@ -380,6 +385,7 @@ const messages = {
         handler: 'Give the handler’s account.',
         due: 'Choose the due date.',
         resolution: 'Give the resolution.',
+        result: "Choose the return visit's result.",
       },
       advice: {
         taken: 'Someone has dealt with this already, or it has changed. Refresh the list.',

@@ -900,8 +900,11 @@ fn petitions_are_assigned_by_the_county_and_handled_by_their_handler() {
             json!({"action": "petition_close", "resolution": "已列入改造计划", "accepted": true}),
         );
         assert_eq!(count(&town.todo(), "petitions_to_handle"), 0);
+        // Closed, it waits for the handler's 回访, and leaves that list once done.
+        assert_eq!(count(&town.todo(), "petitions_to_return_visit"), 1);
         refused(&w, &county, &id, assign, 422, "wrong_order");
         taken(&town, &id, visit_back);
+        assert_eq!(count(&town.todo(), "petitions_to_return_visit"), 0);
         let p: Petition = stored(&w, &id);
         assert_eq!(p.status, PetitionStatus::Closed);
         assert_eq!(p.handler_id, TOWNSHIP);
