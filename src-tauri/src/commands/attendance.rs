@@ -16,7 +16,7 @@ commands! {
     }
 
     sync fn my_leaves[state]() -> Vec<LeaveRow> {
-        Ok(state.app()?.my_leaves()?)
+        Ok(state.app()?.my_leaves(today())?)
     }
 
     sync fn request_leave[state](input: LeaveInput) -> String {
