@@ -11,7 +11,8 @@ use cunji_app::{LockState, ShellError};
 use cunji_core::domain::{Delivery, Role, ScopeLevel, Visit, WorkLog};
 use cunji_core::field::{
     CheckInDone, CheckInInput, CodeLists, ConflictItem, Home, HouseholdItem, HouseholdPage,
-    HouseholdQuery, LeaveInput, LeaveRow, LoginInput, Me, MemberOption, MyMonth, ResolveInput,
+    HouseholdQuery, LeaveInput, LeaveRow, LoginInput, Me, MemberOption, MyMonth, Notice,
+    ResolveInput, TeamPending,
 };
 use cunji_core::field::{
     Choice, InspectionItem, PetitionInput, PetitionItem, PetitionStep, ProjectItem, RecordRights,
@@ -34,6 +35,8 @@ fn export_all(dir: &Path) {
         CheckInDone,
         LeaveInput,
         LeaveRow,
+        Notice,
+        TeamPending,
         HouseholdQuery,
         HouseholdItem,
         HouseholdPage,

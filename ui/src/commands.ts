@@ -19,6 +19,7 @@ import type { LoginInput } from './bindings/LoginInput'
 import type { Me } from './bindings/Me'
 import type { MemberOption } from './bindings/MemberOption'
 import type { MyMonth } from './bindings/MyMonth'
+import type { Notice } from './bindings/Notice'
 import type { PetitionInput } from './bindings/PetitionInput'
 import type { PetitionItem } from './bindings/PetitionItem'
 import type { PetitionStep } from './bindings/PetitionStep'
@@ -33,6 +34,7 @@ import type { StatusChangeItem } from './bindings/StatusChangeItem'
 import type { StepInput } from './bindings/StepInput'
 import type { SurveyItem } from './bindings/SurveyItem'
 import type { SyncReport } from './bindings/SyncReport'
+import type { TeamPending } from './bindings/TeamPending'
 import type { Visit } from './bindings/Visit'
 import type { WorkLog } from './bindings/WorkLog'
 
@@ -78,6 +80,8 @@ export function commands(call: Call) {
      */
     saveCheckInPhoto: (bytes: Uint8Array) => call<string>('save_check_in_photo', bytes),
     myLeaves: () => call<Array<LeaveRow>>('my_leaves'),
+    /** What R3 says of the request at entry (late: recorded, but excusing nothing). */
+    leaveNotice: (input: LeaveInput) => call<Notice | null>('leave_notice', { input }),
     requestLeave: (input: LeaveInput) => call<string>('request_leave', { input }),
     returnFromLeave: (id: string) => call<void>('return_from_leave', { id }),
     myMonth: (year: number, month: number) => call<MyMonth>('my_month', { year, month }),
@@ -88,6 +92,12 @@ export function commands(call: Call) {
     recordDelivery: (delivery: Delivery) => call<string>('record_delivery', { delivery }),
     writeWorkLog: (log: WorkLog) => call<string>('write_work_log', { log }),
     workLog: (date: string) => call<WorkLog | null>('work_log', { date }),
+    /** The team's leave waiting for 队长同意 and logs without the leader's comment. */
+    teamPending: () => call<TeamPending>('team_pending'),
+    /** 队长同意 (`accept`), or sending the request back with `reason`. */
+    endorseLeave: (id: string, accept: boolean, reason: string | null) =>
+      call<void>('endorse_leave', { id, accept, reason }),
+    commentLog: (id: string, comment: string) => call<void>('comment_log', { id, comment }),
     conflicts: () => call<Array<ConflictItem>>('conflicts'),
     resolveConflict: (input: ResolveInput) => call<void>('resolve_conflict', { input }),
     saveDraft: (form: string, json: string) => call<void>('save_draft', { form, json }),

@@ -3,12 +3,16 @@
 //! secretary).
 
 use super::{
-    CheckInDone, CheckInInput, FieldApp, FieldError, FieldResult, LeaveInput, LeaveRow,
-    MAX_PHOTO_BYTES, MyMonth, PHOTO_DIR, month_grid,
+    CheckInDone, CheckInInput, FieldApp, FieldError, FieldResult, LeaveInput, LeaveRow, LeaveStage,
+    LeaveStepDone, LeaveStepKind, MAX_PHOTO_BYTES, Me, MyMonth, Notice, PHOTO_DIR, month_grid,
 };
-use crate::domain::codes::{CadreRole, LeaveStatus, LeaveType};
+use crate::domain::Role;
+use crate::domain::codes::{ApprovalLevel, CadreRole, LeaveStatus, LeaveType};
 use crate::domain::{CheckIn, Leave};
 use crate::rules::CheckInPhoto;
+use crate::rules::approvals::{
+    Actor, LeaveAction, Refusal, check_leave, leave_standing, leave_step, leave_timing,
+};
 use crate::store::Author;
 use crate::values::{Date, Geo, Timestamp};
 
@@ -128,24 +132,141 @@ impl FieldApp {
         })
     }
 
-    /// This cadre's leave requests, newest first.
-    pub fn my_leaves(&self) -> FieldResult<Vec<LeaveRow>> {
+    /// This cadre's leave requests, latest first day first, each with where it stands on
+    /// `today`.
+    pub fn my_leaves(&self, today: Date) -> FieldResult<Vec<LeaveRow>> {
         let me = self.require_me()?;
         self.store
             .leave_ids(&me.cadre_id)?
             .into_iter()
             .map(|id| {
                 let leave = self.store.get::<Leave>(&id)?.record;
-                Ok(LeaveRow { id, leave })
+                self.leave_row(id, leave, today)
             })
             .collect()
+    }
+
+    /// Whether `cadre_id`'s leave waits for 队长同意: the requester is not its team's first
+    /// secretary (whose own leave goes straight to the approver), as the server judges it.
+    pub(super) fn needs_endorsement(&self, cadre_id: &str, on: Date) -> FieldResult<bool> {
+        Ok(self
+            .store
+            .team_village(cadre_id, on)?
+            .is_none_or(|t| t.leader_id != cadre_id))
+    }
+
+    /// A cadre's name for the screens: from its file, else its id.
+    pub(super) fn cadre_name(&self, cadre_id: &str) -> FieldResult<String> {
+        Ok(self
+            .store
+            .cadre_name(cadre_id)?
+            .unwrap_or_else(|| cadre_id.to_string()))
+    }
+
+    /// A leave with where it stands on `today`, who took each step and when, and whether
+    /// its requester may report back now.
+    pub(super) fn leave_row(&self, id: String, leave: Leave, today: Date) -> FieldResult<LeaveRow> {
+        let needs_endorsement = self.needs_endorsement(&leave.cadre_id, leave.from)?;
+        let stage = match leave_standing(&leave, today) {
+            LeaveStatus::Rejected => LeaveStage::SentBack,
+            LeaveStatus::Returned => LeaveStage::Returned,
+            LeaveStatus::Overdue => LeaveStage::Overdue,
+            LeaveStatus::Approved => LeaveStage::Approved,
+            LeaveStatus::Pending if needs_endorsement && leave.endorsed_by.is_none() => {
+                LeaveStage::AwaitingEndorsement
+            }
+            LeaveStatus::Pending => match leave.level {
+                ApprovalLevel::Township => LeaveStage::AwaitingTownship,
+                ApprovalLevel::CountyOrg => LeaveStage::AwaitingCountyOrg,
+            },
+        };
+        let mut steps = vec![LeaveStepDone {
+            step: LeaveStepKind::Requested,
+            by_name: Some(self.cadre_name(&leave.cadre_id)?),
+            by_level: None,
+            at: Some(leave.requested_ts),
+            note: None,
+        }];
+        if let Some(leader) = &leave.endorsed_by {
+            // The record keeps who endorsed; when is the time of the change that set it.
+            let at = self
+                .store
+                .history(&id)?
+                .into_iter()
+                .find(|h| {
+                    h.fields
+                        .iter()
+                        .any(|f| f.path.iter().any(|p| p == "endorsed_by"))
+                })
+                .and_then(|h| chrono::DateTime::from_timestamp_millis(h.time_ms))
+                .map(|t| t.with_timezone(leave.requested_ts.offset()));
+            steps.push(LeaveStepDone {
+                step: LeaveStepKind::Endorsed,
+                by_name: Some(self.cadre_name(leader)?),
+                by_level: None,
+                at,
+                note: None,
+            });
+        }
+        if let Some(d) = &leave.decision {
+            let step = if leave.status == LeaveStatus::Rejected {
+                LeaveStepKind::SentBack
+            } else {
+                LeaveStepKind::Approved
+            };
+            // A team leader sending back is named (its id when its file is not here); an
+            // approver by name when its file is on the phone, else by its level.
+            let leader = self
+                .store
+                .team_village(&leave.cadre_id, leave.from)?
+                .is_some_and(|t| t.leader_id == d.reviewer_id);
+            let by_name = match self.store.cadre_name(&d.reviewer_id)? {
+                Some(n) => Some(n),
+                None if leader => Some(d.reviewer_id.clone()),
+                None => None,
+            };
+            steps.push(LeaveStepDone {
+                step,
+                by_level: by_name.is_none().then_some(leave.level),
+                by_name,
+                at: Some(d.ts),
+                note: d.comment.clone(),
+            });
+        }
+        if let Some(at) = leave.returned_ts {
+            steps.push(LeaveStepDone {
+                step: LeaveStepKind::Returned,
+                by_name: Some(self.cadre_name(&leave.cadre_id)?),
+                by_level: None,
+                at: Some(at),
+                note: None,
+            });
+        }
+        let requester = Actor {
+            login: &leave.cadre_id,
+            role: Role::TeamMember,
+        };
+        let now = super::now();
+        let returned = leave_step(&leave, &requester, &LeaveAction::Return, now);
+        let cfg = self.rules()?.attendance;
+        let return_blocked = check_leave(&requester, &leave, &returned, needs_endorsement, &cfg)
+            .err()
+            .map(Notice::from);
+        Ok(LeaveRow {
+            id,
+            cadre_name: self.cadre_name(&leave.cadre_id)?,
+            leave,
+            stage,
+            steps,
+            return_blocked,
+        })
     }
 
     pub(super) fn current_leave(&self, today: Date) -> FieldResult<Option<LeaveRow>> {
         if self.me()?.is_none() {
             return Ok(None);
         }
-        Ok(self.my_leaves()?.into_iter().find(|l| {
+        Ok(self.my_leaves(today)?.into_iter().find(|l| {
             l.leave.covers(today)
                 && !matches!(
                     l.leave.status,
@@ -154,10 +275,8 @@ impl FieldApp {
         }))
     }
 
-    /// Requests leave or reports an official trip. The team leader is named as approver
-    /// until the county's approver lists reach devices.
-    pub fn request_leave(&mut self, input: &LeaveInput, at: Timestamp) -> FieldResult<String> {
-        let me = self.require_me()?;
+    /// The leave `input` would request at `at`, with its days and the level they need (R3).
+    fn leave_of(&self, me: &Me, input: &LeaveInput, at: Timestamp) -> FieldResult<Leave> {
         if input.to < input.from {
             return Err(FieldError::input(
                 "bad_dates",
@@ -178,7 +297,7 @@ impl FieldApp {
             approver_id: village
                 .map(|v| v.leader_id)
                 .unwrap_or_else(|| me.cadre_id.clone()),
-            level: crate::domain::codes::ApprovalLevel::Township,
+            level: ApprovalLevel::Township,
             status: LeaveStatus::Pending,
             returned_ts: None,
             evidence: input.evidence.clone().filter(|e| !e.trim().is_empty()),
@@ -189,20 +308,49 @@ impl FieldApp {
             // A trip is reported, not asked for.
             leave.status = LeaveStatus::Approved;
         }
+        Ok(leave)
+    }
+
+    /// What R3 says of a request at entry, before it is sent: made after the leave began
+    /// (sick leave: more than 2 days⚙ after), it is recorded but excuses none of its days
+    /// ([`crate::rules::approvals::leave_timing`]). `None` when it is in time.
+    pub fn leave_notice(&self, input: &LeaveInput, at: Timestamp) -> FieldResult<Option<Notice>> {
+        let me = self.require_me()?;
+        let leave = self.leave_of(&me, input, at)?;
+        Ok(leave_timing(&leave, &self.rules()?.attendance)
+            .err()
+            .map(Notice::from))
+    }
+
+    /// Requests leave or reports an official trip. The team leader is named as approver
+    /// until the county's approver lists reach devices. A late request is recorded (R3 makes
+    /// it excuse nothing; [`FieldApp::leave_notice`] says so at entry).
+    pub fn request_leave(&mut self, input: &LeaveInput, at: Timestamp) -> FieldResult<String> {
+        let me = self.require_me()?;
+        let leave = self.leave_of(&me, input, at)?;
         self.create(&me, "请假/外出报备", &leave, None)
     }
 
-    /// 销假: reports back from leave.
+    /// 销假: reports back from approved leave (the core's step, [`leave_step`], checked as the
+    /// server checks it: only the requester, only from 已批准 or 超期未销假).
     pub fn return_from_leave(&mut self, id: &str, at: Timestamp) -> FieldResult<()> {
         let me = self.require_me()?;
-        let mut leave = self.store.get::<Leave>(id)?.record;
+        let leave = self.store.get::<Leave>(id)?.record;
         if leave.cadre_id != me.cadre_id {
-            return Err(FieldError::input("not_yours", "只能为自己的请假销假"));
+            return Err(FieldError::input(
+                "wrong_approver",
+                "销假由请假人本人办理 / only the requester reports back from leave",
+            ));
         }
-        leave.status = LeaveStatus::Returned;
-        leave.returned_ts = Some(at);
+        let who = Actor {
+            login: &me.login,
+            role: role_of(&me),
+        };
+        let after = leave_step(&leave, &who, &LeaveAction::Return, at);
+        let needs = self.needs_endorsement(&leave.cadre_id, leave.from)?;
+        check_leave(&who, &leave, &after, needs, &self.rules()?.attendance).map_err(refusal)?;
         self.store
-            .update(&Author::now(me.cadre_id, "销假"), id, &leave)?;
+            .update(&Author::now(me.cadre_id, "销假"), id, &after)?;
         Ok(())
     }
 
@@ -244,6 +392,18 @@ impl FieldApp {
             team,
         })
     }
+}
+
+/// The account role the signed-in session has (an unknown code acts as a team member: the
+/// least a phone's account may do).
+pub(super) fn role_of(me: &Me) -> Role {
+    Role::from_code(&me.role).unwrap_or(Role::TeamMember)
+}
+
+/// A refusal of the core's approval rules, as the phone says it: the same code as the
+/// server's, the message Chinese first.
+pub(super) fn refusal(r: Refusal) -> FieldError {
+    FieldError::input(r.code, r.message())
 }
 
 /// The file extension of an image by its first bytes, `None` when it is not one the camera

@@ -15,7 +15,8 @@
 //! grouped (`src-tauri/src/commands/`): `lock` (open with the PIN, change it), `session`
 //! (sign-in, who is signed in, the home screen), `settings` (the county's), `sync` (the
 //! [`SyncJob`]), `attendance` (check-in with its photo, leave, my month), `households`,
-//! `records` (visits, deliveries, work logs), `conflicts`, `drafts`, and `forms` (the process
+//! `records` (visits, deliveries, work logs), `team` (the first secretary's 队长同意 and log
+//! comments, and what waits for it), `conflicts`, `drafts`, and `forms` (the process
 //! records). `error` holds [`FieldError`]; `types` and `month` the types the screens exchange.
 //!
 //! ## State kept beside the records
@@ -60,6 +61,7 @@ mod records;
 mod session;
 mod settings;
 mod sync;
+mod team;
 mod types;
 
 use std::path::{Path, PathBuf};

@@ -35,8 +35,16 @@ impl FieldApp {
         let me = self.require_me()?;
         match self.store.work_log_id(&me.cadre_id, log.date)? {
             Some(id) => {
+                // The reviewers' steps are theirs: an edit keeps the township's review and
+                // the first secretary's comment as they are (the server refuses otherwise).
+                let stored = self.store.get::<WorkLog>(&id)?.record;
+                let log = WorkLog {
+                    review: stored.review,
+                    leader_comment: stored.leader_comment,
+                    ..log.clone()
+                };
                 self.store
-                    .update(&Author::now(me.cadre_id, "修改驻村日志"), &id, log)?;
+                    .update(&Author::now(me.cadre_id, "修改驻村日志"), &id, &log)?;
                 Ok(id)
             }
             None => self.create(&me, "驻村日志", log, None),

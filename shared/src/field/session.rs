@@ -84,7 +84,9 @@ impl FieldApp {
         let me = self.me()?;
         let mut check_ins = Vec::new();
         let mut village = None;
+        let mut my_name = None;
         if let Some(me) = &me {
+            my_name = self.store.cadre_name(&me.cadre_id)?;
             for row in self.store.check_ins_of_day(&me.cadre_id, today)? {
                 let inside = self.inside_geofence(&row.village_code, &Geo::at(row.lat, row.lon))?;
                 check_ins.push(CheckInSummary {
@@ -100,6 +102,7 @@ impl FieldApp {
         let settings = self.settings()?;
         Ok(Home {
             me,
+            my_name,
             today: today.to_string(),
             village,
             check_ins,

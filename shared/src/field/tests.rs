@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use crate::domain::Leave;
 use crate::domain::codes::{DayStatus, LeaveStatus, LeaveType};
 use crate::domain::{
     Assignment, CheckIn, Delivery, Entitlement, Household, Team, Village, Visit, WorkLog,
@@ -208,7 +209,7 @@ fn leave_then_return_closes_it() {
             ts("2015-10-06T18:30:00+08:00"),
         )
         .unwrap();
-    let leaves = app.my_leaves().unwrap();
+    let leaves = app.my_leaves(d("2015-10-07")).unwrap();
     assert_eq!(leaves.len(), 1);
     assert_eq!(leaves[0].leave.days, 5);
     assert_eq!(leaves[0].leave.status, LeaveStatus::Pending);
@@ -220,9 +221,28 @@ fn leave_then_return_closes_it() {
     assert_eq!(leaves[0].leave.approver_id, "cadre-wang-zhigang");
     assert_eq!(leaves[0].leave.evidence, None);
     assert!(app.home(d("2015-10-09")).unwrap().on_leave.is_some());
+    // Not approved yet: no 销假 (R3), nothing stored.
+    let outbox = app.store.outbox_len().unwrap();
+    let err = app
+        .return_from_leave(&id, ts("2015-10-11T20:00:00+08:00"))
+        .unwrap_err();
+    assert_eq!(err.code(), "wrong_order");
+    assert_eq!(app.store.outbox_len().unwrap(), outbox);
+    // The organisation department's approval, as a pull brings it.
+    let mut l = app.store.get::<Leave>(&id).unwrap().record;
+    l.endorsed_by = Some("cadre-wang-zhigang".into());
+    l.status = LeaveStatus::Approved;
+    l.decision = Some(crate::domain::worklog::Review {
+        reviewer_id: "org-wu".into(),
+        ts: ts("2015-10-07T09:00:00+08:00"),
+        comment: None,
+    });
+    app.store
+        .review(&Author::now("org-wu", "批准请假"), &id, &l)
+        .unwrap();
     app.return_from_leave(&id, ts("2015-10-11T20:00:00+08:00"))
         .unwrap();
-    let leave = &app.my_leaves().unwrap()[0].leave;
+    let leave = &app.my_leaves(d("2015-10-12")).unwrap()[0].leave;
     assert_eq!(leave.status, LeaveStatus::Returned);
     assert!(app.home(d("2015-10-09")).unwrap().on_leave.is_none());
     let history = app.store.history(&id).unwrap();
@@ -798,4 +818,331 @@ fn what_is_not_a_photo_is_refused_with_what_to_do() {
             .join(format!("{hash}.png"))
             .exists()
     );
+}
+
+const LEADER: &str = "cadre-wang-zhigang";
+const MEMBER: &str = "cadre-li-ming";
+
+/// A team member's leave request of `days` days from 2015-10-08, as it reaches the first
+/// secretary's phone (made by the member, on the leader's store as a pull would leave it).
+fn members_leave(app: &mut FieldApp, days: u32) -> String {
+    let leave = Leave {
+        cadre_id: MEMBER.into(),
+        leave_type: LeaveType::Personal,
+        from: d("2015-10-08"),
+        to: d("2015-10-08") + chrono::Duration::days(i64::from(days) - 1),
+        days,
+        reason: "母亲住院手术".into(),
+        requested_ts: ts("2015-10-06T18:30:00+08:00"),
+        endorsed_by: None,
+        approver_id: LEADER.into(),
+        level: crate::domain::codes::ApprovalLevel::Township,
+        status: LeaveStatus::Pending,
+        returned_ts: None,
+        evidence: None,
+        decision: None,
+    };
+    let leave = Leave {
+        level: leave.required_level(3),
+        ..leave
+    };
+    app.store
+        .create(&Author::now(MEMBER, "请假"), &leave)
+        .unwrap()
+}
+
+/// A team member's work log of `date`, on the first secretary's phone.
+fn members_log(app: &mut FieldApp, date: &str) -> String {
+    let log = WorkLog {
+        date: d(date),
+        review: None,
+        leader_comment: None,
+        ..WorkLog::example()
+    };
+    app.store
+        .create(&Author::now(MEMBER, "驻村日志"), &log)
+        .unwrap()
+}
+
+#[test]
+fn the_first_secretary_endorses_a_team_members_leave_once() {
+    let (_dir, mut app, _) = signed_in(LEADER, "first_secretary");
+    let short = members_leave(&mut app, 2);
+    let long = members_leave(&mut app, 5);
+    let today = d("2015-10-07");
+    let pending = app.team_pending(today).unwrap();
+    let ids: Vec<_> = pending.leaves.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&short.as_str()) && ids.contains(&long.as_str()));
+    assert!(
+        pending
+            .leaves
+            .iter()
+            .all(|l| l.stage == LeaveStage::AwaitingEndorsement)
+    );
+
+    let outbox = app.store.outbox_len().unwrap();
+    app.endorse_leave(&short, true, None, ts("2015-10-07T08:00:00+08:00"))
+        .unwrap();
+    assert_eq!(
+        app.store.outbox_len().unwrap(),
+        outbox + 1,
+        "one signed change"
+    );
+    let stored = app.store.get::<Leave>(&short).unwrap().record;
+    assert_eq!(stored.endorsed_by.as_deref(), Some(LEADER));
+    assert_eq!(stored.status, LeaveStatus::Pending);
+    let history = app.store.history(&short).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(
+        (last.cadre_id.as_str(), last.reason.as_str()),
+        (LEADER, "队长同意")
+    );
+    // Now it waits for the township (2 days ≤ 3⚙); the 5-day one still for the leader.
+    let pending = app.team_pending(today).unwrap();
+    assert_eq!(pending.leaves.len(), 1);
+    assert_eq!(pending.leaves[0].id, long);
+    let row = app.leave_row(short.clone(), stored.clone(), today).unwrap();
+    assert_eq!(row.stage, LeaveStage::AwaitingTownship);
+    assert_eq!(
+        row.steps.iter().map(|s| s.step).collect::<Vec<_>>(),
+        [LeaveStepKind::Requested, LeaveStepKind::Endorsed]
+    );
+    assert!(row.steps[1].at.is_some(), "when it was endorsed");
+    // Not before approval: 销假 says why.
+    assert_eq!(row.return_blocked.unwrap().code, "wrong_order");
+
+    // Endorsing twice is refused, nothing stored.
+    let outbox = app.store.outbox_len().unwrap();
+    let err = app
+        .endorse_leave(&short, true, None, ts("2015-10-07T09:00:00+08:00"))
+        .unwrap_err();
+    assert_eq!(err.code(), "wrong_order");
+    // Sending back after the endorsement is the approver's, not the leader's.
+    let err = app
+        .endorse_leave(
+            &short,
+            false,
+            Some("不同意"),
+            ts("2015-10-07T09:00:00+08:00"),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "wrong_approver");
+    assert_eq!(app.store.outbox_len().unwrap(), outbox);
+    assert_eq!(app.store.get::<Leave>(&short).unwrap().record, stored);
+}
+
+#[test]
+fn the_first_secretary_sends_back_only_with_a_reason() {
+    let (_dir, mut app, _) = signed_in(LEADER, "first_secretary");
+    let id = members_leave(&mut app, 5);
+    let before = app.store.get::<Leave>(&id).unwrap().record;
+    let outbox = app.store.outbox_len().unwrap();
+    for reason in [None, Some("  ")] {
+        let err = app
+            .endorse_leave(&id, false, reason, ts("2015-10-07T08:00:00+08:00"))
+            .unwrap_err();
+        assert_eq!(err.code(), "reason_required");
+    }
+    assert_eq!(app.store.outbox_len().unwrap(), outbox, "nothing stored");
+    assert_eq!(app.store.get::<Leave>(&id).unwrap().record, before);
+    app.endorse_leave(
+        &id,
+        false,
+        Some(" 汛期值班,请改期 "),
+        ts("2015-10-07T08:00:00+08:00"),
+    )
+    .unwrap();
+    let l = app.store.get::<Leave>(&id).unwrap().record;
+    assert_eq!(l.status, LeaveStatus::Rejected);
+    let decision = l.decision.clone().unwrap();
+    assert_eq!(decision.reviewer_id, LEADER);
+    assert_eq!(decision.comment.as_deref(), Some("汛期值班,请改期"));
+    let row = app.leave_row(id.clone(), l, d("2015-10-07")).unwrap();
+    assert_eq!(row.stage, LeaveStage::SentBack);
+    let back = row.steps.last().unwrap();
+    assert_eq!(back.step, LeaveStepKind::SentBack);
+    assert_eq!(back.by_name.as_deref(), Some(LEADER));
+    assert_eq!(back.note.as_deref(), Some("汛期值班,请改期"));
+    assert!(app.team_pending(d("2015-10-07")).unwrap().leaves.is_empty());
+    // Closed: nothing more.
+    let err = app
+        .endorse_leave(&id, true, None, ts("2015-10-07T09:00:00+08:00"))
+        .unwrap_err();
+    assert_eq!(err.code(), "leave_locked");
+}
+
+#[test]
+fn a_team_member_neither_endorses_nor_comments() {
+    let (_dir, mut app, _) = signed_in("cadre-zhao-hong", "team_member");
+    let leave = members_leave(&mut app, 2);
+    let log = members_log(&mut app, "2015-10-06");
+    let outbox = app.store.outbox_len().unwrap();
+    let at = ts("2015-10-07T08:00:00+08:00");
+    assert_eq!(
+        app.endorse_leave(&leave, true, None, at)
+            .unwrap_err()
+            .code(),
+        "not_endorser"
+    );
+    assert_eq!(
+        app.comment_log(&log, "很好", at).unwrap_err().code(),
+        "wrong_approver"
+    );
+    let pending = app.team_pending(d("2015-10-07")).unwrap();
+    assert!(pending.leaves.is_empty() && pending.logs.is_empty());
+    assert_eq!(app.store.outbox_len().unwrap(), outbox, "nothing stored");
+    assert!(
+        app.store
+            .get::<Leave>(&leave)
+            .unwrap()
+            .record
+            .endorsed_by
+            .is_none()
+    );
+}
+
+#[test]
+fn nobody_endorses_their_own_leave() {
+    let (_dir, mut app, _) = signed_in(MEMBER, "first_secretary");
+    let id = members_leave(&mut app, 2);
+    let err = app
+        .endorse_leave(&id, true, None, ts("2015-10-07T08:00:00+08:00"))
+        .unwrap_err();
+    assert_eq!(err.code(), "self_approval");
+    assert!(
+        app.store
+            .get::<Leave>(&id)
+            .unwrap()
+            .record
+            .endorsed_by
+            .is_none()
+    );
+}
+
+#[test]
+fn the_first_secretary_comments_once_on_a_team_members_log() {
+    let (_dir, mut app, _) = signed_in(LEADER, "first_secretary");
+    let recent = members_log(&mut app, "2015-10-06");
+    // August's logs were due for the township's review by 10 September: no longer waiting.
+    members_log(&mut app, "2015-08-28");
+    let today = d("2015-10-07");
+    let pending = app.team_pending(today).unwrap();
+    assert_eq!(
+        pending
+            .logs
+            .iter()
+            .map(|l| l.id.as_str())
+            .collect::<Vec<_>>(),
+        [recent.as_str()]
+    );
+    assert_eq!(
+        pending.logs[0].author_name, MEMBER,
+        "no file: the id stands for the name"
+    );
+    let at = ts("2015-10-07T08:00:00+08:00");
+    assert_eq!(
+        app.comment_log(&recent, "  ", at).unwrap_err().code(),
+        "comment_required"
+    );
+    app.comment_log(&recent, "走访记录详实,下一步跟进危房改造", at)
+        .unwrap();
+    let log = app.store.get::<WorkLog>(&recent).unwrap().record;
+    let c = log.leader_comment.clone().unwrap();
+    assert_eq!(c.reviewer_id, LEADER);
+    assert_eq!(
+        c.comment.as_deref(),
+        Some("走访记录详实,下一步跟进危房改造")
+    );
+    assert!(app.team_pending(today).unwrap().logs.is_empty());
+    let outbox = app.store.outbox_len().unwrap();
+    assert_eq!(
+        app.comment_log(&recent, "再评", at).unwrap_err().code(),
+        "review_locked"
+    );
+    assert_eq!(app.store.outbox_len().unwrap(), outbox);
+    assert_eq!(app.store.get::<WorkLog>(&recent).unwrap().record, log);
+}
+
+#[test]
+fn return_from_leave_follows_the_order_and_late_requests_are_said_at_entry() {
+    let (_dir, mut app, _) = signed_in(MEMBER, "team_member");
+    let input = |leave_type, from: &str, to: &str| LeaveInput {
+        leave_type,
+        from: d(from),
+        to: d(to),
+        reason: "发烧就医".into(),
+        evidence: None,
+    };
+    let at = ts("2015-10-09T08:00:00+08:00");
+    // R3 at entry: personal leave after it began is late; sick leave within 2 days⚙ is not.
+    let late = app
+        .leave_notice(&input(LeaveType::Personal, "2015-10-08", "2015-10-08"), at)
+        .unwrap()
+        .unwrap();
+    assert_eq!(late.code, "leave_late");
+    assert!(late.zh.contains("晚了1天"), "{}", late.zh);
+    assert_eq!(
+        app.leave_notice(&input(LeaveType::Sick, "2015-10-07", "2015-10-08"), at)
+            .unwrap(),
+        None
+    );
+    let sick = app
+        .leave_notice(&input(LeaveType::Sick, "2015-10-06", "2015-10-08"), at)
+        .unwrap()
+        .unwrap();
+    assert!(sick.zh.contains("2天内"), "{}", sick.zh);
+    assert_eq!(
+        app.leave_notice(&input(LeaveType::Personal, "2015-10-10", "2015-10-11"), at)
+            .unwrap(),
+        None
+    );
+    let id = app
+        .request_leave(&input(LeaveType::Sick, "2015-10-07", "2015-10-08"), at)
+        .unwrap();
+    // Pending: 销假 is refused with the core's code and says why.
+    let row = &app.my_leaves(d("2015-10-09")).unwrap()[0];
+    assert_eq!(row.stage, LeaveStage::AwaitingEndorsement);
+    let why = row.return_blocked.clone().unwrap();
+    assert_eq!(why.code, "wrong_order");
+    assert!(why.zh.contains("已批准"), "{}", why.zh);
+    let outbox = app.store.outbox_len().unwrap();
+    assert_eq!(
+        app.return_from_leave(&id, at).unwrap_err().code(),
+        "wrong_order"
+    );
+    assert_eq!(app.store.outbox_len().unwrap(), outbox, "nothing stored");
+    // Approved (as the township's change would arrive), past its end: 超期未销假, then 销假.
+    let mut l = app.store.get::<Leave>(&id).unwrap().record;
+    l.endorsed_by = Some(LEADER.into());
+    l.status = LeaveStatus::Approved;
+    l.decision = Some(crate::domain::worklog::Review {
+        reviewer_id: "township-zhang".into(),
+        ts: ts("2015-10-09T09:00:00+08:00"),
+        comment: None,
+    });
+    app.store
+        .review(&Author::now("township-zhang", "批准请假"), &id, &l)
+        .unwrap();
+    let row = &app.my_leaves(d("2015-10-10")).unwrap()[0];
+    assert_eq!(row.stage, LeaveStage::Overdue);
+    assert_eq!(row.return_blocked, None);
+    let approved = row
+        .steps
+        .iter()
+        .find(|s| s.step == LeaveStepKind::Approved)
+        .unwrap();
+    assert_eq!(
+        approved.by_name, None,
+        "the township's account has no file here"
+    );
+    assert_eq!(
+        approved.by_level,
+        Some(crate::domain::codes::ApprovalLevel::Township)
+    );
+    app.return_from_leave(&id, ts("2015-10-10T08:00:00+08:00"))
+        .unwrap();
+    let row = &app.my_leaves(d("2015-10-10")).unwrap()[0];
+    assert_eq!(row.stage, LeaveStage::Returned);
+    assert_eq!(row.return_blocked.clone().unwrap().code, "leave_locked");
 }

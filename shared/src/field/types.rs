@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::HouseholdRow;
 use crate::doc::{Conflict, HistoryEntry};
+use crate::domain::codes::ApprovalLevel;
 use crate::domain::codes::{
     ChecklistAnswer, Confirmation, DayStatus, DeliveryChannel, DeliveryStatus, Health,
     HouseholdAttribute, HouseholdStatus, LeaveStatus, LeaveType, Relation, VisitMode, VisitPurpose,
@@ -17,9 +18,9 @@ use crate::domain::codes::{
     StatusChangeStep, StatusChangeType, StepOutcome, SubjectLevel, SurveySource,
 };
 use crate::domain::household::Flags;
-use crate::domain::{Delivery, Entitlement, Household, HouseholdPrivate, Leave, Visit};
+use crate::domain::{Delivery, Entitlement, Household, HouseholdPrivate, Leave, Visit, WorkLog};
 use crate::rules::{CheckInPhoto, SettingsSource};
-use crate::values::Date;
+use crate::values::{Date, Timestamp};
 
 /// Who is signed in on this device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +69,8 @@ pub struct CheckInSummary {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Home {
     pub me: Option<Me>,
+    /// The signed-in cadre's name, when its file is on the phone.
+    pub my_name: Option<String>,
     pub today: String,
     pub village: Option<VillageInfo>,
     pub check_ins: Vec<CheckInSummary>,
@@ -121,11 +124,102 @@ pub struct LeaveInput {
     pub evidence: Option<String>,
 }
 
+/// A leave request with where it stands, as its requester and its team leader read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeaveRow {
     pub id: String,
     pub leave: Leave,
+    /// The requester's name (its id when its file is not on the phone).
+    pub cadre_name: String,
+    pub stage: LeaveStage,
+    /// The steps taken so far, in order: who (by name) and when.
+    pub steps: Vec<LeaveStepDone>,
+    /// Why 销假 is not possible now, in the core's words ([`crate::rules::approvals::check_leave`]);
+    /// `None` when the requester may report back.
+    pub return_blocked: Option<Notice>,
+}
+
+/// Where a leave request stands (DOMAIN §2.4, R3): 待队长同意, 待乡镇审批 (up to 3 days⚙),
+/// 待组织部审批, 已批准, 退回 (with its reason), 已销假, 超期未销假.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveStage {
+    AwaitingEndorsement,
+    AwaitingTownship,
+    AwaitingCountyOrg,
+    Approved,
+    SentBack,
+    Returned,
+    Overdue,
+}
+
+/// A step taken on a leave request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveStepKind {
+    Requested,
+    /// 队长同意.
+    Endorsed,
+    Approved,
+    SentBack,
+    /// 销假.
+    Returned,
+}
+
+/// Who took a step and when: a cadre's name, or, for an approver whose file is not on the
+/// phone (the township's and the organisation department's accounts), the approving level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LeaveStepDone {
+    pub step: LeaveStepKind,
+    pub by_name: Option<String>,
+    pub by_level: Option<ApprovalLevel>,
+    /// RFC 3339; `None` when the record does not say (an endorsement made elsewhere whose
+    /// change is not in the history).
+    pub at: Option<Timestamp>,
+    /// The note of an approval, the reason of a sending back.
+    pub note: Option<String>,
+}
+
+/// What a rule says, with its code, Chinese and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Notice {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl From<crate::rules::approvals::Refusal> for Notice {
+    fn from(r: crate::rules::approvals::Refusal) -> Notice {
+        Notice {
+            code: r.code.to_string(),
+            zh: r.zh,
+            en: r.en,
+        }
+    }
+}
+
+/// A team member's work log waiting for the first secretary's comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TeamLog {
+    pub id: String,
+    pub author_name: String,
+    pub log: WorkLog,
+}
+
+/// What waits for the first secretary (`crate::field::team`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TeamPending {
+    /// The team's leave requests waiting for 队长同意, earliest first.
+    pub leaves: Vec<LeaveRow>,
+    /// The team's logs without its comment, latest first.
+    pub logs: Vec<TeamLog>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -239,6 +333,7 @@ pub struct CodeLists {
     pub confirmation: Vec<CodeOption>,
     pub leave_type: Vec<CodeOption>,
     pub leave_status: Vec<CodeOption>,
+    pub approval_level: Vec<CodeOption>,
     pub day_status: Vec<CodeOption>,
     pub delivery_channel: Vec<CodeOption>,
     pub delivery_status: Vec<CodeOption>,
@@ -288,6 +383,7 @@ impl CodeLists {
             confirmation: options!(Confirmation),
             leave_type: options!(LeaveType),
             leave_status: options!(LeaveStatus),
+            approval_level: options!(ApprovalLevel),
             day_status: options!(DayStatus),
             delivery_channel: options!(DeliveryChannel),
             delivery_status: options!(DeliveryStatus),

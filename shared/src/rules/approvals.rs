@@ -15,7 +15,7 @@
 //! | record | step | who | order | codes |
 //! |---|---|---|---|---|
 //! | leave (§2.4, R3) | request | the cadre, at the level its days need (≤ 3⚙ township, else the organisation department); a 公务外出报备 may be reported (approved at once); made after it starts (病假: more than 2 days⚙ after) it is warned of at entry and excuses nothing ([`leave_timing`]) | — | `leave_not_pending`, `wrong_level`; `leave_late` (a warning) |
-//! | | 队长同意 | the team's first secretary, in its name, not on its own leave | pending | `not_endorser`, `self_approval`, `wrong_order` |
+//! | | 队长同意, or send back (队长不同意, reason) | the team's first secretary, in its name, not on its own leave (it never approves one) | pending, not yet endorsed | `not_endorser`, `self_approval`, `wrong_order`, `reason_required` |
 //! | | approve / send back (reason) | the level the request names (`wrong_level` for the other level, `wrong_approver` for any other role), never the requester, after 队长同意 unless the requester leads the team | pending | `wrong_approver`, `wrong_level`, `self_approval`, `not_endorsed`, `reason_required`, `wrong_order` |
 //! | | 销假 | the requester | approved | `wrong_approver`, `wrong_order` |
 //! | | anything after 销假 or 驳回 | nobody | | `leave_locked` |
@@ -37,7 +37,9 @@
 //! Decisions DOMAIN leaves open, taken here: the emergency leave R3 speaks of is 病假 (the only
 //! leave type the grace days apply to); a late request is recorded with a warning, not
 //! refused (refusing it would lose the record of a real absence; R3 makes it excuse nothing); a first secretary's own leave goes to the approver
-//! without 队长同意; a log review is not refused for being late (R16 is a report: the
+//! without 队长同意; a first secretary who does not agree sends a team member's request back
+//! (驳回, with its reason, in its name) instead of endorsing it, so that a request it will not
+//! endorse does not wait forever; a log review is not refused for being late (R16 is a report: the
 //! township's late review is flagged there, not blocked); a petition's handler is whoever the
 //! county office names, who must be an account that may write the petition.
 
@@ -340,6 +342,30 @@ pub fn check_leave(
                     "本人不能审批自己的请假",
                     "nobody decides their own leave",
                 ));
+            }
+            // 队长不同意: the team's first secretary sends a request back, with its reason,
+            // instead of endorsing it (it never approves one).
+            if after.status == LeaveStatus::Rejected
+                && who.role == Role::FirstSecretary
+                && needs_endorsement
+                && before.endorsed_by.is_none()
+                && after.endorsed_by.is_none()
+            {
+                if after
+                    .decision
+                    .as_ref()
+                    .is_none_or(|d| d.reviewer_id != who.login)
+                {
+                    return Err(Refusal::new(
+                        "not_endorser",
+                        "退回须以本队第一书记自己的名义签署",
+                        "a first secretary sends a request back in its own name",
+                    ));
+                }
+                if !has_reason(after.decision.as_ref()) {
+                    return Err(reason_required());
+                }
+                return Ok(());
             }
             let approver = approver_role(before.level);
             if who.role != approver {
@@ -931,7 +957,20 @@ mod tests {
         assert_eq!(code(step(&ORG, &l, approve())), "wrong_level");
         assert_eq!(code(step(&LEADER, &l, approve())), "wrong_approver");
         assert_eq!(code(step(&MEMBER, &l, LeaveAction::Return)), "wrong_order");
+        // The first secretary may send a request back instead of endorsing it, with a reason.
+        let blank = LeaveAction::SendBack {
+            reason: "  ".into(),
+        };
+        assert_eq!(code(step(&LEADER, &l, blank)), "reason_required");
+        let why = || LeaveAction::SendBack {
+            reason: "汛期值班".into(),
+        };
+        let sent_back = step(&LEADER, &l, why()).unwrap();
+        assert_eq!(sent_back.status, LeaveStatus::Rejected);
+        assert_eq!(sent_back.decision.unwrap().reviewer_id, LEADER.login);
         let endorsed = step(&LEADER, &l, LeaveAction::Endorse).unwrap();
+        // Once endorsed, the decision is the approver's alone.
+        assert_eq!(code(step(&LEADER, &endorsed, why())), "wrong_approver");
         let back = LeaveAction::SendBack { reason: " ".into() };
         assert_eq!(code(step(&TOWN, &endorsed, back)), "reason_required");
         // A reviewer may not touch the request itself.

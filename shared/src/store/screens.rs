@@ -153,6 +153,53 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// A cadre's name from its file (`p_cadre`, keyed by the cadre id), when on the phone.
+    pub fn cadre_name(&self, cadre_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name FROM p_cadre WHERE doc_id = ?1 AND state <> 'void'",
+                [cadre_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The pending leave requests of `cadre_ids` that no team leader endorsed yet, earliest
+    /// first day first.
+    pub fn unendorsed_leave_ids(&self, cadre_ids: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for c in cadre_ids {
+            out.extend(self.ids_where(
+                "SELECT doc_id FROM p_leave WHERE cadre_id = ?1 AND state = 'submitted'
+                 AND status = 'pending' AND endorsed_by IS NULL ORDER BY from_date",
+                [c],
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// The work logs of a village from `since` on, except `except`'s, as (id, author), latest
+    /// day first.
+    pub fn village_work_logs(
+        &self,
+        village_code: &str,
+        since: Date,
+        except: &str,
+    ) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT doc_id, author_id FROM p_work_log WHERE village_code = ?1
+                 AND date >= ?2 AND author_id <> ?3 AND state = 'submitted'
+                 ORDER BY date DESC, doc_id",
+            )?
+            .query_map(params![village_code, since.to_string(), except], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// `cadre_id`'s leave requests, latest first day first.
     pub fn leave_ids(&self, cadre_id: &str) -> Result<Vec<String>> {
         self.ids_where(

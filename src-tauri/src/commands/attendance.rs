@@ -1,6 +1,8 @@
 //! Attendance: check-in with its photo, leave, my month.
 
-use cunji_core::field::{CheckInDone, CheckInInput, LeaveInput, LeaveRow, MyMonth, now, today};
+use cunji_core::field::{
+    CheckInDone, CheckInInput, LeaveInput, LeaveRow, MyMonth, Notice, now, today,
+};
 
 commands! {
     sync fn check_in[state](input: CheckInInput) -> CheckInDone {
@@ -16,7 +18,12 @@ commands! {
     }
 
     sync fn my_leaves[state]() -> Vec<LeaveRow> {
-        Ok(state.app()?.my_leaves()?)
+        Ok(state.app()?.my_leaves(today())?)
+    }
+
+    /// What R3 says of the request at entry (late: recorded, but excusing nothing).
+    sync fn leave_notice[state](input: LeaveInput) -> Option<Notice> {
+        Ok(state.app()?.leave_notice(&input, now())?)
     }
 
     sync fn request_leave[state](input: LeaveInput) -> String {

@@ -100,6 +100,7 @@ modules![
     attendance,
     households,
     records,
+    team,
     conflicts,
     drafts,
     forms,

@@ -484,7 +484,7 @@ const CITY: &str = "city-x";
 
 /// Writes `login`'s file on the server, as the administrator's import does (its id is the
 /// cadre's login).
-fn cadre_file(server: &TestServer, login: &str, n: u64) -> Cadre {
+pub(crate) fn cadre_file(server: &TestServer, login: &str, n: u64) -> Cadre {
     let cadre = Cadre {
         name: format!("干部{n}"),
         phone: format!("1388741{n:04}"),

@@ -720,3 +720,151 @@ async fn offline_records_sync_to_a_second_device() {
     b.quit().await;
     drop(server);
 }
+
+/// Signs in as `login` on the sign-in screen.
+async fn sign_in_as(app: &App, url: &str, login: &str) {
+    app.find("[data-test=login]").await;
+    app.type_into("[data-test=server] input", url).await;
+    app.type_into("[data-test=account] input", login).await;
+    app.type_into("[data-test=password] input", demo::DEMO_PASSWORD)
+        .await;
+    app.click("[data-test=login-submit]").await;
+}
+
+/// A team member's phone (the core's `FieldApp` over its own file) requests leave starting in
+/// three days and syncs it; returns the request's id.
+fn members_leave_request(url: &str, dir: &Path) -> String {
+    use cunji_core::field::{FieldApp, LeaveInput, LoginInput, now};
+    let mut phone = FieldApp::open(dir, "246810").unwrap();
+    phone
+        .login(&LoginInput {
+            server_url: url.into(),
+            login: demo::TEAM_MEMBER.into(),
+            password: demo::DEMO_PASSWORD.into(),
+        })
+        .unwrap();
+    let from = cunji_core::field::today() + chrono::Duration::days(3);
+    let id = phone
+        .request_leave(
+            &LeaveInput {
+                leave_type: cunji_core::domain::codes::LeaveType::Personal,
+                from,
+                to: from + chrono::Duration::days(1),
+                reason: "母亲住院手术,需陪护".into(),
+                evidence: None,
+            },
+            now(),
+        )
+        .unwrap();
+    let report = phone.sync(&mut |_| {}).unwrap();
+    assert_eq!(report.rejected, 0);
+    id
+}
+
+/// The member's phone after a sync: where its request stands and who endorsed it.
+fn members_view(dir: &Path, id: &str) -> cunji_core::field::LeaveRow {
+    use cunji_core::field::FieldApp;
+    let mut phone = FieldApp::open(dir, "246810").unwrap();
+    let report = phone.sync(&mut |_| {}).unwrap();
+    assert_eq!(report.rejected, 0);
+    phone
+        .my_leaves(cunji_core::field::today())
+        .unwrap()
+        .into_iter()
+        .find(|l| l.id == id)
+        .unwrap()
+}
+
+/// The first secretary's phone (the real app): its home shows the team member's pending
+/// request; it opens it, takes 队长同意 with the UI and syncs; the member's phone then sees
+/// the request waiting for the township, endorsed by the first secretary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the built app, tauri-driver, WebKitWebDriver and a display: scripts/test runs it"]
+async fn the_first_secretary_endorses_leave_from_its_home() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("server.sqlite3");
+    let seed = Command::new(root().join("scripts/demo-seed"))
+        .args(["accounts", db.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(seed.success(), "scripts/demo-seed accounts failed");
+    let server = tokio::task::block_in_place(|| Server::start(&db, free_port()));
+    let url = server.url.clone();
+    let member_dir = tmp.path().join("member-phone");
+    std::fs::create_dir_all(&member_dir).unwrap();
+    let id = tokio::task::spawn_blocking({
+        let (url, dir) = (url.clone(), member_dir.clone());
+        move || members_leave_request(&url, &dir)
+    })
+    .await
+    .unwrap();
+
+    let a = App::start(&tmp.path().join("leader-phone")).await;
+    choose_pin(&a).await;
+    sign_in_as(&a, &url, demo::FIRST_SECRETARY).await;
+    a.wait_text(
+        "[data-test=team-leave-count]",
+        |t| t.contains("(1)"),
+        "the team's pending leave",
+    )
+    .await;
+    let card = a
+        .wait_text(
+            "[data-test=team-pending]",
+            |t| t.contains("的请假"),
+            "the pending leave",
+        )
+        .await;
+    assert!(card.contains(demo::TEAM_MEMBER), "{card}");
+    a.shot("19-home-team-pending").await;
+    a.click("[data-test=pending-leave]").await;
+    a.wait_text(
+        "[data-test=leave-stage]",
+        |t| t.contains("待队长同意"),
+        "the request's stage",
+    )
+    .await;
+    a.shot("20-endorse-leave").await;
+    // Sending back asks for a reason, never pre-filled.
+    a.click("[data-test=send-back]").await;
+    let reason = a.find("[data-test=send-back-reason] textarea").await;
+    assert_eq!(reason.value().await.unwrap().unwrap_or_default(), "");
+    a.click("[data-test=send-back-confirm]").await;
+    a.wait_text(
+        ".van-toast",
+        |t| t.contains("写明理由"),
+        "the reason is required",
+    )
+    .await;
+    a.click("[data-test=endorse]").await;
+    a.wait_text(
+        ".van-toast",
+        |t| t.contains("队长同意"),
+        "the endorsement's feedback",
+    )
+    .await;
+    a.wait_text(
+        "[data-test=team-count]",
+        |t| t == "0",
+        "nothing waits any more",
+    )
+    .await;
+    a.click("[data-test=sync]").await;
+    a.wait_text("[data-test=waiting]", |t| t == "0", "the endorsement sent")
+        .await;
+    a.shot("21-home-endorsed").await;
+    a.quit().await;
+
+    let row = tokio::task::spawn_blocking({
+        let (dir, id) = (member_dir.clone(), id.clone());
+        move || members_view(&dir, &id)
+    })
+    .await
+    .unwrap();
+    assert_eq!(row.stage, cunji_core::field::LeaveStage::AwaitingTownship);
+    assert_eq!(
+        row.leave.endorsed_by.as_deref(),
+        Some(demo::FIRST_SECRETARY)
+    );
+    drop(server);
+}

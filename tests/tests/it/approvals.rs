@@ -27,21 +27,23 @@ use cunji_tests::{
 };
 use serde_json::{Value, json};
 
-const LEADER: &str = "cadre-wang-zhigang";
-const MEMBER: &str = "cadre-li-ming";
-const TOWNSHIP: &str = "township-zhang";
+pub(crate) const LEADER: &str = "cadre-wang-zhigang";
+pub(crate) const MEMBER: &str = "cadre-li-ming";
+pub(crate) const TOWNSHIP: &str = "township-zhang";
 const OTHER_TOWNSHIP: &str = "township-elsewhere";
 const COUNTY: &str = "county-office-x";
 const ORG: &str = "county-org-x";
 
-struct World {
-    server: TestServer,
+pub(crate) struct World {
+    pub(crate) server: TestServer,
     leader: Device,
     member: Device,
     home: String,
 }
 
-fn world(backend: Backend) -> World {
+/// The example village with its team, a household, and the accounts of every role (phones
+/// for the leader and the member): shared with `phone_approvals`.
+pub(crate) fn world(backend: Backend) -> World {
     let server = TestServer::start(backend);
     let code = Village::example().code;
     server.account("admin", Role::Admin, "");
@@ -95,7 +97,7 @@ fn world(backend: Backend) -> World {
 
 /// A browser session signed in with its own signing key (what the dashboard makes with
 /// WebCrypto: an Ed25519 key whose private half the page never reads).
-struct Clerk {
+pub(crate) struct Clerk {
     url: String,
     token: String,
     key: DeviceIdentity,
@@ -106,7 +108,7 @@ fn http() -> reqwest::blocking::Client {
 }
 
 impl Clerk {
-    fn sign_in(server: &TestServer, login: &str) -> Clerk {
+    pub(crate) fn sign_in(server: &TestServer, login: &str) -> Clerk {
         let key = DeviceIdentity::generate();
         let resp = http()
             .post(format!("{}/v1/session", server.url))
@@ -137,7 +139,7 @@ impl Clerk {
 
     /// Composes `step` on record `id`, signs it with the session's key and stores it: `Ok`
     /// with the stored step, or the refusal's (status, code), at either call.
-    fn step(&self, id: &str, step: Value) -> Result<Value, (u16, String)> {
+    pub(crate) fn step(&self, id: &str, step: Value) -> Result<Value, (u16, String)> {
         let (status, prepared) = self.call("POST", &format!("/v1/records/{id}/steps"), Some(step));
         if status != 200 {
             return Err((status, prepared["code"].as_str().unwrap().into()));

@@ -23,6 +23,7 @@ mod hardening;
 mod import;
 mod lifecycle;
 mod load;
+mod phone_approvals;
 mod protocol;
 mod provenance;
 mod rebuild;

@@ -9,7 +9,11 @@ import type { VillageInfo } from "./VillageInfo";
 /**
  * The home screen.
  */
-export type Home = { me: Me | null, today: string, village: VillageInfo | null, check_ins: Array<CheckInSummary>, 
+export type Home = { me: Me | null, 
+/**
+ * The signed-in cadre's name, when its file is on the phone.
+ */
+my_name: string | null, today: string, village: VillageInfo | null, check_ins: Array<CheckInSummary>, 
 /**
  * Local changes not yet acknowledged by the server.
  */
