@@ -188,6 +188,12 @@ pub const REFUSAL_CODES: &[&str] = &[
     "status_without_case",
     "record_rebuilt",
     "malformed_change",
+    "signature_final",
+    "unknown_scope",
+    "ledger_already_signed",
+    "figures_changed",
+    "signed_at_off",
+    "month_not_over",
     "refused",
 ];
 
@@ -411,6 +417,21 @@ pub fn prepare(
     let now = Utc::now();
     let at = china_now(now);
     let (change, summary, summary_en) = compose_change(tx, who, id, step, at)?;
+    try_change(tx, who, id, change, summary, summary_en)
+}
+
+/// Runs every check of a push on `who`'s unsigned `change` of record `id` (in the caller's
+/// transaction, which it then rolls back) and returns it to sign: a step's, or a new record's
+/// (a ledger signature, `crate::ledger`).
+pub(crate) fn try_change(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    id: &str,
+    change: Change,
+    summary: String,
+    summary_en: String,
+) -> Result<PreparedStep, StepError> {
+    let now = Utc::now();
     let hash = change.hash();
     let batch = merge::unsigned_batch(who, id, change.clone());
     let outcomes = merge::ingest(tx, batch, &now.to_rfc3339())?;
@@ -431,7 +452,7 @@ pub fn prepare(
 }
 
 /// Now, in China's zone (the time a step records, as a phone in the county would).
-fn china_now(now: chrono::DateTime<Utc>) -> Timestamp {
+pub(crate) fn china_now(now: chrono::DateTime<Utc>) -> Timestamp {
     let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or(chrono::Utc.fix());
     now.with_timezone(&zone)
 }

@@ -19,6 +19,7 @@
 //! | R12 at 乡镇审核: income above the line, every flag, consent, 公示 ≥ 7 days without open objections | status change | `exit_not_ready` |
 //! | R13: a case is opened (申请/村初选 dated) in the county's window for its type (⚙) | status change | `outside_window` |
 //! | DOMAIN §2.4, R3 (leave), §2.6 and R16 (logs), R8 (visit acceptance), §2.7 and R15 (petitions): who takes which step, in which order, in its own name; a reviewer touches only its step ([`cunji_core::rules::approvals`], whose table lists them) | leave, work log, visit, petition | `leave_not_pending`, `leave_late`, `wrong_level`, `not_endorser`, `self_approval`, `wrong_order`, `wrong_approver`, `not_endorsed`, `reason_required`, `leave_locked`, `review_locked`, `review_only`, `not_yours`, `not_needed`, `not_assigner`, `not_handler` |
+//! | report 1, issue 16 item 6: a township signs its villages' and its own ledgers of months that are over, once per scope and month, never edited afterwards, with the figures the server computes now and the time it is now | ledger signature | `signature_final`, `unknown_scope`, `ledger_already_signed`, `figures_changed`, `signed_at_off` |
 //!
 //! Thresholds: the poverty line and R13's windows are the household's county's settings
 //! ([`cunji_core::rules::adjustment`]: the national line of the income year and DOMAIN's windows
@@ -36,8 +37,8 @@ use cunji_core::domain::codes::{
 };
 use cunji_core::domain::privacy::mask_number;
 use cunji_core::domain::{
-    Assignment, CheckIn, Envelope, Household, HouseholdPrivate, Kind, Leave, Petition, ScopeLevel,
-    StatusChange, Visit, WorkLog,
+    Assignment, CheckIn, Envelope, Household, HouseholdPrivate, Kind, Leave, LedgerSignature,
+    Petition, ScopeLevel, StatusChange, Visit, WorkLog,
 };
 use cunji_core::reports::evidence::{EvidenceConfig, visit_needs_acceptance};
 use cunji_core::reports::status_changes::blocker_label;
@@ -150,8 +151,81 @@ pub(crate) fn check(
             }
             None => Ok(Ok(())),
         },
+        Kind::LedgerSignature => match parse::<LedgerSignature>(after) {
+            Some(l) => ledger_signature(tx, &env.id, &l, before.is_some()),
+            None => Ok(Ok(())),
+        },
         _ => Ok(Ok(())),
     }
+}
+
+/// How far a signature's `signed_at` may lie from the server's clock when it is stored: the
+/// server composes it, and the clerk confirms within minutes.
+const SIGNED_AT_SLACK_MINUTES: i64 = 30;
+
+/// A township's signature on a ledger ([`cunji_core::domain::ledger`]): never changed once
+/// stored; of a village or township the server holds; one per scope and month; signed now;
+/// over the figures as the server computes them at this moment (a check-in synced since the
+/// ledger was loaded changes them: the clerk reloads and signs again). The access table has
+/// already limited it to a township inside its division, and the author to the signer.
+fn ledger_signature(
+    tx: &mut dyn Tx,
+    id: &str,
+    l: &LedgerSignature,
+    edit: bool,
+) -> StoreResult<Result<(), PushOutcome>> {
+    if edit {
+        return Ok(Err(reject(
+            "signature_final",
+            "台账签字一经保存不能修改 / a ledger signature is final once stored: it cannot be changed",
+        )));
+    }
+    let Some(first) = l.month_start() else {
+        return Ok(Ok(()));
+    };
+    let villages = crate::reports::facts::villages(tx, RowFilter::Division(&l.scope))?;
+    let known = match l.scope_level() {
+        Some(ScopeLevel::Village) => villages.contains_key(&l.scope),
+        _ => !villages.is_empty(),
+    };
+    if !known {
+        return Ok(Err(reject(
+            "unknown_scope",
+            format!(
+                "没有编码为 {} 的村或乡镇:请从台账页面签字 / no village or township has the code {}: sign from the ledger's page",
+                l.scope, l.scope
+            ),
+        )));
+    }
+    let now = chrono::Utc::now();
+    let off = (l.signed_at.with_timezone(&chrono::Utc) - now).num_minutes();
+    if !(-SIGNED_AT_SLACK_MINUTES..=5).contains(&off) {
+        return Ok(Err(reject(
+            "signed_at_off",
+            "签字时间与服务器时间不符:请重新打开台账签字 / the signing time is not the server's time: open the ledger and sign again",
+        )));
+    }
+    let month = l.month.as_str();
+    let taken = crate::reports::stored_signatures(tx, RowFilter::Division(&l.scope), Some(month))?
+        .into_iter()
+        .any(|s| s.scope == l.scope && s.id != id);
+    if taken {
+        return Ok(Err(reject(
+            "ledger_already_signed",
+            format!(
+                "{} 的 {} 考勤台账已经签过字,不能重复签字 / the attendance ledger of {} for {} is signed already: a month is signed once",
+                l.scope, month, l.scope, month
+            ),
+        )));
+    }
+    let (hash, cadres) = crate::reports::current_figures(tx, &l.scope, first)?;
+    if hash != l.figures_sha256 || cadres != l.cadres {
+        return Ok(Err(reject(
+            "figures_changed",
+            "台账数据已经变化(可能有新同步的打卡或请假):请刷新台账,核对后重新签字 / the ledger's figures changed since it was loaded (a check-in or leave synced since): reload it, check it and sign again",
+        )));
+    }
+    Ok(Ok(()))
 }
 
 /// A refusal: the rule's code and what to do, Chinese first.

@@ -55,6 +55,7 @@ pub mod generate;
 pub mod handover;
 mod http;
 pub mod import;
+pub mod ledger;
 pub mod merge;
 pub mod openapi;
 pub mod pull;
@@ -202,6 +203,12 @@ fn routes() -> Routes {
         post(http::approvals::prepare),
     )
     .add("POST", "/v1/steps", true, post(http::approvals::commit))
+    .add(
+        "POST",
+        "/v1/ledgers/sign",
+        true,
+        post(http::approvals::sign_ledger),
+    )
     .add("GET", "/v1/todo", true, get(http::approvals::todo))
     .add("POST", "/v1/import", true, post(http::import::upload))
     .add(

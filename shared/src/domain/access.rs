@@ -285,6 +285,24 @@ pub fn rights(role: Role, kind: Kind) -> Rights {
             review: None,
         };
     }
+    // The township's signature on an attendance ledger (`super::ledger`): the township signs
+    // in its division; the organisation department receives it and the county office reads
+    // it; the first secretary sees its village's; the city reads aggregates.
+    if kind == LedgerSignature {
+        let (read, write) = match role {
+            Role::Township => (read(Division, Clear), Some(Division)),
+            Role::CountyOrg => (read(Division, Clear), None),
+            Role::CountyOffice => (read(Division, Masked), None),
+            Role::FirstSecretary => (read(TeamVillage, Clear), None),
+            Role::Admin | Role::City => (read(Division, Aggregates), None),
+            Role::TeamMember | Role::PairingCadre => (None, None),
+        };
+        return Rights {
+            read,
+            write,
+            review: None,
+        };
+    }
     let (read, write, review) = match role {
         // Reference data, teams and assignments, and the imported register.
         Role::Admin => match kind {

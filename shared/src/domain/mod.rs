@@ -20,6 +20,7 @@ pub mod household;
 pub mod household_private;
 pub mod id_number;
 pub mod inspection;
+pub mod ledger;
 pub mod org;
 pub mod petition;
 pub mod policy;
@@ -42,6 +43,7 @@ pub use attendance::{CheckIn, Leave};
 pub use household::{Household, Income, Member};
 pub use household_private::HouseholdPrivate;
 pub use inspection::{HouseholdCheck, Inspection};
+pub use ledger::LedgerSignature;
 pub use org::{Assignment, Cadre, Team, TeamMember, Unit, Village};
 pub use petition::{Petition, ReturnVisit};
 pub use policy::{Delivery, Entitlement, PolicyItem};
@@ -73,6 +75,7 @@ code_enum! {
         Project = "project", "项目", "Project";
         Inspection = "inspection", "督查暗访", "Inspection";
         SatisfactionSurvey = "survey", "满意度测评", "Satisfaction survey";
+        LedgerSignature = "ledger_signature", "考勤台账签字", "Attendance ledger signature";
     }
 }
 
@@ -89,6 +92,7 @@ impl Kind {
                 | Kind::WorkLog
                 | Kind::Inspection
                 | Kind::SatisfactionSurvey
+                | Kind::LedgerSignature
         )
     }
 }
@@ -243,7 +247,8 @@ macro_rules! for_each_kind {
             $crate::domain::StatusChange,
             $crate::domain::Project,
             $crate::domain::Inspection,
-            $crate::domain::SatisfactionSurvey
+            $crate::domain::SatisfactionSurvey,
+            $crate::domain::LedgerSignature
         }
     };
 }

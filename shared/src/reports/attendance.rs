@@ -101,6 +101,32 @@ pub struct LedgerSummary {
     /// The township signs the ledger and the 组织部 receives it by this day (the 10th⚙ of the
     /// next month).
     pub due_to_county_org: Date,
+    /// The township's signatures on this month's ledgers of the scope and the villages and
+    /// townships in it ([`SignatureStatus`]); empty when none is signed.
+    pub signatures: Vec<SignatureStatus>,
+}
+
+/// A stored ledger signature as report 1 shows it: who signed which scope's month and when,
+/// whether by the due day, and whether the figures changed since.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignatureStatus {
+    /// The signed scope: a village's or a township's code.
+    pub scope: String,
+    pub scope_name: Option<String>,
+    /// The signature record's id.
+    pub record_id: String,
+    /// The signer's login, and its name.
+    pub by: String,
+    pub by_name: Option<String>,
+    /// When it was signed (China's zone).
+    pub at: String,
+    /// Signed by day 10⚙ of the next month ([`ledger_due_date`]).
+    pub on_time: bool,
+    pub due: Date,
+    /// Today's figures' hash differs from the signed one: the ledger changed after signing.
+    pub figures_changed: bool,
+    pub figures_sha256: String,
+    pub current_sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -247,21 +273,109 @@ pub fn ledger_by_village<'c>(
     }
     let cadres = rows.len() as u64;
     let compliant = rows.iter().filter(|r| r.compliant).count() as u64;
-    let due = Date::from_ymd_opt(
-        if month == 12 { year + 1 } else { year },
-        if month == 12 { 1 } else { month + 1 },
-        10,
-    )
-    .unwrap_or(month_end);
+    // The scope's county's due day (a city's ledger mixes counties: its first village's).
+    let due_day = f
+        .seats
+        .first()
+        .map_or(AttendanceConfig::default().ledger_due_day, |s| {
+            cfg_for(&s.village_code).ledger_due_day
+        });
+    let due = ledger_due_date(
+        Date::from_ymd_opt(year, month, 1).unwrap_or(month_end),
+        due_day,
+    );
     LedgerReport {
         summary: LedgerSummary {
             cadres,
             compliant,
             compliance_rate: ratio(compliant, cadres),
             due_to_county_org: due,
+            signatures: Vec::new(),
         },
         rows,
     }
+}
+
+/// The day by which month `first`'s ledger is signed and received: day `due_day` (⚙, 10 by
+/// default) of the next month.
+pub fn ledger_due_date(first: Date, due_day: u32) -> Date {
+    let (y, m) = if first.month() == 12 {
+        (first.year() + 1, 1)
+    } else {
+        (first.year(), first.month() + 1)
+    };
+    Date::from_ymd_opt(y, m, due_day.clamp(1, 28)).unwrap_or(first)
+}
+
+/// The version line that starts [`figures_text`]: a new canonical form gets a new line, so a
+/// hash never silently means something else.
+pub const FIGURES_FORM: &str = "cunji-attendance-ledger-figures/1";
+
+/// The canonical text of report 1's figures for `scope` (a village's or township's code) and
+/// `month` (`YYYY-MM`): what a ledger signature hashes ([`figures_sha256`]).
+///
+/// The report's rows computed as of the month's last day, those whose village lies in the
+/// scope (its code starts with `scope`), sorted by village code then cadre id; after the
+/// version line and a `scope<TAB>month` line, one line per row: the village code, cadre id,
+/// 职务, then every figure in the order of [`LedgerRow`]'s fields (counts in decimal, the
+/// `compliant` flag `1`/`0`, R4's cap as its code), tab-separated, each line ending in `\n`.
+/// Names are not figures: correcting a cadre's name does not change what was signed.
+pub fn figures_text(rows: &[LedgerRow], scope: &str, month: &str) -> String {
+    let mut rows: Vec<&LedgerRow> = rows
+        .iter()
+        .filter(|r| r.village_code.starts_with(scope))
+        .collect();
+    rows.sort_by(|a, b| (&a.village_code, &a.cadre_id).cmp(&(&b.village_code, &b.cadre_id)));
+    let mut out = format!("{FIGURES_FORM}\n{scope}\t{month}\n");
+    for r in rows {
+        let figures = [
+            r.in_village_days,
+            r.official_days,
+            r.leave_days,
+            r.personal_leave_days,
+            r.sick_leave_days,
+            r.rest_days,
+            r.absent_days,
+            r.no_record_days,
+            r.assigned_days,
+            r.required_days,
+            r.counted_days,
+            u32::from(r.compliant),
+            r.inspection_absences,
+            r.inspection_absences_year,
+        ];
+        let tail = [
+            r.unreturned_leaves,
+            r.log_days,
+            r.in_village_days_without_log,
+            r.logs_reviewed_late,
+        ];
+        let mut line = vec![
+            r.village_code.clone(),
+            r.cadre_id.clone(),
+            r.team_role.to_string(),
+        ];
+        line.extend(figures.iter().map(u32::to_string));
+        line.push(r.r4_rating_cap.to_string());
+        line.extend(tail.iter().map(u32::to_string));
+        out.push_str(&line.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
+/// The lower-case hex SHA-256 of [`figures_text`]: the `figures_sha256` a ledger signature
+/// holds, which the server and any verifier compute alike.
+pub fn figures_sha256(rows: &[LedgerRow], scope: &str, month: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(figures_text(rows, scope, month).as_bytes()))
+}
+
+/// How many of the rows lie in `scope`.
+pub fn rows_in(rows: &[LedgerRow], scope: &str) -> u32 {
+    rows.iter()
+        .filter(|r| r.village_code.starts_with(scope))
+        .count() as u32
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,8 +410,9 @@ impl ReportRow for LedgerRow {
                 "due_to_county_org",
                 T::String,
                 false,
-                "the ledger reaches the 组织部 by this day (10th of next month)",
+                "the ledger reaches the 组织部 by this day (10th⚙ of next month)",
             ),
+            Field::shared("signatures", T::Array, "LedgerSignatureStatus"),
         ],
     };
     const COLUMNS: &'static [Column<Self>] = &[
@@ -473,4 +588,75 @@ impl ReportRow for LedgerRow {
         )
         .show(Show::Number, |r| r.logs_reviewed_late.cell()),
     ];
+}
+
+#[cfg(test)]
+mod figures_tests {
+    use super::*;
+
+    fn row(village: &str, cadre: &str, days: u32) -> LedgerRow {
+        LedgerRow {
+            cadre_id: cadre.into(),
+            cadre_name: Some("王芳".into()),
+            village_code: village.into(),
+            team_role: "驻村队员",
+            in_village_days: days,
+            r4_rating_cap: "none",
+            ..LedgerRow::default()
+        }
+    }
+
+    #[test]
+    fn the_figures_hash_reads_the_scope_in_order_and_not_the_names() {
+        let a = row("530322101201", "b", 20);
+        let b = row("530322101201", "a", 18);
+        let other = row("530322101202", "c", 5);
+        let h = figures_sha256(
+            &[a.clone(), b.clone(), other.clone()],
+            "530322101201",
+            "2016-05",
+        );
+        // Order and rows outside the scope do not matter.
+        assert_eq!(
+            h,
+            figures_sha256(&[b.clone(), a.clone()], "530322101201", "2016-05")
+        );
+        // Names are not figures.
+        let mut renamed = a.clone();
+        renamed.cadre_name = Some("王 芳".into());
+        assert_eq!(
+            h,
+            figures_sha256(&[renamed, b.clone()], "530322101201", "2016-05")
+        );
+        // A figure, the month or the scope do.
+        let mut changed = a.clone();
+        changed.in_village_days = 21;
+        assert_ne!(
+            h,
+            figures_sha256(&[changed, b.clone()], "530322101201", "2016-05")
+        );
+        assert_ne!(
+            h,
+            figures_sha256(&[a.clone(), b.clone()], "530322101201", "2016-06")
+        );
+        // The township's figures hold both villages.
+        let t = figures_text(&[a, b, other], "530322101", "2016-05");
+        assert_eq!(t.lines().count(), 5);
+        assert!(t.starts_with("cunji-attendance-ledger-figures/1\n530322101\t2016-05\n"));
+        assert!(
+            t.lines()
+                .nth(2)
+                .unwrap()
+                .starts_with("530322101201\ta\t驻村队员\t18\t")
+        );
+        assert_eq!(rows_in(&[row("530322101201", "a", 1)], "530322101"), 1);
+    }
+
+    #[test]
+    fn the_due_day_is_in_the_next_month() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        assert_eq!(ledger_due_date(d("2016-05-01"), 10), d("2016-06-10"));
+        assert_eq!(ledger_due_date(d("2016-12-01"), 10), d("2017-01-10"));
+        assert_eq!(ledger_due_date(d("2016-01-01"), 28), d("2016-02-28"));
+    }
 }

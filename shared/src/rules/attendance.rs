@@ -42,6 +42,9 @@ pub struct AttendanceConfig {
     /// R3: leave up to this many days is approved by the township, longer by the county
     /// organisation department.
     pub township_max_leave_days: u32,
+    /// Report 1: the township signs month M's ledger, and the organisation department
+    /// receives it, by this day of M+1 (DOMAIN §4: day 10⚙).
+    pub ledger_due_day: u32,
 }
 
 impl Default for AttendanceConfig {
@@ -55,6 +58,7 @@ impl Default for AttendanceConfig {
             max_clock_drift_s: 600,
             sick_leave_grace_days: 2,
             township_max_leave_days: 3,
+            ledger_due_day: 10,
         }
     }
 }
@@ -192,6 +196,11 @@ pub fn month_statuses(
         .filter(|d| *d <= today && assigned.iter().any(|p| p.contains(*d)))
         .map(|d| (d, day_status(d, checkins, leaves, cfg)))
         .collect()
+}
+
+/// The last day of the month that `day` lies in.
+pub fn month_end(day: Date) -> Date {
+    month_days(day.year(), day.month()).last().unwrap_or(day)
 }
 
 /// The days of a calendar month.

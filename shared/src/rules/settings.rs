@@ -178,6 +178,13 @@ impl CountySettings {
         );
         in_range(
             &mut out,
+            "rules.attendance.ledger_due_day",
+            a.ledger_due_day,
+            1,
+            28,
+        );
+        in_range(
+            &mut out,
             "rules.visits.interval_days",
             self.rules.visits.interval_days,
             super::visits::INTERVAL_DAYS.0,

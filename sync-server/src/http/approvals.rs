@@ -1,5 +1,6 @@
 //! `POST /v1/records/{id}/steps` (compose a step for the session's key to sign) and
-//! `POST /v1/steps` (store the signed step), and `GET /v1/todo` (the signed-in role's 待办):
+//! `POST /v1/steps` (store the signed step), `POST /v1/ledgers/sign` (compose a ledger
+//! signature, [`crate::ledger`]), and `GET /v1/todo` (the signed-in role's 待办):
 //! the HTTP side of [`crate::approvals`] and [`crate::todo`].
 
 use axum::extract::State;
@@ -46,6 +47,20 @@ pub(crate) async fn prepare(
 ) -> Result<Json<PreparedStep>, ApiError> {
     let prepared = state
         .trial(move |tx| approvals::prepare(tx, &principal, &id, &step))
+        .await?;
+    Ok(Json(prepared?))
+}
+
+/// `POST /v1/ledgers/sign`: composes the township's signature of a ledger
+/// ([`crate::ledger`]) for the session's key to sign, then `POST /v1/steps` stores it.
+#[tracing::instrument(skip_all, err, fields(login = %principal.login, scope = ?req.scope))]
+pub(crate) async fn sign_ledger(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(req): Json<crate::ledger::SignLedger>,
+) -> Result<Json<PreparedStep>, ApiError> {
+    let prepared = state
+        .trial(move |tx| crate::ledger::prepare(tx, &principal, &req))
         .await?;
     Ok(Json(prepared?))
 }

@@ -57,7 +57,9 @@ use cunji_core::reports::{DateRange, TimeBasis};
 use cunji_core::values::Date;
 use serde::Serialize;
 
-pub use attendance::attendance_ledger;
+pub use attendance::{
+    StoredSignature, attendance_ledger, current_figures, month_code, stored_signatures,
+};
 pub use cunji_core::reports::spec::ParamSpec;
 pub use delivery::delivery_gaps;
 pub use petitions::{RETURN_VISIT_DAYS, petitions};
