@@ -59,6 +59,7 @@ struct Derived {
     commit_step: Value,
     committed_step: Value,
     todo: Value,
+    sign_ledger: Value,
     import_report: Value,
 }
 
@@ -76,6 +77,9 @@ fn derived(schemas: &mut serde_json::Map<String, Value>) -> Derived {
         commit_step: generator.subschema_for::<CommitStep>().to_value(),
         committed_step: generator.subschema_for::<CommittedStep>().to_value(),
         todo: generator.subschema_for::<TodoList>().to_value(),
+        sign_ledger: generator
+            .subschema_for::<crate::ledger::SignLedger>()
+            .to_value(),
         import_report: generator
             .subschema_for::<crate::import::Report>()
             .to_value(),
@@ -364,6 +368,22 @@ pub fn document() -> Value {
             }
         }),
     );
+    schemas.insert("LedgerSignatureStatus".into(), json!({
+        "type": "object",
+        "required": ["scope", "scope_name", "record_id", "by", "by_name", "at", "on_time", "due", "figures_changed", "figures_sha256", "current_sha256"],
+        "properties": {
+            "scope": {"type": "string", "description": "the signed village's or township's code"},
+            "scope_name": {"type": "string", "nullable": true},
+            "record_id": {"type": "string", "description": "the ledger_signature record"},
+            "by": {"type": "string", "description": "the signer's login"},
+            "by_name": {"type": "string", "nullable": true},
+            "at": {"type": "string", "description": "when it was signed (RFC 3339, China's zone)"},
+            "on_time": {"type": "boolean", "description": "signed by day ledger_due_day⚙ (10) of the next month"},
+            "due": {"type": "string", "format": "date"},
+            "figures_changed": {"type": "boolean", "description": "today's figures' hash differs from the signed one"},
+            "figures_sha256": {"type": "string"}, "current_sha256": {"type": "string"}
+        }
+    }));
     schemas.insert("Tally".into(), json!({
         "type": "object",
         "required": ["surveyed", "satisfied", "fairly_satisfied", "dissatisfied", "cannot_say", "rate", "strict", "sample"],
@@ -490,6 +510,7 @@ pub fn document() -> Value {
             types.commit_step,
             types.committed_step,
             types.todo,
+            types.sign_ledger,
         ],
     );
     import_paths(&mut paths, types.import_report.clone());
@@ -772,13 +793,14 @@ fn sync_paths(paths: &mut serde_json::Map<String, Value>) {
 
 /// The county settings endpoints ([`crate::settings`]) and their schemas.
 /// The approval steps (`crate::approvals`) and the to-do lists (`crate::todo`).
-fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 5]) {
+fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 6]) {
     let [
         step_request,
         prepared_step,
         commit_step,
         committed_step,
         todo,
+        sign_ledger,
     ] = types;
     let step_errors = |path: bool| {
         let mut errors = vec![
@@ -804,7 +826,14 @@ fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 5])
         "parameters": [{"name": "id", "in": "path", "required": true,
             "schema": {"type": "string", "minLength": 1}, "description": "the record's document id"}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": step_request}}},
-        "responses": answers(ok_json("the change to sign", prepared_step), &step_errors(true))
+        "responses": answers(ok_json("the change to sign", prepared_step.clone()), &step_errors(true))
+    }}));
+    paths.insert("/v1/ledgers/sign".into(), json!({"post": {
+        "tags": ["approvals"], "summary": "Compose the township's signature of an attendance ledger (report 1) for the session's key to sign",
+        "description": "The session must have signed in with public_key. The server computes the scope's figures for the month now (report 1 as of the month's last day, the core's canonical form, SHA-256), composes a new ledger_signature record with the session's actor, runs every check on it and stores nothing: only a township inside its division signs (out_of_scope), once per scope and month (ledger_already_signed), a month that is over (month_not_over). Sign signing_input and send it to POST /v1/steps, which checks the figures again (figures_changed: reload and sign again).",
+        "operationId": "signLedger", "security": [{"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": sign_ledger}}},
+        "responses": answers(ok_json("the signature's change to sign", prepared_step), &step_errors(false))
     }}));
     paths.insert("/v1/steps".into(), json!({"post": {
         "tags": ["approvals"], "summary": "Store a step signed by the session's key",
@@ -840,7 +869,8 @@ fn settings_paths(
                     "window_end": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "description": "R2: check-in window end, after the start (22:00:00)"},
                     "max_clock_drift_s": int(0, 86_400, "R2: largest clock drift in seconds (600)"),
                     "sick_leave_grace_days": int(0, 31, "R3: sick leave may be requested this many days after it starts (2)"),
-                    "township_max_leave_days": int(1, 366, "R3: leave up to this many days is approved by the township (3)")
+                    "township_max_leave_days": int(1, 366, "R3: leave up to this many days is approved by the township (3)"),
+                    "ledger_due_day": int(1, 28, "report 1: the township signs month M's ledger, and the 组织部 receives it, by this day of M+1 (10)")
                 }},
                 "visits": {"type": "object", "additionalProperties": false, "properties": {
                     "interval_days": int(INTERVAL_DAYS.0, INTERVAL_DAYS.1, "R5: longest gap between counting visits (60)")

@@ -16,9 +16,12 @@
 //! | any account | `petitions_to_handle`, `petitions_to_return_visit` | open petitions whose handler it is; closed ones without their 回访 |
 //! | cadres | `my_leave_pending`, `my_leave_overdue` | its own requests waiting for a decision; approved and past their end without 销假 (超期未销假) |
 //!
+//! | township | `ledgers_to_sign` | last month's attendance ledgers of its villages with a team, and its own, not yet signed (ids: the scopes' codes; `ledgers` names them) |
+//! | organisation dept. | `ledgers_received` | last month's ledger signatures in its county (ids: the signatures; `ledgers` says by whom, when, on time by day 10⚙ or not) |
+//!
 //! Each list's rule is the core's ([`cunji_core::rules::approvals`], R8's
 //! [`cunji_core::reports::evidence::needs_acceptance`]); this module only gathers the rows.
-//! Not here: ledgers to sign (the attendance ledger's signature is not built yet).
+//! The ledger lists: [`crate::ledger`].
 
 use std::collections::HashMap;
 
@@ -55,6 +58,27 @@ pub struct TodoItem {
     /// The records' ids, oldest first (`GET /v1/records/{id}`; the step: `POST
     /// /v1/records/{id}/steps`).
     pub ids: Vec<String>,
+    /// For the ledger lists: the month (`YYYY-MM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<String>,
+    /// For the ledger lists: each ledger, by scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ledgers: Vec<LedgerEntry>,
+}
+
+/// One attendance ledger of a ledger list: its scope and, once signed, the signature.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct LedgerEntry {
+    /// A village's or township's code.
+    pub scope: String,
+    pub scope_name: Option<String>,
+    /// The signature record's id, by whom (login, name) and when; `None` before signing.
+    pub record_id: Option<String>,
+    pub by: Option<String>,
+    pub by_name: Option<String>,
+    pub at: Option<String>,
+    /// Signed by day 10⚙ of the next month (the county's `ledger_due_day`).
+    pub on_time: Option<bool>,
 }
 
 fn item(list: &str, label: &str, label_en: &str, mut ids: Vec<(String, String)>) -> TodoItem {
@@ -65,7 +89,112 @@ fn item(list: &str, label: &str, label_en: &str, mut ids: Vec<(String, String)>)
         label_en: label_en.into(),
         count: ids.len(),
         ids: ids.into_iter().map(|(_, id)| id).collect(),
+        month: None,
+        ledgers: Vec::new(),
     }
+}
+
+/// Last month: its first day, as of `today`.
+fn last_month(today: cunji_core::values::Date) -> cunji_core::values::Date {
+    let first = today.with_day0(0).unwrap_or(today);
+    (first - chrono::Duration::days(1))
+        .with_day0(0)
+        .unwrap_or(first)
+}
+
+/// The township's `ledgers_to_sign`: last month's ledgers of its villages with a team that
+/// month, and its own, without a signature.
+fn ledgers_to_sign(
+    tx: &mut dyn Tx,
+    division: &str,
+    today: cunji_core::values::Date,
+) -> StoreResult<TodoItem> {
+    let first = last_month(today);
+    let month = crate::reports::month_code(first);
+    let signed: std::collections::HashSet<String> =
+        crate::reports::stored_signatures(tx, RowFilter::Division(division), Some(&month))?
+            .into_iter()
+            .map(|s| s.scope)
+            .collect();
+    let (_, cadres) = crate::reports::current_figures(tx, division, first)?;
+    let names = facts::village_names(&facts::villages(tx, RowFilter::Division(division))?);
+    let scope = crate::reports::ReportScope {
+        level: cunji_core::domain::ScopeLevel::Township,
+        code: division.to_string(),
+    };
+    let last = cunji_core::rules::attendance::month_end(first);
+    let rows =
+        crate::reports::attendance_ledger(tx, &scope, first.year(), first.month(), last)?.rows;
+    let mut scopes: Vec<String> = rows.into_iter().map(|r| r.village_code).collect();
+    if cadres > 0 && division.len() == cunji_core::domain::ScopeLevel::Township.code_len() {
+        scopes.push(division.to_string());
+    }
+    scopes.sort();
+    scopes.dedup();
+    scopes.retain(|s| !signed.contains(s));
+    let mut it = item(
+        "ledgers_to_sign",
+        "待签字的考勤台账",
+        "Attendance ledgers to sign",
+        scopes.iter().map(|s| (s.clone(), s.clone())).collect(),
+    );
+    it.month = Some(month);
+    it.ledgers = scopes
+        .into_iter()
+        .map(|s| LedgerEntry {
+            scope_name: names.get(&s).cloned(),
+            scope: s,
+            record_id: None,
+            by: None,
+            by_name: None,
+            at: None,
+            on_time: None,
+        })
+        .collect();
+    Ok(it)
+}
+
+/// The organisation department's `ledgers_received`: last month's signatures in its county.
+fn ledgers_received(
+    tx: &mut dyn Tx,
+    division: &str,
+    today: cunji_core::values::Date,
+) -> StoreResult<TodoItem> {
+    let first = last_month(today);
+    let month = crate::reports::month_code(first);
+    let signed =
+        crate::reports::stored_signatures(tx, RowFilter::Division(division), Some(&month))?;
+    let names = facts::village_names(&facts::villages(tx, RowFilter::Division(division))?);
+    let by_county = crate::settings::ByCounty::read(tx, signed.iter().map(|s| s.scope.as_str()))?;
+    let mut it = item(
+        "ledgers_received",
+        "已收到的考勤台账签字",
+        "Attendance ledgers received",
+        signed
+            .iter()
+            .map(|s| (s.scope.clone(), s.id.clone()))
+            .collect(),
+    );
+    it.month = Some(month);
+    it.ledgers = signed
+        .into_iter()
+        .map(|s| {
+            let due_day = by_county.of(&s.scope).map_or(
+                cunji_core::rules::attendance::AttendanceConfig::default().ledger_due_day,
+                |c| c.rules.attendance.ledger_due_day,
+            );
+            LedgerEntry {
+                on_time: Some(s.on_time(first, due_day)),
+                scope_name: names.get(&s.scope).cloned(),
+                record_id: Some(s.id),
+                by: Some(s.signer_id),
+                by_name: s.signer_name,
+                at: Some(s.signed_at),
+                scope: s.scope,
+            }
+        })
+        .collect();
+    Ok(it)
 }
 
 /// A leave row: (id, requester, status, level, endorsed, from, to).
@@ -267,6 +396,10 @@ pub fn todo(tx: &mut dyn Tx, who: &Principal) -> StoreResult<TodoList> {
             "Visits to accept",
             visits,
         ));
+        items.push(ledgers_to_sign(tx, &division, today)?);
+    }
+    if who.role == Role::CountyOrg && !division.is_empty() {
+        items.push(ledgers_received(tx, &division, today)?);
     }
     if who.role == Role::CountyOffice && !division.is_empty() {
         let filter = RowFilter::Division(&division);

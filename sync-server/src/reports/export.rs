@@ -9,6 +9,12 @@
 //! named after the report and a second sheet 说明 with the scope, parameters, time basis and
 //! generation time.
 //!
+//! A report whose summary carries `signatures` (report 1, the attendance ledger) ends with
+//! its signature lines ([`signature_lines`]): 审核人, 签字 and 日期, filled from the township's
+//! signature of the report's own scope when there is one (and a line saying the figures
+//! changed after signing when they did), empty to sign by hand when there is none; on the
+//! rows' sheet of the xlsx, below the rows, and as the CSV's last rows.
+//!
 //! Not here: the summaries' breakdowns (by unit, by domain…), which stay in the JSON.
 
 use cunji_core::reports::spec::Cell;
@@ -84,12 +90,62 @@ fn text(c: &Cell<'_>, show: Show) -> String {
     }
 }
 
+/// The signature lines of a report whose summary carries `signatures` (see the module docs):
+/// (label, value) pairs; `None` for a report without them.
+pub fn signature_lines(doc: &ReportDocument) -> Option<Vec<(&'static str, String)>> {
+    let signatures = doc.summary.get("signatures")?.as_array()?;
+    let code = doc.scope.split_once(':').map_or("", |(_, c)| c);
+    let own = signatures.iter().find(|s| s["scope"] == code);
+    let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let Some(s) = own else {
+        return Some(vec![
+            ("审核人", String::new()),
+            ("签字", String::new()),
+            ("日期", String::new()),
+        ]);
+    };
+    let by = match s["by_name"].as_str() {
+        Some(name) => format!("{name}({})", text(s, "by")),
+        None => text(s, "by"),
+    };
+    let at = text(s, "at");
+    let mut lines = vec![
+        ("审核人", by),
+        (
+            "签字",
+            format!(
+                "已电子签字,数据摘要 SHA-256 {}{}",
+                text(s, "figures_sha256"),
+                if s["on_time"] == true {
+                    ""
+                } else {
+                    "(逾期签字)"
+                }
+            ),
+        ),
+        ("日期", at.get(..10).unwrap_or(&at).to_string()),
+    ];
+    if s["figures_changed"] == true {
+        lines.push((
+            "注意",
+            format!(
+                "签字后台账数据已变化:当前数据摘要 {}",
+                text(s, "current_sha256")
+            ),
+        ));
+    }
+    Some(lines)
+}
+
 /// The report as CSV: UTF-8 with a BOM, a header row of Chinese column names, one row each.
 pub fn csv(report: ReportName, doc: &ReportDocument) -> Result<Vec<u8>, csv::Error> {
     let cols = report.export_columns();
     let mut out = Vec::from("\u{feff}".as_bytes());
     {
-        let mut w = csv::Writer::from_writer(&mut out);
+        // Flexible: the signature lines below the rows have two fields.
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(&mut out);
         w.write_record(cols.iter().map(|c| c.1))?;
         for i in 0..doc.rows.len() {
             let cells = doc.rows.cells(i);
@@ -98,6 +154,12 @@ pub fn csv(report: ReportName, doc: &ReportDocument) -> Result<Vec<u8>, csv::Err
                     .zip(&cells)
                     .map(|((_, _, show), c)| text(c, *show)),
             )?;
+        }
+        if let Some(lines) = signature_lines(doc) {
+            w.write_record([""])?;
+            for (k, v) in lines {
+                w.write_record([k, v.as_str()])?;
+            }
         }
         w.flush()?;
     }
@@ -133,6 +195,14 @@ pub fn xlsx(report: ReportName, doc: &ReportDocument) -> Result<Vec<u8>, XlsxErr
                     sheet.write_string(r, c, text(cell, *show))?;
                 }
             }
+        }
+    }
+    if let Some(lines) = signature_lines(doc) {
+        let first = doc.rows.len() as u32 + 2;
+        for (i, (k, v)) in lines.iter().enumerate() {
+            let r = first + i as u32;
+            sheet.write_string_with_format(r, 0, *k, &bold)?;
+            sheet.write_string(r, 1, v)?;
         }
     }
     let about = book.add_worksheet();

@@ -30,15 +30,15 @@ use serde_json::{Value, json};
 pub(crate) const LEADER: &str = "cadre-wang-zhigang";
 pub(crate) const MEMBER: &str = "cadre-li-ming";
 pub(crate) const TOWNSHIP: &str = "township-zhang";
-const OTHER_TOWNSHIP: &str = "township-elsewhere";
-const COUNTY: &str = "county-office-x";
-const ORG: &str = "county-org-x";
+pub(crate) const OTHER_TOWNSHIP: &str = "township-elsewhere";
+pub(crate) const COUNTY: &str = "county-office-x";
+pub(crate) const ORG: &str = "county-org-x";
 
 pub(crate) struct World {
     pub(crate) server: TestServer,
-    leader: Device,
-    member: Device,
-    home: String,
+    pub(crate) leader: Device,
+    pub(crate) member: Device,
+    pub(crate) home: String,
 }
 
 /// The example village with its team, a household, and the accounts of every role (phones
@@ -126,7 +126,7 @@ impl Clerk {
         }
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = http()
             .request(method.parse().unwrap(), format!("{}{path}", self.url))
             .bearer_auth(&self.token);
@@ -160,13 +160,36 @@ impl Clerk {
         Ok(done)
     }
 
-    fn todo(&self) -> Value {
+    /// Stores a prepared change signed with the session's key: (status, body).
+    pub(crate) fn commit(&self, id: &str, prepared: &Value) -> (u16, Value) {
+        let input = hex::decode(prepared["signing_input"].as_str().unwrap()).unwrap();
+        let signature = self.key.sign_message(&input);
+        self.call(
+            "POST",
+            "/v1/steps",
+            Some(json!({"record_id": id, "change": prepared["change"],
+                "signature": hex::encode(signature)})),
+        )
+    }
+
+    /// A GET's body bytes (an export), 200 expected.
+    pub(crate) fn raw(&self, path: &str) -> Vec<u8> {
+        let resp = http()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        resp.bytes().unwrap().to_vec()
+    }
+
+    pub(crate) fn todo(&self) -> Value {
         let (status, list) = self.call("GET", "/v1/todo", None);
         assert_eq!(status, 200, "{list}");
         list
     }
 
-    fn report(&self, path: &str) -> Value {
+    pub(crate) fn report(&self, path: &str) -> Value {
         let (status, r) = self.call("GET", path, None);
         assert_eq!(status, 200, "{r}");
         r
@@ -174,7 +197,7 @@ impl Clerk {
 }
 
 /// How many `list` items the to-do holds.
-fn count(todo: &Value, list: &str) -> u64 {
+pub(crate) fn count(todo: &Value, list: &str) -> u64 {
     todo["items"]
         .as_array()
         .unwrap()

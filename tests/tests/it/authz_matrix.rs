@@ -79,6 +79,8 @@ enum Check {
     Commit,
     /// The signed-in account's to-do lists: any signed-in account, each its own.
     Todo,
+    /// `POST /v1/ledgers/sign`: only a township, inside its division.
+    SignLedger,
     /// The county's import (dry runs only) and its templates: the administrator and the
     /// county poverty office; a household of village Y is out of county X's office's scope.
     Import,
@@ -158,6 +160,7 @@ const MATRIX: &[(&str, &str, Check)] = &[
     ("POST", "/v1/records/{id}/steps", Check::Steps),
     ("POST", "/v1/steps", Check::Commit),
     ("GET", "/v1/todo", Check::Todo),
+    ("POST", "/v1/ledgers/sign", Check::SignLedger),
     ("POST", "/v1/import", Check::Import),
     ("GET", "/v1/import/templates/{kind}", Check::Import),
     ("GET", "/v1/import/export/{kind}", Check::Export),
@@ -926,6 +929,30 @@ fn check_endpoint(
                 fail(format!(
                     "status {status} {code}, expected 422 malformed_change"
                 ));
+            }
+        }
+        Check::SignLedger => {
+            // Last month's ledger of village X: the township over it may sign (the change is
+            // composed, nothing stored); every other role is refused by the access table.
+            use chrono::Datelike;
+            let today = cunji_sync_server::accounts::today();
+            let first = today.with_day0(0).unwrap() - chrono::Duration::days(1);
+            let month = first.format("%Y-%m").to_string();
+            let resp = http
+                .post(&url)
+                .bearer_auth(device.token())
+                .json(&serde_json::json!({"scope": X, "month": month}))
+                .send()
+                .unwrap();
+            let status = resp.status().as_u16();
+            let code = resp.json::<serde_json::Value>().unwrap()["code"].clone();
+            let expected = if role == Role::Township {
+                (200, None)
+            } else {
+                (422, Some("out_of_scope"))
+            };
+            if (status, code.as_str()) != expected {
+                fail(format!("status {status} {code}, expected {expected:?}"));
             }
         }
         Check::Todo => {

@@ -21,6 +21,7 @@ mod fuzz_regressions;
 mod generate;
 mod hardening;
 mod import;
+mod ledger;
 mod lifecycle;
 mod load;
 mod phone_approvals;
