@@ -124,6 +124,7 @@ fn checked(kind: Kind) -> bool {
             | Kind::WorkLog
             | Kind::Visit
             | Kind::Petition
+            | Kind::LedgerSignature
     )
 }
 
