@@ -138,6 +138,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ledgers/sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compose the township's signature of an attendance ledger (report 1) for the session's key to sign
+         * @description The session must have signed in with public_key. The server computes the scope's figures for the month now (report 1 as of the month's last day, the core's canonical form, SHA-256), composes a new ledger_signature record with the session's actor, runs every check on it and stores nothing: only a township inside its division signs (out_of_scope), once per scope and month (ledger_already_signed), a month that is over (month_not_over). Sign signing_input and send it to POST /v1/steps, which checks the figures again (figures_changed: reload and sign again).
+         */
+        post: operations["signLedger"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/login": {
         parameters: {
             query?: never;
@@ -689,8 +709,9 @@ export interface components {
             compliance_rate: number | null;
             /** @description of those, compliant */
             compliant: number;
-            /** @description the ledger reaches the 组织部 by this day (10th of next month) */
+            /** @description the ledger reaches the 组织部 by this day (10th⚙ of next month) */
             due_to_county_org: string;
+            signatures: components["schemas"]["LedgerSignatureStatus"][];
         };
         /** @description A signed change to store. */
         CommitStep: {
@@ -731,6 +752,8 @@ export interface components {
                 attendance?: {
                     /** @description R1: 公务外出 days count (true) */
                     count_official_days?: boolean;
+                    /** @description report 1: the township signs month M's ledger, and the 组织部 receives it, by this day of M+1 (10) */
+                    ledger_due_day?: number;
                     /** @description R2: largest clock drift in seconds (600) */
                     max_clock_drift_s?: number;
                     /** @description R2: valid check-ins for a 在村 day (1) */
@@ -995,6 +1018,39 @@ export interface components {
             refused: number;
             /** Format: uint */
             unchanged: number;
+        };
+        /** @description One attendance ledger of a ledger list: its scope and, once signed, the signature. */
+        LedgerEntry: {
+            at: string | null;
+            by: string | null;
+            by_name: string | null;
+            /** @description Signed by day 10⚙ of the next month (the county's `ledger_due_day`). */
+            on_time: boolean | null;
+            /** @description The signature record's id, by whom (login, name) and when; `None` before signing. */
+            record_id: string | null;
+            /** @description A village's or township's code. */
+            scope: string;
+            scope_name: string | null;
+        };
+        LedgerSignatureStatus: {
+            /** @description when it was signed (RFC 3339, China's zone) */
+            at: string;
+            /** @description the signer's login */
+            by: string;
+            by_name: string | null;
+            current_sha256: string;
+            /** Format: date */
+            due: string;
+            /** @description today's figures' hash differs from the signed one */
+            figures_changed: boolean;
+            figures_sha256: string;
+            /** @description signed by day ledger_due_day⚙ (10) of the next month */
+            on_time: boolean;
+            /** @description the ledger_signature record */
+            record_id: string;
+            /** @description the signed village's or township's code */
+            scope: string;
+            scope_name: string | null;
         };
         Masking: {
             /** @description household names and phones masked (组织部, city) */
@@ -1333,6 +1389,13 @@ export interface components {
             /** @description The bearer token for `Authorization: Bearer <token>`. */
             token: string;
         };
+        /** @description The ledger to sign. */
+        SignLedger: {
+            /** @description `YYYY-MM`, a month that is over. */
+            month: string;
+            /** @description A village's 12-digit code, or the township's 9-digit code. */
+            scope: string;
+        };
         StatusChangesReport: components["schemas"]["ReportDocument"] & {
             rows?: components["schemas"]["StatusChangesRow"][];
             summary?: components["schemas"]["StatusChangesSummary"];
@@ -1461,8 +1524,12 @@ export interface components {
             ids: string[];
             label: string;
             label_en: string;
+            /** @description For the ledger lists: each ledger, by scope. */
+            ledgers?: components["schemas"]["LedgerEntry"][];
             /** @description `leave_to_approve`, `logs_to_review`, … (see the module docs). */
             list: string;
+            /** @description For the ledger lists: the month (`YYYY-MM`). */
+            month?: string | null;
         };
         /** @description The signed-in account's 待办. */
         TodoList: {
@@ -2202,6 +2269,138 @@ export interface operations {
             };
         };
     };
+    signLedger: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignLedger"];
+            };
+        };
+        responses: {
+            /** @description the signature's change to sign */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreparedStep"];
+                };
+            };
+            /** @description `malformed`: The request is malformed: the body is not a step, or a field is not as described */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `signing_key_required`: This browser session registered no signing key and cannot approve: sign out and sign in to the dashboard again. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "signing_key_required";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
+            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again shortly. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -2594,7 +2793,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
+            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2602,7 +2801,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
+                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
                     };
                 };
             };
@@ -4179,7 +4378,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
+            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4187,7 +4386,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
+                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
                     };
                 };
             };
