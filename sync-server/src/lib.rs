@@ -42,7 +42,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts, verify < pull, settings < checks, reports < error, merge, todo < approvals, handover, import, records, state < openapi, rebuild < generate, http
+//! api, backup, config, store < accounts, verify < pull, settings < reports < checks, error, todo < merge, state < approvals, handover, import, records < ledger, rebuild < generate, openapi < http
 
 pub mod accounts;
 pub mod api;

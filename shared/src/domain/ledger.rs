@@ -186,6 +186,7 @@ impl Record for LedgerSignature {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::domain::codes::testkit::{assert_invalid, assert_round_trips, cell, project, text};

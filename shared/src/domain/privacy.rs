@@ -98,6 +98,9 @@ const COLUMN_MARKS: &[(&str, &str, Privacy)] = &[
 const OPEN_COLUMNS: &[(&str, &str)] = &[
     ("p_cadre", "name"),
     ("p_cadre", "phone"),
+    // The township official who signed an attendance ledger: an official's name, like a
+    // cadre's, not a household's.
+    ("p_ledger_signature", "signer_name"),
     ("p_unit", "name"),
     ("p_village", "name"),
     ("p_village", "centroid_lat"),

@@ -591,6 +591,7 @@ impl ReportRow for LedgerRow {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod figures_tests {
     use super::*;
 
