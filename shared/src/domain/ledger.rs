@@ -185,6 +185,16 @@ impl Record for LedgerSignature {
     }
 }
 
+/// The calendar day in China's zone of a time as projections keep it (in UTC, so that text
+/// order is time order): a signature at 00:30 Beijing time on the 11th is the 11th, not the
+/// 10th. `None` if it does not parse.
+pub fn china_date(rfc3339: &str) -> Option<crate::values::Date> {
+    let zone = chrono::FixedOffset::east_opt(8 * 3600)?;
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .map(|t| t.with_timezone(&zone).date_naive())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -76,11 +76,11 @@ pub struct StoredSignature {
 }
 
 impl StoredSignature {
-    /// Signed by day `due_day` of the month after `first` (the date in the signature's own
-    /// zone, China's).
+    /// Signed by day `due_day` of the month after `first`, the day taken in China's zone (the
+    /// projection keeps the time in UTC).
     pub fn on_time(&self, first: Date, due_day: u32) -> bool {
         let due = ledger_due_date(first, due_day);
-        chrono::DateTime::parse_from_rfc3339(&self.signed_at).is_ok_and(|t| t.date_naive() <= due)
+        cunji_core::domain::ledger::china_date(&self.signed_at).is_some_and(|d| d <= due)
     }
 
     /// How report 1 shows it, given today's figures' hash.

@@ -123,7 +123,13 @@ pub fn signature_lines(doc: &ReportDocument) -> Option<Vec<(&'static str, String
                 }
             ),
         ),
-        ("日期", at.get(..10).unwrap_or(&at).to_string()),
+        (
+            "日期",
+            cunji_core::domain::ledger::china_date(&at).map_or_else(
+                || at.get(..10).unwrap_or(&at).to_string(),
+                |d| d.to_string(),
+            ),
+        ),
     ];
     if s["figures_changed"] == true {
         lines.push((

@@ -275,7 +275,10 @@ fn request(from: NaiveDate, days: u32) -> Leave {
         from,
         to: from + Duration::days(i64::from(days) - 1),
         days,
-        requested_ts: cunji_core::store::now(),
+        // Requested now, on a phone in the county (China's zone): the tests' dates are China's
+        // (`accounts::today`), and a request's day is taken in the zone it was recorded in.
+        requested_ts: chrono::Utc::now()
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()),
         endorsed_by: None,
         approver_id: TOWNSHIP.into(),
         status: LeaveStatus::Pending,
