@@ -651,6 +651,59 @@ fn a_case_passes_the_township_and_the_county_in_order_and_report_8_follows() {
                 .cloned()
                 .unwrap()
         };
+        // Report 8's summary, hand-computed: the two exits by their current step, the short
+        // notice's exit missing R12's 7 days, and the notices' lengths (5 and 7 days).
+        let summary8 = |c: &Clerk| {
+            let r = report8(c);
+            let s = &r["summary"];
+            let mut steps: Vec<(String, String, u64)> = s["by_type_step"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    (
+                        t["change_type"].as_str().unwrap().to_string(),
+                        t["step"].as_str().unwrap_or("").to_string(),
+                        t["count"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            steps.sort();
+            let p = &s["publicity"];
+            (
+                steps,
+                [
+                    s["cases"].as_u64(),
+                    s["exits"].as_u64(),
+                    s["exits_missing_prerequisites"].as_u64(),
+                ],
+                [
+                    p["cases_with_publicity"].as_u64(),
+                    p["min_days"].as_u64(),
+                    p["max_days"].as_u64(),
+                    p["shorter_than_minimum"].as_u64(),
+                ],
+                p["mean_days"].as_f64(),
+            )
+        };
+        let by_step = |steps: &[(&str, u64)]| -> Vec<(String, String, u64)> {
+            let mut v: Vec<_> = steps
+                .iter()
+                .map(|(s, n)| ("marked_exit".to_string(), s.to_string(), *n))
+                .collect();
+            v.sort();
+            v
+        };
+        let notices = [Some(2), Some(5), Some(7), Some(1)];
+        assert_eq!(
+            summary8(&town),
+            (
+                by_step(&[("publicity", 2)]),
+                [Some(2), Some(2), Some(1)],
+                notices,
+                Some(6.0)
+            )
+        );
         assert_eq!(
             case_row(&report8(&town), &good)["current_step"],
             "publicity"
@@ -715,15 +768,39 @@ fn a_case_passes_the_township_and_the_county_in_order_and_report_8_follows() {
             case_row(&report8(&town), &good)["current_step"],
             "township_review"
         );
+        assert_eq!(
+            summary8(&town),
+            (
+                by_step(&[("publicity", 1), ("township_review", 1)]),
+                [Some(2), Some(2), Some(1)],
+                notices,
+                Some(6.0)
+            )
+        );
         taken(&county, &good, case_step("county_approval", "passed"));
         let c: StatusChange = stored(&w, &good);
         assert_eq!(c.result, Some(StatusChangeResult::Approved));
         assert_eq!(c.steps.last().unwrap().actor_id, COUNTY);
+        assert_eq!(
+            summary8(&county).0,
+            by_step(&[("publicity", 1), ("county_approval", 1)])
+        );
         assert_eq!(count(&county.todo(), "cases_to_approve"), 0);
         assert_eq!(count(&county.todo(), "cases_to_enter"), 1);
         taken(&county, &good, case_step("system_entry", "passed"));
         assert_eq!(count(&county.todo(), "cases_to_enter"), 0);
         let row = case_row(&report8(&county), &good);
+        // The county reads the same figures; the approved exit counts at its last step and
+        // still has every prerequisite, so only the short notice's exit misses one.
+        assert_eq!(
+            summary8(&county),
+            (
+                by_step(&[("publicity", 1), ("system_entry", 1)]),
+                [Some(2), Some(2), Some(1)],
+                notices,
+                Some(6.0)
+            )
+        );
         assert_eq!(
             (row["current_step"].as_str(), row["result"].as_str()),
             (Some("system_entry"), Some("approved"))
