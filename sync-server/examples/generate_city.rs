@@ -14,29 +14,27 @@ use std::path::{Path, PathBuf};
 use cunji_sync_server::generate::{self, Options, city::City};
 use cunji_sync_server::store::Db;
 
+mod common;
+
 fn main() -> anyhow::Result<()> {
     let mut scale = 0.1;
     let mut seed = 1;
     let mut out = PathBuf::from("/tmp/city.sqlite3");
     let mut plain = PathBuf::from("/tmp/city-plain.sqlite3");
     let mut threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
-        };
-        match a.as_str() {
-            "--scale" => scale = value()?.parse()?,
-            "--seed" => seed = value()?.parse()?,
-            "--out" => out = value()?.into(),
-            "--baseline" => plain = value()?.into(),
-            "--threads" => threads = value()?.parse()?,
-            other => anyhow::bail!("unknown argument {other}"),
+    common::each_flag(|flag, v| {
+        match flag {
+            "--scale" => scale = v.parse()?,
+            "--seed" => seed = v.parse()?,
+            "--out" => out = v.into(),
+            "--baseline" => plain = v.into(),
+            "--threads" => threads = v.parse()?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     for p in [&out, &plain] {
-        remove_db(p);
+        common::remove_db(p);
     }
     let options = Options {
         seed,
@@ -63,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         }
     })?;
     drop(db);
-    let rss = peak_rss_kib();
+    let rss = common::peak_rss_kib();
     let size = db_size(&out);
     println!(
         "generator: {} households, {} cadres, {} records, {} changes in {:.1} s = {:.0} changes/s; \
@@ -104,29 +102,10 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn remove_db(p: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
-    }
-}
-
 fn db_size(p: &Path) -> u64 {
     ["", "-wal"]
         .iter()
         .filter_map(|s| std::fs::metadata(format!("{}{s}", p.display())).ok())
         .map(|m| m.len())
         .sum()
-}
-
-/// VmHWM of this process, in KiB (Linux).
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
 }

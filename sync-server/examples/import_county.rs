@@ -13,7 +13,7 @@
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use cunji_core::doc::{RecordDoc, new_actor};
@@ -25,34 +25,32 @@ use cunji_sync_server::import::{self, InputFile, export::export_in_clear};
 use cunji_sync_server::records;
 use cunji_sync_server::store::Db;
 
+mod common;
+
 fn main() -> anyhow::Result<()> {
     let mut villages = 180;
     let mut seed = 1;
     let mut dir = PathBuf::from("/tmp/import-bench");
     let mut threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
-        };
-        match a.as_str() {
-            "--villages" => villages = value()?.parse()?,
-            "--seed" => seed = value()?.parse()?,
-            "--dir" => dir = value()?.into(),
-            "--threads" => threads = value()?.parse()?,
-            other => anyhow::bail!("unknown argument {other}"),
+    common::each_flag(|flag, v| {
+        match flag {
+            "--villages" => villages = v.parse()?,
+            "--seed" => seed = v.parse()?,
+            "--dir" => dir = v.into(),
+            "--threads" => threads = v.parse()?,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     std::fs::create_dir_all(&dir)?;
     let (source, target) = (dir.join("generated.sqlite3"), dir.join("imported.sqlite3"));
     for p in [&source, &target] {
-        remove_db(p);
+        common::remove_db(p);
     }
     println!("{villages} villages of seed {seed}'s city, registers only, {threads} threads");
 
     // The baseline: the generator writes the registers through the same merge.
-    reset_peak_rss();
+    common::reset_peak_rss();
     let db = Db::open(&source.display().to_string())?;
     let options = Options {
         seed,
@@ -144,7 +142,7 @@ fn main() -> anyhow::Result<()> {
     }];
     let mut total = 0.0;
     for commit in [false, true] {
-        reset_peak_rss();
+        common::reset_peak_rss();
         let started = Instant::now();
         let r = import::import(&db, "admin", &file, commit)?;
         let s = started.elapsed().as_secs_f64();
@@ -177,27 +175,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn remove_db(p: &Path) {
-    for suffix in ["", "-wal", "-shm", ".key"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
-    }
-}
-
-/// Starts a new peak for VmHWM (Linux: writing 5 to clear_refs resets it).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
 /// VmHWM of this process, in MiB.
 fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
+    common::peak_rss_kib() as f64 / 1024.0
 }

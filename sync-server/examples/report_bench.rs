@@ -42,6 +42,8 @@ use cunji_sync_server::store::Db;
 use cunji_sync_server::{AppState, serve};
 use rusqlite::types::Value;
 
+mod common;
+
 /// The binary's allocator, so that the figures are the server's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -81,24 +83,23 @@ fn args() -> anyhow::Result<Args> {
         only: None,
         save: None,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(k) = it.next() {
-        let mut v = || it.next().with_context(|| format!("{k} needs a value"));
-        match k.as_str() {
-            "--database" => a.database = v()?,
-            "--plain" => a.plain = v()?.into(),
-            "--county" => a.county = v()?,
-            "--city" => a.city = v()?,
-            "--coverage-scope" => a.coverage_scope = Some(v()?),
-            "--month" => a.month = v()?,
-            "--from" => a.from = v()?,
-            "--to" => a.to = v()?,
-            "--runs" => a.runs = v()?.parse()?,
-            "--only" => a.only = Some(v()?),
-            "--save" => a.save = Some(v()?.into()),
-            other => bail!("unknown argument {other}"),
+    common::each_flag(|flag, v| {
+        match flag {
+            "--database" => a.database = v,
+            "--plain" => a.plain = v.into(),
+            "--county" => a.county = v,
+            "--city" => a.city = v,
+            "--coverage-scope" => a.coverage_scope = Some(v),
+            "--month" => a.month = v,
+            "--from" => a.from = v,
+            "--to" => a.to = v,
+            "--runs" => a.runs = v.parse()?,
+            "--only" => a.only = Some(v),
+            "--save" => a.save = Some(v.into()),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     Ok(a)
 }
 
@@ -366,7 +367,7 @@ fn main() -> anyhow::Result<()> {
         let _ = std::fs::remove_file(f);
     }
     drop(conn);
-    remove_db(&a.plain);
+    common::remove_db(&a.plain);
     print(&results, &base)
 }
 
@@ -387,9 +388,9 @@ fn time(
     let mut times = Vec::new();
     let mut peak = 0u64;
     for _ in 0..runs.max(1) {
-        reset_peak_rss();
+        common::reset_peak_rss();
         times.push(f()?);
-        peak = peak.max(peak_rss_kib());
+        peak = peak.max(common::peak_rss_kib());
     }
     times.sort_by(f64::total_cmp);
     let t = Timing {
@@ -434,7 +435,7 @@ fn print(results: &[Timing], base: &[Timing]) -> anyhow::Result<()> {
 /// record's village code (`doc_village`) and receipt time as columns, and indexes the
 /// baseline's queries use.
 fn plain_tables(server: &Path, plain: &Path) -> anyhow::Result<rusqlite::Connection> {
-    remove_db(plain);
+    common::remove_db(plain);
     let conn = rusqlite::Connection::open(plain)?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
     conn.execute("ATTACH DATABASE ?1 AS src", [server.display().to_string()])?;
@@ -541,27 +542,4 @@ fn plain_export(
     }
     book.save(out)?;
     Ok(n)
-}
-
-fn remove_db(p: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
-    }
-}
-
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// VmHWM of this process, in KiB (Linux).
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use cunji_core::domain::codes::{StatusChangeStep, StepOutcome};
 use cunji_core::domain::{Publicity, StatusChange, Step};
+use cunji_core::field::{FieldApp, LoginInput};
 use cunji_core::sync::{HttpTransport, SyncOptions, SyncReport};
 use cunji_core::{Author, Store};
 use cunji_sync_server::accounts::{self, Role};
@@ -516,6 +517,33 @@ impl Drop for SmallDisk {
             .arg(&self.path)
             .status();
     }
+}
+
+/// The field app (`FieldApp`, as the Tauri app runs it) over its own SQLite file, signed in
+/// as `login` to `server`, with the records its scope pulls. Keep the directory alive as long
+/// as the app.
+pub fn field_phone(server: &TestServer, login: &str) -> (tempfile::TempDir, FieldApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = FieldApp::open(dir.path(), "246810").unwrap();
+    app.login(&LoginInput {
+        server_url: server.url.clone(),
+        login: login.into(),
+        password: PASSWORD.into(),
+    })
+    .unwrap();
+    (dir, app)
+}
+
+/// Syncs the field app and asserts the server took every change.
+pub fn field_synced(app: &mut FieldApp) -> SyncReport {
+    let report = app.sync(&mut |_| {}).unwrap();
+    assert_eq!(
+        report.rejected,
+        0,
+        "{:?}",
+        app.store().rejected_changes().unwrap()
+    );
+    report
 }
 
 /// A cadre's phone: its own store file, signed in to a server (or a proxy in front of it).

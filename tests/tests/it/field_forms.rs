@@ -15,11 +15,11 @@ use cunji_core::domain::{
     StatusChange, Village,
 };
 use cunji_core::field::{
-    FieldApp, LoginInput, PetitionInput, PetitionStep, RecordRights, StatusChangeInput, StepInput,
+    FieldApp, PetitionInput, PetitionStep, RecordRights, StatusChangeInput, StepInput,
 };
 use cunji_core::values::{Date, Money};
 use cunji_sync_server::accounts::Role;
-use cunji_tests::{Backend, Device, PASSWORD, TestServer, household};
+use cunji_tests::{Backend, Device, TestServer, field_phone as phone, field_synced, household};
 
 const X: &str = "530322101201";
 const LEADER: &str = "cadre-wang-zhigang";
@@ -29,29 +29,9 @@ fn d(s: &str) -> Date {
     s.parse().unwrap()
 }
 
-/// A phone signed in as `login`, with the records its scope pulls.
-fn phone(server: &TestServer, login: &str) -> (tempfile::TempDir, FieldApp) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut app = FieldApp::open(dir.path(), "246810").unwrap();
-    app.login(&LoginInput {
-        server_url: server.url.clone(),
-        login: login.into(),
-        password: PASSWORD.into(),
-    })
-    .unwrap();
-    (dir, app)
-}
-
-/// Syncs and asserts the server took every change.
+/// Syncs, asserts the server took every change, and that there was one to take.
 fn synced(app: &mut FieldApp) {
-    let report = app.sync(&mut |_| {}).unwrap();
-    assert_eq!(
-        report.rejected,
-        0,
-        "{:?}",
-        app.store().rejected_changes().unwrap()
-    );
-    assert!(report.pushed > 0, "nothing was pushed");
+    assert!(field_synced(app).pushed > 0, "nothing was pushed");
 }
 
 #[test]

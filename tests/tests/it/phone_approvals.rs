@@ -14,37 +14,13 @@
 use chrono::Duration;
 use cunji_core::domain::codes::{LeaveStatus, LeaveType, WorkActivity};
 use cunji_core::domain::{Leave, Village, WorkLog};
-use cunji_core::field::{FieldApp, LeaveInput, LeaveStage, LeaveStepKind, LoginInput, now};
+use cunji_core::field::{FieldApp, LeaveInput, LeaveStage, LeaveStepKind, now};
 use cunji_sync_server::accounts::today;
-use cunji_tests::{Backend, PASSWORD, TestServer};
+use cunji_tests::{Backend, field_phone as phone, field_synced as synced};
 use serde_json::json;
 
 use super::access::cadre_file;
 use super::approvals::{Clerk, LEADER, MEMBER, TOWNSHIP, world};
-
-/// A phone signed in as `login`, with the records its scope pulls.
-fn phone(server: &TestServer, login: &str) -> (tempfile::TempDir, FieldApp) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut app = FieldApp::open(dir.path(), "246810").unwrap();
-    app.login(&LoginInput {
-        server_url: server.url.clone(),
-        login: login.into(),
-        password: PASSWORD.into(),
-    })
-    .unwrap();
-    (dir, app)
-}
-
-/// Syncs and asserts the server took every change.
-fn synced(app: &mut FieldApp) {
-    let report = app.sync(&mut |_| {}).unwrap();
-    assert_eq!(
-        report.rejected,
-        0,
-        "{:?}",
-        app.store().rejected_changes().unwrap()
-    );
-}
 
 fn leave_input(from: chrono::NaiveDate, days: i64, reason: &str) -> LeaveInput {
     LeaveInput {
