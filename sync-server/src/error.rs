@@ -25,16 +25,18 @@ pub enum ApiError {
     TooLarge,
     #[error("batch too large: {0} items")]
     BatchTooLarge(usize),
-    #[error("rate limited")]
-    RateLimited,
+    #[error("rate limited for {0} s")]
+    RateLimited(u64),
     #[error("sign-in locked for {0} s after failures")]
     SignInThrottled(u64),
     #[error("no such route")]
     UnknownRoute,
     #[error("method not allowed")]
     MethodNotAllowed,
-    #[error("content type is not application/json")]
-    WrongContentType,
+    /// The body was not sent as the endpoint's content type (`application/json`, or the sync
+    /// protocol's).
+    #[error("content type is not {0}")]
+    WrongContentType(&'static str),
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("unknown report: {0}")]
@@ -118,11 +120,11 @@ impl ApiError {
                 format!("一次提交了{n}条,超过上限"),
                 format!("{n} items in one batch is over the limit."),
             ),
-            RateLimited => (
+            RateLimited(seconds) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                "同步太频繁,请稍后再试".into(),
-                "Too many requests; try again shortly.".into(),
+                format!("请求太频繁,请在{}后再试", wait_zh(*seconds)),
+                format!("Too many requests; try again in {}.", wait_en(*seconds)),
             ),
             SignInThrottled(seconds) => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -145,11 +147,11 @@ impl ApiError {
                 "这个接口不接受这种请求方法,请对照 /v1/openapi.json".into(),
                 "This endpoint does not take this method; see /v1/openapi.json.".into(),
             ),
-            WrongContentType => (
+            WrongContentType(expected) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "wrong_content_type",
-                "请求内容应为 JSON(Content-Type: application/json)".into(),
-                "Send the body as JSON (Content-Type: application/json).".into(),
+                format!("请求内容类型不对,应为 Content-Type: {expected}"),
+                format!("Send the body as Content-Type: {expected}."),
             ),
             Forbidden(d) => (
                 StatusCode::FORBIDDEN,
@@ -258,6 +260,13 @@ impl ApiError {
                 "The server's storage is full; your records stay on the phone; sync again later."
                     .into(),
             ),
+            Store(e) if e.is_unavailable() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "服务器的数据库暂时忙不过来或连不上,请稍后再试;手机上的记录都还在".into(),
+                "The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there."
+                    .into(),
+            ),
             Store(_) | Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -267,6 +276,10 @@ impl ApiError {
         }
     }
 }
+
+/// The `Retry-After` of `database_unavailable`: the pool waits 15 s for a connection, so a
+/// caller coming back a few seconds later finds the queue moved on.
+const UNAVAILABLE_RETRY_S: u64 = 5;
 
 /// A wait in words: seconds under two minutes, else minutes (rounded up).
 fn wait_zh(seconds: u64) -> String {
@@ -289,7 +302,7 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
         use axum::extract::rejection::JsonRejection::*;
         match rejection {
-            MissingJsonContentType(_) => ApiError::WrongContentType,
+            MissingJsonContentType(_) => ApiError::WrongContentType("application/json"),
             r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
             r => ApiError::Malformed(r.body_text()),
         }
@@ -325,7 +338,8 @@ impl IntoResponse for ApiError {
             tracing::info!(error = ?self.to_string(), code, "request refused");
         }
         let retry_after = match self {
-            ApiError::SignInThrottled(seconds) => Some(seconds),
+            ApiError::SignInThrottled(seconds) | ApiError::RateLimited(seconds) => Some(seconds),
+            ApiError::Store(ref e) if e.is_unavailable() => Some(UNAVAILABLE_RETRY_S),
             _ => None,
         };
         // 426 names the protocol to move to (RFC 9110 §15.5.22).
@@ -371,5 +385,31 @@ mod tests {
             ApiError::Store(StoreError::Sqlite(other)).parts().1,
             "internal"
         );
+    }
+
+    #[test]
+    fn no_database_connection_for_now_is_a_503_with_retry_after() {
+        // What r2d2 says when no pooled connection came within its timeout.
+        let timeout = StoreError::Pool("timed out waiting for connection".into());
+        let response = ApiError::Store(timeout).into_response();
+        assert_eq!(response.status().as_u16(), 503);
+        assert_eq!(
+            response.headers()[axum::http::header::RETRY_AFTER],
+            UNAVAILABLE_RETRY_S.to_string()
+        );
+        let (_, code, message, _) = ApiError::Store(StoreError::Pool(String::new())).parts();
+        assert_eq!(code, "database_unavailable");
+        assert!(message.contains("稍后再试"));
+        // A corrupt row is not a reason to come back later.
+        let corrupt = ApiError::Store(StoreError::Corrupt("a row".into()));
+        assert_eq!(corrupt.parts().0.as_u16(), 500);
+    }
+
+    #[test]
+    fn a_rate_limit_says_how_long_to_wait() {
+        let response = ApiError::RateLimited(20).into_response();
+        assert_eq!(response.status().as_u16(), 429);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "20");
+        assert!(ApiError::RateLimited(20).parts().2.contains("20秒"));
     }
 }

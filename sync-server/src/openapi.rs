@@ -147,7 +147,7 @@ pub fn schema_name(report: ReportName) -> String {
 /// [`ApiError::parts`], the very function that builds the answer, so a status cannot be
 /// documented under another number than the server sends; each status's body schema names
 /// its codes (`code` is one of them), and the headers some errors carry are listed with
-/// them (`Retry-After` of `sign_in_throttled`, `Upgrade` of `update_required`).
+/// them (`Retry-After` of `sign_in_throttled` and `rate_limited`, `Upgrade` of `update_required`).
 fn answers(ok: Value, errors: &[ApiError]) -> Value {
     let mut by_status: std::collections::BTreeMap<u16, Vec<&ApiError>> = Default::default();
     for e in errors {
@@ -178,9 +178,12 @@ fn answers(ok: Value, errors: &[ApiError]) -> Value {
             let n = errors.iter().filter(|e| f(e)).count();
             (n > 0).then_some(n == errors.len())
         };
-        if let Some(required) = carry(|e| matches!(e, ApiError::SignInThrottled(_))) {
+        if let Some(required) = carry(|e| {
+            matches!(e, ApiError::SignInThrottled(_) | ApiError::RateLimited(_))
+                || matches!(e, ApiError::Store(s) if s.is_unavailable())
+        }) {
             response["headers"]["Retry-After"] = json!({
-                "description": "seconds until sign-in is taken again (sign_in_throttled)",
+                "description": "seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds)",
                 "required": required, "schema": {"type": "integer", "minimum": 1}
             });
         }
@@ -200,10 +203,14 @@ fn ok_json(description: &str, schema: Value) -> Value {
     json!({"200": {"description": description, "content": {"application/json": {"schema": schema}}}})
 }
 
-/// The store failing: `internal`, or `server_full` where the operation writes and the disk is
+/// The store failing: `internal`, `database_unavailable` (no connection to be had for now), or
+/// `server_full` where the operation writes and the disk is
 /// full (the error's own test builds the same SQLite failure).
 fn store_failure(writes: bool) -> Vec<ApiError> {
-    let mut errors = vec![ApiError::Internal(String::new())];
+    let mut errors = vec![
+        ApiError::Internal(String::new()),
+        ApiError::Store(StoreError::Pool(String::new())),
+    ];
     if writes {
         let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(13), None);
         errors.push(ApiError::Store(StoreError::Sqlite(full)));
@@ -225,7 +232,7 @@ fn signed_in() -> Vec<ApiError> {
         ApiError::MissingToken,
         ApiError::BadToken,
         ApiError::DeviceRevoked(String::new()),
-        ApiError::RateLimited,
+        ApiError::RateLimited(20),
     ]
 }
 
@@ -625,7 +632,7 @@ fn sign_in_errors() -> Vec<ApiError> {
     let mut errors = any_json_route();
     errors.extend([
         ApiError::Malformed("the body is not JSON of the documented shape".into()),
-        ApiError::WrongContentType,
+        ApiError::WrongContentType("application/json"),
         ApiError::BadLogin,
         ApiError::DeviceConflict,
         ApiError::DeviceRevoked(String::new()),
@@ -769,6 +776,7 @@ fn sync_paths(paths: &mut serde_json::Map<String, Value>) {
             ApiError::ProtocolTooNew(0),
             ApiError::DeviceRequired,
             ApiError::TooLarge,
+            ApiError::WrongContentType(wire::CONTENT_TYPE),
         ]);
         if name == "push" {
             errors.push(ApiError::BatchTooLarge(0));
@@ -804,7 +812,7 @@ fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 6])
     ] = types;
     let step_errors = |path: bool| {
         let mut errors = vec![
-            ApiError::WrongContentType,
+            ApiError::WrongContentType("application/json"),
             ApiError::Malformed("the body is not a step, or a field is not as described".into()),
             ApiError::SigningKeyRequired,
         ];
@@ -934,7 +942,7 @@ fn settings_paths(
         ];
         if put {
             errors.extend([
-                ApiError::WrongContentType,
+                ApiError::WrongContentType("application/json"),
                 ApiError::Malformed("the body is not a JSON object".into()),
                 ApiError::InvalidSettings(vec![]),
             ]);
@@ -1071,6 +1079,17 @@ mod tests {
         assert_eq!(push["426"]["headers"]["Upgrade"]["required"], json!(true));
         assert_eq!(codes(&push["413"]), json!(["too_large", "batch_too_large"]));
         assert_eq!(codes(&push["507"]), json!(["server_full"]));
+        assert_eq!(codes(&push["415"]), json!(["wrong_content_type"]));
+        assert_eq!(codes(&push["429"]), json!(["rate_limited"]));
+        assert_eq!(
+            push["429"]["headers"]["Retry-After"]["required"],
+            json!(true)
+        );
+        assert_eq!(codes(&push["503"]), json!(["database_unavailable"]));
+        assert_eq!(
+            push["503"]["headers"]["Retry-After"]["required"],
+            json!(true)
+        );
         let record = &doc["paths"]["/v1/records/{id}"]["get"]["responses"];
         assert_eq!(
             codes(&record["403"]),

@@ -42,12 +42,13 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     pub fn new(db: Db, config: Config) -> AppState {
         let db = Arc::new(db);
+        let limiter = Arc::new(RateLimiter::new(config.requests_per_minute));
         AppState {
             writer: Arc::new(Writer::start(db.clone())),
             db,
             config: Arc::new(config),
             metrics: None,
-            limiter: Arc::new(RateLimiter::default()),
+            limiter,
             password_checks: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             )),
@@ -61,9 +62,10 @@ impl AppState {
         self
     }
 
-    /// Token bucket per device: `requests_per_minute` sustained, the same as burst.
-    pub(crate) fn allow(&self, device: &str) -> bool {
-        self.limiter.allow(device, self.config.requests_per_minute)
+    /// A request of `device` (or a browser's `web:<login>`) against its rate limit:
+    /// `requests_per_minute` sustained, the same as burst; `Err` holds the seconds to wait.
+    pub(crate) fn allow(&self, device: &str) -> Result<(), u64> {
+        self.limiter.allow(device)
     }
 
     /// A turn to check a password: Argon2 is slow and memory-hungry on purpose, so checks
@@ -313,29 +315,41 @@ impl SignInThrottle {
     }
 }
 
-/// A token bucket per key (a device, or `web:<login>` for a browser session), each holding at
-/// most a minute's requests and refilled continuously.
-#[derive(Debug, Default)]
+/// A rate limit per key (a device, or `web:<login>` for a browser session): `per_minute`
+/// requests sustained, the same as burst (governor's GCRA, which is a token bucket refilled
+/// continuously, with one cell per key).
 pub(crate) struct RateLimiter {
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    keys: governor::DefaultKeyedRateLimiter<String>,
+    clock: governor::clock::DefaultClock,
 }
 
 impl RateLimiter {
-    /// Takes a token from `key`'s bucket if it has one: `per_minute` requests sustained, the
-    /// same as burst.
-    pub(crate) fn allow(&self, key: &str, per_minute: u32) -> bool {
-        let rate = f64::from(per_minute.max(1));
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        let (tokens, last) = buckets.entry(key.to_string()).or_insert((rate, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate / 60.0).min(rate);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
+    pub(crate) fn new(per_minute: u32) -> RateLimiter {
+        let burst =
+            std::num::NonZeroU32::new(per_minute.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        RateLimiter {
+            keys: governor::RateLimiter::keyed(governor::Quota::per_minute(burst)),
+            clock: governor::clock::DefaultClock::default(),
         }
+    }
+
+    /// Takes one of `key`'s requests, or says how long until it has one again (whole
+    /// seconds, at least 1: the 429's `Retry-After`).
+    pub(crate) fn allow(&self, key: &str) -> Result<(), u64> {
+        use governor::clock::Clock;
+        let key = key.to_string();
+        self.keys.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            u64::try_from(wait.as_millis().div_ceil(1000))
+                .unwrap_or(u64::MAX)
+                .max(1)
+        })?;
+        // Forget keys whose bucket is full again, now and then, so that the map holds only the
+        // callers of the last minute.
+        if self.keys.len() > 10_000 {
+            self.keys.retain_recent();
+        }
+        Ok(())
     }
 }
 
@@ -426,9 +440,14 @@ mod tests {
 
     #[test]
     fn a_bucket_holds_a_minutes_requests_per_key() {
-        let limiter = RateLimiter::default();
-        assert!((0..3).all(|_| limiter.allow("d1", 3)));
-        assert!(!limiter.allow("d1", 3), "the fourth within the minute");
-        assert!(limiter.allow("d2", 3), "another key has its own bucket");
+        let limiter = RateLimiter::new(3);
+        assert!((0..3).all(|_| limiter.allow("d1").is_ok()));
+        // One request comes back every 20 s: the fourth waits for it.
+        let wait = limiter.allow("d1").unwrap_err();
+        assert!((1..=20).contains(&wait), "{wait}");
+        assert!(
+            limiter.allow("d2").is_ok(),
+            "another key has its own bucket"
+        );
     }
 }

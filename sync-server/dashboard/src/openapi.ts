@@ -1622,6 +1622,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
         };
     };
     metrics: {
@@ -1690,9 +1704,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1711,6 +1727,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -1797,9 +1827,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1818,6 +1850,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -1904,9 +1950,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1925,6 +1973,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -2017,9 +2079,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2038,6 +2102,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -2136,9 +2214,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2157,6 +2237,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -2243,9 +2337,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2264,6 +2360,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -2339,7 +2449,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2363,9 +2473,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2384,6 +2496,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -2505,7 +2631,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2520,7 +2646,7 @@ export interface operations {
             /** @description `sign_in_throttled`: Too many wrong passwords; try again in 1 s. */
             429: {
                 headers: {
-                    /** @description seconds until sign-in is taken again (sign_in_throttled) */
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
@@ -2540,6 +2666,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -2670,9 +2810,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2691,6 +2833,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -2781,7 +2937,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2805,9 +2961,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2826,6 +2984,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -2897,9 +3069,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2918,6 +3092,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3000,9 +3188,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3021,6 +3211,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3101,9 +3305,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3122,6 +3328,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3204,9 +3424,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3225,6 +3447,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3307,9 +3543,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3328,6 +3566,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3410,9 +3662,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3431,6 +3685,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3513,9 +3781,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3534,6 +3804,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3618,9 +3902,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3639,6 +3925,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3723,9 +4023,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3744,6 +4046,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3826,9 +4142,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3847,6 +4165,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -3910,7 +4242,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3925,7 +4257,7 @@ export interface operations {
             /** @description `sign_in_throttled`: Too many wrong passwords; try again in 1 s. */
             429: {
                 headers: {
-                    /** @description seconds until sign-in is taken again (sign_in_throttled) */
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
                     "Retry-After": number;
                     [name: string]: unknown;
                 };
@@ -3945,6 +4277,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -4016,9 +4362,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4037,6 +4385,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -4123,9 +4485,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4144,6 +4508,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -4234,7 +4612,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4258,9 +4636,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4279,6 +4659,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -4366,7 +4760,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `wrong_content_type`: Send the body as JSON (Content-Type: application/json). */
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/json. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4390,9 +4784,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4411,6 +4807,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -4501,9 +4911,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4522,6 +4934,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -4602,6 +5028,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/x-cunji-sync. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
             /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
             426: {
                 headers: {
@@ -4616,9 +5054,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4637,6 +5077,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -4719,6 +5173,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/x-cunji-sync. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
             /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
             426: {
                 headers: {
@@ -4733,9 +5199,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4754,6 +5222,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -4836,6 +5318,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/x-cunji-sync. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
             /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
             426: {
                 headers: {
@@ -4850,9 +5344,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4871,6 +5367,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -4963,6 +5473,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/x-cunji-sync. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
             /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
             426: {
                 headers: {
@@ -4977,9 +5499,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4998,6 +5522,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -5090,6 +5628,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/x-cunji-sync. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
             /** @description `update_required`: This version of the Cunji app is too old to sync with the server. Update the app, then sync again; records not yet sent stay on this phone. */
             426: {
                 headers: {
@@ -5104,9 +5654,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5125,6 +5677,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };
@@ -5184,9 +5750,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `rate_limited`: Too many requests; try again shortly. */
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
             429: {
                 headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5205,6 +5773,20 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
                         code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
                     };
                 };
             };

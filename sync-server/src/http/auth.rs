@@ -69,9 +69,9 @@ impl FromRequestParts<AppState> for Principal {
         } else {
             principal.device_id.clone()
         };
-        if !state.allow(&bucket) {
+        if let Err(seconds) = state.allow(&bucket) {
             metrics::counter!("cunji_rate_limited_total").increment(1);
-            return Err(ApiError::RateLimited);
+            return Err(ApiError::RateLimited(seconds));
         }
         Ok(principal)
     }

@@ -127,7 +127,7 @@ pub(crate) fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiErr
     if json {
         Ok(())
     } else {
-        Err(ApiError::WrongContentType)
+        Err(ApiError::WrongContentType("application/json"))
     }
 }
 

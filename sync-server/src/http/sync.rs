@@ -34,7 +34,7 @@ pub(crate) async fn push(
     // Measured when the request's headers arrive, before its body: a slow upload does not
     // count as drift.
     let clock_offset = device_clock_offset_ms(&headers, Utc::now());
-    let body = read_body(&state, body).await?;
+    let body = sync_body(&state, &headers, body).await?;
     let req: merge::Pushed = if version.0 == 1 {
         decode::<protocol::v1::PushRequest>(&state, &body)?.into()
     } else {
@@ -108,7 +108,7 @@ pub(crate) async fn pull_handler(
     let started = Instant::now();
     // Returned to the device (it keeps it to warn about its clock, R2); a pull stores nothing.
     let clock_offset = device_clock_offset_ms(&headers, Utc::now());
-    let body = read_body(&state, body).await?;
+    let body = sync_body(&state, &headers, body).await?;
     let req = decode(&state, &body)?;
     let max = state.config.max_pull_bytes;
     let resp = state
@@ -133,10 +133,11 @@ pub(crate) async fn repair_handler(
     State(state): State<AppState>,
     version: Protocol,
     principal: Principal,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     principal.require_device()?;
-    let body = read_body(&state, body).await?;
+    let body = sync_body(&state, &headers, body).await?;
     let req: protocol::RepairRequest = decode(&state, &body)?;
     // A message automerge would crash on is refused before it reaches a document.
     for m in &req.docs {
@@ -160,10 +161,11 @@ pub(crate) async fn heads_handler(
     State(state): State<AppState>,
     version: Protocol,
     principal: Principal,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     principal.require_device()?;
-    let body = read_body(&state, body).await?;
+    let body = sync_body(&state, &headers, body).await?;
     let req = decode(&state, &body)?;
     let resp = state
         .blocking(move |db| db.read(|tx| pull::heads(tx, &principal, &req).map_err(ApiError::from)))
@@ -176,10 +178,11 @@ pub(crate) async fn unreadable_handler(
     State(state): State<AppState>,
     version: Protocol,
     principal: Principal,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     principal.require_device()?;
-    let body = read_body(&state, body).await?;
+    let body = sync_body(&state, &headers, body).await?;
     let req = decode(&state, &body)?;
     let resp = state
         .blocking(move |db| {
@@ -195,6 +198,25 @@ fn device_clock_offset_ms(headers: &HeaderMap, server_now: chrono::DateTime<Utc>
     let text = headers.get(protocol::DEVICE_TIME_HEADER)?.to_str().ok()?;
     let device = chrono::DateTime::parse_from_rfc3339(text).ok()?;
     Some((device.with_timezone(&Utc) - server_now).num_milliseconds())
+}
+
+/// A sync request's body: refused (`wrong_content_type`) unless it says it is a sync message
+/// ([`protocol::CONTENT_TYPE`], which every release of the app has sent), then read up to
+/// `max_body_bytes`.
+async fn sync_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, ApiError> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if essence.as_deref() != Some(protocol::CONTENT_TYPE) {
+        return Err(ApiError::WrongContentType(protocol::CONTENT_TYPE));
+    }
+    read_body(state, body).await
 }
 
 /// A sync message from a request body: `too_large` past the decoded-size limit, `malformed`

@@ -61,6 +61,24 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// The database cannot be reached for now: no pooled connection came within the pool's
+    /// timeout (every one busy, or PostgreSQL not answering), or PostgreSQL dropped the
+    /// connection or is shutting down or starting (SQLSTATE class 08, 57P01–57P03). Worth
+    /// retrying in a while; not the server's fault in the way a bug is.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Pool(_) => true,
+            StoreError::Postgres(e) => {
+                e.is_closed()
+                    || e.code().is_some_and(|c| {
+                        let c = c.code();
+                        c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03")
+                    })
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The `postgres` crate's display leaves out the server's own message; put it back.

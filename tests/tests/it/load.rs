@@ -515,6 +515,7 @@ fn load_run(backend: Backend, devices_n: usize, hostile: Hostile, with_hostile: 
                         .post(format!("{url}/v1/sync/push"))
                         .bearer_auth(&token)
                         .header(protocol::PROTOCOL_HEADER, protocol::PROTOCOL_VERSION)
+                        .header(reqwest::header::CONTENT_TYPE, protocol::CONTENT_TYPE)
                         .body(body)
                         .send()
                         .await;
@@ -546,6 +547,7 @@ fn load_run(backend: Backend, devices_n: usize, hostile: Hostile, with_hostile: 
                         .post(format!("{url}/v1/sync/pull"))
                         .bearer_auth(&token)
                         .header(protocol::PROTOCOL_HEADER, protocol::PROTOCOL_VERSION)
+                        .header(reqwest::header::CONTENT_TYPE, protocol::CONTENT_TYPE)
                         .body(req)
                         .send()
                         .await;

@@ -130,6 +130,49 @@ fn phones_of_every_version_the_server_speaks_sync() {
     }
 }
 
+/// A sync body sent as anything but a sync message (no `Content-Type`, JSON, text) is
+/// refused with 415 `wrong_content_type`, naming the type to send, and nothing is stored; the
+/// same body sent as one (every release of the app does) is taken.
+#[test]
+fn a_sync_body_must_be_sent_as_a_sync_message() {
+    let server = village_server(Backend::Sqlite);
+    let dir = fixture(PROTOCOL_VERSION);
+    let phone = Device::from_file(&server.url, LEADER, &dir.join("phone.sqlite3"))
+        .speaking(PROTOCOL_VERSION)
+        .sign_in();
+    let body = std::fs::read(dir.join("push.bin")).unwrap();
+    let before = server.change_count();
+    let http = reqwest::blocking::Client::new();
+    for content_type in [None, Some("application/json"), Some("text/plain")] {
+        let mut req = http
+            .post(format!("{}/v1/sync/push", server.url))
+            .bearer_auth(phone.token())
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .body(body.clone());
+        if let Some(t) = content_type {
+            req = req.header(reqwest::header::CONTENT_TYPE, t);
+        }
+        let resp = req.send().unwrap();
+        assert_eq!(resp.status().as_u16(), 415, "{content_type:?}");
+        let err: protocol::ErrorBody = resp.json().unwrap();
+        assert_eq!(err.code, "wrong_content_type");
+        assert!(
+            err.message.contains(protocol::CONTENT_TYPE),
+            "{}",
+            err.message
+        );
+    }
+    assert_eq!(server.change_count(), before, "nothing stored");
+    let resp = post_push(
+        &server.url,
+        phone.token(),
+        Some(&PROTOCOL_VERSION.to_string()),
+        body,
+    );
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(server.change_count(), before + 3);
+}
+
 /// A phone older than the server speaks is told to update (426 `update_required`, naming the
 /// protocol to move to), before its token is even looked at; it keeps its records, and once
 /// updated it sends them. A phone newer than the server is told so (400 `protocol_too_new`),

@@ -736,10 +736,26 @@ fn expired_tokens_too_many_requests_and_oversized_batches_are_refused_with_their
     }
     match t.pull(pull()).unwrap_err() {
         TransportError::Status { status, body } => {
-            assert_eq!((status, body.code.as_str()), (429, "rate_limited"))
+            assert_eq!((status, body.code.as_str()), (429, "rate_limited"));
+            assert!(body.message.contains("秒后再试"), "{}", body.message);
         }
         other => panic!("{other:?}"),
     }
+    // The refusal says when to come back: one request returns every 20 s.
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/sync/pull", server.url))
+        .bearer_auth(a.token())
+        .header("content-type", protocol::CONTENT_TYPE)
+        .body(pull())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry), "Retry-After: {retry}");
     b.transport().pull(pull()).unwrap();
 
     // A push over the batch limit is refused whole (the client batches below the default limit).
