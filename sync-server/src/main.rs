@@ -153,6 +153,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Create an account for every cadre record without one (after an import: the 干部编号 is
+    /// the login), with its role and a first password, and write the logins, names, roles and
+    /// passwords to a new CSV to hand out (see `import::accounts`). Existing accounts are left
+    /// as they are.
+    CadreAccounts {
+        /// Only the cadres who work in this county (6 digits).
+        #[arg(long)]
+        county: Option<String>,
+        /// The CSV of first passwords to write; must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Import pairing assignments (结对帮扶) from a CSV.
     ImportAssignments {
         csv: PathBuf,
@@ -324,6 +336,33 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("creating {}", out.display()))?;
             std::io::Write::write_all(&mut file, &bytes)?;
             tracing::info!(file = %out.display(), kind, "template written");
+            Ok(())
+        }
+        Command::CadreAccounts { county, out } => {
+            if let Some(c) = &county
+                && (c.len() != 6 || !c.bytes().all(|b| b.is_ascii_digit()))
+            {
+                anyhow::bail!("--county {c}: a county code is 6 digits");
+            }
+            let db = open_db(&config)?;
+            let made = cunji_sync_server::import::accounts::create(&db, county.as_deref(), &out)?;
+            #[allow(clippy::print_stdout)]
+            if made.accounts.is_empty() {
+                println!(
+                    "没有需要新建的账号:{} 名干部已有账号 / no account to create: {} cadres have one",
+                    made.existing, made.existing
+                );
+            } else {
+                println!(
+                    "新建 {} 个干部账号,初始密码见 {}(请妥善保管并分发给本人);{} 名干部已有账号 / created {} cadre accounts, first passwords in {}; {} cadres already had one",
+                    made.accounts.len(),
+                    out.display(),
+                    made.existing,
+                    made.accounts.len(),
+                    out.display(),
+                    made.existing
+                );
+            }
             Ok(())
         }
         Command::ExportRegister { kind, author, out } => {

@@ -76,6 +76,7 @@
 //! [`crate::records`]); deliveries, visits and the other event records, which the phones
 //! record; deleting records. Templates are in [`template`].
 
+pub mod accounts;
 pub mod apply;
 pub mod export;
 pub mod plan;

@@ -1600,3 +1600,138 @@ fn a_county_of_five_thousand_households_imports_and_fills_the_reports() {
     assert_eq!(stored_members, file.rows(SheetKind::Members));
     serves_phones_and_reports_story(&server, file);
 }
+
+/// After an import, every cadre of the county without an account gets one (`cadre-accounts`,
+/// `import::accounts`): the 干部编号 as login, the role of the cadre's 角色, a first password
+/// in a new CSV the administrator hands out; a pairing cadre then signs in on its phone with
+/// that password and receives its households. An account made before is left alone, and a
+/// second run creates nothing and writes no file.
+fn cadre_accounts_story(backend: Backend) {
+    use cunji_core::field::{FieldApp, LoginInput};
+    use cunji_sync_server::import::accounts;
+    let file = county_file();
+    let server = imported_county(backend, file);
+    let cadres = sheet_rows(file, SheetKind::Cadres);
+    let working: BTreeSet<String> = sheet_rows(file, SheetKind::Teams)
+        .into_iter()
+        .chain(sheet_rows(file, SheetKind::Assignments))
+        .map(|r| r["干部编号"].clone())
+        .collect();
+    // One cadre already has an account (made by hand before): it keeps its password.
+    let by_hand = cadres
+        .iter()
+        .find(|r| working.contains(&r["干部编号"]))
+        .unwrap()["干部编号"]
+        .clone();
+    server.account(&by_hand, Role::TeamMember, "");
+
+    let dir = tempfile::tempdir().unwrap();
+    // A file that exists is never overwritten, and then no account is made.
+    let taken = dir.path().join("taken.csv");
+    std::fs::write(&taken, "keep me").unwrap();
+    let pending = |db: &cunji_sync_server::store::Db| {
+        db.read(|tx| accounts::pending(tx, Some(&file.county)))
+            .unwrap()
+            .0
+            .len()
+    };
+    let before = pending(&server.db);
+    let err = accounts::create(&server.db, Some(&file.county), &taken).unwrap_err();
+    assert!(err.to_string().contains("new file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&taken).unwrap(), "keep me");
+    assert_eq!(pending(&server.db), before);
+
+    let out = dir.path().join("初始密码.csv");
+    let made = accounts::create(&server.db, Some(&file.county), &out).unwrap();
+    let expected: BTreeMap<String, Role> = cadres
+        .iter()
+        .filter(|r| working.contains(&r["干部编号"]) && r["干部编号"] != by_hand)
+        .map(|r| {
+            let role = match r["角色"].as_str() {
+                "第一书记" => Role::FirstSecretary,
+                "驻村队员" => Role::TeamMember,
+                _ => Role::PairingCadre,
+            };
+            (r["干部编号"].clone(), role)
+        })
+        .collect();
+    assert!(expected.len() > 1, "{expected:?}");
+    let got: BTreeMap<String, Role> = made
+        .accounts
+        .iter()
+        .map(|(p, _)| (p.login.clone(), p.role))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(made.existing, 1);
+
+    // The hand-out list: BOM, Chinese headers, one row per account, passwords that work.
+    let text = std::fs::read_to_string(&out).unwrap();
+    let body = text.strip_prefix('\u{feff}').expect("a BOM for Excel");
+    let mut lines = body.lines();
+    assert_eq!(lines.next(), Some("登录账号,姓名,角色,初始密码"));
+    let listed: BTreeMap<String, (String, String)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), (f[2].to_string(), f[3].to_string()))
+        })
+        .collect();
+    assert_eq!(
+        listed.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by its owner only: {mode:o}");
+    }
+    for (login, role) in &expected {
+        let account = server.db.read(|tx| tx.account(login)).unwrap().unwrap();
+        assert_eq!((account.role, account.division.as_str()), (*role, ""));
+        assert_eq!(listed[login].0, role.label_zh());
+    }
+
+    // A pairing cadre signs in with its first password and receives its households.
+    let pairing = expected
+        .iter()
+        .find(|(_, r)| **r == Role::PairingCadre)
+        .map(|(l, _)| l.clone())
+        .unwrap();
+    let phone_dir = tempfile::tempdir().unwrap();
+    let mut phone = FieldApp::open(phone_dir.path(), "246810").unwrap();
+    phone
+        .login(&LoginInput {
+            server_url: server.url.clone(),
+            login: pairing.clone(),
+            password: listed[&pairing].1.clone(),
+        })
+        .unwrap();
+    let mine: BTreeSet<String> = sheet_rows(file, SheetKind::Assignments)
+        .into_iter()
+        .filter(|r| r["干部编号"] == pairing)
+        .map(|r| r["户编号"].clone())
+        .collect();
+    assert!(!mine.is_empty());
+    let held = phone.store().record_ids().unwrap();
+    for hid in &mine {
+        assert!(
+            held.contains(hid),
+            "{pairing}'s household {hid} on its phone"
+        );
+    }
+    // The account made by hand still takes its own password.
+    Device::new(&server.url, &by_hand).sign_in();
+
+    let again = dir.path().join("again.csv");
+    let second = accounts::create(&server.db, Some(&file.county), &again).unwrap();
+    assert!(second.accounts.is_empty());
+    assert_eq!(second.existing, expected.len() + 1);
+    assert!(!again.exists(), "nothing to hand out, no file");
+}
+
+#[test]
+fn imported_cadres_get_accounts_and_sign_in_with_their_first_password() {
+    for backend in Backend::available() {
+        cadre_accounts_story(backend);
+    }
+}
