@@ -16,6 +16,10 @@ use cunji_sync_server::store::Db;
 
 mod common;
 
+/// The server binary's allocator, so that the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let mut scale = 0.1;
     let mut seed = 1;

@@ -27,7 +27,19 @@ use cunji_sync_server::store::Db;
 
 mod common;
 
+/// The server binary's allocator, so that the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
+    // The import's phases (read, plan, build/check/ingest per kind) at info.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "cunji_sync_server::import=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let mut villages = 180;
     let mut seed = 1;
     let mut dir = PathBuf::from("/tmp/import-bench");

@@ -234,6 +234,7 @@ impl Read {
             files: files.iter().map(|f| f.name.clone()).collect(),
             ..Report::default()
         };
+        let started = std::time::Instant::now();
         let mut tables = Vec::new();
         for f in files {
             match read::read(f) {
@@ -241,6 +242,11 @@ impl Read {
                 Err(p) => report.problems.push(*p),
             }
         }
+        tracing::info!(
+            files = files.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "import files read"
+        );
         Read { tables, report }
     }
 
@@ -252,7 +258,13 @@ impl Read {
         let account = tx
             .account(login)?
             .ok_or_else(|| ImportError::UnknownAccount(login.to_string()))?;
+        let started = std::time::Instant::now();
         let mut planned = plan::plan(tx, &account, &tables, &mut report)?;
+        tracing::info!(
+            records = planned.records.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "import planned"
+        );
         if report.ok() {
             apply::apply(tx, &account, &mut planned, &mut report)?;
         }
