@@ -53,6 +53,9 @@ export type StepRequest = Schemas['StepRequest']
 /** A step composed for this browser's key to sign. */
 export type PreparedStep = Schemas['PreparedStep']
 
+/** One attendance ledger of the 待办's ledger lists (to sign, or received). */
+export type LedgerEntry = Schemas['LedgerEntry']
+
 /** A stored step (POST /v1/steps). */
 export type CommittedStep = Schemas['CommittedStep']
 
@@ -229,6 +232,12 @@ export class Api {
   /** Has the server compose and check a step (nothing is stored): the change to sign. */
   prepareStep(id: string, step: StepRequest): Promise<PreparedStep> {
     return this.post('/v1/records/' + encodeURIComponent(id) + '/steps', step)
+  }
+
+  /** Has the server compose and check the township's signature of a ledger (nothing is
+   * stored): the record to sign, whose summary names the cadres and the figures' hash. */
+  prepareLedger(scope: string, month: string): Promise<PreparedStep> {
+    return this.post('/v1/ledgers/sign', { scope, month })
   }
 
   /** Signs a prepared step with this browser's key and stores it. */

@@ -1019,11 +1019,13 @@ export interface components {
             /** Format: uint */
             unchanged: number;
         };
-        /** @description One attendance ledger of a ledger list: its scope and, once signed, the signature. */
+        /** @description One attendance ledger of a ledger list: its scope and month and, once signed, the signature. */
         LedgerEntry: {
             at: string | null;
             by: string | null;
             by_name: string | null;
+            /** @description The ledger's month, `YYYY-MM`. */
+            month: string;
             /** @description Signed by day 10⚙ of the next month (the county's `ledger_due_day`). */
             on_time: boolean | null;
             /** @description The signature record's id, by whom (login, name) and when; `None` before signing. */
@@ -1528,7 +1530,10 @@ export interface components {
             ledgers?: components["schemas"]["LedgerEntry"][];
             /** @description `leave_to_approve`, `logs_to_review`, … (see the module docs). */
             list: string;
-            /** @description For the ledger lists: the month (`YYYY-MM`). */
+            /**
+             * @description For the ledger lists: last month (`YYYY-MM`), the month whose ledgers are due now;
+             *     each entry of `ledgers` says its own month.
+             */
             month?: string | null;
         };
         /** @description The signed-in account's 待办. */

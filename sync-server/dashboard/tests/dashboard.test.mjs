@@ -641,3 +641,152 @@ test('the county office assigns a petition from its 待办: handler and due date
   assert.equal(after.record.return_visit.result, 'fairly_satisfied')
   await handler.close()
 })
+
+/** A session with a signing key of its own through the API, and the township's signature of
+ * a ledger taken through it: composed by the server, signed with node's Ed25519, stored. */
+async function signLedgerThroughApi(login, scope, ledgerMonth) {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519')
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
+  const resp = await fetch(base + '/v1/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login, password, public_key: raw.toString('hex') }),
+  })
+  const { token } = await resp.json()
+  const post = async (path, body) => {
+    const r = await fetch(base + path, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    assert.equal(r.status, 200, `POST ${path}: ${r.status} ${await r.clone().text()}`)
+    return r.json()
+  }
+  const prepared = await post('/v1/ledgers/sign', { scope, month: ledgerMonth })
+  const signature = sign(null, Buffer.from(prepared.signing_input, 'hex'), privateKey)
+  return post('/v1/steps', {
+    record_id: prepared.record_id,
+    change: prepared.change,
+    signature: signature.toString('hex'),
+  })
+}
+
+/** Report 1's signatures for a scope (`village:…`, `township:…`) and month, as the API says. */
+async function ledgerSignatures(token, scope, ledgerMonth) {
+  const doc = await apiGet(token, `/v1/reports/attendance?scope=${scope}&month=${ledgerMonth}`)
+  return doc.summary.signatures ?? []
+}
+
+test('the township signs a village’s attendance ledger from its 待办: reads the figures, confirms, signs; a ledger signed meanwhile is refused; the organisation department sees it received', async () => {
+  const town = await apiSession('demo-township')
+  const todo = await apiGet(town.token, '/v1/todo')
+  const list = todo.items.find((i) => i.list === 'ledgers_to_sign')
+  // The demo's months lie years back: every month with check-ins is over and unsigned.
+  assert.ok(list.count >= 4, `generated months to sign (${list.count})`)
+  const villageLedger = list.ledgers.slice(0, 10).find((l) => l.scope.length === 12)
+  const ownLedger = list.ledgers
+    .slice(0, 10)
+    .find((l) => l.scope.length === 9 && l.month === villageLedger.month)
+  assert.ok(villageLedger && ownLedger, 'a village’s and the township’s ledger on the first page')
+  const vKey = `${villageLedger.scope}:${villageLedger.month}`
+  const tKey = `${ownLedger.scope}:${ownLedger.month}`
+  assert.deepEqual(
+    await ledgerSignatures(town.token, `village:${villageLedger.scope}`, villageLedger.month),
+    [],
+  )
+
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
+  await signIn(page, 'demo-township')
+  await page.waitForSelector('[data-list=ledgers_to_sign]')
+  const before = await listCount(page, 'ledgers_to_sign')
+  assert.equal(before, list.count)
+  await page.click('[data-list=ledgers_to_sign]')
+  const card = `[data-ledger="${vKey}"]`
+  await page.waitForSelector(card)
+  assert.match(await page.textContent(`${card} [data-testid=ledger-scope]`), /\p{Script=Han}+/u)
+  // The figures first: report 1's rows of that village and month, cadres by name.
+  await page.click(`${card} [data-action=ledger_open]`)
+  await page.waitForSelector(`${card} [data-testid=ledger-figures] tbody tr`)
+  const figures = await page.textContent(`${card} [data-testid=ledger-figures]`)
+  assert.match(figures, /共 \d+ 名干部/)
+  assert.match(figures, /驻村/)
+  assert.doesNotMatch(figures, /demo-member/, 'cadres by name, not login')
+  await shoot(page, 'ledger-figures')
+  // Then the server's composed signature, named with the cadres and the figures' hash.
+  await page.click(`${card} [data-action=ledger_sign]`)
+  const summary = await page.waitForSelector(`${card} [data-testid=step-summary]`)
+  assert.match(await summary.textContent(), /签字确认村.*考勤台账：?:?\d+ 名干部，?,?数据摘要 [0-9a-f]{12}/)
+  assert.deepEqual(
+    await ledgerSignatures(town.token, `village:${villageLedger.scope}`, villageLedger.month),
+    [],
+    'nothing is stored before the clerk confirms',
+  )
+  await shoot(page, 'ledger-confirm')
+  await page.click(`${card} [data-testid=step-sign]`)
+  assert.match(
+    await (await page.waitForSelector('[data-testid=toast]')).textContent(),
+    /已完成：签字确认村/,
+  )
+  await page.waitForSelector(card, { state: 'detached' })
+  assert.equal(await listCount(page, 'ledgers_to_sign'), before - 1, 'the ledger left the list')
+  const signed = await ledgerSignatures(
+    town.token,
+    `village:${villageLedger.scope}`,
+    villageLedger.month,
+  )
+  assert.equal(signed.length, 1)
+  assert.equal(signed[0].by, 'demo-township')
+  assert.equal(signed[0].figures_changed, false)
+  // After a reload the list still lacks it: the server holds the signature.
+  await page.reload()
+  await page.waitForSelector('[data-list=ledgers_to_sign]')
+  assert.equal(await listCount(page, 'ledgers_to_sign'), before - 1)
+
+  // The township's own ledger of that month, signed meanwhile by another session: the page's
+  // signature is refused, with the code and what to do.
+  await page.click('[data-list=ledgers_to_sign]')
+  const own = `[data-ledger="${tKey}"]`
+  await page.waitForSelector(own)
+  await page.click(`${own} [data-action=ledger_open]`)
+  await page.waitForSelector(`${own} [data-testid=ledger-figures] tbody tr`)
+  await page.click(`${own} [data-action=ledger_sign]`)
+  await page.waitForSelector(`${own} [data-testid=step-summary]`)
+  const taken = await signLedgerThroughApi('demo-township', ownLedger.scope, ownLedger.month)
+  assert.equal(taken.outcome, 'accepted')
+  await page.click(`${own} [data-testid=step-sign]`)
+  const refusal = await page.waitForSelector(`${own} [data-testid=step-error]`)
+  const said = await refusal.textContent()
+  assert.match(said, /ledger_already_signed/)
+  assert.match(said, /刷新待办列表/, 'what to do next')
+  await shoot(page, 'ledger-refused')
+  await page.click(`${own} [data-testid=step-error] button`)
+  await page.waitForSelector(own, { state: 'detached' })
+  assert.equal(await listCount(page, 'ledgers_to_sign'), before - 2)
+  await page.close()
+
+  // The organisation department: both signatures received, by whom, when, and late (the
+  // demo's months ended years ago).
+  const org = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(org, 'demo-org')
+  await org.waitForSelector('[data-list=ledgers_received]')
+  assert.equal(await listCount(org, 'ledgers_received'), 2)
+  await org.click('[data-list=ledgers_received]')
+  const got = await org.waitForSelector(`[data-ledger="${vKey}"]`)
+  const text = await got.textContent()
+  assert.match(text, /签字人/)
+  assert.match(text, new RegExp(villageLedger.month))
+  assert.match(await org.textContent(`[data-ledger="${vKey}"] [data-testid=ledger-on-time]`), /逾期/)
+  await shoot(org, 'ledger-received')
+  await org.close()
+
+  // A phone-sized screen: the figures scroll inside the card, not the page.
+  const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
+  await signIn(phone, 'demo-township')
+  await phone.click('[data-list=ledgers_to_sign]')
+  const next = await (await phone.waitForSelector('[data-ledger]')).getAttribute('data-ledger')
+  await phone.click(`[data-ledger="${next}"] [data-action=ledger_open]`)
+  await phone.waitForSelector(`[data-ledger="${next}"] [data-testid=ledger-figures]`)
+  await fitsPhone(phone, '[data-testid=todo]')
+  await shoot(phone, 'ledger-360')
+  await phone.close()
+})
