@@ -19,6 +19,9 @@
 //! | township | `ledgers_to_sign` | attendance ledgers of months that are over, of its villages with a team and its own, not yet signed: last month's, and earlier months' in which the scope's cadres checked in (ids: `{scope}:{month}`; `ledgers` names them) |
 //! | organisation dept. | `ledgers_received` | ledger signatures in its county of last month, and of earlier months received since last month began (ids: the signatures; `ledgers` says which month, by whom, when, on time by day 10⚙ or not) |
 //!
+//! Each list of records carries, beside its ids, what each card shows (`entries`: names,
+//! dates, R12 blockers; [`cards`]), so the dashboard need not fetch each person and household.
+//!
 //! Each list's rule is the core's ([`cunji_core::rules::approvals`], R8's
 //! [`cunji_core::reports::evidence::needs_acceptance`]); this module only gathers the rows.
 //! The ledger lists: [`crate::ledger`].
@@ -35,8 +38,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Principal, Role, today};
+
+mod cards;
 use crate::reports::facts::{self, load};
 use crate::store::{RowFilter, StoreResult, Tx};
+pub use cards::TodoEntry;
 
 /// The signed-in account's 待办.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -65,6 +71,10 @@ pub struct TodoItem {
     /// For the ledger lists: each ledger, by scope.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ledgers: Vec<LedgerEntry>,
+    /// For the lists of records: what each card shows, one per id in the same order (names
+    /// masked as the records API masks them for the reader; [`cards`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<TodoEntry>,
 }
 
 impl LedgerEntry {
@@ -101,6 +111,7 @@ fn item(list: &str, label: &str, label_en: &str, mut ids: Vec<(String, String)>)
         ids: ids.into_iter().map(|(_, id)| id).collect(),
         month: None,
         ledgers: Vec::new(),
+        entries: Vec::new(),
     }
 }
 
@@ -571,6 +582,7 @@ pub fn todo(tx: &mut dyn Tx, who: &Principal) -> StoreResult<TodoList> {
             late,
         ));
     }
+    cards::describe(tx, who, &mut items)?;
     Ok(TodoList {
         login: who.login.clone(),
         role: who.role.code().to_string(),

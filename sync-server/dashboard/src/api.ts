@@ -47,6 +47,9 @@ export type ImportProblem = Schemas['Problem']
 /** The signed-in role's 待办 (GET /v1/todo). */
 export type TodoList = Schemas['TodoList']
 
+/** What a 待办 card shows of one record: names (masked by the server), dates, R12 blockers. */
+export type TodoEntry = Schemas['TodoEntry']
+
 /** One step a reviewer asks for (POST /v1/records/{id}/steps). */
 export type StepRequest = Schemas['StepRequest']
 
