@@ -377,9 +377,9 @@ test('the county office imports entitlements: a planted error is shown by its ro
   await phone.close()
 })
 
-/** An API session with a signing key of its own (as the dashboard registers one), and a step
- * taken through it: prepared, signed with node's Ed25519, stored. */
-async function stepThroughApi(login, id, step) {
+/** An API session with a signing key of its own (as the dashboard registers one): its POST,
+ * and `commit`, which signs a prepared change with node's Ed25519 and stores it. */
+async function keyedSession(login) {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519')
   const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
   const resp = await fetch(base + '/v1/session', {
@@ -397,13 +397,19 @@ async function stepThroughApi(login, id, step) {
     assert.equal(r.status, 200, `POST ${path}: ${r.status} ${await r.clone().text()}`)
     return r.json()
   }
-  const prepared = await post(`/v1/records/${id}/steps`, step)
-  const signature = sign(null, Buffer.from(prepared.signing_input, 'hex'), privateKey)
-  return post('/v1/steps', {
-    record_id: id,
-    change: prepared.change,
-    signature: signature.toString('hex'),
-  })
+  const commit = (prepared) =>
+    post('/v1/steps', {
+      record_id: prepared.record_id,
+      change: prepared.change,
+      signature: sign(null, Buffer.from(prepared.signing_input, 'hex'), privateKey).toString('hex'),
+    })
+  return { post, commit }
+}
+
+/** A step taken through a keyed API session: prepared, signed, stored. */
+async function stepThroughApi(login, id, step) {
+  const { post, commit } = await keyedSession(login)
+  return commit(await post(`/v1/records/${id}/steps`, step))
 }
 
 async function listCount(page, list) {
@@ -669,33 +675,11 @@ test('the county office assigns a petition from its 待办: handler and due date
   await handler.close()
 })
 
-/** A session with a signing key of its own through the API, and the township's signature of
- * a ledger taken through it: composed by the server, signed with node's Ed25519, stored. */
+/** The township's signature of a ledger taken through a keyed API session: composed by the
+ * server, signed, stored. */
 async function signLedgerThroughApi(login, scope, ledgerMonth) {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519')
-  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
-  const resp = await fetch(base + '/v1/session', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ login, password, public_key: raw.toString('hex') }),
-  })
-  const { token } = await resp.json()
-  const post = async (path, body) => {
-    const r = await fetch(base + path, {
-      method: 'POST',
-      headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    })
-    assert.equal(r.status, 200, `POST ${path}: ${r.status} ${await r.clone().text()}`)
-    return r.json()
-  }
-  const prepared = await post('/v1/ledgers/sign', { scope, month: ledgerMonth })
-  const signature = sign(null, Buffer.from(prepared.signing_input, 'hex'), privateKey)
-  return post('/v1/steps', {
-    record_id: prepared.record_id,
-    change: prepared.change,
-    signature: signature.toString('hex'),
-  })
+  const { post, commit } = await keyedSession(login)
+  return commit(await post('/v1/ledgers/sign', { scope, month: ledgerMonth }))
 }
 
 /** Report 1's signatures for a scope (`village:…`, `township:…`) and month, as the API says. */
