@@ -10,8 +10,9 @@
 //! cadre's name is its cadre file's, else its account's (a township or county official has no
 //! cadre file); a login nobody holds stays unnamed.
 //!
-//! Each entry is read from the projections (one row per record, by id), not from the
-//! documents, so a page of 待办 costs a few indexed reads per card.
+//! Each entry is read from the projections, not from the documents: for a long list, one scan
+//! of the reader's division (the same scan that made the list), else one indexed read per
+//! record; each name once per answer.
 
 use std::collections::HashMap;
 
@@ -97,8 +98,12 @@ struct Facts {
     r12: Option<(i32, Option<Money>, bool, Vec<String>)>,
 }
 
-fn facts(tx: &mut dyn Tx, kind: Kind, id: &str) -> StoreResult<Option<Facts>> {
-    let filter = RowFilter::Doc(id);
+/// The facts of the records of `kind` in `filter`, by id.
+fn facts(
+    tx: &mut dyn Tx,
+    kind: Kind,
+    filter: RowFilter<'_>,
+) -> StoreResult<HashMap<String, Facts>> {
     let rows = match kind {
         Kind::Leave => load(
             tx,
@@ -106,14 +111,17 @@ fn facts(tx: &mut dyn Tx, kind: Kind, id: &str) -> StoreResult<Option<Facts>> {
             &["cadre_id", "endorsed_by", "from_date", "to_date"],
             filter,
             |r| {
-                Some(Facts {
-                    person: r.s(0),
-                    endorser: r.s(1),
-                    date: r.s(2),
-                    to: r.s(3),
-                    village: r.doc_village(),
-                    ..Facts::default()
-                })
+                Some((
+                    r.id(),
+                    Facts {
+                        person: r.s(0),
+                        endorser: r.s(1),
+                        date: r.s(2),
+                        to: r.s(3),
+                        village: r.doc_village(),
+                        ..Facts::default()
+                    },
+                ))
             },
         )?,
         Kind::WorkLog => load(
@@ -122,12 +130,15 @@ fn facts(tx: &mut dyn Tx, kind: Kind, id: &str) -> StoreResult<Option<Facts>> {
             &["author_id", "date", "village_code"],
             filter,
             |r| {
-                Some(Facts {
-                    person: r.s(0),
-                    date: r.s(1),
-                    village: r.s(2).or_else(|| r.doc_village()),
-                    ..Facts::default()
-                })
+                Some((
+                    r.id(),
+                    Facts {
+                        person: r.s(0),
+                        date: r.s(1),
+                        village: r.s(2).or_else(|| r.doc_village()),
+                        ..Facts::default()
+                    },
+                ))
             },
         )?,
         Kind::Visit => load(
@@ -136,13 +147,16 @@ fn facts(tx: &mut dyn Tx, kind: Kind, id: &str) -> StoreResult<Option<Facts>> {
             &["visitor_id", "household_id", "start_date"],
             filter,
             |r| {
-                Some(Facts {
-                    person: r.s(0),
-                    household: r.s(1),
-                    date: r.s(2),
-                    village: r.doc_village(),
-                    ..Facts::default()
-                })
+                Some((
+                    r.id(),
+                    Facts {
+                        person: r.s(0),
+                        household: r.s(1),
+                        date: r.s(2),
+                        village: r.doc_village(),
+                        ..Facts::default()
+                    },
+                ))
             },
         )?,
         Kind::StatusChange => load(
@@ -160,25 +174,28 @@ fn facts(tx: &mut dyn Tx, kind: Kind, id: &str) -> StoreResult<Option<Facts>> {
             filter,
             |r| {
                 let exit = r.s(2).as_deref() == Some(StatusChangeType::MarkedExit.code());
-                Some(Facts {
-                    household: r.s(0),
-                    date: r.s(1),
-                    village: r.doc_village(),
-                    r12: exit.then(|| {
-                        (
-                            r.i(3).unwrap_or_default() as i32,
-                            r.i(4).map(Money::from_fen),
-                            r.b(5),
-                            r.s(6)
-                                .unwrap_or_default()
-                                .split(',')
-                                .filter(|s| !s.is_empty())
-                                .map(String::from)
-                                .collect(),
-                        )
-                    }),
-                    ..Facts::default()
-                })
+                Some((
+                    r.id(),
+                    Facts {
+                        household: r.s(0),
+                        date: r.s(1),
+                        village: r.doc_village(),
+                        r12: exit.then(|| {
+                            (
+                                r.i(3).unwrap_or_default() as i32,
+                                r.i(4).map(Money::from_fen),
+                                r.b(5),
+                                r.s(6)
+                                    .unwrap_or_default()
+                                    .split(',')
+                                    .filter(|s| !s.is_empty())
+                                    .map(String::from)
+                                    .collect(),
+                            )
+                        }),
+                        ..Facts::default()
+                    },
+                ))
             },
         )?,
         Kind::Petition => load(
@@ -192,18 +209,21 @@ fn facts(tx: &mut dyn Tx, kind: Kind, id: &str) -> StoreResult<Option<Facts>> {
             ],
             filter,
             |r| {
-                Some(Facts {
-                    person: r.s(0),
-                    household: r.s(1),
-                    date: r.s(2),
-                    village: r.s(3).or_else(|| r.doc_village()),
-                    ..Facts::default()
-                })
+                Some((
+                    r.id(),
+                    Facts {
+                        person: r.s(0),
+                        household: r.s(1),
+                        date: r.s(2),
+                        village: r.s(3).or_else(|| r.doc_village()),
+                        ..Facts::default()
+                    },
+                ))
             },
         )?,
         _ => Vec::new(),
     };
-    Ok(rows.into_iter().next())
+    Ok(rows.into_iter().collect())
 }
 
 /// Names asked once per todo answer.
@@ -305,9 +325,20 @@ pub(super) fn describe(
         let Some(kind) = kind_of(&item.list) else {
             continue;
         };
+        // One scan of the reader's division when the list is long (the scan that made the
+        // list), else one indexed read per record (a team's few items, wherever they are).
+        let mut all = if item.ids.len() > 20 && !who.division.is_empty() {
+            facts(tx, kind, RowFilter::Division(&who.division))?
+        } else {
+            let mut by_id = HashMap::new();
+            for id in &item.ids {
+                by_id.extend(facts(tx, kind, RowFilter::Doc(id))?);
+            }
+            by_id
+        };
         let mut entries = Vec::with_capacity(item.ids.len());
         for id in &item.ids {
-            let f = facts(tx, kind, id)?.unwrap_or_default();
+            let f = all.remove(id).unwrap_or_default();
             let mut e = TodoEntry {
                 id: id.clone(),
                 date: f.date,

@@ -873,26 +873,32 @@ fn the_township_accepts_level_c_visits_which_then_count() {
     }
 }
 
+/// An open petition of `home`'s household received on `received`, the member its handler, not
+/// yet assigned by the county.
+fn intake(home: &str, received: NaiveDate) -> Petition {
+    Petition {
+        received_date: received,
+        household_id: Some(home.to_string()),
+        village_code: Village::example().code,
+        handler_id: MEMBER.into(),
+        due_date: Petition::default_due(received),
+        status: PetitionStatus::Accepted,
+        resolution: None,
+        closed_date: None,
+        return_visit: None,
+        assignment: None,
+        progress: Vec::new(),
+        ..Petition::example()
+    }
+}
+
 #[test]
 fn petitions_are_assigned_by_the_county_and_handled_by_their_handler() {
     for backend in Backend::available() {
         let mut w = world(backend);
         let mut member = std::mem::replace(&mut w.member, Device::new(&w.server.url, MEMBER));
         let received = today() - Duration::days(5);
-        let intake = Petition {
-            received_date: received,
-            household_id: Some(w.home.clone()),
-            village_code: Village::example().code,
-            handler_id: MEMBER.into(),
-            due_date: Petition::default_due(received),
-            status: PetitionStatus::Accepted,
-            resolution: None,
-            closed_date: None,
-            return_visit: None,
-            assignment: None,
-            progress: Vec::new(),
-            ..Petition::example()
-        };
+        let intake = intake(&w.home, received);
         let id = member
             .store
             .create(&member.author("信访受理"), &intake)
@@ -961,20 +967,7 @@ fn the_todo_names_people_and_households_as_the_reader_may_see_them() {
         let mut w = world(backend);
         let mut member = std::mem::replace(&mut w.member, Device::new(&w.server.url, MEMBER));
         let received = today() - Duration::days(5);
-        let intake = Petition {
-            received_date: received,
-            household_id: Some(w.home.clone()),
-            village_code: Village::example().code,
-            handler_id: MEMBER.into(),
-            due_date: Petition::default_due(received),
-            status: PetitionStatus::Accepted,
-            resolution: None,
-            closed_date: None,
-            return_visit: None,
-            assignment: None,
-            progress: Vec::new(),
-            ..Petition::example()
-        };
+        let intake = intake(&w.home, received);
         let id = member
             .store
             .create(&member.author("信访受理"), &intake)
