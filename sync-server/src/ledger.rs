@@ -41,9 +41,16 @@
 //! Report 1's summary (`signatures`: by, at, `on_time` = signed by day `ledger_due_day`⚙ of the
 //! next month, a county setting, 10 by default; `figures_changed`), its export's 审核人 / 签字 /
 //! 日期 lines ([`crate::reports::export`]), and the 待办 ([`crate::todo`]): the township's
-//! `ledgers_to_sign` (last month's ledgers of its villages with a team, and its own, without a
-//! signature) and the organisation department's `ledgers_received` (last month's signatures in
-//! its county, each on time or late).
+//! `ledgers_to_sign` (the ledgers of months that are over, of its villages with a team and its
+//! own, without a signature: last month's, and earlier months' with check-ins, since an
+//! unsigned ledger stays a duty and the generated demo's months lie years back) and the
+//! organisation department's `ledgers_received` (last month's signatures in its county, and
+//! later-signed ones of earlier months received since, each on time or late).
+//!
+//! The dashboard's 待办 page signs: the clerk opens a ledger, reads report 1's rows for that
+//! scope and month (`GET /v1/reports/attendance`), asks the server to compose the signature
+//! (call 1, whose summary names the cadres and the figures' hash), confirms, and the browser's
+//! key signs it (call 2).
 //!
 //! Not here: who may sign (the access table), the rules (the checks), the figures (report 1).
 

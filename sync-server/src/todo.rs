@@ -16,8 +16,11 @@
 //! | any account | `petitions_to_handle`, `petitions_to_return_visit` | open petitions whose handler it is; closed ones without their 回访 |
 //! | cadres | `my_leave_pending`, `my_leave_overdue` | its own requests waiting for a decision; approved and past their end without 销假 (超期未销假) |
 //!
-//! | township | `ledgers_to_sign` | last month's attendance ledgers of its villages with a team, and its own, not yet signed (ids: the scopes' codes; `ledgers` names them) |
-//! | organisation dept. | `ledgers_received` | last month's ledger signatures in its county (ids: the signatures; `ledgers` says by whom, when, on time by day 10⚙ or not) |
+//! | township | `ledgers_to_sign` | attendance ledgers of months that are over, of its villages with a team and its own, not yet signed: last month's, and earlier months' in which the scope's cadres checked in (ids: `{scope}:{month}`; `ledgers` names them) |
+//! | organisation dept. | `ledgers_received` | ledger signatures in its county of last month, and of earlier months received since last month began (ids: the signatures; `ledgers` says which month, by whom, when, on time by day 10⚙ or not) |
+//!
+//! Each list of records carries, beside its ids, what each card shows (`entries`: names,
+//! dates, R12 blockers; [`cards`]), so the dashboard need not fetch each person and household.
 //!
 //! Each list's rule is the core's ([`cunji_core::rules::approvals`], R8's
 //! [`cunji_core::reports::evidence::needs_acceptance`]); this module only gathers the rows.
@@ -35,8 +38,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::{Principal, Role, today};
+
+mod cards;
 use crate::reports::facts::{self, load};
 use crate::store::{RowFilter, StoreResult, Tx};
+pub use cards::TodoEntry;
 
 /// The signed-in account's 待办.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -58,20 +64,34 @@ pub struct TodoItem {
     /// The records' ids, oldest first (`GET /v1/records/{id}`; the step: `POST
     /// /v1/records/{id}/steps`).
     pub ids: Vec<String>,
-    /// For the ledger lists: the month (`YYYY-MM`).
+    /// For the ledger lists: last month (`YYYY-MM`), the month whose ledgers are due now;
+    /// each entry of `ledgers` says its own month.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub month: Option<String>,
     /// For the ledger lists: each ledger, by scope.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ledgers: Vec<LedgerEntry>,
+    /// For the lists of records: what each card shows, one per id in the same order (names
+    /// masked as the records API masks them for the reader; [`cards`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<TodoEntry>,
 }
 
-/// One attendance ledger of a ledger list: its scope and, once signed, the signature.
+impl LedgerEntry {
+    /// Its id in `ledgers_to_sign`'s `ids`: `{scope}:{month}`.
+    fn key(&self) -> String {
+        format!("{}:{}", self.scope, self.month)
+    }
+}
+
+/// One attendance ledger of a ledger list: its scope and month and, once signed, the signature.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LedgerEntry {
     /// A village's or township's code.
     pub scope: String,
     pub scope_name: Option<String>,
+    /// The ledger's month, `YYYY-MM`.
+    pub month: String,
     /// The signature record's id, by whom (login, name) and when; `None` before signing.
     pub record_id: Option<String>,
     pub by: Option<String>,
@@ -91,6 +111,7 @@ fn item(list: &str, label: &str, label_en: &str, mut ids: Vec<(String, String)>)
         ids: ids.into_iter().map(|(_, id)| id).collect(),
         month: None,
         ledgers: Vec::new(),
+        entries: Vec::new(),
     }
 }
 
@@ -102,48 +123,68 @@ fn last_month(today: cunji_core::values::Date) -> cunji_core::values::Date {
         .unwrap_or(first)
 }
 
-/// The township's `ledgers_to_sign`: last month's ledgers of its villages with a team that
-/// month, and its own, without a signature.
+/// The township's `ledgers_to_sign`: every month that is over, and for each its villages with
+/// a team seat that month and the township itself, without a signature, when the month is
+/// last month or the scope's cadres checked in that month (the figures have something to
+/// sign). Not only last month: a ledger left unsigned stays a duty until it is signed (and a
+/// county whose records start in the past, as the generated demo's, has every month's ledger
+/// to sign); months with no check-in of the scope before last month are not asked for (a
+/// team's seat open for years would otherwise list every empty month). Oldest first.
 fn ledgers_to_sign(
     tx: &mut dyn Tx,
     division: &str,
     today: cunji_core::values::Date,
 ) -> StoreResult<TodoItem> {
-    let first = last_month(today);
-    let month = crate::reports::month_code(first);
-    let signed: std::collections::HashSet<String> =
-        crate::reports::stored_signatures(tx, RowFilter::Division(division), Some(&month))?
+    use std::collections::BTreeSet;
+    let last = last_month(today);
+    let signed: std::collections::HashSet<(String, String)> =
+        crate::reports::stored_signatures(tx, RowFilter::Division(division), None)?
             .into_iter()
-            .map(|s| s.scope)
+            .map(|s| (s.scope, s.month))
             .collect();
-    let (_, cadres) = crate::reports::current_figures(tx, division, first)?;
     let names = facts::village_names(&facts::villages(tx, RowFilter::Division(division))?);
-    let scope = crate::reports::ReportScope {
-        level: cunji_core::domain::ScopeLevel::Township,
-        code: division.to_string(),
-    };
-    let last = cunji_core::rules::attendance::month_end(first);
-    let rows =
-        crate::reports::attendance_ledger(tx, &scope, first.year(), first.month(), last)?.rows;
-    let mut scopes: Vec<String> = rows.into_iter().map(|r| r.village_code).collect();
-    if cadres > 0 && division.len() == cunji_core::domain::ScopeLevel::Township.code_len() {
-        scopes.push(division.to_string());
+    let seats = facts::team_seats(tx, RowFilter::Division(division))?;
+    // (month's first day, village) with a check-in; last month for every village.
+    let mut candidates: BTreeSet<(cunji_core::values::Date, String)> = load(
+        tx,
+        "p_checkin",
+        &["village_code", "local_date", "state"],
+        RowFilter::Division(division),
+        |r| {
+            r.submitted(2).then_some(())?;
+            let first = r.date(1)?.with_day0(0)?;
+            let village = r.s(0)?;
+            (first <= last).then_some((first, village))
+        },
+    )?
+    .into_iter()
+    .collect();
+    candidates.extend(seats.iter().map(|s| (last, s.village_code.clone())));
+    let township = division.len() == cunji_core::domain::ScopeLevel::Township.code_len();
+    let mut ledgers: BTreeSet<(cunji_core::values::Date, String)> = BTreeSet::new();
+    for (first, village) in candidates {
+        let end = cunji_core::rules::attendance::month_end(first);
+        // A seat of the village's team overlapping the month.
+        let seated = seats.iter().any(|s| {
+            s.village_code == village
+                && s.period.from <= end
+                && s.period.to.is_none_or(|t| t >= first)
+        });
+        if seated {
+            ledgers.insert((first, village));
+            if township {
+                ledgers.insert((first, division.to_string()));
+            }
+        }
     }
-    scopes.sort();
-    scopes.dedup();
-    scopes.retain(|s| !signed.contains(s));
-    let mut it = item(
-        "ledgers_to_sign",
-        "待签字的考勤台账",
-        "Attendance ledgers to sign",
-        scopes.iter().map(|s| (s.clone(), s.clone())).collect(),
-    );
-    it.month = Some(month);
-    it.ledgers = scopes
+    let entries: Vec<LedgerEntry> = ledgers
         .into_iter()
-        .map(|s| LedgerEntry {
-            scope_name: names.get(&s).cloned(),
-            scope: s,
+        .map(|(first, scope)| (crate::reports::month_code(first), scope))
+        .filter(|key| !signed.contains(&(key.1.clone(), key.0.clone())))
+        .map(|(month, scope)| LedgerEntry {
+            scope_name: names.get(&scope).cloned(),
+            scope,
+            month,
             record_id: None,
             by: None,
             by_name: None,
@@ -151,10 +192,23 @@ fn ledgers_to_sign(
             on_time: None,
         })
         .collect();
+    let mut it = item(
+        "ledgers_to_sign",
+        "待签字的考勤台账",
+        "Attendance ledgers to sign",
+        entries
+            .iter()
+            .map(|e| (format!("{} {}", e.month, e.scope), e.key()))
+            .collect(),
+    );
+    it.month = Some(crate::reports::month_code(last));
+    it.ledgers = entries;
     Ok(it)
 }
 
-/// The organisation department's `ledgers_received`: last month's signatures in its county.
+/// The organisation department's `ledgers_received`: the signatures in its county of last
+/// month, and those of earlier months received since last month began (a late signature
+/// shows, late). Oldest month first.
 fn ledgers_received(
     tx: &mut dyn Tx,
     division: &str,
@@ -162,8 +216,16 @@ fn ledgers_received(
 ) -> StoreResult<TodoItem> {
     let first = last_month(today);
     let month = crate::reports::month_code(first);
-    let signed =
-        crate::reports::stored_signatures(tx, RowFilter::Division(division), Some(&month))?;
+    let mut signed: Vec<_> =
+        crate::reports::stored_signatures(tx, RowFilter::Division(division), None)?
+            .into_iter()
+            .filter(|s| {
+                s.month == month
+                    || cunji_core::domain::ledger::china_date(&s.signed_at)
+                        .is_some_and(|d| d >= first)
+            })
+            .collect();
+    signed.sort_by(|a, b| (&a.month, &a.scope).cmp(&(&b.month, &b.scope)));
     let names = facts::village_names(&facts::villages(tx, RowFilter::Division(division))?);
     let by_county = crate::settings::ByCounty::read(tx, signed.iter().map(|s| s.scope.as_str()))?;
     let mut it = item(
@@ -172,7 +234,7 @@ fn ledgers_received(
         "Attendance ledgers received",
         signed
             .iter()
-            .map(|s| (s.scope.clone(), s.id.clone()))
+            .map(|s| (format!("{} {}", s.month, s.scope), s.id.clone()))
             .collect(),
     );
     it.month = Some(month);
@@ -183,14 +245,17 @@ fn ledgers_received(
                 cunji_core::rules::attendance::AttendanceConfig::default().ledger_due_day,
                 |c| c.rules.attendance.ledger_due_day,
             );
+            let on_time =
+                cunji_core::domain::ledger::month_start(&s.month).map(|m| s.on_time(m, due_day));
             LedgerEntry {
-                on_time: Some(s.on_time(first, due_day)),
+                on_time,
                 scope_name: names.get(&s.scope).cloned(),
                 record_id: Some(s.id),
                 by: Some(s.signer_id),
                 by_name: s.signer_name,
                 at: Some(s.signed_at),
                 scope: s.scope,
+                month: s.month,
             }
         })
         .collect();
@@ -517,6 +582,7 @@ pub fn todo(tx: &mut dyn Tx, who: &Principal) -> StoreResult<TodoList> {
             late,
         ));
     }
+    cards::describe(tx, who, &mut items)?;
     Ok(TodoList {
         login: who.login.clone(),
         role: who.role.code().to_string(),

@@ -47,11 +47,17 @@ export type ImportProblem = Schemas['Problem']
 /** The signed-in role's 待办 (GET /v1/todo). */
 export type TodoList = Schemas['TodoList']
 
+/** What a 待办 card shows of one record: names (masked by the server), dates, R12 blockers. */
+export type TodoEntry = Schemas['TodoEntry']
+
 /** One step a reviewer asks for (POST /v1/records/{id}/steps). */
 export type StepRequest = Schemas['StepRequest']
 
 /** A step composed for this browser's key to sign. */
 export type PreparedStep = Schemas['PreparedStep']
+
+/** One attendance ledger of the 待办's ledger lists (to sign, or received). */
+export type LedgerEntry = Schemas['LedgerEntry']
 
 /** A stored step (POST /v1/steps). */
 export type CommittedStep = Schemas['CommittedStep']
@@ -229,6 +235,12 @@ export class Api {
   /** Has the server compose and check a step (nothing is stored): the change to sign. */
   prepareStep(id: string, step: StepRequest): Promise<PreparedStep> {
     return this.post('/v1/records/' + encodeURIComponent(id) + '/steps', step)
+  }
+
+  /** Has the server compose and check the township's signature of a ledger (nothing is
+   * stored): the record to sign, whose summary names the cadres and the figures' hash. */
+  prepareLedger(scope: string, month: string): Promise<PreparedStep> {
+    return this.post('/v1/ledgers/sign', { scope, month })
   }
 
   /** Signs a prepared step with this browser's key and stores it. */

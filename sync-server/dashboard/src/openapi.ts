@@ -1019,11 +1019,13 @@ export interface components {
             /** Format: uint */
             unchanged: number;
         };
-        /** @description One attendance ledger of a ledger list: its scope and, once signed, the signature. */
+        /** @description One attendance ledger of a ledger list: its scope and month and, once signed, the signature. */
         LedgerEntry: {
             at: string | null;
             by: string | null;
             by_name: string | null;
+            /** @description The ledger's month, `YYYY-MM`. */
+            month: string;
             /** @description Signed by day 10⚙ of the next month (the county's `ledger_due_day`). */
             on_time: boolean | null;
             /** @description The signature record's id, by whom (login, name) and when; `None` before signing. */
@@ -1513,10 +1515,46 @@ export interface components {
             strict: number | null;
             surveyed: number;
         };
+        /** @description One card's names and dates (see the module docs). Fields a record's kind lacks are absent. */
+        TodoEntry: {
+            blocker_labels?: string[];
+            /**
+             * @description A 标注脱贫 case's R12 blockers (codes) and their Chinese labels; empty when none and
+             *     for other kinds.
+             */
+            blockers?: string[];
+            /**
+             * @description The item's date: a leave's first day, a log's day, a visit's, a case's latest step's,
+             *     a petition's receipt.
+             */
+            date?: string | null;
+            /** @description A leave's 队长同意, by name (or login when nobody holds a name for it). */
+            endorser_name?: string | null;
+            /** @description The household's head, masked for a reader who may not see household names. */
+            household_head?: string | null;
+            household_id?: string | null;
+            /** @description The record's id (the same as the list's `ids`, in the same order). */
+            id: string;
+            /**
+             * @description Whom the item is about: a leave's requester, a log's author, a visit's visitor, a
+             *     petition's handler (a login) and its name.
+             */
+            person_id?: string | null;
+            person_name?: string | null;
+            /** @description A leave's last day. */
+            to?: string | null;
+            village_code?: string | null;
+            village_name?: string | null;
+        };
         /** @description One list: what waits, how many, which records. */
         TodoItem: {
             /** Format: uint */
             count: number;
+            /**
+             * @description For the lists of records: what each card shows, one per id in the same order (names
+             *     masked as the records API masks them for the reader; [`cards`]).
+             */
+            entries?: components["schemas"]["TodoEntry"][];
             /**
              * @description The records' ids, oldest first (`GET /v1/records/{id}`; the step: `POST
              *     /v1/records/{id}/steps`).
@@ -1528,7 +1566,10 @@ export interface components {
             ledgers?: components["schemas"]["LedgerEntry"][];
             /** @description `leave_to_approve`, `logs_to_review`, … (see the module docs). */
             list: string;
-            /** @description For the ledger lists: the month (`YYYY-MM`). */
+            /**
+             * @description For the ledger lists: last month (`YYYY-MM`), the month whose ledgers are due now;
+             *     each entry of `ledgers` says its own month.
+             */
             month?: string | null;
         };
         /** @description The signed-in account's 待办. */

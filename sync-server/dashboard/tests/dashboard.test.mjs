@@ -377,9 +377,9 @@ test('the county office imports entitlements: a planted error is shown by its ro
   await phone.close()
 })
 
-/** An API session with a signing key of its own (as the dashboard registers one), and a step
- * taken through it: prepared, signed with node's Ed25519, stored. */
-async function stepThroughApi(login, id, step) {
+/** An API session with a signing key of its own (as the dashboard registers one): its POST,
+ * and `commit`, which signs a prepared change with node's Ed25519 and stores it. */
+async function keyedSession(login) {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519')
   const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
   const resp = await fetch(base + '/v1/session', {
@@ -397,13 +397,19 @@ async function stepThroughApi(login, id, step) {
     assert.equal(r.status, 200, `POST ${path}: ${r.status} ${await r.clone().text()}`)
     return r.json()
   }
-  const prepared = await post(`/v1/records/${id}/steps`, step)
-  const signature = sign(null, Buffer.from(prepared.signing_input, 'hex'), privateKey)
-  return post('/v1/steps', {
-    record_id: id,
-    change: prepared.change,
-    signature: signature.toString('hex'),
-  })
+  const commit = (prepared) =>
+    post('/v1/steps', {
+      record_id: prepared.record_id,
+      change: prepared.change,
+      signature: sign(null, Buffer.from(prepared.signing_input, 'hex'), privateKey).toString('hex'),
+    })
+  return { post, commit }
+}
+
+/** A step taken through a keyed API session: prepared, signed, stored. */
+async function stepThroughApi(login, id, step) {
+  const { post, commit } = await keyedSession(login)
+  return commit(await post(`/v1/records/${id}/steps`, step))
 }
 
 async function listCount(page, list) {
@@ -560,7 +566,7 @@ test('a browser without Ed25519 signs in to read, and the 待办 says it cannot 
   await context.close()
 })
 
-test('the county office assigns a petition from its 待办: handler and due date required, then signed and stored', async () => {
+test('the county office assigns a petition from its 待办: handler and due date required, then signed and stored; the handler records progress, closes it and records the 回访', async () => {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
   await signIn(page, 'demo-county')
   await page.waitForSelector('[data-list=petitions_to_assign]')
@@ -580,20 +586,23 @@ test('the county office assigns a petition from its 待办: handler and due date
   await page.fill(`${card} [name=step-handler]`, 'demo-secretary')
   await page.click(`${card} [data-testid=step-next]`)
   assert.match(await page.textContent(`${card} [data-testid=step-invalid]`), /办理期限/)
-  await page.fill(`${card} [name=step-due]`, '2016-03-31')
+  // A due date after the petition's receipt (the server refuses one before it).
+  const county = await apiSession('demo-county')
+  const received = (await apiGet(county.token, `/v1/records/${id}`)).record.received_date
+  const due = new Date(Date.parse(received) + 30 * 86_400_000).toISOString().slice(0, 10)
+  await page.fill(`${card} [name=step-due]`, due)
   await page.click(`${card} [data-testid=step-next]`)
   const summary = await page.waitForSelector(`${card} [data-testid=step-summary]`)
   assert.match(await summary.textContent(), /demo-secretary/)
-  assert.match(await summary.textContent(), /2016-03-31/)
+  assert.match(await summary.textContent(), new RegExp(due))
   await page.click(`${card} [data-testid=step-sign]`)
   await page.waitForSelector('[data-testid=toast]')
   await page.waitForSelector(card, { state: 'detached' })
   assert.equal(await listCount(page, 'petitions_to_assign'), before - 1)
 
-  const county = await apiSession('demo-county')
   const view = await apiGet(county.token, `/v1/records/${id}`)
   assert.equal(view.record.handler_id, 'demo-secretary')
-  assert.equal(view.record.due_date, '2016-03-31')
+  assert.equal(view.record.due_date, due)
   const device = await page.evaluate(
     () => JSON.parse(sessionStorage.getItem('cunji.dashboard.session')).device_id,
   )
@@ -609,6 +618,30 @@ test('the county office assigns a petition from its 待办: handler and due date
   await handler.waitForSelector('[data-list=petitions_to_handle]')
   await handler.click('[data-list=petitions_to_handle]')
   const mine = `[data-record="${id}"]`
+  await handler.waitForSelector(`${mine} .facts`)
+  // First the handler records progress: a note is required, none is written for it; the
+  // petition stays open, on its list.
+  const handleBefore = await listCount(handler, 'petitions_to_handle')
+  await handler.click(`${mine} [data-action=petition_progress]`)
+  assert.equal(await handler.inputValue(`${mine} [name=step-note]`), '', 'never pre-filled')
+  await handler.click(`${mine} [data-testid=step-next]`)
+  assert.match(await handler.textContent(`${mine} [data-testid=step-invalid]`), /请填写说明/)
+  await handler.fill(`${mine} [name=step-note]`, '已约农户面谈，正在核实')
+  await handler.click(`${mine} [data-testid=step-next]`)
+  assert.match(
+    await (await handler.waitForSelector(`${mine} [data-testid=step-summary]`)).textContent(),
+    /记录办理进展/,
+  )
+  await fitsPhone(handler, '[data-testid=todo]')
+  await shoot(handler, 'petition-progress-360')
+  await signOn(handler, mine, { leaves: false })
+  await handler.reload()
+  await handler.waitForSelector('[data-list=petitions_to_handle]')
+  assert.equal(await listCount(handler, 'petitions_to_handle'), handleBefore, 'still open')
+  const progress = (await apiGet(county.token, `/v1/records/${id}`)).record.progress
+  assert.equal(progress.at(-1).reviewer_id, 'demo-secretary')
+  assert.equal(progress.at(-1).comment, '已约农户面谈，正在核实')
+  await handler.click('[data-list=petitions_to_handle]')
   await handler.waitForSelector(`${mine} .facts`)
   await handler.click(`${mine} [data-action=petition_close]`)
   await handler.fill(`${mine} [name=step-resolution]`, '已协调解决')
@@ -640,4 +673,432 @@ test('the county office assigns a petition from its 待办: handler and due date
   assert.equal(after.record.status, 'closed')
   assert.equal(after.record.return_visit.result, 'fairly_satisfied')
   await handler.close()
+})
+
+/** The township's signature of a ledger taken through a keyed API session: composed by the
+ * server, signed, stored. */
+async function signLedgerThroughApi(login, scope, ledgerMonth) {
+  const { post, commit } = await keyedSession(login)
+  return commit(await post('/v1/ledgers/sign', { scope, month: ledgerMonth }))
+}
+
+/** Report 1's signatures for a scope (`village:…`, `township:…`) and month, as the API says. */
+async function ledgerSignatures(token, scope, ledgerMonth) {
+  const doc = await apiGet(token, `/v1/reports/attendance?scope=${scope}&month=${ledgerMonth}`)
+  return doc.summary.signatures ?? []
+}
+
+test('the township signs a village’s attendance ledger from its 待办: reads the figures, confirms, signs; a ledger signed meanwhile is refused; the organisation department sees it received', async () => {
+  const town = await apiSession('demo-township')
+  const todo = await apiGet(town.token, '/v1/todo')
+  const list = todo.items.find((i) => i.list === 'ledgers_to_sign')
+  // The demo's months lie years back: every month with check-ins is over and unsigned.
+  assert.ok(list.count >= 4, `generated months to sign (${list.count})`)
+  const villageLedger = list.ledgers.slice(0, 10).find((l) => l.scope.length === 12)
+  const ownLedger = list.ledgers
+    .slice(0, 10)
+    .find((l) => l.scope.length === 9 && l.month === villageLedger.month)
+  assert.ok(villageLedger && ownLedger, 'a village’s and the township’s ledger on the first page')
+  const vKey = `${villageLedger.scope}:${villageLedger.month}`
+  const tKey = `${ownLedger.scope}:${ownLedger.month}`
+  assert.deepEqual(
+    await ledgerSignatures(town.token, `village:${villageLedger.scope}`, villageLedger.month),
+    [],
+  )
+
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
+  await signIn(page, 'demo-township')
+  await page.waitForSelector('[data-list=ledgers_to_sign]')
+  const before = await listCount(page, 'ledgers_to_sign')
+  assert.equal(before, list.count)
+  await page.click('[data-list=ledgers_to_sign]')
+  const card = `[data-ledger="${vKey}"]`
+  await page.waitForSelector(card)
+  assert.match(await page.textContent(`${card} [data-testid=ledger-scope]`), /\p{Script=Han}+/u)
+  // The figures first: report 1's rows of that village and month, cadres by name.
+  await page.click(`${card} [data-action=ledger_open]`)
+  await page.waitForSelector(`${card} [data-testid=ledger-figures] tbody tr`)
+  const figures = await page.textContent(`${card} [data-testid=ledger-figures]`)
+  assert.match(figures, /共 \d+ 名干部/)
+  assert.match(figures, /驻村/)
+  assert.doesNotMatch(figures, /demo-member/, 'cadres by name, not login')
+  await shoot(page, 'ledger-figures')
+  // Then the server's composed signature, named with the cadres and the figures' hash.
+  await page.click(`${card} [data-action=ledger_sign]`)
+  const summary = await page.waitForSelector(`${card} [data-testid=step-summary]`)
+  assert.match(
+    await summary.textContent(),
+    /签字确认村.*考勤台账：?:?\d+ 名干部，?,?数据摘要 [0-9a-f]{12}/,
+  )
+  assert.deepEqual(
+    await ledgerSignatures(town.token, `village:${villageLedger.scope}`, villageLedger.month),
+    [],
+    'nothing is stored before the clerk confirms',
+  )
+  await shoot(page, 'ledger-confirm')
+  await page.click(`${card} [data-testid=step-sign]`)
+  assert.match(
+    await (await page.waitForSelector('[data-testid=toast]')).textContent(),
+    /已完成：签字确认村/,
+  )
+  await page.waitForSelector(card, { state: 'detached' })
+  assert.equal(await listCount(page, 'ledgers_to_sign'), before - 1, 'the ledger left the list')
+  const signed = await ledgerSignatures(
+    town.token,
+    `village:${villageLedger.scope}`,
+    villageLedger.month,
+  )
+  assert.equal(signed.length, 1)
+  assert.equal(signed[0].by, 'demo-township')
+  assert.equal(signed[0].figures_changed, false)
+  // After a reload the list still lacks it: the server holds the signature.
+  await page.reload()
+  await page.waitForSelector('[data-list=ledgers_to_sign]')
+  assert.equal(await listCount(page, 'ledgers_to_sign'), before - 1)
+
+  // The township's own ledger of that month, signed meanwhile by another session: the page's
+  // signature is refused, with the code and what to do.
+  await page.click('[data-list=ledgers_to_sign]')
+  const own = `[data-ledger="${tKey}"]`
+  await page.waitForSelector(own)
+  await page.click(`${own} [data-action=ledger_open]`)
+  await page.waitForSelector(`${own} [data-testid=ledger-figures] tbody tr`)
+  await page.click(`${own} [data-action=ledger_sign]`)
+  await page.waitForSelector(`${own} [data-testid=step-summary]`)
+  const taken = await signLedgerThroughApi('demo-township', ownLedger.scope, ownLedger.month)
+  assert.equal(taken.outcome, 'accepted')
+  await page.click(`${own} [data-testid=step-sign]`)
+  const refusal = await page.waitForSelector(`${own} [data-testid=step-error]`)
+  const said = await refusal.textContent()
+  assert.match(said, /ledger_already_signed/)
+  assert.match(said, /刷新待办列表/, 'what to do next')
+  await shoot(page, 'ledger-refused')
+  await page.click(`${own} [data-testid=step-error] button`)
+  await page.waitForSelector(own, { state: 'detached' })
+  assert.equal(await listCount(page, 'ledgers_to_sign'), before - 2)
+  await page.close()
+
+  // The organisation department: both signatures received, by whom, when, and late (the
+  // demo's months ended years ago).
+  const org = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(org, 'demo-org')
+  await org.waitForSelector('[data-list=ledgers_received]')
+  assert.equal(await listCount(org, 'ledgers_received'), 2)
+  await org.click('[data-list=ledgers_received]')
+  const got = await org.waitForSelector(`[data-ledger="${vKey}"]`)
+  const text = await got.textContent()
+  assert.match(text, /签字人/)
+  assert.match(text, new RegExp(villageLedger.month))
+  assert.match(
+    await org.textContent(`[data-ledger="${vKey}"] [data-testid=ledger-on-time]`),
+    /逾期/,
+  )
+  await shoot(org, 'ledger-received')
+  await org.close()
+
+  // A phone-sized screen: the figures scroll inside the card, not the page.
+  const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
+  await signIn(phone, 'demo-township')
+  await phone.click('[data-list=ledgers_to_sign]')
+  const next = await (await phone.waitForSelector('[data-ledger]')).getAttribute('data-ledger')
+  await phone.click(`[data-ledger="${next}"] [data-action=ledger_open]`)
+  await phone.waitForSelector(`[data-ledger="${next}"] [data-testid=ledger-figures]`)
+  await fitsPhone(phone, '[data-testid=todo]')
+  await shoot(phone, 'ledger-360')
+  await phone.close()
+})
+
+/** Opens a step on a card: the action, the fields (each checked empty first: nothing is
+ * pre-filled), then the server's summary; returns the summary's text. */
+async function prepareOn(page, card, action, fields = {}) {
+  await page.click(`${card} [data-action=${action}]`)
+  const next = await page.$(`${card} [data-testid=step-next]`)
+  if (next) {
+    const values = await page.$$eval(
+      `${card} .step-form textarea, ${card} .step-form input:not([type=radio])`,
+      (els) => els.map((e) => e.value),
+    )
+    assert.ok(values.length > 0 && values.every((v) => v === ''), 'nothing pre-filled')
+    for (const [name, value] of Object.entries(fields))
+      await page.fill(`${card} [name=step-${name}]`, value)
+    await next.click()
+  }
+  const summary = await page.waitForSelector(`${card} [data-testid=step-summary]`)
+  return summary.textContent()
+}
+
+/** Signs the prepared step of a card: the toast says it is done, the card leaves the list. */
+async function signOn(page, card, { leaves = true } = {}) {
+  await page.click(`${card} [data-testid=step-sign]`)
+  const toast = await (await page.waitForSelector('[data-testid=toast]')).textContent()
+  assert.match(toast, /已完成：/)
+  if (leaves) await page.waitForSelector(card, { state: 'detached' })
+  return toast
+}
+
+/** The ids of a 待办 list through the API. */
+async function listIds(token, list) {
+  const todo = await apiGet(token, '/v1/todo')
+  return todo.items.find((i) => i.list === list).ids
+}
+
+test('the township approves leave and sends one back with a reason; the organisation department approves a longer one', async () => {
+  const town = await apiSession('demo-township')
+  const ids = await listIds(town.token, 'leave_to_approve')
+  assert.ok(
+    ids.length >= 2,
+    `the generated data's last week leaves leave to approve (${ids.length})`,
+  )
+  const [approveId, backId] = ids
+  for (const id of ids) {
+    const r = (await apiGet(town.token, `/v1/records/${id}`)).record
+    assert.equal(r.status, 'pending')
+    assert.ok(r.days <= 3, 'the township approves up to 3 days')
+  }
+
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(page, 'demo-township')
+  await page.waitForSelector('[data-list=leave_to_approve]')
+  const before = await listCount(page, 'leave_to_approve')
+  assert.equal(before, ids.length)
+  await page.click('[data-list=leave_to_approve]')
+  const approve = `[data-record="${approveId}"]`
+  await page.waitForSelector(`${approve} .facts`)
+  const facts = await page.textContent(`${approve} .facts`)
+  assert.match(facts, /请假人\s*\p{Script=Han}{2,}/u)
+  assert.match(facts, /审批层级\s*乡镇/)
+  assert.match(await prepareOn(page, approve, 'leave_approve'), /批准请假/)
+  assert.equal(
+    (await apiGet(town.token, `/v1/records/${approveId}`)).record.status,
+    'pending',
+    'nothing stored before the clerk confirms',
+  )
+  await signOn(page, approve)
+  assert.equal(await listCount(page, 'leave_to_approve'), before - 1)
+
+  // Sending back needs a reason: the page stops an empty one, nothing is asked of the server.
+  const back = `[data-record="${backId}"]`
+  await page.click(`${back} [data-action=leave_send_back]`)
+  assert.equal(await page.inputValue(`${back} [name=step-reason]`), '', 'never pre-filled')
+  await page.click(`${back} [data-testid=step-next]`)
+  assert.match(await page.textContent(`${back} [data-testid=step-invalid]`), /请填写原因/)
+  assert.equal(await page.$(`${back} [data-testid=step-confirm]`), null)
+  await page.fill(`${back} [name=step-reason]`, '年底考核期间请调整请假时间')
+  await page.click(`${back} [data-testid=step-next]`)
+  assert.match(
+    await (await page.waitForSelector(`${back} [data-testid=step-summary]`)).textContent(),
+    /驳回请假/,
+  )
+  await shoot(page, 'leave-send-back')
+  await signOn(page, back)
+  assert.equal(await listCount(page, 'leave_to_approve'), before - 2)
+
+  // After a reload: both gone from the list, and the records hold the decisions.
+  await page.reload()
+  await page.waitForSelector('[data-list=leave_to_approve]')
+  assert.equal(await listCount(page, 'leave_to_approve'), before - 2)
+  await page.close()
+  const approved = (await apiGet(town.token, `/v1/records/${approveId}`)).record
+  assert.equal(approved.status, 'approved')
+  assert.equal(approved.decision.reviewer_id, 'demo-township')
+  const sentBack = (await apiGet(town.token, `/v1/records/${backId}`)).record
+  assert.equal(sentBack.status, 'rejected')
+  assert.equal(sentBack.decision.comment, '年底考核期间请调整请假时间')
+
+  // The organisation department approves leave of more than 3 days, on a phone-sized screen.
+  const org = await apiSession('demo-org')
+  const orgIds = await listIds(org.token, 'leave_to_approve')
+  assert.ok(
+    orgIds.length >= 1,
+    'the generated data leaves a longer leave for the organisation department',
+  )
+  const longId = orgIds[0]
+  assert.ok((await apiGet(org.token, `/v1/records/${longId}`)).record.days > 3)
+  const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
+  await signIn(phone, 'demo-org')
+  await phone.waitForSelector('[data-list=leave_to_approve]')
+  const orgBefore = await listCount(phone, 'leave_to_approve')
+  await phone.click('[data-list=leave_to_approve]')
+  const long = `[data-record="${longId}"]`
+  await phone.waitForSelector(`${long} .facts`)
+  assert.match(await phone.textContent(`${long} .facts`), /审批层级\s*县委组织部/)
+  assert.match(await prepareOn(phone, long, 'leave_approve'), /批准请假/)
+  await fitsPhone(phone, '[data-testid=todo]')
+  await shoot(phone, 'leave-org-360')
+  await signOn(phone, long)
+  assert.equal(await listCount(phone, 'leave_to_approve'), orgBefore - 1)
+  await phone.close()
+  const longAfter = (await apiGet(org.token, `/v1/records/${longId}`)).record
+  assert.equal(longAfter.status, 'approved')
+  assert.equal(longAfter.decision.reviewer_id, 'demo-org')
+})
+
+test('the township records 乡镇审核 (an exit with an open objection is refused by R12 and sent back), the county office 县审批公告 and 系统录入', async () => {
+  const town = await apiSession('demo-township')
+  const ids = await listIds(town.token, 'cases_to_review')
+  assert.ok(ids.length >= 2, `generated cases wait at 乡镇审核 (${ids.length})`)
+  const cases = await Promise.all(
+    ids.map(async (id) => [id, (await apiGet(town.token, `/v1/records/${id}`)).record]),
+  )
+  const open = (r) =>
+    r.steps.some((s) => (s.publicity?.objections ?? []).some((o) => !o.resolution))
+  const blockedId = cases.find(([, r]) => open(r))?.[0]
+  const readyId = cases.find(([, r]) => !open(r))?.[0]
+  assert.ok(blockedId && readyId, 'one exit with an open objection, one without')
+
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } })
+  await signIn(page, 'demo-township')
+  await page.waitForSelector('[data-list=cases_to_review]')
+  const before = await listCount(page, 'cases_to_review')
+  // The names come with the list (/v1/todo's entries): one record read per card, no more.
+  const reads = []
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/v1/records/')) reads.push(r.url())
+  })
+  await page.click('[data-list=cases_to_review]')
+  const blocked = `[data-record="${blockedId}"]`
+  await page.waitForSelector(`${blocked} .facts`)
+  await page.waitForSelector(`[data-record="${readyId}"] .facts`)
+  assert.equal(reads.length, ids.length, `one read per card: ${reads}`)
+  const facts = await page.textContent(`${blocked} .facts`)
+  assert.match(facts, /户主 \p{Script=Han}+/u)
+  assert.match(facts, /村\s*\p{Script=Han}+/u)
+  assert.match(facts, /标注脱贫/)
+  assert.match(facts, /公示异议.*未处理/)
+  // R12's blockers, as the server computes them, before anything is tried.
+  assert.match(facts, /R12 未满足的条件\s*公示异议未处理/)
+  assert.match(
+    await page.textContent(`[data-record="${readyId}"] .facts`),
+    /R12 未满足的条件\s*无（条件已满足）/,
+  )
+  // Passing it is refused by the server's R12 check: the code and what to do are shown.
+  await page.click(`${blocked} [data-action=case_passed]`)
+  assert.equal(await page.inputValue(`${blocked} [name=step-note]`), '')
+  await page.click(`${blocked} [data-testid=step-next]`)
+  const refusal = await (
+    await page.waitForSelector(`${blocked} [data-testid=step-error]`)
+  ).textContent()
+  assert.match(refusal, /exit_not_ready/)
+  assert.match(refusal, /公示异议未处理/)
+  assert.match(refusal, /退回村里补正/)
+  await shoot(page, 'case-blocked')
+  // So the township sends it back, with a reason.
+  assert.match(
+    await prepareOn(page, blocked, 'case_returned', { reason: '公示异议未处理，请村里核实后再报' }),
+    /乡镇审核/,
+  )
+  await signOn(page, blocked)
+  assert.equal(await listCount(page, 'cases_to_review'), before - 1)
+  const ready = `[data-record="${readyId}"]`
+  await page.waitForSelector(`${ready} .facts`)
+  assert.match(await prepareOn(page, ready, 'case_passed'), /乡镇审核/)
+  await signOn(page, ready)
+  assert.equal(await listCount(page, 'cases_to_review'), before - 2)
+  await page.reload()
+  await page.waitForSelector('[data-list=cases_to_review]')
+  assert.equal(await listCount(page, 'cases_to_review'), before - 2)
+  await page.close()
+  const lastStep = async (token, id) =>
+    (await apiGet(token, `/v1/records/${id}`)).record.steps.at(-1)
+  assert.deepEqual(
+    (({ step, outcome, actor_id }) => ({ step, outcome, actor_id }))(
+      await lastStep(town.token, blockedId),
+    ),
+    { step: 'township_review', outcome: 'returned', actor_id: 'demo-township' },
+  )
+  assert.equal((await lastStep(town.token, readyId)).outcome, 'passed')
+
+  // The county office: 县审批公告 on the case just passed, then 系统录入 on an approved one.
+  const county = await apiSession('demo-county')
+  assert.ok((await listIds(county.token, 'cases_to_approve')).includes(readyId))
+  const page2 = await browser.newPage({ viewport: { width: 1366, height: 900 } })
+  await signIn(page2, 'demo-county')
+  await page2.waitForSelector('[data-list=cases_to_approve]')
+  const approveBefore = await listCount(page2, 'cases_to_approve')
+  const enterBefore = await listCount(page2, 'cases_to_enter')
+  await page2.click('[data-list=cases_to_approve]')
+  const approving = `[data-record="${readyId}"]`
+  await page2.waitForSelector(`${approving} .facts`)
+  assert.match(await prepareOn(page2, approving, 'case_passed'), /县审批公告/)
+  await signOn(page2, approving)
+  assert.equal(await listCount(page2, 'cases_to_approve'), approveBefore - 1)
+  const approvedCase = (await apiGet(county.token, `/v1/records/${readyId}`)).record
+  assert.equal(approvedCase.result, 'approved')
+  assert.equal(approvedCase.steps.at(-1).step, 'county_approval')
+  // Now it waits for 系统录入, with the generated ones.
+  assert.equal(await listCount(page2, 'cases_to_enter'), enterBefore + 1)
+  await page2.click('[data-list=cases_to_enter]')
+  const entering = `[data-record="${readyId}"]`
+  await page2.waitForSelector(`${entering} .facts`)
+  assert.match(await prepareOn(page2, entering, 'case_passed'), /系统录入/)
+  await shoot(page2, 'case-system-entry')
+  await signOn(page2, entering)
+  assert.equal(await listCount(page2, 'cases_to_enter'), enterBefore)
+  await page2.reload()
+  await page2.waitForSelector('[data-list=cases_to_enter]')
+  assert.equal(await listCount(page2, 'cases_to_enter'), enterBefore)
+  await page2.close()
+  const entered = (await apiGet(county.token, `/v1/records/${readyId}`)).record.steps.at(-1)
+  assert.equal(entered.step, 'system_entry')
+  assert.equal(entered.actor_id, 'demo-county')
+
+  // A phone-sized screen: the county's list with a case's step open.
+  const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
+  await signIn(phone, 'demo-county')
+  await phone.click('[data-list=cases_to_approve]')
+  const next = await (await phone.waitForSelector('[data-record]')).getAttribute('data-record')
+  await phone.waitForSelector(`[data-record="${next}"] .facts`)
+  await phone.click(`[data-record="${next}"] [data-action=case_returned]`)
+  await fitsPhone(phone, '[data-testid=todo]')
+  await shoot(phone, 'case-360')
+  await phone.close()
+})
+
+test('the township reviews a month’s logs (月考) from its 待办', async () => {
+  const town = await apiSession('demo-township')
+  const ids = await listIds(town.token, 'logs_to_review')
+  assert.ok(ids.length >= 2, `the data's last month leaves logs to review (${ids.length})`)
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  await signIn(page, 'demo-township')
+  await page.waitForSelector('[data-list=logs_to_review]')
+  const before = await listCount(page, 'logs_to_review')
+  await page.click('[data-list=logs_to_review]')
+  const [first, second] = ids
+  const card = `[data-record="${first}"]`
+  await page.waitForSelector(`${card} .facts`)
+  const facts = await page.textContent(`${card} .facts`)
+  assert.match(facts, /填写人\s*\p{Script=Han}{2,}/u)
+  assert.match(facts, /工作内容/)
+  assert.match(await prepareOn(page, card, 'log_review', { comment: '记录完整' }), /月考审核日志/)
+  assert.equal((await apiGet(town.token, `/v1/records/${first}`)).record.review, undefined)
+  await shoot(page, 'logs-review')
+  await signOn(page, card)
+  assert.equal(await listCount(page, 'logs_to_review'), before - 1)
+  // The comment is optional: the second is reviewed without one.
+  const card2 = `[data-record="${second}"]`
+  await page.waitForSelector(`${card2} .facts`)
+  assert.match(await prepareOn(page, card2, 'log_review'), /月考审核日志/)
+  await signOn(page, card2)
+  assert.equal(await listCount(page, 'logs_to_review'), before - 2)
+  await page.reload()
+  await page.waitForSelector('[data-list=logs_to_review]')
+  assert.equal(await listCount(page, 'logs_to_review'), before - 2)
+  await page.close()
+  const reviewed = (await apiGet(town.token, `/v1/records/${first}`)).record.review
+  assert.equal(reviewed.reviewer_id, 'demo-township')
+  assert.equal(reviewed.comment, '记录完整')
+  assert.equal(
+    (await apiGet(town.token, `/v1/records/${second}`)).record.review.reviewer_id,
+    'demo-township',
+  )
+
+  const phone = await browser.newPage({ viewport: { width: 360, height: 640 } })
+  await signIn(phone, 'demo-township')
+  await phone.click('[data-list=logs_to_review]')
+  const next = await (await phone.waitForSelector('[data-record]')).getAttribute('data-record')
+  await phone.waitForSelector(`[data-record="${next}"] .facts`)
+  await phone.click(`[data-record="${next}"] [data-action=log_review]`)
+  await fitsPhone(phone, '[data-testid=todo]')
+  await shoot(phone, 'logs-review-360')
+  await phone.close()
 })

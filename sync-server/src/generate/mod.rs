@@ -77,6 +77,23 @@
 //! - 动态调整 cases pass every step (no objections, 7–9 days of 公示); exits are drawn from
 //!   households whose 2016 income (median 3,300) is above 3,000 yuan and whose flags hold;
 //!   返贫 comes from the 2% who exited in 2014; member changes add a newborn.
+//!
+//! ## Work in flight at the data's end (2016-12-31)
+//! The demo is for the people in between (issue 16): their lists must not be empty, and no
+//! record is faked to fill them: the last days are left as they would stand.
+//! - Leave: 80% of team cadres ask, in the data's last week, for 1–5 days off after its end
+//!   (the new year's). None is decided: a team member's is endorsed by the first secretary
+//!   with p = 0.7 (the rest wait for it), so up to 3⚙ days wait for the township and longer
+//!   ones for the organisation department; a first secretary's own waits for the approver.
+//! - Logs: the township reviews month M's logs between the 1st and 10th of M+1, so December
+//!   2016's logs are not reviewed yet (R16's deadline is after the data's end), besides the 5%
+//!   of cadre-months never reviewed.
+//! - 动态调整: of each village's 2016 exits, the 1st, 2nd and 3rd of every 25 stop after 公示:
+//!   waiting at 乡镇审核 (the village's very first exit with a villager's objection to the
+//!   公示 nobody answered, so R12 refuses it there and the township sends it back), at
+//!   县审批公告, and approved but not yet at 系统录入. A household whose case is not approved
+//!   keeps its status.
+//! - Petitions: 10% left open (above), a team cadre their handler.
 //! - Inspections: 70% by the township, 30% by the county organisation department, one team
 //!   cadre each, three households checked.
 //!
@@ -1210,6 +1227,21 @@ mod tests {
             0.05,
             0.015,
         );
+        // In flight at the data's end: leave requested in its last week for days after it,
+        // undecided, for 80% of team cadres; every other leave decided.
+        let pending: Vec<_> = leaves
+            .iter()
+            .filter(|l| l.status == LeaveStatus::Pending)
+            .collect();
+        assert!(pending.iter().all(|l| l.from > village::end()
+            && l.requested_ts.date_naive() > village::end() - Duration::days(7)
+            && l.decision.is_none()));
+        near(
+            "cadres with leave in flight",
+            pending.len() as f64 / cadres,
+            0.8,
+            0.06,
+        );
         let logs = by_kind[&Kind::WorkLog].len() as f64;
         near(
             "logs per check-in day",
@@ -1303,11 +1335,39 @@ mod tests {
             0.04,
             0.01,
         );
-        assert!(
-            cases
-                .iter()
-                .all(|c| c.result == Some(StatusChangeResult::Approved))
-        );
+        // Every case is approved but the exits left in flight at the data's end: 3 of every
+        // 25 of a village's exits, waiting at 乡镇审核 (undecided, 公示 passed), at 县审批公告
+        // (undecided, 乡镇审核 passed) or at 系统录入 (approved, 县审批公告 the last step).
+        let at = |c: &StatusChange, step: StatusChangeStep| {
+            c.current_step()
+                .is_some_and(|s| s.step == step && s.outcome == StepOutcome::Passed)
+        };
+        let mut waiting = [0usize; 3];
+        for c in &cases {
+            let approved = c.result == Some(StatusChangeResult::Approved);
+            if approved && at(c, StatusChangeStep::SystemEntry) {
+                continue;
+            }
+            assert_eq!(c.change_type, StatusChangeType::MarkedExit, "{c:?}");
+            if !approved && at(c, StatusChangeStep::Publicity) {
+                waiting[0] += 1;
+            } else if !approved && at(c, StatusChangeStep::TownshipReview) {
+                waiting[1] += 1;
+            } else if approved && at(c, StatusChangeStep::CountyApproval) {
+                waiting[2] += 1;
+            } else {
+                panic!("a case stopped elsewhere: {c:?}");
+            }
+        }
+        let exits = count(StatusChangeType::MarkedExit) * n;
+        for (k, w) in waiting.iter().enumerate() {
+            near(
+                &format!("exits waiting at step {k}"),
+                *w as f64 / exits,
+                0.04,
+                0.015,
+            );
+        }
     }
 
     #[test]

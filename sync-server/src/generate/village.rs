@@ -14,7 +14,7 @@ use cunji_core::domain::visit::{Checklist, ChecklistEntry, Photo};
 use cunji_core::domain::worklog::Review;
 use cunji_core::domain::{
     Assignment, Beneficiaries, CheckIn, Delivery, Entitlement, Funding, Household, HouseholdCheck,
-    HouseholdPrivate, Income, Inspection, Leave, Member, Petition, Progress, Project,
+    HouseholdPrivate, Income, Inspection, Leave, Member, Objection, Petition, Progress, Project,
     ProjectPublicity, Publicity, ReturnVisit, SatisfactionSurvey, Snapshot, StatusChange, Step,
     Team, TeamMember, Visit, WorkLog,
 };
@@ -44,6 +44,19 @@ fn t(h: u32, m: u32) -> NaiveTime {
 
 fn days(n: i64) -> Duration {
     Duration::days(n)
+}
+
+/// Where a 动态调整 case in flight at the data's end waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CaseStop {
+    /// 公示 passed; 乡镇审核 next.
+    Township,
+    /// The same, with a villager's objection to the 公示 not yet answered (R12 refuses the exit).
+    TownshipWithObjection,
+    /// 乡镇审核 passed; 县审批公告 next.
+    County,
+    /// Approved by 县审批公告; 系统录入 next.
+    SystemEntry,
 }
 
 /// A household as the plan follows it.
@@ -626,7 +639,9 @@ impl V<'_> {
     }
 
     /// A 动态调整 case through every step (DOMAIN §2.8): recorded by the team (or township),
-    /// reviewed by the township, approved by the county office. Returns the approval date.
+    /// reviewed by the township, approved by the county office. Returns the approval date;
+    /// `None` for a case stopped before the county's approval (`stop`: work in flight at the
+    /// data's end), whose household therefore keeps its status.
     fn case(
         &mut self,
         h: &Hh,
@@ -634,7 +649,8 @@ impl V<'_> {
         reason: &str,
         opened: Date,
         snapshot: Snapshot,
-    ) -> Date {
+        stop: Option<CaseStop>,
+    ) -> Option<Date> {
         // The first secretary; where no team is stationed, the township records the village's
         // steps (DOMAIN §1 leaves it to the township: checks.rs allows it only there).
         let writer = if self.team.is_empty() {
@@ -704,11 +720,20 @@ impl V<'_> {
             &writer,
         );
         let publicity_end = d + days(6 + self.r.int(0, 2));
+        // A villager's objection nobody has answered yet: R12 stops the exit at the township.
+        let objections = if stop == Some(CaseStop::TownshipWithObjection) {
+            vec![Objection {
+                summary: "村民反映该户家中有经营性收入未计入".into(),
+                resolution: None,
+            }]
+        } else {
+            Vec::new()
+        };
         if let Some(s) = steps.last_mut() {
             s.publicity = Some(Publicity {
                 start: d,
                 end: publicity_end,
-                objections: Vec::new(),
+                objections,
             });
         }
         let v1 = StatusChange {
@@ -754,27 +779,40 @@ impl V<'_> {
         }
         v3.result = Some(StatusChangeResult::Approved);
         v3.effective_date = Some(county_day);
+        if stop == Some(CaseStop::SystemEntry) {
+            // Approved and announced; not yet entered in the national system.
+            v3.steps.pop();
+        }
         let opened_at = at(opened, t(10, 0));
         let id = self.id(&opened_at);
         let (township, county) = (self.township.clone(), self.county_office.clone());
-        self.out.push(
-            Planned::new(id, &writer, opened_at, phase::EVENTS, "动态调整申请", v1)
-                .then(
-                    &township,
-                    at(township_day, t(15, 0)),
-                    phase::REVIEW,
-                    "乡镇审核",
-                    v2,
-                )
-                .then(
-                    &county,
-                    at(county_day, t(16, 0)),
-                    phase::APPROVE,
-                    "县审批公告",
-                    v3,
-                ),
+        let mut p = Planned::new(id, &writer, opened_at, phase::EVENTS, "动态调整申请", v1);
+        if matches!(
+            stop,
+            Some(CaseStop::Township | CaseStop::TownshipWithObjection)
+        ) {
+            self.out.push(p);
+            return None;
+        }
+        p = p.then(
+            &township,
+            at(township_day, t(15, 0)),
+            phase::REVIEW,
+            "乡镇审核",
+            v2,
         );
-        county_day
+        if stop == Some(CaseStop::County) {
+            self.out.push(p);
+            return None;
+        }
+        self.out.push(p.then(
+            &county,
+            at(county_day, t(16, 0)),
+            phase::APPROVE,
+            "县审批公告",
+            v3,
+        ));
+        Some(county_day)
     }
 
     fn status_changes(&mut self, hhs: &mut [Hh]) {
@@ -790,17 +828,21 @@ impl V<'_> {
                     "回头看新识别纳入",
                     opened,
                     snap,
+                    None,
                 );
             } else if h.rec.status == HouseholdStatus::NotExited && self.r.chance(0.02) {
                 let opened = self.r.day_between(ymd(2015, 10, 8), ymd(2015, 10, 25));
                 let snap = self.snapshot(&h.rec, 2015, opened);
-                let approved = self.case(
+                let Some(approved) = self.case(
                     h,
                     StatusChangeType::Removal,
                     "回头看识别不精准:家庭有财政供养人员",
                     opened,
                     snap,
-                );
+                    None,
+                ) else {
+                    continue;
+                };
                 let mut rec = h.rec.clone();
                 rec.status = HouseholdStatus::Removed;
                 let when = at(approved + days(1), t(11, 0));
@@ -846,13 +888,16 @@ impl V<'_> {
                     // R13: inclusions are opened in the quarterly window (DOMAIN's defaults).
                     let opened = self.r.day_between(ymd(2016, 4, 1), ymd(2016, 4, 30));
                     let snap = self.snapshot(&hhs[i].rec, 2015, opened);
-                    let approved = self.case(
+                    let Some(approved) = self.case(
                         &hhs[i],
                         StatusChangeType::ReturnInclusion,
                         "因病返贫",
                         opened,
                         snap,
-                    );
+                        None,
+                    ) else {
+                        continue;
+                    };
                     let mut rec = hhs[i].rec.clone();
                     rec.status = HouseholdStatus::ReturnedToPoverty;
                     let when = at(approved + days(1), t(11, 0));
@@ -869,13 +914,16 @@ impl V<'_> {
                     .r
                     .day_between(ymd(2016, month, 1), ymd(2016, month, 28));
                 let snap = self.snapshot(&hhs[i].rec, 2015, opened);
-                let approved = self.case(
+                let Some(approved) = self.case(
                     &hhs[i],
                     StatusChangeType::MemberChange,
                     "家庭成员自然增减",
                     opened,
                     snap,
-                );
+                    None,
+                ) else {
+                    continue;
+                };
                 let mut rec = hhs[i].rec.clone();
                 let key = format!("m{}", rec.members.len() + 1);
                 let birth = opened - days(self.r.int(10, 60));
@@ -935,13 +983,26 @@ impl V<'_> {
                 exits += 1;
                 let opened = self.r.day_between(ymd(2016, 10, 10), ymd(2016, 10, 31));
                 let snap = self.snapshot(&hhs[i].rec, 2016, opened);
-                let approved = self.case(
+                // Work in flight at the data's end: of each village's exits, the 1st, 2nd and
+                // 3rd of every 25 wait at 乡镇审核 (the first with an open objection, which R12
+                // stops), at 县审批公告 and at 系统录入.
+                let stop = match (exits - 1) % 25 {
+                    0 if exits == 1 => Some(CaseStop::TownshipWithObjection),
+                    0 => Some(CaseStop::Township),
+                    1 => Some(CaseStop::County),
+                    2 => Some(CaseStop::SystemEntry),
+                    _ => None,
+                };
+                let Some(approved) = self.case(
                     &hhs[i],
                     StatusChangeType::MarkedExit,
                     "人均纯收入超过扶贫标准,两不愁三保障达标",
                     opened,
                     snap,
-                );
+                    stop,
+                ) else {
+                    continue;
+                };
                 let mut rec = hhs[i].rec.clone();
                 rec.status = HouseholdStatus::ExitedSupported;
                 rec.exit_year = Some(2016);
@@ -1343,7 +1404,7 @@ impl V<'_> {
                     for i in 0..len {
                         leave_days.insert(from + days(i));
                     }
-                    self.leave(k, &cadre, from, to);
+                    self.leave(k, &cadre, from, to, false);
                     for dd in &leave_days {
                         days_of.insert(*dd, 'l');
                     }
@@ -1372,6 +1433,13 @@ impl V<'_> {
                     }
                 }
                 month = next;
+            }
+            // Work in flight at the data's end: 80% of team cadres ask, in its last week, for
+            // 1–5 days off after it (the new year's); nobody has decided yet.
+            if self.r.chance(0.8) {
+                let from = end() + days(self.r.int(1, 4));
+                let to = from + days(self.r.int(0, 4));
+                self.leave(k, &cadre, from, to, true);
             }
         }
         self.review_logs();
@@ -1484,9 +1552,13 @@ impl V<'_> {
         }
     }
 
-    fn leave(&mut self, k: usize, cadre: &str, from: Date, to: Date) {
+    /// A leave request: endorsed by the first secretary (for a team member), approved by the
+    /// township (≤ 3 days) or the organisation department, then closed with 销假 (3% never).
+    /// `in_flight`: requested in the data's final week for days after its end, and not yet
+    /// decided: endorsed with p = 0.7 (a team member's), waiting for the approver.
+    fn leave(&mut self, k: usize, cadre: &str, from: Date, to: Date, in_flight: bool) {
         let len = (to - from).num_days() + 1;
-        let retro = self.r.chance(0.05);
+        let retro = !in_flight && self.r.chance(0.05);
         let leave_type = if retro {
             LeaveType::Sick
         } else {
@@ -1498,7 +1570,9 @@ impl V<'_> {
                 (LeaveType::Rotation, 10.0),
             ])
         };
-        let requested = if retro {
+        let requested = if in_flight {
+            at(end() - days(self.r.int(0, 6)), t(17, 0))
+        } else if retro {
             at(from + days(1), t(8, 30))
         } else {
             at(from - days(self.r.int(1, 5)), t(17, 0))
@@ -1534,7 +1608,7 @@ impl V<'_> {
         let id = self.id(&requested);
         let mut p = Planned::new(id, cadre, requested, phase::EVENTS, "请假申请", v1.clone());
         let mut current = v1;
-        if k > 0 {
+        if k > 0 && (!in_flight || self.r.chance(0.7)) {
             let leader = self.team[0].clone();
             current.endorsed_by = Some(leader.clone());
             p = p.then(
@@ -1544,6 +1618,10 @@ impl V<'_> {
                 "队长同意",
                 current.clone(),
             );
+        }
+        if in_flight {
+            self.out.push(p);
+            return;
         }
         current.status = LeaveStatus::Approved;
         current.decision = Some(cunji_core::domain::worklog::Review {

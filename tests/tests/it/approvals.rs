@@ -950,26 +950,32 @@ fn the_township_accepts_level_c_visits_which_then_count() {
     }
 }
 
+/// An open petition of `home`'s household received on `received`, the member its handler, not
+/// yet assigned by the county.
+fn intake(home: &str, received: NaiveDate) -> Petition {
+    Petition {
+        received_date: received,
+        household_id: Some(home.to_string()),
+        village_code: Village::example().code,
+        handler_id: MEMBER.into(),
+        due_date: Petition::default_due(received),
+        status: PetitionStatus::Accepted,
+        resolution: None,
+        closed_date: None,
+        return_visit: None,
+        assignment: None,
+        progress: Vec::new(),
+        ..Petition::example()
+    }
+}
+
 #[test]
 fn petitions_are_assigned_by_the_county_and_handled_by_their_handler() {
     for backend in Backend::available() {
         let mut w = world(backend);
         let mut member = std::mem::replace(&mut w.member, Device::new(&w.server.url, MEMBER));
         let received = today() - Duration::days(5);
-        let intake = Petition {
-            received_date: received,
-            household_id: Some(w.home.clone()),
-            village_code: Village::example().code,
-            handler_id: MEMBER.into(),
-            due_date: Petition::default_due(received),
-            status: PetitionStatus::Accepted,
-            resolution: None,
-            closed_date: None,
-            return_visit: None,
-            assignment: None,
-            progress: Vec::new(),
-            ..Petition::example()
-        };
+        let intake = intake(&w.home, received);
         let id = member
             .store
             .create(&member.author("信访受理"), &intake)
@@ -1016,5 +1022,64 @@ fn petitions_are_assigned_by_the_county_and_handled_by_their_handler() {
         assert_eq!(p.assignment.unwrap().reviewer_id, COUNTY);
         assert_eq!(p.progress.len(), 1);
         assert!(p.return_visit.is_some());
+    }
+}
+
+/// One list's `entries` (what the cards show, `sync-server/src/todo/cards.rs`).
+fn entries(todo: &Value, list: &str) -> Vec<Value> {
+    todo["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["list"] == list)
+        .unwrap_or_else(|| panic!("no {list} in {todo}"))["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_todo_names_people_and_households_as_the_reader_may_see_them() {
+    for backend in Backend::available() {
+        let mut w = world(backend);
+        let mut member = std::mem::replace(&mut w.member, Device::new(&w.server.url, MEMBER));
+        let received = today() - Duration::days(5);
+        let intake = intake(&w.home, received);
+        let id = member
+            .store
+            .create(&member.author("信访受理"), &intake)
+            .unwrap();
+        assert_eq!(member.sync().unwrap().rejected, 0);
+        let h = household(1);
+        let head = h.members[&h.head_member_id].name.clone();
+        let county = Clerk::sign_in(&w.server, COUNTY);
+        // The county office reads household names: the head in clear, the handler by name.
+        let e = entries(&county.todo(), "petitions_to_assign");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0]["id"], id.as_str());
+        assert_eq!(e[0]["household_id"], w.home.as_str());
+        assert_eq!(e[0]["household_head"], head.as_str());
+        assert_eq!(e[0]["person_id"], MEMBER);
+        assert_eq!(e[0]["date"], received.to_string());
+        assert_eq!(e[0]["village_code"], Village::example().code.as_str());
+        assert_eq!(e[0]["village_name"], Village::example().name.as_str());
+        // Assigned to the organisation department, whose sight hides household names: its
+        // card shows the head masked, the first character kept (张*), as the records API does.
+        let due = (today() + Duration::days(30)).to_string();
+        taken(
+            &county,
+            &id,
+            json!({"action": "petition_assign", "handler_id": ORG, "due_date": due}),
+        );
+        let org = Clerk::sign_in(&w.server, ORG);
+        let e = entries(&org.todo(), "petitions_to_handle");
+        assert_eq!(e.len(), 1, "{e:?}");
+        let shown = e[0]["household_head"].as_str().unwrap();
+        assert_ne!(shown, head, "masked for the organisation department");
+        let first = head.chars().next().unwrap();
+        assert!(
+            shown.starts_with(first) && shown.chars().skip(1).all(|c| c == '*'),
+            "{shown}"
+        );
     }
 }
