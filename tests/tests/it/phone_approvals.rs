@@ -23,7 +23,7 @@ use super::access::cadre_file;
 use super::approvals::{Clerk, LEADER, MEMBER, TOWNSHIP, world};
 
 /// A phone signed in as `login`, with the records its scope pulls.
-fn phone(server: &TestServer, login: &str) -> (tempfile::TempDir, FieldApp) {
+pub(crate) fn phone(server: &TestServer, login: &str) -> (tempfile::TempDir, FieldApp) {
     let dir = tempfile::tempdir().unwrap();
     let mut app = FieldApp::open(dir.path(), "246810").unwrap();
     app.login(&LoginInput {
@@ -36,7 +36,7 @@ fn phone(server: &TestServer, login: &str) -> (tempfile::TempDir, FieldApp) {
 }
 
 /// Syncs and asserts the server took every change.
-fn synced(app: &mut FieldApp) {
+pub(crate) fn synced(app: &mut FieldApp) {
     let report = app.sync(&mut |_| {}).unwrap();
     assert_eq!(
         report.rejected,
