@@ -53,6 +53,9 @@ export type StepRequest = Schemas['StepRequest']
 /** A step composed for this browser's key to sign. */
 export type PreparedStep = Schemas['PreparedStep']
 
+/** A 投诉建议 as its author writes it (POST /v1/feedback). */
+export type SubmitFeedback = Schemas['SubmitFeedback']
+
 /** A stored step (POST /v1/steps). */
 export type CommittedStep = Schemas['CommittedStep']
 
@@ -229,6 +232,11 @@ export class Api {
   /** Has the server compose and check a step (nothing is stored): the change to sign. */
   prepareStep(id: string, step: StepRequest): Promise<PreparedStep> {
     return this.post('/v1/records/' + encodeURIComponent(id) + '/steps', step)
+  }
+
+  /** Has the server compose and check a new 投诉建议 (nothing is stored): the change to sign. */
+  prepareFeedback(body: SubmitFeedback): Promise<PreparedStep> {
+    return this.post('/v1/feedback', body)
   }
 
   /** Signs a prepared step with this browser's key and stores it. */
