@@ -35,7 +35,7 @@ pub struct FeedbackItem {
     pub category_label: String,
     /// 待答复 / 已答复.
     pub status_label: String,
-    /// Whether the server holds it (its first change was pushed).
+    /// Whether it is sent: none of its changes waits in the outbox.
     pub sent: bool,
 }
 
