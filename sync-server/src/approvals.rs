@@ -482,6 +482,44 @@ pub(crate) fn try_change(
     }
 }
 
+/// Composes `record` as `who`'s new record (its first change, made with the session's actor,
+/// its envelope naming the account and the session's device, at `at`), runs every check of a
+/// push on it like [`try_change`], and returns it to sign: a ledger signature
+/// (`crate::ledger`), a 投诉建议 (`crate::feedback`).
+pub(crate) fn try_new_record<T: Record>(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    record: &T,
+    at: Timestamp,
+    summary: String,
+    summary_en: String,
+) -> Result<PreparedStep, StepError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let env = cunji_core::domain::Envelope {
+        id: id.clone(),
+        kind: T::KIND,
+        author_id: who.login.clone(),
+        device_id: who.device_id.clone(),
+        created_device_ts: at,
+        device_uptime_ms: 0,
+        geo: None,
+        server_received_ts: None,
+        state: cunji_core::domain::RecordState::Submitted,
+    };
+    let edit = Edit {
+        meta: ChangeMeta {
+            reason: summary.clone(),
+            cadre_id: who.login.clone(),
+            device_id: who.device_id.clone(),
+        },
+        time_ms: at.timestamp_millis(),
+    };
+    let actor = automerge::ActorId::from(who.actor.as_slice());
+    let (_, change) =
+        RecordDoc::create(actor, &env, record, &edit).map_err(|e| bad(e.to_string()))?;
+    try_change(tx, who, &id, change, summary, summary_en)
+}
+
 /// Now, in China's zone (the time a step records, as a phone in the county would).
 pub(crate) fn china_now(now: chrono::DateTime<Utc>) -> Timestamp {
     let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap_or(chrono::Utc.fix());

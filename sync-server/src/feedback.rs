@@ -18,9 +18,8 @@
 //! An account in no county (the city, an installation-wide administrator) is answered
 //! `no_county`: there is no county office to answer it.
 
-use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
+use cunji_core::domain::Feedback;
 use cunji_core::domain::codes::{FeedbackCategory, FeedbackStatus};
-use cunji_core::domain::{Envelope, Feedback, Kind, RecordState};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -92,18 +91,6 @@ pub fn prepare(
         status: FeedbackStatus::Submitted,
         answer: None,
     };
-    let id = uuid::Uuid::now_v7().to_string();
-    let env = Envelope {
-        id: id.clone(),
-        kind: Kind::Feedback,
-        author_id: who.login.clone(),
-        device_id: who.device_id.clone(),
-        created_device_ts: at,
-        device_uptime_ms: 0,
-        geo: None,
-        server_received_ts: None,
-        state: RecordState::Submitted,
-    };
     let summary = format!(
         "提交{}「{}」给县扶贫办({})",
         category.label_zh(),
@@ -116,16 +103,5 @@ pub fn prepare(
         record.subject,
         county
     );
-    let edit = Edit {
-        meta: ChangeMeta {
-            reason: summary.clone(),
-            cadre_id: who.login.clone(),
-            device_id: who.device_id.clone(),
-        },
-        time_ms: at.timestamp_millis(),
-    };
-    let actor = automerge::ActorId::from(who.actor.as_slice());
-    let (_, change) =
-        RecordDoc::create(actor, &env, &record, &edit).map_err(|e| bad(e.to_string()))?;
-    approvals::try_change(tx, who, &id, change, summary, summary_en)
+    approvals::try_new_record(tx, who, &record, at, summary, summary_en)
 }
