@@ -24,6 +24,9 @@
 //! - **Nothing changes after submission** by its author (`feedback_locked`): a correction or a
 //!   follow-up is a new submission. The author never answers its own (`self_answer`), not even
 //!   a county office account that wrote one.
+//! - **Nobody withdraws or voids it** (its record state stays submitted: `feedback_locked` for
+//!   the author, `review_only` for anyone else): a voided complaint would leave the author's
+//!   list and the office's 待办 without an answer.
 //! - **Answering**: only the poverty office of the record's county, in its own name, with a
 //!   non-empty text (`answer_required`, `not_answerer`), changing nothing the author wrote
 //!   (`review_only`). An answer is final (`answer_final`): the office answers once and well; a

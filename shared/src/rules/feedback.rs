@@ -8,11 +8,12 @@
 //! |---|---|---|---|
 //! | submit | any account in a county, as its author (the access table and `forged_author`) | new, not yet answered | `wrong_order` |
 //! | (any edit by the author) | nobody: a follow-up is a new submission | | `feedback_locked`, `self_answer` |
+//! | withdraw or void (the record's state) | nobody: it would leave the lists unanswered | | `feedback_locked` (the author), `review_only` (anyone else) |
 //! | answer (text required) | the county poverty office of the record's county, in its own name, not the author | once, while submitted | `not_answerer`, `answer_required`, `answer_final`, `review_only`, `self_answer` |
 
 use crate::domain::access::Role;
 use crate::domain::codes::FeedbackStatus;
-use crate::domain::{Feedback, FeedbackAnswer};
+use crate::domain::{Feedback, FeedbackAnswer, RecordState};
 use crate::values::Timestamp;
 
 pub use super::approvals::{Actor, Refusal};
@@ -123,6 +124,32 @@ pub fn check_feedback(
     Ok(())
 }
 
+/// Checks a change of a feedback's record state (submitted, void) by `who`: nobody changes it.
+/// An author who withdrew a complaint, or an office that voided one, would take it out of the
+/// author's list and the office's 待办 without an answer; a follow-up is a new submission.
+pub fn check_feedback_state(
+    who: &Actor,
+    author_id: &str,
+    before: RecordState,
+    after: RecordState,
+) -> Result<(), Refusal> {
+    if before == after {
+        Ok(())
+    } else if who.login == author_id {
+        Err(refusal(
+            "feedback_locked",
+            "投诉建议提交后不能撤回或作废;如需补充,请再提交一条",
+            "a feedback cannot be withdrawn or voided once submitted: submit another to add to it",
+        ))
+    } else {
+        Err(refusal(
+            "review_only",
+            "答复人只能填写答复,不能作废提交人的投诉建议",
+            "an answerer adds its answer and never voids its author's feedback",
+        ))
+    }
+}
+
 fn answer_required() -> Refusal {
     refusal(
         "answer_required",
@@ -222,6 +249,19 @@ mod tests {
         assert_eq!(
             code(check_feedback(&township, Some(&f), &a)),
             "not_answerer"
+        );
+        let (s, v) = (RecordState::Submitted, RecordState::Void);
+        assert_eq!(
+            code(check_feedback_state(&author, "cadre-li-ming", s, v)),
+            "feedback_locked"
+        );
+        assert_eq!(
+            code(check_feedback_state(&office(), "cadre-li-ming", s, v)),
+            "review_only"
+        );
+        assert_eq!(
+            code(check_feedback_state(&office(), "cadre-li-ming", s, s)),
+            "ok"
         );
         let born_answered = answer_step(&f, &author, "x", at());
         assert_eq!(

@@ -203,6 +203,19 @@ fn a_cadre_complains_and_only_its_county_office_reads_and_answers() {
         d.store.update(&d.author("修改"), &id, &edited).unwrap();
         assert_eq!(d.sync().unwrap().rejected, 1);
         assert_eq!(d.refusal(&id).as_deref(), Some("feedback_locked"));
+        // Its author does not withdraw or void it (nor does the office: the same check,
+        // `cunji_core::rules::feedback::check_feedback_state`, unit-tested; a phone's store
+        // makes no void of another's record to push here).
+        let mut d = holding(&w.server.url, MEMBER, app.store(), &id);
+        d.store
+            .set_state(
+                &d.author("撤回"),
+                &id,
+                cunji_core::domain::RecordState::Void,
+            )
+            .unwrap();
+        assert_eq!(d.sync().unwrap().rejected, 1);
+        assert_eq!(d.refusal(&id).as_deref(), Some("feedback_locked"));
         // A feedback in another's name.
         let forged = Feedback {
             author_id: LEADER.into(),
