@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use cunji_app::{LockState, ShellError};
 use cunji_core::domain::{Delivery, Role, ScopeLevel, Visit, WorkLog};
 use cunji_core::field::{
-    CheckInDone, CheckInInput, CodeLists, ConflictItem, Home, HouseholdItem, HouseholdPage,
-    HouseholdQuery, LeaveInput, LeaveRow, LoginInput, Me, MemberOption, MyMonth, Notice,
-    ResolveInput, TeamPending,
+    CheckInDone, CheckInInput, CodeLists, ConflictItem, FeedbackInput, FeedbackItem, Home,
+    HouseholdItem, HouseholdPage, HouseholdQuery, LeaveInput, LeaveRow, LoginInput, Me,
+    MemberOption, MyMonth, Notice, ResolveInput, TeamPending,
 };
 use cunji_core::field::{
     Choice, InspectionItem, PetitionInput, PetitionItem, PetitionStep, ProjectItem, RecordRights,
@@ -61,6 +61,8 @@ fn export_all(dir: &Path) {
         ProjectItem,
         InspectionItem,
         SurveyItem,
+        FeedbackInput,
+        FeedbackItem,
         Role,
         ScopeLevel
     );

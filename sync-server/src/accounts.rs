@@ -250,7 +250,30 @@ impl Principal {
             },
             Reach::Division => village.is_some_and(|v| v.starts_with(&self.division)),
             Reach::Reference => village.is_none(),
+            Reach::County => match village {
+                Some(v) => self.counties_on(tx, day)?.iter().any(|c| c == v),
+                None => false,
+            },
         })
+    }
+
+    /// The counties this account lies in on `day` (the [`Reach::County`] of a 投诉建议): a
+    /// supervisor's division's county; a cadre's team villages' and assigned households'
+    /// counties on that day. None for the city and an installation-wide administrator.
+    pub fn counties_on(&self, tx: &mut dyn Tx, day: Date) -> StoreResult<Vec<String>> {
+        let county = |code: &str| ScopeLevel::County.part_of(code).map(str::to_string);
+        let mut out: Vec<String> = county(&self.division).into_iter().collect();
+        for v in self.villages_on(tx, day)? {
+            out.extend(county(&v));
+        }
+        for h in self.households_on(tx, day)? {
+            if let Some(v) = tx.household_village(&h)? {
+                out.extend(county(&v));
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// Every scope this account pulls (DOMAIN §1), read from the access table: reference data;
@@ -294,6 +317,19 @@ impl Principal {
                 out.push(Scope {
                     name: format!("household:{h}"),
                     filter: ScopeFilter::Household(h),
+                });
+            }
+        }
+        // Its own records placed at a county (投诉建议), which only its author (and the county
+        // office, through the dashboard) reads: one scope per county it lies in today.
+        if sights
+            .iter()
+            .any(|(r, s)| *r == Reach::County && *s == Sight::Own)
+        {
+            for county in self.counties_on(tx, today)? {
+                out.push(Scope {
+                    name: format!("own:{county}"),
+                    filter: ScopeFilter::Owned(county, self.login.clone()),
                 });
             }
         }

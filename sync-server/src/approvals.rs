@@ -47,7 +47,7 @@ use automerge::{Change, ChangeHash};
 use chrono::{Offset, Utc};
 use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
 use cunji_core::domain::codes::{ReturnVisitResult, StatusChangeStep, StepOutcome};
-use cunji_core::domain::{Kind, Leave, Petition, Record, StatusChange, Visit, WorkLog};
+use cunji_core::domain::{Feedback, Kind, Leave, Petition, Record, StatusChange, Visit, WorkLog};
 use cunji_core::identity::change_signing_input;
 use cunji_core::rules::approvals::{
     self, Actor, LeaveAction, LogAction, PetitionAction, case_step, leave_step, log_step,
@@ -110,6 +110,8 @@ pub enum StepRequest {
     PetitionClose { resolution: String, accepted: bool },
     /// The handler's 回访: `satisfied`, `basically_satisfied` or `dissatisfied`.
     PetitionReturnVisit { result: String },
+    /// The county poverty office answers a 投诉建议 (the text required; the answer is final).
+    FeedbackAnswer { text: String },
 }
 
 /// A change composed for the session's key to sign.
@@ -194,12 +196,18 @@ pub const REFUSAL_CODES: &[&str] = &[
     "figures_changed",
     "signed_at_off",
     "month_not_over",
+    "no_county",
     "refused",
 ];
 
-/// Every code of [`REFUSAL_CODES`] and the core's [`approvals::CODES`].
+/// Every code of [`REFUSAL_CODES`], the core's [`approvals::CODES`] and its feedback rules'
+/// ([`cunji_core::rules::feedback::CODES`]).
 pub fn refusal_codes() -> impl Iterator<Item = &'static str> {
-    REFUSAL_CODES.iter().chain(approvals::CODES).copied()
+    REFUSAL_CODES
+        .iter()
+        .chain(approvals::CODES)
+        .chain(cunji_core::rules::feedback::CODES)
+        .copied()
 }
 
 fn actor(who: &Principal) -> Actor<'_> {
@@ -398,6 +406,29 @@ fn compose(
             let after = petition_step(&p, &a, &action, at);
             (json(&after)?, zh, en)
         }
+        StepRequest::FeedbackAnswer { text } => {
+            if kind != Kind::Feedback {
+                return Err(wrong_kind());
+            }
+            let f: Feedback = get(doc)?;
+            let after = cunji_core::rules::feedback::answer_step(&f, &a, text, at);
+            let chars = text.trim().chars().count();
+            (
+                json(&after)?,
+                format!(
+                    "答复{}「{}」({}字)",
+                    f.category.label_zh(),
+                    f.subject,
+                    chars
+                ),
+                format!(
+                    "answer the {} \"{}\" ({} characters)",
+                    f.category.label_en().to_lowercase(),
+                    f.subject,
+                    chars
+                ),
+            )
+        }
     };
     Ok((after, zh, en))
 }
@@ -449,6 +480,44 @@ pub(crate) fn try_change(
             "the record changed while the step was composed: try again",
         )),
     }
+}
+
+/// Composes `record` as `who`'s new record (its first change, made with the session's actor,
+/// its envelope naming the account and the session's device, at `at`), runs every check of a
+/// push on it like [`try_change`], and returns it to sign: a ledger signature
+/// (`crate::ledger`), a 投诉建议 (`crate::feedback`).
+pub(crate) fn try_new_record<T: Record>(
+    tx: &mut dyn Tx,
+    who: &Principal,
+    record: &T,
+    at: Timestamp,
+    summary: String,
+    summary_en: String,
+) -> Result<PreparedStep, StepError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let env = cunji_core::domain::Envelope {
+        id: id.clone(),
+        kind: T::KIND,
+        author_id: who.login.clone(),
+        device_id: who.device_id.clone(),
+        created_device_ts: at,
+        device_uptime_ms: 0,
+        geo: None,
+        server_received_ts: None,
+        state: cunji_core::domain::RecordState::Submitted,
+    };
+    let edit = Edit {
+        meta: ChangeMeta {
+            reason: summary.clone(),
+            cadre_id: who.login.clone(),
+            device_id: who.device_id.clone(),
+        },
+        time_ms: at.timestamp_millis(),
+    };
+    let actor = automerge::ActorId::from(who.actor.as_slice());
+    let (_, change) =
+        RecordDoc::create(actor, &env, record, &edit).map_err(|e| bad(e.to_string()))?;
+    try_change(tx, who, &id, change, summary, summary_en)
 }
 
 /// Now, in China's zone (the time a step records, as a phone in the county would).

@@ -19,6 +19,7 @@
 //! | R12 at 乡镇审核: income above the line, every flag, consent, 公示 ≥ 7 days without open objections | status change | `exit_not_ready` |
 //! | R13: a case is opened (申请/村初选 dated) in the county's window for its type (⚙) | status change | `outside_window` |
 //! | DOMAIN §2.4, R3 (leave), §2.6 and R16 (logs), R8 (visit acceptance), §2.7 and R15 (petitions): who takes which step, in which order, in its own name; a reviewer touches only its step ([`cunji_core::rules::approvals`], whose table lists them) | leave, work log, visit, petition | `leave_not_pending`, `leave_late`, `wrong_level`, `not_endorser`, `self_approval`, `wrong_order`, `wrong_approver`, `not_endorsed`, `reason_required`, `leave_locked`, `review_locked`, `review_only`, `not_yours`, `not_needed`, `not_assigner`, `not_handler` |
+//! | issue 16 item 9 (投诉建议, [`cunji_core::domain::feedback`]): submitted as its author's, unanswered; never edited by its author; answered once, by the county office of its county, in its name, with a text; never withdrawn or voided ([`cunji_core::rules::feedback`]) | feedback | `wrong_order`, `feedback_locked`, `self_answer`, `not_answerer`, `answer_required`, `answer_final`, `review_only` |
 //! | report 1, issue 16 item 6: a township signs its villages' and its own ledgers of months that are over, once per scope and month, never edited afterwards, with the figures the server computes now and the time it is now | ledger signature | `signature_final`, `unknown_scope`, `ledger_already_signed`, `figures_changed`, `signed_at_off` |
 //!
 //! Thresholds: the poverty line and R13's windows are the household's county's settings
@@ -37,8 +38,8 @@ use cunji_core::domain::codes::{
 };
 use cunji_core::domain::privacy::mask_number;
 use cunji_core::domain::{
-    Assignment, CheckIn, Envelope, Household, HouseholdPrivate, Kind, Leave, LedgerSignature,
-    Petition, ScopeLevel, StatusChange, Visit, WorkLog,
+    Assignment, CheckIn, Envelope, Feedback, Household, HouseholdPrivate, Kind, Leave,
+    LedgerSignature, Petition, ScopeLevel, StatusChange, Visit, WorkLog,
 };
 use cunji_core::reports::evidence::{EvidenceConfig, visit_needs_acceptance};
 use cunji_core::reports::status_changes::blocker_label;
@@ -47,6 +48,7 @@ use cunji_core::rules::approvals::{
     Actor, Refusal, case_step_follows, case_step_ready, check_leave, check_leave_request,
     check_log, check_petition, check_visit, county_approved,
 };
+use cunji_core::rules::feedback::{check_feedback, check_feedback_state};
 use cunji_core::rules::settings::CheckInPhoto;
 use cunji_core::values::Money;
 use rusqlite::types::Value as Cell;
@@ -77,6 +79,7 @@ pub(crate) fn check(
                     | Kind::WorkLog
                     | Kind::Visit
                     | Kind::Petition
+                    | Kind::Feedback
             ) =>
         {
             doc.data_json().ok()
@@ -148,6 +151,20 @@ pub(crate) fn check(
             Some(c) => {
                 let prev = before_data.and_then(|b| parse::<StatusChange>(&b));
                 status_change(tx, who, &c, prev.as_ref())
+            }
+            None => Ok(Ok(())),
+        },
+        Kind::Feedback => match parse::<Feedback>(after) {
+            Some(f) => {
+                let prev = before_data.and_then(|b| parse::<Feedback>(&b));
+                let was = before.and_then(|d| d.envelope().ok()).map(|e| e.state);
+                let state = match was {
+                    Some(was) => check_feedback_state(&actor(who), &f.author_id, was, env.state),
+                    None => Ok(()),
+                };
+                Ok(state
+                    .and_then(|()| check_feedback(&actor(who), prev.as_ref(), &f))
+                    .map_err(refused))
             }
             None => Ok(Ok(())),
         },

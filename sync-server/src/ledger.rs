@@ -54,9 +54,8 @@
 //!
 //! Not here: who may sign (the access table), the rules (the checks), the figures (report 1).
 
-use cunji_core::doc::{ChangeMeta, Edit, RecordDoc};
+use cunji_core::domain::ScopeLevel;
 use cunji_core::domain::ledger::{self, LedgerSignature};
-use cunji_core::domain::{Envelope, Kind, RecordState, ScopeLevel};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -116,18 +115,6 @@ pub fn prepare(
         signer_name,
         signed_at: at,
     };
-    let id = uuid::Uuid::now_v7().to_string();
-    let env = Envelope {
-        id: id.clone(),
-        kind: Kind::LedgerSignature,
-        author_id: who.login.clone(),
-        device_id: who.device_id.clone(),
-        created_device_ts: at,
-        device_uptime_ms: 0,
-        geo: None,
-        server_received_ts: None,
-        state: RecordState::Submitted,
-    };
     let level = if req.scope.len() == ScopeLevel::Village.code_len() {
         ("村", "village")
     } else {
@@ -149,16 +136,5 @@ pub fn prepare(
         cadres,
         &hash[..12]
     );
-    let edit = Edit {
-        meta: ChangeMeta {
-            reason: summary.clone(),
-            cadre_id: who.login.clone(),
-            device_id: who.device_id.clone(),
-        },
-        time_ms: at.timestamp_millis(),
-    };
-    let actor = automerge::ActorId::from(who.actor.as_slice());
-    let (_, change) =
-        RecordDoc::create(actor, &env, &record, &edit).map_err(|e| bad(e.to_string()))?;
-    approvals::try_change(tx, who, &id, change, summary, summary_en)
+    approvals::try_new_record(tx, who, &record, at, summary, summary_en)
 }

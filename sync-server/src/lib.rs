@@ -42,7 +42,7 @@
 //! modules' `crate::` imports and holds this line to them; this file, the crate root, is the
 //! top):
 //!
-//! api, backup, config, store < accounts, verify < pull, settings < reports < checks, error, todo < merge, state < approvals, handover, import, records < ledger, rebuild < generate, openapi < http
+//! api, backup, config, store < accounts, verify < pull, settings < reports < checks, error, todo < merge, state < approvals, handover, import, records < feedback, ledger, rebuild < generate, openapi < http
 
 pub mod accounts;
 pub mod api;
@@ -51,6 +51,7 @@ pub mod backup;
 mod checks;
 pub mod config;
 pub mod error;
+pub mod feedback;
 pub mod generate;
 pub mod handover;
 mod http;
@@ -208,6 +209,12 @@ fn routes() -> Routes {
         "/v1/ledgers/sign",
         true,
         post(http::approvals::sign_ledger),
+    )
+    .add(
+        "POST",
+        "/v1/feedback",
+        true,
+        post(http::approvals::submit_feedback),
     )
     .add("GET", "/v1/todo", true, get(http::approvals::todo))
     .add("POST", "/v1/import", true, post(http::import::upload))

@@ -125,6 +125,7 @@ fn checked(kind: Kind) -> bool {
             | Kind::Visit
             | Kind::Petition
             | Kind::LedgerSignature
+            | Kind::Feedback
     )
 }
 
@@ -709,6 +710,18 @@ fn refusal(
         },
         _ => false,
     };
+    if r.reach_for(action) == Some(Reach::County) {
+        return Ok(reject(
+            "out_of_scope",
+            format!(
+                "{}只能提交给你所在县的县扶贫办:{}不是你所在的县(市级账号和全市管理员没有所在县) / a {} goes to the poverty office of your own county: {} is not it (city and city-wide accounts have none)",
+                kind.label_zh(),
+                place.village.unwrap_or("-"),
+                kind.code(),
+                place.village.unwrap_or("-")
+            ),
+        ));
+    }
     Ok(reject(
         "out_of_scope",
         if served {

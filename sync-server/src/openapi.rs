@@ -60,6 +60,7 @@ struct Derived {
     committed_step: Value,
     todo: Value,
     sign_ledger: Value,
+    submit_feedback: Value,
     import_report: Value,
 }
 
@@ -79,6 +80,9 @@ fn derived(schemas: &mut serde_json::Map<String, Value>) -> Derived {
         todo: generator.subschema_for::<TodoList>().to_value(),
         sign_ledger: generator
             .subschema_for::<crate::ledger::SignLedger>()
+            .to_value(),
+        submit_feedback: generator
+            .subschema_for::<crate::feedback::SubmitFeedback>()
             .to_value(),
         import_report: generator
             .subschema_for::<crate::import::Report>()
@@ -518,6 +522,7 @@ pub fn document() -> Value {
             types.committed_step,
             types.todo,
             types.sign_ledger,
+            types.submit_feedback,
         ],
     );
     import_paths(&mut paths, types.import_report.clone());
@@ -801,7 +806,7 @@ fn sync_paths(paths: &mut serde_json::Map<String, Value>) {
 
 /// The county settings endpoints ([`crate::settings`]) and their schemas.
 /// The approval steps (`crate::approvals`) and the to-do lists (`crate::todo`).
-fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 6]) {
+fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 7]) {
     let [
         step_request,
         prepared_step,
@@ -809,6 +814,7 @@ fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 6])
         committed_step,
         todo,
         sign_ledger,
+        submit_feedback,
     ] = types;
     let step_errors = |path: bool| {
         let mut errors = vec![
@@ -828,7 +834,7 @@ fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 6])
         authenticated(errors, true)
     };
     paths.insert("/v1/records/{id}/steps".into(), json!({"post": {
-        "tags": ["approvals"], "summary": "Compose a reviewer's step on a record (approve leave, review a log, a case's step, accept a visit, a petition's step) for the session's key to sign",
+        "tags": ["approvals"], "summary": "Compose a reviewer's step on a record (approve leave, review a log, a case's step, accept a visit, a petition's step, answer a feedback) for the session's key to sign",
         "description": "The session must have signed in with public_key. The server composes the change with the session's actor, runs every check on it and stores nothing: a refusal is answered here (422, with the rule's code). Sign signing_input with the session's Ed25519 key and send it to POST /v1/steps.",
         "operationId": "prepareStep", "security": [{"bearer": []}],
         "parameters": [{"name": "id", "in": "path", "required": true,
@@ -841,7 +847,14 @@ fn approval_paths(paths: &mut serde_json::Map<String, Value>, types: [Value; 6])
         "description": "The session must have signed in with public_key. The server computes the scope's figures for the month now (report 1 as of the month's last day, the core's canonical form, SHA-256), composes a new ledger_signature record with the session's actor, runs every check on it and stores nothing: only a township inside its division signs (out_of_scope), once per scope and month (ledger_already_signed), a month that is over (month_not_over). Sign signing_input and send it to POST /v1/steps, which checks the figures again (figures_changed: reload and sign again).",
         "operationId": "signLedger", "security": [{"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": sign_ledger}}},
-        "responses": answers(ok_json("the signature's change to sign", prepared_step), &step_errors(false))
+        "responses": answers(ok_json("the signature's change to sign", prepared_step.clone()), &step_errors(false))
+    }}));
+    paths.insert("/v1/feedback".into(), json!({"post": {
+        "tags": ["approvals"], "summary": "Compose the signed-in account's 投诉建议 (feedback) for the session's key to sign",
+        "description": "The session must have signed in with public_key. The server composes a new feedback record in the account's name, placed in the county it lies in today (no_county for the city and city-wide accounts), runs every check on it and stores nothing. Sign signing_input and send it to POST /v1/steps. Its author, its county's poverty office and the administrator read it; nobody else. The county office answers it with the step feedback_answer.",
+        "operationId": "submitFeedback", "security": [{"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": submit_feedback}}},
+        "responses": answers(ok_json("the feedback's change to sign", prepared_step), &step_errors(false))
     }}));
     paths.insert("/v1/steps".into(), json!({"post": {
         "tags": ["approvals"], "summary": "Store a step signed by the session's key",

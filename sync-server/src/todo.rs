@@ -15,7 +15,8 @@
 //! | organisation dept. | `leave_to_approve` | pending leave of more than 3⚙ days, endorsed (or a first secretary's own) |
 //! | any account | `petitions_to_handle`, `petitions_to_return_visit` | open petitions whose handler it is; closed ones without their 回访 |
 //! | cadres | `my_leave_pending`, `my_leave_overdue` | its own requests waiting for a decision; approved and past their end without 销假 (超期未销假) |
-//!
+//! | county office | `feedback_to_answer` | 投诉建议 of its county not yet answered (not its own) |
+//! | every account in a county | `my_feedback` | its own 投诉建议, answered or not (the record says which) |
 //! | township | `ledgers_to_sign` | attendance ledgers of months that are over, of its villages with a team and its own, not yet signed: last month's, and earlier months' in which the scope's cadres checked in (ids: `{scope}:{month}`; `ledgers` names them) |
 //! | organisation dept. | `ledgers_received` | ledger signatures in its county of last month, and of earlier months received since last month began (ids: the signatures; `ledgers` says which month, by whom, when, on time by day 10⚙ or not) |
 //!
@@ -30,7 +31,8 @@ use std::collections::HashMap;
 
 use chrono::Datelike;
 use cunji_core::domain::codes::{
-    ApprovalLevel, LeaveStatus, PetitionStatus, StatusChangeResult, StatusChangeStep, StepOutcome,
+    ApprovalLevel, FeedbackStatus, LeaveStatus, PetitionStatus, StatusChangeResult,
+    StatusChangeStep, StepOutcome,
 };
 use cunji_core::reports::evidence::{EvidenceConfig, evidence_level, needs_acceptance};
 use cunji_core::rules::approvals::{case_step_follows, overdue};
@@ -554,6 +556,51 @@ pub fn todo(tx: &mut dyn Tx, who: &Principal) -> StoreResult<TodoList> {
         "Closed petitions awaiting your return visit",
         visit_back,
     ));
+    // 投诉建议 (`cunji_core::domain::feedback`): the county office's to answer (not its own),
+    // and where each of the account's own stands.
+    let counties = who.counties_on(tx, today)?;
+    if who.role == Role::CountyOffice && !division.is_empty() {
+        let waiting = load(
+            tx,
+            "p_feedback",
+            &["status", "author_id", "submitted_ts", "state"],
+            RowFilter::Division(&division),
+            |r| {
+                r.live(3).then_some(())?;
+                let open = r.s(0).as_deref() == Some(FeedbackStatus::Submitted.code());
+                let theirs = r.s(1).as_deref() != Some(who.login.as_str());
+                (open && theirs).then(|| (r.s(2).unwrap_or_default(), r.id()))
+            },
+        )?;
+        items.push(item(
+            "feedback_to_answer",
+            "待答复的投诉建议",
+            "Feedback to answer",
+            waiting,
+        ));
+    }
+    if who.role != Role::City {
+        let mut mine = Vec::new();
+        for county in &counties {
+            mine.extend(load(
+                tx,
+                "p_feedback",
+                &["author_id", "submitted_ts", "state"],
+                RowFilter::Division(county),
+                |r| {
+                    r.live(2).then_some(())?;
+                    (r.s(0).as_deref() == Some(who.login.as_str()))
+                        .then(|| (r.s(1).unwrap_or_default(), r.id()))
+                },
+            )?);
+        }
+        items.push(item(
+            "my_feedback",
+            "我提交的投诉建议",
+            "Your feedback",
+            mine,
+        ));
+    }
     if matches!(who.role, Role::FirstSecretary | Role::TeamMember) {
         let (mut pending, mut late) = (Vec::new(), Vec::new());
         let mut seen = std::collections::HashSet::new();

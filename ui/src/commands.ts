@@ -6,6 +6,8 @@ import type { Choice } from './bindings/Choice'
 import type { CodeLists } from './bindings/CodeLists'
 import type { ConflictItem } from './bindings/ConflictItem'
 import type { Delivery } from './bindings/Delivery'
+import type { FeedbackInput } from './bindings/FeedbackInput'
+import type { FeedbackItem } from './bindings/FeedbackItem'
 import type { Home } from './bindings/Home'
 import type { HouseholdItem } from './bindings/HouseholdItem'
 import type { HouseholdPage } from './bindings/HouseholdPage'
@@ -128,5 +130,7 @@ export function commands(call: Call) {
     myInspections: () => call<Array<InspectionItem>>('my_inspections'),
     recordSurvey: (survey: SatisfactionSurvey) => call<string>('record_survey', { survey }),
     surveys: (household: string) => call<Array<SurveyItem>>('surveys', { household }),
+    submitFeedback: (input: FeedbackInput) => call<string>('submit_feedback', { input }),
+    myFeedback: () => call<Array<FeedbackItem>>('my_feedback'),
   }
 }

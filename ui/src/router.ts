@@ -23,6 +23,7 @@ const routes = [
   { path: '/projects', component: () => import('./views/Projects.vue') },
   { path: '/inspection', component: () => import('./views/Inspection.vue') },
   { path: '/survey/:household', component: () => import('./views/Survey.vue') },
+  { path: '/feedback', component: () => import('./views/Feedback.vue') },
 ]
 
 export const router = createRouter({ history: createWebHashHistory(), routes })

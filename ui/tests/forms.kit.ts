@@ -108,6 +108,12 @@ export const codes = {
   on_post: opts(['on_post', '在岗'], ['on_leave', '请假在册'], ['absent', '无故不在岗']),
   satisfaction: opts(['satisfied', '满意'], ['dissatisfied', '不满意'], ['cannot_say', '说不清']),
   survey_source: opts(['pairing_cadre_visit', '帮扶干部走访'], ['township_check', '乡镇核查']),
+  feedback_category: opts(
+    ['complaint', '投诉'],
+    ['suggestion', '建议'],
+    ['app_problem', '系统问题'],
+  ),
+  feedback_status: opts(['submitted', '待答复'], ['answered', '已答复']),
 } as unknown as CodeLists
 
 /** Signs in `role` for the screens that read it, with the code lists loaded. */

@@ -23,7 +23,9 @@
 //!   [`crate::rules::approvals`]'s.
 //!
 //! Each right has a [`Reach`]: the villages of the cadre's team, the households assigned to the
-//! cadre, the account's division, or reference data not bound to a village. A team's or an
+//! cadre, the account's division, the county the account lies in (where a 投诉建议 is placed:
+//! [`super::feedback`], which says who reads one and why), or reference data not bound to a
+//! village. A team's or an
 //! assignment's reach is **dated** (DOMAIN §1, "write rights follow the assignment valid on the
 //! record date"): a write counts on the record's own day ([`crate::domain::Record::record_date`]:
 //! a visit's start, a check-in's day, a leave's request), or on today for shared data with no such
@@ -175,6 +177,10 @@ pub enum Reach {
     Division,
     /// Reference data not bound to any village (units, cadres, the policy catalog).
     Reference,
+    /// The county the account lies in: a supervisor's division's county, a cadre's team
+    /// villages' and assigned households' counties on the day in question. A record placed
+    /// at a county's 6-digit code (a 投诉建议, [`super::feedback`]) is written there.
+    County,
 }
 
 /// How much of a record a reader sees.
@@ -301,6 +307,27 @@ pub fn rights(role: Role, kind: Kind) -> Rights {
             read,
             write,
             review: None,
+        };
+    }
+    // 投诉建议 (`super::feedback`): every account in a county submits its own; the county's
+    // poverty office reads its county's and answers them; the administrator reads them (it
+    // keeps the app). Nobody else reads others': a complaint may be about the reader (a first
+    // secretary, the township, the organisation department).
+    if kind == Feedback {
+        let (read, write, review) = match role {
+            Role::CountyOffice => (read(Division, Clear), Some(Division), Some(Division)),
+            Role::Admin => (read(Division, Clear), Some(County), None),
+            Role::City => (read(Division, Aggregates), None, None),
+            Role::FirstSecretary
+            | Role::TeamMember
+            | Role::PairingCadre
+            | Role::Township
+            | Role::CountyOrg => (read(County, Own), Some(County), None),
+        };
+        return Rights {
+            read,
+            write,
+            review,
         };
     }
     let (read, write, review) = match role {
@@ -589,9 +616,15 @@ mod tests {
         let personal: Vec<_> = personal_kinds().collect();
         assert_eq!(
             personal,
-            [Kind::Cadre, Kind::CheckIn, Kind::Leave, Kind::WorkLog]
+            [
+                Kind::Cadre,
+                Kind::CheckIn,
+                Kind::Leave,
+                Kind::WorkLog,
+                Kind::Feedback
+            ]
         );
-        for kind in &personal[1..] {
+        for kind in &personal[1..4] {
             assert_eq!(
                 rights(Role::TeamMember, *kind).read,
                 Some((Reach::TeamVillage, Sight::Own))
@@ -624,6 +657,30 @@ mod tests {
         }
         assert_eq!(rights(Role::Township, Kind::Leave).write, None);
         assert_eq!(rights(Role::TeamMember, Kind::Leave).review, None);
+    }
+
+    #[test]
+    fn feedback_is_read_by_its_author_its_county_office_and_the_administrator_only() {
+        for (role, kind, r) in table() {
+            if kind != Kind::Feedback {
+                continue;
+            }
+            let sight = r.read.map(|(_, s)| s);
+            match role {
+                Role::CountyOffice | Role::Admin => {
+                    assert_eq!(r.read, Some((Reach::Division, Sight::Clear)), "{role}")
+                }
+                Role::City => assert_eq!(sight, Some(Sight::Aggregates)),
+                _ => assert_eq!(sight, Some(Sight::Own), "{role} reads others' feedback"),
+            }
+            // Only the county office answers.
+            assert_eq!(r.review.is_some(), role == Role::CountyOffice, "{role}");
+            assert_eq!(r.write.is_some(), role != Role::City, "{role}");
+        }
+        assert_eq!(
+            owner_of(Kind::Feedback, "f-1", "cadre-li"),
+            Some("cadre-li")
+        );
     }
 
     #[test]

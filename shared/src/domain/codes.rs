@@ -1058,6 +1058,24 @@ code_enum! {
     }
 }
 
+code_enum! {
+    /// What a 投诉建议 (feedback) is (issue 16 item 9; not in DOMAIN, see
+    /// [`super::feedback`]).
+    pub enum FeedbackCategory {
+        Complaint = "complaint", "投诉", "Complaint";
+        Suggestion = "suggestion", "建议", "Suggestion";
+        AppProblem = "app_problem", "系统问题", "Problem with the app";
+    }
+}
+
+code_enum! {
+    /// Where a 投诉建议 stands: submitted (waiting for the county office's answer), answered.
+    pub enum FeedbackStatus {
+        Submitted = "submitted", "待答复", "Awaiting an answer";
+        Answered = "answered", "已答复", "Answered";
+    }
+}
+
 /// Calls `$m!` with the code lists of §2.7–2.11, so their `Sql` impls and tests cover them all.
 macro_rules! for_each_process_code_list {
     ($m:ident) => {
@@ -1065,7 +1083,7 @@ macro_rules! for_each_process_code_list {
             PetitionChannel, PetitionSource, PetitionDomain, SubjectLevel, PetitionStatus,
             ReturnVisitResult, StatusChangeType, StatusChangeStep, StepOutcome,
             StatusChangeResult, ProjectCategory, InspectionLevel, InspectionMethod, OnPost,
-            Satisfaction, SurveySource
+            Satisfaction, SurveySource, FeedbackCategory, FeedbackStatus
         }
     };
 }

@@ -16,6 +16,7 @@
 pub mod access;
 pub mod attendance;
 pub mod codes;
+pub mod feedback;
 pub mod household;
 pub mod household_private;
 pub mod id_number;
@@ -40,6 +41,7 @@ use crate::values::{Date, Geo, Timestamp, code_enum};
 
 pub use access::{Role, ScopeLevel};
 pub use attendance::{CheckIn, Leave};
+pub use feedback::{Feedback, FeedbackAnswer};
 pub use household::{Household, Income, Member};
 pub use household_private::HouseholdPrivate;
 pub use inspection::{HouseholdCheck, Inspection};
@@ -76,6 +78,7 @@ code_enum! {
         Inspection = "inspection", "督查暗访", "Inspection";
         SatisfactionSurvey = "survey", "满意度测评", "Satisfaction survey";
         LedgerSignature = "ledger_signature", "考勤台账签字", "Attendance ledger signature";
+        Feedback = "feedback", "投诉建议", "Feedback and complaints";
     }
 }
 
@@ -93,6 +96,7 @@ impl Kind {
                 | Kind::Inspection
                 | Kind::SatisfactionSurvey
                 | Kind::LedgerSignature
+                | Kind::Feedback
         )
     }
 }
@@ -248,7 +252,8 @@ macro_rules! for_each_kind {
             $crate::domain::Project,
             $crate::domain::Inspection,
             $crate::domain::SatisfactionSurvey,
-            $crate::domain::LedgerSignature
+            $crate::domain::LedgerSignature,
+            $crate::domain::Feedback
         }
     };
 }

@@ -53,6 +53,7 @@ mod attendance;
 mod conflicts;
 mod drafts;
 mod error;
+mod feedback;
 mod forms;
 mod households;
 mod lock;
@@ -75,6 +76,7 @@ use crate::store::{Author, CreateOptions, Store};
 use crate::values::{Date, Geo, Timestamp};
 
 pub use error::{FieldError, FieldResult};
+pub use feedback::{FeedbackInput, FeedbackItem};
 pub use forms::*;
 pub use month::{MyMonth, month_grid};
 pub use session::location_from_env;

@@ -13,9 +13,10 @@ use crate::domain::codes::{
     VisitRole, WorkActivity,
 };
 use crate::domain::codes::{
-    InspectionLevel, InspectionMethod, OnPost, PetitionChannel, PetitionDomain, PetitionSource,
-    PetitionStatus, ProjectCategory, ReturnVisitResult, Satisfaction, StatusChangeResult,
-    StatusChangeStep, StatusChangeType, StepOutcome, SubjectLevel, SurveySource,
+    FeedbackCategory, FeedbackStatus, InspectionLevel, InspectionMethod, OnPost, PetitionChannel,
+    PetitionDomain, PetitionSource, PetitionStatus, ProjectCategory, ReturnVisitResult,
+    Satisfaction, StatusChangeResult, StatusChangeStep, StatusChangeType, StepOutcome,
+    SubjectLevel, SurveySource,
 };
 use crate::domain::household::Flags;
 use crate::domain::{Delivery, Entitlement, Household, HouseholdPrivate, Leave, Visit, WorkLog};
@@ -358,6 +359,8 @@ pub struct CodeLists {
     pub on_post: Vec<CodeOption>,
     pub satisfaction: Vec<CodeOption>,
     pub survey_source: Vec<CodeOption>,
+    pub feedback_category: Vec<CodeOption>,
+    pub feedback_status: Vec<CodeOption>,
 }
 
 macro_rules! options {
@@ -408,6 +411,8 @@ impl CodeLists {
             on_post: options!(OnPost),
             satisfaction: options!(Satisfaction),
             survey_source: options!(SurveySource),
+            feedback_category: options!(FeedbackCategory),
+            feedback_status: options!(FeedbackStatus),
         }
     }
 }

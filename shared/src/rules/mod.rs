@@ -13,6 +13,7 @@
 pub mod adjustment;
 pub mod approvals;
 pub mod attendance;
+pub mod feedback;
 pub mod policy;
 pub mod settings;
 pub mod visits;

@@ -209,6 +209,38 @@ impl Store {
         )
     }
 
+    /// An account's own 投诉建议, latest first.
+    pub fn feedback_ids(&self, author_id: &str) -> Result<Vec<String>> {
+        self.ids_where(
+            "SELECT doc_id FROM p_feedback WHERE author_id = ?1 AND state = 'submitted'
+             ORDER BY submitted_ts DESC",
+            [author_id],
+        )
+    }
+
+    /// The village of a household assigned to `cadre_id` on `date`, if any.
+    pub fn assigned_village(&self, cadre_id: &str, date: Date) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT h.village_code FROM p_assignment a JOIN p_household h ON h.doc_id = a.household_id
+                 WHERE a.cadre_id = ?1 AND a.state = 'submitted' AND a.from_date <= ?2
+                 AND (a.to_date IS NULL OR a.to_date >= ?2) ORDER BY a.from_date LIMIT 1",
+            )?
+            .query_row(params![cadre_id, date.to_string()], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Whether a change of record `doc_id` still waits in the outbox.
+    pub fn unsent(&self, doc_id: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM outbox WHERE doc_id = ?1 LIMIT 1")?
+            .query_row([doc_id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// A household's visits, latest first.
     pub fn visit_ids(&self, household_id: &str) -> Result<Vec<String>> {
         self.ids_where(

@@ -109,4 +109,5 @@ modules![
     projects,
     inspections,
     surveys,
+    feedback,
 ];

@@ -58,6 +58,8 @@ export type PreparedStep = Schemas['PreparedStep']
 
 /** One attendance ledger of the 待办's ledger lists (to sign, or received). */
 export type LedgerEntry = Schemas['LedgerEntry']
+/** A 投诉建议 as its author writes it (POST /v1/feedback). */
+export type SubmitFeedback = Schemas['SubmitFeedback']
 
 /** A stored step (POST /v1/steps). */
 export type CommittedStep = Schemas['CommittedStep']
@@ -241,6 +243,11 @@ export class Api {
    * stored): the record to sign, whose summary names the cadres and the figures' hash. */
   prepareLedger(scope: string, month: string): Promise<PreparedStep> {
     return this.post('/v1/ledgers/sign', { scope, month })
+  }
+
+  /** Has the server compose and check a new 投诉建议 (nothing is stored): the change to sign. */
+  prepareFeedback(body: SubmitFeedback): Promise<PreparedStep> {
+    return this.post('/v1/feedback', body)
   }
 
   /** Signs a prepared step with this browser's key and stores it. */

@@ -55,7 +55,14 @@ const messages = {
       network: '无法连接服务器，请检查网络后重试。',
       session: '登录已过期，请重新登录。',
     },
-    nav: { label: '页面', todo: '待办', reports: '报表', import: '数据导入', devices: '手机管理' },
+    nav: {
+      label: '页面',
+      todo: '待办',
+      reports: '报表',
+      import: '数据导入',
+      devices: '手机管理',
+      feedback: '投诉建议',
+    },
     todo: {
       heading: '待办',
       refresh: '刷新待办',
@@ -331,7 +338,14 @@ const messages = {
       network: 'Cannot reach the server; check the network and retry.',
       session: 'Your session has expired; please sign in again.',
     },
-    nav: { label: 'Pages', todo: 'To do', reports: 'Reports', import: 'Import', devices: 'Phones' },
+    nav: {
+      label: 'Pages',
+      todo: 'To do',
+      reports: 'Reports',
+      import: 'Import',
+      devices: 'Phones',
+      feedback: 'Feedback',
+    },
     todo: {
       heading: 'To do',
       refresh: 'Refresh',

@@ -78,6 +78,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compose the signed-in account's 投诉建议 (feedback) for the session's key to sign
+         * @description The session must have signed in with public_key. The server composes a new feedback record in the account's name, placed in the county it lies in today (no_county for the city and city-wide accounts), runs every check on it and stores nothing. Sign signing_input and send it to POST /v1/steps. Its author, its county's poverty office and the administrator read it; nobody else. The county office answers it with the step feedback_answer.
+         */
+        post: operations["submitFeedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/import": {
         parameters: {
             query?: never;
@@ -225,7 +245,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Compose a reviewer's step on a record (approve leave, review a log, a case's step, accept a visit, a petition's step) for the session's key to sign
+         * Compose a reviewer's step on a record (approve leave, review a log, a case's step, accept a visit, a petition's step, answer a feedback) for the session's key to sign
          * @description The session must have signed in with public_key. The server composes the change with the session's actor, runs every check on it and stores nothing: a refusal is answered here (422, with the rule's code). Sign signing_input with the session's Ed25519 key and send it to POST /v1/steps.
          */
         post: operations["prepareStep"];
@@ -1501,6 +1521,24 @@ export interface components {
             /** @enum {string} */
             action: "petition_return_visit";
             result: string;
+        } | {
+            /** @enum {string} */
+            action: "feedback_answer";
+            text: string;
+        };
+        /** @description A 投诉建议 as its author writes it on the dashboard. */
+        SubmitFeedback: {
+            /**
+             * @description What it is about (a village, a process), in the author's words; no personal ids.
+             * @default null
+             */
+            about: string | null;
+            /** @description `complaint` (投诉), `suggestion` (建议) or `app_problem` (系统问题). */
+            category: string;
+            /** @description A short title, at most 60 characters. */
+            subject: string;
+            /** @description The feedback itself, at most 2000 characters. */
+            text: string;
         };
         Tally: {
             cannot_say: number;
@@ -2045,6 +2083,154 @@ export interface operations {
             };
         };
     };
+    submitFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubmitFeedback"];
+            };
+        };
+        responses: {
+            /** @description the feedback's change to sign */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreparedStep"];
+                };
+            };
+            /** @description `malformed`: The request is malformed: the body is not a step, or a field is not as described */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "malformed";
+                    };
+                };
+            };
+            /** @description `missing_token`: Sign in first.; `bad_token`: Your sign-in expired or was revoked; sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "missing_token" | "bad_token";
+                    };
+                };
+            };
+            /** @description `device_revoked`: This phone has been cut off (reported lost) and can no longer sign in or sync. Sign in on a new phone to carry on; what this phone synced before stays on the server.; `signing_key_required`: This browser session registered no signing key and cannot approve: sign out and sign in to the dashboard again. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "device_revoked" | "signing_key_required";
+                    };
+                };
+            };
+            /** @description `too_large`: The request is too large; sync in smaller batches. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "too_large";
+                    };
+                };
+            };
+            /** @description `wrong_content_type`: Send the body as Content-Type: application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "wrong_content_type";
+                    };
+                };
+            };
+            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `no_county`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do); `feedback_locked`: the checks refused the step (the message says why and what to do); `self_answer`: the checks refused the step (the message says why and what to do); `not_answerer`: the checks refused the step (the message says why and what to do); `answer_required`: the checks refused the step (the message says why and what to do); `answer_final`: the checks refused the step (the message says why and what to do) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "no_county" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler" | "feedback_locked" | "self_answer" | "not_answerer" | "answer_required" | "answer_final";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests; try again in 20 s. */
+            429: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal`: Server error; try again later. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "internal";
+                    };
+                };
+            };
+            /** @description `database_unavailable`: The server's database is busy or unreachable for now; try again shortly. Records on the phone stay there. */
+            503: {
+                headers: {
+                    /** @description seconds until the request is worth sending again (sign_in_throttled: sign-in; rate_limited: the caller's next request; database_unavailable: a few seconds) */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "database_unavailable";
+                    };
+                };
+            };
+            /** @description `server_full`: The server's storage is full; your records stay on the phone; sync again later. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {string} */
+                        code?: "server_full";
+                    };
+                };
+            };
+        };
+    };
     importFile: {
         parameters: {
             query: {
@@ -2502,7 +2688,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
+            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `no_county`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do); `feedback_locked`: the checks refused the step (the message says why and what to do); `self_answer`: the checks refused the step (the message says why and what to do); `not_answerer`: the checks refused the step (the message says why and what to do); `answer_required`: the checks refused the step (the message says why and what to do); `answer_final`: the checks refused the step (the message says why and what to do) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2510,7 +2696,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
+                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "no_county" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler" | "feedback_locked" | "self_answer" | "not_answerer" | "answer_required" | "answer_final";
                     };
                 };
             };
@@ -2990,7 +3176,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
+            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `no_county`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do); `feedback_locked`: the checks refused the step (the message says why and what to do); `self_answer`: the checks refused the step (the message says why and what to do); `not_answerer`: the checks refused the step (the message says why and what to do); `answer_required`: the checks refused the step (the message says why and what to do); `answer_final`: the checks refused the step (the message says why and what to do) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2998,7 +3184,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
+                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "no_county" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler" | "feedback_locked" | "self_answer" | "not_answerer" | "answer_required" | "answer_final";
                     };
                 };
             };
@@ -4813,7 +4999,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do) */
+            /** @description `out_of_scope`: the checks refused the step (the message says why and what to do); `not_author`: the checks refused the step (the message says why and what to do); `bad_signature`: the checks refused the step (the message says why and what to do); `actor_not_bound`: the checks refused the step (the message says why and what to do); `forged_author`: the checks refused the step (the message says why and what to do); `moved_record`: the checks refused the step (the message says why and what to do); `unknown_reference`: the checks refused the step (the message says why and what to do); `invalid_record`: the checks refused the step (the message says why and what to do); `step_not_yours`: the checks refused the step (the message says why and what to do); `steps_out_of_order`: the checks refused the step (the message says why and what to do); `step_rewritten`: the checks refused the step (the message says why and what to do); `exit_not_ready`: the checks refused the step (the message says why and what to do); `outside_window`: the checks refused the step (the message says why and what to do); `status_without_case`: the checks refused the step (the message says why and what to do); `record_rebuilt`: the checks refused the step (the message says why and what to do); `malformed_change`: the checks refused the step (the message says why and what to do); `signature_final`: the checks refused the step (the message says why and what to do); `unknown_scope`: the checks refused the step (the message says why and what to do); `ledger_already_signed`: the checks refused the step (the message says why and what to do); `figures_changed`: the checks refused the step (the message says why and what to do); `signed_at_off`: the checks refused the step (the message says why and what to do); `month_not_over`: the checks refused the step (the message says why and what to do); `no_county`: the checks refused the step (the message says why and what to do); `refused`: the checks refused the step (the message says why and what to do); `leave_not_pending`: the checks refused the step (the message says why and what to do); `leave_late`: the checks refused the step (the message says why and what to do); `wrong_level`: the checks refused the step (the message says why and what to do); `not_endorser`: the checks refused the step (the message says why and what to do); `self_approval`: the checks refused the step (the message says why and what to do); `wrong_order`: the checks refused the step (the message says why and what to do); `wrong_approver`: the checks refused the step (the message says why and what to do); `not_endorsed`: the checks refused the step (the message says why and what to do); `reason_required`: the checks refused the step (the message says why and what to do); `leave_locked`: the checks refused the step (the message says why and what to do); `review_locked`: the checks refused the step (the message says why and what to do); `review_only`: the checks refused the step (the message says why and what to do); `not_yours`: the checks refused the step (the message says why and what to do); `not_needed`: the checks refused the step (the message says why and what to do); `not_assigner`: the checks refused the step (the message says why and what to do); `not_handler`: the checks refused the step (the message says why and what to do); `feedback_locked`: the checks refused the step (the message says why and what to do); `self_answer`: the checks refused the step (the message says why and what to do); `not_answerer`: the checks refused the step (the message says why and what to do); `answer_required`: the checks refused the step (the message says why and what to do); `answer_final`: the checks refused the step (the message says why and what to do) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4821,7 +5007,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {string} */
-                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler";
+                        code?: "out_of_scope" | "not_author" | "bad_signature" | "actor_not_bound" | "forged_author" | "moved_record" | "unknown_reference" | "invalid_record" | "step_not_yours" | "steps_out_of_order" | "step_rewritten" | "exit_not_ready" | "outside_window" | "status_without_case" | "record_rebuilt" | "malformed_change" | "signature_final" | "unknown_scope" | "ledger_already_signed" | "figures_changed" | "signed_at_off" | "month_not_over" | "no_county" | "refused" | "leave_not_pending" | "leave_late" | "wrong_level" | "not_endorser" | "self_approval" | "wrong_order" | "wrong_approver" | "not_endorsed" | "reason_required" | "leave_locked" | "review_locked" | "review_only" | "not_yours" | "not_needed" | "not_assigner" | "not_handler" | "feedback_locked" | "self_answer" | "not_answerer" | "answer_required" | "answer_final";
                     };
                 };
             };

@@ -1,6 +1,7 @@
 //! `POST /v1/records/{id}/steps` (compose a step for the session's key to sign) and
 //! `POST /v1/steps` (store the signed step), `POST /v1/ledgers/sign` (compose a ledger
-//! signature, [`crate::ledger`]), and `GET /v1/todo` (the signed-in role's 待办):
+//! signature, [`crate::ledger`]), `POST /v1/feedback` (compose a 投诉建议,
+//! [`crate::feedback`]) and `GET /v1/todo` (the signed-in role's 待办):
 //! the HTTP side of [`crate::approvals`] and [`crate::todo`].
 
 use axum::extract::State;
@@ -61,6 +62,20 @@ pub(crate) async fn sign_ledger(
 ) -> Result<Json<PreparedStep>, ApiError> {
     let prepared = state
         .trial(move |tx| crate::ledger::prepare(tx, &principal, &req))
+        .await?;
+    Ok(Json(prepared?))
+}
+
+/// `POST /v1/feedback`: composes a 投诉建议 as the session's new record
+/// ([`crate::feedback`]) for its key to sign, then `POST /v1/steps` stores it.
+#[tracing::instrument(skip_all, err, fields(login = %principal.login))]
+pub(crate) async fn submit_feedback(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(req): Json<crate::feedback::SubmitFeedback>,
+) -> Result<Json<PreparedStep>, ApiError> {
+    let prepared = state
+        .trial(move |tx| crate::feedback::prepare(tx, &principal, &req))
         .await?;
     Ok(Json(prepared?))
 }

@@ -159,6 +159,16 @@ pub fn pull(
                 continue;
             }
         }
+        // A kind the role reads only its own of (a 投诉建议, which may be about the reader):
+        // only its own.
+        if matches!(rights(principal.role, c.kind).read, Some((_, Sight::Own))) {
+            let Some(row) = tx.doc(&c.doc_id)? else {
+                continue;
+            };
+            if principal.sight(tx, RecordPlace::of(&row))?.is_none() {
+                continue;
+            }
+        }
         let mut out = BTreeMap::new();
         for (_, table) in tables.iter().filter(|(k, _)| *k == c.kind) {
             let columns: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();

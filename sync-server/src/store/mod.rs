@@ -311,6 +311,9 @@ pub enum ScopeFilter {
     /// One village's records without others' personal ones: changes whose
     /// [`ChangeRow::owner`] is unset or is the reader (`(village, reader)`).
     VillageFor(String, String),
+    /// One place's records whose [`ChangeRow::owner`] is the reader (`(place, reader)`): an
+    /// author's own 投诉建议, placed at its county's code.
+    Owned(String, String),
     /// Every village whose code starts with the prefix (township, county, city).
     Division(String),
     /// One household's records.

@@ -1109,6 +1109,12 @@ impl Tx for PgTx<'_> {
                 Some(v),
                 Some(reader.clone()),
             ),
+            ScopeFilter::Owned(v, reader) => (
+                "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code = $1 AND seq > $2
+                 AND owner = $4 ORDER BY seq LIMIT $3",
+                Some(v),
+                Some(reader.clone()),
+            ),
             ScopeFilter::Division(prefix) => match digits_upper_bound(prefix) {
                 Some(Some(upper)) => (
                     "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code >= $1 AND village_code < $4

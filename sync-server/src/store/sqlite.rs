@@ -1067,6 +1067,12 @@ fn pull_query(scope: &ScopeFilter) -> StoreResult<(&'static str, Option<String>,
             Some(v.clone()),
             Some(reader.as_str()),
         ),
+        ScopeFilter::Owned(v, reader) => (
+            "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code = ?1 AND seq > ?2
+             AND +owner = ?4 ORDER BY seq LIMIT ?3",
+            Some(v.clone()),
+            Some(reader.as_str()),
+        ),
         ScopeFilter::Division(prefix) => (
             "SELECT seq, doc_id, bytes, device_id, signed_by, signature FROM changes WHERE village_code >= ?1 AND village_code < ?1 || x'ff'
              AND seq > ?2 ORDER BY seq LIMIT ?3",
@@ -1155,6 +1161,10 @@ mod tests {
             ),
             (
                 ScopeFilter::VillageFor(v.clone(), "cadre-a".into()),
+                "changes_village (village_code=? AND seq>?)",
+            ),
+            (
+                ScopeFilter::Owned("530322".into(), "cadre-a".into()),
                 "changes_village (village_code=? AND seq>?)",
             ),
             (

@@ -579,6 +579,22 @@ async fn offline_records_sync_to_a_second_device() {
     .await;
     a.back().await;
 
+    // 投诉建议 (issue 16 item 9), offline: a category chosen, the text written, saved on the
+    // phone and listed as not yet synced.
+    a.click("[data-test=go-feedback]").await;
+    a.click("[data-test=feedback-category-suggestion]").await;
+    a.type_into("[data-test=feedback-text] textarea", "希望台账能批量签字")
+        .await;
+    a.click("[data-test=feedback-save]").await;
+    a.wait_text(
+        "[data-test=feedback-mine]",
+        |t| t.contains("希望台账能批量签字") && t.contains("未同步"),
+        "the feedback in the list, not yet synced",
+    )
+    .await;
+    a.shot("22-feedback").await;
+    a.back().await;
+
     a.click("[data-test=go-leave]").await;
     a.find("[data-test=leave-reason]").await;
     a.shot("10-leave").await;
@@ -715,6 +731,16 @@ async fn offline_records_sync_to_a_second_device() {
         "[data-test=petitions]",
         |t| t.contains("反映三组道路雨天积水"),
         "the petition on phone B",
+    )
+    .await;
+    // The feedback reached the server: the author's other phone receives it (its own scope),
+    // waiting for the county office's answer.
+    b.back().await;
+    b.click("[data-test=go-feedback]").await;
+    b.wait_text(
+        "[data-test=feedback-mine]",
+        |t| t.contains("希望台账能批量签字") && t.contains("待答复"),
+        "the feedback on phone B",
     )
     .await;
     b.quit().await;

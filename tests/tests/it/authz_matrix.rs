@@ -81,6 +81,9 @@ enum Check {
     Todo,
     /// `POST /v1/ledgers/sign`: only a township, inside its division.
     SignLedger,
+    /// `POST /v1/feedback` (投诉建议): every account that lies in a county (composed, nothing
+    /// stored); the city and the city-wide administrator lie in none.
+    SubmitFeedback,
     /// The county's import (dry runs only) and its templates: the administrator and the
     /// county poverty office; a household of village Y is out of county X's office's scope.
     Import,
@@ -161,6 +164,7 @@ const MATRIX: &[(&str, &str, Check)] = &[
     ("POST", "/v1/steps", Check::Commit),
     ("GET", "/v1/todo", Check::Todo),
     ("POST", "/v1/ledgers/sign", Check::SignLedger),
+    ("POST", "/v1/feedback", Check::SubmitFeedback),
     ("POST", "/v1/import", Check::Import),
     ("GET", "/v1/import/templates/{kind}", Check::Import),
     ("GET", "/v1/import/export/{kind}", Check::Export),
@@ -950,6 +954,28 @@ fn check_endpoint(
                 (200, None)
             } else {
                 (422, Some("out_of_scope"))
+            };
+            if (status, code.as_str()) != expected {
+                fail(format!("status {status} {code}, expected {expected:?}"));
+            }
+        }
+        Check::SubmitFeedback => {
+            let resp = http
+                .post(&url)
+                .bearer_auth(device.token())
+                .json(
+                    &serde_json::json!({"category": "suggestion", "subject": "建议",
+                    "text": "审批请更快一些"}),
+                )
+                .send()
+                .unwrap();
+            let status = resp.status().as_u16();
+            let code = resp.json::<serde_json::Value>().unwrap()["code"].clone();
+            let in_county = !matches!(role, Role::City | Role::Admin) && w.serves(role);
+            let expected = if in_county {
+                (200, None)
+            } else {
+                (422, Some("no_county"))
             };
             if (status, code.as_str()) != expected {
                 fail(format!("status {status} {code}, expected {expected:?}"));

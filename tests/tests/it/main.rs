@@ -16,6 +16,7 @@ mod app_e2e;
 mod approvals;
 mod authz_matrix;
 mod checks;
+mod feedback;
 mod field_forms;
 mod fuzz_regressions;
 mod generate;
